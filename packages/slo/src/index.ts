@@ -1,1 +1,31 @@
-export const placeholder = true;
+export type {
+  Alerting,
+  BadRatioIndicator,
+  Budgeting,
+  BurnRateCondition,
+  CalendarUnit,
+  CalendarWindow,
+  GoodRatioIndicator,
+  Indicator,
+  LatencyIndicator,
+  OccurrencesBudgeting,
+  PrometheusSource,
+  RatioIndicator,
+  RollingWindow,
+  Severity,
+  Slo,
+  SpecLocation,
+  TimeWindow,
+  TimeslicesBudgeting,
+} from './model.js';
+export { longestPeriodMs, periodMs } from './model.js';
+export type { AlertConditionInput, IndicatorInput, SloInput, WindowInput } from './define.js';
+export { defineSlo, isValidTimeZone, parseHistogramSelector } from './define.js';
+export { defaultAlertWindows } from './alert-windows.js';
+export { formatDuration, parseDuration } from './duration.js';
+export { WINDOW_PLACEHOLDER, prometheusSource, windowedQuery } from './promql.js';
+export type { CliCommand, CliIo } from './cli/command.js';
+export { EXIT, UsageError, isUsageError, parseCommandArgs } from './cli/command.js';
+export type { CommandEntry } from './cli/commands.js';
+export { COMMANDS } from './cli/commands.js';
+export { main } from './cli/main.js';
