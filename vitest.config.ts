@@ -10,6 +10,7 @@ export default defineConfig({
   test: {
     include: ['packages/*/test/**/*.test.ts', 'examples/*/test/**/*.test.ts', 'scripts/test/**/*.test.ts'],
     globalSetup: ['packages/testkit/src/global-setup.ts'],
+    reporters: ['default', './packages/testkit/src/summary-reporter.ts'],
     testTimeout: 20_000,
     hookTimeout: 30_000,
     // Two cores: keep parallel workers to what the machine can run without starving the services under test.
