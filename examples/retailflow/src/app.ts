@@ -1,0 +1,96 @@
+import express, { type Express, type RequestHandler } from 'express';
+import type { Clock } from '@ballast/core';
+import { catalogRoutes } from './catalog/routes.js';
+import type { RetailFlowConfig } from './config.js';
+import type { Repository } from './data/index.js';
+import type { FeatureFlags } from './flags/flags.js';
+import { tenantAuth } from './http/auth.js';
+import { contextOf } from './http/context.js';
+import { requestDeadline } from './http/deadline.js';
+import { classify } from './http/priority.js';
+import { HttpProblem, problemHandler } from './http/problem.js';
+import type { OpenApiSchemas } from './openapi.js';
+import { adminRoutes } from './ops/admin.js';
+import { opsRoutes, type OpsDependencies } from './ops/routes.js';
+import type { Checkout } from './orders/checkout.js';
+import { orderRoutes } from './orders/routes.js';
+import type { ServicePolicies } from './policies.js';
+import { tenantRoutes } from './tenant/routes.js';
+
+/** Everything the HTTP layer needs; `startRetailFlow` builds it from the configuration. */
+export interface AppDependencies {
+  readonly config: RetailFlowConfig;
+  readonly clock: Clock;
+  /** The store the API reads and writes (behind the storage chaos switch). */
+  readonly repo: Repository;
+  /** The store without chaos, for admin actions (a drill must not block switching chaos off). */
+  readonly adminRepo: Repository;
+  readonly policies: ServicePolicies;
+  readonly checkout: Checkout;
+  readonly flags: FeatureFlags;
+  readonly schemas: OpenApiSchemas;
+  readonly ops: OpsDependencies;
+  /** Middleware that runs first on every request (RED metrics, tracing). */
+  readonly instrumentation: readonly RequestHandler[];
+  /** Runs on every `/api/v1` request before shedding, so shed requests count against the SLOs. */
+  readonly sloRecorder: RequestHandler;
+  /** Receives errors that became a 500. */
+  readonly onUnexpected: (error: unknown) => void;
+}
+
+/**
+ * Builds the express application: ops endpoints (never shed or authenticated), admin endpoints (admin key), and
+ * the tenant API under `/api/v1` with, in order: SLO recording, priority classification, adaptive load shedding,
+ * the JSON body parser (size limit), the request deadline, tenant authentication and the per-tenant rate limit.
+ * Errors are RFC 9457 problem details.
+ *
+ * @example
+ * ```ts
+ * const app = createApp(dependencies);
+ * app.listen(3000);
+ * ```
+ */
+export function createApp(deps: AppDependencies): Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('etag', false);
+  app.set('query parser', 'simple');
+  for (const handler of deps.instrumentation) app.use(handler);
+
+  app.use(opsRoutes(deps.ops));
+
+  const json = express.json({ limit: deps.config.bodyLimitBytes, strict: true });
+  app.use(
+    '/admin',
+    json,
+    adminRoutes(deps.config.adminKey, deps.policies.chaos, deps.adminRepo, deps.schemas),
+  );
+
+  const api = express.Router();
+  api.use(deps.sloRecorder);
+  api.use((req, res, next) => {
+    if (deps.ops.readiness.draining) {
+      res.setHeader('Connection', 'close');
+      throw new HttpProblem(503, 'draining', 'Service unavailable', 'The service is shutting down', {
+        headers: { 'Retry-After': '1' },
+      });
+    }
+    contextOf(res).priority = classify(req);
+    next();
+  });
+  api.use(deps.policies.shedding);
+  api.use(json);
+  api.use(requestDeadline(deps.clock, deps.config.requestTimeoutMs));
+  api.use(tenantAuth(deps.repo));
+  api.use(deps.policies.rateLimit);
+  api.use(catalogRoutes(deps.repo, deps.policies, deps.flags));
+  api.use(orderRoutes(deps.repo, deps.checkout, deps.schemas));
+  api.use(tenantRoutes(deps.repo, deps.flags));
+  app.use('/api/v1', api);
+
+  app.use((req) => {
+    throw new HttpProblem(404, 'not-found', 'Not found', `No route for ${req.method} ${req.path}`);
+  });
+  app.use(problemHandler(deps.onUnexpected));
+  return app;
+}

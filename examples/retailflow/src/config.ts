@@ -1,0 +1,116 @@
+import { invalidOption } from '@ballast/core';
+
+/**
+ * Everything RetailFlow reads from its environment. Every field has an embedded default, so the service runs
+ * with no external services at all: SQLite in memory, an in-process broker, in-memory rate limits, and the
+ * payment provider simulator started on its own port.
+ */
+export interface RetailFlowConfig {
+  /** HTTP port of the API (`PORT`); 0 picks a free port. @default 3000 */
+  readonly port: number;
+  /** Interface to listen on (`HOST`). @default '127.0.0.1' */
+  readonly host: string;
+  /** PostgreSQL URL (`DATABASE_URL`); unset means the embedded SQLite store. */
+  readonly databaseUrl?: string;
+  /** SQLite file for the embedded store (`SQLITE_PATH`). @default ':memory:' */
+  readonly sqlitePath: string;
+  /** Redis URL for per-tenant rate limits (`REDIS_URL`); unset means in-memory limits. */
+  readonly redisUrl?: string;
+  /** RabbitMQ URL for order events (`AMQP_URL`); unset means the in-process broker. */
+  readonly amqpUrl?: string;
+  /** OTLP/HTTP endpoint for traces (`OTEL_EXPORTER_OTLP_ENDPOINT`); unset means no trace export. */
+  readonly otlpEndpoint?: string;
+  /** Base URL of the payment provider (`PAYMENT_URL`); unset means RetailFlow starts its simulator. */
+  readonly paymentUrl?: string;
+  /** Port for the simulator when {@link RetailFlowConfig.paymentUrl} is unset (`PAYMENT_PORT`). @default 3001 */
+  readonly paymentPort: number;
+  /** Key for `/admin/*` (`ADMIN_KEY`). @default 'rf_admin_dev_key' */
+  readonly adminKey: string;
+  /** Largest accepted JSON body in bytes (`BODY_LIMIT_BYTES`). @default 65536 */
+  readonly bodyLimitBytes: number;
+  /** Time budget of one inbound request, propagated to outbound calls (`REQUEST_TIMEOUT_MS`). @default 5000 */
+  readonly requestTimeoutMs: number;
+  /** Per-attempt timeout of a payment call (`PAYMENT_TIMEOUT_MS`). @default 1000 */
+  readonly paymentTimeoutMs: number;
+  /** How long shutdown waits for in-flight requests (`SHUTDOWN_TIMEOUT_MS`). @default 10000 */
+  readonly shutdownTimeoutMs: number;
+  /** `service.name` for telemetry (`OTEL_SERVICE_NAME`). @default 'retailflow' */
+  readonly serviceName: string;
+}
+
+/** The embedded defaults: what `npm start` runs with when no variable is set. */
+export const DEFAULT_CONFIG: RetailFlowConfig = {
+  port: 3000,
+  host: '127.0.0.1',
+  sqlitePath: ':memory:',
+  paymentPort: 3001,
+  adminKey: 'rf_admin_dev_key',
+  bodyLimitBytes: 64 * 1024,
+  requestTimeoutMs: 5000,
+  paymentTimeoutMs: 1000,
+  shutdownTimeoutMs: 10_000,
+  serviceName: 'retailflow',
+};
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+function text(env: Env, name: string): string | undefined {
+  const value = env[name];
+  return value === undefined || value.trim() === '' ? undefined : value.trim();
+}
+
+function integer(env: Env, name: string, fallback: number, min: number, max: number): number {
+  const raw = text(env, name);
+  if (raw === undefined) return fallback;
+  const value = Number(raw);
+  if (!/^\d+$/.test(raw) || !Number.isSafeInteger(value) || value < min || value > max) {
+    throw invalidOption(name, `an integer from ${min} to ${max}`, raw);
+  }
+  return value;
+}
+
+function url(env: Env, name: string, protocols: readonly string[]): string | undefined {
+  const raw = text(env, name);
+  if (raw === undefined) return undefined;
+  let parsed: URL;
+  try {
+    parsed = new URL(raw);
+  } catch {
+    throw invalidOption(name, `a URL (${protocols.join(' or ')})`, raw);
+  }
+  if (!protocols.includes(parsed.protocol)) throw invalidOption(name, `a ${protocols.join(' or ')} URL`, raw);
+  return raw;
+}
+
+/**
+ * Reads the configuration from environment variables, falling back to {@link DEFAULT_CONFIG} for each one that
+ * is unset or empty. A variable that is set but malformed throws the Ballast bad-option `TypeError` naming it.
+ *
+ * @example
+ * ```ts
+ * const config = loadConfig({ PORT: '8080', DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/test' });
+ * ```
+ */
+export function loadConfig(env: Env = process.env): RetailFlowConfig {
+  const optional = {
+    databaseUrl: url(env, 'DATABASE_URL', ['postgres:', 'postgresql:']),
+    redisUrl: url(env, 'REDIS_URL', ['redis:', 'rediss:']),
+    amqpUrl: url(env, 'AMQP_URL', ['amqp:', 'amqps:']),
+    otlpEndpoint: url(env, 'OTEL_EXPORTER_OTLP_ENDPOINT', ['http:', 'https:']),
+    paymentUrl: url(env, 'PAYMENT_URL', ['http:', 'https:']),
+  };
+  const config: Record<string, unknown> = {
+    port: integer(env, 'PORT', DEFAULT_CONFIG.port, 0, 65535),
+    host: text(env, 'HOST') ?? DEFAULT_CONFIG.host,
+    sqlitePath: text(env, 'SQLITE_PATH') ?? DEFAULT_CONFIG.sqlitePath,
+    paymentPort: integer(env, 'PAYMENT_PORT', DEFAULT_CONFIG.paymentPort, 0, 65535),
+    adminKey: text(env, 'ADMIN_KEY') ?? DEFAULT_CONFIG.adminKey,
+    bodyLimitBytes: integer(env, 'BODY_LIMIT_BYTES', DEFAULT_CONFIG.bodyLimitBytes, 1, 10 * 1024 * 1024),
+    requestTimeoutMs: integer(env, 'REQUEST_TIMEOUT_MS', DEFAULT_CONFIG.requestTimeoutMs, 1, 600_000),
+    paymentTimeoutMs: integer(env, 'PAYMENT_TIMEOUT_MS', DEFAULT_CONFIG.paymentTimeoutMs, 1, 600_000),
+    shutdownTimeoutMs: integer(env, 'SHUTDOWN_TIMEOUT_MS', DEFAULT_CONFIG.shutdownTimeoutMs, 0, 600_000),
+    serviceName: text(env, 'OTEL_SERVICE_NAME') ?? DEFAULT_CONFIG.serviceName,
+  };
+  for (const [key, value] of Object.entries(optional)) if (value !== undefined) config[key] = value;
+  return config as unknown as RetailFlowConfig;
+}

@@ -1,0 +1,86 @@
+import { reportError, type Clock } from '@ballast/core';
+
+/** One dependency check for `/readyz`: resolves when the dependency answers. */
+export interface ReadinessCheck {
+  readonly name: string;
+  check(signal: AbortSignal): Promise<void>;
+}
+
+/** The outcome of one check. */
+export interface CheckResult {
+  readonly ok: boolean;
+  readonly detail?: string;
+}
+
+/** What `/readyz` answers. */
+export interface ReadinessReport {
+  readonly status: 'ready' | 'not-ready';
+  readonly checks: Readonly<Record<string, CheckResult>>;
+}
+
+/**
+ * Readiness: every dependency answers within `timeoutMs`, and the service is not draining. Once
+ * {@link Readiness.startDraining} is called the report stays `not-ready`, so load balancers stop sending traffic
+ * before the listener closes.
+ */
+export class Readiness {
+  readonly #checks: readonly ReadinessCheck[];
+  readonly #clock: Clock;
+  readonly #timeoutMs: number;
+  #draining = false;
+
+  constructor(checks: readonly ReadinessCheck[], clock: Clock, timeoutMs = 1000) {
+    this.#checks = checks;
+    this.#clock = clock;
+    this.#timeoutMs = timeoutMs;
+  }
+
+  get draining(): boolean {
+    return this.#draining;
+  }
+
+  startDraining(): void {
+    this.#draining = true;
+  }
+
+  async report(): Promise<ReadinessReport> {
+    const checks: Record<string, CheckResult> = {
+      draining: this.#draining ? { ok: false, detail: 'shutting down' } : { ok: true },
+    };
+    await Promise.all(
+      this.#checks.map(async (c) => {
+        checks[c.name] = await this.#run(c);
+      }),
+    );
+    const ready = Object.values(checks).every((c) => c.ok);
+    return { status: ready ? 'ready' : 'not-ready', checks };
+  }
+
+  async #run(c: ReadinessCheck): Promise<CheckResult> {
+    const controller = new AbortController();
+    let timer: ReturnType<Clock['setTimeout']> | undefined;
+    const timeout = new Promise<CheckResult>((resolve) => {
+      timer = this.#clock.setTimeout(() => {
+        controller.abort();
+        resolve({ ok: false, detail: `no answer within ${this.#timeoutMs} ms` });
+      }, this.#timeoutMs);
+    });
+    try {
+      return await Promise.race([
+        c.check(controller.signal).then(
+          (): CheckResult => ({ ok: true }),
+          (error: unknown): CheckResult => ({
+            ok: false,
+            detail: error instanceof Error ? error.message : String(error),
+          }),
+        ),
+        timeout,
+      ]);
+    } catch (error) {
+      reportError(error, `readiness check ${c.name}`);
+      return { ok: false, detail: 'check failed' };
+    } finally {
+      if (timer !== undefined) this.#clock.clearTimeout(timer);
+    }
+  }
+}

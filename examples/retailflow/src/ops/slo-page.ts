@@ -1,0 +1,73 @@
+import Handlebars from 'handlebars';
+import type { SloReport } from './slo-view.js';
+
+const TEMPLATE = `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta http-equiv="refresh" content="10">
+<title>{{service}} · SLO status</title>
+<style>
+  body { font: 15px/1.45 system-ui, sans-serif; margin: 2rem auto; max-width: 60rem; color: #1d2330; }
+  table { border-collapse: collapse; width: 100%; }
+  th, td { text-align: left; padding: .45rem .6rem; border-bottom: 1px solid #dde1e8; }
+  th { font-weight: 600; color: #4a5366; }
+  td.num { font-variant-numeric: tabular-nums; text-align: right; }
+  .policy { font-weight: 600; border-radius: .3rem; padding: .1rem .45rem; }
+  .ok { background: #e3f5e8; color: #17602c; }
+  .warning { background: #fff3d6; color: #7a5200; }
+  .exhausted { background: #fde2e1; color: #8d1c17; }
+  .bar { background: #eef0f4; height: .55rem; border-radius: .3rem; width: 10rem; }
+  .bar > span { display: block; height: 100%; border-radius: .3rem; background: #3b7be0; }
+</style>
+</head>
+<body>
+<h1>{{service}}: service level objectives</h1>
+<p>Read live from the in-process SLO engine at {{generatedAt}}. JSON: <a href="/api/v1/slo">/api/v1/slo</a>.</p>
+<table>
+  <thead><tr><th>SLO</th><th>Objective</th><th>SLI</th><th>Error budget left</th><th></th><th>Policy</th></tr></thead>
+  <tbody>
+  {{#each slos}}
+    <tr>
+      <td><strong>{{displayName}}</strong><br><code>{{name}}</code></td>
+      <td class="num">{{percent objective}}</td>
+      <td class="num">{{#if hasSli}}{{percent sli}}{{else}}no events yet{{/if}}</td>
+      <td class="num">{{percent errorBudgetRemaining}}</td>
+      <td><div class="bar"><span style="width: {{barWidth errorBudgetRemaining}}%"></span></div></td>
+      <td><span class="policy {{policy}}">{{policy}}</span></td>
+    </tr>
+  {{else}}
+    <tr><td colspan="6">No SLOs loaded.</td></tr>
+  {{/each}}
+  </tbody>
+</table>
+</body>
+</html>
+`;
+
+/**
+ * Renders the HTML SLO status page with handlebars. The template escapes every value (handlebars' default), and
+ * is compiled once.
+ *
+ * @example
+ * ```ts
+ * const render = sloPageRenderer();
+ * res.type('html').send(render(report, new Date()));
+ * ```
+ */
+export function sloPageRenderer(): (report: SloReport, now: Date) => string {
+  const hbs = Handlebars.create();
+  hbs.registerHelper('percent', (value: unknown) =>
+    typeof value === 'number' ? `${(value * 100).toFixed(value >= 0.99 && value < 1 ? 2 : 1)}%` : '–',
+  );
+  hbs.registerHelper('barWidth', (value: unknown) =>
+    typeof value === 'number' ? Math.round(Math.max(0, Math.min(1, value)) * 100) : 0,
+  );
+  const template = hbs.compile(TEMPLATE, { strict: false });
+  return (report, now) =>
+    template({
+      service: report.service,
+      generatedAt: now.toISOString(),
+      slos: report.slos.map((s) => ({ ...s, hasSli: s.sli !== null })),
+    });
+}

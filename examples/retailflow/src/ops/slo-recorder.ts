@@ -1,0 +1,57 @@
+import type { Request, RequestHandler } from 'express';
+import { reportError, type Clock } from '@ballast/core';
+
+/** Names of RetailFlow's SLOs in `slo/retailflow.yaml`. */
+export const SLO = {
+  checkout: 'checkout-availability',
+  catalog: 'catalog-latency',
+  outbox: 'order-event-freshness',
+} as const;
+
+/** Latency threshold of the catalog-latency SLO (its bucket `le="0.3"`). @default 300 */
+export const CATALOG_THRESHOLD_MS = 300;
+
+/** Freshness threshold of the order-event-freshness SLO (its bucket `le="30"`). @default 30000 */
+export const OUTBOX_THRESHOLD_MS = 30_000;
+
+/** Receives one good or bad event for an SLO (the engine's `record`). */
+export type SloSink = (slo: string, good: boolean) => void;
+
+/** Which SLO an API request (path relative to `/api/v1`) counts towards, if any. */
+export function sloOfRequest(req: Pick<Request, 'method' | 'path'>): 'checkout' | 'catalog' | undefined {
+  if (req.method === 'POST' && req.path === '/orders') return 'checkout';
+  if (req.method === 'GET' && (req.path === '/products' || req.path.startsWith('/products/')))
+    return 'catalog';
+  return undefined;
+}
+
+/**
+ * Feeds the in-process SLO engine from live traffic, with the same definitions the Prometheus rules use:
+ * a checkout is good unless it answered 5xx (shed and draining answers are 503, so they count as bad); a catalog
+ * read is good when it finished within {@link CATALOG_THRESHOLD_MS}. A request the client abandoned before the
+ * answer counts as bad for both. Recording never throws into the request path.
+ */
+export function sloRecorder(clock: Clock, sink: SloSink): RequestHandler {
+  return (req, res, next) => {
+    const which = sloOfRequest(req);
+    if (which === undefined) {
+      next();
+      return;
+    }
+    const started = clock.now();
+    let done = false;
+    const finish = (completed: boolean) => {
+      if (done) return;
+      done = true;
+      try {
+        if (which === 'checkout') sink(SLO.checkout, completed && res.statusCode < 500);
+        else sink(SLO.catalog, completed && clock.now() - started <= CATALOG_THRESHOLD_MS);
+      } catch (error) {
+        reportError(error, 'retailflow: SLO recording failed');
+      }
+    };
+    res.once('finish', () => finish(true));
+    res.once('close', () => finish(res.writableFinished));
+    next();
+  };
+}

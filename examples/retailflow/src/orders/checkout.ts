@@ -1,0 +1,185 @@
+import type { Order, OrderLineInput, Repository, Tenant } from '../data/index.js';
+import { requestHash } from '../data/index.js';
+import { HttpProblem } from '../http/problem.js';
+import { isPaymentError, type PaymentGateway } from '../payments/client.js';
+import type { ServicePolicies } from '../policies.js';
+
+/** A checkout request body (validated against `CreateOrderRequest` before it gets here). */
+export interface CheckoutBody {
+  readonly items: readonly OrderLineInput[];
+}
+
+/** What the HTTP layer answers for a checkout: the order and whether this was a replay of an earlier request. */
+export interface CheckoutResult {
+  readonly order: Order;
+  readonly replayed: boolean;
+}
+
+/** Prefixes of `statusReason` on a `payment_failed` order: who is to blame decides the HTTP status. */
+const DECLINED = 'declined: ';
+const UNAVAILABLE = 'unavailable: ';
+
+function describe(error: unknown): string {
+  if (error instanceof Error)
+    return error.name === 'Error' ? error.message : `${error.name}: ${error.message}`;
+  return String(error);
+}
+
+/**
+ * The checkout use case: an idempotent order creation (inventory reserved behind the bulkhead, `order.created`
+ * in the outbox, one transaction) followed by a payment through the payment policies, then the payment outcome
+ * recorded (with its own outbox event). Concurrent duplicates in this process share one execution; across
+ * processes the store's unique `(tenant, idempotency key)` makes them one order.
+ */
+export class Checkout {
+  readonly #repo: Repository;
+  readonly #policies: ServicePolicies;
+  readonly #gateway: PaymentGateway;
+  readonly #inFlight = new Map<string, Promise<CheckoutResult>>();
+
+  constructor(repo: Repository, policies: ServicePolicies, gateway: PaymentGateway) {
+    this.#repo = repo;
+    this.#policies = policies;
+    this.#gateway = gateway;
+  }
+
+  /** Checkouts currently running in this process. */
+  get inFlight(): number {
+    return this.#inFlight.size;
+  }
+
+  /** Places the order, or answers the earlier outcome of the same key and body. Throws {@link HttpProblem}s. */
+  place(
+    tenant: Tenant,
+    idempotencyKey: string,
+    body: CheckoutBody,
+    deadline: AbortSignal,
+  ): Promise<CheckoutResult> {
+    const hash = requestHash(body);
+    const flight = `${tenant.id}\u0000${idempotencyKey}\u0000${hash}`;
+    const running = this.#inFlight.get(flight);
+    if (running) return running.then((r) => ({ order: r.order, replayed: true }));
+    const started = this.#run(tenant, idempotencyKey, hash, body, deadline).finally(() => {
+      this.#inFlight.delete(flight);
+    });
+    this.#inFlight.set(flight, started);
+    return started;
+  }
+
+  async #run(
+    tenant: Tenant,
+    idempotencyKey: string,
+    hash: string,
+    body: CheckoutBody,
+    deadline: AbortSignal,
+  ): Promise<CheckoutResult> {
+    const created = await this.#policies.inventory(() =>
+      this.#repo.createOrder({ tenantId: tenant.id, idempotencyKey, requestHash: hash, items: body.items }),
+    );
+    switch (created.outcome) {
+      case 'unknown_product':
+        throw new HttpProblem(404, 'unknown-product', 'Unknown product', `No product ${created.productId}`, {
+          extensions: { productId: created.productId },
+        });
+      case 'insufficient_stock':
+        throw new HttpProblem(
+          409,
+          'insufficient-stock',
+          'Insufficient stock',
+          `${created.requested} of ${created.productId} requested, ${created.available} available`,
+          {
+            extensions: {
+              productId: created.productId,
+              requested: created.requested,
+              available: created.available,
+            },
+          },
+        );
+      case 'key_conflict':
+        throw new HttpProblem(
+          422,
+          'idempotency-key-reused',
+          'Idempotency-Key reused',
+          'This Idempotency-Key was already used with a different request body',
+          { extensions: { orderId: created.order.id } },
+        );
+      case 'replayed':
+        return { order: created.order, replayed: true };
+      case 'created':
+        break;
+    }
+    this.#policies.invalidateCatalog(tenant.id);
+    const order = created.order;
+    let outcome: { ok: true; paymentId: string } | { ok: false; reason: string };
+    try {
+      const charge = await this.#policies.payment(
+        (signal) =>
+          this.#gateway.charge(
+            {
+              amountCents: order.totalCents,
+              currency: order.currency,
+              reference: order.id,
+              idempotencyKey: `${tenant.id}:${order.id}`,
+            },
+            signal,
+          ),
+        deadline,
+      );
+      outcome = { ok: true, paymentId: charge.id };
+    } catch (error) {
+      const declined = isPaymentError(error) && !error.retryable;
+      outcome = { ok: false, reason: (declined ? DECLINED : UNAVAILABLE) + describe(error) };
+    }
+    // Settled even when the caller's deadline has passed: the order must not stay pending.
+    const settled = await this.#repo.recordPayment({
+      tenantId: tenant.id,
+      orderId: order.id,
+      payment: outcome,
+    });
+    if (!outcome.ok) this.#policies.invalidateCatalog(tenant.id);
+    return { order: settled.outcome === 'not_found' ? order : settled.order, replayed: false };
+  }
+}
+
+/**
+ * The HTTP answer for an order a checkout produced: 201 for a placed order (paid, fulfilled or since cancelled),
+ * 402 when the provider declined, 503 + `Retry-After` when it was unavailable (the client retries with a new key),
+ * 409 + `Retry-After` while the first request with this key is still in flight elsewhere.
+ */
+export function checkoutStatus(order: Order): { status: number; problem?: HttpProblem } {
+  if (order.status === 'pending') {
+    return {
+      status: 409,
+      problem: new HttpProblem(
+        409,
+        'request-in-progress',
+        'Request in progress',
+        'The first request with this Idempotency-Key is still being processed',
+        { headers: { 'Retry-After': '1' }, extensions: { orderId: order.id } },
+      ),
+    };
+  }
+  if (order.status !== 'payment_failed') return { status: 201 };
+  const reason = order.statusReason ?? '';
+  if (reason.startsWith(DECLINED)) {
+    return {
+      status: 402,
+      problem: new HttpProblem(402, 'payment-declined', 'Payment declined', reason.slice(DECLINED.length), {
+        extensions: { orderId: order.id },
+      }),
+    };
+  }
+  return {
+    status: 503,
+    problem: new HttpProblem(
+      503,
+      'payment-unavailable',
+      'Payment provider unavailable',
+      'The payment could not be taken; the order was not placed. Retry with a new Idempotency-Key.',
+      {
+        headers: { 'Retry-After': '5' },
+        extensions: { orderId: order.id, reason: reason.slice(UNAVAILABLE.length) },
+      },
+    ),
+  };
+}

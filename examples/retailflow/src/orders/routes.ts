@@ -1,0 +1,74 @@
+import { Router } from 'express';
+import type { Repository } from '../data/index.js';
+import { deadlineOf, tenantOf } from '../http/context.js';
+import { HttpProblem, sendProblem } from '../http/problem.js';
+import { presentOrder } from '../http/present.js';
+import { invalidRequest, jsonBody, pageQuery } from '../http/validation.js';
+import type { OpenApiSchemas } from '../openapi.js';
+import { type CheckoutBody, type Checkout, checkoutStatus } from './checkout.js';
+
+const notFound = (id: string) => new HttpProblem(404, 'not-found', 'Not found', `No order ${id}`);
+
+/**
+ * Orders of the authenticated tenant. Every read is scoped by tenant in the store, so another tenant's order is a
+ * plain 404: the API never says that an id exists elsewhere.
+ */
+export function orderRoutes(repo: Repository, checkout: Checkout, schemas: OpenApiSchemas): Router {
+  const router = Router();
+
+  router.post('/orders', jsonBody(schemas, 'CreateOrderRequest'), async (req, res) => {
+    const tenant = tenantOf(res);
+    const key = req.get('idempotency-key');
+    if (key === undefined || key.length === 0 || key.length > 255) {
+      throw invalidRequest('Send an `Idempotency-Key` header (1-255 characters), unique per checkout', [
+        { path: 'header/idempotency-key', message: 'is required (1-255 characters)' },
+      ]);
+    }
+    const result = await checkout.place(tenant, key, req.body as CheckoutBody, deadlineOf(res));
+    if (result.replayed) res.setHeader('Idempotent-Replayed', 'true');
+    const { status, problem } = checkoutStatus(result.order);
+    if (problem) {
+      sendProblem(res, problem, req.originalUrl);
+      return;
+    }
+    res.status(status).location(`/api/v1/orders/${result.order.id}`).json(presentOrder(result.order));
+  });
+
+  router.get('/orders', async (req, res) => {
+    const tenant = tenantOf(res);
+    const includeCancelled = req.query.includeCancelled;
+    if (includeCancelled !== undefined && includeCancelled !== 'true' && includeCancelled !== 'false') {
+      throw invalidRequest('`includeCancelled` must be `true` or `false`', [
+        { path: 'query/includeCancelled', message: 'must be true or false' },
+      ]);
+    }
+    const page = await repo.listOrders(tenant.id, {
+      ...pageQuery(req),
+      includeCancelled: includeCancelled === 'true',
+    });
+    res.json({ items: page.items.map(presentOrder), nextCursor: page.nextCursor });
+  });
+
+  router.get('/orders/:orderId', async (req, res) => {
+    const order = await repo.getOrder(tenantOf(res).id, req.params.orderId);
+    if (!order) throw notFound(req.params.orderId);
+    res.json(presentOrder(order));
+  });
+
+  router.delete('/orders/:orderId', async (req, res) => {
+    const tenant = tenantOf(res);
+    const result = await repo.cancelOrder({ tenantId: tenant.id, orderId: req.params.orderId });
+    if (result.outcome === 'not_found') throw notFound(req.params.orderId);
+    if (result.outcome === 'not_cancellable') {
+      throw new HttpProblem(
+        409,
+        'not-cancellable',
+        'Order cannot be cancelled',
+        `Order is ${result.order.status}`,
+      );
+    }
+    res.json(presentOrder(result.order));
+  });
+
+  return router;
+}

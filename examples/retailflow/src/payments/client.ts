@@ -1,0 +1,82 @@
+import { brand, hasBrand } from '@ballast/core';
+import type { Charge } from './simulator.js';
+
+const kind = Symbol.for('ballast.retailflow.PaymentError');
+
+/**
+ * A payment call that failed. `retryable` is true for failures a retry may fix (network errors, 5xx, 429) and
+ * false for answers that will not change (4xx): the retry policy and the breaker's failure predicate read it.
+ */
+export class PaymentError extends Error {
+  readonly status: number | undefined;
+  readonly retryable: boolean;
+  constructor(message: string, status: number | undefined, retryable: boolean, cause?: unknown) {
+    super(message, cause === undefined ? undefined : { cause });
+    this.name = 'PaymentError';
+    this.status = status;
+    this.retryable = retryable;
+    brand(this, kind);
+  }
+}
+
+/** True when `value` is a {@link PaymentError}. */
+export function isPaymentError(value: unknown): value is PaymentError {
+  return hasBrand(value, kind);
+}
+
+/** One charge request. */
+export interface ChargeRequest {
+  readonly amountCents: number;
+  readonly currency: string;
+  /** Our reference (the order id). */
+  readonly reference: string;
+  /** Sent as `Idempotency-Key`, so retries of one checkout never charge twice. */
+  readonly idempotencyKey: string;
+}
+
+/** The payment provider as checkout sees it. */
+export interface PaymentGateway {
+  /** Charges once; aborts when `signal` aborts. Throws {@link PaymentError}. */
+  charge(request: ChargeRequest, signal: AbortSignal): Promise<Charge>;
+}
+
+/**
+ * The HTTP client for the payment provider. It makes exactly one attempt per call: timeouts, retries and the
+ * breaker are the caller's policies, and the abort signal carries the deadline of the inbound request.
+ *
+ * @example
+ * ```ts
+ * const gateway = httpPaymentGateway('http://127.0.0.1:3001');
+ * const charge = await gateway.charge(
+ *   { amountCents: 1999, currency: 'EUR', reference: 'ord_1', idempotencyKey: 'k1' },
+ *   AbortSignal.timeout(1000),
+ * );
+ * ```
+ */
+export function httpPaymentGateway(baseUrl: string): PaymentGateway {
+  const endpoint = new URL('/v1/charges', baseUrl).href;
+  return {
+    async charge(request, signal) {
+      let response: Response;
+      try {
+        response = await fetch(endpoint, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', 'idempotency-key': request.idempotencyKey },
+          body: JSON.stringify({
+            amountCents: request.amountCents,
+            currency: request.currency,
+            reference: request.reference,
+          }),
+          signal,
+        });
+      } catch (error) {
+        if (signal.aborted) throw signal.reason;
+        throw new PaymentError('payment provider unreachable', undefined, true, error);
+      }
+      if (response.ok) return (await response.json()) as Charge;
+      await response.body?.cancel();
+      const retryable = response.status >= 500 || response.status === 429;
+      throw new PaymentError(`payment provider answered ${response.status}`, response.status, retryable);
+    },
+  };
+}

@@ -1,0 +1,199 @@
+import http from 'node:http';
+import { randomUUID } from 'node:crypto';
+import type { AddressInfo } from 'node:net';
+import { checkNumber, invalidOption, systemClock, type Clock } from '@ballast/core';
+
+/** The run-time knobs of the payment provider simulator. */
+export interface ProviderKnobs {
+  /** Added latency of every charge, in milliseconds. @default 0 */
+  latencyMs: number;
+  /** Fraction of charges answered with a 503, from 0 to 1. @default 0 */
+  errorRate: number;
+  /** When true every charge gets a 503 (the provider is "down"). @default false */
+  down: boolean;
+}
+
+/** Options of {@link startPaymentSimulator}. */
+export interface PaymentSimulatorOptions {
+  /** Port to listen on; 0 picks a free one. @default 0 */
+  readonly port?: number;
+  /** @default '127.0.0.1' */
+  readonly host?: string;
+  /** Initial knobs. @default { latencyMs: 0, errorRate: 0, down: false } */
+  readonly knobs?: Partial<ProviderKnobs>;
+  /** Clock for the added latency. @default systemClock */
+  readonly clock?: Clock;
+  /** Source of randomness for `errorRate`, returning [0, 1). @default Math.random */
+  readonly random?: () => number;
+}
+
+/** A charge the provider accepted. */
+export interface Charge {
+  readonly id: string;
+  readonly amountCents: number;
+  readonly currency: string;
+  readonly reference: string;
+  readonly status: 'succeeded';
+}
+
+/** A running simulator. */
+export interface PaymentSimulator {
+  /** Base URL, e.g. `http://127.0.0.1:3001`. */
+  readonly url: string;
+  /** The current knobs (a copy). */
+  knobs(): ProviderKnobs;
+  /** Changes some knobs; bad values throw the Ballast bad-option `TypeError`. */
+  setKnobs(knobs: Partial<ProviderKnobs>): ProviderKnobs;
+  /** Charge attempts received, including failed ones. */
+  readonly attempts: number;
+  /** Distinct charges made (a retried charge with the same idempotency key counts once). */
+  readonly charges: number;
+  close(): Promise<void>;
+}
+
+function checkKnobs(current: ProviderKnobs, patch: unknown): ProviderKnobs {
+  if (typeof patch !== 'object' || patch === null || Array.isArray(patch)) {
+    throw invalidOption('knobs', 'an object', patch);
+  }
+  const p = patch as Record<string, unknown>;
+  const down = p.down;
+  if (down !== undefined && typeof down !== 'boolean') {
+    throw invalidOption('down', 'a boolean', down);
+  }
+  return {
+    latencyMs: checkNumber('latencyMs', p.latencyMs, current.latencyMs, { min: 0, max: 60_000 }),
+    errorRate: checkNumber('errorRate', p.errorRate, current.errorRate, { min: 0, max: 1 }),
+    down: down ?? current.down,
+  };
+}
+
+function send(res: http.ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+  res.end(text);
+}
+
+async function readJson(req: http.IncomingMessage): Promise<unknown> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > 16 * 1024) throw new Error('body too large');
+    chunks.push(chunk);
+  }
+  return chunks.length === 0 ? {} : (JSON.parse(Buffer.concat(chunks).toString('utf8')) as unknown);
+}
+
+/**
+ * Starts the payment provider simulator: a plain HTTP server on its own port, so RetailFlow's payment calls cross
+ * a real socket with real timeouts. Charges are idempotent by the `Idempotency-Key` header (a retried charge is
+ * never taken twice). Knobs are read and set at run time with `GET`/`PUT /admin/knobs`.
+ *
+ * API: `POST /v1/charges` `{ amountCents, currency, reference }` → 201 `Charge`; `GET /v1/charges/:id`;
+ * `GET|PUT /admin/knobs`; `GET /healthz`.
+ *
+ * @example
+ * ```ts
+ * const provider = await startPaymentSimulator({ port: 0 });
+ * provider.setKnobs({ errorRate: 0.5, latencyMs: 200 });
+ * await provider.close();
+ * ```
+ */
+export async function startPaymentSimulator(
+  options: PaymentSimulatorOptions = {},
+): Promise<PaymentSimulator> {
+  const clock = options.clock ?? systemClock;
+  const random = options.random ?? Math.random;
+  let knobs = checkKnobs({ latencyMs: 0, errorRate: 0, down: false }, options.knobs ?? {});
+  const byKey = new Map<string, Charge>();
+  const byId = new Map<string, Charge>();
+  let attempts = 0;
+
+  const delay = (ms: number) =>
+    ms <= 0 ? Promise.resolve() : new Promise<void>((resolve) => clock.setTimeout(resolve, ms));
+
+  async function charge(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    attempts++;
+    const body = (await readJson(req)) as Record<string, unknown>;
+    await delay(knobs.latencyMs);
+    if (res.destroyed) return;
+    if (knobs.down || (knobs.errorRate > 0 && random() < knobs.errorRate)) {
+      send(res, 503, { error: 'provider_unavailable' });
+      return;
+    }
+    const { amountCents, currency, reference } = body;
+    if (
+      typeof amountCents !== 'number' ||
+      !Number.isInteger(amountCents) ||
+      amountCents <= 0 ||
+      typeof currency !== 'string' ||
+      typeof reference !== 'string'
+    ) {
+      send(res, 400, { error: 'invalid_charge' });
+      return;
+    }
+    const key = req.headers['idempotency-key'];
+    const existing = typeof key === 'string' ? byKey.get(key) : undefined;
+    if (existing) {
+      send(res, 200, existing);
+      return;
+    }
+    const made: Charge = { id: `ch_${randomUUID()}`, amountCents, currency, reference, status: 'succeeded' };
+    byId.set(made.id, made);
+    if (typeof key === 'string') byKey.set(key, made);
+    send(res, 201, made);
+  }
+
+  async function handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    const path = new URL(req.url ?? '/', 'http://provider').pathname;
+    if (req.method === 'POST' && path === '/v1/charges') return charge(req, res);
+    if (req.method === 'GET' && path.startsWith('/v1/charges/')) {
+      const found = byId.get(path.slice('/v1/charges/'.length));
+      return found ? send(res, 200, found) : send(res, 404, { error: 'not_found' });
+    }
+    if (path === '/admin/knobs' && req.method === 'GET') return send(res, 200, knobs);
+    if (path === '/admin/knobs' && req.method === 'PUT') {
+      try {
+        knobs = checkKnobs(knobs, await readJson(req));
+      } catch (error) {
+        return send(res, 400, { error: error instanceof Error ? error.message : String(error) });
+      }
+      return send(res, 200, knobs);
+    }
+    if (req.method === 'GET' && path === '/healthz') return send(res, 200, { status: 'ok' });
+    send(res, 404, { error: 'not_found' });
+  }
+
+  const server = http.createServer((req, res) => {
+    handle(req, res).catch(() => {
+      if (!res.headersSent) send(res, 400, { error: 'bad_request' });
+      else res.destroy();
+    });
+  });
+  server.keepAliveTimeout = 5000;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, options.host ?? '127.0.0.1', () => resolve());
+  });
+  const address = server.address() as AddressInfo;
+
+  return {
+    url: `http://${address.address.includes(':') ? `[${address.address}]` : address.address}:${address.port}`,
+    knobs: () => ({ ...knobs }),
+    setKnobs(patch) {
+      knobs = checkKnobs(knobs, patch);
+      return { ...knobs };
+    },
+    get attempts() {
+      return attempts;
+    },
+    get charges() {
+      return byId.size;
+    },
+    close: () =>
+      new Promise<void>((resolve, reject) => {
+        server.close((error) => (error ? reject(error) : resolve()));
+        server.closeAllConnections();
+      }),
+  };
+}

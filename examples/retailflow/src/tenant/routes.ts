@@ -1,0 +1,19 @@
+import { Router } from 'express';
+import type { Repository } from '../data/index.js';
+import type { FeatureFlags } from '../flags/flags.js';
+import { tenantOf } from '../http/context.js';
+import { presentAudit } from '../http/present.js';
+import { pageQuery } from '../http/validation.js';
+
+/** `GET /audit` (the tenant's append-only log, with system-wide admin actions) and `GET /flags`. */
+export function tenantRoutes(repo: Repository, flags: FeatureFlags): Router {
+  const router = Router();
+  router.get('/audit', async (req, res) => {
+    const page = await repo.listAudit(tenantOf(res).id, { ...pageQuery(req), includeSystem: true });
+    res.json({ items: page.items.map(presentAudit), nextCursor: page.nextCursor });
+  });
+  router.get('/flags', (_req, res) => {
+    res.json({ flags: flags.all() });
+  });
+  return router;
+}
