@@ -29,3 +29,10 @@ export { EXIT, UsageError, isUsageError, parseCommandArgs } from './cli/command.
 export type { CommandEntry } from './cli/commands.js';
 export { COMMANDS } from './cli/commands.js';
 export { main } from './cli/main.js';
+export type { SloEngineOptions } from './engine/engine.js';
+export { SloEngine } from './engine/engine.js';
+export type { AlertStatus, BurnRate, ErrorBudget, SloAlertEvent, SloStatus } from './engine/status.js';
+export type { CalendarPeriod } from './engine/calendar.js';
+export { calendarPeriod } from './engine/calendar.js';
+export type { BudgetPolicy, BudgetPolicyState, ResolvedBudgetPolicy } from './budget-policy.js';
+export { budgetAllows, budgetPolicyState, resolveBudgetPolicy } from './budget-policy.js';

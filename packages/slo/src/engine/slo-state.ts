@@ -1,0 +1,212 @@
+import { longestPeriodMs, type Slo } from '../model.js';
+import { budgetPolicyState, type ResolvedBudgetPolicy } from '../budget-policy.js';
+import { calendarPeriod, type CalendarPeriod } from './calendar.js';
+import { EventRing, type Counts } from './ring.js';
+import type { AlertStatus, BurnRate, SloAlertEvent, SloStatus } from './status.js';
+
+const MINUTE_MS = 60_000;
+/** Buckets per period the automatic resolution aims at: 1 minute for 30 days. */
+const TARGET_BUCKETS = 43_200;
+
+/**
+ * The bucket length for an SLO: the slice length with `Timeslices`; otherwise `resolutionMs` when given, else
+ * one minute, coarsened to whole minutes for periods over 30 days so a ring stays near 43,200 buckets.
+ */
+export function resolutionFor(slo: Slo, resolutionMs: number | undefined): number {
+  if (slo.budgeting.method === 'Timeslices') return slo.budgeting.timesliceWindowMs;
+  if (resolutionMs !== undefined) return resolutionMs;
+  const period =
+    slo.timeWindow.kind === 'rolling' ? slo.timeWindow.durationMs : longestPeriodMs(slo.timeWindow);
+  return Math.max(MINUTE_MS, Math.ceil(period / TARGET_BUCKETS / MINUTE_MS) * MINUTE_MS);
+}
+
+interface Units {
+  /** Good units: events, or completed good slices with time slices. */
+  readonly good: number;
+  readonly bad: number;
+  readonly goodEvents: number;
+  readonly badEvents: number;
+}
+
+interface WindowSpec {
+  readonly window: string;
+  readonly ms: number;
+}
+
+/** The mutable per-SLO state of the engine: the ring of counts, alert states and the cached calendar period. */
+export class SloState {
+  readonly slo: Slo;
+  readonly ring: EventRing;
+  readonly #startMs: number;
+  readonly #windows: readonly WindowSpec[];
+  readonly #firingSince: (number | null)[];
+  readonly #errorRatio: number;
+  readonly #tteWindow: number;
+  #calendar: CalendarPeriod | undefined;
+  readonly #counts: Counts = { good: 0, bad: 0 };
+
+  constructor(slo: Slo, startMs: number, resolutionMs: number | undefined) {
+    this.slo = slo;
+    this.#startMs = startMs;
+    const windows = new Map<number, string>();
+    for (const c of slo.alerting.conditions) {
+      windows.set(c.longWindowMs, c.longWindow);
+      windows.set(c.shortWindowMs, c.shortWindow);
+    }
+    this.#windows = [...windows].sort((a, b) => a[0] - b[0]).map(([ms, window]) => ({ ms, window }));
+    const span = Math.max(longestPeriodMs(slo.timeWindow), ...windows.keys());
+    const r = resolutionFor(slo, resolutionMs);
+    this.ring = new EventRing(
+      r,
+      span,
+      startMs,
+      slo.budgeting.method === 'Timeslices' ? slo.budgeting.timesliceTarget : undefined,
+    );
+    this.#firingSince = slo.alerting.conditions.map(() => null);
+    this.#errorRatio = 1 - slo.objective;
+    const longs = slo.alerting.conditions.map((c) => c.longWindowMs);
+    this.#tteWindow = longs.length > 0 ? Math.min(...longs) : 3_600_000;
+  }
+
+  #period(now: number): { start: number; end: number; length: number } {
+    const w = this.slo.timeWindow;
+    if (w.kind === 'rolling') return { start: now - w.durationMs, end: now, length: w.durationMs };
+    let p = this.#calendar;
+    if (!p || now < p.start || now >= p.end) p = this.#calendar = calendarPeriod(now, w);
+    return { start: p.start, end: p.end, length: p.end - p.start };
+  }
+
+  /** Good and bad units (events, or slices with time slices) in `[start, now]`, plus the events in it. */
+  #units(start: number, now: number): Units {
+    const c = this.ring.sum(start, now, this.#counts);
+    const goodEvents = c.good;
+    const badEvents = c.bad;
+    if (this.slo.budgeting.method !== 'Timeslices') {
+      return { good: goodEvents, bad: badEvents, goodEvents, badEvents };
+    }
+    const s = this.ring.sumSlices(start, this.#counts);
+    return { good: s.good, bad: s.bad, goodEvents, badEvents };
+  }
+
+  #burn(window: WindowSpec, now: number): BurnRate {
+    const u = this.#units(now - window.ms, now);
+    const total = u.good + u.bad;
+    return {
+      window: window.window,
+      windowMs: window.ms,
+      rate: total > 0 ? u.bad / total / this.#errorRatio : 0,
+      sli: total > 0 ? u.good / total : null,
+      events: u.goodEvents + u.badEvents,
+    };
+  }
+
+  /** Computes the status at `now`; calls `emit` for each alert that changed state. */
+  status(
+    now: number,
+    policy: ResolvedBudgetPolicy,
+    emit: ((e: SloAlertEvent) => void) | undefined,
+  ): SloStatus {
+    const slo = this.slo;
+    this.ring.advanceTo(now);
+    const period = this.#period(now);
+    const u = this.#units(period.start, now);
+    const observedStart = Math.max(period.start, this.#startMs);
+    const elapsed = Math.max(Math.min(now, period.end) - observedStart, this.ring.resolutionMs);
+    let totalUnits: number;
+    if (slo.budgeting.method === 'Timeslices') {
+      totalUnits = period.length / slo.budgeting.timesliceWindowMs;
+    } else {
+      const seen = u.good + u.bad;
+      totalUnits = elapsed >= period.length ? seen : (seen * period.length) / elapsed;
+    }
+    const budgetTotal = this.#errorRatio * totalUnits;
+    const consumedRatio = budgetTotal > 0 ? u.bad / budgetTotal : 0;
+    const remainingRatio = 1 - consumedRatio;
+
+    const burnRates = this.#windows.map((w) => this.#burn(w, now));
+    const byMs = new Map(burnRates.map((b) => [b.windowMs, b]));
+    const minEvents = slo.alerting.minEvents;
+    const alerts: AlertStatus[] = slo.alerting.conditions.map((c, i) => {
+      const long = byMs.get(c.longWindowMs)!;
+      const short = byMs.get(c.shortWindowMs)!;
+      const firing =
+        long.rate > c.burnRate &&
+        short.rate > c.burnRate &&
+        long.events >= minEvents &&
+        short.events >= minEvents;
+      const since = this.#firingSince[i] ?? null;
+      let nextSince = since;
+      if (firing !== (since !== null)) {
+        nextSince = firing ? now : null;
+        this.#firingSince[i] = nextSince;
+        emit?.({
+          slo: slo.name,
+          service: slo.service,
+          alert: c.name,
+          severity: c.severity,
+          firing,
+          burnRate: long.rate,
+          shortBurnRate: short.rate,
+          threshold: c.burnRate,
+          longWindow: c.longWindow,
+          shortWindow: c.shortWindow,
+          at: now,
+          ...(firing || since === null ? {} : { durationMs: now - since }),
+        });
+      }
+      return {
+        name: c.name,
+        severity: c.severity,
+        firing,
+        burnRate: long.rate,
+        shortBurnRate: short.rate,
+        threshold: c.burnRate,
+        longWindow: c.longWindow,
+        shortWindow: c.shortWindow,
+        since: nextSince,
+      };
+    });
+
+    let timeToExhaustionMs: number | null = null;
+    if (remainingRatio <= 0) {
+      timeToExhaustionMs = u.bad > 0 ? 0 : null;
+    } else {
+      const ref = this.#burn({ window: '', ms: this.#tteWindow }, now).rate;
+      if (ref > 0) {
+        timeToExhaustionMs = (remainingRatio * period.length) / ref;
+        if (slo.timeWindow.kind === 'calendar' && now + timeToExhaustionMs > period.end)
+          timeToExhaustionMs = null;
+      }
+    }
+
+    return {
+      slo: slo.name,
+      service: slo.service,
+      displayName: slo.displayName,
+      objective: slo.objective,
+      at: now,
+      period: {
+        start: period.start,
+        end: period.end,
+        window: slo.timeWindow.kind === 'rolling' ? slo.timeWindow.duration : formatCalendar(slo),
+      },
+      sli: u.good + u.bad > 0 ? u.good / (u.good + u.bad) : null,
+      events: { good: u.goodEvents, bad: u.badEvents },
+      errorBudget: {
+        total: budgetTotal,
+        consumed: u.bad,
+        consumedRatio,
+        remainingRatio,
+        remainingEvents: budgetTotal - u.bad,
+      },
+      burnRates,
+      alerts,
+      timeToExhaustionMs,
+      policy: budgetPolicyState(remainingRatio, policy),
+    };
+  }
+}
+
+function formatCalendar(slo: Slo): string {
+  return slo.timeWindow.kind === 'calendar' ? `${slo.timeWindow.duration} ${slo.timeWindow.timeZone}` : '';
+}
