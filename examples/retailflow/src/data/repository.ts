@@ -341,7 +341,7 @@ export interface Repository extends OutboxStore, FulfilmentStore {
     readonly enabled: boolean | null;
     readonly actor: string;
   }): Promise<void>;
-  /** Overrides that apply to the tenant: its own and the global ones. */
+  /** Overrides that apply to the tenant, by flag: its own first (they win), then the global ones. */
   listFlagOverrides(tenantId: string): Promise<FlagOverride[]>;
 
   // Operations

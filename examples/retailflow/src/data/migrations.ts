@@ -1,0 +1,154 @@
+/** The SQL dialects RetailFlow runs on. */
+export type SqlDialect = 'sqlite' | 'postgres';
+
+/** One schema change; applied once, in version order, recorded in `schema_migrations`. */
+export interface Migration {
+  readonly version: number;
+  readonly name: string;
+  /** The DDL for a dialect (several statements separated by `;`). */
+  readonly sql: (dialect: SqlDialect) => string;
+}
+
+const autoSeq = (d: SqlDialect): string =>
+  d === 'sqlite'
+    ? 'seq INTEGER PRIMARY KEY AUTOINCREMENT'
+    : 'seq BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY';
+
+const appendOnly = (d: SqlDialect): string =>
+  d === 'sqlite'
+    ? `CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log
+         BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;
+       CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
+         BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;`
+    : `CREATE FUNCTION audit_log_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+         BEGIN RAISE EXCEPTION 'audit_log is append-only'; END $$;
+       CREATE TRIGGER audit_log_append_only BEFORE UPDATE OR DELETE ON audit_log
+         FOR EACH ROW EXECUTE FUNCTION audit_log_append_only();`;
+
+/**
+ * RetailFlow's schema, oldest first. Add a migration at the end with the next version; never edit one that has
+ * shipped. Timestamps are epoch milliseconds (BIGINT), booleans 0/1, JSON as text, so one schema serves both
+ * dialects.
+ */
+export const migrations: readonly Migration[] = [
+  {
+    version: 1,
+    name: 'tenants, catalog, orders',
+    sql: () => `
+      CREATE TABLE tenants (
+        id TEXT PRIMARY KEY,
+        name TEXT NOT NULL,
+        plan TEXT NOT NULL CHECK (plan IN ('free', 'pro')),
+        api_key_hash TEXT NOT NULL UNIQUE,
+        created_at BIGINT NOT NULL
+      );
+      CREATE TABLE products (
+        tenant_id TEXT NOT NULL REFERENCES tenants (id),
+        id TEXT NOT NULL,
+        name TEXT NOT NULL,
+        price_cents BIGINT NOT NULL CHECK (price_cents >= 0),
+        currency TEXT NOT NULL,
+        stock BIGINT NOT NULL CHECK (stock >= 0),
+        updated_at BIGINT NOT NULL,
+        PRIMARY KEY (tenant_id, id)
+      );
+      CREATE TABLE orders (
+        tenant_id TEXT NOT NULL REFERENCES tenants (id),
+        id TEXT NOT NULL,
+        idempotency_key TEXT NOT NULL,
+        request_hash TEXT NOT NULL,
+        status TEXT NOT NULL
+          CHECK (status IN ('pending', 'confirmed', 'payment_failed', 'fulfilled', 'cancelled')),
+        total_cents BIGINT NOT NULL,
+        currency TEXT NOT NULL,
+        payment_id TEXT,
+        status_reason TEXT,
+        created_at BIGINT NOT NULL,
+        updated_at BIGINT NOT NULL,
+        deleted_at BIGINT,
+        PRIMARY KEY (tenant_id, id),
+        UNIQUE (tenant_id, idempotency_key)
+      );
+      CREATE INDEX orders_by_created ON orders (tenant_id, created_at, id);
+      CREATE TABLE order_items (
+        tenant_id TEXT NOT NULL,
+        order_id TEXT NOT NULL,
+        line INTEGER NOT NULL,
+        product_id TEXT NOT NULL,
+        name TEXT NOT NULL,
+        quantity INTEGER NOT NULL CHECK (quantity > 0),
+        unit_price_cents BIGINT NOT NULL,
+        PRIMARY KEY (tenant_id, order_id, line),
+        FOREIGN KEY (tenant_id, order_id) REFERENCES orders (tenant_id, id)
+      );`,
+  },
+  {
+    version: 2,
+    name: 'append-only audit log',
+    sql: (d) => `
+      CREATE TABLE audit_log (
+        ${autoSeq(d)},
+        tenant_id TEXT,
+        at BIGINT NOT NULL,
+        actor TEXT NOT NULL,
+        action TEXT NOT NULL,
+        target_type TEXT NOT NULL,
+        target_id TEXT NOT NULL,
+        details TEXT NOT NULL
+      );
+      CREATE INDEX audit_log_by_tenant ON audit_log (tenant_id, seq);
+      ${appendOnly(d)}`,
+  },
+  {
+    version: 3,
+    name: 'transactional outbox',
+    sql: (d) => `
+      CREATE TABLE outbox (
+        ${autoSeq(d)},
+        id TEXT NOT NULL UNIQUE,
+        tenant_id TEXT NOT NULL,
+        aggregate_type TEXT NOT NULL,
+        aggregate_id TEXT NOT NULL,
+        type TEXT NOT NULL,
+        payload TEXT NOT NULL,
+        created_at BIGINT NOT NULL,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        next_attempt_at BIGINT NOT NULL,
+        locked_until BIGINT NOT NULL DEFAULT 0,
+        last_error TEXT,
+        published_at BIGINT,
+        dead_lettered_at BIGINT
+      );
+      CREATE INDEX outbox_pending ON outbox (seq) WHERE published_at IS NULL AND dead_lettered_at IS NULL;`,
+  },
+  {
+    version: 4,
+    name: 'idempotent consumers and fulfilment',
+    sql: () => `
+      CREATE TABLE processed_events (
+        consumer TEXT NOT NULL,
+        event_id TEXT NOT NULL,
+        processed_at BIGINT NOT NULL,
+        PRIMARY KEY (consumer, event_id)
+      );
+      CREATE TABLE shipments (
+        tenant_id TEXT NOT NULL,
+        order_id TEXT NOT NULL,
+        event_id TEXT NOT NULL,
+        shipped_at BIGINT NOT NULL,
+        PRIMARY KEY (tenant_id, order_id)
+      );`,
+  },
+  {
+    version: 5,
+    name: 'feature flag overrides',
+    sql: () => `
+      CREATE TABLE flag_overrides (
+        scope TEXT NOT NULL,
+        flag TEXT NOT NULL,
+        enabled INTEGER NOT NULL,
+        updated_at BIGINT NOT NULL,
+        PRIMARY KEY (scope, flag)
+      );`,
+  },
+];

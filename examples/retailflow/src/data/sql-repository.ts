@@ -1,0 +1,851 @@
+import { randomUUID } from 'node:crypto';
+import { checkNumber, invalidOption, systemClock, type Clock } from '@ballast/core';
+import { decodeCursor, encodeCursor, pageLimit } from './cursor.js';
+import type {
+  AuditEntry,
+  CancelOrderResult,
+  CreateOrderInput,
+  CreateOrderResult,
+  FlagOverride,
+  FulfilmentOutcome,
+  NewAuditEntry,
+  Order,
+  OrderEventType,
+  OrderItem,
+  OrderLineInput,
+  OrderStatus,
+  OutboxRecord,
+  OutboxStats,
+  Page,
+  PageRequest,
+  PaymentOutcome,
+  Plan,
+  Product,
+  RecordPaymentResult,
+  Repository,
+  Tenant,
+} from './repository.js';
+import type { SqlDriver, SqlRow, SqlSession } from './sql-driver.js';
+
+/** Options shared by both adapters. */
+export interface RepositoryOptions {
+  /** Source of every timestamp the store writes. @default systemClock */
+  readonly clock?: Clock;
+  /** Makes order and event ids. @default crypto.randomUUID */
+  readonly newId?: () => string;
+}
+
+/** Thrown inside a transaction to roll it back and hand `result` to the caller. */
+class Rollback<T> extends Error {
+  constructor(readonly result: T) {
+    super('rollback');
+  }
+}
+
+const num = (v: unknown): number => Number(v);
+const numOrNull = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v));
+const strOrNull = (v: unknown): string | null =>
+  typeof v === 'string' ? v : v == null ? null : JSON.stringify(v);
+const marks = (n: number): string => Array.from({ length: n }, () => '?').join(', ');
+const GLOBAL_SCOPE = '*';
+
+function toTenant(r: SqlRow): Tenant {
+  return {
+    id: String(r.id),
+    name: String(r.name),
+    plan: r.plan as Plan,
+    apiKeyHash: String(r.api_key_hash),
+    createdAt: num(r.created_at),
+  };
+}
+
+function toProduct(r: SqlRow): Product {
+  return {
+    tenantId: String(r.tenant_id),
+    id: String(r.id),
+    name: String(r.name),
+    priceCents: num(r.price_cents),
+    currency: String(r.currency),
+    stock: num(r.stock),
+    updatedAt: num(r.updated_at),
+  };
+}
+
+function toItem(r: SqlRow): OrderItem {
+  return {
+    productId: String(r.product_id),
+    name: String(r.name),
+    quantity: num(r.quantity),
+    unitPriceCents: num(r.unit_price_cents),
+  };
+}
+
+function toOrder(r: SqlRow, items: readonly OrderItem[]): Order {
+  return {
+    tenantId: String(r.tenant_id),
+    id: String(r.id),
+    idempotencyKey: String(r.idempotency_key),
+    requestHash: String(r.request_hash),
+    status: r.status as OrderStatus,
+    items,
+    totalCents: num(r.total_cents),
+    currency: String(r.currency),
+    paymentId: strOrNull(r.payment_id),
+    statusReason: strOrNull(r.status_reason),
+    createdAt: num(r.created_at),
+    updatedAt: num(r.updated_at),
+    deletedAt: numOrNull(r.deleted_at),
+  };
+}
+
+function toAudit(r: SqlRow): AuditEntry {
+  return {
+    seq: num(r.seq),
+    tenantId: strOrNull(r.tenant_id),
+    at: num(r.at),
+    actor: String(r.actor),
+    action: String(r.action),
+    targetType: String(r.target_type),
+    targetId: String(r.target_id),
+    details: JSON.parse(String(r.details)) as Record<string, unknown>,
+  };
+}
+
+function toOutbox(r: SqlRow): OutboxRecord {
+  return {
+    id: String(r.id),
+    tenantId: String(r.tenant_id),
+    aggregateType: String(r.aggregate_type),
+    aggregateId: String(r.aggregate_id),
+    type: String(r.type),
+    payload: String(r.payload),
+    createdAt: num(r.created_at),
+    attempts: num(r.attempts),
+    lastError: strOrNull(r.last_error),
+  };
+}
+
+function checkId(name: string, value: unknown, max = 200): string {
+  if (typeof value !== 'string' || value.length === 0 || value.length > max) {
+    throw invalidOption(name, `a non-empty string of at most ${max} characters`, value);
+  }
+  return value;
+}
+
+/** The payload every order event carries: the order as it is after the change. */
+function orderEventPayload(order: Order): Record<string, unknown> {
+  return {
+    orderId: order.id,
+    status: order.status,
+    totalCents: order.totalCents,
+    currency: order.currency,
+    paymentId: order.paymentId,
+    reason: order.statusReason,
+    items: order.items,
+  };
+}
+
+/**
+ * The one implementation of {@link Repository}, written against {@link SqlDriver}; the SQLite and PostgreSQL
+ * adapters differ only in their driver. Use `createSqliteRepository` or `createPostgresRepository`.
+ */
+export class SqlRepository implements Repository {
+  readonly kind: 'sqlite' | 'postgres';
+  readonly #driver: SqlDriver;
+  readonly #clock: Clock;
+  readonly #newId: () => string;
+  readonly #forUpdate: string;
+  readonly #skipLocked: string;
+
+  constructor(driver: SqlDriver, options: RepositoryOptions = {}) {
+    this.#driver = driver;
+    this.kind = driver.dialect;
+    this.#clock = options.clock ?? systemClock;
+    this.#newId = options.newId ?? randomUUID;
+    this.#forUpdate = driver.dialect === 'postgres' ? ' FOR UPDATE' : '';
+    this.#skipLocked = driver.dialect === 'postgres' ? ' FOR UPDATE SKIP LOCKED' : '';
+  }
+
+  #now(): number {
+    return Math.floor(this.#clock.now());
+  }
+
+  async #tx<T>(fn: (s: SqlSession) => Promise<T>): Promise<T> {
+    try {
+      return await this.#driver.transaction(fn);
+    } catch (error) {
+      if (error instanceof Rollback) return error.result as T;
+      throw error;
+    }
+  }
+
+  // ---- tenants ----
+
+  async findTenantByApiKeyHash(apiKeyHash: string): Promise<Tenant | undefined> {
+    const rows = await this.#driver.read((s) =>
+      s.all('SELECT * FROM tenants WHERE api_key_hash = ?', [apiKeyHash]),
+    );
+    return rows[0] && toTenant(rows[0]);
+  }
+
+  async getTenant(tenantId: string): Promise<Tenant | undefined> {
+    const rows = await this.#driver.read((s) => s.all('SELECT * FROM tenants WHERE id = ?', [tenantId]));
+    return rows[0] && toTenant(rows[0]);
+  }
+
+  async listTenants(): Promise<Tenant[]> {
+    const rows = await this.#driver.read((s) => s.all('SELECT * FROM tenants ORDER BY id'));
+    return rows.map(toTenant);
+  }
+
+  async upsertTenant(tenant: { id: string; name: string; plan: Plan; apiKeyHash: string }): Promise<Tenant> {
+    checkId('tenant.id', tenant.id);
+    if (tenant.plan !== 'free' && tenant.plan !== 'pro')
+      throw invalidOption('tenant.plan', "'free' or 'pro'", tenant.plan);
+    checkId('tenant.apiKeyHash', tenant.apiKeyHash);
+    const rows = await this.#tx((s) =>
+      s.all(
+        `INSERT INTO tenants (id, name, plan, api_key_hash, created_at) VALUES (?, ?, ?, ?, ?)
+         ON CONFLICT (id) DO UPDATE SET name = excluded.name, plan = excluded.plan, api_key_hash = excluded.api_key_hash
+         RETURNING *`,
+        [tenant.id, tenant.name, tenant.plan, tenant.apiKeyHash, this.#now()],
+      ),
+    );
+    return toTenant(rows[0]!);
+  }
+
+  // ---- catalog ----
+
+  async getProduct(tenantId: string, productId: string): Promise<Product | undefined> {
+    const rows = await this.#driver.read((s) =>
+      s.all('SELECT * FROM products WHERE tenant_id = ? AND id = ?', [tenantId, productId]),
+    );
+    return rows[0] && toProduct(rows[0]);
+  }
+
+  async listProducts(tenantId: string, page: PageRequest = {}): Promise<Page<Product>> {
+    const limit = pageLimit(page.limit);
+    const after = page.cursor === undefined ? undefined : String(decodeCursor(page.cursor, ['s'])[0]);
+    const rows = await this.#driver.read((s) =>
+      after === undefined
+        ? s.all('SELECT * FROM products WHERE tenant_id = ? ORDER BY id LIMIT ?', [tenantId, limit + 1])
+        : s.all('SELECT * FROM products WHERE tenant_id = ? AND id > ? ORDER BY id LIMIT ?', [
+            tenantId,
+            after,
+            limit + 1,
+          ]),
+    );
+    const items = rows.slice(0, limit).map(toProduct);
+    const last = items.at(-1);
+    return { items, nextCursor: rows.length > limit && last ? encodeCursor([last.id]) : null };
+  }
+
+  async ensureProduct(product: Omit<Product, 'updatedAt'>): Promise<Product> {
+    checkId('product.id', product.id);
+    checkNumber('product.priceCents', product.priceCents, 0, { integer: true, min: 0 });
+    checkNumber('product.stock', product.stock, 0, { integer: true, min: 0 });
+    const rows = await this.#tx(async (s) => {
+      await s.run(
+        `INSERT INTO products (tenant_id, id, name, price_cents, currency, stock, updated_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (tenant_id, id) DO NOTHING`,
+        [
+          product.tenantId,
+          product.id,
+          product.name,
+          product.priceCents,
+          product.currency,
+          product.stock,
+          this.#now(),
+        ],
+      );
+      return s.all('SELECT * FROM products WHERE tenant_id = ? AND id = ?', [product.tenantId, product.id]);
+    });
+    return toProduct(rows[0]!);
+  }
+
+  async setStock(tenantId: string, productId: string, stock: number): Promise<Product | undefined> {
+    checkNumber('stock', stock, 0, { integer: true, min: 0 });
+    const rows = await this.#tx((s) =>
+      s.all('UPDATE products SET stock = ?, updated_at = ? WHERE tenant_id = ? AND id = ? RETURNING *', [
+        stock,
+        this.#now(),
+        tenantId,
+        productId,
+      ]),
+    );
+    return rows[0] && toProduct(rows[0]);
+  }
+
+  // ---- orders ----
+
+  async #itemsOf(
+    s: SqlSession,
+    tenantId: string,
+    orderIds: readonly string[],
+  ): Promise<Map<string, OrderItem[]>> {
+    const byOrder = new Map<string, OrderItem[]>();
+    if (orderIds.length === 0) return byOrder;
+    const rows = await s.all(
+      `SELECT * FROM order_items WHERE tenant_id = ? AND order_id IN (${marks(orderIds.length)}) ORDER BY order_id, line`,
+      [tenantId, ...orderIds],
+    );
+    for (const r of rows) {
+      const id = String(r.order_id);
+      let list = byOrder.get(id);
+      if (!list) byOrder.set(id, (list = []));
+      list.push(toItem(r));
+    }
+    return byOrder;
+  }
+
+  async #orderWhere(
+    s: SqlSession,
+    where: string,
+    params: readonly unknown[],
+    lock = '',
+  ): Promise<Order | undefined> {
+    const rows = await s.all(`SELECT * FROM orders WHERE ${where}${lock}`, params);
+    const row = rows[0];
+    if (!row) return undefined;
+    const items = await this.#itemsOf(s, String(row.tenant_id), [String(row.id)]);
+    return toOrder(row, items.get(String(row.id)) ?? []);
+  }
+
+  #byKey(s: SqlSession, tenantId: string, key: string): Promise<Order | undefined> {
+    return this.#orderWhere(s, 'tenant_id = ? AND idempotency_key = ?', [tenantId, key]);
+  }
+
+  async #appendEvent(s: SqlSession, type: OrderEventType, order: Order, at: number): Promise<void> {
+    await s.run(
+      `INSERT INTO outbox (id, tenant_id, aggregate_type, aggregate_id, type, payload, created_at, next_attempt_at)
+       VALUES (?, ?, 'order', ?, ?, ?, ?, ?)`,
+      [this.#newId(), order.tenantId, order.id, type, JSON.stringify(orderEventPayload(order)), at, at],
+    );
+  }
+
+  async #appendAudit(s: SqlSession, entry: NewAuditEntry, at: number): Promise<AuditEntry> {
+    const rows = await s.all(
+      `INSERT INTO audit_log (tenant_id, at, actor, action, target_type, target_id, details)
+       VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING *`,
+      [
+        entry.tenantId,
+        at,
+        entry.actor,
+        entry.action,
+        entry.targetType,
+        entry.targetId,
+        JSON.stringify(entry.details ?? {}),
+      ],
+    );
+    return toAudit(rows[0]!);
+  }
+
+  async createOrder(input: CreateOrderInput): Promise<CreateOrderResult> {
+    const tenantId = checkId('tenantId', input.tenantId);
+    const key = checkId('idempotencyKey', input.idempotencyKey, 255);
+    const hash = checkId('requestHash', input.requestHash);
+    const lines: readonly OrderLineInput[] = input.items;
+    if (!Array.isArray(lines) || lines.length === 0) {
+      throw invalidOption('items', 'a non-empty array of { productId, quantity }', lines);
+    }
+    // One line per product, in first-seen order; quantities of repeated products are added up.
+    const quantities = new Map<string, number>();
+    lines.forEach((line: OrderLineInput, i) => {
+      const productId = checkId(`items[${i}].productId`, line.productId);
+      const quantity = checkNumber(`items[${i}].quantity`, line.quantity, 0, {
+        integer: true,
+        min: 1,
+        max: 1_000_000,
+      });
+      quantities.set(productId, (quantities.get(productId) ?? 0) + quantity);
+    });
+    const actor = input.actor ?? `tenant:${tenantId}`;
+
+    const existing = (order: Order): CreateOrderResult =>
+      order.requestHash === hash ? { outcome: 'replayed', order } : { outcome: 'key_conflict', order };
+
+    const result = await this.#tx<CreateOrderResult | 'lost_race'>(async (s) => {
+      const prior = await this.#byKey(s, tenantId, key);
+      if (prior) return existing(prior);
+
+      const ids = [...quantities.keys()];
+      const productRows = await s.all(
+        `SELECT * FROM products WHERE tenant_id = ? AND id IN (${marks(ids.length)})`,
+        [tenantId, ...ids],
+      );
+      const products = new Map(productRows.map((r) => [String(r.id), toProduct(r)]));
+      const missing = ids.find((id) => !products.has(id));
+      if (missing !== undefined) return { outcome: 'unknown_product', productId: missing };
+      const currencies = new Set([...products.values()].map((p) => p.currency));
+      if (currencies.size > 1)
+        throw invalidOption('items', 'products priced in one currency', [...currencies]);
+
+      const items: OrderItem[] = ids.map((id) => {
+        const p = products.get(id)!;
+        return { productId: id, name: p.name, quantity: quantities.get(id)!, unitPriceCents: p.priceCents };
+      });
+      const at = this.#now();
+      const order: Order = {
+        tenantId,
+        id: this.#newId(),
+        idempotencyKey: key,
+        requestHash: hash,
+        status: 'pending',
+        items,
+        totalCents: items.reduce((sum, item) => sum + item.quantity * item.unitPriceCents, 0),
+        currency: [...currencies][0]!,
+        paymentId: null,
+        statusReason: null,
+        createdAt: at,
+        updatedAt: at,
+        deletedAt: null,
+      };
+      // The unique (tenant_id, idempotency_key) decides concurrent duplicates: the loser inserts nothing (on
+      // PostgreSQL it waits for the winner to commit first) and reads the winner's order after rolling back.
+      const inserted = await s.all(
+        `INSERT INTO orders (tenant_id, id, idempotency_key, request_hash, status, total_cents, currency,
+           payment_id, status_reason, created_at, updated_at, deleted_at)
+         VALUES (?, ?, ?, ?, 'pending', ?, ?, NULL, NULL, ?, ?, NULL)
+         ON CONFLICT (tenant_id, idempotency_key) DO NOTHING RETURNING id`,
+        [tenantId, order.id, key, hash, order.totalCents, order.currency, at, at],
+      );
+      if (inserted.length === 0) throw new Rollback('lost_race' as const);
+
+      // Reserve in product-id order so concurrent checkouts lock rows in one order (no deadlocks).
+      for (const id of [...ids].sort()) {
+        const quantity = quantities.get(id)!;
+        const changed = await s.run(
+          'UPDATE products SET stock = stock - ?, updated_at = ? WHERE tenant_id = ? AND id = ? AND stock >= ?',
+          [quantity, at, tenantId, id, quantity],
+        );
+        if (changed === 0) {
+          const rows = await s.all('SELECT stock FROM products WHERE tenant_id = ? AND id = ?', [
+            tenantId,
+            id,
+          ]);
+          throw new Rollback<CreateOrderResult>({
+            outcome: 'insufficient_stock',
+            productId: id,
+            requested: quantity,
+            available: num(rows[0]?.stock ?? 0),
+          });
+        }
+      }
+      let line = 0;
+      for (const item of items) {
+        await s.run(
+          `INSERT INTO order_items (tenant_id, order_id, line, product_id, name, quantity, unit_price_cents)
+           VALUES (?, ?, ?, ?, ?, ?, ?)`,
+          [tenantId, order.id, line++, item.productId, item.name, item.quantity, item.unitPriceCents],
+        );
+      }
+      await this.#appendEvent(s, 'order.created', order, at);
+      await this.#appendAudit(
+        s,
+        {
+          tenantId,
+          actor,
+          action: 'order.created',
+          targetType: 'order',
+          targetId: order.id,
+          details: { idempotencyKey: key, totalCents: order.totalCents, items: items.length },
+        },
+        at,
+      );
+      return { outcome: 'created', order };
+    });
+    if (result !== 'lost_race') return result;
+    const winner = await this.#driver.read((s) => this.#byKey(s, tenantId, key));
+    if (!winner) throw new Error(`order with idempotency key ${key} vanished after a unique-key conflict`);
+    return existing(winner);
+  }
+
+  getOrder(tenantId: string, orderId: string): Promise<Order | undefined> {
+    return this.#driver.read((s) => this.#orderWhere(s, 'tenant_id = ? AND id = ?', [tenantId, orderId]));
+  }
+
+  findOrderByIdempotencyKey(tenantId: string, idempotencyKey: string): Promise<Order | undefined> {
+    return this.#driver.read((s) => this.#byKey(s, tenantId, idempotencyKey));
+  }
+
+  async listOrders(
+    tenantId: string,
+    page: PageRequest & { readonly includeCancelled?: boolean } = {},
+  ): Promise<Page<Order>> {
+    const limit = pageLimit(page.limit);
+    const where = ['tenant_id = ?'];
+    const params: unknown[] = [tenantId];
+    if (!page.includeCancelled) where.push('deleted_at IS NULL');
+    if (page.cursor !== undefined) {
+      const [createdAt, id] = decodeCursor(page.cursor, ['n', 's']);
+      where.push('(created_at < ? OR (created_at = ? AND id < ?))');
+      params.push(createdAt, createdAt, id);
+    }
+    return this.#driver.read(async (s) => {
+      const rows = await s.all(
+        `SELECT * FROM orders WHERE ${where.join(' AND ')} ORDER BY created_at DESC, id DESC LIMIT ?`,
+        [...params, limit + 1],
+      );
+      const pageRows = rows.slice(0, limit);
+      const items = await this.#itemsOf(
+        s,
+        tenantId,
+        pageRows.map((r) => String(r.id)),
+      );
+      const orders = pageRows.map((r) => toOrder(r, items.get(String(r.id)) ?? []));
+      const last = orders.at(-1);
+      return {
+        items: orders,
+        nextCursor: rows.length > limit && last ? encodeCursor([last.createdAt, last.id]) : null,
+      };
+    });
+  }
+
+  async #release(s: SqlSession, order: Order, at: number): Promise<void> {
+    for (const item of [...order.items].sort((a, b) => (a.productId < b.productId ? -1 : 1))) {
+      await s.run('UPDATE products SET stock = stock + ?, updated_at = ? WHERE tenant_id = ? AND id = ?', [
+        item.quantity,
+        at,
+        order.tenantId,
+        item.productId,
+      ]);
+    }
+  }
+
+  recordPayment(input: {
+    tenantId: string;
+    orderId: string;
+    payment: PaymentOutcome;
+    actor?: string;
+  }): Promise<RecordPaymentResult> {
+    const { tenantId, orderId, payment } = input;
+    return this.#tx(async (s) => {
+      const order = await this.#orderWhere(
+        s,
+        'tenant_id = ? AND id = ?',
+        [tenantId, orderId],
+        this.#forUpdate,
+      );
+      if (!order) return { outcome: 'not_found' };
+      if (order.status !== 'pending') return { outcome: 'unchanged', order };
+      const at = this.#now();
+      const updated: Order = payment.ok
+        ? { ...order, status: 'confirmed', paymentId: payment.paymentId, updatedAt: at }
+        : { ...order, status: 'payment_failed', statusReason: payment.reason, updatedAt: at };
+      await s.run(
+        'UPDATE orders SET status = ?, payment_id = ?, status_reason = ?, updated_at = ? WHERE tenant_id = ? AND id = ?',
+        [updated.status, updated.paymentId, updated.statusReason, at, tenantId, orderId],
+      );
+      if (!payment.ok) await this.#release(s, order, at);
+      await this.#appendEvent(s, payment.ok ? 'order.confirmed' : 'order.payment_failed', updated, at);
+      await this.#appendAudit(
+        s,
+        {
+          tenantId,
+          actor: input.actor ?? 'system',
+          action: payment.ok ? 'order.confirmed' : 'order.payment_failed',
+          targetType: 'order',
+          targetId: orderId,
+          details: payment.ok ? { paymentId: payment.paymentId } : { reason: payment.reason },
+        },
+        at,
+      );
+      return { outcome: 'updated', order: updated };
+    });
+  }
+
+  cancelOrder(input: {
+    tenantId: string;
+    orderId: string;
+    actor?: string;
+    reason?: string;
+  }): Promise<CancelOrderResult> {
+    const { tenantId, orderId } = input;
+    return this.#tx(async (s) => {
+      const order = await this.#orderWhere(
+        s,
+        'tenant_id = ? AND id = ?',
+        [tenantId, orderId],
+        this.#forUpdate,
+      );
+      if (!order) return { outcome: 'not_found' };
+      if (order.status === 'cancelled') return { outcome: 'already_cancelled', order };
+      if (order.status === 'fulfilled') return { outcome: 'not_cancellable', order };
+      const at = this.#now();
+      const reason = input.reason ?? 'cancelled by tenant';
+      const cancelled: Order = {
+        ...order,
+        status: 'cancelled',
+        statusReason: reason,
+        updatedAt: at,
+        deletedAt: at,
+      };
+      await s.run(
+        `UPDATE orders SET status = 'cancelled', status_reason = ?, updated_at = ?, deleted_at = ?
+         WHERE tenant_id = ? AND id = ?`,
+        [reason, at, at, tenantId, orderId],
+      );
+      // A failed payment already gave its units back.
+      if (order.status !== 'payment_failed') await this.#release(s, order, at);
+      await this.#appendEvent(s, 'order.cancelled', cancelled, at);
+      await this.#appendAudit(
+        s,
+        {
+          tenantId,
+          actor: input.actor ?? `tenant:${tenantId}`,
+          action: 'order.cancelled',
+          targetType: 'order',
+          targetId: orderId,
+          details: { reason, previousStatus: order.status },
+        },
+        at,
+      );
+      return { outcome: 'cancelled', order: cancelled };
+    });
+  }
+
+  // ---- audit ----
+
+  appendAudit(entry: NewAuditEntry): Promise<AuditEntry> {
+    checkId('action', entry.action);
+    checkId('actor', entry.actor);
+    return this.#tx((s) => this.#appendAudit(s, entry, this.#now()));
+  }
+
+  async listAudit(
+    tenantId: string,
+    page: PageRequest & { readonly includeSystem?: boolean } = {},
+  ): Promise<Page<AuditEntry>> {
+    const limit = pageLimit(page.limit);
+    const where = [page.includeSystem ? '(tenant_id = ? OR tenant_id IS NULL)' : 'tenant_id = ?'];
+    const params: unknown[] = [tenantId];
+    if (page.cursor !== undefined) {
+      where.push('seq < ?');
+      params.push(decodeCursor(page.cursor, ['n'])[0]);
+    }
+    const rows = await this.#driver.read((s) =>
+      s.all(`SELECT * FROM audit_log WHERE ${where.join(' AND ')} ORDER BY seq DESC LIMIT ?`, [
+        ...params,
+        limit + 1,
+      ]),
+    );
+    const items = rows.slice(0, limit).map(toAudit);
+    const last = items.at(-1);
+    return { items, nextCursor: rows.length > limit && last ? encodeCursor([last.seq]) : null };
+  }
+
+  // ---- flags ----
+
+  setFlagOverride(input: {
+    tenantId: string | null;
+    flag: string;
+    enabled: boolean | null;
+    actor: string;
+  }): Promise<void> {
+    checkId('flag', input.flag);
+    const scope = input.tenantId ?? GLOBAL_SCOPE;
+    return this.#tx(async (s) => {
+      const at = this.#now();
+      if (input.enabled === null) {
+        await s.run('DELETE FROM flag_overrides WHERE scope = ? AND flag = ?', [scope, input.flag]);
+      } else {
+        await s.run(
+          `INSERT INTO flag_overrides (scope, flag, enabled, updated_at) VALUES (?, ?, ?, ?)
+           ON CONFLICT (scope, flag) DO UPDATE SET enabled = excluded.enabled, updated_at = excluded.updated_at`,
+          [scope, input.flag, input.enabled ? 1 : 0, at],
+        );
+      }
+      await this.#appendAudit(
+        s,
+        {
+          tenantId: input.tenantId,
+          actor: input.actor,
+          action: 'flag.override',
+          targetType: 'flag',
+          targetId: input.flag,
+          details: { enabled: input.enabled },
+        },
+        at,
+      );
+    });
+  }
+
+  async listFlagOverrides(tenantId: string): Promise<FlagOverride[]> {
+    const rows = await this.#driver.read((s) =>
+      s.all(
+        'SELECT * FROM flag_overrides WHERE scope IN (?, ?) ORDER BY flag, CASE WHEN scope = ? THEN 1 ELSE 0 END',
+        [tenantId, GLOBAL_SCOPE, GLOBAL_SCOPE],
+      ),
+    );
+    return rows.map((r) => ({
+      tenantId: r.scope === GLOBAL_SCOPE ? null : String(r.scope),
+      flag: String(r.flag),
+      enabled: num(r.enabled) === 1,
+      updatedAt: num(r.updated_at),
+    }));
+  }
+
+  // ---- outbox ----
+
+  async claimOutbox(options: { limit: number; leaseMs: number }): Promise<OutboxRecord[]> {
+    const limit = checkNumber('limit', options.limit, 0, { integer: true, min: 1 });
+    const leaseMs = checkNumber('leaseMs', options.leaseMs, 0, { min: 1 });
+    const now = this.#now();
+    const rows = await this.#tx((s) =>
+      s.all(
+        `UPDATE outbox SET locked_until = ? WHERE seq IN (
+           SELECT seq FROM outbox
+           WHERE published_at IS NULL AND dead_lettered_at IS NULL AND next_attempt_at <= ? AND locked_until <= ?
+           ORDER BY seq LIMIT ?${this.#skipLocked})
+         RETURNING *`,
+        [now + Math.ceil(leaseMs), now, now, limit],
+      ),
+    );
+    return rows.sort((a, b) => num(a.seq) - num(b.seq)).map(toOutbox);
+  }
+
+  async markPublished(ids: readonly string[]): Promise<void> {
+    if (ids.length === 0) return;
+    await this.#tx((s) =>
+      s.run(`UPDATE outbox SET published_at = ?, locked_until = 0 WHERE id IN (${marks(ids.length)})`, [
+        this.#now(),
+        ...ids,
+      ]),
+    );
+  }
+
+  async markFailed(id: string, error: string, nextAttemptAt: number): Promise<void> {
+    await this.#tx((s) =>
+      s.run(
+        'UPDATE outbox SET attempts = attempts + 1, last_error = ?, next_attempt_at = ?, locked_until = 0 WHERE id = ?',
+        [error.slice(0, 2000), Math.ceil(nextAttemptAt), id],
+      ),
+    );
+  }
+
+  async markDeadLettered(id: string, error: string): Promise<void> {
+    await this.#tx((s) =>
+      s.run(
+        'UPDATE outbox SET attempts = attempts + 1, last_error = ?, dead_lettered_at = ?, locked_until = 0 WHERE id = ?',
+        [error.slice(0, 2000), this.#now(), id],
+      ),
+    );
+  }
+
+  async releaseClaims(ids: readonly string[]): Promise<void> {
+    if (ids.length === 0) return;
+    await this.#tx((s) =>
+      s.run(`UPDATE outbox SET locked_until = 0 WHERE id IN (${marks(ids.length)})`, [...ids]),
+    );
+  }
+
+  async outboxStats(): Promise<OutboxStats> {
+    const now = this.#now();
+    const [pending, dead] = await this.#driver.read(async (s) => [
+      await s.all(
+        'SELECT COUNT(*) AS depth, MIN(created_at) AS oldest FROM outbox WHERE published_at IS NULL AND dead_lettered_at IS NULL',
+      ),
+      await s.all('SELECT COUNT(*) AS n FROM outbox WHERE dead_lettered_at IS NOT NULL'),
+    ]);
+    const oldest = numOrNull(pending[0]?.oldest);
+    return {
+      depth: num(pending[0]?.depth ?? 0),
+      oldestCreatedAt: oldest,
+      lagMs: oldest === null ? 0 : Math.max(0, now - oldest),
+      deadLettered: num(dead[0]?.n ?? 0),
+    };
+  }
+
+  async listDeadLettered(limit = 100): Promise<OutboxRecord[]> {
+    const rows = await this.#driver.read((s) =>
+      s.all('SELECT * FROM outbox WHERE dead_lettered_at IS NOT NULL ORDER BY seq LIMIT ?', [
+        pageLimit(limit),
+      ]),
+    );
+    return rows.map(toOutbox);
+  }
+
+  async requeueDeadLettered(id: string): Promise<boolean> {
+    const changed = await this.#tx((s) =>
+      s.run(
+        `UPDATE outbox SET dead_lettered_at = NULL, attempts = 0, next_attempt_at = ?, locked_until = 0
+         WHERE id = ? AND dead_lettered_at IS NOT NULL`,
+        [this.#now(), id],
+      ),
+    );
+    return changed > 0;
+  }
+
+  // ---- fulfilment ----
+
+  fulfilOrder(input: {
+    consumer: string;
+    eventId: string;
+    tenantId: string;
+    orderId: string;
+  }): Promise<FulfilmentOutcome> {
+    checkId('consumer', input.consumer);
+    checkId('eventId', input.eventId);
+    return this.#tx(async (s) => {
+      const at = this.#now();
+      // The processed-event row commits with the effect or not at all; a concurrent duplicate waits on the
+      // primary key (PostgreSQL) and then inserts nothing.
+      const fresh = await s.all(
+        `INSERT INTO processed_events (consumer, event_id, processed_at) VALUES (?, ?, ?)
+         ON CONFLICT (consumer, event_id) DO NOTHING RETURNING event_id`,
+        [input.consumer, input.eventId, at],
+      );
+      if (fresh.length === 0) return 'duplicate';
+      const changed = await s.run(
+        `UPDATE orders SET status = 'fulfilled', updated_at = ? WHERE tenant_id = ? AND id = ? AND status = 'confirmed'`,
+        [at, input.tenantId, input.orderId],
+      );
+      if (changed === 0) return 'skipped';
+      await s.run('INSERT INTO shipments (tenant_id, order_id, event_id, shipped_at) VALUES (?, ?, ?, ?)', [
+        input.tenantId,
+        input.orderId,
+        input.eventId,
+        at,
+      ]);
+      await this.#appendAudit(
+        s,
+        {
+          tenantId: input.tenantId,
+          actor: `consumer:${input.consumer}`,
+          action: 'order.fulfilled',
+          targetType: 'order',
+          targetId: input.orderId,
+          details: { eventId: input.eventId },
+        },
+        at,
+      );
+      return 'fulfilled';
+    });
+  }
+
+  async countShipments(tenantId?: string): Promise<number> {
+    const rows = await this.#driver.read((s) =>
+      tenantId === undefined
+        ? s.all('SELECT COUNT(*) AS n FROM shipments')
+        : s.all('SELECT COUNT(*) AS n FROM shipments WHERE tenant_id = ?', [tenantId]),
+    );
+    return num(rows[0]?.n ?? 0);
+  }
+
+  async isProcessed(consumer: string, eventId: string): Promise<boolean> {
+    const rows = await this.#driver.read((s) =>
+      s.all('SELECT 1 AS one FROM processed_events WHERE consumer = ? AND event_id = ?', [consumer, eventId]),
+    );
+    return rows.length > 0;
+  }
+
+  // ---- operations ----
+
+  async health(): Promise<void> {
+    await this.#driver.read((s) => s.all('SELECT 1 AS ok'));
+  }
+
+  close(): Promise<void> {
+    return this.#driver.close();
+  }
+}

@@ -1,0 +1,351 @@
+import { ManualClock } from '@ballast/core';
+import { beforeEach, afterEach, describe, expect, it } from 'vitest';
+import {
+  hashApiKey,
+  isInvalidCursorError,
+  requestHash,
+  seedDemoData,
+  type Order,
+  type Repository,
+} from '../src/data/index.js';
+
+/** What a contract run needs from an adapter: a fresh, migrated, empty store on a given clock. */
+export interface ContractHarness {
+  open(clock: ManualClock): Promise<Repository>;
+  /** Cleans up after one test (e.g. drops its PostgreSQL schema). */
+  dispose?(repository: Repository): Promise<void>;
+}
+
+export const KEYS = { acme: 'acme-test-key-0001', globex: 'globex-test-key-0001' } as const;
+
+const line = (productId: string, quantity: number) => ({ productId, quantity });
+
+/** The repository contract: every adapter must pass the same suite. */
+export function repositoryContract(name: string, harness: ContractHarness): void {
+  describe(`${name} repository contract`, () => {
+    let clock: ManualClock;
+    let repo: Repository;
+
+    beforeEach(async () => {
+      clock = new ManualClock(1_700_000_000_000);
+      repo = await harness.open(clock);
+      await seedDemoData(repo, { apiKeys: KEYS });
+    });
+    afterEach(async () => {
+      await repo.close();
+      await harness.dispose?.(repo);
+    });
+
+    const order = (tenantId: string, key: string, items = [line('sku-mug', 2)]) =>
+      repo.createOrder({ tenantId, idempotencyKey: key, requestHash: requestHash({ items }), items });
+
+    const created = async (tenantId: string, key: string, items = [line('sku-mug', 2)]): Promise<Order> => {
+      const result = await order(tenantId, key, items);
+      if (result.outcome !== 'created') throw new Error(`expected created, got ${result.outcome}`);
+      return result.order;
+    };
+
+    it('seeds two tenants found by API key hash, and a catalog per tenant; seeding again keeps stock', async () => {
+      const acme = await repo.findTenantByApiKeyHash(hashApiKey(KEYS.acme));
+      expect(acme).toMatchObject({ id: 'acme', plan: 'pro' });
+      expect(await repo.findTenantByApiKeyHash(hashApiKey(KEYS.globex))).toMatchObject({ plan: 'free' });
+      expect(await repo.findTenantByApiKeyHash(hashApiKey('wrong'))).toBeUndefined();
+      expect((await repo.listTenants()).map((t) => t.id)).toEqual(['acme', 'globex']);
+      await created('acme', 'k1');
+      await seedDemoData(repo, { apiKeys: KEYS });
+      expect((await repo.getProduct('acme', 'sku-mug'))?.stock).toBe(798);
+      expect((await repo.getProduct('globex', 'sku-mug'))?.stock).toBe(800);
+    });
+
+    it('creates an order in one transaction: stock reserved, order.created in the outbox, audit entry', async () => {
+      const o = await created('acme', 'k1', [line('sku-mug', 2), line('sku-kettle', 1), line('sku-mug', 1)]);
+      expect(o.status).toBe('pending');
+      expect(o.items).toEqual([
+        { productId: 'sku-mug', name: 'Stoneware mug', quantity: 3, unitPriceCents: 1800 },
+        { productId: 'sku-kettle', name: 'Gooseneck kettle', quantity: 1, unitPriceCents: 6500 },
+      ]);
+      expect(o.totalCents).toBe(3 * 1800 + 6500);
+      expect(o.createdAt).toBe(clock.now());
+      expect(await repo.getOrder('acme', o.id)).toEqual(o);
+      expect((await repo.getProduct('acme', 'sku-mug'))?.stock).toBe(797);
+      const events = await repo.claimOutbox({ limit: 10, leaseMs: 1000 });
+      expect(events).toHaveLength(1);
+      expect(events[0]).toMatchObject({
+        type: 'order.created',
+        tenantId: 'acme',
+        aggregateId: o.id,
+        attempts: 0,
+      });
+      expect(JSON.parse(events[0]!.payload)).toMatchObject({
+        orderId: o.id,
+        status: 'pending',
+        totalCents: 11900,
+      });
+      const audit = await repo.listAudit('acme');
+      expect(audit.items.map((a) => a.action)).toEqual(['order.created']);
+      expect(audit.items[0]).toMatchObject({ actor: 'tenant:acme', targetId: o.id });
+    });
+
+    it('replays the same key and body, and reports a conflict for the same key with another body', async () => {
+      const o = await created('acme', 'k1');
+      expect(await order('acme', 'k1')).toEqual({ outcome: 'replayed', order: o });
+      const other = await order('acme', 'k1', [line('sku-mug', 3)]);
+      expect(other).toMatchObject({ outcome: 'key_conflict', order: { id: o.id } });
+      expect(await repo.findOrderByIdempotencyKey('acme', 'k1')).toEqual(o);
+      expect((await repo.getProduct('acme', 'sku-mug'))?.stock).toBe(798);
+      expect((await repo.outboxStats()).depth).toBe(1);
+    });
+
+    it('creates exactly one order from concurrent duplicates of one idempotency key', async () => {
+      const results = await Promise.all(Array.from({ length: 12 }, () => order('acme', 'dup')));
+      const outcomes = results.map((r) => r.outcome).sort();
+      expect(outcomes.filter((o) => o === 'created')).toHaveLength(1);
+      expect(outcomes.filter((o) => o === 'replayed')).toHaveLength(11);
+      const ids = new Set(results.map((r) => ('order' in r ? r.order.id : '')));
+      expect(ids.size).toBe(1);
+      expect((await repo.listOrders('acme')).items).toHaveLength(1);
+      expect((await repo.getProduct('acme', 'sku-mug'))?.stock).toBe(798);
+      expect((await repo.outboxStats()).depth).toBe(1);
+    });
+
+    it('writes nothing for an unknown product or too little stock', async () => {
+      expect(await order('acme', 'k1', [line('sku-mug', 1), line('sku-nope', 1)])).toEqual({
+        outcome: 'unknown_product',
+        productId: 'sku-nope',
+      });
+      expect(await order('acme', 'k2', [line('sku-mug', 1), line('sku-scale', 151)])).toEqual({
+        outcome: 'insufficient_stock',
+        productId: 'sku-scale',
+        requested: 151,
+        available: 150,
+      });
+      expect((await repo.getProduct('acme', 'sku-mug'))?.stock).toBe(800);
+      expect(await repo.findOrderByIdempotencyKey('acme', 'k2')).toBeUndefined();
+      expect((await repo.outboxStats()).depth).toBe(0);
+      expect((await repo.listAudit('acme')).items).toHaveLength(0);
+      // The key was not consumed: a corrected request under it succeeds.
+      expect((await order('acme', 'k2', [line('sku-scale', 150)])).outcome).toBe('created');
+    });
+
+    it('rejects bad input with the option template', async () => {
+      await expect(
+        repo.createOrder({
+          tenantId: 'acme',
+          idempotencyKey: '',
+          requestHash: 'h',
+          items: [line('sku-mug', 1)],
+        }),
+      ).rejects.toThrow('Expected `idempotencyKey` to be a non-empty string');
+      await expect(order('acme', 'k', [line('sku-mug', 0)])).rejects.toThrow(
+        'Expected `items[0].quantity` to be an integer >= 1',
+      );
+      await expect(order('acme', 'k', [])).rejects.toThrow('Expected `items` to be a non-empty array');
+    });
+
+    it('keeps tenants apart: another tenant sees no order, and keys are per tenant', async () => {
+      const a = await created('acme', 'same-key');
+      const g = await created('globex', 'same-key');
+      expect(a.id).not.toBe(g.id);
+      expect(await repo.getOrder('globex', a.id)).toBeUndefined();
+      expect((await repo.listOrders('globex')).items.map((o) => o.id)).toEqual([g.id]);
+      expect(await repo.cancelOrder({ tenantId: 'globex', orderId: a.id })).toEqual({ outcome: 'not_found' });
+      expect(
+        await repo.recordPayment({
+          tenantId: 'globex',
+          orderId: a.id,
+          payment: { ok: true, paymentId: 'p' },
+        }),
+      ).toEqual({ outcome: 'not_found' });
+      expect(await repo.getProduct('globex', 'sku-nope')).toBeUndefined();
+      expect((await repo.listAudit('globex')).items.every((e) => e.tenantId === 'globex')).toBe(true);
+    });
+
+    it('pages orders newest first with an opaque cursor, and rejects a forged one', async () => {
+      const ids: string[] = [];
+      for (let i = 0; i < 5; i++) {
+        ids.push((await created('acme', `p${i}`, [line('sku-filter', 1)])).id);
+        if (i !== 2) clock.advance(1000); // orders 2 and 3 share a timestamp: the id breaks the tie
+      }
+      const seen: string[] = [];
+      let cursor: string | undefined;
+      let pages = 0;
+      do {
+        const page = await repo.listOrders('acme', { limit: 2, ...(cursor ? { cursor } : {}) });
+        seen.push(...page.items.map((o) => o.id));
+        cursor = page.nextCursor ?? undefined;
+        pages++;
+      } while (cursor);
+      expect(pages).toBe(3);
+      expect(new Set(seen)).toEqual(new Set(ids));
+      expect(seen[0]).toBe(ids[4]);
+      expect(seen[4]).toBe(ids[0]);
+      await expect(repo.listOrders('acme', { cursor: 'bm90LWEtY3Vyc29y' })).rejects.toSatisfy(
+        isInvalidCursorError,
+      );
+      await expect(repo.listOrders('acme', { limit: 0 })).rejects.toThrow('Expected `limit`');
+      const products = await repo.listProducts('acme', { limit: 4 });
+      expect(products.items.map((p) => p.id)).toEqual([
+        'sku-espresso',
+        'sku-filter',
+        'sku-grinder',
+        'sku-kettle',
+      ]);
+      const rest = await repo.listProducts('acme', { limit: 4, cursor: products.nextCursor! });
+      expect(rest).toMatchObject({ items: [{ id: 'sku-mug' }, { id: 'sku-scale' }], nextCursor: null });
+    });
+
+    it('records a payment once: confirmed, or failed with the stock given back', async () => {
+      const ok = await created('acme', 'ok');
+      const paid = await repo.recordPayment({
+        tenantId: 'acme',
+        orderId: ok.id,
+        payment: { ok: true, paymentId: 'pay_1' },
+      });
+      expect(paid).toMatchObject({ outcome: 'updated', order: { status: 'confirmed', paymentId: 'pay_1' } });
+      expect(
+        await repo.recordPayment({ tenantId: 'acme', orderId: ok.id, payment: { ok: false, reason: 'x' } }),
+      ).toMatchObject({ outcome: 'unchanged', order: { status: 'confirmed' } });
+
+      const bad = await created('acme', 'bad');
+      expect((await repo.getProduct('acme', 'sku-mug'))?.stock).toBe(796);
+      const failed = await repo.recordPayment({
+        tenantId: 'acme',
+        orderId: bad.id,
+        payment: { ok: false, reason: 'card declined' },
+      });
+      expect(failed).toMatchObject({ order: { status: 'payment_failed', statusReason: 'card declined' } });
+      expect((await repo.getProduct('acme', 'sku-mug'))?.stock).toBe(798);
+      const types = (await repo.claimOutbox({ limit: 10, leaseMs: 1000 })).map((e) => e.type);
+      expect(types).toEqual(['order.created', 'order.confirmed', 'order.created', 'order.payment_failed']);
+    });
+
+    it('cancels with a soft delete, an event and an audit entry, giving stock back once', async () => {
+      const o = await created('acme', 'c1');
+      const result = await repo.cancelOrder({ tenantId: 'acme', orderId: o.id, reason: 'changed mind' });
+      expect(result).toMatchObject({
+        outcome: 'cancelled',
+        order: { status: 'cancelled', deletedAt: clock.now(), statusReason: 'changed mind' },
+      });
+      expect(await repo.cancelOrder({ tenantId: 'acme', orderId: o.id })).toMatchObject({
+        outcome: 'already_cancelled',
+      });
+      expect((await repo.getProduct('acme', 'sku-mug'))?.stock).toBe(800);
+      expect((await repo.getOrder('acme', o.id))?.status).toBe('cancelled');
+      expect((await repo.listOrders('acme')).items).toHaveLength(0);
+      expect((await repo.listOrders('acme', { includeCancelled: true })).items).toHaveLength(1);
+      const events = await repo.claimOutbox({ limit: 10, leaseMs: 1000 });
+      expect(events.map((e) => e.type)).toEqual(['order.created', 'order.cancelled']);
+      expect((await repo.listAudit('acme')).items.map((a) => a.action)).toEqual([
+        'order.cancelled',
+        'order.created',
+      ]);
+    });
+
+    it('claims outbox events under a lease, retries them later, dead-letters and requeues them', async () => {
+      await created('acme', 'e1');
+      await created('acme', 'e2');
+      const [first, second] = await repo.claimOutbox({ limit: 10, leaseMs: 5000 });
+      expect(first && second).toBeTruthy();
+      expect(await repo.claimOutbox({ limit: 10, leaseMs: 5000 })).toEqual([]); // leased
+      clock.advance(2000);
+      expect(await repo.outboxStats()).toEqual({
+        depth: 2,
+        lagMs: 2000,
+        oldestCreatedAt: clock.now() - 2000,
+        deadLettered: 0,
+      });
+      await repo.markFailed(first!.id, 'nacked', clock.now() + 1000);
+      await repo.markDeadLettered(second!.id, 'poison');
+      expect(await repo.claimOutbox({ limit: 10, leaseMs: 5000 })).toEqual([]); // not due yet
+      clock.advance(1000);
+      const again = await repo.claimOutbox({ limit: 10, leaseMs: 5000 });
+      expect(again).toMatchObject([{ id: first!.id, attempts: 1, lastError: 'nacked' }]);
+      await repo.markPublished([first!.id]);
+      expect(await repo.outboxStats()).toMatchObject({
+        depth: 0,
+        lagMs: 0,
+        oldestCreatedAt: null,
+        deadLettered: 1,
+      });
+      expect(await repo.listDeadLettered()).toMatchObject([{ id: second!.id, lastError: 'poison' }]);
+      expect(await repo.requeueDeadLettered(second!.id)).toBe(true);
+      expect(await repo.requeueDeadLettered(second!.id)).toBe(false);
+      const requeued = await repo.claimOutbox({ limit: 10, leaseMs: 5000 });
+      expect(requeued).toMatchObject([{ id: second!.id, attempts: 0 }]);
+      await repo.releaseClaims([second!.id]);
+      expect(await repo.claimOutbox({ limit: 1, leaseMs: 5000 })).toHaveLength(1);
+    });
+
+    it('hands each outbox event to only one of two concurrent claimers', async () => {
+      for (let i = 0; i < 6; i++) await created('acme', `r${i}`, [line('sku-filter', 1)]);
+      const [a, b] = await Promise.all([
+        repo.claimOutbox({ limit: 4, leaseMs: 5000 }),
+        repo.claimOutbox({ limit: 4, leaseMs: 5000 }),
+      ]);
+      const ids = [...a, ...b].map((e) => e.id);
+      expect(ids).toHaveLength(6);
+      expect(new Set(ids).size).toBe(6);
+    });
+
+    it('fulfils a confirmed order once per event id, and skips orders that are not confirmed', async () => {
+      const o = await created('acme', 'f1');
+      const input = { consumer: 'fulfilment', eventId: 'evt-1', tenantId: 'acme', orderId: o.id };
+      expect(await repo.fulfilOrder(input)).toBe('skipped'); // still pending
+      expect(await repo.isProcessed('fulfilment', 'evt-1')).toBe(true);
+      await repo.recordPayment({ tenantId: 'acme', orderId: o.id, payment: { ok: true, paymentId: 'p1' } });
+      const outcomes = await Promise.all(
+        Array.from({ length: 6 }, () => repo.fulfilOrder({ ...input, eventId: 'evt-2' })),
+      );
+      expect(outcomes.filter((x) => x === 'fulfilled')).toHaveLength(1);
+      expect(outcomes.filter((x) => x === 'duplicate')).toHaveLength(5);
+      expect(await repo.countShipments()).toBe(1);
+      expect(await repo.countShipments('globex')).toBe(0);
+      expect((await repo.getOrder('acme', o.id))?.status).toBe('fulfilled');
+      expect(await repo.cancelOrder({ tenantId: 'acme', orderId: o.id })).toMatchObject({
+        outcome: 'not_cancellable',
+      });
+    });
+
+    it('stores feature-flag overrides per tenant and globally, audited', async () => {
+      await repo.setFlagOverride({ tenantId: null, flag: 'recommendations', enabled: false, actor: 'admin' });
+      await repo.setFlagOverride({
+        tenantId: 'acme',
+        flag: 'recommendations',
+        enabled: true,
+        actor: 'admin',
+      });
+      expect(await repo.listFlagOverrides('acme')).toMatchObject([
+        { tenantId: 'acme', flag: 'recommendations', enabled: true },
+        { tenantId: null, flag: 'recommendations', enabled: false },
+      ]);
+      expect(await repo.listFlagOverrides('globex')).toMatchObject([{ tenantId: null, enabled: false }]);
+      await repo.setFlagOverride({
+        tenantId: 'acme',
+        flag: 'recommendations',
+        enabled: null,
+        actor: 'admin',
+      });
+      expect(await repo.listFlagOverrides('acme')).toHaveLength(1);
+      const audit = await repo.listAudit('acme', { includeSystem: true });
+      expect(audit.items.map((a) => [a.tenantId, a.action])).toEqual([
+        ['acme', 'flag.override'],
+        ['acme', 'flag.override'],
+        [null, 'flag.override'],
+      ]);
+      expect((await repo.listAudit('acme')).items).toHaveLength(2);
+    });
+
+    it('appends admin audit entries and answers health checks', async () => {
+      const entry = await repo.appendAudit({
+        tenantId: null,
+        actor: 'admin',
+        action: 'chaos.set',
+        targetType: 'chaos',
+        targetId: 'payments',
+        details: { errorRate: 0.5 },
+      });
+      expect(entry).toMatchObject({ tenantId: null, at: clock.now(), details: { errorRate: 0.5 } });
+      await expect(repo.health()).resolves.toBeUndefined();
+    });
+  });
+}

@@ -1,0 +1,84 @@
+import { randomBytes } from 'node:crypto';
+import { ManualClock } from '@ballast/core';
+import { testService } from '@ballast/testkit/vitest';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createPostgresRepository, type Repository } from '../src/data/index.js';
+import { repositoryContract } from './data-contract.js';
+
+const postgres = testService('postgres');
+const runId = `rf_${process.pid}_${randomBytes(3).toString('hex')}`;
+const schemas = new Map<Repository, string>();
+let admin: pg.Pool;
+let n = 0;
+
+describe.skipIf(postgres.skip)('PostgreSQL adapter', () => {
+  beforeAll(() => {
+    admin = new pg.Pool({ connectionString: postgres.url, max: 2 });
+  });
+  afterAll(async () => {
+    // Every schema this run made, including any a failed test left behind.
+    const { rows } = await admin.query<{ nspname: string }>(
+      'SELECT nspname FROM pg_namespace WHERE nspname LIKE $1',
+      [`${runId}%`],
+    );
+    for (const { nspname } of rows) await admin.query(`DROP SCHEMA ${nspname} CASCADE`);
+    await admin.end();
+  });
+
+  repositoryContract('PostgreSQL', {
+    async open(clock) {
+      const schema = `${runId}_${n++}`;
+      const repo = await createPostgresRepository({ connectionString: postgres.url, schema, clock, max: 8 });
+      schemas.set(repo, schema);
+      return repo;
+    },
+    async dispose(repo) {
+      await admin.query(`DROP SCHEMA IF EXISTS ${schemas.get(repo)} CASCADE`);
+    },
+  });
+
+  it('migrates once even when two instances start at the same time, exposes its pool and health', async () => {
+    const schema = `${runId}_mig`;
+    const clock = new ManualClock(0);
+    const [a, b] = await Promise.all([
+      createPostgresRepository({ connectionString: postgres.url, schema, clock }),
+      createPostgresRepository({ connectionString: postgres.url, schema, clock }),
+    ]);
+    const { rows } = await a.pool.query<{ version: number }>(
+      'SELECT version FROM schema_migrations ORDER BY 1',
+    );
+    expect(rows.map((r) => r.version)).toEqual([1, 2, 3, 4, 5]);
+    expect(a.pool.totalCount).toBeGreaterThan(0);
+    expect(typeof a.pool.idleCount).toBe('number');
+    expect(a.pool.waitingCount).toBe(0);
+    await expect(b.health()).resolves.toBeUndefined();
+    await expect(a.pool.query("UPDATE audit_log SET actor = 'x'")).resolves.toBeDefined(); // no rows: no trigger
+    await a.appendAudit({
+      tenantId: null,
+      actor: 'admin',
+      action: 'chaos.set',
+      targetType: 'c',
+      targetId: 'x',
+    });
+    await expect(a.pool.query("UPDATE audit_log SET actor = 'x'")).rejects.toThrow('append-only');
+    await a.close();
+    await b.close();
+  });
+
+  it('fails to open, and fails health, when the database is unreachable', async () => {
+    const unreachable = new pg.Pool({ connectionString: 'postgres://postgres@127.0.0.1:1/test', max: 1 });
+    unreachable.on('error', () => undefined);
+    await expect(createPostgresRepository({ pool: unreachable })).rejects.toThrow();
+    const repo = await createPostgresRepository({ connectionString: postgres.url, schema: `${runId}_h` });
+    await expect(repo.health()).resolves.toBeUndefined();
+    await repo.close();
+    await expect(repo.health()).rejects.toThrow();
+  });
+
+  it('rejects a schema name that is not a plain identifier', async () => {
+    await expect(
+      createPostgresRepository({ connectionString: postgres.url, schema: 'x; DROP TABLE y' }),
+    ).rejects.toThrow('Expected `schema` to be a lower-case SQL identifier');
+  });
+});
