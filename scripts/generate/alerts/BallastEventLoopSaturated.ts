@@ -1,0 +1,57 @@
+import type { AlertSpec } from './alert.js';
+import { CHAOS_STATUS, READINESS, TEST_LABELS, TEST_TARGET, metrics } from './ops.js';
+
+/** Event loop delay p99 above which a Node.js service is saturated (every callback waits this long). */
+export const EVENT_LOOP_LAG_THRESHOLD_SECONDS = 0.2;
+
+/** The event loop is saturated: callbacks wait too long to run, so every request is slow. */
+export const BallastEventLoopSaturated: AlertSpec = {
+  name: 'BallastEventLoopSaturated',
+  severity: 'warning',
+  expr: `max by (job, instance) (nodejs_eventloop_lag_p99_seconds) > ${EVENT_LOOP_LAG_THRESHOLD_SECONDS}`,
+  for: '5m',
+  summary: 'Event loop of {{ $labels.instance }} is saturated',
+  description: `For 5 minutes the p99 event loop delay of {{ $labels.instance }} has been above ${EVENT_LOOP_LAG_THRESHOLD_SECONDS * 1000} ms: the process is CPU-bound or blocked, and every request waits in line.`,
+  runbook: {
+    meaning:
+      'Node.js runs every callback on one thread. Event loop delay is how late a timer fires; when its p99 stays above 200 ms, the loop is busy nearly all the time (CPU-heavy work, synchronous I/O, a huge JSON body, long GC pauses).',
+    impact:
+      'Latency rises on every route at once, timeouts and deadlines fire, health checks can fail, and the adaptive limiter starts shedding. The latency SLOs burn.',
+    queries: [
+      { title: 'Event loop delay p99', expr: 'max by (instance) (nodejs_eventloop_lag_p99_seconds)' },
+      { title: 'CPU per instance', expr: 'sum by (instance) (rate(process_cpu_seconds_total[5m]))' },
+      { title: 'Time in GC', expr: 'sum by (instance) (rate(nodejs_gc_duration_seconds_sum[5m]))' },
+      { title: 'Heap used', expr: 'max by (instance) (nodejs_heap_size_used_bytes)' },
+    ],
+    panels: [
+      { dashboard: 'ballast-use', panel: 'Event loop delay p50 / p99' },
+      { dashboard: 'ballast-use', panel: 'Time in GC' },
+      { dashboard: 'ballast-use', panel: 'CPU' },
+    ],
+    curl: [READINESS, CHAOS_STATUS, metrics('nodejs_eventloop_lag|nodejs_heap_size_used')],
+    steps: [
+      'CPU near 1 core with little GC: CPU-bound work. Take a CPU profile (`node --cpu-prof`, or the inspector on a canary) and look for synchronous hot spots.',
+      'GC time high and heap near its limit: memory pressure. Compare heap used with the heap limit, look for a leak (heap growing across hours).',
+      'Only one instance affected: a hot tenant or a poison request; check the routes with the highest latency.',
+    ],
+    mitigation: [
+      'Scale out to spread the load; the limiter and the shedder protect each instance meanwhile.',
+      'Roll back a deploy that started it.',
+      'Move CPU-heavy work off the request path (a worker thread or a queue).',
+    ],
+    mitigationCommands: [],
+  },
+  tests: [
+    {
+      name: 'delay above 200 ms for 5 minutes fires; a 3-minute spike is quiet; resolves when the delay drops',
+      series: [
+        {
+          series: `nodejs_eventloop_lag_p99_seconds{${TEST_TARGET}}`,
+          values: '0.01x5 0.5x3 0.01x5 0.6x15 0.02x10',
+        },
+      ],
+      firing: [{ at: '25m', labels: { ...TEST_LABELS } }],
+      quiet: ['8m', '16m', '35m'],
+    },
+  ],
+};

@@ -1,0 +1,59 @@
+import type { DashboardSpec } from '../grafana/model.js';
+import { sel } from './query.js';
+
+const SLO = 'slo=~"$slo"';
+
+/** SLO detail: one SLO, picked with the `slo` variable: SLI against objective, budget burn-down, burn rates. */
+export const sloDetailDashboard: DashboardSpec = {
+  uid: 'ballast-slo-detail',
+  title: 'Ballast / SLO detail',
+  description: 'One SLO: SLI per window, error budget burn-down and the multi-window burn rates its alerts use.',
+  tags: ['ballast', 'slo'],
+  jobMetric: 'ballast_slo_sli_ratio',
+  variables: [
+    { name: 'slo', label: 'SLO', query: 'label_values(ballast_slo_sli_ratio{job=~"$job"}, slo)' },
+  ],
+  rows: [
+    {
+      title: 'Objective',
+      panels: [
+        {
+          title: 'SLI by window',
+          description: 'Good events over valid events in each window the SLO engine tracks.',
+          unit: 'percentunit',
+          max: 1,
+          queries: [{ expr: `min by (window) (${sel('ballast_slo_sli_ratio', SLO)})`, legend: '{{window}}' }],
+        },
+        {
+          title: 'Error budget burn-down',
+          description: 'Share of the error budget left over time: the slope is the burn.',
+          unit: 'percentunit',
+          max: 1,
+          threshold: 0,
+          queries: [{ expr: `min(${sel('ballast_slo_error_budget_remaining_ratio', SLO)})`, legend: 'budget left' }],
+        },
+      ],
+    },
+    {
+      title: 'Burn rates',
+      panels: [
+        {
+          title: 'Multi-window burn rates',
+          description: 'Burn rate in each window: an alert fires when a long and a short window both pass its factor.',
+          unit: 'none',
+          min: 0,
+          threshold: 1,
+          queries: [{ expr: `max by (window) (${sel('ballast_slo_burn_rate', SLO)})`, legend: '{{window}}' }],
+        },
+        {
+          title: 'Burn-rate alerts firing',
+          description: 'Alerts the SLO engine has firing for this SLO (1 = firing).',
+          unit: 'none',
+          min: 0,
+          max: 1,
+          queries: [{ expr: `max by (severity) (${sel('ballast_slo_alert_firing', SLO)})`, legend: '{{severity}}' }],
+        },
+      ],
+    },
+  ],
+};
