@@ -1,0 +1,378 @@
+import {
+  checkFunction,
+  checkNumber,
+  EventEmitter,
+  invalidOption,
+  reportError,
+  systemClock,
+  type Clock,
+  type Event,
+  type TimerHandle,
+} from '@ballast/core';
+import type { ConcurrencyLimiterGauges, Policy, PolicyEvent, Priority, RejectionReason } from '../events.js';
+import { Gradient2Limit } from './Gradient2Limit.js';
+import type { LimitAlgorithm } from './LimitAlgorithm.js';
+import { LoadShedError, type LoadShedReason } from './LoadShedError.js';
+
+/** Share of the limit each priority class may fill (of all calls in flight), in (0, 1]. */
+export type PriorityShares = Readonly<Record<Priority, number>>;
+
+/** The CoDel-style queue in front of a {@link ConcurrencyLimiter}. */
+export interface LimiterQueueOptions {
+  /** Most calls waiting at once; 0 disables queueing (calls over the limit are shed at once). @default 50 */
+  readonly maxSize?: number;
+  /** Acceptable queueing delay in milliseconds (CoDel's `target`). @default 5 */
+  readonly targetMs?: number;
+  /**
+   * Milliseconds the queueing delay may stay above `targetMs` before queued calls are dropped (CoDel's
+   * `interval`); also the longest any call waits in the queue.
+   * @default 100
+   */
+  readonly intervalMs?: number;
+}
+
+/** Options for {@link ConcurrencyLimiter}. */
+export interface ConcurrencyLimiterOptions {
+  /** Policy name used in events. @default 'concurrency-limiter' */
+  readonly name?: string;
+  /** The limit algorithm. @default new Gradient2Limit() */
+  readonly algorithm?: LimitAlgorithm;
+  /** Time source for RTT samples and queue timeouts. @default systemClock */
+  readonly clock?: Clock;
+  /**
+   * Fraction of the limit each class may fill, counting every call in flight: a sheddable call is admitted only
+   * while fewer than `floor(limit * sheddable)` calls run, so sheddable work is shed first and critical work last.
+   * `critical` is always 1.
+   * @default { sheddable: 0.5, default: 0.9, critical: 1 }
+   */
+  readonly shares?: Partial<Readonly<Record<'sheddable' | 'default', number>>>;
+  /** The queue for calls that arrive over the limit; `false` disables it. @default { maxSize: 50, targetMs: 5, intervalMs: 100 } */
+  readonly queue?: LimiterQueueOptions | false;
+  /**
+   * Which errors from {@link ConcurrencyLimiter.execute} are overload signals (a "drop" fed to the algorithm).
+   * Other errors release the permit without a sample.
+   * @default every error is a drop
+   */
+  readonly isDropped?: (error: unknown) => boolean;
+}
+
+/**
+ * A permit held by one admitted call. Call exactly one of its methods when the call ends; later calls are ignored.
+ */
+export interface LimiterPermit {
+  readonly priority: Priority;
+  /** The call completed; its RTT is a latency sample. */
+  success(): void;
+  /** The call failed with an overload signal (timeout, 503, ...): AIMD backs off. */
+  dropped(): void;
+  /** The call ended without telling anything about capacity (e.g. the client went away): no sample. */
+  ignore(): void;
+}
+
+interface Waiter {
+  readonly priority: Priority;
+  readonly enqueuedAt: number;
+  readonly resolve: (permit: LimiterPermit) => void;
+  readonly reject: (error: LoadShedError) => void;
+  timer: TimerHandle | undefined;
+}
+
+const ORDER: readonly Priority[] = ['critical', 'default', 'sheddable'];
+const PRIORITIES: readonly string[] = ORDER;
+
+class Permit implements LimiterPermit {
+  #done = false;
+  constructor(
+    readonly priority: Priority,
+    readonly startedAt: number,
+    readonly inFlight: number,
+    readonly release: (permit: Permit, outcome: 0 | 1 | 2) => void,
+  ) {}
+  success(): void {
+    if (this.#done) return;
+    this.#done = true;
+    this.release(this, 0);
+  }
+  dropped(): void {
+    if (this.#done) return;
+    this.#done = true;
+    this.release(this, 1);
+  }
+  ignore(): void {
+    if (this.#done) return;
+    this.#done = true;
+    this.release(this, 2);
+  }
+}
+
+/**
+ * Adaptive concurrency limiter for load shedding: admits calls while fewer than the current limit are in flight,
+ * learns the limit from latency ({@link Gradient2Limit}, the default) or from drops ({@link AimdLimit}), and sheds the
+ * rest by priority class. Modelled on Netflix concurrency-limits (github.com/Netflix/concurrency-limits) and Envoy's
+ * adaptive concurrency filter.
+ *
+ * Calls over the limit wait in a CoDel-style queue (Nichols and Jacobson, "Controlling Queue Delay", 2012): a call
+ * waits at most `intervalMs`; once the queueing delay has stayed above `targetMs` for `intervalMs`, queued calls whose
+ * delay exceeds the target are dropped at dequeue and newly queued calls wait at most `targetMs`, until a call again
+ * leaves the queue within the target. Higher classes leave the queue first; a full queue gives a higher-priority
+ * arrival the place of its newest lowest-priority call.
+ *
+ * Emits `limit-change`, `rejected` (reason `shed` with the priority; `queue-timeout` for queue drops), and from
+ * {@link ConcurrencyLimiter.execute} `success`/`failure` with durations.
+ *
+ * @example
+ * ```ts
+ * import { ConcurrencyLimiter } from '@ballast/resilience';
+ * const limiter = new ConcurrencyLimiter({ name: 'api' });
+ * const body = await limiter.execute(() => fetchReport(), 'sheddable');
+ * ```
+ */
+export class ConcurrencyLimiter implements Policy, ConcurrencyLimiterGauges {
+  readonly name: string;
+  readonly kind = 'concurrency-limiter' as const;
+  readonly #events = new EventEmitter<PolicyEvent>();
+  readonly onEvent: Event<PolicyEvent> = this.#events.event;
+
+  readonly #algorithm: LimitAlgorithm;
+  readonly #clock: Clock;
+  readonly #shares: PriorityShares;
+  readonly #isDropped: (error: unknown) => boolean;
+  readonly #maxQueue: number;
+  readonly #targetMs: number;
+  readonly #intervalMs: number;
+  readonly #release = (permit: Permit, outcome: 0 | 1 | 2): void => this.#onRelease(permit, outcome);
+
+  #limit: number;
+  #thresholds: Record<Priority, number> = { critical: 0, default: 0, sheddable: 0 };
+  #inFlight = 0;
+  #byPriority: Record<Priority, number> = { critical: 0, default: 0, sheddable: 0 };
+  #queues: Record<Priority, Waiter[]> = { critical: [], default: [], sheddable: [] };
+  #queued = 0;
+  /** CoDel: when the queueing delay, above target since then, starts dropping; undefined while below target. */
+  #dropFrom: number | undefined;
+
+  constructor(options: ConcurrencyLimiterOptions = {}) {
+    this.name = options.name ?? 'concurrency-limiter';
+    if (typeof this.name !== 'string' || this.name === '') {
+      throw invalidOption('name', 'a non-empty string', options.name);
+    }
+    const algorithm = options.algorithm ?? new Gradient2Limit();
+    if (typeof algorithm !== 'object' || typeof algorithm.update !== 'function') {
+      throw invalidOption('algorithm', 'a LimitAlgorithm (an object with `limit` and `update`)', algorithm);
+    }
+    this.#algorithm = algorithm;
+    this.#clock = options.clock ?? systemClock;
+    const sheddable = checkNumber('shares.sheddable', options.shares?.sheddable, 0.5, { above: 0, max: 1 });
+    const dflt = checkNumber('shares.default', options.shares?.default, 0.9, { min: sheddable, max: 1 });
+    this.#shares = { critical: 1, default: dflt, sheddable };
+    this.#isDropped = checkFunction('isDropped', options.isDropped, () => true);
+    const queue = options.queue === false ? { maxSize: 0 } : (options.queue ?? {});
+    this.#maxQueue = checkNumber('queue.maxSize', queue.maxSize, 50, { integer: true, min: 0 });
+    this.#targetMs = checkNumber('queue.targetMs', queue.targetMs, 5, { above: 0 });
+    this.#intervalMs = checkNumber('queue.intervalMs', queue.intervalMs, 100, { min: this.#targetMs });
+    this.#limit = 0;
+    this.#setLimit(algorithm.limit);
+  }
+
+  /** The current concurrency limit. */
+  get limit(): number {
+    return this.#limit;
+  }
+
+  /** Calls holding a permit. */
+  get inFlight(): number {
+    return this.#inFlight;
+  }
+
+  /** Calls waiting in the queue. */
+  get queued(): number {
+    return this.#queued;
+  }
+
+  /** Calls holding a permit, per priority class. */
+  get inFlightByPriority(): Readonly<Record<Priority, number>> {
+    return { ...this.#byPriority };
+  }
+
+  /**
+   * Takes a permit now, or answers `undefined` (and emits `rejected`) when this priority has no room. Never queues.
+   */
+  tryAcquire(priority: Priority = 'default'): LimiterPermit | undefined {
+    this.#checkPriority(priority);
+    if (this.#inFlight < this.#thresholds[priority]) return this.#admit(priority);
+    this.#reject(priority, 'shed');
+    return undefined;
+  }
+
+  /**
+   * Takes a permit: at once when this priority has room, else after waiting in the queue. Rejects with a
+   * {@link LoadShedError} when the call is shed.
+   */
+  acquire(priority: Priority = 'default'): Promise<LimiterPermit> {
+    this.#checkPriority(priority);
+    if (this.#inFlight < this.#thresholds[priority] && this.#queued === 0) {
+      return Promise.resolve(this.#admit(priority));
+    }
+    return this.#enqueue(priority);
+  }
+
+  /**
+   * Runs `fn` under a permit. Errors for which `isDropped` answers true are drops; other errors release the permit
+   * without a sample. Rejects with a {@link LoadShedError} when the call is shed.
+   */
+  async execute<T>(fn: () => T | Promise<T>, priority: Priority = 'default'): Promise<T> {
+    const permit =
+      this.#inFlight < this.#thresholds[priority] && this.#queued === 0 && PRIORITIES.includes(priority)
+        ? this.#admit(priority)
+        : await this.acquire(priority);
+    const listening = this.#events.hasListeners;
+    const started = listening ? this.#clock.now() : 0;
+    try {
+      const value = await fn();
+      permit.success();
+      if (listening) this.#emitOutcome(started, undefined, false);
+      return value;
+    } catch (error) {
+      let dropped = false;
+      try {
+        dropped = this.#isDropped(error);
+      } catch (predicateError) {
+        this.#reportPredicate(predicateError);
+      }
+      if (dropped) permit.dropped();
+      else permit.ignore();
+      if (listening) this.#emitOutcome(started, error, dropped);
+      throw error;
+    }
+  }
+
+  #emitOutcome(started: number, error: unknown, counted: boolean): void {
+    const durationMs = this.#clock.now() - started;
+    if (error === undefined && !counted) {
+      this.#events.emit({ type: 'success', policy: this.name, kind: this.kind, durationMs });
+    } else {
+      this.#events.emit({ type: 'failure', policy: this.name, kind: this.kind, durationMs, error, counted });
+    }
+  }
+
+  #reportPredicate(error: unknown): void {
+    // A throwing predicate must not turn the caller's error into a different one: report it, count no drop.
+    reportError(error, `${this.name}: isDropped threw`);
+  }
+
+  #checkPriority(priority: Priority): void {
+    if (!PRIORITIES.includes(priority)) {
+      throw invalidOption('priority', "one of 'critical', 'default', 'sheddable'", priority);
+    }
+  }
+
+  #admit(priority: Priority): Permit {
+    this.#inFlight++;
+    this.#byPriority[priority]++;
+    return new Permit(priority, this.#clock.now(), this.#inFlight, this.#release);
+  }
+
+  #onRelease(permit: Permit, outcome: 0 | 1 | 2): void {
+    this.#inFlight--;
+    this.#byPriority[permit.priority]--;
+    if (outcome !== 2) {
+      const rttMs = this.#clock.now() - permit.startedAt;
+      this.#setLimit(this.#algorithm.update({ rttMs, inFlight: permit.inFlight, dropped: outcome === 1 }));
+    }
+    if (this.#queued > 0) this.#drain();
+    else this.#dropFrom = undefined; // capacity freed with nobody waiting: no standing queue
+  }
+
+  #setLimit(next: number): void {
+    const to = Math.max(1, Math.floor(next));
+    if (to === this.#limit) return;
+    const from = this.#limit;
+    this.#limit = to;
+    this.#thresholds = {
+      critical: to,
+      default: Math.max(1, Math.floor(to * this.#shares.default)),
+      sheddable: Math.max(1, Math.floor(to * this.#shares.sheddable)),
+    };
+    if (from !== 0 && this.#events.hasListeners) {
+      this.#events.emit({ type: 'limit-change', policy: this.name, kind: this.kind, from, to });
+    }
+  }
+
+  #reject(priority: Priority, reason: RejectionReason): void {
+    if (this.#events.hasListeners) {
+      this.#events.emit({ type: 'rejected', policy: this.name, kind: this.kind, reason, priority });
+    }
+  }
+
+  #shed(priority: Priority, reason: LoadShedReason): LoadShedError {
+    this.#reject(priority, reason === 'queue-timeout' ? 'queue-timeout' : 'shed');
+    return new LoadShedError(reason, priority, this.#limit);
+  }
+
+  #enqueue(priority: Priority): Promise<LimiterPermit> {
+    if (this.#queued >= this.#maxQueue && !this.#evictFor(priority)) {
+      return Promise.reject(this.#shed(priority, this.#maxQueue === 0 ? 'limit' : 'queue-full'));
+    }
+    return new Promise<LimiterPermit>((resolve, reject) => {
+      const now = this.#clock.now();
+      const waiter: Waiter = { priority, enqueuedAt: now, resolve, reject, timer: undefined };
+      const dropping = this.#dropFrom !== undefined && now >= this.#dropFrom;
+      waiter.timer = this.#clock.setTimeout(
+        () => this.#expire(waiter),
+        dropping ? this.#targetMs : this.#intervalMs,
+      );
+      this.#queues[priority].push(waiter);
+      this.#queued++;
+      // The limit may have room for this priority while a higher class waits for more: try now.
+      this.#drain();
+    });
+  }
+
+  /** Makes room in a full queue for `priority` by shedding the newest call of a lower class. */
+  #evictFor(priority: Priority): boolean {
+    for (let i = ORDER.length - 1; ORDER[i] !== priority; i--) {
+      const queue = this.#queues[ORDER[i]!];
+      const victim = queue.pop();
+      if (victim) {
+        this.#queued--;
+        if (victim.timer !== undefined) this.#clock.clearTimeout(victim.timer);
+        victim.reject(this.#shed(victim.priority, 'queue-full'));
+        return true;
+      }
+    }
+    return false;
+  }
+
+  #expire(waiter: Waiter): void {
+    const queue = this.#queues[waiter.priority];
+    const i = queue.indexOf(waiter);
+    if (i < 0) return;
+    queue.splice(i, 1);
+    this.#queued--;
+    // A call waited a whole timeout: the delay has been above target at least that long.
+    this.#dropFrom ??= this.#clock.now();
+    waiter.reject(this.#shed(waiter.priority, 'queue-timeout'));
+  }
+
+  #drain(): void {
+    for (const priority of ORDER) {
+      const queue = this.#queues[priority];
+      while (queue.length > 0 && this.#inFlight < this.#thresholds[priority]) {
+        const waiter = queue.shift()!;
+        this.#queued--;
+        if (waiter.timer !== undefined) this.#clock.clearTimeout(waiter.timer);
+        const now = this.#clock.now();
+        if (now - waiter.enqueuedAt <= this.#targetMs) {
+          this.#dropFrom = undefined;
+        } else if (this.#dropFrom === undefined) {
+          this.#dropFrom = now + this.#intervalMs;
+        } else if (now >= this.#dropFrom) {
+          waiter.reject(this.#shed(priority, 'queue-timeout'));
+          continue;
+        }
+        waiter.resolve(this.#admit(priority));
+      }
+      if (queue.length > 0) return; // strict priority: lower classes wait while a higher one cannot run
+    }
+  }
+}

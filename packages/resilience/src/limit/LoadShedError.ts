@@ -1,0 +1,41 @@
+import { brand, hasBrand } from '@ballast/core';
+import type { Priority } from '../events.js';
+
+const kind = Symbol.for('ballast.LoadShedError');
+
+/**
+ * Why a {@link ConcurrencyLimiter} refused a call: `limit` (no room for this priority and no queue), `queue-full`
+ * (the queue was full, or a higher-priority call took this call's place in it), `queue-timeout` (the call waited in
+ * the queue longer than the CoDel rules allow).
+ */
+export type LoadShedReason = 'limit' | 'queue-full' | 'queue-timeout';
+
+/**
+ * Thrown (as a rejected promise) when a {@link ConcurrencyLimiter} sheds a call. Branded: test with
+ * {@link isLoadShedError}, which holds across copies of the package.
+ *
+ * @example
+ * ```ts
+ * import { isLoadShedError } from '@ballast/resilience';
+ * try { await limiter.execute(work); } catch (e) { if (isLoadShedError(e)) console.log(e.reason, e.priority); }
+ * ```
+ */
+export class LoadShedError extends Error {
+  override readonly name = 'LoadShedError';
+  constructor(
+    /** Why the call was shed. */
+    readonly reason: LoadShedReason,
+    /** The priority class the call asked for. */
+    readonly priority: Priority,
+    /** The concurrency limit at the moment of the decision. */
+    readonly limit: number,
+  ) {
+    super(`${priority} call shed (${reason}): the concurrency limit is ${limit}`);
+    brand(this, kind);
+  }
+}
+
+/** True when `value` is a {@link LoadShedError} (from any copy of `@ballast/resilience`). */
+export function isLoadShedError(value: unknown): value is LoadShedError {
+  return hasBrand(value, kind);
+}

@@ -1,0 +1,185 @@
+import {
+  checkNumber,
+  checkOneOf,
+  EventEmitter,
+  invalidOption,
+  systemClock,
+  type Clock,
+  type Event,
+} from '@ballast/core';
+import type { Policy, PolicyEvent } from '../events.js';
+import { MemoryRateLimitStore } from './MemoryRateLimitStore.js';
+import { gcraParams, type RateLimitDecision, type RateLimitRule } from './RateLimitRule.js';
+import type { RateLimitStore } from './RateLimitStore.js';
+
+/** Options for {@link RateLimiter}. */
+export interface RateLimiterOptions {
+  /** Policy name used in events. @default 'rate-limiter' */
+  readonly name?: string;
+  /** The rule used when {@link RateLimiter.consume} is not given one (per-plan rules override it per call). */
+  readonly rule: RateLimitRule;
+  /** Where per-key state lives. @default new MemoryRateLimitStore() */
+  readonly store?: RateLimitStore;
+  /** Time source (passed to the store; the Redis store uses the server's time unless told otherwise). @default systemClock */
+  readonly clock?: Clock;
+  /**
+   * What to answer when the store fails or does not answer within `storeTimeoutMs`: `'open'` allows the request
+   * (availability first), `'closed'` denies it (protection first). Either way a `store-error` event is emitted.
+   * @default 'open'
+   */
+  readonly onStoreError?: 'open' | 'closed';
+  /** Milliseconds to wait for an asynchronous store before treating it as failed. @default 250 */
+  readonly storeTimeoutMs?: number;
+}
+
+/** Per-call overrides for {@link RateLimiter.consume}. */
+export interface ConsumeOptions {
+  /** The rule for this call (e.g. the tenant's plan). Pass the same object each time: its constants are cached. */
+  readonly rule?: RateLimitRule;
+  /** How many units this request uses (an integer from 0 to the rule's burst). @default 1 */
+  readonly cost?: number;
+}
+
+function isThenable<T>(value: T | Promise<T>): value is Promise<T> {
+  return typeof (value as { then?: unknown }).then === 'function';
+}
+
+class StoreTimeoutError extends Error {
+  override readonly name = 'StoreTimeoutError';
+}
+
+/**
+ * Per-key (per-tenant) rate limiter using GCRA over a pluggable {@link RateLimitStore}: in memory
+ * ({@link MemoryRateLimitStore}, bounded) or shared through Redis ({@link RedisRateLimitStore}).
+ *
+ * GCRA rather than a fixed or sliding window: it smooths traffic at the configured rate while still allowing a
+ * burst, needs one number per key (one Redis GET and SET in one script), and never resets all clients at a window
+ * edge. Each decision emits `rate-limit`; a denial also emits `rejected` with reason `rate-limited`.
+ *
+ * @example
+ * ```ts
+ * import { RateLimiter } from '@ballast/resilience';
+ * const limiter = new RateLimiter({ rule: { limit: 100, periodMs: 60_000 } });
+ * const decision = await limiter.consume('tenant-42');
+ * if (!decision.allowed) console.log(`retry in ${decision.retryAfterMs} ms`);
+ * ```
+ */
+export class RateLimiter implements Policy {
+  readonly name: string;
+  readonly kind = 'rate-limiter' as const;
+  readonly #events = new EventEmitter<PolicyEvent>();
+  readonly onEvent: Event<PolicyEvent> = this.#events.event;
+
+  readonly #rule: RateLimitRule;
+  readonly #store: RateLimitStore;
+  readonly #clock: Clock;
+  readonly #failOpen: boolean;
+  readonly #timeoutMs: number;
+
+  constructor(options: RateLimiterOptions) {
+    if (typeof options !== 'object' || options === null) {
+      throw invalidOption('options', 'an object with a `rule`', options);
+    }
+    this.name = options.name ?? 'rate-limiter';
+    if (typeof this.name !== 'string' || this.name === '') {
+      throw invalidOption('name', 'a non-empty string', options.name);
+    }
+    gcraParams(options.rule, 'rule');
+    this.#rule = options.rule;
+    this.#store = options.store ?? new MemoryRateLimitStore();
+    if (typeof this.#store.consume !== 'function') {
+      throw invalidOption('store', 'a RateLimitStore (an object with `consume`)', options.store);
+    }
+    this.#clock = options.clock ?? systemClock;
+    this.#failOpen =
+      checkOneOf('onStoreError', options.onStoreError, ['open', 'closed'] as const, 'open') === 'open';
+    this.#timeoutMs = checkNumber('storeTimeoutMs', options.storeTimeoutMs, 250, { above: 0 });
+  }
+
+  /**
+   * Decides one request for `key`: counts it when allowed. Never rejects: a store failure answers according to
+   * `onStoreError`.
+   */
+  consume(key: string, options?: ConsumeOptions): Promise<RateLimitDecision> {
+    if (typeof key !== 'string') return Promise.reject(invalidOption('key', 'a string', key));
+    const params = gcraParams(options?.rule ?? this.#rule, 'rule');
+    const cost = options?.cost ?? 1;
+    if (cost !== 1 && !(Number.isInteger(cost) && cost >= 0 && cost <= params.burst)) {
+      return Promise.reject(
+        invalidOption('cost', `an integer from 0 to the rule's burst (${params.burst})`, cost),
+      );
+    }
+    let answer: RateLimitDecision | Promise<RateLimitDecision>;
+    try {
+      answer = this.#store.consume(key, params, cost, this.#clock.now());
+    } catch (error) {
+      return Promise.resolve(this.#storeFailed(key, params.limit, params.emissionMs, params.periodMs, error));
+    }
+    if (!isThenable(answer)) return Promise.resolve(this.#decided(key, answer));
+    return this.#settle(key, answer, params.limit, params.emissionMs, params.periodMs);
+  }
+
+  async #settle(
+    key: string,
+    pending: Promise<RateLimitDecision>,
+    limit: number,
+    emissionMs: number,
+    periodMs: number,
+  ): Promise<RateLimitDecision> {
+    let timer: ReturnType<Clock['setTimeout']> | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = this.#clock.setTimeout(
+        () => reject(new StoreTimeoutError(`rate-limit store did not answer within ${this.#timeoutMs} ms`)),
+        this.#timeoutMs,
+      );
+    });
+    try {
+      return this.#decided(key, await Promise.race([pending, timeout]));
+    } catch (error) {
+      return this.#storeFailed(key, limit, emissionMs, periodMs, error);
+    } finally {
+      if (timer !== undefined) this.#clock.clearTimeout(timer);
+    }
+  }
+
+  #decided(key: string, decision: RateLimitDecision): RateLimitDecision {
+    if (this.#events.hasListeners) {
+      const { allowed, remaining, retryAfterMs } = decision;
+      this.#events.emit({
+        type: 'rate-limit',
+        policy: this.name,
+        kind: this.kind,
+        key,
+        allowed,
+        remaining,
+        retryAfterMs,
+      });
+      if (!allowed) {
+        this.#events.emit({ type: 'rejected', policy: this.name, kind: this.kind, reason: 'rate-limited' });
+      }
+    }
+    return decision;
+  }
+
+  #storeFailed(
+    key: string,
+    limit: number,
+    emissionMs: number,
+    periodMs: number,
+    error: unknown,
+  ): RateLimitDecision {
+    if (this.#events.hasListeners) {
+      this.#events.emit({
+        type: 'store-error',
+        policy: this.name,
+        kind: this.kind,
+        error,
+        failOpen: this.#failOpen,
+      });
+    }
+    const decision: RateLimitDecision = this.#failOpen
+      ? { allowed: true, remaining: limit, resetAfterMs: 0, retryAfterMs: 0, limit, periodMs }
+      : { allowed: false, remaining: 0, resetAfterMs: emissionMs, retryAfterMs: emissionMs, limit, periodMs };
+    return this.#decided(key, decision);
+  }
+}
