@@ -34,7 +34,7 @@ describe('generated dashboards', () => {
     }
   });
 
-  it('shows every metric of the catalog on at least one dashboard', () => {
+  it('shows every metric Ballast defines on at least one dashboard', () => {
     const shown = new Set<string>();
     for (const spec of DASHBOARDS) {
       for (const panel of panelsOf(buildDashboard(spec))) {
@@ -46,7 +46,7 @@ describe('generated dashboards', () => {
         }
       }
     }
-    const missing = catalog.map((m) => m.name).filter((name) => !shown.has(name));
+    const missing = catalog.filter((m) => m.source === 'ballast' && !shown.has(m.name)).map((m) => m.name);
     expect(missing).toEqual([]);
   });
 });

@@ -42,7 +42,7 @@ export const RetailFlowOutboxLagHigh: AlertSpec = {
       },
     ],
     panels: [
-      { dashboard: 'ballast-slo-detail', panel: 'SLI by window' },
+      { dashboard: 'ballast-slo-detail', panel: 'SLI vs objective' },
       { dashboard: 'ballast-slo-overview', panel: 'Burn rate by window' },
       { dashboard: 'ballast-use', panel: 'Clients waiting for a connection' },
     ],

@@ -17,12 +17,29 @@ export const resilienceDashboard: DashboardSpec = {
           title: 'Policy calls by outcome',
           description: 'Calls per second through each policy, by outcome.',
           unit: 'ops',
+          width: 8,
           queries: [{ expr: sumBy('policy, outcome', rate('ballast_policy_calls_total')), legend: '{{policy}} {{outcome}}' }],
+        },
+        {
+          title: 'Rejections by reason',
+          description: 'Calls a policy refused before running them: open breaker, full bulkhead, shed, rate limited, deadline.',
+          unit: 'ops',
+          queries: [{ expr: sumBy('policy, reason', rate('ballast_policy_rejections_total')), legend: '{{policy}} {{reason}}' }],
+        },
+        {
+          title: 'Timeouts and fallbacks',
+          description: 'Timeouts fired and degraded answers a fallback served instead of an error.',
+          unit: 'ops',
+          queries: [
+            { expr: sumBy('policy', rate('ballast_timeouts_total')), legend: 'timeouts {{policy}}' },
+            { expr: sumBy('policy', rate('ballast_fallbacks_total')), legend: 'fallbacks {{policy}}' },
+          ],
         },
         {
           title: 'Policy call duration p99',
           description: 'p99 duration of calls through each policy.',
           unit: 's',
+          width: 8,
           queries: [{ expr: quantile(0.99, 'ballast_policy_call_duration_seconds', 'policy'), legend: '{{policy}}' }],
         },
       ],
@@ -67,7 +84,28 @@ export const resilienceDashboard: DashboardSpec = {
           queries: [
             { expr: sumBy('policy', sel('ballast_concurrency_limit')), legend: 'limit {{policy}}' },
             { expr: sumBy('policy', sel('ballast_concurrency_in_flight')), legend: 'in flight {{policy}}' },
+            {
+              expr: sumBy('policy, priority', sel('ballast_concurrency_in_flight')),
+              legend: 'in flight {{policy}} {{priority}}',
+            },
           ],
+        },
+      ],
+    },
+    {
+      title: 'Caches and chaos',
+      panels: [
+        {
+          title: 'Cache and single-flight results',
+          description: 'Answers from the cache (hit, stale), shared in-flight calls, and misses that ran the call.',
+          unit: 'ops',
+          queries: [{ expr: sumBy('policy, result', rate('ballast_cache_results_total')), legend: '{{policy}} {{result}}' }],
+        },
+        {
+          title: 'Chaos injections',
+          description: 'Faults injected by chaos policies: anything here is an experiment, not an outage.',
+          unit: 'ops',
+          queries: [{ expr: sumBy('policy, fault', rate('ballast_chaos_injections_total')), legend: '{{policy}} {{fault}}' }],
         },
       ],
     },
@@ -86,7 +124,7 @@ export const resilienceDashboard: DashboardSpec = {
         },
         {
           title: 'Rate-limit decisions',
-          description: 'Requests allowed and rejected per second by each rate limiter.',
+          description: 'Requests allowed and limited per second by each rate limiter.',
           unit: 'reqps',
           width: 8,
           queries: [
@@ -95,12 +133,12 @@ export const resilienceDashboard: DashboardSpec = {
         },
         {
           title: 'Rate-limit rejections, top tenants',
-          description: 'The ten tenants with the most rejected requests per second.',
+          description: 'The ten tenants with the most requests answered 429 (rate limited) per second.',
           unit: 'reqps',
           width: 8,
           queries: [
             {
-              expr: `topk(10, ${sumBy('tenant', rate('ballast_rate_limit_decisions_total', 'decision="rejected"'))})`,
+              expr: `topk(10, ${sumBy('tenant', rate('http_server_request_duration_seconds_count', 'http_response_status_code="429"'))})`,
               legend: '{{tenant}}',
             },
           ],

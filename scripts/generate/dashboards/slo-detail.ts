@@ -18,11 +18,14 @@ export const sloDetailDashboard: DashboardSpec = {
       title: 'Objective',
       panels: [
         {
-          title: 'SLI by window',
-          description: 'Good events over valid events in each window the SLO engine tracks.',
+          title: 'SLI vs objective',
+          description: 'Good events over valid events in each window the SLO engine tracks, against the objective.',
           unit: 'percentunit',
           max: 1,
-          queries: [{ expr: `min by (window) (${sel('ballast_slo_sli_ratio', SLO)})`, legend: '{{window}}' }],
+          queries: [
+            { expr: `min by (window) (${sel('ballast_slo_sli_ratio', SLO)})`, legend: 'SLI {{window}}' },
+            { expr: `min(${sel('ballast_slo_objective_ratio', SLO)})`, legend: 'objective' },
+          ],
         },
         {
           title: 'Error budget burn-down',
@@ -31,6 +34,12 @@ export const sloDetailDashboard: DashboardSpec = {
           max: 1,
           threshold: 0,
           queries: [{ expr: `min(${sel('ballast_slo_error_budget_remaining_ratio', SLO)})`, legend: 'budget left' }],
+        },
+        {
+          title: 'Error budget left in events',
+          description: 'How many more bad events the SLO can take in its window.',
+          unit: 'short',
+          queries: [{ expr: `min(${sel('ballast_slo_error_budget_remaining_events', SLO)})`, legend: 'bad events left' }],
         },
       ],
     },

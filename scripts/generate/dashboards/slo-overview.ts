@@ -46,10 +46,26 @@ export const sloOverviewDashboard: DashboardSpec = {
       title: 'Service level indicators',
       panels: [
         {
+          title: 'Time to budget exhaustion',
+          description: 'At the current burn rate, how long until the error budget is spent.',
+          unit: 's',
+          width: 8,
+          queries: [{ expr: `min by (slo) (${sel('ballast_slo_time_to_exhaustion_seconds')})`, legend: '{{slo}}' }],
+        },
+        {
+          title: 'Budget policy state',
+          description: 'The error budget policy in force per SLO (1 = this state): ok, warning, exhausted.',
+          unit: 'none',
+          width: 8,
+          min: 0,
+          max: 1,
+          queries: [{ expr: `max by (slo, state) (${sel('ballast_slo_policy_state')})`, legend: '{{slo}} {{state}}' }],
+        },
+        {
           title: 'SLI by window',
           description: 'Good events over valid events, per SLO and window.',
           unit: 'percentunit',
-          width: 24,
+          width: 8,
           max: 1,
           queries: [{ expr: `min by (slo, window) (${sel('ballast_slo_sli_ratio')})`, legend: '{{slo}} {{window}}' }],
         },

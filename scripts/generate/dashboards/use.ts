@@ -21,7 +21,7 @@ export const useDashboard: DashboardSpec = {
           min: 0,
           max: 1,
           threshold: 0.9,
-          queries: [{ expr: sel('nodejs_eventloop_utilization_ratio'), legend: '{{instance}}' }],
+          queries: [{ expr: sel('ballast_nodejs_eventloop_utilization_ratio'), legend: '{{instance}}' }],
         },
         {
           title: 'Event loop delay p50 / p99',
@@ -35,11 +35,14 @@ export const useDashboard: DashboardSpec = {
           ],
         },
         {
-          title: 'Active handles',
-          description: 'Open handles (sockets, timers, files): a steady climb is a leak.',
+          title: 'Active handles and open file descriptors',
+          description: 'Open handles (sockets, timers, files) and file descriptors: a steady climb is a leak.',
           unit: 'short',
           width: 8,
-          queries: [{ expr: sel('nodejs_active_handles_total'), legend: '{{instance}}' }],
+          queries: [
+            { expr: sel('nodejs_active_handles_total'), legend: 'handles {{instance}}' },
+            { expr: sel('process_open_fds'), legend: 'fds {{instance}}' },
+          ],
         },
       ],
     },
@@ -77,16 +80,38 @@ export const useDashboard: DashboardSpec = {
       title: 'Database pool',
       panels: [
         {
+          title: 'Pool utilization',
+          description: 'Connections in use over the pool maximum, per pg pool.',
+          unit: 'percentunit',
+          width: 6,
+          min: 0,
+          max: 1,
+          threshold: 0.9,
+          queries: [{ expr: `max by (pool) (${sel('ballast_pg_pool_utilization_ratio')})`, legend: '{{pool}}' }],
+        },
+        {
           title: 'Pool connections by state',
-          description: 'Connections of each pg pool, idle and in use.',
+          description: 'Connections of each pg pool (total, idle, active) and the pool maximum.',
           unit: 'short',
-          queries: [{ expr: sumBy('pool, state', sel('db_client_connections_usage')), legend: '{{pool}} {{state}}' }],
+          width: 6,
+          queries: [
+            { expr: sumBy('pool, state', sel('ballast_pg_pool_connections')), legend: '{{pool}} {{state}}' },
+            { expr: sumBy('pool', sel('ballast_pg_pool_max_connections')), legend: '{{pool}} max' },
+          ],
         },
         {
           title: 'Clients waiting for a connection',
           description: 'Saturation of the pool: queries waiting for a free connection.',
           unit: 'short',
-          queries: [{ expr: sumBy('pool', sel('db_client_connections_pending_requests')), legend: '{{pool}}' }],
+          width: 6,
+          queries: [{ expr: sumBy('pool', sel('ballast_pg_pool_waiting_clients')), legend: '{{pool}}' }],
+        },
+        {
+          title: 'Pool errors',
+          description: 'Errors raised by idle pool clients (lost connections), per second.',
+          unit: 'ops',
+          width: 6,
+          queries: [{ expr: sumBy('pool', rate('ballast_pg_pool_errors_total')), legend: '{{pool}}' }],
         },
       ],
     },
@@ -101,18 +126,19 @@ export const useDashboard: DashboardSpec = {
           min: 0,
           max: 1,
           queries: [
-            {
-              expr: `${sumBy('policy', sel('ballast_bulkhead_in_flight'))} / ${sumBy('policy', sel('ballast_bulkhead_limit'))}`,
-              legend: '{{policy}}',
-            },
+            { expr: `max by (policy) (${sel('ballast_bulkhead_utilization_ratio')})`, legend: '{{policy}}' },
           ],
         },
         {
-          title: 'Bulkhead queue',
-          description: 'Calls waiting for a bulkhead slot (saturation).',
+          title: 'Bulkhead in flight, queued and limit',
+          description: 'Calls running in each bulkhead, calls waiting for a slot (saturation), and the limit.',
           unit: 'short',
           width: 8,
-          queries: [{ expr: sumBy('policy', sel('ballast_bulkhead_queued')), legend: '{{policy}}' }],
+          queries: [
+            { expr: sumBy('policy', sel('ballast_bulkhead_in_flight')), legend: 'in flight {{policy}}' },
+            { expr: sumBy('policy', sel('ballast_bulkhead_queued')), legend: 'queued {{policy}}' },
+            { expr: sumBy('policy', sel('ballast_bulkhead_limit')), legend: 'limit {{policy}}' },
+          ],
         },
         {
           title: 'Bulkhead rejections',
@@ -125,18 +151,26 @@ export const useDashboard: DashboardSpec = {
           title: 'Concurrency limiter utilization',
           description: 'In-flight calls over the adaptive concurrency limit.',
           unit: 'percentunit',
+          width: 8,
           min: 0,
           queries: [
-            {
-              expr: `${sumBy('policy', sel('ballast_concurrency_in_flight'))} / ${sumBy('policy', sel('ballast_concurrency_limit'))}`,
-              legend: '{{policy}}',
-            },
+            { expr: `max by (policy) (${sel('ballast_concurrency_utilization_ratio')})`, legend: '{{policy}}' },
+          ],
+        },
+        {
+          title: 'Policy store errors',
+          description: 'Failures of the store behind a policy (e.g. Redis for rate limits), by how the policy failed.',
+          unit: 'ops',
+          width: 8,
+          queries: [
+            { expr: sumBy('policy, fail_mode', rate('ballast_policy_store_errors_total')), legend: '{{policy}} fail {{fail_mode}}' },
           ],
         },
         {
           title: 'Telemetry label overflow',
           description: 'Label values collapsed to __overflow__ by the cardinality guard, per metric and label.',
           unit: 'ops',
+          width: 8,
           queries: [
             { expr: sumBy('metric, label', rate('ballast_telemetry_label_overflow_total')), legend: '{{metric}} {{label}}' },
           ],

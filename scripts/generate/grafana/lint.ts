@@ -35,17 +35,14 @@ export interface ResolvedMetric {
 /** Finds the catalog entry a series name belongs to (`x_bucket` → histogram `x`), or `undefined`. */
 export function resolveMetric(series: string, catalog: readonly MetricSpec[]): ResolvedMetric | undefined {
   for (const spec of catalog) {
-    if (spec.name === series) {
-      if (spec.type === 'histogram' || spec.type === 'summary') return undefined;
+    if (spec.type === 'histogram') {
+      // A histogram is exposed as _bucket, _count and _sum series, all counters; the family name itself is not a series.
+      for (const suffix of ['_bucket', '_count', '_sum']) {
+        if (series === spec.name + suffix) return { spec, counterLike: true };
+      }
+    } else if (spec.name === series) {
       return { spec, counterLike: spec.type === 'counter' };
     }
-    const suffixes =
-      spec.type === 'histogram'
-        ? ['_bucket', '_count', '_sum']
-        : spec.type === 'summary'
-          ? ['_count', '_sum']
-          : [];
-    for (const suffix of suffixes) if (series === spec.name + suffix) return { spec, counterLike: true };
   }
   return undefined;
 }
