@@ -1,0 +1,409 @@
+import {
+  defineSlo,
+  isValidTimeZone,
+  parseHistogramSelector,
+  type AlertConditionInput,
+  type IndicatorInput,
+  type SloInput,
+  type WindowInput,
+} from '../define.js';
+import { parseDuration } from '../duration.js';
+import type { CalendarUnit, Slo } from '../model.js';
+import { prometheusSource } from '../promql.js';
+import type { SpecDocument, SpecPath } from './document.js';
+import { shown, type SpecError } from './errors.js';
+import type { RawAlertPolicySpec, RawConditionSpec, RawMetadata, RawSliSpec, RawSloSpec } from './raw.js';
+
+/** Documents by kind and name, for resolving `indicatorRef`, `alertPolicyRef` and `conditionRef`. */
+export interface SpecRegistry {
+  readonly SLI: ReadonlyMap<string, SpecDocument>;
+  readonly AlertPolicy: ReadonlyMap<string, SpecDocument>;
+  readonly AlertCondition: ReadonlyMap<string, SpecDocument>;
+  /** Names (`Kind/name`) of documents that failed validation: references to them are not reported again. */
+  readonly broken: ReadonlySet<string>;
+}
+
+/** Where a piece of spec lives: the document and the path of the piece inside it. */
+interface At {
+  readonly doc: SpecDocument;
+  readonly path: SpecPath;
+}
+
+const ANNOTATION_MIN_EVENTS = 'ballast.dev/min-events';
+const CALENDAR_UNITS: Readonly<Record<string, CalendarUnit>> = {
+  d: 'day',
+  w: 'week',
+  M: 'month',
+  Q: 'quarter',
+  Y: 'year',
+};
+const QUERY_EXPECTED =
+  'a counter selector such as `http_requests_total{code=~"5.."}` or a PromQL expression containing `{{.window}}`';
+
+class Builder {
+  readonly errors: SpecError[] = [];
+  constructor(readonly registry: SpecRegistry) {}
+
+  fail(at: At, message: string, key?: string): undefined {
+    this.errors.push(at.doc.error(at.path, message, key));
+    return undefined;
+  }
+
+  resolve(kind: 'SLI' | 'AlertPolicy' | 'AlertCondition', ref: string, at: At): SpecDocument | undefined {
+    const found = this.registry[kind].get(ref);
+    if (found) return found;
+    if (this.registry.broken.has(`${kind}/${ref}`)) return undefined;
+    const known = [...this.registry[kind].keys()];
+    return this.fail(
+      at,
+      `unknown ${kind} \`${ref}\`; expected the name of an ${kind} document${known.length > 0 ? ` (${known.map((k) => `\`${k}\``).join(', ')})` : ' (none loaded)'}`,
+    );
+  }
+
+  query(source: { metricSource: { spec: { query: string } } }, at: At): string | undefined {
+    const query = source.metricSource.spec.query;
+    if (prometheusSource(query)) return query;
+    return this.fail(
+      { doc: at.doc, path: [...at.path, 'metricSource', 'spec', 'query'] },
+      `expected ${QUERY_EXPECTED}, got ${shown(query)}`,
+    );
+  }
+
+  indicator(spec: RawSloSpec, slo: At): IndicatorInput | undefined {
+    let sli: At | undefined;
+    const specAt = { doc: slo.doc, path: [...slo.path, 'spec'] };
+    if (spec.indicator && spec.indicatorRef !== undefined) {
+      return this.fail(specAt, 'expected either `indicator` or `indicatorRef`, not both', 'indicatorRef');
+    }
+    if (spec.indicator) sli = { doc: slo.doc, path: [...specAt.path, 'indicator', 'spec'] };
+    else if (spec.indicatorRef !== undefined) {
+      const doc = this.resolve('SLI', spec.indicatorRef, {
+        doc: slo.doc,
+        path: [...specAt.path, 'indicatorRef'],
+      });
+      if (!doc) return undefined;
+      sli = { doc, path: ['spec'] };
+    } else {
+      return this.fail(
+        specAt,
+        'missing `indicator` or `indicatorRef` (an inline SLI or the name of an SLI document)',
+      );
+    }
+    const raw = sli.doc.get(sli.path) as RawSliSpec;
+    const objective = spec.objectives[0];
+    const objectiveAt = { doc: slo.doc, path: [...specAt.path, 'objectives', 0] };
+    if (raw.ratioMetric && raw.thresholdMetric) {
+      return this.fail(
+        sli,
+        'expected either `ratioMetric` or `thresholdMetric`, not both',
+        'thresholdMetric',
+      );
+    }
+    if (raw.ratioMetric) {
+      const ratio = raw.ratioMetric;
+      const ratioAt = { doc: sli.doc, path: [...sli.path, 'ratioMetric'] };
+      if (objective.op !== undefined || objective.value !== undefined) {
+        this.fail(
+          objectiveAt,
+          '`op` and `value` apply to `thresholdMetric` SLIs only',
+          objective.op !== undefined ? 'op' : 'value',
+        );
+      }
+      if (ratio.good && ratio.bad)
+        return this.fail(ratioAt, 'expected either `good` or `bad`, not both', 'bad');
+      const total = this.query(ratio.total, { doc: sli.doc, path: [...ratioAt.path, 'total'] });
+      if (ratio.good) {
+        const good = this.query(ratio.good, { doc: sli.doc, path: [...ratioAt.path, 'good'] });
+        return good !== undefined && total !== undefined ? { good, total } : undefined;
+      }
+      if (ratio.bad) {
+        const bad = this.query(ratio.bad, { doc: sli.doc, path: [...ratioAt.path, 'bad'] });
+        return bad !== undefined && total !== undefined ? { bad, total } : undefined;
+      }
+      return this.fail(ratioAt, 'missing `good` or `bad` (the events to count against `total`)');
+    }
+    if (raw.thresholdMetric) {
+      const query = raw.thresholdMetric.metricSource.spec.query;
+      const histogram = parseHistogramSelector(query);
+      if (!histogram) {
+        return this.fail(
+          { doc: sli.doc, path: [...sli.path, 'thresholdMetric', 'metricSource', 'spec', 'query'] },
+          `expected a histogram selector such as \`http_request_duration_seconds{job="api"}\`, got ${shown(query)}`,
+        );
+      }
+      if (objective.value === undefined) {
+        return this.fail(
+          objectiveAt,
+          'missing required field `value` (the latency threshold in the histogram unit, e.g. `0.3`)',
+        );
+      }
+      return { latency: { histogram: query, threshold: objective.value } };
+    }
+    return this.fail(sli, 'missing `ratioMetric` or `thresholdMetric`');
+  }
+
+  window(spec: RawSloSpec, slo: At): WindowInput | undefined {
+    const tw = spec.timeWindow[0];
+    const at = { doc: slo.doc, path: [...slo.path, 'spec', 'timeWindow', 0] };
+    const rolling = tw.isRolling ?? tw.calendar === undefined;
+    if (rolling) {
+      if (tw.calendar)
+        return this.fail(at, '`calendar` applies to windows with `isRolling: false`', 'calendar');
+      if (parseDuration(tw.duration) === undefined) {
+        return this.fail(
+          { doc: at.doc, path: [...at.path, 'duration'] },
+          `expected a fixed duration such as \`28d\` for a rolling window (months, quarters and years have no fixed length: use \`isRolling: false\` with \`calendar\`), got ${shown(tw.duration)}`,
+        );
+      }
+      return tw.duration;
+    }
+    const match = /^1([dwMQY])$/.exec(tw.duration);
+    const unit = match ? CALENDAR_UNITS[match[1]!] : undefined;
+    if (!unit) {
+      return this.fail(
+        { doc: at.doc, path: [...at.path, 'duration'] },
+        `expected \`1d\`, \`1w\`, \`1M\`, \`1Q\` or \`1Y\` for a calendar window, got ${shown(tw.duration)}`,
+      );
+    }
+    if (!tw.calendar) {
+      return this.fail(
+        at,
+        'missing required field `calendar` (a mapping with `timeZone`) for a window with `isRolling: false`',
+      );
+    }
+    if (!isValidTimeZone(tw.calendar.timeZone)) {
+      return this.fail(
+        { doc: at.doc, path: [...at.path, 'calendar', 'timeZone'] },
+        `expected an IANA time zone such as \`Europe/Berlin\`, got ${shown(tw.calendar.timeZone)}`,
+      );
+    }
+    return { calendar: unit, timeZone: tw.calendar.timeZone };
+  }
+
+  objective(spec: RawSloSpec, slo: At): { objective: number; budgeting: SloInput['budgeting'] } | undefined {
+    const o = spec.objectives[0];
+    const at = { doc: slo.doc, path: [...slo.path, 'spec', 'objectives', 0] };
+    let objective: number | undefined;
+    if (o.target !== undefined && o.targetPercent !== undefined) {
+      this.fail(at, 'expected either `target` or `targetPercent`, not both', 'targetPercent');
+    } else if (o.target !== undefined) objective = o.target;
+    else if (o.targetPercent !== undefined) objective = o.targetPercent / 100;
+    else
+      this.fail(
+        at,
+        'missing required field `target` (a ratio such as `0.999`) or `targetPercent` (such as `99.9`)',
+      );
+    let budgeting: SloInput['budgeting'] = 'Occurrences';
+    if (spec.budgetingMethod === 'Timeslices') {
+      if (o.timeSliceTarget === undefined) {
+        this.fail(
+          at,
+          'missing required field `timeSliceTarget` (a ratio such as `0.95`) for `budgetingMethod: Timeslices`',
+        );
+      }
+      if (o.timeSliceWindow === undefined) {
+        this.fail(
+          at,
+          'missing required field `timeSliceWindow` (a slice length such as `1m`) for `budgetingMethod: Timeslices`',
+        );
+      }
+      if (o.timeSliceTarget === undefined || o.timeSliceWindow === undefined) return undefined;
+      budgeting = { timeslices: { target: o.timeSliceTarget, window: o.timeSliceWindow } };
+    } else {
+      for (const key of ['timeSliceTarget', 'timeSliceWindow'] as const) {
+        if (o[key] !== undefined)
+          this.fail(at, `\`${key}\` applies to \`budgetingMethod: Timeslices\` only`, key);
+      }
+    }
+    return objective === undefined ? undefined : { objective, budgeting };
+  }
+
+  condition(raw: RawConditionSpec, name: string, at: At): AlertConditionInput | undefined {
+    const c = raw.condition;
+    const conditionAt = { doc: at.doc, path: [...at.path, 'condition'] };
+    if (c.shortWindow !== undefined && parseDuration(c.shortWindow)! >= parseDuration(c.lookbackWindow)!) {
+      return this.fail(
+        { doc: at.doc, path: [...conditionAt.path, 'shortWindow'] },
+        `expected a short window shorter than \`lookbackWindow\` (${c.lookbackWindow}), got ${shown(c.shortWindow)}`,
+      );
+    }
+    return {
+      name,
+      severity: raw.severity,
+      burnRate: c.threshold,
+      longWindow: c.lookbackWindow,
+      ...(c.shortWindow === undefined ? {} : { shortWindow: c.shortWindow }),
+      ...(c.alertAfter === undefined ? {} : { for: c.alertAfter }),
+    };
+  }
+
+  alerting(spec: RawSloSpec, slo: At): AlertConditionInput[] | undefined | false {
+    if (spec.alertPolicies === undefined) return undefined;
+    const conditions: AlertConditionInput[] = [];
+    const names = new Map<string, At>();
+    let ok = true;
+    for (const [i, item] of spec.alertPolicies.entries()) {
+      const itemAt = { doc: slo.doc, path: [...slo.path, 'spec', 'alertPolicies', i] };
+      let policyAt: At | undefined;
+      let policyName: string;
+      if (item.alertPolicyRef !== undefined) {
+        if (item.kind !== undefined || item.metadata !== undefined || item.spec !== undefined) {
+          ok = false;
+          this.fail(
+            itemAt,
+            'expected either `alertPolicyRef` or an inline policy (`kind`, `metadata`, `spec`), not both',
+          );
+          continue;
+        }
+        policyName = item.alertPolicyRef;
+        const doc = this.resolve('AlertPolicy', item.alertPolicyRef, {
+          doc: slo.doc,
+          path: [...itemAt.path, 'alertPolicyRef'],
+        });
+        if (doc) policyAt = { doc, path: ['spec'] };
+      } else {
+        const missing = (['kind', 'metadata', 'spec'] as const).filter((k) => item[k] === undefined);
+        if (missing.length > 0) {
+          ok = false;
+          this.fail(
+            itemAt,
+            `missing ${missing.map((m) => `\`${m}\``).join(', ')}; expected \`alertPolicyRef: <name>\` or an inline AlertPolicy`,
+          );
+          continue;
+        }
+        policyName = item.metadata!.name;
+        policyAt = { doc: slo.doc, path: [...itemAt.path, 'spec'] };
+      }
+      if (!policyAt) {
+        ok = false;
+        continue;
+      }
+      const policy = policyAt.doc.get(policyAt.path) as RawAlertPolicySpec;
+      for (const [j, c] of policy.conditions.entries()) {
+        const cAt = { doc: policyAt.doc, path: [...policyAt.path, 'conditions', j] };
+        let raw: RawConditionSpec | undefined;
+        let rawAt: At | undefined;
+        let name: string;
+        if (c.conditionRef !== undefined) {
+          if (c.kind !== undefined || c.metadata !== undefined || c.spec !== undefined) {
+            ok = false;
+            this.fail(
+              cAt,
+              'expected either `conditionRef` or an inline condition (`kind`, `metadata`, `spec`), not both',
+            );
+            continue;
+          }
+          name = c.conditionRef;
+          const doc = this.resolve('AlertCondition', c.conditionRef, {
+            doc: cAt.doc,
+            path: [...cAt.path, 'conditionRef'],
+          });
+          if (doc) {
+            rawAt = { doc, path: ['spec'] };
+            raw = doc.get(['spec']) as RawConditionSpec;
+          }
+        } else {
+          const missing = (['kind', 'metadata', 'spec'] as const).filter((k) => c[k] === undefined);
+          if (missing.length > 0) {
+            ok = false;
+            this.fail(
+              cAt,
+              `missing ${missing.map((m) => `\`${m}\``).join(', ')}; expected \`conditionRef: <name>\` or an inline AlertCondition`,
+            );
+            continue;
+          }
+          name = c.metadata!.name;
+          rawAt = { doc: cAt.doc, path: [...cAt.path, 'spec'] };
+          raw = c.spec;
+        }
+        if (!raw || !rawAt) {
+          ok = false;
+          continue;
+        }
+        const first = names.get(name);
+        if (first) {
+          ok = false;
+          this.fail(
+            cAt,
+            `expected condition names unique within the SLO; \`${name}\` also comes from ${first.doc.file}:${first.doc.error(first.path, '').line} (policy ${policyName})`,
+          );
+          continue;
+        }
+        names.set(name, cAt);
+        const built = this.condition(raw, name, rawAt);
+        if (built) conditions.push(built);
+        else ok = false;
+      }
+    }
+    return ok ? conditions : false;
+  }
+
+  metadata(meta: RawMetadata, slo: At): { labels: Record<string, string>; minEvents?: number } | undefined {
+    const labels: Record<string, string> = {};
+    let ok = true;
+    for (const [key, value] of Object.entries(meta.labels ?? {})) {
+      if (!/^[a-zA-Z_][a-zA-Z0-9_]*$/.test(key)) {
+        ok = false;
+        this.fail(
+          { doc: slo.doc, path: [...slo.path, 'metadata', 'labels'] },
+          `expected a Prometheus label name (letters, digits and \`_\`, not starting with a digit), got ${shown(key)}`,
+          key,
+        );
+        continue;
+      }
+      labels[key] = typeof value === 'string' ? value : value.join(',');
+    }
+    const minEvents = meta.annotations?.[ANNOTATION_MIN_EVENTS];
+    if (minEvents !== undefined && !/^\d+$/.test(minEvents)) {
+      ok = false;
+      this.fail(
+        { doc: slo.doc, path: [...slo.path, 'metadata', 'annotations'] },
+        `expected a whole number of events (the low-traffic guard), got ${shown(minEvents)}`,
+        ANNOTATION_MIN_EVENTS,
+      );
+    }
+    if (!ok) return undefined;
+    return minEvents === undefined ? { labels } : { labels, minEvents: Number(minEvents) };
+  }
+}
+
+/**
+ * Builds the {@link Slo} of one schema-valid SLO document: resolves references, checks what the schema cannot
+ * express, and calls {@link defineSlo}. Returns the located errors instead when there are any.
+ */
+export function buildSlo(doc: SpecDocument, registry: SpecRegistry): { slo?: Slo; errors: SpecError[] } {
+  const b = new Builder(registry);
+  const root: At = { doc, path: [] };
+  const meta = doc.get(['metadata']) as RawMetadata;
+  const spec = doc.get(['spec']) as RawSloSpec;
+  const indicator = b.indicator(spec, root);
+  const window = b.window(spec, root);
+  const objective = b.objective(spec, root);
+  const conditions = b.alerting(spec, root);
+  const metadata = b.metadata(meta, root);
+  if (b.errors.length > 0 || !indicator || !window || !objective || conditions === false || !metadata) {
+    return { errors: b.errors };
+  }
+  const location = doc.error([], '');
+  try {
+    const slo = defineSlo({
+      service: spec.service,
+      name: meta.name,
+      ...(meta.displayName === undefined ? {} : { displayName: meta.displayName }),
+      ...(spec.description === undefined ? {} : { description: spec.description }),
+      objective: objective.objective,
+      window,
+      indicator,
+      ...(objective.budgeting === undefined ? {} : { budgeting: objective.budgeting }),
+      alerting: {
+        ...(conditions === undefined ? {} : { conditions }),
+        ...(metadata.minEvents === undefined ? {} : { minEvents: metadata.minEvents }),
+      },
+      labels: metadata.labels,
+      source: { file: location.file, line: location.line, column: location.column },
+    });
+    return { slo, errors: [] };
+  } catch (error) {
+    return { errors: [doc.error(['spec'], error instanceof Error ? error.message : String(error))] };
+  }
+}
