@@ -2,7 +2,7 @@ import { defineConfig } from 'vitest/config';
 
 // One runner for the whole repository. Workspace packages resolve to their TypeScript sources through the
 // `@ballast/source` export condition, so tests never need a build and always run the code in the tree.
-const conditions = ['@ballast/source', 'module', 'node', 'development|production'];
+const conditions = ['@ballast/source', 'node', 'development|production'];
 
 export default defineConfig({
   resolve: { conditions },

@@ -1,0 +1,95 @@
+import { checkNumber, invalidOption } from '@ballast/core';
+import { OVERFLOW_VALUE } from './catalog.js';
+
+/** Options for {@link CardinalityGuard}. */
+export interface CardinalityOptions {
+  /**
+   * Distinct values one label of one metric may take; later new values collapse to `__overflow__`.
+   * @default 100
+   * @example
+   * ```ts
+   * createMetricsRegistry({ cardinality: { limit: 50 } });
+   * ```
+   */
+  readonly limit?: number;
+  /**
+   * Per-metric, per-label caps that override `limit`, e.g. `{ http_server_request_duration_seconds: { tenant: 20 } }`.
+   * @default {}
+   * @example
+   * ```ts
+   * createMetricsRegistry({ cardinality: { limits: { http_client_request_duration_seconds: { server_address: 10 } } } });
+   * ```
+   */
+  readonly limits?: Readonly<Record<string, Readonly<Record<string, number>>>>;
+}
+
+/** Called once per collapsed value with the metric and label that hit the cap. */
+export type OverflowListener = (metric: string, label: string) => void;
+
+/**
+ * Bounds the number of distinct values of each label of each metric. Values seen before the cap pass through;
+ * new values past it become `__overflow__` and are reported to the overflow listener (the registry counts them in
+ * `ballast_telemetry_label_overflow_total{metric,label}`). Memory is bounded by the caps.
+ *
+ * @example
+ * ```ts
+ * import { CardinalityGuard } from '@ballast/telemetry';
+ * const guard = new CardinalityGuard({ limit: 2 });
+ * guard.value('m', 'tenant', 'a'); // 'a'
+ * guard.value('m', 'tenant', 'b'); // 'b'
+ * guard.value('m', 'tenant', 'c'); // '__overflow__'
+ * ```
+ */
+export class CardinalityGuard {
+  readonly #limit: number;
+  readonly #limits: Readonly<Record<string, Readonly<Record<string, number>>>>;
+  readonly #seen = new Map<string, Set<string>>();
+  #onOverflow: OverflowListener | undefined;
+
+  constructor(options: CardinalityOptions = {}, onOverflow?: OverflowListener) {
+    this.#limit = checkNumber('cardinality.limit', options.limit, 100, { integer: true, min: 1 });
+    const limits = options.limits ?? {};
+    if (typeof limits !== 'object' || limits === null) {
+      throw invalidOption('cardinality.limits', 'an object of { metric: { label: number } }', limits);
+    }
+    for (const [metric, labels] of Object.entries(limits)) {
+      for (const [label, cap] of Object.entries(labels)) {
+        checkNumber(`cardinality.limits.${metric}.${label}`, cap, 1, { integer: true, min: 1 });
+      }
+    }
+    this.#limits = limits;
+    this.#onOverflow = onOverflow;
+  }
+
+  /** Sets the listener told about every collapsed value. */
+  set onOverflow(listener: OverflowListener | undefined) {
+    this.#onOverflow = listener;
+  }
+
+  /** The cap that applies to `label` of `metric`. */
+  limitFor(metric: string, label: string): number {
+    return this.#limits[metric]?.[label] ?? this.#limit;
+  }
+
+  /** Returns `value` when it is already known or fits under the cap, `__overflow__` otherwise. */
+  value(metric: string, label: string, value: string): string {
+    const key = `${metric}\u0000${label}`;
+    let seen = this.#seen.get(key);
+    if (seen === undefined) {
+      seen = new Set();
+      this.#seen.set(key, seen);
+    }
+    if (seen.has(value)) return value;
+    if (seen.size < this.limitFor(metric, label)) {
+      seen.add(value);
+      return value;
+    }
+    this.#onOverflow?.(metric, label);
+    return OVERFLOW_VALUE;
+  }
+
+  /** Distinct values admitted so far for `label` of `metric`. */
+  size(metric: string, label: string): number {
+    return this.#seen.get(`${metric}\u0000${label}`)?.size ?? 0;
+  }
+}

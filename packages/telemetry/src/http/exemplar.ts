@@ -1,0 +1,17 @@
+import { type Span, TraceFlags, context, isSpanContextValid, trace } from '@opentelemetry/api';
+
+/** Exemplar labels linking a histogram bucket to a trace. */
+export type TraceExemplar = Record<'trace_id' | 'span_id', string>;
+
+/** The span active in the current context, if any (a no-op API returns none). */
+export function activeSpan(): Span | undefined {
+  return trace.getSpan(context.active());
+}
+
+/** Exemplar labels for `span` when it is valid and sampled (an unsampled trace is never exported, so no link). */
+export function exemplarOf(span: Span | undefined): TraceExemplar | undefined {
+  if (span === undefined) return undefined;
+  const ctx = span.spanContext();
+  if ((ctx.traceFlags & TraceFlags.SAMPLED) === 0 || !isSpanContextValid(ctx)) return undefined;
+  return { trace_id: ctx.traceId, span_id: ctx.spanId };
+}

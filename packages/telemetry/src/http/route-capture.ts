@@ -1,0 +1,164 @@
+/**
+ * Router-aware route capture for express 5 (router 2.x). express only tells a handler the leaf route
+ * (`req.route.path`) and the *matched* mount prefix (`req.baseUrl`, e.g. `/users/42`), so the mount template
+ * (`/users/:id`) is lost. Ballast wraps each router layer's handler, once, the first time a request reaches the
+ * router after its stack grew: mount layers push their pattern onto a per-request prefix (and pop it when the
+ * sub-router falls through), route layers record `prefix + pattern`, and every layer notes an error passed to
+ * `next(err)`. Nothing is patched globally: only the routers of apps whose requests pass the RED middleware.
+ */
+
+/** Per-request routing state kept on the request under a symbol. */
+export interface RouteState {
+  /** Template of the mount paths entered so far. */
+  prefix: string;
+  /** Full template of the route that matched, once one did. */
+  route: string | undefined;
+  /** Template of a path-mounted middleware that may end the response itself (e.g. `express.static`). */
+  candidate: string | undefined;
+  /** The first error passed to `next(err)` by a layer. */
+  error: unknown;
+}
+
+type Handler = ((req: object, res: object, next: (err?: unknown) => void) => unknown) & {
+  readonly stack?: unknown;
+};
+
+interface LayerLike {
+  handle: Handler;
+  route?: { readonly path?: unknown } | undefined;
+  rawPath?: unknown;
+  [WRAPPED]?: true;
+}
+
+interface RouterLike {
+  readonly stack: LayerLike[];
+}
+
+const STATE = Symbol('ballast.telemetry.route');
+const WRAPPED = Symbol.for('ballast.telemetry.wrappedLayer');
+/** Marks a handler that must not be wrapped (the RED middleware itself). */
+export const SKIP_WRAP = Symbol.for('ballast.telemetry.skipWrap');
+
+const wrappedLength = new WeakMap<object, number>();
+let matchedRouteSymbol: symbol | null | undefined;
+
+/** Starts route capture for one request; returns its state. */
+export function startRouteCapture(req: object): RouteState {
+  const state: RouteState = { prefix: '', route: undefined, candidate: undefined, error: undefined };
+  (req as Record<symbol, RouteState>)[STATE] = state;
+  return state;
+}
+
+/** Wraps layers of `router` added since the last call (and, lazily, of the routers mounted on it). */
+export function instrumentRouter(router: unknown): void {
+  if (!isRouter(router)) return;
+  const stack = router.stack;
+  if (wrappedLength.get(router) === stack.length) return;
+  for (const layer of stack) wrapLayer(layer);
+  wrappedLength.set(router, stack.length);
+}
+
+function isRouter(value: unknown): value is RouterLike {
+  return (
+    (typeof value === 'function' || typeof value === 'object') &&
+    value !== null &&
+    Array.isArray((value as { stack?: unknown }).stack)
+  );
+}
+
+function wrapLayer(layer: LayerLike): void {
+  if (layer[WRAPPED]) return;
+  const original = layer.handle;
+  if (typeof original !== 'function' || original.length > 3) return; // error handlers keep their arity
+  if ((original as unknown as Record<symbol, unknown>)[SKIP_WRAP]) return;
+  layer[WRAPPED] = true;
+  if (layer.route) layer.handle = wrapRoute(layer, original);
+  else if (isRouter(original)) layer.handle = wrapMount(layer, original);
+  else layer.handle = wrapMiddleware(layer, original);
+}
+
+function stateOf(req: object): RouteState | undefined {
+  return (req as Record<symbol, RouteState | undefined>)[STATE];
+}
+
+function isRoutingSignal(err: unknown): boolean {
+  return !err || err === 'route' || err === 'router';
+}
+
+function wrapRoute(layer: LayerLike, original: Handler): Handler {
+  return function ballastRouteLayer(req, res, next) {
+    const state = stateOf(req);
+    if (state === undefined) return original(req, res, next);
+    const previous = state.route;
+    state.route = joinTemplate(state.prefix, patternOf(req, layer));
+    return original(req, res, (err) => {
+      if (isRoutingSignal(err))
+        state.route = previous; // fell through: this route did not handle it
+      else state.error ??= err;
+      next(err);
+    });
+  };
+}
+
+function wrapMount(layer: LayerLike, original: Handler): Handler {
+  return function ballastMountLayer(req, res, next) {
+    const state = stateOf(req);
+    if (state === undefined) return original(req, res, next);
+    instrumentRouter(original);
+    const previous = state.prefix;
+    state.prefix = joinTemplate(previous, patternOf(req, layer));
+    return original(req, res, (err) => {
+      state.prefix = previous;
+      if (!isRoutingSignal(err)) state.error ??= err;
+      next(err);
+    });
+  };
+}
+
+function wrapMiddleware(layer: LayerLike, original: Handler): Handler {
+  return function ballastMiddlewareLayer(req, res, next) {
+    const state = stateOf(req);
+    if (state === undefined) return original(req, res, next);
+    const pattern = patternOf(req, layer);
+    const mounted = pattern !== '/' && pattern !== '';
+    const previous = state.candidate;
+    if (mounted) state.candidate = joinTemplate(state.prefix, pattern);
+    return original(req, res, (err) => {
+      if (mounted) state.candidate = previous;
+      if (!isRoutingSignal(err)) state.error ??= err;
+      next(err);
+    });
+  };
+}
+
+/** The pattern the router matched for `layer` on this request. */
+function patternOf(req: object, layer: LayerLike): string {
+  // router >= 2.3 records the matched alternative (for array paths) on the request before calling the layer.
+  if (matchedRouteSymbol === undefined) {
+    matchedRouteSymbol =
+      Object.getOwnPropertySymbols(req).find((s) => s.description === 'router.tracing.matchedRoute') ?? null;
+  }
+  const matched = matchedRouteSymbol ? (req as Record<symbol, unknown>)[matchedRouteSymbol] : undefined;
+  const raw = matched ?? layer.rawPath ?? layer.route?.path;
+  if (typeof raw === 'string') return raw;
+  if (raw instanceof RegExp) return String(raw);
+  if (Array.isArray(raw)) return raw.map(String).join('|');
+  return '';
+}
+
+/**
+ * Joins a mount prefix template and a child pattern: `('/api', '/users/:id')` → `/api/users/:id`,
+ * `('/api', '/')` → `/api`, `('', '/')` → `/`.
+ */
+export function joinTemplate(prefix: string, pattern: string): string {
+  const base = prefix.endsWith('/') ? prefix.slice(0, -1) : prefix;
+  if (pattern === '' || pattern === '/') return base;
+  return pattern.startsWith('/') ? base + pattern : `${base}/${pattern}`;
+}
+
+/** The route template to report for a finished request. */
+export function templateOf(state: RouteState): string | undefined {
+  const route = state.route ?? state.candidate;
+  if (route === undefined) return undefined;
+  return route === '' ? '/' : route;
+}

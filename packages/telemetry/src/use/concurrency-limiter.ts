@@ -1,0 +1,60 @@
+import type { Subscription } from '@ballast/core';
+import type { MetricsRegistry } from '../metrics-registry.js';
+import { type PolicyLike, observePolicy } from '../policy/policy-metrics.js';
+import { combine, policyLabel } from './common.js';
+
+const PRIORITIES = ['critical', 'default', 'sheddable'] as const;
+
+/** What {@link observeConcurrencyLimiter} reads (structurally `ConcurrencyLimiterGauges` of `@ballast/resilience`). */
+export interface ConcurrencyLimiterLike {
+  readonly name: string;
+  readonly inFlight: number;
+  readonly limit: number;
+  readonly inFlightByPriority?: Readonly<Partial<Record<'critical' | 'default' | 'sheddable', number>>>;
+  /** When present, sheds, rejections and limit changes are counted from its events too. */
+  readonly onEvent?: PolicyLike['onEvent'];
+  readonly kind?: string;
+}
+
+/**
+ * USE metrics for an adaptive concurrency limiter: `ballast_concurrency_limit`, `ballast_concurrency_in_flight`
+ * (per priority when the limiter reports it, else `priority="default"`), `ballast_concurrency_utilization_ratio`,
+ * and from its events `ballast_load_shed_total{priority}` and rejections.
+ *
+ * @example
+ * ```ts
+ * import { observeConcurrencyLimiter } from '@ballast/telemetry';
+ * observeConcurrencyLimiter(metrics, limiter);
+ * ```
+ */
+export function observeConcurrencyLimiter(
+  metrics: MetricsRegistry,
+  limiter: ConcurrencyLimiterLike,
+): Subscription {
+  const policy = policyLabel(metrics, limiter.name);
+  const labels = { policy };
+  const subs = [
+    metrics.onCollect('ballast_concurrency_limit', (g) => g.set(labels, limiter.limit)),
+    metrics.onCollect('ballast_concurrency_utilization_ratio', (g) =>
+      g.set(labels, limiter.limit > 0 ? limiter.inFlight / limiter.limit : 0),
+    ),
+    metrics.onCollect('ballast_concurrency_in_flight', (g) => {
+      const by = limiter.inFlightByPriority;
+      if (by === undefined) {
+        g.set({ policy, priority: 'default' }, limiter.inFlight);
+        return;
+      }
+      for (const priority of PRIORITIES) g.set({ policy, priority }, by[priority] ?? 0);
+    }),
+  ];
+  if (typeof limiter.onEvent === 'function') {
+    subs.push(
+      observePolicy(metrics, {
+        name: limiter.name,
+        kind: limiter.kind ?? 'concurrency-limiter',
+        onEvent: limiter.onEvent,
+      }),
+    );
+  }
+  return combine(subs);
+}
