@@ -20,7 +20,7 @@ export interface CliIo {
   readonly stderr: (text: string) => void;
   /** The directory relative paths are resolved against. */
   readonly cwd: string;
-  /** Epoch milliseconds "now" for commands that need it. @default Date.now */
+  /** Epoch milliseconds "now" for commands that need it. @default systemClock.now */
   readonly now?: () => number;
 }
 

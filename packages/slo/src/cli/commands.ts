@@ -12,6 +12,16 @@ export interface CommandEntry {
  * exporting `command: CliCommand` and add one line here.
  */
 export const COMMANDS: readonly CommandEntry[] = [
-  // Rows are added by the modules that implement them, one line each:
-  // { name: 'validate', summary: '...', load: () => import('./validate.js') },
+  {
+    name: 'validate',
+    summary: 'Check OpenSLO v1 spec files and list their SLOs',
+    load: () => import('./validate.js'),
+  },
+  // { name: 'rules', summary: 'Write Prometheus recording and alerting rules (and promtool tests)', load: () => import('./rules.js') },
+  // { name: 'report', summary: 'Render an HTML or Markdown SLO report', load: () => import('./report.js') },
+  {
+    name: 'status',
+    summary: 'Show SLI, error budget, burn rate and alerts of each SLO as a table',
+    load: () => import('./status.js'),
+  },
 ];
