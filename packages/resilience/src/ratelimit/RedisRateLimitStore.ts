@@ -26,7 +26,7 @@ local nxt = tat + cost * T
 local ahead = nxt - now
 if ahead <= tau + eps then
   if ahead > 0 then
-    redis.call('SET', KEYS[1], string.format('%.3f', nxt), 'PX', math.ceil(ahead))
+    redis.call('SET', KEYS[1], string.format('%.17g', nxt), 'PX', math.ceil(ahead))
   end
   return {1, math.floor((tau - ahead) / T + eps), string.format('%.3f', ahead), '0'}
 end
