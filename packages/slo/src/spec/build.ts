@@ -245,7 +245,6 @@ class Builder {
     for (const [i, item] of spec.alertPolicies.entries()) {
       const itemAt = { doc: slo.doc, path: [...slo.path, 'spec', 'alertPolicies', i] };
       let policyAt: At | undefined;
-      let policyName: string;
       if (item.alertPolicyRef !== undefined) {
         if (item.kind !== undefined || item.metadata !== undefined || item.spec !== undefined) {
           ok = false;
@@ -255,7 +254,6 @@ class Builder {
           );
           continue;
         }
-        policyName = item.alertPolicyRef;
         const doc = this.resolve('AlertPolicy', item.alertPolicyRef, {
           doc: slo.doc,
           path: [...itemAt.path, 'alertPolicyRef'],
@@ -271,7 +269,6 @@ class Builder {
           );
           continue;
         }
-        policyName = item.metadata!.name;
         policyAt = { doc: slo.doc, path: [...itemAt.path, 'spec'] };
       }
       if (!policyAt) {
@@ -323,9 +320,10 @@ class Builder {
         const first = names.get(name);
         if (first) {
           ok = false;
+          const where = first.doc.error(first.path, '');
           this.fail(
             cAt,
-            `expected condition names unique within the SLO; \`${name}\` also comes from ${first.doc.file}:${first.doc.error(first.path, '').line} (policy ${policyName})`,
+            `expected condition names unique within the SLO; \`${name}\` is already used at ${where.file}:${where.line}:${where.column}`,
           );
           continue;
         }

@@ -103,6 +103,9 @@ function readFile(source: SpecSource, errors: SpecError[], out: Parsed[]): numbe
     errors.push(...problems);
     out.push({ doc, kind: kind as SpecKind, valid: problems.length === 0 });
   }
+  if (count === 0 && !errors.some((e) => e.file === source.file)) {
+    errors.push(fileError(0, 'expected at least one OpenSLO document, found none', 0));
+  }
   return count;
 }
 
