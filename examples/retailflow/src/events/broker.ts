@@ -20,15 +20,17 @@ export interface Delivery {
   readonly message: EventEnvelope;
   /** True when the broker delivered this message before (a previous handler failed or the consumer died). */
   readonly redelivered: boolean;
+  /** 1 for the first delivery, 2 for the first redelivery, … */
+  readonly deliveryCount: number;
   /** The queue it came from. */
   readonly queue: string;
 }
 
 /**
  * Handles one delivery. Resolving acks the message. Throwing a `PoisonMessageError` rejects it straight to the
- * queue's dead-letter queue; any other error requeues it once, and a redelivered message that fails again goes to
- * the dead-letter queue. A message whose body is not a valid {@link EventEnvelope} never reaches the handler: it
- * is dead-lettered as poison.
+ * queue's dead-letter queue; any other error requeues it, until it has been delivered `maxDeliveries` times, after
+ * which it goes to the dead-letter queue. A message whose body is not a valid {@link EventEnvelope} never reaches
+ * the handler: it is dead-lettered as poison.
  */
 export type MessageHandler = (delivery: Delivery) => Promise<void>;
 
@@ -40,6 +42,11 @@ export interface SubscribeOptions {
   readonly topics: readonly string[];
   /** Unacknowledged deliveries in flight at once. @default 10 */
   readonly prefetch?: number;
+  /**
+   * Deliveries of one message before a failing one is dead-lettered (RabbitMQ: a quorum queue's
+   * `x-delivery-limit`). @default 5
+   */
+  readonly maxDeliveries?: number;
 }
 
 /** A running consumer; `close()` stops deliveries and waits for the handlers in flight. */
@@ -56,7 +63,7 @@ export interface DeadLetter {
   readonly body: string;
   /** The queue it was dead-lettered from. */
   readonly queue: string;
-  /** Why: `poison`, `rejected` (failed after redelivery), or the broker's reason. */
+  /** Why: `poison` (rejected by the consumer or undecodable), `delivery_limit` (failed `maxDeliveries` times). */
   readonly reason: string;
 }
 

@@ -16,3 +16,23 @@ export {
   isPoisonMessageError,
   isPublishRejectedError,
 } from './errors.js';
+export { checkEnvelope, decodeEnvelope, encodeEnvelope, envelopeFromOutbox } from './envelope.js';
+export { topicMatches } from './topic.js';
+export type { InMemoryBrokerOptions } from './in-memory-broker.js';
+export { InMemoryBroker } from './in-memory-broker.js';
+export type {
+  OutboxRelayOptions,
+  RelayBackoff,
+  RelayBatchResult,
+  RelayDeadLetteredEvent,
+  RelayFailedEvent,
+  RelayOutageEvent,
+  RelayPublishedEvent,
+} from './outbox-relay.js';
+export { OutboxRelay, exponentialRelayBackoff } from './outbox-relay.js';
+export type {
+  FulfilmentConsumerOptions,
+  FulfilmentCounts,
+  FulfilmentProcessedEvent,
+} from './fulfilment-consumer.js';
+export { FulfilmentConsumer } from './fulfilment-consumer.js';
