@@ -102,9 +102,9 @@ function wrapRoute(layer: LayerLike, original: Handler): Handler {
 
 function wrapMount(layer: LayerLike, original: Handler): Handler {
   return function ballastMountLayer(req, res, next) {
+    instrumentRouter(original);
     const state = stateOf(req);
     if (state === undefined) return original(req, res, next);
-    instrumentRouter(original);
     const previous = state.prefix;
     state.prefix = joinTemplate(previous, patternOf(req, layer));
     return original(req, res, (err) => {

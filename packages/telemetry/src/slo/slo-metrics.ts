@@ -69,8 +69,8 @@ export function observeSlos(metrics: MetricsRegistry, source: SloStatusSource): 
     const all = new Set<SloStatusSource>();
     set = all;
     sources.set(metrics, all);
-    // Create the filled gauges before the collecting one is first scraped, so every scrape sees all of them.
-    const gauges = GAUGES.map((name) => metrics.gauge(name));
+    // The collecting gauge is registered first, so it is rendered (and fills the others) before them.
+    let gauges: Gauge[] = [];
     metrics.onCollect(DRIVER, (objective) => {
       for (const gauge of gauges) gauge.reset();
       for (const src of all) {
@@ -84,6 +84,7 @@ export function observeSlos(metrics: MetricsRegistry, source: SloStatusSource): 
         for (const status of statuses) publish(status, objective, gauges);
       }
     });
+    gauges = GAUGES.map((name) => metrics.gauge(name));
   }
   const all = set;
   all.add(source);
