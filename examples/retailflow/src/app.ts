@@ -5,9 +5,7 @@ import type { RetailFlowConfig } from './config.js';
 import type { Repository } from './data/index.js';
 import type { FeatureFlags } from './flags/flags.js';
 import { tenantAuth } from './http/auth.js';
-import { contextOf } from './http/context.js';
 import { requestDeadline } from './http/deadline.js';
-import { classify } from './http/priority.js';
 import { HttpProblem, problemHandler } from './http/problem.js';
 import type { OpenApiSchemas } from './openapi.js';
 import { adminRoutes } from './ops/admin.js';
@@ -36,6 +34,8 @@ export interface AppDependencies {
   readonly sloRecorder: RequestHandler;
   /** Receives errors that became a 500. */
   readonly onUnexpected: (error: unknown) => void;
+  /** Maps errors of the store and the policies to problems (e.g. a full bulkhead to a 503). */
+  readonly translateError: (error: unknown) => HttpProblem | undefined;
 }
 
 /**
@@ -68,20 +68,19 @@ export function createApp(deps: AppDependencies): Express {
 
   const api = express.Router();
   api.use(deps.sloRecorder);
-  api.use((req, res, next) => {
+  api.use((_req, res, next) => {
     if (deps.ops.readiness.draining) {
       res.setHeader('Connection', 'close');
       throw new HttpProblem(503, 'draining', 'Service unavailable', 'The service is shutting down', {
         headers: { 'Retry-After': '1' },
       });
     }
-    contextOf(res).priority = classify(req);
     next();
   });
   api.use(deps.policies.shedding);
   api.use(json);
   api.use(requestDeadline(deps.clock, deps.config.requestTimeoutMs));
-  api.use(tenantAuth(deps.repo));
+  api.use(tenantAuth(deps.repo, deps.policies.tenantLookup));
   api.use(deps.policies.rateLimit);
   api.use(catalogRoutes(deps.repo, deps.policies, deps.flags));
   api.use(orderRoutes(deps.repo, deps.checkout, deps.schemas));
@@ -91,6 +90,6 @@ export function createApp(deps: AppDependencies): Express {
   app.use((req) => {
     throw new HttpProblem(404, 'not-found', 'Not found', `No route for ${req.method} ${req.path}`);
   });
-  app.use(problemHandler(deps.onUnexpected));
+  app.use(problemHandler(deps.onUnexpected, deps.translateError));
   return app;
 }

@@ -26,6 +26,14 @@ export interface RetailFlowConfig {
   readonly paymentPort: number;
   /** Key for `/admin/*` (`ADMIN_KEY`). @default 'rf_admin_dev_key' */
   readonly adminKey: string;
+  /** API key of the demo tenant `acme`, plan `pro` (`ACME_API_KEY`). @default 'rf_acme_dev_key' */
+  readonly acmeApiKey: string;
+  /** API key of the demo tenant `globex`, plan `free` (`GLOBEX_API_KEY`). @default 'rf_globex_dev_key' */
+  readonly globexApiKey: string;
+  /** Requests per minute a `pro` tenant may make (`PRO_REQUESTS_PER_MINUTE`). @default 1200 */
+  readonly proRequestsPerMinute: number;
+  /** Requests per minute a `free` tenant may make (`FREE_REQUESTS_PER_MINUTE`). @default 120 */
+  readonly freeRequestsPerMinute: number;
   /** Largest accepted JSON body in bytes (`BODY_LIMIT_BYTES`). @default 65536 */
   readonly bodyLimitBytes: number;
   /** Time budget of one inbound request, propagated to outbound calls (`REQUEST_TIMEOUT_MS`). @default 5000 */
@@ -45,6 +53,10 @@ export const DEFAULT_CONFIG: RetailFlowConfig = {
   sqlitePath: ':memory:',
   paymentPort: 3001,
   adminKey: 'rf_admin_dev_key',
+  acmeApiKey: 'rf_acme_dev_key',
+  globexApiKey: 'rf_globex_dev_key',
+  proRequestsPerMinute: 1200,
+  freeRequestsPerMinute: 120,
   bodyLimitBytes: 64 * 1024,
   requestTimeoutMs: 5000,
   paymentTimeoutMs: 1000,
@@ -67,6 +79,18 @@ function integer(env: Env, name: string, fallback: number, min: number, max: num
     throw invalidOption(name, `an integer from ${min} to ${max}`, raw);
   }
   return value;
+}
+
+function key(env: Env, name: string, fallback: string): string {
+  const raw = text(env, name);
+  if (raw === undefined) return fallback;
+  if (!/^[\x21-\x7e]{8,256}$/.test(raw)) {
+    // Same template as invalidOption, without echoing a secret.
+    throw new TypeError(
+      `Expected \`${name}\` to be 8-256 printable ASCII characters, got a value of ${raw.length} characters`,
+    );
+  }
+  return raw;
 }
 
 function url(env: Env, name: string, protocols: readonly string[]): string | undefined {
@@ -104,7 +128,23 @@ export function loadConfig(env: Env = process.env): RetailFlowConfig {
     host: text(env, 'HOST') ?? DEFAULT_CONFIG.host,
     sqlitePath: text(env, 'SQLITE_PATH') ?? DEFAULT_CONFIG.sqlitePath,
     paymentPort: integer(env, 'PAYMENT_PORT', DEFAULT_CONFIG.paymentPort, 0, 65535),
-    adminKey: text(env, 'ADMIN_KEY') ?? DEFAULT_CONFIG.adminKey,
+    adminKey: key(env, 'ADMIN_KEY', DEFAULT_CONFIG.adminKey),
+    acmeApiKey: key(env, 'ACME_API_KEY', DEFAULT_CONFIG.acmeApiKey),
+    globexApiKey: key(env, 'GLOBEX_API_KEY', DEFAULT_CONFIG.globexApiKey),
+    proRequestsPerMinute: integer(
+      env,
+      'PRO_REQUESTS_PER_MINUTE',
+      DEFAULT_CONFIG.proRequestsPerMinute,
+      1,
+      1e9,
+    ),
+    freeRequestsPerMinute: integer(
+      env,
+      'FREE_REQUESTS_PER_MINUTE',
+      DEFAULT_CONFIG.freeRequestsPerMinute,
+      1,
+      1e9,
+    ),
     bodyLimitBytes: integer(env, 'BODY_LIMIT_BYTES', DEFAULT_CONFIG.bodyLimitBytes, 1, 10 * 1024 * 1024),
     requestTimeoutMs: integer(env, 'REQUEST_TIMEOUT_MS', DEFAULT_CONFIG.requestTimeoutMs, 1, 600_000),
     paymentTimeoutMs: integer(env, 'PAYMENT_TIMEOUT_MS', DEFAULT_CONFIG.paymentTimeoutMs, 1, 600_000),

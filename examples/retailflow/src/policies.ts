@@ -1,4 +1,5 @@
 import type { RequestHandler } from 'express';
+import type { CallContext, Deadline } from '@ballast/resilience';
 
 /** Priority classes of inbound requests for load shedding (`sheddable` is shed first, `critical` last). */
 export type RequestPriority = 'critical' | 'default' | 'sheddable';
@@ -30,19 +31,22 @@ export interface ServicePolicies {
   readonly shedding: RequestHandler;
   /** Per-tenant rate limiting by plan; runs after authentication. */
   readonly rateLimit: RequestHandler;
+  /** Tenant lookups by API key hash: cache + single-flight + stale-on-error (auth survives a store outage). */
+  readonly tenantLookup: <T>(keyHash: string, load: () => Promise<T>) => Promise<T>;
   /** Catalog reads: cache + single-flight + stale-on-error. */
-  catalog<T>(key: string, load: () => Promise<T>): Promise<T>;
+  readonly catalog: <T>(key: string, load: () => Promise<T>) => Promise<T>;
   /** Inventory reservation behind a bulkhead. */
-  inventory<T>(work: () => Promise<T>): Promise<T>;
+  readonly inventory: <T>(work: () => Promise<T>) => Promise<T>;
   /**
-   * A payment call through breaker + deadline + retry with a retry budget. `work` receives the signal of one
-   * attempt (aborted on the per-attempt timeout or when `deadline` aborts).
+   * A payment call through retry (with a retry budget) → breaker → per-attempt timeout, bounded by the request's
+   * `deadline`. `work` receives the attempt's context (signal and tightened deadline).
    */
-  payment<T>(work: (signal: AbortSignal) => Promise<T>, deadline: AbortSignal): Promise<T>;
+  readonly payment: <T>(
+    work: (call: CallContext) => Promise<T>,
+    deadline: Deadline | undefined,
+  ) => Promise<T>;
   /** Chaos switches for payments and storage. */
   readonly chaos: ChaosControl;
-  /** Drops cached catalog entries for a tenant (after a write that changes stock). */
-  invalidateCatalog(tenantId: string): void;
   /** Stops timers and connections the policies hold. */
-  close(): Promise<void>;
+  readonly close: () => Promise<void>;
 }

@@ -18,14 +18,14 @@ const RECOMMENDATIONS = 3;
 export function catalogRoutes(repo: Repository, policies: ServicePolicies, flags: FeatureFlags): Router {
   const router = Router();
   router.get('/products', async (req, res) => {
-    const tenant = tenantOf(res);
+    const tenant = tenantOf(req);
     const page = pageQuery(req);
     const key = `${tenant.id}:list:${page.limit ?? ''}:${page.cursor ?? ''}`;
     const result = await policies.catalog(key, () => repo.listProducts(tenant.id, page));
     res.json({ items: result.items.map(presentProduct), nextCursor: result.nextCursor });
   });
   router.get('/products/:productId', async (req, res) => {
-    const tenant = tenantOf(res);
+    const tenant = tenantOf(req);
     const id = req.params.productId;
     const product = await policies.catalog(`${tenant.id}:product:${id}`, () =>
       repo.getProduct(tenant.id, id),

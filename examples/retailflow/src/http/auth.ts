@@ -1,6 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { RequestHandler } from 'express';
 import { hashApiKey, type Repository } from '../data/index.js';
+import type { ServicePolicies } from '../policies.js';
 import { contextOf } from './context.js';
 import { HttpProblem } from './problem.js';
 
@@ -18,16 +19,21 @@ function unauthorized(detail: string): HttpProblem {
 }
 
 /**
- * Authenticates a tenant by `Authorization: Bearer <api key>`: the key's SHA-256 is looked up in the store, so
- * keys are never stored or compared in clear. Sets the tenant on the request context; 401 otherwise.
+ * Authenticates a tenant by `Authorization: Bearer <api key>`: the key's SHA-256 is looked up in the store (through
+ * a cache, so authentication keeps working on the last known answer while the store is down); keys are never
+ * stored or compared in clear. Sets the tenant on the request context; 401 otherwise.
  */
-export function tenantAuth(repo: Pick<Repository, 'findTenantByApiKeyHash'>): RequestHandler {
+export function tenantAuth(
+  repo: Pick<Repository, 'findTenantByApiKeyHash'>,
+  cache: ServicePolicies['tenantLookup'],
+): RequestHandler {
   return async (req, res, next) => {
     const key = bearerToken(req.get('authorization'));
     if (key === undefined) throw unauthorized('Send the tenant API key as `Authorization: Bearer <key>`');
-    const tenant = await repo.findTenantByApiKeyHash(hashApiKey(key));
+    const hash = hashApiKey(key);
+    const tenant = await cache(hash, () => repo.findTenantByApiKeyHash(hash));
     if (!tenant) throw unauthorized('Unknown API key');
-    contextOf(res).tenant = tenant;
+    contextOf(req).tenant = tenant;
     next();
   };
 }

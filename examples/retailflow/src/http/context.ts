@@ -1,31 +1,32 @@
-import type { Response } from 'express';
+import type { Request } from 'express';
+import type { Deadline } from '@ballast/resilience';
 import type { Tenant } from '../data/index.js';
-import type { RequestPriority } from '../policies.js';
 
-/** What RetailFlow's middleware learns about a request, kept in `res.locals`. */
+/** What RetailFlow's middleware learns about a request. */
 export interface RequestContext {
   /** The authenticated tenant (set by the tenant auth middleware). */
   tenant?: Tenant;
-  /** Aborts when the request's time budget runs out; passed to every outbound call. */
-  deadline?: AbortSignal;
-  /** The load-shedding class of the request. */
-  priority?: RequestPriority;
+  /** The request's deadline: outbound calls get what is left of it (`x-request-deadline-ms`). */
+  deadline?: Deadline;
 }
 
-/** The request context of `res` (created on first use). */
-export function contextOf(res: Response): RequestContext {
-  const locals = res.locals as { retailflow?: RequestContext };
-  return (locals.retailflow ??= {});
+const contexts = new WeakMap<Request, RequestContext>();
+
+/** The context of `req` (created on first use; dropped with the request). */
+export function contextOf(req: Request): RequestContext {
+  let context = contexts.get(req);
+  if (!context) contexts.set(req, (context = {}));
+  return context;
 }
 
 /** The authenticated tenant; throws when called on a route without tenant auth (a wiring bug). */
-export function tenantOf(res: Response): Tenant {
-  const tenant = contextOf(res).tenant;
+export function tenantOf(req: Request): Tenant {
+  const tenant = contextOf(req).tenant;
   if (!tenant) throw new Error('tenantOf() called on a route without tenant authentication');
   return tenant;
 }
 
-/** The request's deadline signal; a never-aborting signal on routes without one. */
-export function deadlineOf(res: Response): AbortSignal {
-  return contextOf(res).deadline ?? new AbortController().signal;
+/** The request's deadline, when it has one. */
+export function deadlineOf(req: Request): Deadline | undefined {
+  return contextOf(req).deadline;
 }

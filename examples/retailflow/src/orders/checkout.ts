@@ -3,6 +3,7 @@ import { requestHash } from '../data/index.js';
 import { HttpProblem } from '../http/problem.js';
 import { isPaymentError, type PaymentGateway } from '../payments/client.js';
 import type { ServicePolicies } from '../policies.js';
+import { SingleFlight, type Deadline } from '@ballast/resilience';
 
 /** A checkout request body (validated against `CreateOrderRequest` before it gets here). */
 export interface CheckoutBody {
@@ -35,7 +36,8 @@ export class Checkout {
   readonly #repo: Repository;
   readonly #policies: ServicePolicies;
   readonly #gateway: PaymentGateway;
-  readonly #inFlight = new Map<string, Promise<CheckoutResult>>();
+  /** Concurrent duplicates (same tenant, key and body) in this process join the first one. */
+  readonly #inFlight = new SingleFlight<CheckoutResult>({ name: 'checkout-dedupe' });
 
   constructor(repo: Repository, policies: ServicePolicies, gateway: PaymentGateway) {
     this.#repo = repo;
@@ -53,17 +55,13 @@ export class Checkout {
     tenant: Tenant,
     idempotencyKey: string,
     body: CheckoutBody,
-    deadline: AbortSignal,
+    deadline: Deadline | undefined,
   ): Promise<CheckoutResult> {
     const hash = requestHash(body);
     const flight = `${tenant.id}\u0000${idempotencyKey}\u0000${hash}`;
-    const running = this.#inFlight.get(flight);
-    if (running) return running.then((r) => ({ order: r.order, replayed: true }));
-    const started = this.#run(tenant, idempotencyKey, hash, body, deadline).finally(() => {
-      this.#inFlight.delete(flight);
-    });
-    this.#inFlight.set(flight, started);
-    return started;
+    const joined = this.#inFlight.has(flight);
+    const result = this.#inFlight.run(flight, () => this.#run(tenant, idempotencyKey, hash, body, deadline));
+    return joined ? result.then((r) => ({ order: r.order, replayed: true })) : result;
   }
 
   async #run(
@@ -71,7 +69,7 @@ export class Checkout {
     idempotencyKey: string,
     hash: string,
     body: CheckoutBody,
-    deadline: AbortSignal,
+    deadline: Deadline | undefined,
   ): Promise<CheckoutResult> {
     const created = await this.#policies.inventory(() =>
       this.#repo.createOrder({ tenantId: tenant.id, idempotencyKey, requestHash: hash, items: body.items }),
@@ -108,12 +106,11 @@ export class Checkout {
       case 'created':
         break;
     }
-    this.#policies.invalidateCatalog(tenant.id);
     const order = created.order;
     let outcome: { ok: true; paymentId: string } | { ok: false; reason: string };
     try {
       const charge = await this.#policies.payment(
-        (signal) =>
+        (call) =>
           this.#gateway.charge(
             {
               amountCents: order.totalCents,
@@ -121,7 +118,7 @@ export class Checkout {
               reference: order.id,
               idempotencyKey: `${tenant.id}:${order.id}`,
             },
-            signal,
+            call,
           ),
         deadline,
       );
@@ -136,7 +133,6 @@ export class Checkout {
       orderId: order.id,
       payment: outcome,
     });
-    if (!outcome.ok) this.#policies.invalidateCatalog(tenant.id);
     return { order: settled.outcome === 'not_found' ? order : settled.order, replayed: false };
   }
 }

@@ -17,14 +17,14 @@ export function orderRoutes(repo: Repository, checkout: Checkout, schemas: OpenA
   const router = Router();
 
   router.post('/orders', jsonBody(schemas, 'CreateOrderRequest'), async (req, res) => {
-    const tenant = tenantOf(res);
+    const tenant = tenantOf(req);
     const key = req.get('idempotency-key');
     if (key === undefined || key.length === 0 || key.length > 255) {
       throw invalidRequest('Send an `Idempotency-Key` header (1-255 characters), unique per checkout', [
         { path: 'header/idempotency-key', message: 'is required (1-255 characters)' },
       ]);
     }
-    const result = await checkout.place(tenant, key, req.body as CheckoutBody, deadlineOf(res));
+    const result = await checkout.place(tenant, key, req.body as CheckoutBody, deadlineOf(req));
     if (result.replayed) res.setHeader('Idempotent-Replayed', 'true');
     const { status, problem } = checkoutStatus(result.order);
     if (problem) {
@@ -35,7 +35,7 @@ export function orderRoutes(repo: Repository, checkout: Checkout, schemas: OpenA
   });
 
   router.get('/orders', async (req, res) => {
-    const tenant = tenantOf(res);
+    const tenant = tenantOf(req);
     const includeCancelled = req.query.includeCancelled;
     if (includeCancelled !== undefined && includeCancelled !== 'true' && includeCancelled !== 'false') {
       throw invalidRequest('`includeCancelled` must be `true` or `false`', [
@@ -50,13 +50,13 @@ export function orderRoutes(repo: Repository, checkout: Checkout, schemas: OpenA
   });
 
   router.get('/orders/:orderId', async (req, res) => {
-    const order = await repo.getOrder(tenantOf(res).id, req.params.orderId);
+    const order = await repo.getOrder(tenantOf(req).id, req.params.orderId);
     if (!order) throw notFound(req.params.orderId);
     res.json(presentOrder(order));
   });
 
   router.delete('/orders/:orderId', async (req, res) => {
-    const tenant = tenantOf(res);
+    const tenant = tenantOf(req);
     const result = await repo.cancelOrder({ tenantId: tenant.id, orderId: req.params.orderId });
     if (result.outcome === 'not_found') throw notFound(req.params.orderId);
     if (result.outcome === 'not_cancellable') {

@@ -1,4 +1,5 @@
 import { brand, hasBrand } from '@ballast/core';
+import { writeDeadlineHeader, type CallContext } from '@ballast/resilience';
 import type { Charge } from './simulator.js';
 
 const kind = Symbol.for('ballast.retailflow.PaymentError');
@@ -36,8 +37,11 @@ export interface ChargeRequest {
 
 /** The payment provider as checkout sees it. */
 export interface PaymentGateway {
-  /** Charges once; aborts when `signal` aborts. Throws {@link PaymentError}. */
-  charge(request: ChargeRequest, signal: AbortSignal): Promise<Charge>;
+  /**
+   * Charges once. Aborts when `call.signal` aborts; sends what is left of `call.deadline` as
+   * `x-request-deadline-ms`. Throws {@link PaymentError}.
+   */
+  charge(request: ChargeRequest, call: Pick<CallContext, 'signal' | 'deadline'>): Promise<Charge>;
 }
 
 /**
@@ -49,19 +53,23 @@ export interface PaymentGateway {
  * const gateway = httpPaymentGateway('http://127.0.0.1:3001');
  * const charge = await gateway.charge(
  *   { amountCents: 1999, currency: 'EUR', reference: 'ord_1', idempotencyKey: 'k1' },
- *   AbortSignal.timeout(1000),
+ *   { signal: AbortSignal.timeout(1000), deadline: undefined },
  * );
  * ```
  */
 export function httpPaymentGateway(baseUrl: string): PaymentGateway {
   const endpoint = new URL('/v1/charges', baseUrl).href;
   return {
-    async charge(request, signal) {
+    async charge(request, call) {
+      const signal = call.signal;
       let response: Response;
       try {
         response = await fetch(endpoint, {
           method: 'POST',
-          headers: { 'content-type': 'application/json', 'idempotency-key': request.idempotencyKey },
+          headers: writeDeadlineHeader(
+            { 'content-type': 'application/json', 'idempotency-key': request.idempotencyKey },
+            call.deadline,
+          ),
           body: JSON.stringify({
             amountCents: request.amountCents,
             currency: request.currency,
@@ -75,7 +83,7 @@ export function httpPaymentGateway(baseUrl: string): PaymentGateway {
       }
       if (response.ok) return (await response.json()) as Charge;
       await response.body?.cancel();
-      const retryable = response.status >= 500 || response.status === 429;
+      const retryable = response.status >= 500 || response.status === 429 || response.status === 408;
       throw new PaymentError(`payment provider answered ${response.status}`, response.status, retryable);
     },
   };

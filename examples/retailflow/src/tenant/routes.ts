@@ -9,7 +9,7 @@ import { pageQuery } from '../http/validation.js';
 export function tenantRoutes(repo: Repository, flags: FeatureFlags): Router {
   const router = Router();
   router.get('/audit', async (req, res) => {
-    const page = await repo.listAudit(tenantOf(res).id, { ...pageQuery(req), includeSystem: true });
+    const page = await repo.listAudit(tenantOf(req).id, { ...pageQuery(req), includeSystem: true });
     res.json({ items: page.items.map(presentAudit), nextCursor: page.nextCursor });
   });
   router.get('/flags', (_req, res) => {

@@ -1,0 +1,237 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { reportError, systemClock, type Clock } from '@ballast/core';
+import { createApp } from './app.js';
+import { DEFAULT_CONFIG, loadConfig, type RetailFlowConfig } from './config.js';
+import { openRepository, seedDemoData, type Repository } from './data/index.js';
+import { FLAG_RULES, FeatureFlags } from './flags/flags.js';
+import { loadOpenApiDocument, OpenApiSchemas } from './openapi.js';
+import { Readiness } from './ops/readiness.js';
+import { Checkout } from './orders/checkout.js';
+import { httpPaymentGateway } from './payments/client.js';
+import {
+  startPaymentSimulator,
+  type PaymentSimulator,
+  type PaymentSimulatorOptions,
+} from './payments/simulator.js';
+import { withStorageChaos } from './wiring/storage-chaos.js';
+import { createPolicies, type RetailFlowPolicies } from './wiring/policies.js';
+import { createSlos, type RetailFlowSlos } from './wiring/slo.js';
+import { createTelemetry, type RetailFlowTelemetry } from './wiring/telemetry.js';
+import { startEvents, type RetailFlowEvents } from './wiring/events.js';
+import { translateError } from './wiring/errors.js';
+import { InFlightRequests } from './ops/in-flight.js';
+
+/** Test and embedding hooks for {@link startRetailFlow}; the defaults are what `npm start` uses. */
+export interface RetailFlowOptions {
+  /** The clock of every core (breakers, limits, caches, SLO engine, store timestamps). @default systemClock */
+  readonly clock?: Clock;
+  /** Randomness for chaos and jitter, returning [0, 1). @default Math.random */
+  readonly random?: () => number;
+  /** Options of the payment simulator started when `config.paymentUrl` is unset. @default { port: config.paymentPort } */
+  readonly provider?: PaymentSimulatorOptions;
+  /** Where start-up and shutdown lines go. @default console.log */
+  readonly log?: (line: string) => void;
+  /** PostgreSQL schema to use (tests isolate themselves in their own schema). @default 'public' */
+  readonly databaseSchema?: string;
+  /** RabbitMQ exchange/queue prefix (tests isolate themselves). @default 'retailflow' */
+  readonly amqpPrefix?: string;
+}
+
+/** A running RetailFlow. */
+export interface RetailFlow {
+  /** Base URL of the API, e.g. `http://127.0.0.1:3000`. */
+  readonly url: string;
+  readonly config: RetailFlowConfig;
+  readonly clock: Clock;
+  /** The store (without the storage chaos switch). */
+  readonly repo: Repository;
+  readonly policies: RetailFlowPolicies;
+  readonly slos: RetailFlowSlos;
+  readonly events: RetailFlowEvents;
+  readonly telemetry: RetailFlowTelemetry;
+  readonly readiness: Readiness;
+  /** The payment simulator, when RetailFlow started it (no `PAYMENT_URL`). */
+  readonly provider: PaymentSimulator | undefined;
+  /** HTTP requests being handled now. */
+  readonly inFlight: number;
+  /**
+   * Graceful shutdown: readiness goes `not-ready`, the listener stops accepting, in-flight requests drain (up to
+   * `shutdownTimeoutMs`, then connections are closed), the outbox relay stops after its current batch, the
+   * consumer, broker, store and policies close, and telemetry is flushed. Safe to call twice.
+   */
+  shutdown(): Promise<void>;
+}
+
+/**
+ * Starts RetailFlow: opens the store (SQLite in memory, or PostgreSQL with `DATABASE_URL`) and seeds the demo
+ * tenants, starts the payment simulator unless `PAYMENT_URL` is set, builds the policies, SLO engine and telemetry,
+ * starts the outbox relay and the fulfilment consumer, and listens.
+ *
+ * @example
+ * ```ts
+ * const service = await startRetailFlow(loadConfig({ PORT: '0' }));
+ * console.log(service.url);
+ * await service.shutdown();
+ * ```
+ */
+export async function startRetailFlow(
+  config: RetailFlowConfig = loadConfig(),
+  options: RetailFlowOptions = {},
+): Promise<RetailFlow> {
+  const clock = options.clock ?? systemClock;
+  const random = options.random ?? Math.random;
+  const log = options.log ?? ((line: string) => console.log(line));
+  const closers: (() => Promise<void> | void)[] = [];
+  const closeAll = async () => {
+    for (const close of closers.reverse()) {
+      try {
+        await close();
+      } catch (error) {
+        reportError(error, 'retailflow: shutdown step failed');
+      }
+    }
+    closers.length = 0;
+  };
+
+  try {
+    const repo = await openRepository({
+      clock,
+      databaseUrl: config.databaseUrl,
+      sqlitePath: config.sqlitePath,
+      ...(options.databaseSchema === undefined ? {} : { schema: options.databaseSchema }),
+    });
+    closers.push(() => repo.close());
+    await seedDemoData(repo, { apiKeys: { acme: config.acmeApiKey, globex: config.globexApiKey } });
+
+    let provider: PaymentSimulator | undefined;
+    if (config.paymentUrl === undefined) {
+      provider = await startPaymentSimulator({
+        port: config.paymentPort,
+        host: config.host,
+        ...options.provider,
+      });
+      closers.push(() => provider?.close());
+    }
+    const paymentUrl = config.paymentUrl ?? provider?.url ?? '';
+
+    const telemetry = createTelemetry({ config, clock });
+    closers.push(() => telemetry.shutdown());
+
+    const policies = await createPolicies({ config, clock, random });
+    closers.push(() => policies.close());
+    telemetry.observePolicies(policies);
+
+    const slos = await createSlos({ clock, service: 'retailflow' });
+    closers.push(() => slos.close());
+    telemetry.observeSlos(slos.engine);
+
+    const chaosRepo = withStorageChaos(repo, policies.storageChaos);
+    const events = await startEvents({
+      config,
+      clock,
+      repo,
+      slos,
+      telemetry,
+      random,
+      amqpPrefix: options.amqpPrefix,
+    });
+    closers.push(() => events.close());
+
+    const schemas = new OpenApiSchemas(loadOpenApiDocument());
+    const flags = new FeatureFlags(FLAG_RULES, (slo) => slos.policy(slo));
+    const checkout = new Checkout(chaosRepo, policies, httpPaymentGateway(paymentUrl));
+    const readiness = new Readiness(
+      [
+        { name: 'storage', check: () => repo.health() },
+        { name: 'broker', check: () => events.health() },
+        ...(policies.redisHealth ? [{ name: 'redis', check: policies.redisHealth }] : []),
+      ],
+      systemClock,
+    );
+    telemetry.observeRepository(repo);
+
+    const app = createApp({
+      config,
+      clock,
+      repo: chaosRepo,
+      adminRepo: repo,
+      policies,
+      checkout,
+      flags,
+      schemas,
+      ops: { readiness, metrics: telemetry.metricsHandler, sloReport: () => slos.report(), clock },
+      instrumentation: telemetry.middleware,
+      sloRecorder: slos.recorder,
+      onUnexpected: (error) => reportError(error, 'retailflow: unhandled error in a request'),
+      translateError,
+    });
+
+    const server = http.createServer(app);
+    server.keepAliveTimeout = 5000;
+    const inFlight = new InFlightRequests(server);
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(config.port, config.host, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    const address = server.address() as AddressInfo;
+    const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${address.port}`;
+
+    let stopping: Promise<void> | undefined;
+    const shutdown = () =>
+      (stopping ??= (async () => {
+        readiness.startDraining();
+        const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+        server.closeIdleConnections();
+        const drained = await inFlight.drained(config.shutdownTimeoutMs);
+        if (!drained)
+          log(`retailflow: ${inFlight.count} request(s) still running after ${config.shutdownTimeoutMs} ms`);
+        server.closeAllConnections();
+        await closed;
+        await closeAll();
+        log('retailflow: stopped');
+      })());
+
+    return {
+      url,
+      config,
+      clock,
+      repo,
+      policies,
+      slos,
+      events,
+      telemetry,
+      readiness,
+      provider,
+      get inFlight() {
+        return inFlight.count;
+      },
+      shutdown,
+    };
+  } catch (error) {
+    await closeAll();
+    throw error;
+  }
+}
+
+/** The start-up banner: where to reach the service and the development keys of the demo tenants. */
+export function banner(service: RetailFlow): string {
+  const c = service.config;
+  const dev = (value: string, fallback: string) =>
+    value === fallback ? value : '(set from the environment)';
+  return [
+    `RetailFlow listening on ${service.url}`,
+    `  storage:  ${service.repo.kind}${c.databaseUrl ? '' : ` (${c.sqlitePath})`}`,
+    `  broker:   ${service.events.brokerKind}`,
+    `  limits:   ${c.redisUrl ? 'redis' : 'memory'}`,
+    `  payments: ${service.provider ? `simulator at ${service.provider.url}` : c.paymentUrl}`,
+    `  traces:   ${c.otlpEndpoint ?? 'off (set OTEL_EXPORTER_OTLP_ENDPOINT)'}`,
+    `  tenant keys: acme (pro) ${dev(c.acmeApiKey, DEFAULT_CONFIG.acmeApiKey)}, globex (free) ${dev(c.globexApiKey, DEFAULT_CONFIG.globexApiKey)}`,
+    `  admin key:   ${dev(c.adminKey, DEFAULT_CONFIG.adminKey)}`,
+    `  try: curl -H 'Authorization: Bearer ${c.acmeApiKey === DEFAULT_CONFIG.acmeApiKey ? c.acmeApiKey : '<acme key>'}' ${service.url}/api/v1/products`,
+    `  SLOs: ${service.url}/slo   metrics: ${service.url}/metrics`,
+  ].join('\n');
+}

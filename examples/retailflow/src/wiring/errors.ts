@@ -1,0 +1,48 @@
+import {
+  isBrokenCircuitError,
+  isBulkheadRejectedError,
+  isChaosError,
+  isDeadlineExceededError,
+  isTimeoutError,
+} from '@ballast/resilience';
+import { isInvalidCursorError } from '../data/index.js';
+import { HttpProblem } from '../http/problem.js';
+import { invalidRequest } from '../http/validation.js';
+
+const unavailable = (slug: string, title: string, detail: string, retryAfter = '1') =>
+  new HttpProblem(503, slug, title, detail, { headers: { 'Retry-After': retryAfter } });
+
+/**
+ * Maps errors that reach the HTTP layer from the store and the policies to problems a client can act on:
+ * a cursor the store did not issue is a 400; a full bulkhead, an open circuit and injected chaos are 503s with
+ * `Retry-After`; a spent request deadline is a 504. Anything else stays a 500.
+ */
+export function translateError(error: unknown): HttpProblem | undefined {
+  if (isInvalidCursorError(error)) {
+    return invalidRequest('`cursor` is not a cursor this API issued', [
+      { path: 'query/cursor', message: 'is not a valid cursor' },
+    ]);
+  }
+  if (isBulkheadRejectedError(error)) {
+    return unavailable(
+      'inventory-busy',
+      'Inventory busy',
+      'Too many checkouts are reserving inventory; retry shortly',
+    );
+  }
+  if (isBrokenCircuitError(error)) {
+    return unavailable(
+      'dependency-unavailable',
+      'Dependency unavailable',
+      'A dependency is failing; retry later',
+      '5',
+    );
+  }
+  if (isChaosError(error)) {
+    return unavailable('fault-injected', 'Fault injected', 'A chaos experiment injected this failure');
+  }
+  if (isDeadlineExceededError(error) || isTimeoutError(error)) {
+    return new HttpProblem(504, 'deadline-exceeded', 'Deadline exceeded', 'The request ran out of time');
+  }
+  return undefined;
+}

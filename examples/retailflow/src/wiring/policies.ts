@@ -1,0 +1,296 @@
+import type { Request, RequestHandler } from 'express';
+import { Redis } from 'ioredis';
+import type { Clock } from '@ballast/core';
+import {
+  BulkheadPolicy,
+  ChaosPolicy,
+  CircuitBreakerPolicy,
+  ConcurrencyLimiter,
+  ConsecutiveBreaker,
+  ExponentialBackoff,
+  MemoryRateLimitStore,
+  RateLimiter,
+  RedisRateLimitStore,
+  RetryBudget,
+  RetryPolicy,
+  TimeoutPolicy,
+  TtlCache,
+  loadSheddingMiddleware,
+  pipeline,
+  rateLimitMiddleware,
+  type Policy,
+  type RateLimitRule,
+} from '@ballast/resilience';
+import type { RetailFlowConfig } from '../config.js';
+import type { Plan } from '../data/index.js';
+import { contextOf } from '../http/context.js';
+import { classify } from '../http/priority.js';
+import { PROBLEM_BASE } from '../http/problem.js';
+import type { ChaosControl, ChaosFault, ChaosTarget, ServicePolicies } from '../policies.js';
+
+/** RetailFlow's policies, plus what telemetry and tests read from them. */
+export interface RetailFlowPolicies extends ServicePolicies {
+  readonly paymentBreaker: CircuitBreakerPolicy;
+  readonly paymentRetryBudget: RetryBudget;
+  readonly inventoryBulkhead: BulkheadPolicy;
+  readonly ingressLimiter: ConcurrencyLimiter;
+  readonly tenantLimiter: RateLimiter;
+  /** Runs `work` through the storage chaos switch (used by the store wrapper). */
+  readonly storageChaos: <T>(work: () => Promise<T>) => Promise<T>;
+  /**
+   * The policies whose events telemetry subscribes to as plain policies (the bulkhead and the two limiters are
+   * observed with their USE gauges instead). Chaos latency policies created later arrive through `onPolicy`.
+   */
+  readonly observable: readonly Policy[];
+  /** Subscribes to policies created later (chaos policies are rebuilt when `/admin/chaos` changes them). */
+  onPolicy(listener: (policy: Policy) => void): void;
+  /** Pings Redis, when the rate limits live there (for `/readyz`). */
+  readonly redisHealth: (() => Promise<void>) | undefined;
+}
+
+/** Per-plan limits: requests per minute, with a burst of a tenth of a minute's worth on top. */
+export function planRule(plan: Plan, config: RetailFlowConfig): RateLimitRule {
+  const perMinute = plan === 'pro' ? config.proRequestsPerMinute : config.freeRequestsPerMinute;
+  return { limit: perMinute, periodMs: 60_000, burst: Math.max(1, Math.ceil(perMinute / 10)) };
+}
+
+const OFF: ChaosFault = { enabled: false, latencyMs: 0, errorRate: 0 };
+
+/**
+ * One chaos switch: a latency policy and an error policy from `@ballast/resilience`, rebuilt when the settings
+ * change (a `ChaosPolicy`'s fault is fixed at construction; its rate and `enabled` are not).
+ */
+class ChaosSwitch {
+  fault: ChaosFault = OFF;
+  latency: ChaosPolicy | undefined;
+  readonly error: ChaosPolicy;
+  readonly #target: ChaosTarget;
+  readonly #clock: Clock;
+  readonly #random: () => number;
+  readonly #created: (policy: Policy) => void;
+
+  constructor(target: ChaosTarget, clock: Clock, random: () => number, created: (policy: Policy) => void) {
+    this.#target = target;
+    this.#clock = clock;
+    this.#random = random;
+    this.#created = created;
+    this.error = new ChaosPolicy({
+      name: `${target}-chaos-error`,
+      fault: { kind: 'error' },
+      rate: 0,
+      enabled: false,
+      clock,
+      random,
+    });
+  }
+
+  set(fault: ChaosFault): void {
+    this.fault = { ...fault };
+    this.error.enabled = fault.enabled && fault.errorRate > 0;
+    this.error.rate = fault.errorRate;
+    if (fault.enabled && fault.latencyMs > 0) {
+      if (
+        !this.latency ||
+        this.latency.fault.kind !== 'latency' ||
+        this.latency.fault.ms !== fault.latencyMs
+      ) {
+        this.latency = new ChaosPolicy({
+          name: `${this.#target}-chaos-latency`,
+          fault: { kind: 'latency', ms: fault.latencyMs },
+          rate: 1,
+          enabled: true,
+          clock: this.#clock,
+          random: this.#random,
+        });
+        this.#created(this.latency);
+      }
+    } else {
+      this.latency = undefined;
+    }
+  }
+
+  run<T>(work: () => Promise<T>): Promise<T> {
+    if (!this.fault.enabled) return work();
+    const latency = this.latency;
+    return this.error.execute<T>(() => (latency ? latency.execute(work) : work()));
+  }
+}
+
+function problemBody(
+  status: number,
+  slug: string,
+  title: string,
+  detail: string,
+  extra: Record<string, unknown>,
+) {
+  return { type: PROBLEM_BASE + slug, title, status, detail, ...extra };
+}
+
+/**
+ * Builds RetailFlow's resilience policies from `@ballast/resilience`:
+ * - ingress: an adaptive {@link ConcurrencyLimiter} (Gradient2) behind the load-shedding middleware, with
+ *   checkout `critical`, catalog reads `sheddable`, the rest `default`;
+ * - per tenant: a GCRA {@link RateLimiter} keyed by tenant with the plan's rule, in memory or Redis (`REDIS_URL`),
+ *   failing open when Redis is unreachable (a limiter outage must not become a checkout outage);
+ * - catalog: a {@link TtlCache} (single-flight misses, 5 s TTL, stale for 5 min when the store fails);
+ * - inventory: a {@link BulkheadPolicy} (16 in flight, 32 queued for at most 1 s);
+ * - payments: retry (3 attempts, exponential backoff with full jitter, a shared {@link RetryBudget}) → circuit
+ *   breaker (5 consecutive failures, half-open after 10 s) → per-attempt timeout, under the request's deadline;
+ * - chaos switches on payments and storage, off until `/admin/chaos` turns them on.
+ */
+export async function createPolicies(options: {
+  readonly config: RetailFlowConfig;
+  readonly clock: Clock;
+  readonly random: () => number;
+}): Promise<RetailFlowPolicies> {
+  const { config, clock, random } = options;
+  const listeners: ((policy: Policy) => void)[] = [];
+  const created = (policy: Policy) => {
+    for (const listener of listeners) listener(policy);
+  };
+
+  const ingressLimiter = new ConcurrencyLimiter({ name: 'ingress', clock });
+  const shedding = loadSheddingMiddleware<Request>(ingressLimiter, {
+    priority: (req) => classify(req),
+    retryAfterSeconds: 1,
+    body: (_req, error) =>
+      problemBody(503, 'overloaded', 'Service overloaded', 'The service is shedding load; retry later', {
+        priority: error.priority,
+      }),
+  }) as unknown as RequestHandler;
+
+  let redis: Redis | undefined;
+  if (config.redisUrl !== undefined) {
+    redis = new Redis(config.redisUrl, {
+      lazyConnect: true,
+      maxRetriesPerRequest: 1,
+      enableOfflineQueue: false,
+    });
+    await redis.connect();
+  }
+  const tenantLimiter = new RateLimiter({
+    name: 'tenant-rate-limit',
+    rule: planRule('free', config),
+    store: redis
+      ? new RedisRateLimitStore({ client: redis, prefix: 'retailflow:ratelimit:' })
+      : new MemoryRateLimitStore(),
+    clock,
+    onStoreError: 'open',
+  });
+  const rateLimit = rateLimitMiddleware<Request>(tenantLimiter, {
+    key: (req) => contextOf(req).tenant?.id,
+    rule: (req) => {
+      const tenant = contextOf(req).tenant;
+      return tenant ? planRule(tenant.plan, config) : undefined;
+    },
+    body: (req, decision) =>
+      problemBody(
+        429,
+        'rate-limited',
+        'Too many requests',
+        `The ${contextOf(req).tenant?.plan ?? ''} plan allows ${decision.limit} requests per minute`,
+        { retryAfterSeconds: Math.max(1, Math.ceil(decision.retryAfterMs / 1000)) },
+      ),
+  }) as unknown as RequestHandler;
+
+  const catalogCache = new TtlCache<unknown>({
+    name: 'catalog-cache',
+    ttlMs: 5_000,
+    staleIfErrorMs: 300_000,
+    maxEntries: 5_000,
+    clock,
+    random,
+  });
+
+  const tenantCache = new TtlCache<unknown>({
+    name: 'tenant-cache',
+    ttlMs: 60_000,
+    staleIfErrorMs: 600_000,
+    maxEntries: 10_000,
+    clock,
+    random,
+  });
+
+  const inventoryBulkhead = new BulkheadPolicy({
+    name: 'inventory-bulkhead',
+    limit: 16,
+    maxQueued: 32,
+    queueTimeoutMs: 1_000,
+    clock,
+  });
+
+  const paymentRetryBudget = new RetryBudget({
+    percentCanRetry: 0.2,
+    minRetriesPerSec: 1,
+    ttlMs: 10_000,
+    clock,
+  });
+  const paymentRetry = new RetryPolicy({
+    name: 'payment-retry',
+    maxAttempts: 3,
+    idempotent: true, // every charge carries the order's idempotency key at the provider
+    backoff: new ExponentialBackoff({ baseMs: 50, maxMs: 1_000 }),
+    budget: paymentRetryBudget,
+    clock,
+    random,
+  });
+  const paymentBreaker = new CircuitBreakerPolicy({
+    name: 'payment-breaker',
+    breaker: new ConsecutiveBreaker({ threshold: 5 }),
+    halfOpenAfterMs: 10_000,
+    clock,
+  });
+  const paymentTimeout = new TimeoutPolicy({
+    name: 'payment-timeout',
+    timeoutMs: config.paymentTimeoutMs,
+    clock,
+  });
+  const paymentPipeline = pipeline(paymentRetry, paymentBreaker, paymentTimeout);
+
+  const switches: Record<ChaosTarget, ChaosSwitch> = {
+    payments: new ChaosSwitch('payments', clock, random, created),
+    storage: new ChaosSwitch('storage', clock, random, created),
+  };
+  const chaos: ChaosControl = {
+    get: () => ({ payments: { ...switches.payments.fault }, storage: { ...switches.storage.fault } }),
+    set: (target, fault) => switches[target].set(fault),
+  };
+
+  return {
+    shedding,
+    rateLimit,
+    tenantLookup: <T>(key: string, load: () => Promise<T>) => tenantCache.get(key, load) as Promise<T>,
+    catalog: <T>(key: string, load: () => Promise<T>) => catalogCache.get(key, load) as Promise<T>,
+    inventory: (work) => inventoryBulkhead.execute(() => work()),
+    payment: (work, deadline) =>
+      paymentPipeline.execute(
+        (call) => switches.payments.run(() => work(call)),
+        deadline ? { deadline } : undefined,
+      ),
+    chaos,
+    storageChaos: (work) => switches.storage.run(work),
+    paymentBreaker,
+    paymentRetryBudget,
+    inventoryBulkhead,
+    ingressLimiter,
+    tenantLimiter,
+    observable: [
+      tenantCache,
+      catalogCache,
+      paymentRetry,
+      paymentBreaker,
+      paymentTimeout,
+      switches.payments.error,
+      switches.storage.error,
+    ],
+    onPolicy: (listener) => listeners.push(listener),
+    redisHealth: redis
+      ? async () => {
+          await redis.ping();
+        }
+      : undefined,
+    close: async () => {
+      if (redis) await redis.quit().catch(() => redis?.disconnect());
+    },
+  };
+}

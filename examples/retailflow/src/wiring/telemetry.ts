@@ -1,0 +1,146 @@
+import type { IncomingMessage } from 'node:http';
+import type { Request, RequestHandler } from 'express';
+import { Gauge, Histogram } from 'prom-client';
+import { reportError, type Clock, type Subscription } from '@ballast/core';
+import {
+  collectRuntimeMetrics,
+  createMetricsRegistry,
+  metricsHandler,
+  observeBulkhead,
+  observeConcurrencyLimiter,
+  observePgPool,
+  observePolicies,
+  observePolicy,
+  observeRateLimiter,
+  observeSlos,
+  redMiddleware,
+  startTelemetry,
+  type MetricsRegistry,
+  type PgPoolLike,
+  type SloStatusSource,
+  type TelemetryHandle,
+} from '@ballast/telemetry';
+import type { RetailFlowConfig } from '../config.js';
+import type { Repository } from '../data/index.js';
+import { contextOf } from '../http/context.js';
+import type { RetailFlowPolicies } from './policies.js';
+
+/** RetailFlow's telemetry: one explicit registry, RED middleware, USE collectors, policy and SLO metrics, traces. */
+export interface RetailFlowTelemetry {
+  readonly metrics: MetricsRegistry;
+  /** Runs first on every request (RED: rate, errors, duration per route). */
+  readonly middleware: readonly RequestHandler[];
+  /** Serves `/metrics`. */
+  readonly metricsHandler: RequestHandler;
+  /** Subscribes policy metrics (calls, rejections, breaker state, retries, ...) and the USE gauges. */
+  observePolicies(policies: RetailFlowPolicies): void;
+  observeSlos(engine: SloStatusSource): void;
+  /** USE of the PostgreSQL pool, when the store has one. */
+  observeRepository(repo: Repository): void;
+  /** One published order event and its outbox lag (`retailflow_outbox_lag_seconds`). */
+  recordOutboxLag(lagMs: number): void;
+  /** Where `retailflow_outbox_depth` and `retailflow_dlq_depth{queue}` are read at scrape time. */
+  readEventGauges(read: () => Promise<{ outboxDepth: number; dlq: Readonly<Record<string, number>> }>): void;
+  /** Flushes and stops the trace exporter (when tracing is on) and stops collectors. */
+  shutdown(): Promise<void>;
+}
+
+/** Buckets of the outbox lag histogram, in seconds; 30 is the order-event-freshness SLO's threshold. */
+const LAG_BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300];
+
+/**
+ * Builds RetailFlow's telemetry on its own registry (nothing global): RED middleware (with the tenant label),
+ * runtime USE metrics, and RetailFlow's event metrics. Traces are exported over OTLP/HTTP only when
+ * `OTEL_EXPORTER_OTLP_ENDPOINT` is set.
+ */
+export function createTelemetry(options: { config: RetailFlowConfig; clock: Clock }): RetailFlowTelemetry {
+  const { config } = options;
+  const metrics = createMetricsRegistry({ defaultLabels: { service: config.serviceName } });
+  collectRuntimeMetrics(metrics);
+  const subscriptions: Subscription[] = [];
+
+  let tracing: TelemetryHandle | undefined;
+  if (config.otlpEndpoint !== undefined) {
+    tracing = startTelemetry({
+      serviceName: config.serviceName,
+      endpoint: config.otlpEndpoint,
+      ignorePaths: ['/metrics', '/healthz', '/readyz'],
+      handleSignals: false, // RetailFlow's own shutdown flushes after draining requests
+    });
+  }
+
+  // The tenant is known once authentication ran; RED reads it when the response finishes.
+  const tenantOfRequest = (req: IncomingMessage) => contextOf(req as Request).tenant?.id;
+  const red = redMiddleware(metrics, { tenant: tenantOfRequest }) as unknown as RequestHandler;
+  const handler = metricsHandler(metrics);
+
+  const outboxLag = new Histogram({
+    name: 'retailflow_outbox_lag_seconds',
+    help: 'Time from the transaction that wrote an order event to its publication (order-event-freshness SLO).',
+    buckets: LAG_BUCKETS,
+    registers: [metrics.prom],
+  });
+  let readEvents: (() => Promise<{ outboxDepth: number; dlq: Readonly<Record<string, number>> }>) | undefined;
+  let lastEvents: { outboxDepth: number; dlq: Readonly<Record<string, number>> } | undefined;
+  const refresh = async () => {
+    if (!readEvents) return;
+    try {
+      lastEvents = await readEvents();
+    } catch (error) {
+      reportError(error, 'retailflow: reading outbox and DLQ depth for /metrics');
+    }
+  };
+  new Gauge({
+    name: 'retailflow_outbox_depth',
+    help: 'Order events written but not yet published.',
+    registers: [metrics.prom],
+    async collect() {
+      await refresh();
+      if (lastEvents) this.set(lastEvents.outboxDepth);
+    },
+  });
+  new Gauge({
+    name: 'retailflow_dlq_depth',
+    help: 'Messages waiting in a dead-letter queue.',
+    labelNames: ['queue'],
+    registers: [metrics.prom],
+    collect() {
+      // Read by the outbox gauge's collect just before (prom-client collects gauges in registration order).
+      if (lastEvents) for (const [queue, depth] of Object.entries(lastEvents.dlq)) this.set({ queue }, depth);
+    },
+  });
+
+  return {
+    metrics,
+    middleware: [red],
+    metricsHandler: (req, res) => {
+      void handler(req, res);
+    },
+    observePolicies(policies) {
+      subscriptions.push(
+        observePolicies(metrics, policies.observable),
+        observeBulkhead(metrics, policies.inventoryBulkhead),
+        observeConcurrencyLimiter(metrics, policies.ingressLimiter),
+        observeRateLimiter(metrics, policies.tenantLimiter),
+      );
+      policies.onPolicy((policy) => subscriptions.push(observePolicy(metrics, policy)));
+    },
+    observeSlos(engine) {
+      subscriptions.push(observeSlos(metrics, engine));
+    },
+    observeRepository(repo) {
+      const pool = (repo as Repository & { pool?: PgPoolLike }).pool;
+      if (pool) subscriptions.push(observePgPool(metrics, pool, { name: 'retailflow' }));
+    },
+    recordOutboxLag(lagMs) {
+      if (Number.isFinite(lagMs) && lagMs >= 0) outboxLag.observe(lagMs / 1000);
+    },
+    readEventGauges(read) {
+      readEvents = read;
+    },
+    async shutdown() {
+      for (const s of subscriptions.splice(0)) s.dispose();
+      if (tracing) await tracing.shutdown();
+    },
+  };
+}

@@ -1,0 +1,259 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ManualClock } from '@ballast/core';
+import type { EventEnvelope } from '../src/events/index.js';
+import type { RetailFlow } from '../src/service.js';
+import {
+  ACME,
+  ADMIN,
+  GLOBEX,
+  call,
+  drainOutbox,
+  order,
+  startTestService,
+  type ApiOrder,
+  type ApiPage,
+  type ApiProduct,
+} from './helpers.js';
+
+// End to end over HTTP on embedded defaults: SQLite in memory, in-process broker, in-memory limits, and the payment
+// simulator on its own port. Time is a ManualClock.
+let service: RetailFlow;
+let clock: ManualClock;
+let base: string;
+/** Every order event the broker delivered, read by a tap queue bound to `order.#`. */
+const delivered: EventEnvelope[] = [];
+
+beforeAll(async () => {
+  ({ service, clock } = await startTestService());
+  base = service.url;
+  await service.events.broker.subscribe({ queue: 'test.tap', topics: ['order.#'] }, ({ message }) => {
+    delivered.push(message);
+    return Promise.resolve();
+  });
+});
+afterAll(() => service.shutdown());
+
+describe('authentication and problem details', () => {
+  it('answers 401 problem+json without a key or with an unknown one', async () => {
+    for (const key of [undefined, 'rf_nobody_key']) {
+      const answer = await call(base, 'GET', '/api/v1/products', key === undefined ? {} : { key });
+      expect(answer.status).toBe(401);
+      expect(answer.contentType).toContain('application/problem+json');
+      expect(answer.headers.get('www-authenticate')).toContain('Bearer');
+      expect(answer.body).toMatchObject({ status: 401, title: 'Unauthorized' });
+    }
+  });
+
+  it('answers unknown routes with a 404 problem', async () => {
+    const answer = await call(base, 'GET', '/api/v1/nope', { key: ACME });
+    expect(answer.status).toBe(404);
+    expect(answer.body.type).toMatch(/problems\/not-found$/);
+  });
+});
+
+describe('catalog', () => {
+  it('lists and gets the tenant products, with recommendations while the flag is on', async () => {
+    const list = await call<ApiPage<ApiProduct>>(base, 'GET', '/api/v1/products', { key: ACME });
+    expect(list.status).toBe(200);
+    expect(list.body.items.map((p) => p.id)).toContain('sku-mug');
+    const one = await call<ApiProduct>(base, 'GET', '/api/v1/products/sku-mug', { key: ACME });
+    expect(one.status).toBe(200);
+    expect(one.body).toMatchObject({ id: 'sku-mug', currency: 'USD' });
+    expect(one.body.recommendations?.length).toBeGreaterThan(0);
+    expect(one.body.recommendations?.map((r) => r.id)).not.toContain('sku-mug');
+  });
+
+  it('answers 404 for an unknown product and 400 for a bad page size', async () => {
+    expect((await call(base, 'GET', '/api/v1/products/sku-none', { key: ACME })).status).toBe(404);
+    const bad = await call(base, 'GET', '/api/v1/products?limit=1000', { key: ACME });
+    expect(bad.status).toBe(400);
+    expect(bad.body.errors?.[0]?.path).toBe('query/limit');
+  });
+
+  it('serves the last good catalog while storage fails (stale on error)', async () => {
+    const warm = await call<ApiPage<ApiProduct>>(base, 'GET', '/api/v1/products', { key: GLOBEX });
+    expect(warm.status).toBe(200);
+    const on = await call(base, 'POST', '/admin/chaos', {
+      key: ADMIN,
+      body: { target: 'storage', enabled: true, errorRate: 1, latencyMs: 0 },
+    });
+    expect(on.status).toBe(200);
+    try {
+      clock.advance(60_000); // past the catalog TTL, within stale-if-error
+      const stale = await call<ApiPage<ApiProduct>>(base, 'GET', '/api/v1/products', { key: GLOBEX });
+      expect(stale.status).toBe(200);
+      expect(stale.body.items).toEqual(warm.body.items);
+      const orders = await call(base, 'GET', '/api/v1/orders', { key: GLOBEX });
+      expect(orders.status).toBe(503);
+    } finally {
+      await call(base, 'POST', '/admin/chaos', { key: ADMIN, body: { target: 'storage', enabled: false } });
+    }
+  });
+});
+
+describe('checkout', () => {
+  it('creates a paid order and replays it for the same key and body', async () => {
+    const first = await order(base, ACME, 'co-1');
+    expect(first.status).toBe(201);
+    expect(first.body).toMatchObject({ status: 'confirmed', totalCents: 1800, currency: 'USD' });
+    expect(first.body.paymentId).toMatch(/^ch_/);
+    expect(first.headers.get('location')).toBe(`/api/v1/orders/${first.body.id}`);
+    const again = await order(base, ACME, 'co-1');
+    expect(again.status).toBe(201);
+    expect(again.headers.get('idempotent-replayed')).toBe('true');
+    expect(again.body.id).toBe(first.body.id);
+  });
+
+  it('answers 422 when the key is reused with another body', async () => {
+    expect((await order(base, ACME, 'co-2')).status).toBe(201);
+    const other = await order(base, ACME, 'co-2', [{ productId: 'sku-mug', quantity: 2 }]);
+    expect(other.status).toBe(422);
+    expect(other.body.type).toMatch(/idempotency-key-reused$/);
+  });
+
+  it('creates exactly one order for concurrent duplicates', async () => {
+    const before = service.provider!.charges;
+    const answers = await Promise.all(Array.from({ length: 8 }, () => order(base, ACME, 'co-concurrent')));
+    const ids = new Set(answers.map((a) => a.body.id));
+    expect(answers.map((a) => a.status)).toEqual(Array(8).fill(201));
+    expect(ids.size).toBe(1);
+    expect(service.provider!.charges - before).toBe(1);
+    const listed = await call<ApiPage<ApiOrder>>(base, 'GET', '/api/v1/orders?limit=100', { key: ACME });
+    expect(listed.body.items.filter((o) => ids.has(o.id))).toHaveLength(1);
+  });
+
+  it('rejects bad input with clear 4xx problems', async () => {
+    const noKey = await call(base, 'POST', '/api/v1/orders', {
+      key: ACME,
+      body: { items: [{ productId: 'sku-mug', quantity: 1 }] },
+    });
+    expect(noKey.status).toBe(400);
+    expect(noKey.body.errors?.[0]?.path).toBe('header/idempotency-key');
+
+    const invalid = await order(base, ACME, 'co-bad', [{ productId: 'sku-mug', quantity: 0, extra: true }]);
+    expect(invalid.status).toBe(400);
+    expect(invalid.body.errors?.map((e) => e.path)).toEqual(
+      expect.arrayContaining(['body/items/0/quantity', 'body/items/0']),
+    );
+
+    const malformed = await call(base, 'POST', '/api/v1/orders', {
+      key: ACME,
+      raw: '{"items": [',
+      headers: { 'content-type': 'application/json', 'idempotency-key': 'co-malformed' },
+    });
+    expect(malformed.status).toBe(400);
+    expect(malformed.body.type).toMatch(/malformed-json$/);
+
+    const text = await call(base, 'POST', '/api/v1/orders', {
+      key: ACME,
+      raw: 'items=1',
+      headers: { 'content-type': 'text/plain', 'idempotency-key': 'co-text' },
+    });
+    expect(text.status).toBe(415);
+
+    const huge = await order(base, ACME, 'co-huge', [{ productId: 'x'.repeat(70_000), quantity: 1 }]);
+    expect(huge.status).toBe(413);
+
+    const unknown = await order(base, ACME, 'co-unknown', [{ productId: 'sku-none', quantity: 1 }]);
+    expect(unknown.status).toBe(404);
+    const tooMany = await order(base, ACME, 'co-stock', [
+      { productId: 'sku-scale', quantity: 100 },
+      { productId: 'sku-scale', quantity: 100 },
+    ]);
+    expect(tooMany.status).toBe(409);
+  });
+});
+
+describe('orders are tenant-scoped', () => {
+  it("answers 404 for another tenant's order, on read and on cancel", async () => {
+    const mine = await order(base, ACME, 'iso-1');
+    expect(mine.status).toBe(201);
+    expect((await call(base, 'GET', `/api/v1/orders/${mine.body.id}`, { key: GLOBEX })).status).toBe(404);
+    expect((await call(base, 'DELETE', `/api/v1/orders/${mine.body.id}`, { key: GLOBEX })).status).toBe(404);
+    const theirs = await call<ApiPage<ApiOrder>>(base, 'GET', '/api/v1/orders', { key: GLOBEX });
+    expect(theirs.body.items.map((o) => o.id)).not.toContain(mine.body.id);
+    expect((await call(base, 'GET', `/api/v1/orders/${mine.body.id}`, { key: ACME })).status).toBe(200);
+  });
+
+  it('cancels with a soft delete, an event and an audit entry', async () => {
+    const placed = await order(base, ACME, 'cancel-1');
+    const cancelled = await call<ApiOrder>(base, 'DELETE', `/api/v1/orders/${placed.body.id}`, { key: ACME });
+    expect(cancelled.status).toBe(200);
+    expect(cancelled.body.status).toBe('cancelled');
+    expect(cancelled.body.cancelledAt).not.toBeNull();
+    const again = await call<ApiOrder>(base, 'DELETE', `/api/v1/orders/${placed.body.id}`, { key: ACME });
+    expect(again.body.status).toBe('cancelled');
+    // Soft delete: still readable by id, hidden from the default list.
+    expect((await call(base, 'GET', `/api/v1/orders/${placed.body.id}`, { key: ACME })).status).toBe(200);
+    const live = await call<ApiPage<ApiOrder>>(base, 'GET', '/api/v1/orders?limit=100', { key: ACME });
+    expect(live.body.items.map((o) => o.id)).not.toContain(placed.body.id);
+    const all = await call<ApiPage<ApiOrder>>(base, 'GET', '/api/v1/orders?limit=100&includeCancelled=true', {
+      key: ACME,
+    });
+    expect(all.body.items.map((o) => o.id)).toContain(placed.body.id);
+
+    const audit = await call<ApiPage<{ action: string; targetId: string }>>(
+      base,
+      'GET',
+      '/api/v1/audit?limit=100',
+      { key: ACME },
+    );
+    const actions = audit.body.items.filter((e) => e.targetId === placed.body.id).map((e) => e.action);
+    expect(actions).toEqual(expect.arrayContaining(['order.created', 'order.cancelled']));
+    await drainOutbox(service, clock);
+    expect(delivered.filter((e) => e.aggregateId === placed.body.id).map((e) => e.type)).toEqual([
+      'order.created',
+      'order.confirmed',
+      'order.cancelled',
+    ]);
+  });
+});
+
+describe('ops endpoints', () => {
+  it('answers healthz, readyz, metrics, the SLO page and the SLO JSON', async () => {
+    expect((await call(base, 'GET', '/healthz')).body).toEqual({ status: 'ok' });
+    const ready = await call<{ status: string; checks: Record<string, { ok: boolean }> }>(
+      base,
+      'GET',
+      '/readyz',
+    );
+    expect(ready.status).toBe(200);
+    expect(ready.body.checks.storage?.ok).toBe(true);
+    const metrics = await call<string>(base, 'GET', '/metrics');
+    expect(metrics.status).toBe(200);
+    expect(metrics.body).toContain('http_server_request_duration_seconds');
+    expect(metrics.body).toContain('ballast_slo_error_budget_remaining_ratio');
+    const page = await call<string>(base, 'GET', '/slo');
+    expect(page.contentType).toContain('text/html');
+    expect(page.body).toContain('Checkout availability');
+    const json = await call<{ slos: { name: string }[] }>(base, 'GET', '/api/v1/slo');
+    expect(json.body.slos.map((s) => s.name)).toEqual([
+      'checkout-availability',
+      'catalog-latency',
+      'order-event-freshness',
+    ]);
+  });
+
+  it('protects /admin/chaos with the admin key and audits changes', async () => {
+    expect((await call(base, 'GET', '/admin/chaos', { key: ACME })).status).toBe(401);
+    const bad = await call(base, 'POST', '/admin/chaos', {
+      key: ADMIN,
+      body: { target: 'dns', enabled: true },
+    });
+    expect(bad.status).toBe(400);
+    const set = await call<{ payments: { enabled: boolean; latencyMs: number } }>(
+      base,
+      'POST',
+      '/admin/chaos',
+      {
+        key: ADMIN,
+        body: { target: 'payments', enabled: false, latencyMs: 5 },
+      },
+    );
+    expect(set.body.payments).toMatchObject({ enabled: false, latencyMs: 5 });
+    const audit = await call<ApiPage<{ action: string; actor: string }>>(base, 'GET', '/api/v1/audit', {
+      key: GLOBEX,
+    });
+    expect(audit.body.items.some((e) => e.action === 'chaos.set' && e.actor === 'admin')).toBe(true);
+  });
+});
