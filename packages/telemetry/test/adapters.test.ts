@@ -95,8 +95,8 @@ describe('policy metrics from resilience events', () => {
     const metrics = createMetricsRegistry();
     const policy = new FakePolicy('p', kind);
     observePolicy(metrics, policy);
-    policy.emit(event as never);
-    policy.emit(event as never);
+    policy.emit(event);
+    policy.emit(event);
     expect(sampleValue((await parsed(metrics)).get(metric), metric, { policy: 'p', ...labels })).toBe(2);
   });
 

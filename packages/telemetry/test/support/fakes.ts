@@ -10,7 +10,7 @@ export class FakePolicy {
     readonly name: string,
     readonly kind: PolicyKind,
   ) {}
-  emit(event: Omit<PolicyEvent, 'policy' | 'kind'>): void {
+  emit(event: { readonly type: PolicyEvent['type'] } & Record<string, unknown>): void {
     this.#events.emit({ policy: this.name, kind: this.kind, ...event } as PolicyEvent);
   }
 }
