@@ -3,17 +3,7 @@ import { describe, expect, it } from 'vitest';
 import type { PolicyEvent } from '../src/events.js';
 import { AdaptiveThrottle } from '../src/limit/AdaptiveThrottle.js';
 import { isThrottledError } from '../src/limit/ThrottledError.js';
-
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { rng } from './limit-rng.js';
 
 /** Feeds `requests` attempts of which the first `accepts` are accepted, never throttling (random = 1). */
 function fill(throttle: AdaptiveThrottle, requests: number, accepts: number): void {

@@ -2,18 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { AimdLimit } from '../src/limit/AimdLimit.js';
 import { Gradient2Limit } from '../src/limit/Gradient2Limit.js';
 import type { LimitSample } from '../src/limit/LimitAlgorithm.js';
-
-/** Small deterministic PRNG (mulberry32) so property runs are reproducible from their seed. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { rng } from './limit-rng.js';
 
 function randomSamples(random: () => number, n: number, maxInFlight: number): LimitSample[] {
   const samples: LimitSample[] = [];

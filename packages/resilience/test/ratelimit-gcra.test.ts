@@ -6,17 +6,7 @@ import { MemoryRateLimitStore } from '../src/ratelimit/MemoryRateLimitStore.js';
 import { RateLimiter } from '../src/ratelimit/RateLimiter.js';
 import { gcraParams, type RateLimitDecision } from '../src/ratelimit/RateLimitRule.js';
 import type { RateLimitStore } from '../src/ratelimit/RateLimitStore.js';
-
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { rng } from './limit-rng.js';
 
 /**
  * The reference: a token bucket of `burst` tokens refilled continuously at one token per `emissionMs`. Tokens are
@@ -134,24 +124,30 @@ describe('gcra', () => {
 describe('MemoryRateLimitStore', () => {
   const p = gcraParams({ limit: 10, periodMs: 1000 });
 
-  it('never holds more than maxKeys under a flood of random keys, evicting the least recently used', () => {
+  it('never holds more than maxKeys under a flood of random keys, and never forgets a key in use', () => {
     const store = new MemoryRateLimitStore({ maxKeys: 100 });
     for (let i = 0; i < 10; i++) store.consume('hot', p, 1, 0);
     for (let i = 0; i < 10_000; i++) {
       store.consume(`random-${i}`, p, 1, 0);
-      if (i % 50 === 0) store.consume('hot', p, 1, 0); // touched: stays
+      if (i % 40 === 0) store.consume('hot', p, 1, 0); // used within every generation of 50 new keys
       expect(store.size).toBeLessThanOrEqual(100);
     }
     expect(store.consume('hot', p, 1, 0).allowed).toBe(false); // still remembered as spent
   });
 
-  it('drops idle keys (back to a full burst) without timers', () => {
+  it('lets idle keys go as new keys arrive (they come back with a full burst)', () => {
     const store = new MemoryRateLimitStore({ maxKeys: 1000 });
-    for (let i = 0; i < 500; i++) store.consume(`k${i}`, p, 1, 0); // each idle again at t=100
-    expect(store.size).toBe(500);
-    for (let i = 0; i < 300; i++) store.consume(`late${i}`, p, 1, 200);
-    expect(store.size).toBe(300); // each insert dropped up to two expired keys: all 500 are gone
-    expect(store.consume('k499', p, 1, 200)).toMatchObject({ allowed: true, remaining: 9 });
+    for (let i = 0; i < 10; i++) store.consume('idle', p, 1, 0);
+    expect(store.consume('idle', p, 1, 0).allowed).toBe(false);
+    for (let i = 0; i < 1000; i++) store.consume(`k${i}`, p, 1, 0); // two generations of 500
+    expect(store.size).toBeLessThanOrEqual(1000);
+    expect(store.consume('idle', p, 1, 0)).toMatchObject({ allowed: true, remaining: 9 }); // forgotten
+  });
+
+  it('rejects maxKeys below 2', () => {
+    expect(() => new MemoryRateLimitStore({ maxKeys: 1 })).toThrow(
+      'Expected `maxKeys` to be an integer >= 2, got `1` (number)',
+    );
   });
 });
 

@@ -7,23 +7,14 @@ import { testService } from '@ballast/testkit/vitest';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PolicyEvent } from '../src/events.js';
+import { createTenantLimiter, plans } from '../examples/rate-limiting.js';
 import { gcra } from '../src/ratelimit/gcra.js';
 import { RateLimiter } from '../src/ratelimit/RateLimiter.js';
 import { gcraParams } from '../src/ratelimit/RateLimitRule.js';
 import { RedisRateLimitStore } from '../src/ratelimit/RedisRateLimitStore.js';
+import { rng } from './limit-rng.js';
 
 const redis = testService('redis');
-
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 describe.skipIf(redis.skip)('RedisRateLimitStore against the shared Redis', () => {
   const clients: Redis[] = [];
@@ -102,6 +93,15 @@ describe.skipIf(redis.skip)('RedisRateLimitStore against the shared Redis', () =
     clock.advance(1_000);
     expect((await serverA.consume('acme')).allowed).toBe(true);
     expect((await serverB.consume('acme')).allowed).toBe(false);
+  });
+
+  it('examples/rate-limiting.ts shares one budget per tenant across instances through Redis', async () => {
+    const tenant = `tenant-${randomUUID()}`;
+    const [a, b] = [createTenantLimiter(client()), createTenantLimiter(client())];
+    const decisions = await Promise.all(
+      Array.from({ length: plans.free.limit + 10 }, (_, i) => (i % 2 ? a : b).consume(tenant)),
+    );
+    expect(decisions.filter((d) => d.allowed)).toHaveLength(plans.free.limit);
   });
 
   it('the Lua script decides exactly as the TypeScript GCRA on random sequences', async () => {

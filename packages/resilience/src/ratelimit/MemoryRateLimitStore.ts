@@ -6,17 +6,19 @@ import type { RateLimitStore } from './RateLimitStore.js';
 /** Options for {@link MemoryRateLimitStore}. */
 export interface MemoryRateLimitStoreOptions {
   /**
-   * Most keys kept. When full, the least recently used key is forgotten (it starts again with a full burst), so a
-   * flood of random keys costs at most this many entries.
+   * Most keys kept. Past it, the keys not used for the longest are forgotten (they start again with a full
+   * burst), so a flood of random keys costs at most this many entries.
    * @default 10000
    */
   readonly maxKeys?: number;
 }
 
 /**
- * In-process {@link RateLimitStore}: one number (the GCRA theoretical arrival time) per key in an insertion-ordered
- * `Map` used as an LRU. Memory is bounded by `maxKeys`, and idle keys expire without timers: a key whose arrival time
- * has passed is back to a full burst, holds no information, and is dropped when it reaches the old end of the LRU.
+ * In-process {@link RateLimitStore}: one number (the GCRA theoretical arrival time) per key, in a two-generation
+ * LRU (the scheme of quick-lru and of Go's groupcache): keys live in a `young` map; when it holds `maxKeys / 2`
+ * keys it becomes the `old` map and the previous old map is dropped whole. A key used again while old moves back to
+ * young. So memory stays within `maxKeys`, a key in use is never forgotten, idle keys leave as new keys arrive, and a
+ * decision costs two `Map` operations (no per-hit reordering, no timers).
  *
  * Public test double too: use it in tests of code that takes a {@link RateLimitStore}.
  *
@@ -27,47 +29,43 @@ export interface MemoryRateLimitStoreOptions {
  * ```
  */
 export class MemoryRateLimitStore implements RateLimitStore {
-  readonly #maxKeys: number;
-  readonly #tats = new Map<string, number>();
+  readonly #generation: number;
+  #young = new Map<string, number>();
+  #old = new Map<string, number>();
 
   constructor(options: MemoryRateLimitStoreOptions = {}) {
-    this.#maxKeys = checkNumber('maxKeys', options.maxKeys, 10_000, { integer: true, min: 1 });
+    const maxKeys = checkNumber('maxKeys', options.maxKeys, 10_000, { integer: true, min: 2 });
+    this.#generation = Math.floor(maxKeys / 2);
   }
 
-  /** Keys currently held. */
+  /** Keys currently held (at most `maxKeys`). */
   get size(): number {
-    return this.#tats.size;
+    return this.#young.size + this.#old.size;
   }
 
   consume(key: string, params: GcraParams, cost: number, now: number): RateLimitDecision {
-    const tats = this.#tats;
-    const tat = tats.get(key);
+    let tat = this.#young.get(key);
+    if (tat === undefined) {
+      tat = this.#old.get(key);
+      if (tat !== undefined) this.#old.delete(key);
+    }
     const decision = gcra(tat, now, params, cost);
-    if (tat !== undefined) tats.delete(key);
-    else this.#makeRoom(now);
-    if (decision.tat > now) tats.set(key, decision.tat);
+    if (decision.tat > now) this.#put(key, decision.tat);
     return decision;
   }
 
-  /**
-   * Before a new key goes in: drops up to two expired keys from the old end of the LRU (two per insert keeps pace
-   * with the inserts), then the oldest key if the map is still full.
-   */
-  #makeRoom(now: number): void {
-    const tats = this.#tats;
-    let budget = 2;
-    for (const [oldest, tat] of tats) {
-      if (tat <= now && budget-- > 0) {
-        tats.delete(oldest);
-        continue;
-      }
-      if (tats.size >= this.#maxKeys) tats.delete(oldest);
-      return;
+  #put(key: string, tat: number): void {
+    const young = this.#young;
+    if (young.size >= this.#generation && !young.has(key)) {
+      this.#old = young;
+      this.#young = new Map();
     }
+    this.#young.set(key, tat);
   }
 
   /** Forgets every key. */
   clear(): void {
-    this.#tats.clear();
+    this.#young.clear();
+    this.#old.clear();
   }
 }

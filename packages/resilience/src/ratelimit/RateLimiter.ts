@@ -9,7 +9,7 @@ import {
 } from '@ballast/core';
 import type { Policy, PolicyEvent } from '../events.js';
 import { MemoryRateLimitStore } from './MemoryRateLimitStore.js';
-import { gcraParams, type RateLimitDecision, type RateLimitRule } from './RateLimitRule.js';
+import { gcraParams, type GcraParams, type RateLimitDecision, type RateLimitRule } from './RateLimitRule.js';
 import type { RateLimitStore } from './RateLimitStore.js';
 
 /** Options for {@link RateLimiter}. */
@@ -70,7 +70,7 @@ export class RateLimiter implements Policy {
   readonly #events = new EventEmitter<PolicyEvent>();
   readonly onEvent: Event<PolicyEvent> = this.#events.event;
 
-  readonly #rule: RateLimitRule;
+  readonly #params: GcraParams;
   readonly #store: RateLimitStore;
   readonly #clock: Clock;
   readonly #failOpen: boolean;
@@ -84,8 +84,7 @@ export class RateLimiter implements Policy {
     if (typeof this.name !== 'string' || this.name === '') {
       throw invalidOption('name', 'a non-empty string', options.name);
     }
-    gcraParams(options.rule, 'rule');
-    this.#rule = options.rule;
+    this.#params = gcraParams(options.rule, 'rule');
     this.#store = options.store ?? new MemoryRateLimitStore();
     if (typeof this.#store.consume !== 'function') {
       throw invalidOption('store', 'a RateLimitStore (an object with `consume`)', options.store);
@@ -102,7 +101,7 @@ export class RateLimiter implements Policy {
    */
   consume(key: string, options?: ConsumeOptions): Promise<RateLimitDecision> {
     if (typeof key !== 'string') return Promise.reject(invalidOption('key', 'a string', key));
-    const params = gcraParams(options?.rule ?? this.#rule, 'rule');
+    const params = options?.rule === undefined ? this.#params : gcraParams(options.rule, 'rule');
     const cost = options?.cost ?? 1;
     if (cost !== 1 && !(Number.isInteger(cost) && cost >= 0 && cost <= params.burst)) {
       return Promise.reject(
@@ -119,27 +118,37 @@ export class RateLimiter implements Policy {
     return this.#settle(key, answer, params.limit, params.emissionMs, params.periodMs);
   }
 
-  async #settle(
+  #settle(
     key: string,
     pending: Promise<RateLimitDecision>,
     limit: number,
     emissionMs: number,
     periodMs: number,
   ): Promise<RateLimitDecision> {
-    let timer: ReturnType<Clock['setTimeout']> | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = this.#clock.setTimeout(
-        () => reject(new StoreTimeoutError(`rate-limit store did not answer within ${this.#timeoutMs} ms`)),
-        this.#timeoutMs,
+    // One promise and one timer per call (no Promise.race): this is the hot path of the Redis store.
+    return new Promise<RateLimitDecision>((resolve) => {
+      let done = false;
+      const timer = this.#clock.setTimeout(() => {
+        if (done) return;
+        done = true;
+        const error = new StoreTimeoutError(`rate-limit store did not answer within ${this.#timeoutMs} ms`);
+        resolve(this.#storeFailed(key, limit, emissionMs, periodMs, error));
+      }, this.#timeoutMs);
+      pending.then(
+        (decision) => {
+          if (done) return;
+          done = true;
+          this.#clock.clearTimeout(timer);
+          resolve(this.#decided(key, decision));
+        },
+        (error: unknown) => {
+          if (done) return;
+          done = true;
+          this.#clock.clearTimeout(timer);
+          resolve(this.#storeFailed(key, limit, emissionMs, periodMs, error));
+        },
       );
     });
-    try {
-      return this.#decided(key, await Promise.race([pending, timeout]));
-    } catch (error) {
-      return this.#storeFailed(key, limit, emissionMs, periodMs, error);
-    } finally {
-      if (timer !== undefined) this.#clock.clearTimeout(timer);
-    }
   }
 
   #decided(key: string, decision: RateLimitDecision): RateLimitDecision {
