@@ -164,7 +164,7 @@ describe('InMemoryBroker', () => {
     await flushMicrotasks();
     expect(calls).toBe(2);
     expect(ok).toEqual(['good']);
-    expect(await broker.takeDeadLetters('q')).toMatchObject([{ reason: 'poison', message: { id: 'bad' } }]);
+    expect(await broker.takeDeadLetters('q')).toMatchObject([{ reason: 'rejected', message: { id: 'bad' } }]);
   });
 
   it('refuses an invalid envelope with a negative confirm', async () => {

@@ -333,7 +333,9 @@ describe('fulfilment through the in-process broker', () => {
       payload: {},
     });
     await flushMicrotasks();
-    expect(await s.broker.takeDeadLetters('f')).toMatchObject([{ reason: 'poison', message: { id: 'e1' } }]);
+    expect(await s.broker.takeDeadLetters('f')).toMatchObject([
+      { reason: 'rejected', message: { id: 'e1' } },
+    ]);
     expect(fulfilment.counts.failed).toBe(1);
     await s.repo.close();
   });

@@ -63,7 +63,10 @@ export interface DeadLetter {
   readonly body: string;
   /** The queue it was dead-lettered from. */
   readonly queue: string;
-  /** Why: `poison` (rejected by the consumer or undecodable), `delivery_limit` (failed `maxDeliveries` times). */
+  /**
+   * Why, in RabbitMQ's `x-death` terms: `rejected` (poison: refused by the handler or undecodable) or
+   * `delivery_limit` (failed `maxDeliveries` times).
+   */
   readonly reason: string;
 }
 

@@ -163,7 +163,7 @@ export class InMemoryBroker implements Broker {
       try {
         message = decodeEnvelope(stored.body);
       } catch {
-        queue.dead.push({ message: null, body: stored.body, queue: queue.name, reason: 'poison' });
+        queue.dead.push({ message: null, body: stored.body, queue: queue.name, reason: 'rejected' });
         continue;
       }
       consumer.inFlight++;
@@ -191,7 +191,7 @@ export class InMemoryBroker implements Broker {
           message: delivery.message,
           body: stored.body,
           queue: queue.name,
-          reason: 'poison',
+          reason: 'rejected',
         });
       } else if (stored.deliveries >= queue.maxDeliveries) {
         queue.dead.push({

@@ -36,3 +36,5 @@ export type {
   FulfilmentProcessedEvent,
 } from './fulfilment-consumer.js';
 export { FulfilmentConsumer } from './fulfilment-consumer.js';
+export type { RabbitMqBrokerOptions } from './rabbitmq-broker.js';
+export { RabbitMqBroker } from './rabbitmq-broker.js';
