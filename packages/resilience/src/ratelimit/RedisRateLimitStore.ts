@@ -7,8 +7,9 @@ import type { RateLimitStore } from './RateLimitStore.js';
 /**
  * The whole decision in one atomic script (one round trip): read the key's theoretical arrival time, apply GCRA
  * (see `gcra.ts`, which this mirrors line for line), write it back with a TTL equal to the time until the key is
- * idle again. Times are milliseconds; fractional values travel as strings because Redis truncates Lua numbers in
- * replies. ARGV: now ('' = use the server's TIME), emission interval, tolerance, cost.
+ * idle again. Times are milliseconds; the stored arrival time keeps full double precision (`%.17g`), and the reply
+ * carries durations as whole microseconds, rounded up, because Redis truncates Lua numbers to integers in replies.
+ * ARGV: now ('' = use the server's TIME), emission interval, tolerance, cost.
  */
 const SCRIPT = `
 local now = tonumber(ARGV[1])
@@ -28,11 +29,11 @@ if ahead <= tau + eps then
   if ahead > 0 then
     redis.call('SET', KEYS[1], string.format('%.17g', nxt), 'PX', math.ceil(ahead))
   end
-  return {1, math.floor((tau - ahead) / T + eps), string.format('%.3f', ahead), '0'}
+  return {1, math.floor((tau - ahead) / T + eps), math.ceil(ahead * 1000), 0}
 end
 local remaining = math.floor((tau - (tat - now)) / T + eps)
 if remaining < 0 then remaining = 0 end
-return {0, remaining, string.format('%.3f', tat - now), string.format('%.3f', ahead - tau)}
+return {0, remaining, math.ceil((tat - now) * 1000), math.ceil((ahead - tau) * 1000)}
 `;
 
 const SHA = createHash('sha1').update(SCRIPT).digest('hex');
@@ -84,40 +85,28 @@ export class RedisRateLimitStore implements RateLimitStore {
   /** The SHA1 of the Lua script (what `EVALSHA` sends). */
   static readonly scriptSha: string = SHA;
 
-  async consume(key: string, params: GcraParams, cost: number, now: number): Promise<RateLimitDecision> {
+  consume(key: string, params: GcraParams, cost: number, now: number): Promise<RateLimitDecision> {
     const redisKey = this.#prefix + key;
     const nowArg = this.#clientTime ? String(now) : '';
-    let reply: unknown;
-    try {
-      reply = await this.#client.evalsha(
-        SHA,
-        1,
-        redisKey,
-        nowArg,
-        params.emissionMs,
-        params.toleranceMs,
-        cost,
-      );
-    } catch (error) {
-      if (!(error instanceof Error) || !error.message.startsWith('NOSCRIPT')) throw error;
-      reply = await this.#client.eval(
-        SCRIPT,
-        1,
-        redisKey,
-        nowArg,
-        params.emissionMs,
-        params.toleranceMs,
-        cost,
-      );
-    }
-    const [allowed, remaining, resetAfter, retryAfter] = reply as [number, number, string, string];
-    return {
-      allowed: allowed === 1,
-      remaining,
-      resetAfterMs: Number(resetAfter),
-      retryAfterMs: Number(retryAfter),
-      limit: params.limit,
-      periodMs: params.periodMs,
+    const client = this.#client;
+    const parse = (reply: unknown): RateLimitDecision => {
+      const [allowed, remaining, resetAfterUs, retryAfterUs] = reply as [number, number, number, number];
+      return {
+        allowed: allowed === 1,
+        remaining,
+        resetAfterMs: resetAfterUs / 1000,
+        retryAfterMs: retryAfterUs / 1000,
+        limit: params.limit,
+        periodMs: params.periodMs,
+      };
     };
+    return client
+      .evalsha(SHA, 1, redisKey, nowArg, params.emissionMs, params.toleranceMs, cost)
+      .then(parse, (error: unknown) => {
+        if (!(error instanceof Error) || !error.message.startsWith('NOSCRIPT')) throw error;
+        return client
+          .eval(SCRIPT, 1, redisKey, nowArg, params.emissionMs, params.toleranceMs, cost)
+          .then(parse);
+      });
   }
 }
