@@ -1,0 +1,49 @@
+import { type Clock, EventEmitter, systemClock } from '@ballast/core';
+import type { Policy, PolicyEvent, PolicyKind } from '../events.js';
+import type { ExecuteOptions, Operation } from './CallContext.js';
+import { type Composable, type Runner, type Step, compile, run, toStep } from './compose.js';
+
+/**
+ * What every Ballast policy shares: a `name`, a `clock`, one event stream, and `execute` (the policy run alone, as
+ * a one-step pipeline). `R` is what the policy may return instead of the operation's result (fallback, chaos).
+ */
+export abstract class PolicyBase<R = never> implements Policy, Composable {
+  abstract readonly kind: PolicyKind;
+  readonly name: string;
+  /** Source of time for this policy. */
+  readonly clock: Clock;
+  protected readonly events = new EventEmitter<PolicyEvent>();
+  readonly onEvent = this.events.event;
+  #runner: Runner | undefined;
+  /** Type-level only: what the policy may return instead of the operation's result. */
+  declare readonly fallbackResult?: R;
+
+  constructor(name: string, clock: Clock | undefined) {
+    this.name = name;
+    this.clock = clock ?? systemClock;
+  }
+
+  /**
+   * Runs `fn` through this policy alone.
+   *
+   * @example
+   * ```ts
+   * const result = await policy.execute(({ signal, deadline, attempt }) => work(signal));
+   * ```
+   */
+  execute<T>(fn: Operation<T>, options?: ExecuteOptions): Promise<T | R> {
+    return run((this.#runner ??= compile([this[toStep]()])), fn, options);
+  }
+
+  /** @internal How this policy takes part in a pipeline. */
+  abstract [toStep](): Step;
+
+  /** Emits `success` or `failure` (call only when `events.hasListeners`). */
+  protected emitOutcome(durationMs: number, error: unknown, failed: boolean, counted = true): void {
+    this.events.emit(
+      failed
+        ? { policy: this.name, kind: this.kind, type: 'failure', durationMs, error, counted }
+        : { policy: this.name, kind: this.kind, type: 'success', durationMs },
+    );
+  }
+}

@@ -1,0 +1,104 @@
+import type { Clock, TimerHandle } from '@ballast/core';
+
+/** A pending callback in a {@link TimerWheel}; pass it to {@link TimerWheel.cancel}. */
+export interface WheelEntry {
+  readonly at: number;
+  readonly callback: () => void;
+}
+
+/**
+ * Many deadlines, one timer: entries are grouped in buckets of `resolutionMs` and only the earliest bucket has a
+ * clock timer. Scheduling and cancelling are a `Set` insert/delete; the cost of a real timer is paid once per
+ * bucket, not once per call.
+ */
+export class TimerWheel {
+  readonly #clock: Clock;
+  readonly #resolution: number;
+  readonly #buckets = new Map<number, Set<WheelEntry>>();
+  /** Bucket keys in ascending order. */
+  readonly #keys: number[] = [];
+  #timer: TimerHandle | undefined;
+  #armedKey = Infinity;
+
+  constructor(clock: Clock, resolutionMs = 1) {
+    this.#clock = clock;
+    this.#resolution = resolutionMs;
+  }
+
+  /** Number of entries not yet fired or cancelled. */
+  get size(): number {
+    let n = 0;
+    for (const b of this.#buckets.values()) n += b.size;
+    return n;
+  }
+
+  /** Runs `callback` once the clock reaches `at` (rounded up to the wheel's resolution). */
+  schedule(at: number, callback: () => void): WheelEntry {
+    const entry: WheelEntry = { at, callback };
+    const key = Math.ceil(at / this.#resolution);
+    let bucket = this.#buckets.get(key);
+    if (!bucket) {
+      bucket = new Set();
+      this.#buckets.set(key, bucket);
+      this.#insertKey(key);
+    }
+    bucket.add(entry);
+    if (key < this.#armedKey) this.#arm();
+    return entry;
+  }
+
+  /** Cancels an entry; cancelling a fired or unknown entry does nothing. */
+  cancel(entry: WheelEntry): void {
+    this.#buckets.get(Math.ceil(entry.at / this.#resolution))?.delete(entry);
+  }
+
+  #insertKey(key: number): void {
+    const keys = this.#keys;
+    let lo = 0;
+    let hi = keys.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (keys[mid]! < key) lo = mid + 1;
+      else hi = mid;
+    }
+    keys.splice(lo, 0, key);
+  }
+
+  #arm(): void {
+    if (this.#timer !== undefined) this.#clock.clearTimeout(this.#timer);
+    this.#timer = undefined;
+    this.#armedKey = Infinity;
+    const first = this.#keys[0];
+    if (first === undefined) return;
+    this.#armedKey = first;
+    const delay = Math.max(0, first * this.#resolution - this.#clock.now());
+    this.#timer = this.#clock.setTimeout(this.#fire, delay);
+  }
+
+  readonly #fire = (): void => {
+    this.#timer = undefined;
+    this.#armedKey = Infinity;
+    const nowKey = Math.floor(this.#clock.now() / this.#resolution);
+    let due = 0;
+    while (due < this.#keys.length && this.#keys[due]! <= nowKey) due++;
+    const keys = this.#keys.splice(0, due);
+    for (const key of keys) {
+      const bucket = this.#buckets.get(key);
+      this.#buckets.delete(key);
+      if (bucket) for (const entry of bucket) entry.callback();
+    }
+    this.#arm();
+  };
+}
+
+const wheels = new WeakMap<Clock, TimerWheel>();
+
+/** The shared wheel for `clock` (one per clock, created on first use). */
+export function wheelFor(clock: Clock): TimerWheel {
+  let wheel = wheels.get(clock);
+  if (!wheel) {
+    wheel = new TimerWheel(clock);
+    wheels.set(clock, wheel);
+  }
+  return wheel;
+}
