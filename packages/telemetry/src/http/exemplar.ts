@@ -1,4 +1,5 @@
 import { type Span, TraceFlags, context, isSpanContextValid, trace } from '@opentelemetry/api';
+import { getRPCMetadata } from '@opentelemetry/core';
 
 /** Exemplar labels linking a histogram bucket to a trace. */
 export type TraceExemplar = Record<'trace_id' | 'span_id', string>;
@@ -6,6 +7,15 @@ export type TraceExemplar = Record<'trace_id' | 'span_id', string>;
 /** The span active in the current context, if any (a no-op API returns none). */
 export function activeSpan(): Span | undefined {
   return trace.getSpan(context.active());
+}
+
+/**
+ * The inbound request's server span: the HTTP instrumentation records it in the context's RPC metadata, while the
+ * active span inside an express middleware is that middleware's own span. Falls back to the active span.
+ */
+export function serverSpan(): Span | undefined {
+  const ctx = context.active();
+  return getRPCMetadata(ctx)?.span ?? trace.getSpan(ctx);
 }
 
 /** Exemplar labels for `span` when it is valid and sampled (an unsampled trace is never exported, so no link). */

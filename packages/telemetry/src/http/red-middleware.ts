@@ -4,7 +4,7 @@ import { reportError } from '@ballast/core';
 import { UNMATCHED_ROUTE } from '../catalog.js';
 import type { MetricsRegistry } from '../metrics-registry.js';
 import { errorTypeOf } from './error-type.js';
-import { activeSpan, exemplarOf } from './exemplar.js';
+import { exemplarOf, serverSpan } from './exemplar.js';
 import { normalizeMethod } from './method.js';
 import { SKIP_WRAP, instrumentRouter, startRouteCapture, templateOf } from './route-capture.js';
 
@@ -85,7 +85,7 @@ export function redMiddleware(metrics: MetricsRegistry, options: RedOptions = {}
     const entry = activeEntry(method, (req.socket as TLSSocket | undefined)?.encrypted ? 'https' : 'http');
     entry.count++;
     const state = startRouteCapture(req);
-    const span = exemplars ? activeSpan() : undefined;
+    const span = exemplars ? serverSpan() : undefined;
     try {
       instrumentRouter((req as { app?: { router?: unknown } }).app?.router);
     } catch (error) {
