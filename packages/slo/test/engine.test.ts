@@ -138,6 +138,40 @@ describe('SloEngine', () => {
     expect(engine.memoryBytes('uptime')).toBe((24 * 60 + 3) * 32); // a day of one-minute slices
   });
 
+  it('stamps events with a cached time, updated by a timer, when timestampResolutionMs is set', () => {
+    const slo = defineSlo({
+      ...{ service: 'checkout', name: 'minute', objective: 0.99, window: '1d' },
+      indicator: { bad: 'errors_total', total: 'requests_total' },
+      alerting: { conditions: [{ severity: 'page', burnRate: 10, longWindow: '2m', shortWindow: '1m' }] },
+    });
+    const lastMinute = (engine: SloEngine) =>
+      engine.status('minute').burnRates.find((b) => b.window === '1m')!.events;
+    const exactClock = new ManualClock(0);
+    const cachedClock = new ManualClock(0);
+    const exact = new SloEngine({ slos: [slo], clock: exactClock, evaluateEveryMs: 0 });
+    const cached = new SloEngine({
+      slos: [slo],
+      clock: cachedClock,
+      evaluateEveryMs: 0,
+      timestampResolutionMs: 1000,
+    });
+    // advance() fires the timer: the cached time follows the clock to the second.
+    exactClock.advance(120_500);
+    cachedClock.advance(120_500);
+    exact.recordEvent('minute', true);
+    cached.recordEvent('minute', true);
+    expect([lastMinute(exact), lastMinute(cached)]).toEqual([1, 1]);
+    // set() fires no timer: the cached time stays at 120,000 and the event lands two minutes early.
+    exactClock.set(240_500);
+    cachedClock.set(240_500);
+    exact.recordEvent('minute', true);
+    cached.recordEvent('minute', true);
+    expect([lastMinute(exact), lastMinute(cached)]).toEqual([1, 0]);
+    expect(cachedClock.pendingTimers).toBe(1);
+    cached.close();
+    expect(cachedClock.pendingTimers).toBe(0);
+  });
+
   it('stops its evaluation timer on close', () => {
     const clock = new ManualClock(0);
     const engine = new SloEngine({ slos: [availability], clock });

@@ -45,6 +45,15 @@ export interface SloEngineOptions {
    * @default 60_000
    */
   readonly evaluateEveryMs?: number;
+  /**
+   * How often recording reads the clock. `0` reads it for every event (exact, and the clock read is then most of
+   * the cost of recording: about 40 ns for the system clock). A positive value reads it once per that many
+   * milliseconds on a timer and stamps events with the cached time: events may land up to that long (plus event
+   * loop lag) early, which is noise next to one-minute buckets, and recording gets several times faster. With a
+   * {@link ManualClock}, the cached time moves only when timers fire (`advance`, not `set`).
+   * @default 0
+   */
+  readonly timestampResolutionMs?: number;
 }
 
 /**
@@ -74,7 +83,11 @@ export class SloEngine {
   readonly #alert = new EventEmitter<SloAlertEvent>();
   readonly #unknown = new Set<string>();
   readonly #evaluateEveryMs: number;
+  readonly #timestampResolutionMs: number;
   #timer: TimerHandle | undefined;
+  #tickTimer: TimerHandle | undefined;
+  /** The cached time events are stamped with when `timestampResolutionMs` > 0. */
+  #now = 0;
   #closed = false;
 
   /** Fires when an alert condition of any SLO starts or stops firing. */
@@ -91,7 +104,11 @@ export class SloEngine {
         : checkNumber('resolutionMs', options.resolutionMs, 60_000, { min: 1, integer: true });
     this.#policy = resolveBudgetPolicy(options.budgetPolicy);
     this.#evaluateEveryMs = checkNumber('evaluateEveryMs', options.evaluateEveryMs, 60_000, { min: 0 });
+    this.#timestampResolutionMs = checkNumber('timestampResolutionMs', options.timestampResolutionMs, 0, {
+      min: 0,
+    });
     const start = this.#clock.now();
+    this.#now = start;
     const slos: readonly Slo[] = options.slos;
     for (const [i, slo] of slos.entries()) {
       const candidate: Partial<Slo> | null = slo;
@@ -107,6 +124,19 @@ export class SloEngine {
       this.#states.set(slo.name, new SloState(slo, start, resolutionMs));
     }
     if (this.#evaluateEveryMs > 0) this.#schedule();
+    if (this.#timestampResolutionMs > 0) this.#tick();
+  }
+
+  #stamp(): number {
+    return this.#timestampResolutionMs > 0 ? this.#now : this.#clock.now();
+  }
+
+  #tick(): void {
+    this.#tickTimer = this.#clock.setTimeout(() => {
+      this.#tickTimer = undefined;
+      this.#now = this.#clock.now();
+      if (!this.#closed) this.#tick();
+    }, this.#timestampResolutionMs);
   }
 
   /** The SLOs this engine tracks. */
@@ -130,15 +160,16 @@ export class SloEngine {
       );
       return;
     }
-    state.ring.record(this.#clock.now(), good, bad);
+    state.ring.record(this.#stamp(), good, bad);
   }
 
   /** Records one event: good when `ok` is true. The fast path for per-request instrumentation. Never throws. */
   recordEvent(sloName: string, ok: boolean): void {
     const state = this.#states.get(sloName);
     if (state === undefined) return this.#unknownSlo(sloName);
-    if (ok) state.ring.record(this.#clock.now(), 1, 0);
-    else state.ring.record(this.#clock.now(), 0, 1);
+    const t = this.#timestampResolutionMs > 0 ? this.#now : this.#clock.now();
+    if (ok) state.ring.record(t, 1, 0);
+    else state.ring.record(t, 0, 1);
   }
 
   /** Records one good event. */
@@ -194,11 +225,13 @@ export class SloEngine {
     }
   }
 
-  /** Stops the evaluation timer. Recording and `status` keep working. */
+  /** Stops the evaluation and timestamp timers. Recording and `status` keep working. */
   close(): void {
     this.#closed = true;
     if (this.#timer !== undefined) this.#clock.clearTimeout(this.#timer);
+    if (this.#tickTimer !== undefined) this.#clock.clearTimeout(this.#tickTimer);
     this.#timer = undefined;
+    this.#tickTimer = undefined;
   }
 
   readonly #emit = (event: SloAlertEvent): void => {
