@@ -34,8 +34,8 @@ export interface RetailFlowOptions {
   readonly log?: (line: string) => void;
   /** PostgreSQL schema to use (tests isolate themselves in their own schema). @default 'public' */
   readonly databaseSchema?: string;
-  /** RabbitMQ exchange/queue prefix (tests isolate themselves). @default 'retailflow' */
-  readonly amqpPrefix?: string;
+  /** Prefix of RabbitMQ exchanges and queues and of Redis keys (tests isolate themselves). @default 'retailflow' */
+  readonly namespace?: string;
 }
 
 /** A running RetailFlow. */
@@ -118,7 +118,12 @@ export async function startRetailFlow(
     const telemetry = createTelemetry({ config, clock });
     closers.push(() => telemetry.shutdown());
 
-    const policies = await createPolicies({ config, clock, random });
+    const policies = await createPolicies({
+      config,
+      clock,
+      random,
+      namespace: options.namespace ?? 'retailflow',
+    });
     closers.push(() => policies.close());
     telemetry.observePolicies(policies);
 
@@ -134,7 +139,7 @@ export async function startRetailFlow(
       slos,
       telemetry,
       random,
-      amqpPrefix: options.amqpPrefix,
+      namespace: options.namespace ?? 'retailflow',
     });
     closers.push(() => events.close());
 

@@ -1,5 +1,6 @@
 import { ManualClock, flushMicrotasks } from '@ballast/core';
 import { DEFAULT_CONFIG, type RetailFlowConfig } from '../src/config.js';
+import type { EventEnvelope } from '../src/events/index.js';
 import { startRetailFlow, type RetailFlow, type RetailFlowOptions } from '../src/service.js';
 
 /** The development keys every test service is seeded with. */
@@ -148,4 +149,17 @@ export async function drainOutbox(service: RetailFlow, clock: ManualClock): Prom
     await clock.advanceAsync(250);
   }
   throw new Error('the outbox did not drain');
+}
+
+/** An `order.confirmed` envelope about something that is not an order: the fulfilment consumer's poison. */
+export function poisonEvent(id: string, at: number): EventEnvelope {
+  return {
+    id,
+    type: 'order.confirmed',
+    tenantId: 'acme',
+    aggregateType: 'invoice',
+    aggregateId: 'inv-1',
+    occurredAt: at,
+    payload: {},
+  };
 }

@@ -1,7 +1,13 @@
 import { reportError, type Clock } from '@ballast/core';
 import type { RetailFlowConfig } from '../config.js';
 import type { Repository } from '../data/index.js';
-import { FulfilmentConsumer, InMemoryBroker, OutboxRelay, type Broker } from '../events/index.js';
+import {
+  FulfilmentConsumer,
+  InMemoryBroker,
+  OutboxRelay,
+  RabbitMqBroker,
+  type Broker,
+} from '../events/index.js';
 import type { RetailFlowSlos } from './slo.js';
 import type { RetailFlowTelemetry } from './telemetry.js';
 
@@ -29,14 +35,16 @@ export async function startEvents(options: {
   readonly slos: RetailFlowSlos;
   readonly telemetry: RetailFlowTelemetry;
   readonly random?: () => number;
-  readonly amqpPrefix?: string | undefined;
+  /** Prefix of the exchange and queue names. */
+  readonly namespace: string;
 }): Promise<RetailFlowEvents> {
   const { clock, repo, slos, telemetry } = options;
-  const broker = await openBroker(options.config, options.amqpPrefix);
+  const prefix = options.namespace;
+  const broker = await openBroker(options.config, prefix, clock, options.random);
   const fulfilment = new FulfilmentConsumer({
     broker,
     store: repo,
-    queue: `${options.amqpPrefix ?? 'retailflow'}.fulfilment`,
+    queue: `${prefix}.fulfilment`,
   });
   try {
     await fulfilment.start();
@@ -77,8 +85,24 @@ export async function startEvents(options: {
   };
 }
 
-function openBroker(config: RetailFlowConfig, prefix: string | undefined): Promise<Broker> {
-  if (config.amqpUrl === undefined) return Promise.resolve(new InMemoryBroker());
-  void prefix;
-  return Promise.reject(new Error('AMQP_URL is set but the RabbitMQ broker is not wired yet'));
+/**
+ * The in-process broker, or RabbitMQ with `AMQP_URL`. RabbitMQ being down at start-up does not stop the service:
+ * the broker keeps reconnecting in the background, orders keep their events in the outbox, and `/readyz` says so.
+ */
+async function openBroker(
+  config: RetailFlowConfig,
+  prefix: string,
+  clock: Clock,
+  random: (() => number) | undefined,
+): Promise<Broker> {
+  if (config.amqpUrl === undefined) return new InMemoryBroker();
+  const broker = new RabbitMqBroker({
+    url: config.amqpUrl,
+    exchange: `${prefix}.events`,
+    clock,
+    ...(random ? { random } : {}),
+  });
+  const connected = await broker.start();
+  if (!connected) reportError(new Error('RabbitMQ unreachable at start-up'), 'retailflow: broker (retrying)');
+  return broker;
 }

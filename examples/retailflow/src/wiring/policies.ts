@@ -48,10 +48,12 @@ export interface RetailFlowPolicies extends ServicePolicies {
   readonly redisHealth: (() => Promise<void>) | undefined;
 }
 
-/** Per-plan limits: requests per minute, with a burst of a tenth of a minute's worth on top. */
+/** Per-plan limits: requests per minute (GCRA: a full minute's worth may come at once, then they refill evenly). */
 export function planRule(plan: Plan, config: RetailFlowConfig): RateLimitRule {
-  const perMinute = plan === 'pro' ? config.proRequestsPerMinute : config.freeRequestsPerMinute;
-  return { limit: perMinute, periodMs: 60_000, burst: Math.max(1, Math.ceil(perMinute / 10)) };
+  return {
+    limit: plan === 'pro' ? config.proRequestsPerMinute : config.freeRequestsPerMinute,
+    periodMs: 60_000,
+  };
 }
 
 const OFF: ChaosFault = { enabled: false, latencyMs: 0, errorRate: 0 };
@@ -142,6 +144,8 @@ export async function createPolicies(options: {
   readonly config: RetailFlowConfig;
   readonly clock: Clock;
   readonly random: () => number;
+  /** Prefix of Redis keys. */
+  readonly namespace: string;
 }): Promise<RetailFlowPolicies> {
   const { config, clock, random } = options;
   const listeners: ((policy: Policy) => void)[] = [];
@@ -172,7 +176,7 @@ export async function createPolicies(options: {
     name: 'tenant-rate-limit',
     rule: planRule('free', config),
     store: redis
-      ? new RedisRateLimitStore({ client: redis, prefix: 'retailflow:ratelimit:' })
+      ? new RedisRateLimitStore({ client: redis, prefix: `${options.namespace}:ratelimit:` })
       : new MemoryRateLimitStore(),
     clock,
     onStoreError: 'open',

@@ -1,0 +1,209 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import type { ManualClock } from '@ballast/core';
+import { type InMemoryBroker, type EventEnvelope } from '../src/events/index.js';
+import type { RetailFlow } from '../src/service.js';
+import {
+  ACME,
+  GLOBEX,
+  call,
+  drainOutbox,
+  order,
+  poisonEvent,
+  settle,
+  startTestService,
+  type ApiOrder,
+  type ApiProduct,
+} from './helpers.js';
+
+// Behaviour under failure, end to end over HTTP on embedded defaults. Each test gets its own service; time is a
+// ManualClock that the test moves (retry backoff, breaker cool-down, SLO windows, relay polling).
+let service: RetailFlow | undefined;
+afterEach(async () => {
+  await service?.shutdown();
+  service = undefined;
+});
+
+async function start(config = {}): Promise<{ svc: RetailFlow; clock: ManualClock; base: string }> {
+  const started = await startTestService(config);
+  service = started.service;
+  return { svc: started.service, clock: started.clock, base: started.service.url };
+}
+
+describe('payment circuit breaker', () => {
+  it('opens while the provider fails, stops calling it, and closes after it recovers', async () => {
+    const { svc, clock, base } = await start();
+    const provider = svc.provider!;
+    provider.setKnobs({ down: true });
+
+    const statuses: number[] = [];
+    for (let i = 0; i < 4 && svc.policies.paymentBreaker.state !== 'open'; i++) {
+      statuses.push((await settle(clock, order(base, ACME, `brk-${i}`))).status);
+    }
+    expect(svc.policies.paymentBreaker.state).toBe('open');
+    expect(statuses.every((s) => s === 503)).toBe(true);
+
+    // Open: checkouts fail fast without touching the provider, and leave no order pending.
+    const attempts = provider.attempts;
+    const fast = await settle(clock, order(base, ACME, 'brk-open'));
+    expect(fast.status).toBe(503);
+    expect(fast.body.type).toMatch(/payment-unavailable$/);
+    expect(provider.attempts).toBe(attempts);
+    const failed = await call<ApiOrder>(base, 'GET', `/api/v1/orders/${String(fast.body.orderId)}`, {
+      key: ACME,
+    });
+    expect(failed.body.status).toBe('payment_failed');
+
+    // The provider recovers; after the cool-down the next checkout is the probe that closes the circuit.
+    provider.setKnobs({ down: false });
+    clock.advance(10_000);
+    expect(svc.policies.paymentBreaker.state).toBe('half-open');
+    const probe = await settle(clock, order(base, ACME, 'brk-probe'));
+    expect(probe.status).toBe(201);
+    expect(svc.policies.paymentBreaker.state).toBe('closed');
+    expect(provider.attempts).toBe(attempts + 1);
+  });
+
+  it('retries a flaky provider within the retry budget, with one charge per order', async () => {
+    const { svc, clock, base } = await start();
+    const provider = svc.provider!;
+    let calls = 0;
+    provider.setKnobs({ errorRate: 1 });
+    // Fail the first attempt of each checkout only: the knob goes back to 0 after the first failure.
+    const placed = settle(clock, order(base, ACME, 'flaky-1'));
+    while (provider.attempts === calls) await clock.advanceAsync(1);
+    calls = provider.attempts;
+    provider.setKnobs({ errorRate: 0 });
+    const answer = await placed;
+    expect(answer.status).toBe(201);
+    expect(provider.attempts).toBe(calls + 1);
+    expect(provider.charges).toBe(1);
+  });
+});
+
+describe('per-tenant rate limits by plan', () => {
+  it('gives the free plan fewer requests than pro, with RateLimit headers and Retry-After', async () => {
+    const { base } = await start({ freeRequestsPerMinute: 20, proRequestsPerMinute: 200 });
+    let allowed = 0;
+    let limited: Awaited<ReturnType<typeof call>> | undefined;
+    for (let i = 0; i < 100 && !limited; i++) {
+      const answer = await call(base, 'GET', '/api/v1/flags', { key: GLOBEX });
+      if (answer.status === 429) limited = answer;
+      else {
+        expect(answer.status).toBe(200);
+        expect(answer.headers.get('ratelimit-limit')).toBe('20');
+        allowed++;
+      }
+    }
+    expect(limited).toBeDefined();
+    expect(allowed).toBe(20); // the clock stands still: exactly the plan's minute, no refill
+    expect(limited!.contentType).toContain('json');
+    expect(Number(limited!.headers.get('retry-after'))).toBeGreaterThan(0);
+    expect(limited!.headers.get('ratelimit-remaining')).toBe('0');
+    expect(limited!.body).toMatchObject({ status: 429, title: 'Too many requests' });
+
+    // The pro tenant, at the same moment, is still well within its plan.
+    for (let i = 0; i < allowed + 5; i++) {
+      const answer = await call(base, 'GET', '/api/v1/flags', { key: ACME });
+      expect(answer.status).toBe(200);
+      expect(answer.headers.get('ratelimit-limit')).toBe('200');
+    }
+  });
+});
+
+describe('feature flags follow the checkout error budget', () => {
+  it('switches recommendations off while the budget is exhausted and back on when it recovers', async () => {
+    const { svc, clock, base } = await start();
+    const flag = async () =>
+      (
+        await call<{ flags: { name: string; enabled: boolean; reason: string }[] }>(
+          base,
+          'GET',
+          '/api/v1/flags',
+          {
+            key: ACME,
+          },
+        )
+      ).body.flags.find((f) => f.name === 'recommendations');
+    expect((await flag())?.enabled).toBe(true);
+
+    // Three days of good checkouts, then real failed ones burn the budget: the provider is down. (Early in a
+    // window the engine projects the observed traffic over the whole period, so the history matters.)
+    for (let i = 0; i < 20; i++) expect((await settle(clock, order(base, ACME, `ok-${i}`))).status).toBe(201);
+    clock.advance(3 * 86_400_000);
+    expect(svc.slos.policy('checkout-availability')).toBe('ok');
+    svc.provider!.setKnobs({ down: true });
+    for (let i = 0; i < 3; i++)
+      expect((await settle(clock, order(base, ACME, `burn-${i}`))).status).toBe(503);
+    expect(svc.slos.policy('checkout-availability')).toBe('exhausted');
+
+    const off = await flag();
+    expect(off).toMatchObject({ enabled: false, reason: 'error budget of checkout-availability exhausted' });
+    const page = await call<ApiProduct>(base, 'GET', '/api/v1/products/sku-mug', { key: ACME });
+    expect(page.body.recommendations).toBeUndefined();
+
+    // The bad events age out of the 28-day window: the budget is back, and so is the flag.
+    svc.provider!.setKnobs({ down: false });
+    clock.advance(29 * 86_400_000);
+    expect(svc.slos.policy('checkout-availability')).toBe('ok');
+    expect((await flag())?.enabled).toBe(true);
+    const again = await call<ApiProduct>(base, 'GET', '/api/v1/products/sku-mug', { key: ACME });
+    expect(again.body.recommendations?.length).toBeGreaterThan(0);
+  });
+});
+
+describe('order events', () => {
+  it('delivers every event after the broker comes back, and /readyz reports the outage', async () => {
+    const { svc, clock, base } = await start();
+    const broker = svc.events.broker as InMemoryBroker;
+    const seen: EventEnvelope[] = [];
+    await broker.subscribe({ queue: 'test.tap', topics: ['order.#'] }, ({ message }) => {
+      seen.push(message);
+      return Promise.resolve();
+    });
+
+    broker.disconnect(new Error('broker down for the test'));
+    const ids: string[] = [];
+    for (let i = 0; i < 5; i++) {
+      const placed = await settle(clock, order(base, ACME, `outage-${i}`));
+      expect(placed.status).toBe(201); // checkout does not depend on the broker: events wait in the outbox
+      ids.push(placed.body.id);
+    }
+    await clock.advanceAsync(5_000);
+    expect((await svc.repo.outboxStats()).depth).toBe(10);
+    const notReady = await call<{ checks: Record<string, { ok: boolean }> }>(base, 'GET', '/readyz');
+    expect(notReady.status).toBe(503);
+    expect(notReady.body.checks.broker?.ok).toBe(false);
+
+    broker.reconnect();
+    await drainOutbox(svc, clock);
+    for (const id of ids) {
+      expect(
+        seen
+          .filter((e) => e.aggregateId === id)
+          .map((e) => e.type)
+          .sort(),
+      ).toEqual(['order.confirmed', 'order.created']);
+    }
+    // Every confirmed order was fulfilled once, by event id.
+    await settle(clock, Promise.resolve());
+    expect(await svc.repo.countShipments('acme')).toBe(5);
+    expect((await call(base, 'GET', '/readyz')).status).toBe(200);
+    const report = svc.slos.report().slos.find((s) => s.name === 'order-event-freshness');
+    expect(report?.sli).toBe(1); // 5 s of lag is within the 30 s threshold
+  });
+
+  it('dead-letters a poison message and exports the DLQ depth', async () => {
+    const { svc, clock, base } = await start();
+    await svc.events.broker.publish(poisonEvent('evt-poison', clock.now()));
+    await settle(clock, Promise.resolve());
+    const queue = svc.events.fulfilment.queue;
+    expect(await svc.events.broker.deadLetterDepth(queue)).toBe(1);
+    const metrics = await call<string>(base, 'GET', '/metrics');
+    expect(metrics.body).toMatch(
+      new RegExp(`retailflow_dlq_depth\\{[^}]*queue="${queue.replace('.', '\\.')}"[^}]*\\} 1`),
+    );
+    const [dead] = await svc.events.broker.takeDeadLetters(queue);
+    expect(dead?.message?.id).toBe('evt-poison');
+    expect(['poison', 'rejected']).toContain(dead?.reason); // rejected by the consumer as poison, at once
+  });
+});
