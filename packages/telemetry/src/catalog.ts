@@ -502,7 +502,7 @@ export const METRIC_CATALOG: readonly MetricSpec[] = Object.freeze([
   ballast(
     'ballast_slo_burn_rate',
     'gauge',
-    'ratio',
+    '1',
     'SLO',
     [SLO, SERVICE, l('window', 'Burn-rate window (e.g. `5m`, `1h`).')],
     'Error-budget burn rate over a window (1 = spending exactly the budget over the SLO window).',
