@@ -1,8 +1,19 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { ManualClock, systemClock } from '@ballast/core';
 import { describe, expect, it } from 'vitest';
-import { applyMigrations, createSqliteRepository, migrations, SqlRepository } from '../src/data/index.js';
+import {
+  applyMigrations,
+  createSqliteRepository,
+  migrations,
+  openRepository,
+  requestHash,
+  seedDemoData,
+  SqlRepository,
+} from '../src/data/index.js';
 import { SqliteDriver } from '../src/data/sqlite-driver.js';
-import { repositoryContract } from './data-contract.js';
+import { KEYS, repositoryContract } from './data-contract.js';
 
 repositoryContract('SQLite', {
   open: (clock) => createSqliteRepository({ path: ':memory:', clock }),
@@ -52,5 +63,37 @@ describe('SQLite migrations', () => {
     ).rejects.toThrow('boom');
     expect(await driver.read((s) => s.all('SELECT * FROM tenants'))).toEqual([]);
     await driver.close();
+  });
+});
+
+describe('SQLite file database', () => {
+  it('keeps data across reopening, and migrates only once', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'retailflow-'));
+    try {
+      const path = join(dir, 'retailflow.db');
+      const first = await openRepository({ sqlitePath: path });
+      expect(first.kind).toBe('sqlite');
+      await seedDemoData(first, { apiKeys: KEYS });
+      const items = [{ productId: 'sku-grinder', quantity: 2 }];
+      const created = await first.createOrder({
+        tenantId: 'globex',
+        idempotencyKey: 'persisted',
+        requestHash: requestHash({ items }),
+        items,
+      });
+      await first.close();
+
+      const driver = new SqliteDriver(path);
+      expect(await applyMigrations(driver, systemClock)).toEqual([]);
+      await driver.close();
+
+      const second = await openRepository({ sqlitePath: path });
+      const again = await second.findOrderByIdempotencyKey('globex', 'persisted');
+      expect(created.outcome === 'created' && again?.id === created.order.id).toBe(true);
+      expect((await second.getProduct('globex', 'sku-grinder'))?.stock).toBe(198);
+      await second.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

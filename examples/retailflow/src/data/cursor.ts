@@ -1,8 +1,26 @@
 import { checkNumber } from '@ballast/core';
 import { InvalidCursorError } from './errors.js';
 
-/** Default and largest page sizes. */
+/**
+ * Page size when a request gives none.
+ *
+ * @example
+ * ```ts
+ * import { DEFAULT_PAGE_LIMIT } from './data/index.js';
+ * const limit = Number(req.query.limit ?? DEFAULT_PAGE_LIMIT);
+ * ```
+ */
 export const DEFAULT_PAGE_LIMIT = 20;
+
+/**
+ * Largest page size a list accepts; a larger `limit` is a bad option.
+ *
+ * @example
+ * ```ts
+ * import { MAX_PAGE_LIMIT } from './data/index.js';
+ * const schema = { type: 'integer', minimum: 1, maximum: MAX_PAGE_LIMIT };
+ * ```
+ */
 export const MAX_PAGE_LIMIT = 100;
 
 /** Checks a page limit (an integer 1–100, default 20). */

@@ -19,7 +19,14 @@ export class InvalidCursorError extends Error {
   }
 }
 
-/** True for an {@link InvalidCursorError}, from any copy of the module. */
+/**
+ * True for an {@link InvalidCursorError}, from any copy of the module.
+ *
+ * @example
+ * ```ts
+ * if (isInvalidCursorError(error)) res.status(400);
+ * ```
+ */
 export function isInvalidCursorError(error: unknown): error is InvalidCursorError {
   return hasBrand(error, invalidCursorBrand);
 }

@@ -29,6 +29,12 @@ const appendOnly = (d: SqlDialect): string =>
  * RetailFlow's schema, oldest first. Add a migration at the end with the next version; never edit one that has
  * shipped. Timestamps are epoch milliseconds (BIGINT), booleans 0/1, JSON as text, so one schema serves both
  * dialects.
+ *
+ * @example
+ * ```ts
+ * import { migrations } from './data/index.js';
+ * const latest = migrations.at(-1)?.version; // the schema version this build expects
+ * ```
  */
 export const migrations: readonly Migration[] = [
   {

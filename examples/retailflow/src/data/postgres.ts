@@ -20,7 +20,16 @@ export interface PostgresRepositoryOptions extends RepositoryOptions {
   readonly max?: number;
 }
 
-/** The PostgreSQL adapter: a {@link SqlRepository} that also exposes its pool for USE metrics. */
+/**
+ * The PostgreSQL adapter: a {@link SqlRepository} that also exposes its pool for USE metrics. Make one with
+ * {@link createPostgresRepository}.
+ *
+ * @example
+ * ```ts
+ * const repo = await createPostgresRepository({ connectionString: url });
+ * const saturation = repo.pool.waitingCount;
+ * ```
+ */
 export class PostgresRepository extends SqlRepository {
   /**
    * The connection pool: `totalCount`, `idleCount` and `waitingCount` are the utilisation and saturation of the

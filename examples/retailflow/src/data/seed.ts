@@ -1,7 +1,15 @@
 import { hashApiKey } from './hash.js';
 import type { Plan, Product, Repository, Tenant } from './repository.js';
 
-/** The two demo tenants: `acme` on the `pro` plan, `globex` on `free`. */
+/**
+ * The two demo tenants: `acme` on the `pro` plan, `globex` on `free`.
+ *
+ * @example
+ * ```ts
+ * import { demoTenants } from './data/index.js';
+ * for (const t of demoTenants) console.log(t.id, t.plan);
+ * ```
+ */
 export const demoTenants: readonly {
   readonly id: 'acme' | 'globex';
   readonly name: string;
@@ -11,7 +19,15 @@ export const demoTenants: readonly {
   { id: 'globex', name: 'Globex Corporation', plan: 'free' },
 ];
 
-/** The demo catalog every demo tenant gets (prices in cents, USD). */
+/**
+ * The demo catalog every demo tenant gets (prices in cents, USD).
+ *
+ * @example
+ * ```ts
+ * import { demoCatalog } from './data/index.js';
+ * const productId = demoCatalog[0]!.id; // 'sku-espresso'
+ * ```
+ */
 export const demoCatalog: readonly Omit<Product, 'tenantId' | 'updatedAt'>[] = [
   { id: 'sku-espresso', name: 'Espresso beans, 1 kg', priceCents: 2400, currency: 'USD', stock: 1000 },
   { id: 'sku-grinder', name: 'Burr grinder', priceCents: 12900, currency: 'USD', stock: 200 },

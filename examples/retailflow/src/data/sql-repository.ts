@@ -148,6 +148,12 @@ function orderEventPayload(order: Order): Record<string, unknown> {
 /**
  * The one implementation of {@link Repository}, written against {@link SqlDriver}; the SQLite and PostgreSQL
  * adapters differ only in their driver. Use `createSqliteRepository` or `createPostgresRepository`.
+ *
+ * @example
+ * ```ts
+ * import { createSqliteRepository } from './data/index.js';
+ * const repo: SqlRepository = await createSqliteRepository({ path: 'retailflow.db' });
+ * ```
  */
 export class SqlRepository implements Repository {
   readonly kind: 'sqlite' | 'postgres';

@@ -5,7 +5,15 @@ import { PoisonMessageError } from './errors.js';
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null;
 const nonEmpty = (v: unknown): v is string => typeof v === 'string' && v.length > 0;
 
-/** Checks that `value` is an {@link EventEnvelope}; throws a `PoisonMessageError` naming the bad field otherwise. */
+/**
+ * Checks that `value` is an {@link EventEnvelope}; throws a `PoisonMessageError` naming the bad field otherwise.
+ *
+ * @example
+ * ```ts
+ * import { checkEnvelope } from './events/index.js';
+ * const event = checkEnvelope(JSON.parse(text));
+ * ```
+ */
 export function checkEnvelope(value: unknown): EventEnvelope {
   if (!isObject(value)) throw new PoisonMessageError('event envelope is not an object');
   for (const field of ['id', 'type', 'tenantId', 'aggregateType', 'aggregateId'] as const) {
@@ -39,7 +47,15 @@ export function decodeEnvelope(body: string | Uint8Array): EventEnvelope {
   return checkEnvelope(parsed);
 }
 
-/** Serialises an envelope to the JSON text brokers carry. */
+/**
+ * Serialises an envelope to the JSON text brokers carry (checked first, see {@link checkEnvelope}).
+ *
+ * @example
+ * ```ts
+ * import { encodeEnvelope } from './events/index.js';
+ * const body = Buffer.from(encodeEnvelope(event));
+ * ```
+ */
 export function encodeEnvelope(message: EventEnvelope): string {
   return JSON.stringify(checkEnvelope(message));
 }

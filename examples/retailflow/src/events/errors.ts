@@ -22,7 +22,14 @@ export class PoisonMessageError extends Error {
   }
 }
 
-/** True for a {@link PoisonMessageError}, from any copy of the module. */
+/**
+ * True for a {@link PoisonMessageError}, from any copy of the module.
+ *
+ * @example
+ * ```ts
+ * if (isPoisonMessageError(error)) console.warn(error.message);
+ * ```
+ */
 export function isPoisonMessageError(error: unknown): error is PoisonMessageError {
   return hasBrand(error, poisonBrand);
 }
@@ -45,7 +52,14 @@ export class BrokerUnavailableError extends Error {
   }
 }
 
-/** True for a {@link BrokerUnavailableError}, from any copy of the module. */
+/**
+ * True for a {@link BrokerUnavailableError}, from any copy of the module.
+ *
+ * @example
+ * ```ts
+ * if (isBrokerUnavailableError(error)) console.warn(error.message);
+ * ```
+ */
 export function isBrokerUnavailableError(error: unknown): error is BrokerUnavailableError {
   return hasBrand(error, unavailableBrand);
 }
@@ -67,7 +81,14 @@ export class PublishRejectedError extends Error {
   }
 }
 
-/** True for a {@link PublishRejectedError}, from any copy of the module. */
+/**
+ * True for a {@link PublishRejectedError}, from any copy of the module.
+ *
+ * @example
+ * ```ts
+ * if (isPublishRejectedError(error)) console.warn(error.message);
+ * ```
+ */
 export function isPublishRejectedError(error: unknown): error is PublishRejectedError {
   return hasBrand(error, rejectedBrand);
 }

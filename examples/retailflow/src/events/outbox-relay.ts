@@ -22,6 +22,12 @@ export interface RelayBackoff {
 /**
  * The relay's default backoff: `min(maxMs, baseMs * 2 ** (attempt - 1))`, with "equal jitter" (half fixed, half
  * random) so relays that failed together do not retry together.
+ *
+ * @example
+ * ```ts
+ * import { OutboxRelay, exponentialRelayBackoff } from './events/index.js';
+ * const relay = new OutboxRelay({ store: repo, broker, backoff: exponentialRelayBackoff(1_000, 120_000) });
+ * ```
  */
 export function exponentialRelayBackoff(baseMs: number, maxMs: number): RelayBackoff {
   return {
