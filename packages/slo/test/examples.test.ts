@@ -5,7 +5,8 @@ import { describe, expect, it, vi } from 'vitest';
 import { canShip } from '../examples/budget-gate.js';
 import { checkoutSlos } from '../examples/define-slo.js';
 import { startSloEngine } from '../examples/engine.js';
-import { SloEngine } from '../src/engine/engine.js';
+// The examples import the package by name, as users do; this test hands them an engine of the same type.
+import { SloEngine } from '@ballast/slo';
 import { loadSlos } from '../src/spec/load.js';
 
 const examples = join(import.meta.dirname, '..', 'examples');
