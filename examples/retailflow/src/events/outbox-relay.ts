@@ -120,6 +120,8 @@ export interface RelayBatchResult {
  * payload is poison). While the broker is unavailable it hands the batch back without counting attempts and polls
  * again with backoff, so an outage delays events but never dead-letters them. Delivery is at-least-once (a crash
  * between the confirm and the mark republishes), which consumers absorb by deduplicating on the event id.
+ * Events go out in commit order, except around a refused publish: the refused event waits for its backoff while
+ * younger events go ahead, so consumers must not rely on strict per-order sequence.
  *
  * @example
  * ```ts

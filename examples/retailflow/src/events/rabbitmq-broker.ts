@@ -34,6 +34,8 @@ export interface RabbitMqBrokerOptions {
   readonly reconnectBackoff?: RelayBackoff;
   /** A publish with no confirm after this long rejects as unavailable. @default 10000 */
   readonly confirmTimeoutMs?: number;
+  /** A connection attempt that has not completed the AMQP handshake after this long fails. @default 5000 */
+  readonly connectTimeoutMs?: number;
   /** AMQP heartbeat, so a dead peer is noticed. @default 10 */
   readonly heartbeatSeconds?: number;
   /** @default Math.random */
@@ -76,6 +78,7 @@ export class RabbitMqBroker implements Broker {
   readonly #clock: Clock;
   readonly #backoff: RelayBackoff;
   readonly #confirmTimeoutMs: number;
+  readonly #connectTimeoutMs: number;
   readonly #random: () => number;
   readonly #subs = new Map<string, Subscription>();
   readonly #connection = new EventEmitter<BrokerConnectionEvent>();
@@ -108,6 +111,7 @@ export class RabbitMqBroker implements Broker {
     this.#clock = options.clock ?? systemClock;
     this.#backoff = options.reconnectBackoff ?? exponentialRelayBackoff(250, 10_000);
     this.#confirmTimeoutMs = checkNumber('confirmTimeoutMs', options.confirmTimeoutMs, 10_000, { above: 0 });
+    this.#connectTimeoutMs = checkNumber('connectTimeoutMs', options.connectTimeoutMs, 5_000, { above: 0 });
     this.#random = options.random ?? Math.random;
   }
 
@@ -169,7 +173,7 @@ export class RabbitMqBroker implements Broker {
   }
 
   async #connect(): Promise<void> {
-    const model = await amqp.connect(this.#url);
+    const model = await amqp.connect(this.#url, { timeout: this.#connectTimeoutMs });
     let lastError: unknown;
     model.on('error', (error: unknown) => (lastError = error));
     model.on('close', () => this.#lost(model, lastError ?? new Error('connection closed')));
