@@ -1,0 +1,108 @@
+// `npm run proof`: RetailFlow under overload, dependency faults, outages and hostile input, measured against
+// baselines in the same run. Writes proof/report.md, proof/report.html and the SVG charts; prints progress, then,
+// as its last line, one JSON object with every figure.
+//   npm run proof                 full run on real PostgreSQL, Redis and RabbitMQ (under 10 minutes)
+//   npm run proof -- --quick      short steps, for CI (under 2 minutes)
+//   npm run proof -- --embedded   embedded stores; the outage scenario needs real services and is skipped
+import { mkdir, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { serviceUrl } from '@ballast/testkit';
+import { dependencyFaults } from './faults.js';
+import { hostileInput } from './hostile.js';
+import { outages } from './outages.js';
+import { overload } from './overload.js';
+import { charts, html, markdown, type ProofFigures } from './report.js';
+import { ROOT } from './service.js';
+
+const { values } = parseArgs({
+  options: {
+    quick: { type: 'boolean', default: false },
+    embedded: { type: 'boolean', default: false },
+    out: { type: 'string', default: path.join(ROOT, 'proof') },
+    only: { type: 'string' },
+  },
+});
+const quick = values.quick === true;
+const embedded = values.embedded === true;
+const only = new Set((values.only ?? 'overload,faults,outages,hostile').split(','));
+const started = performance.now();
+const log = (line: string) => console.log(`[proof ${((performance.now() - started) / 1000).toFixed(0).padStart(4)} s] ${line}`);
+
+const env: Record<string, string> = embedded
+  ? { SEED_STOCK: '100000000' }
+  : {
+      SEED_STOCK: '100000000',
+      DATABASE_URL: serviceUrl('postgres'),
+      REDIS_URL: serviceUrl('redis'),
+      AMQP_URL: serviceUrl('rabbitmq'),
+    };
+
+const figures: { -readonly [K in keyof ProofFigures]: ProofFigures[K] } = {
+  startedAt: new Date().toISOString(),
+  mode: embedded ? 'embedded' : 'real-services',
+  quick,
+  machine: `${os.cpus().length} cores, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}`,
+  durationSec: 0,
+};
+
+if (only.has('overload')) {
+  log('overload: closed-loop ramp, then 1x/2x/4x capacity in three shedding modes');
+  figures.overload = await overload({
+    rampConnections: quick ? [2, 8, 32] : [1, 2, 4, 8, 16, 32, 64],
+    rampSec: quick ? 2 : 4,
+    stepSec: quick ? 3 : 10,
+    modes: ['ballast', 'none', 'toobusy'],
+    multiples: [1, 2, 4],
+    env,
+    log,
+  });
+}
+if (only.has('faults')) {
+  log('dependency faults: payment provider slow, then failing, then healthy');
+  figures.faults = await dependencyFaults({
+    env,
+    baselineSec: quick ? 3 : 10,
+    latencySec: quick ? 3 : 10,
+    errorSec: quick ? 8 : 30,
+    maxRecoverySec: quick ? 20 : 60,
+    rate: 20,
+    log,
+  });
+}
+if (only.has('outages') && !embedded) {
+  log('outages: Redis, RabbitMQ, the relay and PostgreSQL');
+  figures.outages = await outages({
+    databaseUrl: serviceUrl('postgres'),
+    redisUrl: serviceUrl('redis'),
+    amqpBase: serviceUrl('rabbitmq'),
+    brokerOutageSec: quick ? 8 : 60,
+    log,
+  });
+} else if (only.has('outages')) {
+  log('outages: skipped (they stop real services; run without --embedded)');
+}
+if (only.has('hostile')) {
+  log('hostile input: API fuzz, mutated SLO specs, random paths');
+  figures.hostile = await hostileInput({
+    env,
+    apiCases: 10_000,
+    specCases: quick ? 2_000 : 10_000,
+    randomRequests: quick ? 20_000 : 100_000,
+    seed: 20261126,
+    log,
+  });
+}
+figures.durationSec = (performance.now() - started) / 1000;
+
+const out = values.out ?? path.join(ROOT, 'proof');
+await mkdir(out, { recursive: true });
+await writeFile(path.join(out, 'report.md'), markdown(figures));
+await writeFile(path.join(out, 'report.html'), html(figures));
+for (const [name, svg] of Object.entries(charts(figures))) await writeFile(path.join(out, `${name}.svg`), svg);
+log(`wrote ${path.relative(process.cwd(), path.join(out, 'report.md'))} and report.html`);
+
+// Everything measured, without the raw per-request latency arrays.
+const summary = JSON.stringify(figures, (key, value: unknown) => (key === 'admittedLatencies' ? undefined : value));
+console.log(summary);

@@ -1,0 +1,229 @@
+import { lineChart } from './chart.js';
+import type { FaultResult } from './faults.js';
+import type { HostileResult } from './hostile.js';
+import type { OutageResult } from './outages.js';
+import type { OverloadResult, SheddingMode } from './overload.js';
+
+/** Every figure of one proof run. */
+export interface ProofFigures {
+  readonly startedAt: string;
+  readonly mode: 'real-services' | 'embedded';
+  readonly quick: boolean;
+  readonly machine: string;
+  readonly durationSec: number;
+  readonly overload?: OverloadResult;
+  readonly faults?: FaultResult;
+  readonly outages?: OutageResult;
+  readonly hostile?: HostileResult;
+}
+
+const MODES: Record<SheddingMode, string> = {
+  ballast: 'Ballast adaptive shedding',
+  none: 'no shedding',
+  toobusy: 'toobusy-js (event-loop lag)',
+};
+
+function n(v: number | null | undefined, digits = 0): string {
+  return v === null || v === undefined || !Number.isFinite(v) ? '–' : v.toFixed(digits);
+}
+
+function pct(v: number): string {
+  return `${(v * 100).toFixed(0)}%`;
+}
+
+function verdict(met: boolean): string {
+  return met ? 'met' : '**not met**';
+}
+
+/** The charts of a run, as self-contained SVG strings keyed by name. */
+export function charts(f: ProofFigures): Record<string, string> {
+  const out: Record<string, string> = {};
+  const o = f.overload;
+  if (o) {
+    const modes = [...new Set(o.points.map((p) => p.mode))];
+    out.goodput = lineChart({
+      title: 'Goodput vs offered load',
+      xLabel: 'offered load (x capacity)',
+      yLabel: 'goodput (req/s)',
+      series: modes.map((m) => ({
+        name: m,
+        points: o.points.filter((p) => p.mode === m).map((p) => [p.multiple, p.goodputRps] as const),
+      })),
+      reference: { y: o.capacityRps, label: `capacity ${n(o.capacityRps)}/s` },
+    });
+    out.latency = lineChart({
+      title: 'Admitted latency vs offered load',
+      xLabel: 'offered load (x capacity)',
+      yLabel: 'latency (ms)',
+      series: modes.flatMap((m) => [
+        { name: `${m} p50`, points: o.points.filter((p) => p.mode === m).map((p) => [p.multiple, p.p50] as const) },
+        { name: `${m} p99`, points: o.points.filter((p) => p.mode === m).map((p) => [p.multiple, p.p99] as const) },
+      ]),
+    });
+  }
+  if (f.faults) {
+    out.budget = lineChart({
+      title: 'Checkout error budget over a payment fault',
+      xLabel: 'seconds',
+      yLabel: 'budget remaining (%)',
+      series: [
+        {
+          name: 'budget left',
+          points: f.faults.timeline
+            .filter((t) => t.budgetRemaining !== null)
+            .map((t) => [Math.round(t.t), (t.budgetRemaining ?? 0) * 100] as const),
+        },
+        { name: 'failed/s', points: f.faults.timeline.map((t) => [Math.round(t.t), t.failed] as const) },
+      ],
+    });
+  }
+  if (f.outages) {
+    out.outbox = lineChart({
+      title: 'Outbox depth over a broker outage',
+      xLabel: 'seconds',
+      yLabel: 'unpublished events',
+      series: [{ name: 'outbox depth', points: f.outages.brokerTimeline.map((p) => [Math.round(p.t), p.depth] as const) }],
+    });
+  }
+  return out;
+}
+
+/** The Markdown report. */
+export function markdown(f: ProofFigures): string {
+  const lines: string[] = [
+    '# Ballast proof: RetailFlow under overload, faults, outages and hostile input',
+    '',
+    `Run ${f.startedAt} on ${f.machine}, ${f.mode === 'embedded' ? 'embedded stores (SQLite, in-process broker, in-memory limits)' : 'real PostgreSQL, Redis and RabbitMQ'}` +
+      `${f.quick ? ', quick mode (short steps: figures are noisier)' : ''}; took ${n(f.durationSec)} s. ` +
+      'Every figure below was measured in this run; each baseline ran in the same run. Goals not met are marked.',
+    '',
+  ];
+  const o = f.overload;
+  if (o) {
+    const at = (m: SheddingMode, x: number) => o.points.find((p) => p.mode === m && p.multiple === x);
+    lines.push(
+      '## 1. Overload',
+      '',
+      `Capacity (closed-loop ramp, best goodput): **${n(o.capacityRps)} req/s**, knee at ${o.kneeConnections} connections. ` +
+        `Unloaded p99 (0.2x capacity): ${n(o.unloadedP99, 1)} ms. Mix: 30% checkouts (critical), 70% catalog reads (sheddable); ` +
+        'goodput counts 2xx answered within 1 s.',
+      '',
+      '| mode | load | goodput/s | % of capacity | p50 ms | p99 ms | critical served | sheddable served |',
+      '| --- | --- | --- | --- | --- | --- | --- | --- |',
+      ...o.points.map(
+        (p) =>
+          `| ${MODES[p.mode]} | ${p.multiple}x | ${n(p.goodputRps)} | ${pct(p.goodputOfCapacity)} | ${n(p.p50, 1)} | ${n(p.p99, 1)} | ${pct(p.criticalServed)} | ${pct(p.sheddableServed)} |`,
+      ),
+      '',
+      'Goals at 4x:',
+      `- goodput ≥ 90% of capacity: ${pct(o.goals.goodputAt4x.value)} — ${verdict(o.goals.goodputAt4x.met)}`,
+      `- admitted p99 ≤ 2x unloaded p99 (${n(o.goals.p99At4x.goal, 1)} ms): ${n(o.goals.p99At4x.value, 1)} ms — ${verdict(o.goals.p99At4x.met)}`,
+      `- critical served before sheddable: ${pct(o.goals.criticalFirst.critical)} vs ${pct(o.goals.criticalFirst.sheddable)} — ${verdict(o.goals.criticalFirst.met)}`,
+      '',
+    );
+    const none4 = at('none', 4);
+    const busy4 = at('toobusy', 4);
+    if (none4 && busy4) {
+      lines.push(
+        `Baselines at 4x: no shedding ${pct(none4.goodputOfCapacity)} of capacity (p99 ${n(none4.p99, 1)} ms); toobusy-js ${pct(busy4.goodputOfCapacity)} (p99 ${n(busy4.p99, 1)} ms).`,
+        '',
+      );
+    }
+    lines.push('![goodput](goodput.svg)', '', '![latency](latency.svg)', '');
+  }
+  const d = f.faults;
+  if (d) {
+    lines.push(
+      '## 2. Dependency faults',
+      '',
+      'Steady checkouts; the payment provider gets 10x slower, then fails 50% of calls, then recovers.',
+      '',
+      '| figure | value | goal | verdict |',
+      '| --- | --- | --- | --- |',
+      `| breaker opened after errors began | ${d.breakerOpened ? `${n(d.breakerOpenedAfterSec, 1)} s` : 'never'} | opens | ${verdict(d.goals.breakerOpens!.met)} |`,
+      `| retries vs retry budget | ${n(d.retries)} retries for ${n(d.paymentCalls)} payment calls | ≤ ${n(d.retryBudgetAllowance)} (20% + 10/s) | ${verdict(d.goals.retriesWithinBudget!.met)} |`,
+      `| failed checkout latency p50 / p99 | ${n(d.failedCheckoutP50Ms, 1)} / ${n(d.failedCheckoutP99Ms, 1)} ms | p99 ≤ ${n(d.requestTimeoutMs / 5)} ms (fail fast) | ${verdict(d.goals.failsFast!.met)} |`,
+      `| page alert after errors began | ${d.pageAfterSec === null ? 'never' : `${n(d.pageAfterSec, 1)} s`} | ≤ ${n(d.workbookDetectionSec)} s (Workbook) | ${verdict(d.goals.pageWithinDetection!.met)} |`,
+      `| time to recover after the fault | ${d.recoverySec === null ? 'did not recover' : `${n(d.recoverySec, 1)} s`} | recovers | ${verdict(d.goals.recovers!.met)} |`,
+      '',
+      '![budget](budget.svg)',
+      '',
+    );
+  }
+  const u = f.outages;
+  if (u) {
+    lines.push('## 3. Outages', '', '| outage | what happened | verdict |', '| --- | --- | --- |');
+    for (const s of u.steps) lines.push(`| ${s.name} | ${s.detail} | ${verdict(s.met)} |`);
+    lines.push('', '![outbox](outbox.svg)', '');
+  }
+  const h = f.hostile;
+  if (h) {
+    lines.push(
+      '## 4. Hostile input',
+      '',
+      `${h.apiCases} generated API cases (${Object.entries(h.byCategory)
+        .map(([k, v]) => `${k} ${v}`)
+        .join(', ')}); ${h.specCases} mutated SLO specs; ${h.randomRequests} requests to random paths with random tenant keys.`,
+      '',
+      '| figure | value | goal | verdict |',
+      '| --- | --- | --- | --- |',
+      `| crashes | ${h.crashes + h.specCrashes} | 0 | ${verdict(h.goals.noCrashes!.met)} |`,
+      `| 5xx on client errors | ${h.serverErrors} | 0 | ${verdict(h.goals.no5xx!.met)} |`,
+      `| cross-tenant reads | ${h.crossTenantReads} | 0 | ${verdict(h.goals.noCrossTenantReads!.met)} |`,
+      `| rejections without a clear problem body / located error | ${h.unclearRejections + h.specUnlocatedErrors} | 0 | ${verdict(h.goals.clearRejections!.met)} |`,
+      `| request-duration series after random paths | ${h.routeSeries} | ≤ ${h.seriesCap} | ${verdict(h.goals.seriesUnderCap!.met)} |`,
+      '',
+    );
+    if (h.examples.length > 0) lines.push('Examples of failures:', '', ...h.examples.map((e) => `- \`${e.replace(/`/g, "'")}\``), '');
+  }
+  return lines.join('\n');
+}
+
+function escapeHtml(text: string): string {
+  return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+}
+
+/** A self-contained HTML page: the Markdown's tables and text, with the SVG charts inline. */
+export function html(f: ProofFigures): string {
+  const svg = charts(f);
+  const body: string[] = [];
+  let inTable = false;
+  for (const line of markdown(f).split('\n')) {
+    const image = /^!\[(\w+)\]\((\w+)\.svg\)$/.exec(line);
+    if (line.startsWith('|')) {
+      const cells = line.split('|').slice(1, -1).map((c) => c.trim());
+      if (cells.every((c) => /^-+$/.test(c))) continue;
+      if (!inTable) body.push('<table>');
+      const tag = inTable ? 'td' : 'th';
+      body.push(`<tr>${cells.map((c) => `<${tag}>${inline(c)}</${tag}>`).join('')}</tr>`);
+      inTable = true;
+      continue;
+    }
+    if (inTable) {
+      body.push('</table>');
+      inTable = false;
+    }
+    if (image) body.push(`<figure>${svg[image[2]!] ?? ''}</figure>`);
+    else if (line.startsWith('# ')) body.push(`<h1>${inline(line.slice(2))}</h1>`);
+    else if (line.startsWith('## ')) body.push(`<h2>${inline(line.slice(3))}</h2>`);
+    else if (line.startsWith('- ')) body.push(`<p class="item">${inline(line.slice(2))}</p>`);
+    else if (line.trim() !== '') body.push(`<p>${inline(line)}</p>`);
+  }
+  if (inTable) body.push('</table>');
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Ballast proof</title>
+<style>
+body{font:15px/1.5 system-ui,sans-serif;max-width:980px;margin:2em auto;padding:0 1em;color:#222}
+table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:4px 8px;text-align:left}
+th{background:#f4f4f4}strong{color:#b00}figure{margin:1em 0}p.item{margin:.2em 0 .2em 1em}
+</style></head><body>
+${body.join('\n')}
+</body></html>
+`;
+}
+
+function inline(text: string): string {
+  return escapeHtml(text)
+    .replace(/\*\*(.+?)\*\*/g, '<strong>$1</strong>')
+    .replace(/`(.+?)`/g, '<code>$1</code>');
+}

@@ -1,0 +1,156 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import net from 'node:net';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** The repository root, two folders above this file. */
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+
+/** Keys RetailFlow's embedded seed uses (documented in its README). */
+export const KEYS = { acme: 'rf_acme_dev_key', globex: 'rf_globex_dev_key', admin: 'rf_admin_dev_key' } as const;
+
+/** A free TCP port on loopback. */
+export async function freePort(): Promise<number> {
+  const server = net.createServer();
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const { port } = server.address() as net.AddressInfo;
+  server.close();
+  await once(server, 'close');
+  return port;
+}
+
+/** A RetailFlow process started by the proof. */
+export interface ServiceProcess {
+  readonly url: string;
+  readonly child: ChildProcess;
+  /** SIGTERM and wait for exit (SIGKILL after `graceMs`). */
+  stop(graceMs?: number): Promise<void>;
+  /** SIGKILL: the process dies mid-whatever-it-was-doing. */
+  kill(): Promise<void>;
+  /** The process's output so far (for diagnosis when it fails). */
+  output(): string;
+}
+
+/**
+ * Starts the built RetailFlow (`examples/retailflow/dist/main.js`) as its own process, so the load generator and
+ * the service do not share an event loop, and waits until `/healthz` answers.
+ */
+export async function startService(env: Record<string, string>, port?: number): Promise<ServiceProcess> {
+  const p = port ?? (await freePort());
+  const paymentPort = await freePort();
+  const child = spawn(process.execPath, [path.join(ROOT, 'examples/retailflow/dist/main.js')], {
+    env: {
+      ...process.env,
+      PORT: String(p),
+      PAYMENT_PORT: String(paymentPort),
+      HOST: '127.0.0.1',
+      // The proof measures shedding and faults, not the per-tenant limits (they have their own tests).
+      PRO_REQUESTS_PER_MINUTE: '1000000000',
+      FREE_REQUESTS_PER_MINUTE: '1000000000',
+      ...env,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  child.stdout?.on('data', (d: Buffer) => (out = (out + d.toString()).slice(-20_000)));
+  child.stderr?.on('data', (d: Buffer) => (out = (out + d.toString()).slice(-20_000)));
+  const url = `http://127.0.0.1:${p}`;
+  const exited = once(child, 'exit');
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`RetailFlow exited with ${child.exitCode}:\n${out}`);
+    try {
+      const res = await fetch(`${url}/healthz`);
+      if (res.ok) break;
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline) {
+      child.kill('SIGKILL');
+      throw new Error(`RetailFlow did not answer /healthz within 30 s:\n${out}`);
+    }
+    await sleep(100);
+  }
+  const wait = async (graceMs: number) => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+    await exited;
+    clearTimeout(timer);
+  };
+  return {
+    url,
+    child,
+    output: () => out,
+    stop: async (graceMs = 15_000) => {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+      await wait(graceMs);
+    },
+    kill: async () => {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      await wait(5000);
+    },
+  };
+}
+
+/** Wall-clock sleep: the proof drives a real service in real time. */
+export function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** Sets a chaos switch on the running service through its admin endpoint. */
+export async function setChaos(
+  url: string,
+  target: 'payments' | 'storage',
+  fault: { enabled: boolean; latencyMs?: number; errorRate?: number },
+): Promise<void> {
+  const res = await fetch(`${url}/admin/chaos`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${KEYS.admin}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ target, ...fault }),
+  });
+  if (!res.ok) throw new Error(`POST /admin/chaos answered ${res.status}: ${await res.text()}`);
+}
+
+/** One sample of the Prometheus text exposition: name, labels, value. */
+export interface Sample {
+  readonly name: string;
+  readonly labels: Readonly<Record<string, string>>;
+  readonly value: number;
+}
+
+const SAMPLE = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})?\s+(\S+)(?:\s+\S+)?$/;
+const LABEL = /([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g;
+
+/** Parses the Prometheus text format line by line (comments skipped; exemplars dropped). */
+export function parseExposition(text: string): Sample[] {
+  const samples: Sample[] = [];
+  for (const raw of text.split('\n')) {
+    const line = raw.split(' # ')[0]!.trim();
+    if (line === '' || line.startsWith('#')) continue;
+    const m = SAMPLE.exec(line);
+    if (!m) continue;
+    const labels: Record<string, string> = {};
+    for (const l of (m[2] ?? '').matchAll(LABEL)) labels[l[1]!] = l[2]!.replace(/\\(.)/g, '$1');
+    const value = m[3] === '+Inf' ? Infinity : m[3] === '-Inf' ? -Infinity : Number(m[3]);
+    samples.push({ name: m[1]!, labels, value });
+  }
+  return samples;
+}
+
+/** Scrapes `/metrics` and returns its samples. */
+export async function scrape(url: string): Promise<Sample[]> {
+  const res = await fetch(`${url}/metrics`);
+  return parseExposition(await res.text());
+}
+
+/** Sum of the samples named `name` whose labels include `match`. */
+export function sum(samples: readonly Sample[], name: string, match: Record<string, string> = {}): number {
+  let total = 0;
+  for (const s of samples) {
+    if (s.name !== name) continue;
+    if (Object.entries(match).every(([k, v]) => s.labels[k] === v)) total += s.value;
+  }
+  return total;
+}
