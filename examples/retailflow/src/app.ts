@@ -7,6 +7,7 @@ import type { FeatureFlags } from './flags/flags.js';
 import { tenantAuth } from './http/auth.js';
 import { requestDeadline } from './http/deadline.js';
 import { HttpProblem, problemHandler } from './http/problem.js';
+import { asProblemJson } from './http/problem-json.js';
 import type { OpenApiSchemas } from './openapi.js';
 import { adminRoutes } from './ops/admin.js';
 import { opsRoutes, type OpsDependencies } from './ops/routes.js';
@@ -77,11 +78,11 @@ export function createApp(deps: AppDependencies): Express {
     }
     next();
   });
-  api.use(deps.policies.shedding);
+  api.use(asProblemJson(deps.policies.shedding));
   api.use(json);
   api.use(requestDeadline(deps.clock, deps.config.requestTimeoutMs));
   api.use(tenantAuth(deps.repo, deps.policies.tenantLookup));
-  api.use(deps.policies.rateLimit);
+  api.use(asProblemJson(deps.policies.rateLimit));
   api.use(catalogRoutes(deps.repo, deps.policies, deps.flags));
   api.use(orderRoutes(deps.repo, deps.checkout, deps.schemas));
   api.use(tenantRoutes(deps.repo, deps.flags));

@@ -96,7 +96,7 @@ describe('per-tenant rate limits by plan', () => {
     }
     expect(limited).toBeDefined();
     expect(allowed).toBe(20); // the clock stands still: exactly the plan's minute, no refill
-    expect(limited!.contentType).toContain('json');
+    expect(limited!.contentType).toContain('application/problem+json');
     expect(Number(limited!.headers.get('retry-after'))).toBeGreaterThan(0);
     expect(limited!.headers.get('ratelimit-remaining')).toBe('0');
     expect(limited!.body).toMatchObject({ status: 429, title: 'Too many requests' });

@@ -1,0 +1,163 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ManualClock } from '@ballast/core';
+import { loadOpenApiDocument, OpenApiSchemas } from '../src/openapi.js';
+import type { RetailFlow } from '../src/service.js';
+import { ACME, ADMIN, GLOBEX, call, settle, startTestService, type Answer } from './helpers.js';
+
+// The OpenAPI 3.1 document is the contract: every real request below is checked against it (request body schema,
+// documented status, content type, response schema), and every documented operation must be exercised.
+const document = loadOpenApiDocument();
+const schemas = new OpenApiSchemas(document);
+
+interface Operation {
+  readonly requestBody?: { content: Record<string, { schema: unknown }> };
+  readonly responses: Record<string, ResponseSpec | { $ref: string }>;
+}
+interface ResponseSpec {
+  readonly content?: Record<string, { schema: unknown }>;
+  readonly headers?: Record<string, unknown>;
+}
+
+const templates = Object.keys(document.paths).map((template) => ({
+  template,
+  pattern: new RegExp(`^${template.replace(/\{[^}]+\}/g, '[^/]+')}$`),
+}));
+const exercised = new Set<string>();
+
+function resolveResponse(spec: ResponseSpec | { $ref: string }): ResponseSpec {
+  if (!('$ref' in spec)) return spec;
+  const name = spec.$ref.replace('#/components/responses/', '');
+  const found = (document.components as unknown as { responses: Record<string, ResponseSpec> }).responses[
+    name
+  ];
+  if (!found) throw new Error(`unresolved ${spec.$ref}`);
+  return found;
+}
+
+/** Sends a request and checks request and response against the document. */
+async function checked<T>(
+  method: string,
+  path: string,
+  options: Parameters<typeof call>[3] = {},
+  run: (p: Promise<Answer<T>>) => Promise<Answer<T>> = (p) => p,
+): Promise<Answer<T>> {
+  const pathname = path.split('?')[0]!;
+  const match = templates.find((t) => t.pattern.test(pathname));
+  expect(match, `${path} is not in the document`).toBeDefined();
+  const operation = (document.paths[match!.template] as Record<string, Operation>)[method.toLowerCase()];
+  expect(operation, `${method} ${match!.template} is not in the document`).toBeDefined();
+  exercised.add(`${method} ${match!.template}`);
+  if (options.body !== undefined && operation!.requestBody) {
+    const schema = operation!.requestBody.content['application/json']?.schema;
+    // Only requests meant to be valid are checked; the negative cases send invalid bodies on purpose.
+    if (!path.includes('invalid')) expect(schemas.validateSchema(schema, options.body)).toEqual([]);
+  }
+  const answer = await run(call<T>(service.url, method, path.replace('invalid', ''), options));
+  const documented = operation!.responses[String(answer.status)];
+  expect(documented, `${method} ${match!.template} answered an undocumented ${answer.status}`).toBeDefined();
+  const response = resolveResponse(documented!);
+  const mediaType = answer.contentType.split(';')[0]!.trim();
+  const content = response.content?.[mediaType];
+  expect(
+    content,
+    `${answer.status} of ${method} ${match!.template} as ${mediaType} is undocumented`,
+  ).toBeDefined();
+  if (mediaType.endsWith('json')) {
+    expect(
+      schemas.validateSchema(content!.schema, answer.body),
+      `${method} ${path} → ${answer.status}`,
+    ).toEqual([]);
+  }
+  for (const header of Object.keys(response.headers ?? {})) {
+    if (header === 'Idempotent-Replayed' || header === 'Location') continue;
+    expect(answer.headers.has(header), `${header} on ${answer.status} of ${method} ${path}`).toBe(true);
+  }
+  return answer;
+}
+
+let service: RetailFlow;
+let clock: ManualClock;
+beforeAll(async () => {
+  ({ service, clock } = await startTestService({ freeRequestsPerMinute: 30 }));
+});
+afterAll(() => service.shutdown());
+
+describe('the OpenAPI 3.1 document', () => {
+  it('is valid JSON Schema 2020-12 in every component', () => {
+    expect(document.openapi).toBe('3.1.0');
+    for (const name of Object.keys(document.components.schemas))
+      expect(() => schemas.validate(name, {})).not.toThrow();
+  });
+
+  it('describes every answer of the API', async () => {
+    const order = (key: string, body: unknown, invalid = false) =>
+      checked<{ id: string }>(
+        'POST',
+        invalid ? '/api/v1/orders?invalid' : '/api/v1/orders',
+        { key: ACME, body, headers: { 'idempotency-key': key } },
+        (p) => settle(clock, p),
+      );
+    await checked('GET', '/api/v1/products', { key: ACME });
+    await checked('GET', '/api/v1/products?limit=2', { key: ACME });
+    await checked('GET', '/api/v1/products?limit=0', { key: ACME });
+    await checked('GET', '/api/v1/products/sku-mug', { key: ACME });
+    await checked('GET', '/api/v1/products/sku-none', { key: ACME });
+    await checked('GET', '/api/v1/products');
+
+    const placed = await order('oa-1', { items: [{ productId: 'sku-mug', quantity: 1 }] });
+    expect(placed.status).toBe(201);
+    expect((await order('oa-1', { items: [{ productId: 'sku-mug', quantity: 1 }] })).status).toBe(201);
+    expect((await order('oa-1', { items: [{ productId: 'sku-mug', quantity: 3 }] })).status).toBe(422);
+    expect((await order('oa-2', { items: [] }, true)).status).toBe(400);
+    expect((await order('oa-3', { items: [{ productId: 'sku-none', quantity: 1 }] })).status).toBe(404);
+    expect(
+      (
+        await order('oa-4', {
+          items: [
+            { productId: 'sku-scale', quantity: 100 },
+            { productId: 'sku-scale', quantity: 100 },
+          ],
+        })
+      ).status,
+    ).toBe(409);
+    service.provider!.setKnobs({ down: true });
+    expect((await order('oa-5', { items: [{ productId: 'sku-mug', quantity: 1 }] })).status).toBe(503);
+    service.provider!.setKnobs({ down: false });
+
+    await checked('GET', '/api/v1/orders', { key: ACME });
+    await checked('GET', '/api/v1/orders?includeCancelled=true&limit=5', { key: ACME });
+    await checked('GET', `/api/v1/orders/${placed.body.id}`, { key: ACME });
+    await checked('GET', `/api/v1/orders/${placed.body.id}`, { key: GLOBEX });
+    await checked('DELETE', `/api/v1/orders/${placed.body.id}`, { key: ACME });
+    await checked('DELETE', `/api/v1/orders/${placed.body.id}`, { key: GLOBEX });
+    await checked('GET', '/api/v1/audit', { key: ACME });
+    await checked('GET', '/api/v1/audit?cursor=nonsense', { key: ACME });
+    await checked('GET', '/api/v1/flags', { key: ACME });
+
+    await checked('GET', '/api/v1/slo');
+    await checked('GET', '/slo');
+    await checked('GET', '/metrics');
+    await checked('GET', '/healthz');
+    await checked('GET', '/readyz');
+    await checked('GET', '/admin/chaos', { key: ADMIN });
+    await checked('GET', '/admin/chaos', { key: GLOBEX });
+    await checked('POST', '/admin/chaos', {
+      key: ADMIN,
+      body: { target: 'payments', enabled: false, errorRate: 0.5 },
+    });
+    await checked('POST', '/admin/chaos?invalid', { key: ADMIN, body: { target: 'payments' } });
+
+    // Until the free plan's minute is used up: 200s with RateLimit headers, then a documented 429.
+    let last: Answer | undefined;
+    for (let i = 0; i < 40 && last?.status !== 429; i++)
+      last = await checked('GET', '/api/v1/flags', { key: GLOBEX });
+    expect(last?.status).toBe(429);
+
+    const operations = Object.entries(document.paths).flatMap(([template, item]) =>
+      Object.keys(item)
+        .filter((k) => ['get', 'post', 'delete', 'put', 'patch'].includes(k))
+        .map((m) => `${m.toUpperCase()} ${template}`),
+    );
+    expect(operations.filter((o) => !exercised.has(o))).toEqual([]);
+  });
+});
