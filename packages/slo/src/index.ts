@@ -43,3 +43,16 @@ export { parseSlos, parseSpecs } from './spec/parse.js';
 export { loadSlos, loadSpecFiles } from './spec/load.js';
 export type { SpecKind } from './spec/schema.js';
 export { SPEC_KINDS } from './spec/schema.js';
+export type {
+  AlertingRule,
+  GeneratedRules,
+  RecordingRule,
+  RuleGroup,
+  RulesOptions,
+} from './rules/generate.js';
+export { generateRules, sloLabels, sloRuleGroups } from './rules/generate.js';
+export type { RuleTestFile } from './rules/tests.js';
+export { generateRuleTests } from './rules/tests.js';
+export { SLO_RECORDS, burnRateAlertName, errorRatioRecord } from './rules/names.js';
+export type { SloQueries } from './rules/queries.js';
+export { sloQueries } from './rules/queries.js';

@@ -17,7 +17,11 @@ export const COMMANDS: readonly CommandEntry[] = [
     summary: 'Check OpenSLO v1 spec files and list their SLOs',
     load: () => import('./validate.js'),
   },
-  // { name: 'rules', summary: 'Write Prometheus recording and alerting rules (and promtool tests)', load: () => import('./rules.js') },
+  {
+    name: 'rules',
+    summary: 'Write Prometheus recording and alerting rules (and promtool tests)',
+    load: () => import('./rules.js'),
+  },
   // { name: 'report', summary: 'Render an HTML or Markdown SLO report', load: () => import('./report.js') },
   {
     name: 'status',

@@ -1,0 +1,57 @@
+import { mkdir, writeFile } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
+import { generateRules } from '../rules/generate.js';
+import { generateRuleTests } from '../rules/tests.js';
+import { EXIT, parseCommandArgs, type CliCommand } from './command.js';
+import { loadCommandSpecs } from './specs.js';
+
+/** `ballast-slo rules`: Prometheus recording and alerting rules for the SLOs, and promtool tests for them. */
+export const command: CliCommand = {
+  name: 'rules',
+  summary: 'Write Prometheus recording and alerting rules (and promtool tests)',
+  usage:
+    'ballast-slo rules <files or directories...> [-o FILE] [--tests DIR] [--runbook-base-url URL] [--interval D]',
+  help: `Prints one Prometheus rules file for every SLO in the spec files: the error ratio over each alert window
+(slo:sli_error:ratio_rate<window>), the period's traffic-weighted error ratio, metadata (slo:objective:ratio,
+slo:error_budget:ratio, slo:period:seconds, slo:period_burn_rate:ratio, slo:period_error_budget_remaining:ratio),
+and the multi-window, multi-burn-rate alerts <Service><Slo>BurnRatePage and <Service><Slo>BurnRateTicket.
+
+Options:
+  -o, --output FILE          write the rules to FILE instead of standard output
+  --tests DIR                also write promtool tests, two files per SLO: <slo>.rules.yml (its rules) and
+                             <slo>.test.yml; run them with: promtool test rules DIR/*.test.yml
+  --runbook-base-url URL     prefix of each alert's runbook_url: URL/runbooks/<AlertName>.md (default: relative)
+  --interval DURATION        evaluation interval of every rule group (default: Prometheus's global one)
+
+Exit codes: 0 written, 1 invalid spec (errors on stderr), 2 usage error.`,
+  async run(args, io) {
+    const { values, positionals } = parseCommandArgs(args, {
+      output: { type: 'string', short: 'o' },
+      tests: { type: 'string' },
+      'runbook-base-url': { type: 'string' },
+      interval: { type: 'string' },
+    });
+    const slos = await loadCommandSpecs(positionals, io);
+    if (!slos) return EXIT.invalid;
+    const options = {
+      ...(values['runbook-base-url'] === undefined ? {} : { runbookBaseUrl: values['runbook-base-url'] }),
+      ...(values.interval === undefined ? {} : { interval: values.interval }),
+    };
+    const { yaml } = generateRules(slos, options);
+    if (values.output === undefined) io.stdout(yaml);
+    else {
+      const file = resolve(io.cwd, values.output);
+      await mkdir(dirname(file), { recursive: true });
+      await writeFile(file, yaml);
+    }
+    if (values.tests !== undefined) {
+      const dir = resolve(io.cwd, values.tests);
+      await mkdir(dir, { recursive: true });
+      for (const f of generateRuleTests(slos, options)) {
+        await writeFile(join(dir, f.path), f.content);
+        for (const reason of f.skipped) io.stderr(`${f.slo}: test not generated: ${reason}\n`);
+      }
+    }
+    return EXIT.ok;
+  },
+};

@@ -1,0 +1,338 @@
+import { invalidOption } from '@ballast/core';
+import { stringify } from 'yaml';
+import { formatDuration, parseDuration } from '../duration.js';
+import { periodMs, type BurnRateCondition, type Severity, type Slo } from '../model.js';
+import { burnRateAlertName, errorRatioRecord, SLO_RECORDS } from './names.js';
+import { sloQueries } from './queries.js';
+
+/**
+ * A Prometheus recording rule.
+ *
+ * @example
+ * ```ts
+ * const rule: RecordingRule = { record: 'slo:objective:ratio', expr: 'vector(0.999)', labels: { slo: 'a', service: 's' } };
+ * ```
+ */
+export interface RecordingRule {
+  readonly record: string;
+  readonly expr: string;
+  readonly labels: Readonly<Record<string, string>>;
+}
+
+/**
+ * A Prometheus alerting rule.
+ *
+ * @example
+ * ```ts
+ * const { groups } = generateRules(slos);
+ * const alerts = groups.flatMap((g) => g.rules).filter((r): r is AlertingRule => 'alert' in r);
+ * ```
+ */
+export interface AlertingRule {
+  readonly alert: string;
+  readonly expr: string;
+  readonly for?: string;
+  readonly labels: Readonly<Record<string, string>>;
+  readonly annotations: Readonly<Record<string, string>>;
+}
+
+/**
+ * One rule group of a Prometheus rules file.
+ *
+ * @example
+ * ```ts
+ * generateRules([slo]).groups.map((g) => g.name); // ['slo-checkout-checkout-availability-sli-and-alerts', 'slo-checkout-checkout-availability-meta']
+ * ```
+ */
+export interface RuleGroup {
+  readonly name: string;
+  readonly interval?: string;
+  readonly rules: readonly (RecordingRule | AlertingRule)[];
+}
+
+/**
+ * What {@link generateRules} returns: the rules file as YAML and the same rules as data.
+ *
+ * @example
+ * ```ts
+ * const { yaml, alerts } = generateRules(slos);
+ * writeFileSync('rules.yml', yaml);
+ * for (const a of alerts) writeRunbook(`runbooks/${a.alert}.md`, a);
+ * ```
+ */
+export interface GeneratedRules {
+  /** The rules file (`groups:` …), ready for `promtool check rules` and Prometheus `rule_files`. */
+  readonly yaml: string;
+  readonly groups: readonly RuleGroup[];
+  /** Every alert written, in file order, with its SLO and severity (runbooks are named after `alert`). */
+  readonly alerts: readonly {
+    readonly alert: string;
+    readonly slo: string;
+    readonly service: string;
+    readonly severity: Severity;
+  }[];
+}
+
+/**
+ * Options of {@link generateRules}.
+ *
+ * @example
+ * ```ts
+ * const options: RulesOptions = { runbookBaseUrl: 'https://github.com/acme/shop/blob/main', interval: '30s' };
+ * ```
+ */
+export interface RulesOptions {
+  /**
+   * Prefix of every alert's `runbook_url` annotation: `<runbookBaseUrl>/runbooks/<AlertName>.md`. Trailing slashes
+   * are dropped; the empty string gives the relative `runbooks/<AlertName>.md`.
+   * @default ''
+   */
+  readonly runbookBaseUrl?: string;
+  /**
+   * The evaluation interval of every group (Prometheus `interval`); omitted, groups use Prometheus's
+   * `global.evaluation_interval`.
+   * @default undefined
+   */
+  readonly interval?: string;
+}
+
+/** The recording windows an SLO needs: every alert window, plus the period (named by its nominal length). */
+function alertWindows(slo: Slo): string[] {
+  const windows = new Map<string, number>();
+  for (const c of slo.alerting.conditions) {
+    windows.set(c.longWindow, c.longWindowMs);
+    windows.set(c.shortWindow, c.shortWindowMs);
+  }
+  return [...windows.entries()].sort((a, b) => a[1] - b[1]).map(([w]) => w);
+}
+
+/**
+ * A number as PromQL text, without binary floating-point noise.
+ *
+ * @example
+ * ```ts
+ * promNumber(1 - 0.999); // '0.001'
+ * ```
+ */
+export function promNumber(value: number): string {
+  return String(Number(value.toPrecision(12)));
+}
+
+/** Escapes Go-template delimiters so spec text in annotations is printed literally by Prometheus. */
+function literal(text: string): string {
+  return text.replace(/\{\{|\}\}/g, (m) => `{{ "${m}" }}`);
+}
+
+function selectorOf(labels: Readonly<Record<string, string>>): string {
+  return `{${Object.entries(labels)
+    .map(([k, v]) => `${k}=${JSON.stringify(v)}`)
+    .join(',')}}`;
+}
+
+/**
+ * The labels of every series and alert of `slo`: its own labels, then `slo` and `service` (which win).
+ *
+ * @example
+ * ```ts
+ * sloLabels(slo); // { team: 'payments', slo: 'checkout-availability', service: 'checkout' }
+ * ```
+ */
+export function sloLabels(slo: Slo): Record<string, string> {
+  return { ...slo.labels, slo: slo.name, service: slo.service };
+}
+
+function percent(ratio: number): string {
+  return `${Number((ratio * 100).toPrecision(10))}%`;
+}
+
+function conditionText(c: BurnRateCondition): string {
+  return `${promNumber(c.burnRate)}x over ${c.longWindow} and ${c.shortWindow}`;
+}
+
+function periodText(slo: Slo): string {
+  const w = slo.timeWindow;
+  return w.kind === 'rolling' ? `rolling ${w.duration}` : `calendar ${w.unit} (${w.timeZone})`;
+}
+
+function alertRule(
+  slo: Slo,
+  severity: Severity,
+  conditions: readonly BurnRateCondition[],
+  runbookBaseUrl: string,
+): AlertingRule {
+  const labels = sloLabels(slo);
+  const sel = selectorOf(labels);
+  const budget = promNumber(1 - slo.objective);
+  const guard = slo.alerting.minEvents;
+  const terms = conditions.map((c) => {
+    const threshold = `(${promNumber(c.burnRate)} * ${budget})`;
+    const parts = [
+      `${errorRatioRecord(c.longWindow)}${sel} > ${threshold}`,
+      `${errorRatioRecord(c.shortWindow)}${sel} > ${threshold}`,
+    ];
+    if (guard > 0) {
+      for (const [w, ms] of [
+        [c.longWindow, c.longWindowMs],
+        [c.shortWindow, c.shortWindowMs],
+      ] as const) {
+        parts.push(`${SLO_RECORDS.totalRateFor(w)}${sel} * ${ms / 1000} >= ${promNumber(guard)}`);
+      }
+    }
+    return `(\n  ${parts.join('\n  and\n  ')}\n)`;
+  });
+  const alert = burnRateAlertName(slo, severity);
+  const base = runbookBaseUrl.replace(/\/+$/, '');
+  const forDurations = conditions.map((c) => c.for).filter((f): f is string => f !== undefined);
+  // One alert per severity: when conditions set different `for` durations, the longest applies to all.
+  const longestFor = forDurations
+    .map((f) => [f, parseDuration(f) ?? 0] as const)
+    .sort((a, b) => a[1] - b[1])
+    .at(-1)?.[0];
+  const what = slo.budgeting.method === 'Timeslices' ? 'bad time slices' : 'errors';
+  return {
+    alert,
+    expr: terms.join('\nor\n'),
+    ...(longestFor === undefined ? {} : { for: longestFor }),
+    labels: { ...labels, severity },
+    annotations: {
+      summary: literal(
+        `${slo.displayName} (${slo.service}) is burning its error budget too fast: ${severity === 'page' ? 'act now' : 'look at it today'}.`,
+      ),
+      description: literal(
+        `The ratio of ${what} of SLO ${slo.name} (objective ${percent(slo.objective)}, ${periodText(slo)}) ` +
+          `has been above its error budget times ${conditions.map(conditionText).join(', or ')}. ` +
+          `At 1x the budget lasts exactly one period; at ${promNumber(Math.max(...conditions.map((c) => c.burnRate)))}x ` +
+          `it would be gone in ${formatDuration(periodMs(slo.timeWindow) / Math.max(...conditions.map((c) => c.burnRate)))}.`,
+      ),
+      runbook_url: `${base === '' ? '' : `${base}/`}runbooks/${alert}.md`,
+    },
+  };
+}
+
+/**
+ * The rule groups of one SLO, exactly as {@link generateRules} writes them: its error ratios and alerts, then its
+ * metadata.
+ *
+ * @example
+ * ```ts
+ * import { sloRuleGroups } from '@ballast/slo';
+ * const [sli, meta] = sloRuleGroups(slo, { interval: '30s' });
+ * ```
+ */
+export function sloRuleGroups(slo: Slo, options: RulesOptions = {}): RuleGroup[] {
+  const labels = sloLabels(slo);
+  const sel = selectorOf(labels);
+  const q = sloQueries(slo);
+  const windows = alertWindows(slo);
+  const periodWindow = formatDuration(periodMs(slo.timeWindow));
+  const budget = promNumber(1 - slo.objective);
+  const sli: RecordingRule[] = [];
+  const record = (name: string, expr: string): void => void sli.push({ record: name, expr, labels });
+
+  if (slo.budgeting.method === 'Timeslices') {
+    const slice = slo.budgeting.timesliceWindow;
+    record(SLO_RECORDS.timesliceError(slice), q.errorRatio(slice));
+    // `>= 0` drops slices without events (0/0 is NaN), so they count neither as good nor as bad.
+    record(
+      SLO_RECORDS.timesliceBad,
+      `(${SLO_RECORDS.timesliceError(slice)}${sel} >= 0) > bool ${promNumber(1 - slo.budgeting.timesliceTarget)}`,
+    );
+    for (const w of windows)
+      record(errorRatioRecord(w), `avg_over_time(${SLO_RECORDS.timesliceBad}${sel}[${w}])`);
+  } else {
+    for (const w of windows) record(errorRatioRecord(w), q.errorRatio(w));
+    record(SLO_RECORDS.badRate, q.bad('5m'));
+    record(SLO_RECORDS.totalRate, q.total('5m'));
+  }
+  if (slo.alerting.minEvents > 0) {
+    for (const w of windows) {
+      const name = SLO_RECORDS.totalRateFor(w);
+      if (!sli.some((r) => r.record === name)) record(name, q.total(w));
+    }
+  }
+
+  const runbookBaseUrl = options.runbookBaseUrl ?? '';
+  const alerts: AlertingRule[] = [];
+  for (const severity of ['page', 'ticket'] as const) {
+    const conditions = slo.alerting.conditions.filter((c) => c.severity === severity);
+    if (conditions.length > 0) alerts.push(alertRule(slo, severity, conditions, runbookBaseUrl));
+  }
+
+  const meta: RecordingRule[] = [];
+  const metaRecord = (name: string, expr: string): void => void meta.push({ record: name, expr, labels });
+  metaRecord(SLO_RECORDS.objective, `vector(${promNumber(slo.objective)})`);
+  metaRecord(SLO_RECORDS.errorBudget, `vector(${budget})`);
+  metaRecord(SLO_RECORDS.period, `vector(${periodMs(slo.timeWindow) / 1000})`);
+  if (!windows.includes(periodWindow)) {
+    metaRecord(
+      errorRatioRecord(periodWindow),
+      slo.budgeting.method === 'Timeslices'
+        ? `avg_over_time(${SLO_RECORDS.timesliceBad}${sel}[${periodWindow}])`
+        : // Traffic-weighted: the sums of recorded 5m rates, divided (never an average of ratios).
+          `sum_over_time(${SLO_RECORDS.badRate}${sel}[${periodWindow}])\n/\nsum_over_time(${SLO_RECORDS.totalRate}${sel}[${periodWindow}])`,
+    );
+  }
+  metaRecord(SLO_RECORDS.periodBurnRate, `${errorRatioRecord(periodWindow)}${sel} / ${budget}`);
+  metaRecord(SLO_RECORDS.budgetRemaining, `1 - ${SLO_RECORDS.periodBurnRate}${sel}`);
+
+  const interval = options.interval === undefined ? {} : { interval: options.interval };
+  return [
+    { name: `slo-${slo.service}-${slo.name}-sli-and-alerts`, ...interval, rules: [...sli, ...alerts] },
+    { name: `slo-${slo.service}-${slo.name}-meta`, ...interval, rules: meta },
+  ];
+}
+
+const HEADER =
+  '# Prometheus rules generated by @ballast/slo (`ballast-slo rules`). Do not edit: regenerate from the SLO specs.\n';
+
+/**
+ * Generates one Prometheus rules file for `slos`: per SLO, the error ratio over every alert window
+ * (`slo:sli_error:ratio_rate<window>`, computed from `rate()` of the counters over that window), the traffic-weighted
+ * ratio over the period (from recorded 5m rates, never an average of ratios), metadata (`slo:objective:ratio`,
+ * `slo:error_budget:ratio`, `slo:period:seconds`, `slo:period_burn_rate:ratio`,
+ * `slo:period_error_budget_remaining:ratio`) and the multi-window, multi-burn-rate alerts
+ * `<Service><Slo>BurnRatePage` and `<Service><Slo>BurnRateTicket` with labels `severity`, `slo`, `service` and
+ * annotations `summary`, `description`, `runbook_url`. Each SLO gets one group for its SLI and alerts (so alerts
+ * always see the ratios of the same evaluation) and one for its metadata.
+ *
+ * @throws TypeError when two SLOs share a name, or `slos` is not an array of SLOs.
+ * @example
+ * ```ts
+ * import { defineSlo, generateRules } from '@ballast/slo';
+ * const slo = defineSlo({
+ *   service: 'checkout', name: 'checkout-availability', objective: 0.999, window: '30d',
+ *   indicator: { bad: 'http_requests_total{job="checkout",code=~"5.."}', total: 'http_requests_total{job="checkout"}' },
+ * });
+ * const { yaml, alerts } = generateRules([slo], { runbookBaseUrl: 'https://runbooks.example.com' });
+ * alerts[0].alert; // 'CheckoutAvailabilityBurnRatePage'
+ * ```
+ */
+export function generateRules(slos: readonly Slo[], options: RulesOptions = {}): GeneratedRules {
+  const given: unknown = slos;
+  if (!Array.isArray(given)) throw invalidOption('slos', 'an array of SLOs', given);
+  if (options.runbookBaseUrl !== undefined && typeof options.runbookBaseUrl !== 'string') {
+    throw invalidOption('runbookBaseUrl', 'a string', options.runbookBaseUrl);
+  }
+  const seen = new Set<string>();
+  for (const slo of slos) {
+    if (seen.has(slo.name)) throw invalidOption('slos', 'SLOs with unique names', slo.name);
+    seen.add(slo.name);
+  }
+  const groups = slos.flatMap((slo) => sloRuleGroups(slo, options));
+  const alerts = groups.flatMap((g) =>
+    g.rules.flatMap((r) =>
+      'alert' in r
+        ? [
+            {
+              alert: r.alert,
+              slo: r.labels.slo!,
+              service: r.labels.service!,
+              severity: r.labels.severity as Severity,
+            },
+          ]
+        : [],
+    ),
+  );
+  const yaml = HEADER + stringify({ groups }, { lineWidth: 0, aliasDuplicateObjects: false });
+  return { yaml, groups, alerts };
+}

@@ -1,0 +1,59 @@
+import type { Slo } from '../model.js';
+import { windowedQuery } from '../promql.js';
+
+/**
+ * The PromQL of one SLO's event counts over a window, whatever the indicator: per-second rates of bad events and
+ * of all events. Ratio indicators use their sources (`sum(rate(<selector>[w]))`, or the expression with
+ * `{{.window}}` replaced); latency indicators read the histogram (good = the bucket whose `le` is the
+ * threshold, total = `_count`). Bad events of a good/total indicator are `total - good`.
+ *
+ * @example
+ * ```ts
+ * import { defineSlo, sloQueries } from '@ballast/slo';
+ * const slo = defineSlo({
+ *   service: 'api', name: 'api-availability', objective: 0.999, window: '30d',
+ *   indicator: { bad: 'http_requests_total{code=~"5.."}', total: 'http_requests_total' },
+ * });
+ * sloQueries(slo).errorRatio('1h');
+ * // '(sum(rate(http_requests_total{code=~"5.."}[1h])))\n/\n(sum(rate(http_requests_total[1h])))'
+ * ```
+ */
+export interface SloQueries {
+  /** Per-second rate of bad events over `window`. */
+  bad(window: string): string;
+  /** Per-second rate of all events over `window`. */
+  total(window: string): string;
+  /** Bad events / all events over `window` (NaN, so no sample after a comparison, when there were none). */
+  errorRatio(window: string): string;
+}
+
+function histogramSelector(metric: string, matchers: string, extra?: string): string {
+  const all = [matchers, extra].filter((m) => m !== undefined && m !== '').join(',');
+  return all === '' ? metric : `${metric}{${all}}`;
+}
+
+/** Builds the {@link SloQueries} of `slo`. */
+export function sloQueries(slo: Slo): SloQueries {
+  const indicator = slo.indicator;
+  let bad: (w: string) => string;
+  let total: (w: string) => string;
+  if (indicator.kind === 'latency') {
+    const bucket = histogramSelector(
+      `${indicator.histogram}_bucket`,
+      indicator.matchers,
+      `le="${indicator.le}"`,
+    );
+    const count = histogramSelector(`${indicator.histogram}_count`, indicator.matchers);
+    total = (w) => `sum(rate(${count}[${w}]))`;
+    bad = (w) => `(${total(w)} - sum(rate(${bucket}[${w}])))`;
+  } else if (indicator.counts === 'bad') {
+    const source = indicator.bad;
+    total = (w) => windowedQuery(indicator.total, w);
+    bad = (w) => windowedQuery(source, w);
+  } else {
+    const good = indicator.good;
+    total = (w) => windowedQuery(indicator.total, w);
+    bad = (w) => `(${total(w)} - ${windowedQuery(good, w)})`;
+  }
+  return { bad, total, errorRatio: (w) => `(${bad(w)})\n/\n(${total(w)})` };
+}
