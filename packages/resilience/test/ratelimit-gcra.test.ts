@@ -247,6 +247,37 @@ describe('RateLimiter', () => {
     if (!allowed) expect(d.retryAfterMs).toBe(500);
   });
 
+  it('fails only the calls that waited storeTimeoutMs, with one timer for all of them', async () => {
+    const clock = new ManualClock(0);
+    let answer: ((d: RateLimitDecision) => void) | undefined;
+    const store: RateLimitStore = {
+      consume: (key, params) =>
+        key === 'slow'
+          ? new Promise<RateLimitDecision>(() => {})
+          : new Promise<RateLimitDecision>((resolve) => {
+              answer = resolve;
+              void params;
+            }),
+    };
+    const limiter = new RateLimiter({ rule, store, clock, storeTimeoutMs: 100, onStoreError: 'closed' });
+    const first = limiter.consume('slow'); // deadline 100
+    clock.advance(60);
+    const second = limiter.consume('slow'); // deadline 160
+    const third = limiter.consume('fast');
+    expect(clock.pendingTimers).toBe(1);
+    answer!({ allowed: true, remaining: 1, resetAfterMs: 1, retryAfterMs: 0, limit: 2, periodMs: 1000 });
+    expect((await third).allowed).toBe(true);
+    await clock.advanceAsync(40); // t=100
+    expect((await first).allowed).toBe(false);
+    let secondDone = false;
+    void second.then(() => (secondDone = true));
+    await clock.advanceAsync(59);
+    expect(secondDone).toBe(false);
+    await clock.advanceAsync(1); // t=160
+    expect((await second).allowed).toBe(false);
+    expect(clock.pendingTimers).toBe(0);
+  });
+
   it('treats a store that does not answer within storeTimeoutMs as failed', async () => {
     const clock = new ManualClock(0);
     const store = new FakeStore();
@@ -262,7 +293,10 @@ describe('RateLimiter', () => {
     );
     store.mode = 'ok';
     expect((await limiter.consume('k')).allowed).toBe(true);
-    expect(clock.pendingTimers).toBe(0);
+    expect(clock.pendingTimers).toBe(1); // one shared sweep timer, not one per call
+    await clock.advanceAsync(50);
+    expect(clock.pendingTimers).toBe(0); // nothing waits: not re-armed
+    expect(events.filter((e) => e.type === 'store-error')).toHaveLength(1);
   });
 
   it('rejects bad options with the template', () => {

@@ -104,6 +104,26 @@ describe.skipIf(redis.skip)('RedisRateLimitStore against the shared Redis', () =
     expect(decisions.filter((d) => d.allowed)).toHaveLength(plans.free.limit);
   });
 
+  it('decisions asked for in one tick share script calls and are decided in order, per key and rule', async () => {
+    const prefix = `ballast-test:${randomUUID()}:`;
+    const store = new RedisRateLimitStore({ client: client(), prefix, time: 'client', maxBatch: 4 });
+    const slow = gcraParams({ limit: 3, periodMs: 3_000 });
+    const fast = gcraParams({ limit: 5, periodMs: 1_000, burst: 2 });
+    const now = 1_700_000_000_000;
+    const calls = Array.from({ length: 11 }, (_, i) => ({
+      key: i % 2 ? 'a' : 'b',
+      params: i % 3 ? slow : fast,
+    }));
+    const got = await Promise.all(calls.map((c) => store.consume(c.key, c.params, 1, now)));
+    const tats = new Map<string, number>();
+    const want = calls.map((c) => {
+      const d = gcra(tats.get(c.key), now, c.params, 1);
+      if (d.allowed) tats.set(c.key, d.tat);
+      return d.allowed;
+    });
+    expect(got.map((d) => d.allowed)).toEqual(want);
+  });
+
   it('the Lua script decides exactly as the TypeScript GCRA on random sequences', async () => {
     const store = new RedisRateLimitStore({
       client: client(),

@@ -6,6 +6,7 @@ import {
   systemClock,
   type Clock,
   type Event,
+  type TimerHandle,
 } from '@ballast/core';
 import type { Policy, PolicyEvent } from '../events.js';
 import { MemoryRateLimitStore } from './MemoryRateLimitStore.js';
@@ -44,6 +45,14 @@ function isThenable<T>(value: T | Promise<T>): value is Promise<T> {
   return typeof (value as { then?: unknown }).then === 'function';
 }
 
+interface Waiter {
+  readonly key: string;
+  readonly params: GcraParams;
+  readonly deadline: number;
+  readonly resolve: (decision: RateLimitDecision) => void;
+  done: boolean;
+}
+
 class StoreTimeoutError extends Error {
   override readonly name = 'StoreTimeoutError';
 }
@@ -75,6 +84,8 @@ export class RateLimiter implements Policy {
   readonly #clock: Clock;
   readonly #failOpen: boolean;
   readonly #timeoutMs: number;
+  readonly #waiting = new Set<Waiter>();
+  #sweep: TimerHandle | undefined;
 
   constructor(options: RateLimiterOptions) {
     if (typeof options !== 'object' || options === null) {
@@ -108,48 +119,63 @@ export class RateLimiter implements Policy {
         invalidOption('cost', `an integer from 0 to the rule's burst (${params.burst})`, cost),
       );
     }
+    const now = this.#clock.now();
     let answer: RateLimitDecision | Promise<RateLimitDecision>;
     try {
-      answer = this.#store.consume(key, params, cost, this.#clock.now());
+      answer = this.#store.consume(key, params, cost, now);
     } catch (error) {
-      return Promise.resolve(this.#storeFailed(key, params.limit, params.emissionMs, params.periodMs, error));
+      return Promise.resolve(this.#storeFailed(key, params, error));
     }
     if (!isThenable(answer)) return Promise.resolve(this.#decided(key, answer));
-    return this.#settle(key, answer, params.limit, params.emissionMs, params.periodMs);
+    return this.#settle(key, params, answer, now);
   }
 
+  /**
+   * Waits for an asynchronous store under `storeTimeoutMs`. This is the Redis hot path, so there is no timer per
+   * call: waiting calls sit in an insertion-ordered set (which is deadline order) and one timer, armed while any call
+   * waits, fails the overdue ones.
+   */
   #settle(
     key: string,
+    params: GcraParams,
     pending: Promise<RateLimitDecision>,
-    limit: number,
-    emissionMs: number,
-    periodMs: number,
+    now: number,
   ): Promise<RateLimitDecision> {
-    // One promise and one timer per call (no Promise.race): this is the hot path of the Redis store.
     return new Promise<RateLimitDecision>((resolve) => {
-      let done = false;
-      const timer = this.#clock.setTimeout(() => {
-        if (done) return;
-        done = true;
-        const error = new StoreTimeoutError(`rate-limit store did not answer within ${this.#timeoutMs} ms`);
-        resolve(this.#storeFailed(key, limit, emissionMs, periodMs, error));
-      }, this.#timeoutMs);
+      const waiter: Waiter = { key, params, deadline: now + this.#timeoutMs, resolve, done: false };
+      this.#waiting.add(waiter);
+      if (this.#sweep === undefined) this.#sweep = this.#clock.setTimeout(this.#onSweep, this.#timeoutMs);
       pending.then(
         (decision) => {
-          if (done) return;
-          done = true;
-          this.#clock.clearTimeout(timer);
+          if (waiter.done) return;
+          waiter.done = true;
+          this.#waiting.delete(waiter);
           resolve(this.#decided(key, decision));
         },
         (error: unknown) => {
-          if (done) return;
-          done = true;
-          this.#clock.clearTimeout(timer);
-          resolve(this.#storeFailed(key, limit, emissionMs, periodMs, error));
+          if (waiter.done) return;
+          waiter.done = true;
+          this.#waiting.delete(waiter);
+          resolve(this.#storeFailed(key, params, error));
         },
       );
     });
   }
+
+  readonly #onSweep = (): void => {
+    this.#sweep = undefined;
+    const now = this.#clock.now();
+    for (const waiter of this.#waiting) {
+      if (waiter.deadline > now) {
+        this.#sweep = this.#clock.setTimeout(this.#onSweep, waiter.deadline - now);
+        return;
+      }
+      this.#waiting.delete(waiter);
+      waiter.done = true;
+      const error = new StoreTimeoutError(`rate-limit store did not answer within ${this.#timeoutMs} ms`);
+      waiter.resolve(this.#storeFailed(waiter.key, waiter.params, error));
+    }
+  };
 
   #decided(key: string, decision: RateLimitDecision): RateLimitDecision {
     if (this.#events.hasListeners) {
@@ -170,13 +196,7 @@ export class RateLimiter implements Policy {
     return decision;
   }
 
-  #storeFailed(
-    key: string,
-    limit: number,
-    emissionMs: number,
-    periodMs: number,
-    error: unknown,
-  ): RateLimitDecision {
+  #storeFailed(key: string, params: GcraParams, error: unknown): RateLimitDecision {
     if (this.#events.hasListeners) {
       this.#events.emit({
         type: 'store-error',
@@ -186,6 +206,7 @@ export class RateLimiter implements Policy {
         failOpen: this.#failOpen,
       });
     }
+    const { limit, periodMs, emissionMs } = params;
     const decision: RateLimitDecision = this.#failOpen
       ? { allowed: true, remaining: limit, resetAfterMs: 0, retryAfterMs: 0, limit, periodMs }
       : { allowed: false, remaining: 0, resetAfterMs: emissionMs, retryAfterMs: emissionMs, limit, periodMs };

@@ -1,39 +1,56 @@
 import { createHash } from 'node:crypto';
-import { checkOneOf, invalidOption } from '@ballast/core';
+import { checkNumber, checkOneOf, invalidOption } from '@ballast/core';
 import type { Cluster, Redis } from 'ioredis';
 import type { GcraParams, RateLimitDecision } from './RateLimitRule.js';
 import type { RateLimitStore } from './RateLimitStore.js';
 
 /**
- * The whole decision in one atomic script (one round trip): read the key's theoretical arrival time, apply GCRA
- * (see `gcra.ts`, which this mirrors line for line), write it back with a TTL equal to the time until the key is
- * idle again. Times are milliseconds; the stored arrival time keeps full double precision (`%.17g`), and the reply
- * carries durations as whole microseconds, rounded up, because Redis truncates Lua numbers to integers in replies.
- * ARGV: now ('' = use the server's TIME), emission interval, tolerance, cost.
+ * GCRA for one or more keys in one atomic script (see `gcra.ts`, which this mirrors line for line). For each key
+ * `KEYS[i]` it reads the theoretical arrival time, decides, and writes it back with a TTL equal to the time until the
+ * key is idle again. ARGV holds four values per key: now ('' = the server's TIME, read once per call), emission
+ * interval, tolerance, cost (milliseconds). The stored arrival time keeps full double precision (`%.17g`); the reply
+ * is four integers per key (allowed, remaining, resetAfter, retryAfter), durations in whole microseconds rounded up,
+ * because Redis truncates Lua numbers to integers in replies.
  */
 const SCRIPT = `
-local now = tonumber(ARGV[1])
-if not now then
-  local t = redis.call('TIME')
-  now = tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000
-end
-local T = tonumber(ARGV[2])
-local tau = tonumber(ARGV[3])
-local cost = tonumber(ARGV[4])
 local eps = 1e-6
-local tat = tonumber(redis.call('GET', KEYS[1]))
-if not tat or tat < now then tat = now end
-local nxt = tat + cost * T
-local ahead = nxt - now
-if ahead <= tau + eps then
-  if ahead > 0 then
-    redis.call('SET', KEYS[1], string.format('%.17g', nxt), 'PX', math.ceil(ahead))
+local server_now
+local out = {}
+for i = 1, #KEYS do
+  local a = (i - 1) * 4
+  local now = tonumber(ARGV[a + 1])
+  if not now then
+    if not server_now then
+      local t = redis.call('TIME')
+      server_now = tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000
+    end
+    now = server_now
   end
-  return {1, math.floor((tau - ahead) / T + eps), math.ceil(ahead * 1000), 0}
+  local T = tonumber(ARGV[a + 2])
+  local tau = tonumber(ARGV[a + 3])
+  local cost = tonumber(ARGV[a + 4])
+  local tat = tonumber(redis.call('GET', KEYS[i]))
+  if not tat or tat < now then tat = now end
+  local nxt = tat + cost * T
+  local ahead = nxt - now
+  if ahead <= tau + eps then
+    if ahead > 0 then
+      redis.call('SET', KEYS[i], string.format('%.17g', nxt), 'PX', math.ceil(ahead))
+    end
+    out[a + 1] = 1
+    out[a + 2] = math.floor((tau - ahead) / T + eps)
+    out[a + 3] = math.ceil(ahead * 1000)
+    out[a + 4] = 0
+  else
+    local remaining = math.floor((tau - (tat - now)) / T + eps)
+    if remaining < 0 then remaining = 0 end
+    out[a + 1] = 0
+    out[a + 2] = remaining
+    out[a + 3] = math.ceil((tat - now) * 1000)
+    out[a + 4] = math.ceil((ahead - tau) * 1000)
+  end
 end
-local remaining = math.floor((tau - (tat - now)) / T + eps)
-if remaining < 0 then remaining = 0 end
-return {0, remaining, math.ceil((tat - now) * 1000), math.ceil((ahead - tau) * 1000)}
+return out
 `;
 
 const SHA = createHash('sha1').update(SCRIPT).digest('hex');
@@ -51,12 +68,28 @@ export interface RedisRateLimitStoreOptions {
    * @default 'redis'
    */
   readonly time?: 'redis' | 'client';
+  /**
+   * Most decisions sent in one script call. Decisions asked for in the same tick of the event loop share one
+   * `EVALSHA` (each still decided atomically, in order); 1 sends one call per decision. Always 1 for a Redis
+   * Cluster client, whose keys may live on different nodes.
+   * @default 64
+   */
+  readonly maxBatch?: number;
+}
+
+interface Pending {
+  readonly key: string;
+  readonly params: GcraParams;
+  readonly resolve: (decision: RateLimitDecision) => void;
+  readonly reject: (error: unknown) => void;
 }
 
 /**
- * {@link RateLimitStore} in Redis: one `EVALSHA` per decision (falling back to `EVAL` when the server answers
- * `NOSCRIPT`, e.g. after a restart or `SCRIPT FLUSH`), one key per limited key holding its GCRA arrival time with a
- * TTL, so idle keys expire by themselves. Several application servers pointing at the same Redis share one budget.
+ * {@link RateLimitStore} in Redis: one atomic Lua script per decision and never more than one round trip, sent with
+ * `EVALSHA` (falling back to `EVAL` when the server answers `NOSCRIPT`, e.g. after a restart or `SCRIPT FLUSH`). Each
+ * limited key is one Redis key holding its GCRA arrival time with a TTL, so idle keys expire by themselves, and every
+ * application server pointing at the same Redis shares one budget. Decisions asked for in the same tick travel in one
+ * script call (see `maxBatch`), which is what keeps the client's cost per decision low under concurrency.
  *
  * @example
  * ```ts
@@ -67,9 +100,15 @@ export interface RedisRateLimitStoreOptions {
  * ```
  */
 export class RedisRateLimitStore implements RateLimitStore {
+  /** The SHA1 of the Lua script (what `EVALSHA` sends). */
+  static readonly scriptSha: string = SHA;
+
   readonly #client: Redis | Cluster;
   readonly #prefix: string;
   readonly #clientTime: boolean;
+  readonly #maxBatch: number;
+  #batch: Pending[] = [];
+  #args: (string | number)[] = [];
 
   constructor(options: RedisRateLimitStoreOptions) {
     const client = options?.client;
@@ -80,33 +119,52 @@ export class RedisRateLimitStore implements RateLimitStore {
     this.#prefix = options.prefix ?? 'ballast:rl:';
     if (typeof this.#prefix !== 'string') throw invalidOption('prefix', 'a string', options.prefix);
     this.#clientTime = checkOneOf('time', options.time, ['redis', 'client'] as const, 'redis') === 'client';
+    const maxBatch = checkNumber('maxBatch', options.maxBatch, 64, { integer: true, min: 1, max: 1000 });
+    this.#maxBatch = client.isCluster ? 1 : maxBatch;
   }
-
-  /** The SHA1 of the Lua script (what `EVALSHA` sends). */
-  static readonly scriptSha: string = SHA;
 
   consume(key: string, params: GcraParams, cost: number, now: number): Promise<RateLimitDecision> {
-    const redisKey = this.#prefix + key;
-    const nowArg = this.#clientTime ? String(now) : '';
-    const client = this.#client;
-    const parse = (reply: unknown): RateLimitDecision => {
-      const [allowed, remaining, resetAfterUs, retryAfterUs] = reply as [number, number, number, number];
-      return {
-        allowed: allowed === 1,
-        remaining,
-        resetAfterMs: resetAfterUs / 1000,
-        retryAfterMs: retryAfterUs / 1000,
-        limit: params.limit,
-        periodMs: params.periodMs,
-      };
-    };
-    return client
-      .evalsha(SHA, 1, redisKey, nowArg, params.emissionMs, params.toleranceMs, cost)
-      .then(parse, (error: unknown) => {
-        if (!(error instanceof Error) || !error.message.startsWith('NOSCRIPT')) throw error;
-        return client
-          .eval(SCRIPT, 1, redisKey, nowArg, params.emissionMs, params.toleranceMs, cost)
-          .then(parse);
-      });
+    return new Promise<RateLimitDecision>((resolve, reject) => {
+      if (this.#batch.length === 0) queueMicrotask(this.#flush);
+      this.#batch.push({ key: this.#prefix + key, params, resolve, reject });
+      this.#args.push(this.#clientTime ? now : '', params.emissionMs, params.toleranceMs, cost);
+      if (this.#batch.length >= this.#maxBatch) this.#flush();
+    });
   }
+
+  readonly #flush = (): void => {
+    const batch = this.#batch;
+    if (batch.length === 0) return; // already sent because it was full
+    const args = this.#args;
+    this.#batch = [];
+    this.#args = [];
+    const keys = batch.map((p) => p.key);
+    const client = this.#client;
+    client
+      .evalsha(SHA, keys.length, ...keys, ...args)
+      .catch((error: unknown) => {
+        if (!(error instanceof Error) || !error.message.startsWith('NOSCRIPT')) throw error;
+        return client.eval(SCRIPT, keys.length, ...keys, ...args);
+      })
+      .then(
+        (reply) => {
+          const r = reply as number[];
+          for (let i = 0; i < batch.length; i++) {
+            const { params, resolve } = batch[i]!;
+            const a = i * 4;
+            resolve({
+              allowed: r[a] === 1,
+              remaining: r[a + 1]!,
+              resetAfterMs: r[a + 2]! / 1000,
+              retryAfterMs: r[a + 3]! / 1000,
+              limit: params.limit,
+              periodMs: params.periodMs,
+            });
+          }
+        },
+        (error: unknown) => {
+          for (const p of batch) p.reject(error);
+        },
+      );
+  };
 }
