@@ -3,14 +3,12 @@ import { ManualClock } from '@ballast/core';
 import { testService } from '@ballast/testkit/vitest';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createPostgresRepository, type Repository } from '../src/data/index.js';
+import { createPostgresRepository } from '../src/data/index.js';
 import { repositoryContract } from './data-contract.js';
 
 const postgres = testService('postgres');
 const runId = `rf_${process.pid}_${randomBytes(3).toString('hex')}`;
-const schemas = new Map<Repository, string>();
 let admin: pg.Pool;
-let n = 0;
 
 describe.skipIf(postgres.skip)('PostgreSQL adapter', () => {
   beforeAll(() => {
@@ -26,15 +24,27 @@ describe.skipIf(postgres.skip)('PostgreSQL adapter', () => {
     await admin.end();
   });
 
+  // One schema for the contract suite, emptied after each test (cheaper than migrating a schema per test).
+  const contractSchema = `${runId}_contract`;
   repositoryContract('PostgreSQL', {
-    async open(clock) {
-      const schema = `${runId}_${n++}`;
-      const repo = await createPostgresRepository({ connectionString: postgres.url, schema, clock, max: 8 });
-      schemas.set(repo, schema);
-      return repo;
-    },
-    async dispose(repo) {
-      await admin.query(`DROP SCHEMA IF EXISTS ${schemas.get(repo)} CASCADE`);
+    open: (clock) =>
+      createPostgresRepository({ connectionString: postgres.url, schema: contractSchema, clock, max: 8 }),
+    async dispose() {
+      await admin.query(
+        `TRUNCATE ${[
+          'tenants',
+          'products',
+          'orders',
+          'order_items',
+          'audit_log',
+          'outbox',
+          'processed_events',
+          'shipments',
+          'flag_overrides',
+        ]
+          .map((t) => `${contractSchema}.${t}`)
+          .join(', ')} RESTART IDENTITY`,
+      );
     },
   });
 

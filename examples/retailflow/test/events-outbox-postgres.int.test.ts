@@ -55,7 +55,15 @@ describe.skipIf(postgres.skip)('outbox relay on PostgreSQL', () => {
 
     const a = new OutboxRelay({ store: repo, broker, clock, batchSize: 5 });
     const b = new OutboxRelay({ store: repo, broker, clock, batchSize: 5 });
+    // The consumer writes to PostgreSQL: wait for its 24 deliveries (12 confirmed, 12 created) to be handled.
+    const handled = new Promise<void>((resolve) => {
+      let n = 0;
+      fulfilment.onProcessed(() => {
+        if (++n === 24) resolve();
+      });
+    });
     while ((await repo.outboxStats()).depth > 0) await Promise.all([a.runOnce(), b.runOnce()]);
+    await handled;
     await flushMicrotasks();
 
     const ids = seen.map((m) => m.id);
