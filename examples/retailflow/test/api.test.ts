@@ -104,6 +104,19 @@ describe('checkout', () => {
     expect(again.body.id).toBe(first.body.id);
   });
 
+  it("propagates what is left of the request's deadline to the payment provider", async () => {
+    expect((await order(base, ACME, 'dl-1')).status).toBe(201);
+    // The per-attempt timeout (1 s) is tighter than the request budget (5 s).
+    expect(service.provider!.lastDeadlineMs).toBe(1000);
+    const tight = await call(base, 'POST', '/api/v1/orders', {
+      key: ACME,
+      body: { items: [{ productId: 'sku-mug', quantity: 1 }] },
+      headers: { 'idempotency-key': 'dl-2', 'x-request-deadline-ms': '300' },
+    });
+    expect(tight.status).toBe(201);
+    expect(service.provider!.lastDeadlineMs).toBe(300);
+  });
+
   it('answers 422 when the key is reused with another body', async () => {
     expect((await order(base, ACME, 'co-2')).status).toBe(201);
     const other = await order(base, ACME, 'co-2', [{ productId: 'sku-mug', quantity: 2 }]);

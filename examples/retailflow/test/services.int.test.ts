@@ -202,6 +202,7 @@ describe.skipIf(postgres.skip || redis.skip || rabbitmq.skip)(
       expect(await svc.events.broker.deadLetterDepth(queue)).toBe(1);
       const metrics = await call<string>(svc.url, 'GET', '/metrics');
       expect(metrics.body).toContain(`retailflow_dlq_depth{service="retailflow",queue="${queue}"} 1`);
+      expect(metrics.body).toMatch(/ballast_pg_pool_connections\{[^}]*state="total"[^}]*\} [1-9]/); // USE of the pool
       const [dead] = await svc.events.broker.takeDeadLetters(queue);
       expect(dead?.message?.id).toBe(`poison-${run}`);
     });

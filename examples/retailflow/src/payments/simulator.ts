@@ -48,6 +48,8 @@ export interface PaymentSimulator {
   readonly attempts: number;
   /** Distinct charges made (a retried charge with the same idempotency key counts once). */
   readonly charges: number;
+  /** The `x-request-deadline-ms` of the last charge attempt (the caller's remaining budget), if it sent one. */
+  readonly lastDeadlineMs: number | undefined;
   close(): Promise<void>;
 }
 
@@ -87,7 +89,8 @@ async function readJson(req: http.IncomingMessage): Promise<unknown> {
 /**
  * Starts the payment provider simulator: a plain HTTP server on its own port, so RetailFlow's payment calls cross
  * a real socket with real timeouts. Charges are idempotent by the `Idempotency-Key` header (a retried charge is
- * never taken twice). Knobs are read and set at run time with `GET`/`PUT /admin/knobs`.
+ * never taken twice), and the caller's remaining budget in `x-request-deadline-ms` is honoured: work that would
+ * outlive it ends with a 504 at the deadline. Knobs are read and set at run time with `GET`/`PUT /admin/knobs`.
  *
  * API: `POST /v1/charges` `{ amountCents, currency, reference }` → 201 `Charge`; `GET /v1/charges/:id`;
  * `GET|PUT /admin/knobs`; `GET /healthz`.
@@ -108,13 +111,22 @@ export async function startPaymentSimulator(
   const byKey = new Map<string, Charge>();
   const byId = new Map<string, Charge>();
   let attempts = 0;
+  let lastDeadlineMs: number | undefined;
 
   const delay = (ms: number) =>
     ms <= 0 ? Promise.resolve() : new Promise<void>((resolve) => clock.setTimeout(resolve, ms));
 
   async function charge(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     attempts++;
+    const header = Number(req.headers['x-request-deadline-ms']);
+    lastDeadlineMs = Number.isFinite(header) ? header : undefined;
     const body = (await readJson(req)) as Record<string, unknown>;
+    // A caller whose budget runs out before the added latency would have given up: answer 504 at its deadline.
+    if (lastDeadlineMs !== undefined && lastDeadlineMs < knobs.latencyMs) {
+      await delay(lastDeadlineMs);
+      if (!res.destroyed) send(res, 504, { error: 'deadline_exceeded' });
+      return;
+    }
     await delay(knobs.latencyMs);
     if (res.destroyed) return;
     if (knobs.down || (knobs.errorRate > 0 && random() < knobs.errorRate)) {
@@ -189,6 +201,9 @@ export async function startPaymentSimulator(
     },
     get charges() {
       return byId.size;
+    },
+    get lastDeadlineMs() {
+      return lastDeadlineMs;
     },
     close: () =>
       new Promise<void>((resolve, reject) => {
