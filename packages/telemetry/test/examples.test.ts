@@ -1,0 +1,80 @@
+import { EventEmitter } from 'node:events';
+import express from 'express';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createApp } from '../examples/express-app.js';
+import { policiesAndSlos } from '../examples/policies-and-slos.js';
+import { parseExposition } from './support/exposition-parser.js';
+import { listen, sampleValue, scrape, send } from './support/http.js';
+
+describe('examples/express-app', () => {
+  let inventory: Awaited<ReturnType<typeof listen>>;
+  let app: Awaited<ReturnType<typeof listen>>;
+  beforeAll(async () => {
+    const down = express();
+    down.get('/stock/:id', (_req, res) => {
+      res.json({ ok: true });
+    });
+    inventory = await listen(down);
+    app = await listen(createApp(inventory.url));
+  });
+  afterAll(async () => {
+    await app.close();
+    await inventory.close();
+  });
+
+  it('serves RED, outbound and runtime metrics with the full route template', async () => {
+    expect((await send(`${app.url}/api/users/u1/orders/o9`, 'GET', { 'x-tenant-id': 'acme' })).status).toBe(
+      200,
+    );
+    const { families } = await scrape(`${app.url}/metrics`);
+    const h = families.get('http_server_request_duration_seconds');
+    expect(
+      sampleValue(h, 'http_server_request_duration_seconds_count', {
+        http_route: '/api/users/:userId/orders/:orderId',
+        tenant: 'acme',
+        service: 'checkout',
+      }),
+    ).toBe(1);
+    const c = families.get('http_client_request_duration_seconds');
+    expect(
+      sampleValue(c, 'http_client_request_duration_seconds_count', { server_address: '127.0.0.1' }),
+    ).toBe(1);
+    expect(families.has('nodejs_eventloop_lag_p99_seconds')).toBe(true);
+    expect(families.has('ballast_nodejs_eventloop_utilization_ratio')).toBe(true);
+  });
+});
+
+describe('examples/policies-and-slos with real Ballast policies and the SLO engine', () => {
+  it('publishes breaker, bulkhead, pool and SLO metrics', async () => {
+    const pool = Object.assign(new EventEmitter(), {
+      totalCount: 4,
+      idleCount: 1,
+      waitingCount: 2,
+      options: { max: 8 },
+    });
+    const { families } = parseExposition(await policiesAndSlos(pool));
+    const v = (name: string, labels: Record<string, string>) => sampleValue(families.get(name), name, labels);
+    expect(v('ballast_policy_calls_total', { policy: 'payments', outcome: 'failure' })).toBe(2);
+    expect(v('ballast_policy_calls_total', { policy: 'payments', outcome: 'rejected' })).toBe(1);
+    expect(v('ballast_circuit_breaker_state', { policy: 'payments', state: 'open' })).toBe(1);
+    expect(
+      v('ballast_circuit_breaker_transitions_total', { policy: 'payments', from: 'closed', to: 'open' }),
+    ).toBe(1);
+    expect(v('ballast_policy_rejections_total', { policy: 'payments', reason: 'circuit-open' })).toBe(1);
+    expect(v('ballast_policy_calls_total', { policy: 'inventory', outcome: 'success' })).toBe(1);
+    expect(v('ballast_bulkhead_limit', { policy: 'inventory' })).toBe(2);
+    expect(v('ballast_bulkhead_in_flight', { policy: 'inventory' })).toBe(0);
+    expect(v('ballast_pg_pool_connections', { pool: 'orders', state: 'active' })).toBe(3);
+    expect(v('ballast_pg_pool_waiting_clients', { pool: 'orders' })).toBe(2);
+    const labels = { slo: 'checkout-availability', service: 'checkout' };
+    expect(v('ballast_slo_objective_ratio', labels)).toBe(0.99);
+    expect(v('ballast_slo_sli_ratio', { ...labels, window: 'slo' })).toBeCloseTo(0.9);
+    const remaining = v('ballast_slo_error_budget_remaining_ratio', labels)!;
+    expect(remaining).toBeGreaterThan(0);
+    expect(remaining).toBeLessThan(1);
+    // 10% bad events against a 1% budget burn it ten times too fast in every window that saw them.
+    const burn = families.get('ballast_slo_burn_rate')!.samples.map((s) => s.value);
+    expect(Math.max(...burn)).toBeCloseTo(10);
+    expect(v('ballast_slo_alert_firing', { ...labels, severity: 'page' })).toBeDefined();
+  });
+});
