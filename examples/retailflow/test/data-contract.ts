@@ -274,6 +274,11 @@ export function repositoryContract(name: string, harness: ContractHarness): void
       expect(requeued).toMatchObject([{ id: second!.id, attempts: 0 }]);
       await repo.releaseClaims([second!.id]);
       expect(await repo.claimOutbox({ limit: 1, leaseMs: 5000 })).toHaveLength(1);
+      // Pruning removes published events only, and only those published before the cut-off.
+      expect(await repo.pruneOutbox(clock.now())).toBe(0);
+      clock.advance(1);
+      expect(await repo.pruneOutbox(clock.now())).toBe(1);
+      expect(await repo.outboxStats()).toMatchObject({ depth: 1, deadLettered: 0 });
     });
 
     it('hands each outbox event to only one of two concurrent claimers', async () => {

@@ -238,6 +238,26 @@ describe('OutboxRelay', () => {
     expect(s.clock.pendingTimers).toBe(0);
   });
 
+  it('prunes published events once they are older than the retention', async () => {
+    await orders(s.repo, 2);
+    const relay = new OutboxRelay({
+      store: s.repo,
+      broker: s.broker,
+      clock: s.clock,
+      retainPublishedMs: 10_000,
+      pruneIntervalMs: 1_000,
+    });
+    const count = () => s.driver.read((q) => q.all('SELECT COUNT(*) AS n FROM outbox'));
+    await relay.runOnce();
+    expect(await count()).toEqual([{ n: 2 }]);
+    s.clock.advance(5_000);
+    await relay.runOnce(); // prune due, but nothing is 10 s old yet
+    expect(await count()).toEqual([{ n: 2 }]);
+    s.clock.advance(5_001);
+    await relay.runOnce();
+    expect(await count()).toEqual([{ n: 0 }]);
+  });
+
   it('backs off when the store is unavailable and reports it', async () => {
     const relay = new OutboxRelay({
       store: {

@@ -238,6 +238,8 @@ export interface OutboxStore {
   listDeadLettered(limit?: number): Promise<OutboxRecord[]>;
   /** Puts a dead-lettered event back in line with its attempts reset; false when there is no such event. */
   requeueDeadLettered(id: string): Promise<boolean>;
+  /** Deletes events published before `publishedBefore` (epoch ms); resolves with how many were deleted. */
+  pruneOutbox(publishedBefore: number): Promise<number>;
 }
 
 /** The fulfilment consumer's view: effects applied together with the processed-event record. */

@@ -782,6 +782,15 @@ export class SqlRepository implements Repository {
     return changed > 0;
   }
 
+  pruneOutbox(publishedBefore: number): Promise<number> {
+    checkNumber('publishedBefore', publishedBefore, 0);
+    return this.#tx((s) =>
+      s.run('DELETE FROM outbox WHERE published_at IS NOT NULL AND published_at < ?', [
+        Math.floor(publishedBefore),
+      ]),
+    );
+  }
+
   // ---- fulfilment ----
 
   fulfilOrder(input: {

@@ -60,6 +60,10 @@ export interface OutboxRelayOptions {
   readonly outageBackoff?: RelayBackoff;
   /** Uniform random numbers in [0, 1) for jitter. @default Math.random */
   readonly random?: () => number;
+  /** Published events are kept this long, then pruned from the outbox. @default 3600000 (1 hour) */
+  readonly retainPublishedMs?: number;
+  /** How often the relay prunes published events. @default 60000 */
+  readonly pruneIntervalMs?: number;
 }
 
 /** One event published (confirmed by the broker). `lagMs` is the time from the change to the confirm. */
@@ -144,6 +148,9 @@ export class OutboxRelay {
   readonly #backoff: RelayBackoff;
   readonly #outageBackoff: RelayBackoff;
   readonly #random: () => number;
+  readonly #retainPublishedMs: number;
+  readonly #pruneIntervalMs: number;
+  #lastPrune: number;
 
   readonly #published = new EventEmitter<RelayPublishedEvent>();
   readonly #failed = new EventEmitter<RelayFailedEvent>();
@@ -187,6 +194,11 @@ export class OutboxRelay {
     this.#backoff = options.backoff ?? exponentialRelayBackoff(500, 60_000);
     this.#outageBackoff = options.outageBackoff ?? exponentialRelayBackoff(250, 10_000);
     this.#random = options.random ?? Math.random;
+    this.#retainPublishedMs = checkNumber('retainPublishedMs', options.retainPublishedMs, 3_600_000, {
+      min: 0,
+    });
+    this.#pruneIntervalMs = checkNumber('pruneIntervalMs', options.pruneIntervalMs, 60_000, { above: 0 });
+    this.#lastPrune = this.#clock.now();
   }
 
   /** True between {@link start} and {@link stop}. */
@@ -369,6 +381,8 @@ export class OutboxRelay {
       this.#lastOutageDelay = 0;
     }
 
+    await this.#pruneIfDue();
+
     const result: RelayBatchResult = {
       claimed: records.length,
       published: confirmed.length,
@@ -379,6 +393,17 @@ export class OutboxRelay {
     };
     this.#emitBatch(result, started);
     return result;
+  }
+
+  async #pruneIfDue(): Promise<void> {
+    const now = this.#clock.now();
+    if (now - this.#lastPrune < this.#pruneIntervalMs) return;
+    this.#lastPrune = now;
+    try {
+      await this.#store.pruneOutbox(now - this.#retainPublishedMs);
+    } catch (error) {
+      reportError(error, 'outbox relay could not prune published events');
+    }
   }
 
   #emitDead(record: OutboxRecord, reason: 'poison' | 'max_attempts', error: unknown): void {
