@@ -1,6 +1,12 @@
 import { checkNumber, invalidOption } from '@ballast/core';
 
-/** The error-budget policy state of an SLO, from least to most restrictive. */
+/**
+ * The error-budget policy state of an SLO, from least to most restrictive.
+ * @example
+ * ```ts
+ * const state: BudgetPolicyState = engine.policy('checkout-availability');
+ * ```
+ */
 export type BudgetPolicyState = 'ok' | 'warning' | 'exhausted';
 
 /**
@@ -18,7 +24,13 @@ export interface BudgetPolicy {
   readonly exhausted?: number;
 }
 
-/** {@link BudgetPolicy} with defaults applied. */
+/**
+ * {@link BudgetPolicy} with defaults applied.
+ * @example
+ * ```ts
+ * const policy: ResolvedBudgetPolicy = resolveBudgetPolicy({ warning: 0.5 });
+ * ```
+ */
 export interface ResolvedBudgetPolicy {
   readonly warning: number;
   readonly exhausted: number;

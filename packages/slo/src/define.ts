@@ -143,7 +143,14 @@ function checkSource(field: string, value: unknown): PrometheusSource {
   return source;
 }
 
-/** True when `zone` is an IANA time zone luxon knows. */
+/**
+ * True when `zone` is an IANA time zone luxon knows.
+ * @example
+ * ```ts
+ * isValidTimeZone('Europe/Berlin'); // true
+ * isValidTimeZone('Mars/Olympus'); // false
+ * ```
+ */
 export function isValidTimeZone(zone: string): boolean {
   return DateTime.local({ zone }).isValid;
 }
@@ -151,6 +158,11 @@ export function isValidTimeZone(zone: string): boolean {
 /**
  * Parses a histogram selector (`http_request_duration_seconds_bucket{job="api"}` or without `_bucket`) into its
  * base name and matchers; `undefined` when it is not a plain selector.
+ * @example
+ * ```ts
+ * parseHistogramSelector('http_request_duration_seconds_bucket{job="api"}');
+ * // { histogram: 'http_request_duration_seconds', matchers: 'job="api"' }
+ * ```
  */
 export function parseHistogramSelector(
   text: string,

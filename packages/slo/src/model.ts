@@ -4,7 +4,13 @@
  * consume them. Every object is plain, immutable data: safe to serialise, compare and share.
  */
 
-/** How urgent an alert is: `page` wakes someone up, `ticket` is handled in working hours. */
+/**
+ * How urgent an alert is: `page` wakes someone up, `ticket` is handled in working hours.
+ * @example
+ * ```ts
+ * const severity: Severity = 'page';
+ * ```
+ */
 export type Severity = 'page' | 'ticket';
 
 /**
@@ -26,7 +32,13 @@ export interface PrometheusSource {
   readonly query: string;
 }
 
-/** A ratio indicator that counts good events: SLI = good / total. */
+/**
+ * A ratio indicator that counts good events: SLI = good / total.
+ * @example
+ * ```ts
+ * const good: GoodRatioIndicator = defineSlo({ ...input, indicator: { good: 'ok_total', total: 'all_total' } }).indicator as GoodRatioIndicator;
+ * ```
+ */
 export interface GoodRatioIndicator {
   readonly kind: 'ratio';
   readonly counts: 'good';
@@ -34,7 +46,13 @@ export interface GoodRatioIndicator {
   readonly total: PrometheusSource;
 }
 
-/** A ratio indicator that counts bad events: SLI = 1 - bad / total. */
+/**
+ * A ratio indicator that counts bad events: SLI = 1 - bad / total.
+ * @example
+ * ```ts
+ * if (slo.indicator.kind === 'ratio' && slo.indicator.counts === 'bad') console.log(slo.indicator.bad.query);
+ * ```
+ */
 export interface BadRatioIndicator {
   readonly kind: 'ratio';
   readonly counts: 'bad';
@@ -42,13 +60,23 @@ export interface BadRatioIndicator {
   readonly total: PrometheusSource;
 }
 
-/** A ratio of good (or bad) events to all events. */
+/**
+ * A ratio of good (or bad) events to all events.
+ * @example
+ * ```ts
+ * if (slo.indicator.kind === 'ratio') console.log(slo.indicator.total.query);
+ * ```
+ */
 export type RatioIndicator = GoodRatioIndicator | BadRatioIndicator;
 
 /**
  * A latency indicator read from a Prometheus histogram: good events are the observations in the bucket whose
  * `le` label is the threshold (`<histogram>_bucket{<matchers>,le="<le>"}`), total events are
  * `<histogram>_count{<matchers>}`. In the engine, an event is good when its duration is `<= threshold`.
+ * @example
+ * ```ts
+ * if (slo.indicator.kind === 'latency') console.log(`${slo.indicator.histogram}_bucket{le="${slo.indicator.le}"}`);
+ * ```
  */
 export interface LatencyIndicator {
   readonly kind: 'latency';
@@ -62,10 +90,22 @@ export interface LatencyIndicator {
   readonly le: string;
 }
 
-/** What an SLO measures. */
+/**
+ * What an SLO measures.
+ * @example
+ * ```ts
+ * const kind: Indicator['kind'] = slo.indicator.kind; // 'ratio' | 'latency'
+ * ```
+ */
 export type Indicator = RatioIndicator | LatencyIndicator;
 
-/** A window that always covers the last `duration` (e.g. `28d`, `30d`). */
+/**
+ * A window that always covers the last `duration` (e.g. `28d`, `30d`).
+ * @example
+ * ```ts
+ * const window: RollingWindow = { kind: 'rolling', duration: '28d', durationMs: 28 * 86_400_000 };
+ * ```
+ */
 export interface RollingWindow {
   readonly kind: 'rolling';
   /** The duration as written (`30d`). */
@@ -73,10 +113,22 @@ export interface RollingWindow {
   readonly durationMs: number;
 }
 
-/** The calendar units a calendar window can span. Weeks start on Monday (ISO 8601). */
+/**
+ * The calendar units a calendar window can span. Weeks start on Monday (ISO 8601).
+ * @example
+ * ```ts
+ * const unit: CalendarUnit = 'month';
+ * ```
+ */
 export type CalendarUnit = 'day' | 'week' | 'month' | 'quarter' | 'year';
 
-/** A window that resets at each calendar period boundary (midnight of the 1st for months) in `timeZone`. */
+/**
+ * A window that resets at each calendar period boundary (midnight of the 1st for months) in `timeZone`.
+ * @example
+ * ```ts
+ * const window: CalendarWindow = { kind: 'calendar', unit: 'month', duration: '1M', timeZone: 'Europe/Berlin' };
+ * ```
+ */
 export interface CalendarWindow {
   readonly kind: 'calendar';
   readonly unit: CalendarUnit;
@@ -86,10 +138,22 @@ export interface CalendarWindow {
   readonly timeZone: string;
 }
 
-/** The period over which the objective and the error budget are counted. */
+/**
+ * The period over which the objective and the error budget are counted.
+ * @example
+ * ```ts
+ * const label = slo.timeWindow.kind === 'rolling' ? slo.timeWindow.duration : slo.timeWindow.timeZone;
+ * ```
+ */
 export type TimeWindow = RollingWindow | CalendarWindow;
 
-/** Budget counted in events: the SLI is good events / all events over the window. */
+/**
+ * Budget counted in events: the SLI is good events / all events over the window.
+ * @example
+ * ```ts
+ * const budgeting: OccurrencesBudgeting = { method: 'Occurrences' };
+ * ```
+ */
 export interface OccurrencesBudgeting {
   readonly method: 'Occurrences';
 }
@@ -97,6 +161,10 @@ export interface OccurrencesBudgeting {
 /**
  * Budget counted in time slices: each slice of `timesliceWindow` is good when its own ratio of good events is at
  * least `timesliceTarget`; the SLI is good slices / slices with events. Slices without events are not counted.
+ * @example
+ * ```ts
+ * const budgeting: TimeslicesBudgeting = { method: 'Timeslices', timesliceTarget: 0.95, timesliceWindow: '1m', timesliceWindowMs: 60_000 };
+ * ```
  */
 export interface TimeslicesBudgeting {
   readonly method: 'Timeslices';
@@ -107,13 +175,23 @@ export interface TimeslicesBudgeting {
   readonly timesliceWindowMs: number;
 }
 
-/** How the error budget is counted. */
+/**
+ * How the error budget is counted.
+ * @example
+ * ```ts
+ * const method: Budgeting['method'] = slo.budgeting.method; // 'Occurrences' | 'Timeslices'
+ * ```
+ */
 export type Budgeting = OccurrencesBudgeting | TimeslicesBudgeting;
 
 /**
  * One multi-window, multi-burn-rate alert condition (SRE Workbook, "Alerting on SLOs", recipe 6): it fires
  * while the burn rate over `longWindow` AND the burn rate over `shortWindow` are both strictly greater than
  * `burnRate`, and each window holds at least the SLO's `minEvents` events.
+ * @example
+ * ```ts
+ * const [fastPage] = defaultAlertWindows('30d'); // { severity: 'page', burnRate: 14.4, longWindow: '1h', shortWindow: '5m', ... }
+ * ```
  */
 export interface BurnRateCondition {
   /** Unique within the SLO (`page-1h` for the defaults). */
@@ -131,7 +209,13 @@ export interface BurnRateCondition {
   readonly for?: string;
 }
 
-/** The alerting policy of one SLO. */
+/**
+ * The alerting policy of one SLO.
+ * @example
+ * ```ts
+ * const { conditions, minEvents } = slo.alerting;
+ * ```
+ */
 export interface Alerting {
   /** The conditions; the Workbook defaults scaled to the SLO period when the spec names none. */
   readonly conditions: readonly BurnRateCondition[];
@@ -139,7 +223,13 @@ export interface Alerting {
   readonly minEvents: number;
 }
 
-/** Where a spec object came from (set by the YAML loader). */
+/**
+ * Where a spec object came from (set by the YAML loader).
+ * @example
+ * ```ts
+ * if (slo.source) console.log(`${slo.source.file}:${slo.source.line}`);
+ * ```
+ */
 export interface SpecLocation {
   readonly file: string;
   readonly line: number;

@@ -1,6 +1,12 @@
 import type { PrometheusSource } from './model.js';
 
-/** The placeholder a full PromQL expression uses for the window (`{{.window}}`, spaces allowed). */
+/**
+ * The placeholder a full PromQL expression uses for the window (`{{.window}}`, spaces allowed).
+ * @example
+ * ```ts
+ * 'sum(rate(x[{{.window}}]))'.replace(WINDOW_PLACEHOLDER, '5m'); // 'sum(rate(x[5m]))'
+ * ```
+ */
 export const WINDOW_PLACEHOLDER = /\{\{\s*\.window\s*\}\}/g;
 
 // metric{matchers} or {matchers}; label values are double-, single- or back-quoted strings.

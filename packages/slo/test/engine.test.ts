@@ -222,3 +222,38 @@ describe('error-budget policy', () => {
     expect(() => resolveBudgetPolicy({ warning: 2 })).toThrow('Expected `budgetPolicy.warning`');
   });
 });
+
+describe('limits', () => {
+  it('refuses a bucket count that would not fit in memory', () => {
+    const tiny = defineSlo({
+      service: 'checkout',
+      name: 'tiny-slices',
+      objective: 0.99,
+      window: '30d',
+      budgeting: { timeslices: { target: 0.9, window: '1s' } },
+      indicator: { good: 'ok_total', total: 'requests_total' },
+    });
+    expect(() => new SloEngine({ slos: [tiny], evaluateEveryMs: 0 })).toThrow(
+      'Expected `tiny-slices: timesliceWindow` to be at most 1,000,000 buckets per SLO',
+    );
+  });
+
+  it('uses one-minute buckets for calendar months and coarser ones for longer periods', () => {
+    const month = defineSlo({
+      ...base,
+      name: 'month',
+      window: { calendar: 'month', timeZone: 'Europe/Berlin' },
+    });
+    const year = defineSlo({ ...base, name: 'year', window: { calendar: 'year', timeZone: 'UTC' } });
+    const engine = new SloEngine({ slos: [month, year], evaluateEveryMs: 0 });
+    expect(engine.memoryBytes('month')).toBe((Math.ceil((31 * 24 + 1) * 60) + 3) * 16);
+    // 365 days / 43,200 buckets is 12.2 minutes: 13-minute buckets.
+    expect(engine.memoryBytes('year')).toBe((Math.ceil(((366 * 24 + 1) * 60) / 13) + 3) * 16);
+  });
+});
+
+const base = {
+  service: 'checkout',
+  objective: 0.99,
+  indicator: { good: 'ok_total', total: 'requests_total' },
+} as const;

@@ -1,7 +1,13 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { brand, hasBrand } from '@ballast/core';
 
-/** Exit codes of `ballast-slo`: 0 success, 1 invalid input (errors on stderr), 2 usage error. */
+/**
+ * Exit codes of `ballast-slo`: 0 success, 1 invalid input (errors on stderr), 2 usage error.
+ * @example
+ * ```ts
+ * return EXIT.invalid; // 1
+ * ```
+ */
 export const EXIT = { ok: 0, invalid: 1, usage: 2 } as const;
 
 /**
@@ -68,7 +74,13 @@ export class UsageError extends Error {
   }
 }
 
-/** True when `value` is a {@link UsageError}, even from another copy of the package. */
+/**
+ * True when `value` is a {@link UsageError}, even from another copy of the package.
+ * @example
+ * ```ts
+ * if (isUsageError(error)) process.exitCode = EXIT.usage;
+ * ```
+ */
 export function isUsageError(value: unknown): value is UsageError {
   return hasBrand(value, kUsageError);
 }

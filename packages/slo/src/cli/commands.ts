@@ -1,6 +1,12 @@
 import type { CliCommand } from './command.js';
 
-/** One row of the command table: the name and a lazy loader of the module that exports `command`. */
+/**
+ * One row of the command table: the name and a lazy loader of the module that exports `command`.
+ * @example
+ * ```ts
+ * const entry: CommandEntry = { name: 'status', summary: 'Show status', load: () => import('./status.js') };
+ * ```
+ */
 export interface CommandEntry {
   readonly name: string;
   readonly summary: string;
@@ -10,6 +16,10 @@ export interface CommandEntry {
 /**
  * The `ballast-slo` subcommands, in the order `--help` lists them. To add one, write `src/cli/<name>.ts`
  * exporting `command: CliCommand` and add one line here.
+ * @example
+ * ```ts
+ * COMMANDS.map((c) => c.name); // ['validate', ..., 'status']
+ * ```
  */
 export const COMMANDS: readonly CommandEntry[] = [
   {

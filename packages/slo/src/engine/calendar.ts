@@ -1,7 +1,13 @@
 import { DateTime } from 'luxon';
 import type { CalendarWindow } from '../model.js';
 
-/** One calendar period: `[start, end)` in epoch milliseconds. */
+/**
+ * One calendar period: `[start, end)` in epoch milliseconds.
+ * @example
+ * ```ts
+ * const { start, end } = calendarPeriod(Date.now(), window);
+ * ```
+ */
 export interface CalendarPeriod {
   readonly start: number;
   readonly end: number;

@@ -1,4 +1,5 @@
-import { longestPeriodMs, type Slo } from '../model.js';
+import { invalidOption } from '@ballast/core';
+import { longestPeriodMs, periodMs, type Slo } from '../model.js';
 import { budgetPolicyState, type ResolvedBudgetPolicy } from '../budget-policy.js';
 import { calendarPeriod, type CalendarPeriod } from './calendar.js';
 import { EventRing, type Counts } from './ring.js';
@@ -7,6 +8,8 @@ import type { AlertStatus, BurnRate, SloAlertEvent, SloStatus } from './status.j
 const MINUTE_MS = 60_000;
 /** Buckets per period the automatic resolution aims at: 1 minute for 30 days. */
 const TARGET_BUCKETS = 43_200;
+/** The most buckets one SLO may hold (32 MB with time slices). */
+const MAX_BUCKETS = 1_000_000;
 
 /**
  * The bucket length for an SLO: the slice length with `Timeslices`; otherwise `resolutionMs` when given, else
@@ -15,9 +18,7 @@ const TARGET_BUCKETS = 43_200;
 export function resolutionFor(slo: Slo, resolutionMs: number | undefined): number {
   if (slo.budgeting.method === 'Timeslices') return slo.budgeting.timesliceWindowMs;
   if (resolutionMs !== undefined) return resolutionMs;
-  const period =
-    slo.timeWindow.kind === 'rolling' ? slo.timeWindow.durationMs : longestPeriodMs(slo.timeWindow);
-  return Math.max(MINUTE_MS, Math.ceil(period / TARGET_BUCKETS / MINUTE_MS) * MINUTE_MS);
+  return Math.max(MINUTE_MS, Math.ceil(periodMs(slo.timeWindow) / TARGET_BUCKETS / MINUTE_MS) * MINUTE_MS);
 }
 
 interface Units {
@@ -56,6 +57,13 @@ export class SloState {
     this.#windows = [...windows].sort((a, b) => a[0] - b[0]).map(([ms, window]) => ({ ms, window }));
     const span = Math.max(longestPeriodMs(slo.timeWindow), ...windows.keys());
     const r = resolutionFor(slo, resolutionMs);
+    if (span / r > MAX_BUCKETS) {
+      throw invalidOption(
+        slo.budgeting.method === 'Timeslices' ? `${slo.name}: timesliceWindow` : 'resolutionMs',
+        `at most ${MAX_BUCKETS.toLocaleString('en-US')} buckets per SLO (${Math.ceil(span / MAX_BUCKETS)} ms or more for this SLO's window)`,
+        r,
+      );
+    }
     this.ring = new EventRing(
       r,
       span,

@@ -6,6 +6,10 @@ import type { BudgetPolicyState } from '../budget-policy.js';
  * While the period is not yet fully observed (a calendar period that started recently, or an engine that started
  * less than a rolling window ago), the budget is sized for the traffic projected over the whole period from the
  * traffic seen so far: the Workbook's arithmetic ("14.4× for an hour spends 2%") holds from the first hour.
+ * @example
+ * ```ts
+ * const { remainingRatio, remainingEvents } = engine.status('checkout-availability').errorBudget;
+ * ```
  */
 export interface ErrorBudget {
   /** Bad events the period may hold: (1 - objective) × (projected) events in the period. */
@@ -20,7 +24,13 @@ export interface ErrorBudget {
   readonly remainingEvents: number;
 }
 
-/** The burn rate over one window: the window's error ratio divided by the budget's error ratio (1 - objective). */
+/**
+ * The burn rate over one window: the window's error ratio divided by the budget's error ratio (1 - objective).
+ * @example
+ * ```ts
+ * const hour = engine.status('checkout-availability').burnRates.find((b) => b.window === '1h');
+ * ```
+ */
 export interface BurnRate {
   /** Prometheus duration of the window (`1h`). */
   readonly window: string;
@@ -33,7 +43,13 @@ export interface BurnRate {
   readonly events: number;
 }
 
-/** The state of one alert condition. */
+/**
+ * The state of one alert condition.
+ * @example
+ * ```ts
+ * const paging = engine.status('checkout-availability').alerts.filter((a) => a.firing && a.severity === 'page');
+ * ```
+ */
 export interface AlertStatus {
   readonly name: string;
   readonly severity: Severity;

@@ -58,7 +58,13 @@ export class SpecValidationError extends Error {
   }
 }
 
-/** True when `value` is a {@link SpecValidationError}, even from another copy of the package. */
+/**
+ * True when `value` is a {@link SpecValidationError}, even from another copy of the package.
+ * @example
+ * ```ts
+ * if (isSpecValidationError(error)) for (const e of error.errors) console.error(formatSpecError(e));
+ * ```
+ */
 export function isSpecValidationError(value: unknown): value is SpecValidationError {
   return hasBrand(value, kSpecValidationError);
 }

@@ -22,6 +22,10 @@ export interface SpecSource {
 /**
  * What {@link parseSpecs} found: the SLOs that validated and every error, located. SLOs come out only when
  * there are no errors at all, so a partly broken set never feeds an engine or a rules file.
+ * @example
+ * ```ts
+ * const { slos, errors }: SpecParseResult = parseSpecs([{ file: 'slos.yaml', text }]);
+ * ```
  */
 export interface SpecParseResult {
   readonly slos: readonly Slo[];

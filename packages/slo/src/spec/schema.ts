@@ -273,10 +273,22 @@ function document(kind: string, spec: object): object {
   };
 }
 
-/** The OpenSLO kinds Ballast reads. */
+/**
+ * The OpenSLO kinds Ballast reads.
+ * @example
+ * ```ts
+ * SPEC_KINDS; // ['SLO', 'SLI', 'AlertPolicy', 'AlertCondition', 'Service']
+ * ```
+ */
 export const SPEC_KINDS = ['SLO', 'SLI', 'AlertPolicy', 'AlertCondition', 'Service'] as const;
 
-/** One of {@link SPEC_KINDS}. */
+/**
+ * One of {@link SPEC_KINDS}.
+ * @example
+ * ```ts
+ * const kind: SpecKind = 'AlertPolicy';
+ * ```
+ */
 export type SpecKind = (typeof SPEC_KINDS)[number];
 
 /** The schema of each kind's document. */
