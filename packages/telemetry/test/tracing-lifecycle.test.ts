@@ -5,6 +5,9 @@ import { InMemorySpanExporter } from '@opentelemetry/sdk-trace-base';
 import { trace } from '@opentelemetry/api';
 import { onShutdownSignal } from '../src/tracing/shutdown-signals.js';
 import { startTelemetry } from '../src/tracing/start-telemetry.js';
+import { createMetricsRegistry } from '../src/metrics-registry.js';
+import { observePolicies } from '../src/policy/policy-metrics.js';
+import { FakePolicy } from './support/fakes.js';
 
 class FakeProcess extends EventEmitter {
   readonly pid = 4242;
@@ -89,6 +92,32 @@ describe('startTelemetry', () => {
     expect(spans[0]!.resource.attributes['service.name']).toBe('from-env');
     await handle.shutdown();
     expect(target.listenerCount('SIGTERM')).toBe(0);
+  });
+
+  it('adds span events for retries, breaker rejections and sheds to the active span', async () => {
+    const exporter = new InMemorySpanExporter();
+    const handle = startTelemetry({ exporter, handleSignals: false });
+    const metrics = createMetricsRegistry();
+    const retry = new FakePolicy('retry', 'retry');
+    const breaker = new FakePolicy('breaker', 'circuit-breaker');
+    const limiter = new FakePolicy('limiter', 'concurrency-limiter');
+    observePolicies(metrics, [retry, breaker, limiter]);
+    trace.getTracer('t').startActiveSpan('checkout', (span) => {
+      retry.emit({ type: 'retry', attempt: 1, delayMs: 20, error: new Error('x') });
+      breaker.emit({ type: 'rejected', reason: 'circuit-open' });
+      limiter.emit({ type: 'rejected', reason: 'shed', priority: 'sheddable' });
+      span.end();
+    });
+    await handle.forceFlush();
+    const [span] = exporter.getFinishedSpans();
+    expect(span!.events.map((e) => [e.name, e.attributes?.['ballast.policy']])).toEqual([
+      ['ballast.retry', 'retry'],
+      ['ballast.circuit_open', 'breaker'],
+      ['ballast.load_shed', 'limiter'],
+    ]);
+    expect(span!.events[0]!.attributes?.['ballast.retry.attempt']).toBe(1);
+    expect(span!.events[2]!.attributes?.['ballast.priority']).toBe('sheddable');
+    await handle.shutdown();
   });
 
   it('rejects a bad sample ratio with the option template', () => {
