@@ -41,8 +41,9 @@ export interface AppDependencies {
 
 /**
  * Builds the express application: ops endpoints (never shed or authenticated), admin endpoints (admin key), and
- * the tenant API under `/api/v1` with, in order: SLO recording, priority classification, adaptive load shedding,
- * the JSON body parser (size limit), the request deadline, tenant authentication and the per-tenant rate limit.
+ * the tenant API under `/api/v1` with, in order: SLO recording, the draining guard, then on every route adaptive
+ * load shedding by priority class, the JSON body parser (size limit), the request deadline, tenant authentication
+ * and the per-tenant rate limit.
  * Errors are RFC 9457 problem details.
  *
  * @example
@@ -78,14 +79,18 @@ export function createApp(deps: AppDependencies): Express {
     }
     next();
   });
-  api.use(asProblemJson(deps.policies.shedding));
-  api.use(json);
-  api.use(requestDeadline(deps.clock, deps.config.requestTimeoutMs));
-  api.use(tenantAuth(deps.repo, deps.policies.tenantLookup));
-  api.use(asProblemJson(deps.policies.rateLimit));
-  api.use(catalogRoutes(deps.repo, deps.policies, deps.flags));
-  api.use(orderRoutes(deps.repo, deps.checkout, deps.schemas));
-  api.use(tenantRoutes(deps.repo, deps.flags));
+  // The per-request chain runs inside each route (not as router-level middleware) so that everything it answers
+  // (503 shed, 401, 429, 413) is labelled with the route in RED metrics and the SLO rules see shed checkouts.
+  const front: RequestHandler[] = [
+    asProblemJson(deps.policies.shedding),
+    json,
+    requestDeadline(deps.clock, deps.config.requestTimeoutMs),
+    tenantAuth(deps.repo, deps.policies.tenantLookup),
+    asProblemJson(deps.policies.rateLimit),
+  ];
+  api.use(catalogRoutes(deps.repo, deps.policies, deps.flags, front));
+  api.use(orderRoutes(deps.repo, deps.checkout, deps.schemas, front));
+  api.use(tenantRoutes(deps.repo, deps.flags, front));
   app.use('/api/v1', api);
 
   app.use((req) => {

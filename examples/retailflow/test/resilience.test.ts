@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import type { ManualClock } from '@ballast/core';
+import { ManualClock } from '@ballast/core';
 import { type InMemoryBroker, type EventEnvelope } from '../src/events/index.js';
 import type { RetailFlow } from '../src/service.js';
 import {
@@ -11,6 +11,7 @@ import {
   poisonEvent,
   settle,
   startTestService,
+  until,
   type ApiOrder,
   type ApiProduct,
 } from './helpers.js';
@@ -77,6 +78,44 @@ describe('payment circuit breaker', () => {
     expect(answer.status).toBe(201);
     expect(provider.attempts).toBe(calls + 1);
     expect(provider.charges).toBe(1);
+  });
+});
+
+describe('adaptive load shedding at ingress', () => {
+  it('sheds sheddable catalog reads first while critical checkouts are still admitted', async () => {
+    const providerClock = new ManualClock(0);
+    const started = await startTestService(
+      {},
+      { provider: { clock: providerClock, knobs: { latencyMs: 1_000 } } },
+    );
+    service = started.service;
+    const { clock } = started;
+    const base = started.service.url;
+    // Ten checkouts held at the provider: half of the limiter's initial limit of 20, the share sheddable work gets.
+    const held = Array.from({ length: 10 }, (_, i) => order(base, ACME, `held-${i}`));
+    await until(() => started.service.provider!.attempts === 10, 'ten charges in flight');
+
+    const shed = await settle(clock, call(base, 'GET', '/api/v1/products', { key: ACME }));
+    expect(shed.status).toBe(503);
+    expect(shed.contentType).toContain('application/problem+json');
+    expect(shed.headers.get('retry-after')).toBe('1');
+    expect(shed.body).toMatchObject({ title: 'Service overloaded', priority: 'sheddable' });
+    // Default work still fits in its share, and a critical checkout is admitted.
+    expect((await call(base, 'GET', '/api/v1/orders', { key: ACME })).status).toBe(200);
+    const critical = order(base, ACME, 'held-critical');
+    await until(() => started.service.provider!.attempts === 11, 'the critical checkout at the provider');
+
+    providerClock.advance(1_000);
+    expect((await Promise.all([...held, critical])).map((a) => a.status)).toEqual(Array(11).fill(201));
+    expect((await call(base, 'GET', '/api/v1/products', { key: ACME })).status).toBe(200);
+    const metrics = await call<string>(base, 'GET', '/metrics');
+    // Shed after waiting in the limiter's queue: counted as a rejection of the ingress limiter, on its route.
+    expect(metrics.body).toMatch(
+      /ballast_policy_rejections_total\{[^}]*policy="ingress",reason="queue-timeout"\} 1/,
+    );
+    expect(metrics.body).toMatch(
+      /http_server_request_duration_seconds_count\{[^}]*http_route="\/api\/v1\/products",http_response_status_code="503"/,
+    );
   });
 });
 

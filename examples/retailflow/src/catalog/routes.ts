@@ -1,10 +1,10 @@
-import { Router } from 'express';
+import { Router, type RequestHandler } from 'express';
 import type { Repository } from '../data/index.js';
 import type { FeatureFlags } from '../flags/flags.js';
 import { tenantOf } from '../http/context.js';
 import { HttpProblem } from '../http/problem.js';
 import { presentProduct } from '../http/present.js';
-import { pageQuery } from '../http/validation.js';
+import { pageQuery, pathParam } from '../http/validation.js';
 import type { ServicePolicies } from '../policies.js';
 
 /** How many related products a product page lists while `recommendations` is on. */
@@ -15,18 +15,23 @@ const RECOMMENDATIONS = 3;
  * the last good value when the store fails). Product pages add related products while the `recommendations` flag
  * is on; the flag goes off when checkout's error budget is exhausted, which sheds that extra read.
  */
-export function catalogRoutes(repo: Repository, policies: ServicePolicies, flags: FeatureFlags): Router {
+export function catalogRoutes(
+  repo: Repository,
+  policies: ServicePolicies,
+  flags: FeatureFlags,
+  front: readonly RequestHandler[],
+): Router {
   const router = Router();
-  router.get('/products', async (req, res) => {
+  router.get('/products', ...front, async (req, res) => {
     const tenant = tenantOf(req);
     const page = pageQuery(req);
     const key = `${tenant.id}:list:${page.limit ?? ''}:${page.cursor ?? ''}`;
     const result = await policies.catalog(key, () => repo.listProducts(tenant.id, page));
     res.json({ items: result.items.map(presentProduct), nextCursor: result.nextCursor });
   });
-  router.get('/products/:productId', async (req, res) => {
+  router.get('/products/:productId', ...front, async (req, res) => {
     const tenant = tenantOf(req);
-    const id = req.params.productId;
+    const id = pathParam(req, 'productId');
     const product = await policies.catalog(`${tenant.id}:product:${id}`, () =>
       repo.getProduct(tenant.id, id),
     );

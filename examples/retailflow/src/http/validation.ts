@@ -58,3 +58,10 @@ export function pageQuery(req: Request): { limit?: number; cursor?: string } {
   }
   return page;
 }
+
+/** A route parameter (`:name`); a route without it is a wiring bug. */
+export function pathParam(req: Request, name: string): string {
+  const value = (req.params as Record<string, unknown>)[name];
+  if (typeof value !== 'string') throw new Error(`route has no :${name} parameter`);
+  return value;
+}

@@ -1,9 +1,9 @@
-import { Router } from 'express';
+import { Router, type RequestHandler } from 'express';
 import type { Repository } from '../data/index.js';
 import { deadlineOf, tenantOf } from '../http/context.js';
 import { HttpProblem, sendProblem } from '../http/problem.js';
 import { presentOrder } from '../http/present.js';
-import { invalidRequest, jsonBody, pageQuery } from '../http/validation.js';
+import { invalidRequest, jsonBody, pageQuery, pathParam } from '../http/validation.js';
 import type { OpenApiSchemas } from '../openapi.js';
 import { type CheckoutBody, type Checkout, checkoutStatus } from './checkout.js';
 
@@ -13,10 +13,15 @@ const notFound = (id: string) => new HttpProblem(404, 'not-found', 'Not found', 
  * Orders of the authenticated tenant. Every read is scoped by tenant in the store, so another tenant's order is a
  * plain 404: the API never says that an id exists elsewhere.
  */
-export function orderRoutes(repo: Repository, checkout: Checkout, schemas: OpenApiSchemas): Router {
+export function orderRoutes(
+  repo: Repository,
+  checkout: Checkout,
+  schemas: OpenApiSchemas,
+  front: readonly RequestHandler[],
+): Router {
   const router = Router();
 
-  router.post('/orders', jsonBody(schemas, 'CreateOrderRequest'), async (req, res) => {
+  router.post('/orders', ...front, jsonBody(schemas, 'CreateOrderRequest'), async (req, res) => {
     const tenant = tenantOf(req);
     const key = req.get('idempotency-key');
     if (key === undefined || key.length === 0 || key.length > 255) {
@@ -34,7 +39,7 @@ export function orderRoutes(repo: Repository, checkout: Checkout, schemas: OpenA
     res.status(status).location(`/api/v1/orders/${result.order.id}`).json(presentOrder(result.order));
   });
 
-  router.get('/orders', async (req, res) => {
+  router.get('/orders', ...front, async (req, res) => {
     const tenant = tenantOf(req);
     const includeCancelled = req.query.includeCancelled;
     if (includeCancelled !== undefined && includeCancelled !== 'true' && includeCancelled !== 'false') {
@@ -49,16 +54,16 @@ export function orderRoutes(repo: Repository, checkout: Checkout, schemas: OpenA
     res.json({ items: page.items.map(presentOrder), nextCursor: page.nextCursor });
   });
 
-  router.get('/orders/:orderId', async (req, res) => {
-    const order = await repo.getOrder(tenantOf(req).id, req.params.orderId);
-    if (!order) throw notFound(req.params.orderId);
+  router.get('/orders/:orderId', ...front, async (req, res) => {
+    const order = await repo.getOrder(tenantOf(req).id, pathParam(req, 'orderId'));
+    if (!order) throw notFound(pathParam(req, 'orderId'));
     res.json(presentOrder(order));
   });
 
-  router.delete('/orders/:orderId', async (req, res) => {
+  router.delete('/orders/:orderId', ...front, async (req, res) => {
     const tenant = tenantOf(req);
-    const result = await repo.cancelOrder({ tenantId: tenant.id, orderId: req.params.orderId });
-    if (result.outcome === 'not_found') throw notFound(req.params.orderId);
+    const result = await repo.cancelOrder({ tenantId: tenant.id, orderId: pathParam(req, 'orderId') });
+    if (result.outcome === 'not_found') throw notFound(pathParam(req, 'orderId'));
     if (result.outcome === 'not_cancellable') {
       throw new HttpProblem(
         409,

@@ -1,4 +1,4 @@
-import { Router } from 'express';
+import { Router, type RequestHandler } from 'express';
 import type { Repository } from '../data/index.js';
 import type { FeatureFlags } from '../flags/flags.js';
 import { tenantOf } from '../http/context.js';
@@ -6,13 +6,17 @@ import { presentAudit } from '../http/present.js';
 import { pageQuery } from '../http/validation.js';
 
 /** `GET /audit` (the tenant's append-only log, with system-wide admin actions) and `GET /flags`. */
-export function tenantRoutes(repo: Repository, flags: FeatureFlags): Router {
+export function tenantRoutes(
+  repo: Repository,
+  flags: FeatureFlags,
+  front: readonly RequestHandler[],
+): Router {
   const router = Router();
-  router.get('/audit', async (req, res) => {
+  router.get('/audit', ...front, async (req, res) => {
     const page = await repo.listAudit(tenantOf(req).id, { ...pageQuery(req), includeSystem: true });
     res.json({ items: page.items.map(presentAudit), nextCursor: page.nextCursor });
   });
-  router.get('/flags', (_req, res) => {
+  router.get('/flags', ...front, (_req, res) => {
     res.json({ flags: flags.all() });
   });
   return router;
