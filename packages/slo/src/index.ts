@@ -56,3 +56,11 @@ export { generateRuleTests } from './rules/tests.js';
 export { SLO_RECORDS, burnRateAlertName, errorRatioRecord } from './rules/names.js';
 export type { SloQueries } from './rules/queries.js';
 export { sloQueries } from './rules/queries.js';
+export type {
+  PrometheusClientOptions,
+  PrometheusRangeSeries,
+  PrometheusSample,
+} from './prometheus/client.js';
+export { PrometheusClient, PrometheusQueryError, isPrometheusQueryError } from './prometheus/client.js';
+export type { PrometheusBackendOptions, SloHistoryPoint } from './prometheus/backend.js';
+export { PrometheusBackend } from './prometheus/backend.js';

@@ -1,10 +1,11 @@
-import type { Slo } from '../model.js';
+import type { PrometheusSource, Slo } from '../model.js';
+import { parseDuration } from '../duration.js';
 import { windowedQuery } from '../promql.js';
 
 /**
  * The PromQL of one SLO's event counts over a window, whatever the indicator: per-second rates of bad events and
  * of all events. Ratio indicators use their sources (`sum(rate(<selector>[w]))`, or the expression with
- * `{{.window}}` replaced); latency indicators read the histogram (good = the bucket whose `le` is the
+ * `{{.window}}` replaced; an expression built only on `increase()` is divided by the window's seconds); latency indicators read the histogram (good = the bucket whose `le` is the
  * threshold, total = `_count`). Bad events of a good/total indicator are `total - good`.
  *
  * @example
@@ -25,6 +26,22 @@ export interface SloQueries {
   total(window: string): string;
   /** Bad events / all events over `window` (NaN, so no sample after a comparison, when there were none). */
   errorRatio(window: string): string;
+}
+
+/**
+ * The per-second rate of a source over `window`. An expression that only uses `increase()` (a count over the
+ * window) is divided by the window's seconds, so sources written either way can be mixed in one SLO.
+ */
+function rateOf(source: PrometheusSource, window: string): string {
+  const query = windowedQuery(source, window);
+  if (
+    source.kind === 'expression' &&
+    /\bincrease\s*\(/.test(source.query) &&
+    !/\brate\s*\(/.test(source.query)
+  ) {
+    return `(${query}) / ${(parseDuration(window) ?? 0) / 1000}`;
+  }
+  return query;
 }
 
 function histogramSelector(metric: string, matchers: string, extra?: string): string {
@@ -48,12 +65,12 @@ export function sloQueries(slo: Slo): SloQueries {
     bad = (w) => `(${total(w)} - sum(rate(${bucket}[${w}])))`;
   } else if (indicator.counts === 'bad') {
     const source = indicator.bad;
-    total = (w) => windowedQuery(indicator.total, w);
-    bad = (w) => windowedQuery(source, w);
+    total = (w) => rateOf(indicator.total, w);
+    bad = (w) => rateOf(source, w);
   } else {
     const good = indicator.good;
-    total = (w) => windowedQuery(indicator.total, w);
-    bad = (w) => `(${total(w)} - ${windowedQuery(good, w)})`;
+    total = (w) => rateOf(indicator.total, w);
+    bad = (w) => `(${total(w)} - ${rateOf(good, w)})`;
   }
   return { bad, total, errorRatio: (w) => `(${bad(w)})\n/\n(${total(w)})` };
 }
