@@ -143,26 +143,9 @@ export class SloState {
         long.events >= minEvents &&
         short.events >= minEvents;
       const since = this.#firingSince[i] ?? null;
-      let nextSince = since;
-      if (firing !== (since !== null)) {
-        nextSince = firing ? now : null;
-        this.#firingSince[i] = nextSince;
-        emit?.({
-          slo: slo.name,
-          service: slo.service,
-          alert: c.name,
-          severity: c.severity,
-          firing,
-          burnRate: long.rate,
-          shortBurnRate: short.rate,
-          threshold: c.burnRate,
-          longWindow: c.longWindow,
-          shortWindow: c.shortWindow,
-          at: now,
-          ...(firing || since === null ? {} : { durationMs: now - since }),
-        });
-      }
-      return {
+      const changed = firing !== (since !== null);
+      if (changed) this.#firingSince[i] = firing ? now : null;
+      const status: AlertStatus = {
         name: c.name,
         severity: c.severity,
         firing,
@@ -171,8 +154,20 @@ export class SloState {
         threshold: c.burnRate,
         longWindow: c.longWindow,
         shortWindow: c.shortWindow,
-        since: nextSince,
+        since: this.#firingSince[i] ?? null,
       };
+      if (changed && emit) {
+        const { name, since: _since, ...rest } = status;
+        emit({
+          slo: slo.name,
+          service: slo.service,
+          alert: name,
+          ...rest,
+          at: now,
+          ...(firing || since === null ? {} : { durationMs: now - since }),
+        });
+      }
+      return status;
     });
 
     let timeToExhaustionMs: number | null = null;

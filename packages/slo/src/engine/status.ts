@@ -102,27 +102,19 @@ export interface SloStatus {
 }
 
 /**
- * Emitted when an alert condition starts (`firing: true`) or stops (`firing: false`) firing.
+ * Emitted when an alert condition starts (`firing: true`) or stops (`firing: false`) firing; the burn rates are
+ * those at the transition.
  *
  * @example
  * ```ts
  * engine.onAlert((e) => console.log(`${e.slo} ${e.alert} ${e.firing ? 'FIRING' : 'resolved'}`));
  * ```
  */
-export interface SloAlertEvent {
+export interface SloAlertEvent extends Omit<AlertStatus, 'name' | 'since'> {
   readonly slo: string;
   readonly service: string;
   /** The condition name (`page-1h`). */
   readonly alert: string;
-  readonly severity: Severity;
-  readonly firing: boolean;
-  /** Long-window burn rate at the transition. */
-  readonly burnRate: number;
-  /** Short-window burn rate at the transition. */
-  readonly shortBurnRate: number;
-  readonly threshold: number;
-  readonly longWindow: string;
-  readonly shortWindow: string;
   /** Epoch ms of the transition (engine clock). */
   readonly at: number;
   /** For `firing: false`, how long it fired. */

@@ -12,7 +12,15 @@ import type { CalendarUnit, Slo } from '../model.js';
 import { prometheusSource } from '../promql.js';
 import type { SpecDocument, SpecPath } from './document.js';
 import { shown, type SpecError } from './errors.js';
-import type { RawAlertPolicySpec, RawConditionSpec, RawMetadata, RawSliSpec, RawSloSpec } from './raw.js';
+import type {
+  RawAlertPolicyItem,
+  RawAlertPolicySpec,
+  RawConditionItem,
+  RawConditionSpec,
+  RawMetadata,
+  RawSliSpec,
+  RawSloSpec,
+} from './raw.js';
 
 /** Documents by kind and name, for resolving `indicatorRef`, `alertPolicyRef` and `conditionRef`. */
 export interface SpecRegistry {
@@ -237,6 +245,37 @@ class Builder {
     };
   }
 
+  /**
+   * A list item that is either `<refKey>: <name>` or an inline document (`kind`, `metadata`, `spec`): where its
+   * spec lives and its name, or `undefined` after reporting what is wrong.
+   */
+  refOrInline(
+    item: RawAlertPolicyItem | RawConditionItem,
+    refKey: 'alertPolicyRef' | 'conditionRef',
+    kind: 'AlertPolicy' | 'AlertCondition',
+    at: At,
+  ): { spec: At; name: string } | undefined {
+    const ref = (item as Partial<Record<typeof refKey, string>>)[refKey];
+    if (ref !== undefined) {
+      if (item.kind !== undefined || item.metadata !== undefined || item.spec !== undefined) {
+        return this.fail(
+          at,
+          `expected either \`${refKey}\` or an inline ${kind} (\`kind\`, \`metadata\`, \`spec\`), not both`,
+        );
+      }
+      const doc = this.resolve(kind, ref, { doc: at.doc, path: [...at.path, refKey] });
+      return doc ? { spec: { doc, path: ['spec'] }, name: ref } : undefined;
+    }
+    const missing = (['kind', 'metadata', 'spec'] as const).filter((k) => item[k] === undefined);
+    if (missing.length > 0) {
+      return this.fail(
+        at,
+        `missing ${missing.map((m) => `\`${m}\``).join(', ')}; expected \`${refKey}: <name>\` or an inline ${kind}`,
+      );
+    }
+    return { spec: { doc: at.doc, path: [...at.path, 'spec'] }, name: item.metadata!.name };
+  }
+
   alerting(spec: RawSloSpec, slo: At): AlertConditionInput[] | undefined | false {
     if (spec.alertPolicies === undefined) return undefined;
     const conditions: AlertConditionInput[] = [];
@@ -244,79 +283,21 @@ class Builder {
     let ok = true;
     for (const [i, item] of spec.alertPolicies.entries()) {
       const itemAt = { doc: slo.doc, path: [...slo.path, 'spec', 'alertPolicies', i] };
-      let policyAt: At | undefined;
-      if (item.alertPolicyRef !== undefined) {
-        if (item.kind !== undefined || item.metadata !== undefined || item.spec !== undefined) {
-          ok = false;
-          this.fail(
-            itemAt,
-            'expected either `alertPolicyRef` or an inline policy (`kind`, `metadata`, `spec`), not both',
-          );
-          continue;
-        }
-        const doc = this.resolve('AlertPolicy', item.alertPolicyRef, {
-          doc: slo.doc,
-          path: [...itemAt.path, 'alertPolicyRef'],
-        });
-        if (doc) policyAt = { doc, path: ['spec'] };
-      } else {
-        const missing = (['kind', 'metadata', 'spec'] as const).filter((k) => item[k] === undefined);
-        if (missing.length > 0) {
-          ok = false;
-          this.fail(
-            itemAt,
-            `missing ${missing.map((m) => `\`${m}\``).join(', ')}; expected \`alertPolicyRef: <name>\` or an inline AlertPolicy`,
-          );
-          continue;
-        }
-        policyAt = { doc: slo.doc, path: [...itemAt.path, 'spec'] };
-      }
-      if (!policyAt) {
+      const policy = this.refOrInline(item, 'alertPolicyRef', 'AlertPolicy', itemAt);
+      if (!policy) {
         ok = false;
         continue;
       }
-      const policy = policyAt.doc.get(policyAt.path) as RawAlertPolicySpec;
-      for (const [j, c] of policy.conditions.entries()) {
-        const cAt = { doc: policyAt.doc, path: [...policyAt.path, 'conditions', j] };
-        let raw: RawConditionSpec | undefined;
-        let rawAt: At | undefined;
-        let name: string;
-        if (c.conditionRef !== undefined) {
-          if (c.kind !== undefined || c.metadata !== undefined || c.spec !== undefined) {
-            ok = false;
-            this.fail(
-              cAt,
-              'expected either `conditionRef` or an inline condition (`kind`, `metadata`, `spec`), not both',
-            );
-            continue;
-          }
-          name = c.conditionRef;
-          const doc = this.resolve('AlertCondition', c.conditionRef, {
-            doc: cAt.doc,
-            path: [...cAt.path, 'conditionRef'],
-          });
-          if (doc) {
-            rawAt = { doc, path: ['spec'] };
-            raw = doc.get(['spec']) as RawConditionSpec;
-          }
-        } else {
-          const missing = (['kind', 'metadata', 'spec'] as const).filter((k) => c[k] === undefined);
-          if (missing.length > 0) {
-            ok = false;
-            this.fail(
-              cAt,
-              `missing ${missing.map((m) => `\`${m}\``).join(', ')}; expected \`conditionRef: <name>\` or an inline AlertCondition`,
-            );
-            continue;
-          }
-          name = c.metadata!.name;
-          rawAt = { doc: cAt.doc, path: [...cAt.path, 'spec'] };
-          raw = c.spec;
-        }
-        if (!raw || !rawAt) {
+      const rawPolicy = policy.spec.doc.get(policy.spec.path) as RawAlertPolicySpec;
+      for (const [j, c] of rawPolicy.conditions.entries()) {
+        const cAt = { doc: policy.spec.doc, path: [...policy.spec.path, 'conditions', j] };
+        const condition = this.refOrInline(c, 'conditionRef', 'AlertCondition', cAt);
+        if (!condition) {
           ok = false;
           continue;
         }
+        const { name, spec: rawAt } = condition;
+        const raw = rawAt.doc.get(rawAt.path) as RawConditionSpec;
         const first = names.get(name);
         if (first) {
           ok = false;
