@@ -1,6 +1,7 @@
 import { ManualClock } from '@ballast/core';
 import { describe, expect, it } from 'vitest';
 import type { PolicyEvent } from '../src/events.js';
+import { isRejectedError } from '../src/errors/rejection.js';
 import { AdaptiveThrottle } from '../src/limit/AdaptiveThrottle.js';
 import { isThrottledError } from '../src/limit/ThrottledError.js';
 import { rng } from './limit-rng.js';
@@ -40,7 +41,8 @@ describe('AdaptiveThrottle probability', () => {
     draws = [0.5, 0.1];
     const first = await fresh.execute(() => 'sent').catch((e: unknown) => e); // draw 0.5 < 0.75: throttled
     expect(isThrottledError(first)).toBe(true);
-    expect(first).toMatchObject({ probability: 0.75 });
+    expect(first).toMatchObject({ probability: 0.75, reason: 'throttled' });
+    expect(isRejectedError(first)).toBe(true);
     expect(events).toEqual([
       { type: 'rejected', policy: 'adaptive-throttle', kind: 'adaptive-throttle', reason: 'throttled' },
     ]);

@@ -4,6 +4,7 @@ import type { PolicyEvent, Priority } from '../src/events.js';
 import { AimdLimit } from '../src/limit/AimdLimit.js';
 import { ConcurrencyLimiter, type ConcurrencyLimiterOptions } from '../src/limit/ConcurrencyLimiter.js';
 import type { LimitAlgorithm, LimitSample } from '../src/limit/LimitAlgorithm.js';
+import { isRejectedError } from '../src/errors/rejection.js';
 import { isLoadShedError, LoadShedError } from '../src/limit/LoadShedError.js';
 
 /** A limit that only changes when the test says so, recording every sample it is fed. */
@@ -138,8 +139,9 @@ describe('ConcurrencyLimiter permits and samples', () => {
     limiter.tryAcquire('critical');
     const { error } = await settle(limiter.execute(() => 1, 'default'));
     expect(isLoadShedError(error)).toBe(true);
+    expect(isRejectedError(error)).toBe(true); // fallbacks handle it, retries leave it alone
     expect(error).toBeInstanceOf(LoadShedError);
-    expect(error).toMatchObject({ reason: 'limit', priority: 'default', limit: 1 });
+    expect(error).toMatchObject({ reason: 'shed', detail: 'limit', priority: 'default', limit: 1 });
   });
 
   it('rejects an unknown priority with the option template', () => {
@@ -183,7 +185,7 @@ describe('ConcurrencyLimiter CoDel queue', () => {
     expect(limiter.queued).toBe(1);
     clock.advance(1);
     const { error } = await waiting;
-    expect(error).toMatchObject({ reason: 'queue-timeout' });
+    expect(error).toMatchObject({ reason: 'queue-timeout', detail: 'queue-timeout' });
     expect(events.at(-1)).toMatchObject({ type: 'rejected', reason: 'queue-timeout', priority: 'default' });
   });
 
@@ -199,7 +201,7 @@ describe('ConcurrencyLimiter CoDel queue', () => {
           return p;
         },
         (e: LoadShedError) => {
-          results.push(`${label}:${e.reason}`);
+          results.push(`${label}:${e.detail}`);
           return undefined;
         },
       );
@@ -240,9 +242,12 @@ describe('ConcurrencyLimiter CoDel queue', () => {
     limiter.tryAcquire('critical');
     const s1 = settle(limiter.acquire('sheddable'));
     const s2 = settle(limiter.acquire('sheddable'));
-    expect((await settle(limiter.acquire('sheddable'))).error).toMatchObject({ reason: 'queue-full' });
+    expect((await settle(limiter.acquire('sheddable'))).error).toMatchObject({
+      reason: 'shed',
+      detail: 'queue-full',
+    });
     const c = settle(limiter.acquire('critical'));
-    expect((await s2).error).toMatchObject({ reason: 'queue-full', priority: 'sheddable' });
+    expect((await s2).error).toMatchObject({ detail: 'queue-full', priority: 'sheddable' });
     expect(limiter.queued).toBe(2);
     void s1;
     void c;

@@ -9,7 +9,12 @@ import {
   type Event,
 } from '@ballast/core';
 import type { Policy, PolicyEvent } from '../events.js';
+import { type Gate, type Step, toStep } from '../common/compose.js';
+import { SlidingWindow } from '../common/SlidingWindow.js';
 import { ThrottledError } from './ThrottledError.js';
+
+const REQUESTS = 0;
+const ACCEPTS = 1;
 
 /** Options for {@link AdaptiveThrottle}. */
 export interface AdaptiveThrottleOptions {
@@ -62,15 +67,11 @@ export class AdaptiveThrottle implements Policy {
   readonly onEvent: Event<PolicyEvent> = this.#events.event;
 
   readonly #k: number;
-  readonly #bucketMs: number;
   readonly #clock: Clock;
   readonly #random: () => number;
   readonly #isRejection: (error: unknown) => boolean;
-  readonly #requests: Float64Array;
-  readonly #accepts: Float64Array;
-  #bucket: number;
-  #totalRequests = 0;
-  #totalAccepts = 0;
+  /** Field 0: requests, field 1: accepts. */
+  readonly #window: SlidingWindow;
 
   constructor(options: AdaptiveThrottleOptions = {}) {
     this.name = options.name ?? 'adaptive-throttle';
@@ -80,31 +81,27 @@ export class AdaptiveThrottle implements Policy {
     this.#k = checkNumber('k', options.k, 2, { above: 0 });
     const windowMs = checkNumber('windowMs', options.windowMs, 120_000, { above: 0 });
     const buckets = checkNumber('buckets', options.buckets, 24, { integer: true, min: 1, max: 10_000 });
-    this.#bucketMs = windowMs / buckets;
-    this.#requests = new Float64Array(buckets);
-    this.#accepts = new Float64Array(buckets);
+    this.#window = new SlidingWindow(windowMs, buckets, 2);
     this.#clock = options.clock ?? systemClock;
     this.#random = checkFunction('random', options.random, Math.random);
     this.#isRejection = checkFunction('isRejection', options.isRejection, () => true);
-    this.#bucket = Math.floor(this.#clock.now() / this.#bucketMs);
   }
 
   /** Requests counted in the window (including those throttled locally). */
   get requests(): number {
-    this.#roll();
-    return this.#totalRequests;
+    return this.#window.sum(this.#clock.now(), REQUESTS);
   }
 
   /** Requests the backend accepted in the window. */
   get accepts(): number {
-    this.#roll();
-    return this.#totalAccepts;
+    return this.#window.sum(this.#clock.now(), ACCEPTS);
   }
 
   /** The probability that the next request is throttled: `max(0, (requests - K * accepts) / (requests + 1))`. */
   get rejectionProbability(): number {
-    this.#roll();
-    return Math.max(0, (this.#totalRequests - this.#k * this.#totalAccepts) / (this.#totalRequests + 1));
+    const now = this.#clock.now();
+    const requests = this.#window.sum(now, REQUESTS);
+    return Math.max(0, (requests - this.#k * this.#window.sum(now, ACCEPTS)) / (requests + 1));
   }
 
   /**
@@ -113,8 +110,7 @@ export class AdaptiveThrottle implements Policy {
    */
   attempt(): boolean {
     const p = this.rejectionProbability;
-    this.#add(this.#requests, 1);
-    this.#totalRequests++;
+    this.#window.add(this.#clock.now(), REQUESTS);
     if (p > 0 && this.#random() < p) {
       if (this.#events.hasListeners) {
         this.#events.emit({ type: 'rejected', policy: this.name, kind: this.kind, reason: 'throttled' });
@@ -126,9 +122,7 @@ export class AdaptiveThrottle implements Policy {
 
   /** Records that the backend accepted a request sent after {@link AdaptiveThrottle.attempt} answered `true`. */
   accepted(): void {
-    this.#roll();
-    this.#add(this.#accepts, 1);
-    this.#totalAccepts++;
+    this.#window.add(this.#clock.now(), ACCEPTS);
   }
 
   /**
@@ -136,59 +130,58 @@ export class AdaptiveThrottle implements Policy {
    * `isRejection` does not claim counts as accepted.
    */
   async execute<T>(fn: () => T | Promise<T>): Promise<T> {
-    const p = this.rejectionProbability;
-    if (!this.attempt()) throw new ThrottledError(p);
-    const listening = this.#events.hasListeners;
-    const started = listening ? this.#clock.now() : 0;
+    const started = this.#enter();
     try {
       const value = await fn();
-      this.accepted();
-      if (listening) {
-        const durationMs = this.#clock.now() - started;
-        this.#events.emit({ type: 'success', policy: this.name, kind: this.kind, durationMs });
-      }
+      this.#leave(started, undefined, false);
       return value;
     } catch (error) {
-      let rejected = true;
+      this.#leave(started, error, true);
+      throw error;
+    }
+  }
+
+  /**
+   * How the throttle takes part in a `pipeline`: a gate that throws a {@link ThrottledError} for a throttled call
+   * and counts the accepts of the rest. Place it outside the retry policy so that each request counts once.
+   * @internal
+   */
+  [toStep](): Step {
+    return { gate: this.#gate };
+  }
+
+  readonly #gate: Gate = {
+    enter: () => this.#enter(),
+    leave: (started, _call, error, failed) => {
+      this.#leave(started as number, error, failed);
+      return error;
+    },
+  };
+
+  /** Counts the request; throws when throttled; returns the start time for events (0 when nobody listens). */
+  #enter(): number {
+    const p = this.rejectionProbability;
+    if (!this.attempt()) throw new ThrottledError(p);
+    return this.#events.hasListeners ? this.#clock.now() : 0;
+  }
+
+  #leave(started: number, error: unknown, failed: boolean): void {
+    let rejected = failed;
+    if (failed) {
       try {
         rejected = this.#isRejection(error);
       } catch (predicateError) {
         reportError(predicateError, `${this.name}: isRejection threw`);
       }
-      if (!rejected) this.accepted();
-      if (listening) {
-        const durationMs = this.#clock.now() - started;
-        this.#events.emit({
-          type: 'failure',
-          policy: this.name,
-          kind: this.kind,
-          durationMs,
-          error,
-          counted: rejected,
-        });
-      }
-      throw error;
     }
-  }
-
-  #add(counts: Float64Array, n: number): void {
-    const slot = this.#bucket % counts.length;
-    counts[slot] = counts[slot]! + n;
-  }
-
-  /** Slides the window to the clock's current bucket, forgetting the buckets that fell out. */
-  #roll(): void {
-    const bucket = Math.floor(this.#clock.now() / this.#bucketMs);
-    if (bucket <= this.#bucket) return;
-    const n = this.#requests.length;
-    const steps = Math.min(n, bucket - this.#bucket);
-    for (let i = 1; i <= steps; i++) {
-      const slot = (this.#bucket + i) % n;
-      this.#totalRequests -= this.#requests[slot]!;
-      this.#totalAccepts -= this.#accepts[slot]!;
-      this.#requests[slot] = 0;
-      this.#accepts[slot] = 0;
+    if (!rejected) this.accepted();
+    if (this.#events.hasListeners) {
+      const durationMs = started === 0 ? 0 : this.#clock.now() - started;
+      this.#events.emit(
+        failed
+          ? { type: 'failure', policy: this.name, kind: this.kind, durationMs, error, counted: rejected }
+          : { type: 'success', policy: this.name, kind: this.kind, durationMs },
+      );
     }
-    this.#bucket = bucket;
   }
 }

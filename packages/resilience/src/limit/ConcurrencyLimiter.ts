@@ -10,6 +10,7 @@ import {
   type TimerHandle,
 } from '@ballast/core';
 import type { ConcurrencyLimiterGauges, Policy, PolicyEvent, Priority, RejectionReason } from '../events.js';
+import { type Gate, type Step, toStep } from '../common/compose.js';
 import { Gradient2Limit } from './Gradient2Limit.js';
 import type { LimitAlgorithm } from './LimitAlgorithm.js';
 import { LoadShedError, type LoadShedReason } from './LoadShedError.js';
@@ -140,7 +141,7 @@ export class ConcurrencyLimiter implements Policy, ConcurrencyLimiterGauges {
   readonly #maxQueue: number;
   readonly #targetMs: number;
   readonly #intervalMs: number;
-  readonly #release = (permit: Permit, outcome: 0 | 1 | 2): void => this.#onRelease(permit, outcome);
+  readonly #onPermitEnd = (permit: Permit, outcome: 0 | 1 | 2): void => this.#onRelease(permit, outcome);
 
   #limit: number;
   #thresholds: Record<Priority, number> = { critical: 0, default: 0, sheddable: 0 };
@@ -225,39 +226,61 @@ export class ConcurrencyLimiter implements Policy, ConcurrencyLimiterGauges {
       this.#inFlight < this.#thresholds[priority] && this.#queued === 0 && PRIORITIES.includes(priority)
         ? this.#admit(priority)
         : await this.acquire(priority);
-    const listening = this.#events.hasListeners;
-    const started = listening ? this.#clock.now() : 0;
     try {
       const value = await fn();
-      permit.success();
-      if (listening) this.#emitOutcome(started, undefined, false);
+      this.#release(permit as Permit, undefined, false);
       return value;
     } catch (error) {
-      let dropped = false;
-      try {
-        dropped = this.#isDropped(error);
-      } catch (predicateError) {
-        this.#reportPredicate(predicateError);
-      }
-      if (dropped) permit.dropped();
-      else permit.ignore();
-      if (listening) this.#emitOutcome(started, error, dropped);
+      this.#release(permit as Permit, error, true);
       throw error;
     }
   }
 
-  #emitOutcome(started: number, error: unknown, counted: boolean): void {
-    const durationMs = this.#clock.now() - started;
-    if (error === undefined && !counted) {
+  /**
+   * How the limiter takes part in a `pipeline`: a gate that holds a `default`-priority permit around the rest of the
+   * pipeline (use {@link ConcurrencyLimiter.execute} for other classes). A shed call throws a
+   * {@link LoadShedError}, which a fallback policy outside handles.
+   * @internal
+   */
+  [toStep](): Step {
+    return { gate: this.#gate };
+  }
+
+  readonly #gate: Gate = {
+    enter: () =>
+      this.#inFlight < this.#thresholds.default && this.#queued === 0
+        ? this.#admit('default')
+        : this.acquire('default'),
+    leave: (permit, _call, error, failed) => {
+      this.#release(permit as Permit, error, failed);
+      return error;
+    },
+  };
+
+  /** Ends a call run by `execute` or the pipeline gate: sample (or none) and outcome event. */
+  #release(permit: Permit, error: unknown, failed: boolean): void {
+    let dropped = false;
+    if (failed) {
+      try {
+        dropped = this.#isDropped(error);
+      } catch (predicateError) {
+        // A throwing predicate must not turn the caller's error into a different one: report it, count no drop.
+        reportError(predicateError, `${this.name}: isDropped threw`);
+      }
+    }
+    const now = this.#events.hasListeners ? this.#clock.now() : 0;
+    if (!failed) permit.success();
+    else if (dropped) permit.dropped();
+    else permit.ignore();
+    if (this.#events.hasListeners) this.#emitOutcome(now - permit.startedAt, error, failed, dropped);
+  }
+
+  #emitOutcome(durationMs: number, error: unknown, failed: boolean, counted: boolean): void {
+    if (!failed) {
       this.#events.emit({ type: 'success', policy: this.name, kind: this.kind, durationMs });
     } else {
       this.#events.emit({ type: 'failure', policy: this.name, kind: this.kind, durationMs, error, counted });
     }
-  }
-
-  #reportPredicate(error: unknown): void {
-    // A throwing predicate must not turn the caller's error into a different one: report it, count no drop.
-    reportError(error, `${this.name}: isDropped threw`);
   }
 
   #checkPriority(priority: Priority): void {
@@ -269,7 +292,7 @@ export class ConcurrencyLimiter implements Policy, ConcurrencyLimiterGauges {
   #admit(priority: Priority): Permit {
     this.#inFlight++;
     this.#byPriority[priority]++;
-    return new Permit(priority, this.#clock.now(), this.#inFlight, this.#release);
+    return new Permit(priority, this.#clock.now(), this.#inFlight, this.#onPermitEnd);
   }
 
   #onRelease(permit: Permit, outcome: 0 | 1 | 2): void {
@@ -304,9 +327,10 @@ export class ConcurrencyLimiter implements Policy, ConcurrencyLimiterGauges {
     }
   }
 
-  #shed(priority: Priority, reason: LoadShedReason): LoadShedError {
-    this.#reject(priority, reason === 'queue-timeout' ? 'queue-timeout' : 'shed');
-    return new LoadShedError(reason, priority, this.#limit);
+  #shed(priority: Priority, detail: LoadShedReason): LoadShedError {
+    const error = new LoadShedError(detail, priority, this.#limit);
+    this.#reject(priority, error.reason);
+    return error;
   }
 
   #enqueue(priority: Priority): Promise<LimiterPermit> {

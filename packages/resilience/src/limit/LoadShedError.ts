@@ -1,4 +1,5 @@
 import { brand, hasBrand } from '@ballast/core';
+import { markRejected } from '../errors/rejection.js';
 import type { Priority } from '../events.js';
 
 const kind = Symbol.for('ballast.LoadShedError');
@@ -12,26 +13,31 @@ export type LoadShedReason = 'limit' | 'queue-full' | 'queue-timeout';
 
 /**
  * Thrown (as a rejected promise) when a {@link ConcurrencyLimiter} sheds a call. Branded: test with
- * {@link isLoadShedError}, which holds across copies of the package.
+ * {@link isLoadShedError}, which holds across copies of the package. It is also marked as a refusal
+ * (`isRejectedError`), so a fallback policy serves a degraded result for it and a retry policy does not retry it.
  *
  * @example
  * ```ts
  * import { isLoadShedError } from '@ballast/resilience';
- * try { await limiter.execute(work); } catch (e) { if (isLoadShedError(e)) console.log(e.reason, e.priority); }
+ * try { await limiter.execute(work); } catch (e) { if (isLoadShedError(e)) console.log(e.detail, e.priority); }
  * ```
  */
 export class LoadShedError extends Error {
   override readonly name = 'LoadShedError';
+  /** The refusal reason shared with the other policies: `shed`, or `queue-timeout` for a call dropped from the queue. */
+  readonly reason: 'shed' | 'queue-timeout';
   constructor(
-    /** Why the call was shed. */
-    readonly reason: LoadShedReason,
+    /** Why the call was shed, in detail. */
+    readonly detail: LoadShedReason,
     /** The priority class the call asked for. */
     readonly priority: Priority,
     /** The concurrency limit at the moment of the decision. */
     readonly limit: number,
   ) {
-    super(`${priority} call shed (${reason}): the concurrency limit is ${limit}`);
+    super(`${priority} call shed (${detail}): the concurrency limit is ${limit}`);
+    this.reason = detail === 'queue-timeout' ? 'queue-timeout' : 'shed';
     brand(this, kind);
+    markRejected(this);
   }
 }
 

@@ -1,10 +1,12 @@
 import { brand, hasBrand } from '@ballast/core';
+import { markRejected } from '../errors/rejection.js';
 
 const kind = Symbol.for('ballast.ThrottledError');
 
 /**
  * Thrown when an {@link AdaptiveThrottle} refuses a request locally, without sending it. Branded: test with
- * {@link isThrottledError}.
+ * {@link isThrottledError}. Marked as a refusal with reason `throttled` (`isRejectedError`): fallback policies serve
+ * a degraded result for it and retry policies do not retry it.
  *
  * @example
  * ```ts
@@ -14,12 +16,14 @@ const kind = Symbol.for('ballast.ThrottledError');
  */
 export class ThrottledError extends Error {
   override readonly name = 'ThrottledError';
+  readonly reason = 'throttled' as const;
   constructor(
     /** The rejection probability that was applied. */
     readonly probability: number,
   ) {
     super(`request throttled on the client (rejection probability ${probability.toFixed(3)})`);
     brand(this, kind);
+    markRejected(this);
   }
 }
 
