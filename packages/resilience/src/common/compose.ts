@@ -60,6 +60,21 @@ export function leaveGates(
 export function fuse(gates: readonly Gate[], inner: Runner): Runner {
   const n = gates.length;
   if (n === 0) return inner;
+  if (n === 1) {
+    const gate = gates[0]!;
+    return async (call, fn) => {
+      let token = gate.enter(call);
+      if (token instanceof Promise) token = await token;
+      let result: unknown;
+      try {
+        result = await inner(call, fn);
+      } catch (thrown) {
+        throw gate.leave(token, call, thrown, true);
+      }
+      gate.leave(token, call, undefined, false);
+      return result;
+    };
+  }
   return async (call, fn) => {
     const tokens = new Array<unknown>(n);
     let entered = 0;
