@@ -174,7 +174,7 @@ export class SloState {
     if (remainingRatio <= 0) {
       timeToExhaustionMs = u.bad > 0 ? 0 : null;
     } else {
-      const ref = this.#burn({ window: '', ms: this.#tteWindow }, now).rate;
+      const ref = (byMs.get(this.#tteWindow) ?? this.#burn({ window: '', ms: this.#tteWindow }, now)).rate;
       if (ref > 0) {
         timeToExhaustionMs = (remainingRatio * period.length) / ref;
         if (slo.timeWindow.kind === 'calendar' && now + timeToExhaustionMs > period.end)
