@@ -3,23 +3,13 @@ import { describe, expect, it } from 'vitest';
 import type { PolicyEvent, Priority } from '../src/events.js';
 import { AimdLimit } from '../src/limit/AimdLimit.js';
 import { ConcurrencyLimiter, type ConcurrencyLimiterOptions } from '../src/limit/ConcurrencyLimiter.js';
-import type { LimitAlgorithm, LimitSample } from '../src/limit/LimitAlgorithm.js';
 import { isRejectedError } from '../src/errors/rejection.js';
 import { isLoadShedError, LoadShedError } from '../src/limit/LoadShedError.js';
-
-/** A limit that only changes when the test says so, recording every sample it is fed. */
-class ScriptedLimit implements LimitAlgorithm {
-  samples: LimitSample[] = [];
-  constructor(public limit: number) {}
-  update(sample: LimitSample): number {
-    this.samples.push(sample);
-    return this.limit;
-  }
-}
+import { RecordingLimit } from './limit-helpers.js';
 
 function setup(limit: number, options: Partial<ConcurrencyLimiterOptions> = {}) {
   const clock = new ManualClock(1_000);
-  const algorithm = new ScriptedLimit(limit);
+  const algorithm = new RecordingLimit(limit);
   const limiter = new ConcurrencyLimiter({ clock, algorithm, queue: false, ...options });
   const events: PolicyEvent[] = [];
   limiter.onEvent((e) => events.push(e));

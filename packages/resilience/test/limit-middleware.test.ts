@@ -5,17 +5,8 @@ import express from 'express';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Priority } from '../src/events.js';
 import { ConcurrencyLimiter } from '../src/limit/ConcurrencyLimiter.js';
-import type { LimitAlgorithm, LimitSample } from '../src/limit/LimitAlgorithm.js';
 import { loadSheddingMiddleware } from '../src/limit/loadSheddingMiddleware.js';
-
-class FixedLimit implements LimitAlgorithm {
-  samples: LimitSample[] = [];
-  constructor(readonly limit: number) {}
-  update(sample: LimitSample): number {
-    this.samples.push(sample);
-    return this.limit;
-  }
-}
+import { RecordingLimit } from './limit-helpers.js';
 
 let server: Server | undefined;
 afterEach(async () => {
@@ -33,7 +24,7 @@ async function listen(app: express.Express): Promise<string> {
 
 describe('loadSheddingMiddleware (express 5)', () => {
   function app(limit: number) {
-    const algorithm = new FixedLimit(limit);
+    const algorithm = new RecordingLimit(limit);
     const limiter = new ConcurrencyLimiter({ clock: new ManualClock(0), algorithm, queue: false });
     const gates: (() => void)[] = [];
     const arrived: string[] = [];

@@ -5,22 +5,13 @@ import { FallbackPolicy } from '../src/FallbackPolicy.js';
 import { AdaptiveThrottle } from '../src/limit/AdaptiveThrottle.js';
 import { AimdLimit } from '../src/limit/AimdLimit.js';
 import { ConcurrencyLimiter } from '../src/limit/ConcurrencyLimiter.js';
-import type { LimitAlgorithm, LimitSample } from '../src/limit/LimitAlgorithm.js';
 import { pipeline } from '../src/Pipeline.js';
-
-class FixedLimit implements LimitAlgorithm {
-  samples: LimitSample[] = [];
-  constructor(readonly limit: number) {}
-  update(sample: LimitSample): number {
-    this.samples.push(sample);
-    return this.limit;
-  }
-}
+import { RecordingLimit } from './limit-helpers.js';
 
 describe('limiter and throttle inside a pipeline', () => {
   it('a shed call reaches the fallback; admitted calls feed the limit algorithm', async () => {
     const clock = new ManualClock(0);
-    const algorithm = new FixedLimit(1);
+    const algorithm = new RecordingLimit(1);
     const limiter = new ConcurrencyLimiter({
       clock,
       algorithm,
