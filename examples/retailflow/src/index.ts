@@ -11,3 +11,4 @@ export type {
   ProviderKnobs,
 } from './payments/simulator.js';
 export { startPaymentSimulator } from './payments/simulator.js';
+export { startTracing } from './tracing.js';

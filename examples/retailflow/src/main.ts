@@ -1,8 +1,8 @@
-import { loadConfig } from './config.js';
-import { banner, startRetailFlow } from './service.js';
+import { loadConfig, type RetailFlowConfig } from './config.js';
+import { startTracing } from './tracing.js';
 
 // `npm start`: RetailFlow on embedded defaults (or what the environment says), stopped gracefully on SIGTERM/SIGINT.
-let config;
+let config: RetailFlowConfig;
 try {
   config = loadConfig();
 } catch (error) {
@@ -10,7 +10,10 @@ try {
   process.exit(2);
 }
 
-const service = await startRetailFlow(config);
+// Tracing first, then the service: instrumentation only patches modules loaded after it starts.
+const tracing = startTracing(config);
+const { banner, startRetailFlow } = await import('./service.js');
+const service = await startRetailFlow(config, tracing ? { tracing } : {});
 console.log(banner(service));
 
 let signals = 0;

@@ -1,6 +1,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { reportError, systemClock, type Clock } from '@ballast/core';
+import type { TelemetryHandle } from '@ballast/telemetry';
 import { createApp } from './app.js';
 import { DEFAULT_CONFIG, loadConfig, type RetailFlowConfig } from './config.js';
 import { openRepository, seedDemoData, type Repository } from './data/index.js';
@@ -32,6 +33,8 @@ export interface RetailFlowOptions {
   readonly provider?: PaymentSimulatorOptions;
   /** Where start-up and shutdown lines go. @default console.log */
   readonly log?: (line: string) => void;
+  /** Tracing already started with `startTracing` (before the service's modules loaded); flushed on shutdown. */
+  readonly tracing?: TelemetryHandle;
   /** PostgreSQL schema to use (tests isolate themselves in their own schema). @default 'public' */
   readonly databaseSchema?: string;
   /** Prefix of RabbitMQ exchanges and queues and of Redis keys (tests isolate themselves). @default 'retailflow' */
@@ -115,7 +118,11 @@ export async function startRetailFlow(
     }
     const paymentUrl = config.paymentUrl ?? provider?.url ?? '';
 
-    const telemetry = createTelemetry({ config, clock });
+    const telemetry = createTelemetry({
+      config,
+      clock,
+      ...(options.tracing ? { tracing: options.tracing } : {}),
+    });
     closers.push(() => telemetry.shutdown());
 
     const policies = await createPolicies({

@@ -14,13 +14,13 @@ import {
   observeRateLimiter,
   observeSlos,
   redMiddleware,
-  startTelemetry,
   type MetricsRegistry,
   type PgPoolLike,
   type SloStatusSource,
   type TelemetryHandle,
 } from '@ballast/telemetry';
 import type { RetailFlowConfig } from '../config.js';
+import { startTracing } from '../tracing.js';
 import type { Repository } from '../data/index.js';
 import { contextOf } from '../http/context.js';
 import type { RetailFlowPolicies } from './policies.js';
@@ -53,21 +53,19 @@ const LAG_BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300];
  * runtime USE metrics, and RetailFlow's event metrics. Traces are exported over OTLP/HTTP only when
  * `OTEL_EXPORTER_OTLP_ENDPOINT` is set.
  */
-export function createTelemetry(options: { config: RetailFlowConfig; clock: Clock }): RetailFlowTelemetry {
+export function createTelemetry(options: {
+  config: RetailFlowConfig;
+  clock: Clock;
+  /** Tracing started by the caller before the service's modules loaded (see `startTracing`). */
+  tracing?: TelemetryHandle;
+}): RetailFlowTelemetry {
   const { config } = options;
   const metrics = createMetricsRegistry({ defaultLabels: { service: config.serviceName } });
   collectRuntimeMetrics(metrics);
   const subscriptions: Subscription[] = [];
 
-  let tracing: TelemetryHandle | undefined;
-  if (config.otlpEndpoint !== undefined) {
-    tracing = startTelemetry({
-      serviceName: config.serviceName,
-      endpoint: config.otlpEndpoint,
-      ignorePaths: ['/metrics', '/healthz', '/readyz'],
-      handleSignals: false, // RetailFlow's own shutdown flushes after draining requests
-    });
-  }
+  // Embedded without `startTracing` first (e.g. in tests), spans of modules loaded earlier are not recorded.
+  const tracing = options.tracing ?? startTracing(config);
 
   // The tenant is known once authentication ran; RED reads it when the response finishes.
   const tenantOfRequest = (req: IncomingMessage) => contextOf(req as Request).tenant?.id;
