@@ -41,7 +41,15 @@ export class LoadShedError extends Error {
   }
 }
 
-/** True when `value` is a {@link LoadShedError} (from any copy of `@ballast/resilience`). */
+/**
+ * True when `value` is a {@link LoadShedError} (from any copy of `@ballast/resilience`).
+ *
+ * @example
+ * ```ts
+ * import { isLoadShedError } from '@ballast/resilience';
+ * limiter.execute(work, 'sheddable').catch((e: unknown) => (isLoadShedError(e) ? undefined : Promise.reject(e)));
+ * ```
+ */
 export function isLoadShedError(value: unknown): value is LoadShedError {
   return hasBrand(value, kind);
 }

@@ -27,7 +27,15 @@ export class ThrottledError extends Error {
   }
 }
 
-/** True when `value` is a {@link ThrottledError} (from any copy of `@ballast/resilience`). */
+/**
+ * True when `value` is a {@link ThrottledError} (from any copy of `@ballast/resilience`).
+ *
+ * @example
+ * ```ts
+ * import { isThrottledError } from '@ballast/resilience';
+ * const stock = await throttle.execute(load).catch((e: unknown) => (isThrottledError(e) ? cached : Promise.reject(e)));
+ * ```
+ */
 export function isThrottledError(value: unknown): value is ThrottledError {
   return hasBrand(value, kind);
 }

@@ -17,7 +17,15 @@ export interface RateLimitRule {
   readonly burst?: number;
 }
 
-/** The answer to one rate-limit request: enough to set the IETF `RateLimit-*` headers and `Retry-After`. */
+/**
+ * The answer to one rate-limit request: enough to set the IETF `RateLimit-*` headers and `Retry-After`.
+ *
+ * @example
+ * ```ts
+ * const d = await limiter.consume(tenant);
+ * if (!d.allowed) res.setHeader('Retry-After', Math.ceil(d.retryAfterMs / 1000));
+ * ```
+ */
 export interface RateLimitDecision {
   /** True when the request conforms and was counted. */
   readonly allowed: boolean;
@@ -49,6 +57,12 @@ const cache = new WeakMap<RateLimitRule, GcraParams>();
 /**
  * Validates `rule` (errors name `where`) and derives its GCRA constants; the result is cached per rule object, so
  * passing the same plan object on every request costs one WeakMap lookup.
+ *
+ * @example
+ * ```ts
+ * import { gcraParams } from '@ballast/resilience';
+ * gcraParams({ limit: 10, periodMs: 1000 }); // { limit: 10, periodMs: 1000, burst: 10, emissionMs: 100, toleranceMs: 1000 }
+ * ```
  */
 export function gcraParams(rule: RateLimitRule, where = 'rule'): GcraParams {
   const cached = cache.get(rule);
