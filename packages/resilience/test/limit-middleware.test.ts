@@ -72,6 +72,39 @@ describe('loadSheddingMiddleware (express 5)', () => {
     await expect.poll(() => limiter.inFlight).toBe(0);
   });
 
+  it('does not run a queued request whose client went away while it waited', async () => {
+    const algorithm = new RecordingLimit(1);
+    const limiter = new ConcurrencyLimiter({ clock: new ManualClock(0), algorithm, queue: { maxSize: 5 } });
+    const arrived: string[] = [];
+    const gates: (() => void)[] = [];
+    let closed = 0;
+    const application = express();
+    application.use((_req, res, next) => {
+      res.on('close', () => closed++);
+      next();
+    });
+    application.use(loadSheddingMiddleware(limiter));
+    application.get('/:id', async (req, res) => {
+      arrived.push(req.params.id);
+      await new Promise<void>((resolve) => gates.push(resolve));
+      res.json({ ok: true });
+    });
+    const url = await listen(application);
+    const first = fetch(`${url}/first`);
+    await expect.poll(() => arrived.length).toBe(1);
+    const abort = new AbortController();
+    const second = fetch(`${url}/second`, { signal: abort.signal }).catch((e: unknown) => e);
+    await expect.poll(() => limiter.queued).toBe(1);
+    abort.abort();
+    await second;
+    await expect.poll(() => closed).toBe(1);
+    gates[0]!();
+    expect((await first).status).toBe(200);
+    await expect.poll(() => limiter.queued + limiter.inFlight).toBe(0);
+    expect(arrived).toEqual(['first']);
+    expect(algorithm.samples).toHaveLength(1); // the abandoned request gave no sample
+  });
+
   it('releases the permit when the response finishes, counting 503 responses as drops', async () => {
     const { application, limiter, algorithm } = app(5);
     const url = await listen(application);

@@ -14,6 +14,8 @@ export interface HttpRequestLike {
 export interface HttpResponseLike {
   statusCode: number;
   readonly headersSent?: boolean;
+  /** True once the connection is gone (Node sets it when the client disconnects). */
+  readonly destroyed?: boolean;
   setHeader(name: string, value: string | number | readonly string[]): unknown;
   end(chunk?: string): unknown;
   once(event: 'finish' | 'close', listener: () => void): unknown;

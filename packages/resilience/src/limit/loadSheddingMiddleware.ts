@@ -20,7 +20,7 @@ export interface LoadSheddingMiddlewareOptions<Req extends HttpRequestLike = Htt
  * An express-compatible middleware that runs each request under a {@link ConcurrencyLimiter} permit (held until the
  * response finishes) and answers `503 Service Unavailable` with `Retry-After` and a JSON body when the request is
  * shed. A response that ends with a status `isDropped` accepts counts as a drop; a client that goes away before the
- * response finishes gives no sample.
+ * response finishes gives no sample, and a request whose client left while it waited in the queue is not run.
  *
  * @example
  * ```ts
@@ -57,6 +57,10 @@ export function loadSheddingMiddleware<
     }
     limiter.acquire(priority).then(
       (permit) => {
+        if (res.destroyed) {
+          permit.ignore(); // the client left while the request waited in the queue: do not run it
+          return;
+        }
         let done = false;
         res.once('finish', () => {
           if (done) return;
