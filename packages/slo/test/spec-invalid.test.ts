@@ -230,6 +230,22 @@ describe('reporting', () => {
     ]);
   });
 
+  it('still checks references and cross-field rules of a document whose only schema errors are unknown fields', () => {
+    const text = readFileSync(join(dir, 'unknown-sli-ref.yaml'), 'utf8')
+      .replace('  service: checkout', '  service: checkout\n  owner: payments')
+      .replace(
+        '      isRolling: true',
+        '      isRolling: false\n      calendar:\n        timeZone: Europe/Atlantis',
+      )
+      .replace('    - duration: 30d', '    - duration: 1M');
+    const { errors } = parseSpecs([{ file: 'mixed.yaml', text }]);
+    expect(errors.map((e) => `${e.line}:${e.column} ${e.path}`)).toEqual([
+      '7:3 spec.owner',
+      '8:17 spec.indicatorRef',
+      '13:19 spec.timeWindow[0].calendar.timeZone',
+    ]);
+  });
+
   it('reports errors of several files together and names each file', () => {
     const read = (n: string) => ({ file: n, text: readFileSync(join(dir, n), 'utf8') });
     const { errors } = parseSpecs([read('bad-name.yaml'), read('target-too-high.yaml')]);

@@ -37,7 +37,8 @@ export interface SpecParseResult {
 interface Parsed {
   readonly doc: SpecDocument;
   readonly kind: SpecKind;
-  readonly valid: boolean;
+  /** The known fields are well-formed (unknown fields may have been reported): references can be checked. */
+  readonly shapeOk: boolean;
 }
 
 function readFile(source: SpecSource, errors: SpecError[], out: Parsed[]): number {
@@ -103,9 +104,9 @@ function readFile(source: SpecSource, errors: SpecError[], out: Parsed[]): numbe
       );
       continue;
     }
-    const problems = validateDocument(doc, kind as SpecKind);
+    const { errors: problems, shapeOk } = validateDocument(doc, kind as SpecKind);
     errors.push(...problems);
-    out.push({ doc, kind: kind as SpecKind, valid: problems.length === 0 });
+    out.push({ doc, kind: kind as SpecKind, shapeOk });
   }
   if (count === 0 && !errors.some((e) => e.file === source.file)) {
     errors.push(fileError(0, 'expected at least one OpenSLO document, found none', 0));
@@ -153,7 +154,7 @@ export function parseSpecs(sources: readonly SpecSource[]): SpecParseResult {
     broken: new Set<string>(),
   } satisfies SpecRegistry;
   const firstByName = new Map<string, SpecDocument>();
-  for (const { doc, kind, valid } of parsed) {
+  for (const { doc, kind, shapeOk } of parsed) {
     const name = doc.get(['metadata', 'name']);
     if (typeof name !== 'string') continue;
     const key = `${kind}/${name}`;
@@ -168,15 +169,15 @@ export function parseSpecs(sources: readonly SpecSource[]): SpecParseResult {
       continue;
     }
     firstByName.set(key, doc);
-    if (!valid) registry.broken.add(key);
+    if (!shapeOk) registry.broken.add(key);
     else if (kind === 'SLI' || kind === 'AlertPolicy' || kind === 'AlertCondition')
       registry[kind].set(name, doc);
   }
 
   const slos: Slo[] = [];
   const seen = new Set<string>();
-  for (const { doc, kind, valid } of parsed) {
-    if (kind !== 'SLO' || !valid || firstByName.get(`SLO/${String(doc.get(['metadata', 'name']))}`) !== doc)
+  for (const { doc, kind, shapeOk } of parsed) {
+    if (kind !== 'SLO' || !shapeOk || firstByName.get(`SLO/${String(doc.get(['metadata', 'name']))}`) !== doc)
       continue;
     const built = buildSlo(doc, registry);
     for (const e of built.errors) {

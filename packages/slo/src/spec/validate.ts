@@ -82,12 +82,16 @@ function toSpecError(doc: SpecDocument, error: ErrorObject): SpecError {
 }
 
 /**
- * Validates one document against the schema of its kind and returns every problem, located. The `kind` and
- * `apiVersion` must have been checked before.
+ * Validates one document against the schema of its kind and returns every problem, located, and whether the
+ * known fields are all well-formed (`shapeOk`: the only problems are unknown fields), in which case references and
+ * cross-field rules can still be checked. The `kind` must have been checked before.
  */
-export function validateDocument(doc: SpecDocument, kind: SpecKind): SpecError[] {
+export function validateDocument(
+  doc: SpecDocument,
+  kind: SpecKind,
+): { errors: SpecError[]; shapeOk: boolean } {
   const validate = validators()[kind];
-  if (validate(doc.value)) return [];
+  if (validate(doc.value)) return { errors: [], shapeOk: true };
   const errors: SpecError[] = [];
   const seen = new Set<string>();
   for (const error of validate.errors ?? []) {
@@ -98,5 +102,6 @@ export function validateDocument(doc: SpecDocument, kind: SpecKind): SpecError[]
     seen.add(key);
     errors.push(e);
   }
-  return errors;
+  const shapeOk = (validate.errors ?? []).every((e) => e.keyword === 'additionalProperties');
+  return { errors, shapeOk };
 }
