@@ -2,10 +2,15 @@ import { ManualClock } from '@ballast/core';
 import { describe, expect, it } from 'vitest';
 import type { PolicyEvent, Priority } from '../src/events.js';
 import { AimdLimit } from '../src/limit/AimdLimit.js';
-import { ConcurrencyLimiter, type ConcurrencyLimiterOptions } from '../src/limit/ConcurrencyLimiter.js';
+import {
+  ConcurrencyLimiter,
+  type ConcurrencyLimiterOptions,
+  type LimiterPermit,
+} from '../src/limit/ConcurrencyLimiter.js';
 import { isRejectedError } from '../src/errors/rejection.js';
 import { isLoadShedError, LoadShedError } from '../src/limit/LoadShedError.js';
 import { RecordingLimit } from './limit-helpers.js';
+import { rng } from './limit-rng.js';
 
 function setup(limit: number, options: Partial<ConcurrencyLimiterOptions> = {}) {
   const clock = new ManualClock(1_000);
@@ -241,5 +246,49 @@ describe('ConcurrencyLimiter CoDel queue', () => {
     expect(limiter.queued).toBe(2);
     void s1;
     void c;
+  });
+});
+
+describe('ConcurrencyLimiter admission matches a reference model', () => {
+  it('on random acquire/release sequences with a moving limit', () => {
+    const classes = ['critical', 'default', 'sheddable'] as const;
+    for (let seed = 1; seed <= 40; seed++) {
+      const random = rng(seed);
+      const algorithm = new RecordingLimit(1 + Math.floor(random() * 30));
+      const sheddable = 0.1 + random() * 0.8;
+      const dflt = sheddable + random() * (1 - sheddable);
+      const limiter = new ConcurrencyLimiter({
+        clock: new ManualClock(0),
+        algorithm,
+        queue: false,
+        shares: { sheddable, default: dflt },
+      });
+      const share = { critical: 1, default: dflt, sheddable };
+      let limit = algorithm.limit;
+      const held: LimiterPermit[] = [];
+      const got: boolean[] = [];
+      const want: boolean[] = [];
+      for (let step = 0; step < 300; step++) {
+        if (held.length > 0 && random() < 0.45) {
+          const [permit] = held.splice(Math.floor(random() * held.length), 1);
+          if (random() < 0.3) algorithm.limit = 1 + Math.floor(random() * 30); // the next sample moves the limit
+          const outcome = random();
+          if (outcome < 0.8) permit!.success();
+          else if (outcome < 0.9) permit!.dropped();
+          else permit!.ignore();
+          if (outcome < 0.9) limit = algorithm.limit; // ignored permits give no sample
+          continue;
+        }
+        const priority = classes[Math.floor(random() * 3)]!;
+        const threshold = priority === 'critical' ? limit : Math.max(1, Math.floor(limit * share[priority]));
+        want.push(held.length < threshold);
+        const permit = limiter.tryAcquire(priority);
+        got.push(permit !== undefined);
+        if (permit) held.push(permit);
+        expect(limiter.inFlight).toBe(held.length);
+      }
+      expect(got, `seed ${seed}`).toEqual(want);
+      expect(limiter.limit).toBe(limit);
+    }
   });
 });
