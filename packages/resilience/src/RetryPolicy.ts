@@ -4,7 +4,7 @@ import { type Clock, checkFunction, checkNumber, invalidOption } from '@ballast/
 import type { Backoff } from './backoff/Backoff.js';
 import { ExponentialBackoff } from './backoff/ExponentialBackoff.js';
 import type { Call } from './common/CallContext.js';
-import { type Gate, type Runner, type Step, leaveGates, toStep } from './common/compose.js';
+import { type Gate, type Runner, type Step, admit, leaveGates, toStep } from './common/compose.js';
 import { isRetryableError } from './errors/RetryableError.js';
 import type { RetryBudget } from './retry/RetryBudget.js';
 import { retryAfterMs } from './retry/retryAfter.js';
@@ -128,22 +128,28 @@ export class RetryPolicy extends PolicyBase {
       let previousMs = 0;
       for (let attempt = 0; ; attempt++) {
         call.attempt = attempt;
-        let entered = 0;
         let error: unknown;
-        try {
-          for (; entered < n; entered++) {
-            let token = gates[entered]!.enter(call);
-            if (token instanceof Promise) token = await token;
-            tokens[entered] = token;
+        let admitted = true;
+        if (n !== 0) {
+          try {
+            const waiting = admit(gates, call, tokens);
+            if (waiting) await waiting;
+          } catch (refused) {
+            error = refused;
+            admitted = false;
           }
-          const result = await inner(call, fn);
-          if (n !== 0) leaveGates(gates, tokens, n, call, undefined, false);
-          if (this.events.hasListeners) {
-            this.emitOutcome(this.clock.now() - start, undefined, false);
+        }
+        if (admitted) {
+          try {
+            const result = await inner(call, fn);
+            if (n !== 0) leaveGates(gates, tokens, n, call, undefined, false);
+            if (this.events.hasListeners) {
+              this.emitOutcome(this.clock.now() - start, undefined, false);
+            }
+            return result;
+          } catch (thrown) {
+            error = n === 0 ? thrown : leaveGates(gates, tokens, n, call, thrown, true);
           }
-          return result;
-        } catch (thrown) {
-          error = n === 0 ? thrown : leaveGates(gates, tokens, entered, call, thrown, true);
         }
         const delay = this.#plan(call, error, attempt + 1, previousMs);
         if (delay === undefined) {

@@ -145,3 +145,37 @@ describe('pipeline', () => {
     expect(bulkhead.inFlight).toBe(0);
   });
 });
+
+describe('pipeline gates that make the call wait', () => {
+  it('a queued call passes the gates after the bulkhead once admitted, and a queue timeout leaves the ones before', async () => {
+    const clock = new ManualClock(0);
+    const breaker = new CircuitBreakerPolicy({ breaker: new ConsecutiveBreaker({ threshold: 1 }), clock });
+    const bulkhead = new BulkheadPolicy({ limit: 1, maxQueued: 2, queueTimeoutMs: 50, clock });
+    const timeout = new TimeoutPolicy({ timeoutMs: 1_000, clock });
+    const p = pipeline(new RetryPolicy({ clock }), breaker, bulkhead, timeout);
+    let release!: () => void;
+    const first = p.execute(() => new Promise<string>((r) => (release = () => r('first'))));
+    const seen: (number | undefined)[] = [];
+    const second = p.execute((ctx) => {
+      seen.push(ctx.deadline?.remainingMs());
+      return 'second';
+    });
+    await clock.advanceAsync(10);
+    release();
+    await expect(first).resolves.toBe('first');
+    await expect(second).resolves.toBe('second');
+    expect(seen).toEqual([1_000]); // the timeout gate after the bulkhead ran once the call was admitted
+    expect(breaker.state).toBe('closed');
+
+    const hold = p.execute(() => new Promise<string>((r) => (release = () => r('held'))));
+    const starved = p.execute(() => 'never').catch((e: unknown) => e);
+    await clock.advanceAsync(50);
+    expect(await starved).toMatchObject({ reason: 'queue-timeout' });
+    // The breaker had admitted the starved call; leaving it with the refusal counted a failure and opened it.
+    expect(breaker.state).toBe('open');
+    expect(bulkhead.inFlight).toBe(1);
+    release();
+    await hold;
+    expect(bulkhead.inFlight).toBe(0);
+  });
+});

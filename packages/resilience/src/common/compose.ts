@@ -43,7 +43,53 @@ export const callOperation: Runner = (call, fn) =>
     ? runWithDeadline(call.deadline, () => fn(call))
     : fn(call);
 
-/** Leaves gates `[0, entered)` innermost first; returns the error to pass outwards. Never throws. */
+/*
+ * enterGates and leaveGates spell out the first four positions instead of looping: each position is then its own
+ * call site, which V8 can inline when it always sees the same gate, where one call site in a loop sees every gate
+ * kind. Measured on a retry + breaker + bulkhead + timeout pipeline, the loop cost about 35 ns a call more.
+ */
+
+/**
+ * Enters `gates[from..]` in order, storing tokens. Returns `gates.length` when all are entered, or the index of the
+ * first gate that must wait (its promise is in `tokens[index]`; resume with `from = index + 1` once it settles).
+ * When a gate throws, leaves the gates this call entered and throws what they return.
+ */
+export function enterGates(gates: readonly Gate[], call: Call, tokens: unknown[], from: number): number {
+  const n = gates.length;
+  let i = from;
+  let token: unknown;
+  try {
+    if (i === 0 && i < n) {
+      tokens[0] = token = gates[0]!.enter(call);
+      if (token instanceof Promise) return 0;
+      i = 1;
+    }
+    if (i === 1 && i < n) {
+      tokens[1] = token = gates[1]!.enter(call);
+      if (token instanceof Promise) return 1;
+      i = 2;
+    }
+    if (i === 2 && i < n) {
+      tokens[2] = token = gates[2]!.enter(call);
+      if (token instanceof Promise) return 2;
+      i = 3;
+    }
+    if (i === 3 && i < n) {
+      tokens[3] = token = gates[3]!.enter(call);
+      if (token instanceof Promise) return 3;
+      i = 4;
+    }
+    for (; i < n; i++) {
+      tokens[i] = token = gates[i]!.enter(call);
+      if (token instanceof Promise) return i;
+    }
+    return n;
+  } catch (thrown) {
+    throw leaveGates(gates, tokens, i, call, thrown, true, from);
+  }
+}
+
+/** Leaves gates `[from, entered)` innermost first; returns the error to pass outwards. Never throws. */
 export function leaveGates(
   gates: readonly Gate[],
   tokens: unknown[],
@@ -51,9 +97,65 @@ export function leaveGates(
   call: Call,
   error: unknown,
   failed: boolean,
+  from = 0,
 ): unknown {
-  for (let i = entered - 1; i >= 0; i--) error = gates[i]!.leave(tokens[i], call, error, failed);
+  let i = entered - 1;
+  for (; i >= 4 && i >= from; i--) error = gates[i]!.leave(tokens[i], call, error, failed);
+  if (i >= 3 && 3 >= from) error = gates[3]!.leave(tokens[3], call, error, failed);
+  if (i >= 2 && 2 >= from) error = gates[2]!.leave(tokens[2], call, error, failed);
+  if (i >= 1 && 1 >= from) error = gates[1]!.leave(tokens[1], call, error, failed);
+  if (i >= 0 && from === 0) error = gates[0]!.leave(tokens[0], call, error, failed);
   return error;
+}
+
+/**
+ * Enters every gate. Returns `undefined` when all admitted the call at once (the fast path: no promise), or a
+ * promise that settles once the gates that made the call wait have admitted it. Either way, on refusal the gates
+ * already entered are left, and the error they return is thrown (or rejected).
+ */
+export function admit(gates: readonly Gate[], call: Call, tokens: unknown[]): Promise<void> | undefined {
+  const k = enterGates(gates, call, tokens, 0);
+  return k < gates.length ? admitAfterWait(gates, call, tokens, k) : undefined;
+}
+
+async function admitAfterWait(
+  gates: readonly Gate[],
+  call: Call,
+  tokens: unknown[],
+  k: number,
+): Promise<void> {
+  const n = gates.length;
+  let entered = k;
+  try {
+    while (k < n) {
+      entered = k;
+      tokens[k] = await tokens[k];
+      entered = k + 1;
+      k = enterGates(gates, call, tokens, k + 1);
+    }
+  } catch (thrown) {
+    throw leaveGates(gates, tokens, entered, call, thrown, true);
+  }
+}
+
+/** Enters every gate, runs `inner` between them, and leaves them with the outcome. */
+export async function throughGates(
+  gates: readonly Gate[],
+  tokens: unknown[],
+  inner: Runner,
+  call: Call,
+  fn: Operation<unknown>,
+): Promise<unknown> {
+  const waiting = admit(gates, call, tokens);
+  if (waiting) await waiting;
+  let result: unknown;
+  try {
+    result = await inner(call, fn);
+  } catch (thrown) {
+    throw leaveGates(gates, tokens, gates.length, call, thrown, true);
+  }
+  leaveGates(gates, tokens, gates.length, call, undefined, false);
+  return result;
 }
 
 /** Enters `gates` and runs `inner` between them; for an around policy that does not inline gates. */
@@ -75,23 +177,7 @@ export function fuse(gates: readonly Gate[], inner: Runner): Runner {
       return result;
     };
   }
-  return async (call, fn) => {
-    const tokens = new Array<unknown>(n);
-    let entered = 0;
-    let result: unknown;
-    try {
-      for (; entered < n; entered++) {
-        let token = gates[entered]!.enter(call);
-        if (token instanceof Promise) token = await token;
-        tokens[entered] = token;
-      }
-      result = await inner(call, fn);
-    } catch (thrown) {
-      throw leaveGates(gates, tokens, entered, call, thrown, true);
-    }
-    leaveGates(gates, tokens, n, call, undefined, false);
-    return result;
-  };
+  return (call, fn) => throughGates(gates, new Array<unknown>(n), inner, call, fn);
 }
 
 /** Compiles steps (outermost first) into one runner. */
