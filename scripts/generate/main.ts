@@ -1,14 +1,25 @@
-import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { GENERATED_DIRS, generateFiles } from './generate.js';
+import { mkdirSync, readdirSync, readFileSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { loadCatalog } from './catalog-source.js';
+import { GENERATED_DIRS, REPOSITORY_ROOT, generateFiles, recordedSeries } from './generate.js';
+import { lintDashboard } from './grafana/lint.js';
 
 /**
  * `npm run generate`: writes every generated file and removes files in the generated directories that the
  * generators no longer produce. Prints one line per file written or removed.
  */
-const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
-const files = generateFiles();
+const root = REPOSITORY_ROOT;
+const files = generateFiles(root);
+
+// Never write a dashboard that breaks the dashboard rules.
+const context = { catalog: loadCatalog(), recorded: recordedSeries(files) };
+const problems = [...files]
+  .filter(([path]) => path.startsWith('dashboards/'))
+  .flatMap(([, content]) => lintDashboard(JSON.parse(content), context));
+if (problems.length > 0) {
+  console.error(`generate: the dashboards break the dashboard rules:\n${problems.join('\n')}`);
+  process.exit(1);
+}
 let changed = 0;
 for (const [path, content] of files) {
   const full = join(root, path);
@@ -24,15 +35,22 @@ for (const [path, content] of files) {
   changed++;
   console.log(`${old === undefined ? 'created' : 'updated'} ${path}`);
 }
-for (const dir of GENERATED_DIRS) {
-  mkdirSync(join(root, dir), { recursive: true });
-  for (const name of readdirSync(join(root, dir))) {
-    const path = `${dir}/${name}`;
-    if (!files.has(path)) {
-      rmSync(join(root, path), { recursive: true });
+// Remove what the generators no longer write (files, then directories left empty), depth first.
+function prune(dir: string): void {
+  for (const entry of readdirSync(join(root, dir), { withFileTypes: true })) {
+    const path = `${dir}/${entry.name}`;
+    if (entry.isDirectory()) {
+      prune(path);
+      if (readdirSync(join(root, path)).length === 0) rmdirSync(join(root, path));
+    } else if (!files.has(path)) {
+      rmSync(join(root, path));
       changed++;
       console.log(`removed ${path}`);
     }
   }
+}
+for (const dir of GENERATED_DIRS) {
+  mkdirSync(join(root, dir), { recursive: true });
+  prune(dir);
 }
 console.log(`generate: ${files.size} files, ${changed} changed`);

@@ -1,13 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { loadCatalog } from '../generate/catalog-source.js';
-import { DASHBOARDS } from '../generate/dashboards/index.js';
-import { recordedSeries } from '../generate/generate.js';
+import { generatedDashboards, recordedSeries } from '../generate/generate.js';
 import { lintDashboard, panelsOf, resolveMetric } from '../generate/grafana/lint.js';
 import { buildDashboard, type DashboardSpec, type PanelSpec } from '../generate/grafana/model.js';
 import { selectorsOf, substituteVariables } from '../generate/promql.js';
 
 const catalog = loadCatalog();
 const context = { catalog, recorded: recordedSeries() };
+const DASHBOARDS = generatedDashboards();
 
 describe('generated dashboards', () => {
   it.each(DASHBOARDS.map((d) => [d.uid, d] as const))('%s passes every dashboard rule', (_, spec) => {
@@ -32,6 +32,14 @@ describe('generated dashboards', () => {
     for (const panel of panelsOf(detail)) {
       for (const t of panel.targets ?? []) expect(t.expr).toMatch(/slo=~"\$slo"/);
     }
+  });
+
+  it('SLO detail shows every error-ratio window the generated SLO rules record', () => {
+    const detail = buildDashboard(DASHBOARDS.find((d) => d.uid === 'ballast-slo-detail')!);
+    const exprs = panelsOf(detail).flatMap((p) => (p.targets ?? []).map((t) => String(t.expr)));
+    const windows = [...context.recorded].filter((r) => r.startsWith('slo:sli_error:ratio_rate'));
+    expect(windows.length).toBeGreaterThan(0);
+    for (const record of windows) expect(exprs.some((e) => e.includes(`${record}{`))).toBe(true);
   });
 
   it('shows every metric Ballast defines on at least one dashboard', () => {

@@ -1,51 +1,61 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { PROMETHEUS_DIR, generateFiles } from '../generate/generate.js';
+import { PROMETHEUS_DIR, generateFiles, isRuleFile } from '../generate/generate.js';
 
 // CI installs Debian's `prometheus` package (which ships promtool); a machine without it fails here by name.
 const promtool = spawnSync('promtool', ['--version'], { encoding: 'utf8' });
 const dir = mkdtempSync(join(tmpdir(), 'ballast-promtool-'));
-const files = [...generateFiles()].filter(([p]) => p.startsWith(`${PROMETHEUS_DIR}/`));
-for (const [path, content] of files) writeFileSync(join(dir, path.slice(PROMETHEUS_DIR.length + 1)), content);
+const files = [...generateFiles()]
+  .filter(([p]) => p.startsWith(`${PROMETHEUS_DIR}/`))
+  .map(([p, content]) => [p.slice(PROMETHEUS_DIR.length + 1), content] as const);
+for (const [path, content] of files) {
+  mkdirSync(dirname(join(dir, path)), { recursive: true });
+  writeFileSync(join(dir, path), content);
+}
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-function run(args: string[]): { code: number; output: string } {
-  const r = spawnSync('promtool', args, { cwd: dir, encoding: 'utf8' });
+/** Runs promtool on `file` from the file's own directory (test files name their rules files relative to it). */
+function promtoolOn(command: 'check' | 'test', file: string): { code: number; output: string } {
+  const r = spawnSync('promtool', [command, 'rules', file.split('/').pop()!], {
+    cwd: dirname(join(dir, file)),
+    encoding: 'utf8',
+  });
   return { code: r.status ?? -1, output: `${r.stdout}${r.stderr}` };
 }
+
+const name = (path: string): string => path.split('/').pop()!;
+const ruleFiles = files.map(([p]) => p).filter((p) => isRuleFile(name(p)));
+const testFiles = files.map(([p]) => p).filter((p) => /\.test\.ya?ml$/.test(p));
 
 describe('generated Prometheus rules', () => {
   it('promtool is installed (Debian package `prometheus`)', () => {
     expect(promtool.error, 'promtool not found: apt-get install prometheus').toBeUndefined();
   });
 
-  const ruleFiles = files
-    .map(([p]) => p.slice(PROMETHEUS_DIR.length + 1))
-    .filter((f) => !f.endsWith('.test.yaml'));
-  const testFiles = files
-    .map(([p]) => p.slice(PROMETHEUS_DIR.length + 1))
-    .filter((f) => f.endsWith('.test.yaml'));
+  it('has the operational and the SLO rules, each with tests', () => {
+    expect(ruleFiles).toEqual(expect.arrayContaining(['operational-alerts.yaml', 'slo-rules.yaml']));
+    expect(testFiles).toContain('operational-alerts.test.yaml');
+    expect(testFiles.filter((f) => f.startsWith('slo-tests/')).length).toBeGreaterThan(0);
+  });
 
   it.each(ruleFiles)('promtool check rules %s', (file) => {
-    const r = run(['check', 'rules', file]);
+    const r = promtoolOn('check', file);
     expect(r.output).toMatch(/SUCCESS/);
     expect(r.code, r.output).toBe(0);
   });
 
   it.each(testFiles)('promtool test rules %s', (file) => {
-    const r = run(['test', 'rules', file]);
+    const r = promtoolOn('test', file);
     expect(r.code, r.output).toBe(0);
   });
 
   it('a broken expectation makes promtool test rules fail (the tests can fail)', () => {
-    const [name, content] = files.find(([p]) => p.endsWith('operational-alerts.test.yaml'))!;
-    const broken = content.replace(/severity: warning/, 'severity: critical');
-    const file = `broken-${name.split('/').pop()!}`;
-    writeFileSync(join(dir, file), broken);
-    const r = run(['test', 'rules', file]);
+    const content = files.find(([p]) => p === 'operational-alerts.test.yaml')![1];
+    writeFileSync(join(dir, 'broken.test.yaml'), content.replace(/severity: warning/, 'severity: critical'));
+    const r = promtoolOn('test', 'broken.test.yaml');
     expect(r.code).not.toBe(0);
     expect(r.output).toMatch(/FAILED/);
   });

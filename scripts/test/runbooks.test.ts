@@ -3,8 +3,13 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { OPERATIONAL_ALERTS } from '../generate/alerts/index.js';
 import { loadCatalog } from '../generate/catalog-source.js';
-import { DASHBOARDS } from '../generate/dashboards/index.js';
-import { generateFiles, ruleFilesOf } from '../generate/generate.js';
+import {
+  generateFiles,
+  generatedDashboards,
+  recordedSeries,
+  ruleFilesOf,
+  runbookPages,
+} from '../generate/generate.js';
 import { resolveMetric } from '../generate/grafana/lint.js';
 import { buildDashboard } from '../generate/grafana/model.js';
 import { panelsOf } from '../generate/grafana/lint.js';
@@ -13,6 +18,7 @@ import { selectorsOf } from '../generate/promql.js';
 
 const root = join(import.meta.dirname, '../..');
 const files = generateFiles();
+const DASHBOARDS = generatedDashboards();
 const alerts = [...ruleFilesOf(files).values()].flat().filter((r) => r.alert !== undefined);
 const alertNames = new Set(alerts.map((a) => a.alert!));
 const PROCESS_DOCS = new Set([
@@ -21,7 +27,7 @@ const PROCESS_DOCS = new Set([
   'postmortem-template.md',
   'oncall-handoff.md',
 ]);
-const runbookPages = [...files.keys()]
+const pageFiles = [...files.keys()]
   .filter((p) => p.startsWith('runbooks/') && p.endsWith('.md'))
   .map((p) => p.slice('runbooks/'.length));
 
@@ -48,9 +54,7 @@ describe('alerts and runbooks', () => {
   );
 
   it('every runbook page names an alert that exists, and the page titles itself with it', () => {
-    const orphans = runbookPages.filter(
-      (p) => !PROCESS_DOCS.has(p) && !alertNames.has(p.replace(/\.md$/, '')),
-    );
+    const orphans = pageFiles.filter((p) => !PROCESS_DOCS.has(p) && !alertNames.has(p.replace(/\.md$/, '')));
     expect(orphans).toEqual([]);
     for (const name of alertNames) expect(files.get(`runbooks/${name}.md`)).toContain(`# ${name}\n`);
   });
@@ -72,7 +76,7 @@ describe('alerts and runbooks', () => {
   });
 
   it('every dashboard panel a runbook sends the on-call to exists', () => {
-    for (const alert of OPERATIONAL_ALERTS) {
+    for (const alert of runbookPages()) {
       for (const ref of alert.runbook.panels) {
         const spec = DASHBOARDS.find((d) => d.uid === ref.dashboard);
         expect(spec, `${alert.name}: dashboard ${ref.dashboard}`).toBeDefined();
@@ -82,18 +86,20 @@ describe('alerts and runbooks', () => {
     }
   });
 
-  it('every alert expression and diagnosis query parses and uses catalog metrics only', () => {
+  it('every alert expression and diagnosis query parses and uses catalog metrics or recorded series only', () => {
     const catalog = loadCatalog();
+    const recorded = recordedSeries(files);
     const extra = new Set([
       'retailflow_outbox_lag_seconds_bucket',
       'retailflow_outbox_lag_seconds_count',
       'retailflow_dlq_depth',
     ]);
-    for (const alert of OPERATIONAL_ALERTS) {
+    for (const alert of runbookPages()) {
       for (const expr of [alert.expr, ...alert.runbook.queries.map((q) => q.expr)]) {
         for (const use of selectorsOf(expr.replace('"<tenant>"', '"t"'))) {
           const known =
-            use.metric !== undefined && (resolveMetric(use.metric, catalog) || extra.has(use.metric));
+            use.metric !== undefined &&
+            (resolveMetric(use.metric, catalog) || extra.has(use.metric) || recorded.has(use.metric));
           expect(known, `${alert.name}: ${String(use.metric)} in ${expr}`).toBeTruthy();
         }
       }

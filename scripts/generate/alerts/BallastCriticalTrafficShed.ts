@@ -48,9 +48,9 @@ export const BallastCriticalTrafficShed: AlertSpec = {
     mitigation: [
       CHAOS_OFF_STEP,
       'Add capacity: scale out instances; the limiter on each instance finds its own limit within a minute.',
-      'Change a shed priority: move non-essential routes that are classified `default` down to `sheddable` (RetailFlow: the route classification that feeds the ingress shedder) so they are refused before checkout.',
+      'Change a shed priority: move non-essential routes classified `default` down to `sheddable` so they are refused before checkout (RetailFlow: `classify()` in `examples/retailflow/src/http/priority.ts` feeds the ingress shedder; a deploy applies it).',
       'If one tenant drives the load, lower its rate limit rather than letting the shedder refuse everyone.',
-      'If a slow dependency holds requests open, open (isolate) its breaker so requests fail fast and free their concurrency.',
+      'If a slow dependency holds requests open, isolate its breaker (`breaker.isolate()`) so requests fail fast and free their concurrency; `breaker.reset()` releases it.',
     ],
     mitigationCommands: [chaosOff('payments'), chaosOff('storage')],
   },

@@ -1,10 +1,23 @@
+import { parseDuration } from '@ballast/slo';
 import type { DashboardSpec } from '../grafana/model.js';
 import { sel } from './query.js';
 
+const ERROR_RATIO = 'slo:sli_error:ratio_rate';
+const BUDGET_LEFT = 'slo:period_error_budget_remaining:ratio';
+
 const SLO = 'slo=~"$slo"';
 
-/** SLO detail: one SLO, picked with the `slo` variable: SLI against objective, budget burn-down, burn rates. */
-export const sloDetailDashboard: DashboardSpec = {
+/**
+ * SLO detail: one SLO, picked with the `slo` variable: SLI against objective, budget burn-down, burn rates, as the
+ * service's SLO engine sees them and as Prometheus's recording rules (`recorded`: the series the generated SLO
+ * rules record) compute them.
+ */
+export function sloDetailDashboard(recorded: ReadonlySet<string>): DashboardSpec {
+  const windows = [...recorded]
+    .filter((r) => r.startsWith(ERROR_RATIO))
+    .map((r) => r.slice(ERROR_RATIO.length))
+    .sort((a, b) => (parseDuration(a) ?? 0) - (parseDuration(b) ?? 0));
+  return {
   uid: 'ballast-slo-detail',
   title: 'Ballast / SLO detail',
   description: 'One SLO: SLI per window, error budget burn-down and the multi-window burn rates its alerts use.',
@@ -64,5 +77,31 @@ export const sloDetailDashboard: DashboardSpec = {
         },
       ],
     },
+    ...(windows.length === 0 && !recorded.has(BUDGET_LEFT)
+      ? []
+      : [
+          {
+            title: 'Prometheus recording rules',
+            panels: [
+              {
+                title: 'Error ratio by window (recording rules)',
+                description:
+                  'Bad events over all events in each window of the burn-rate alerts, as the generated recording rules compute them.',
+                unit: 'percentunit',
+                min: 0,
+                queries: windows.map((w) => ({ expr: `max(${ERROR_RATIO}${w}{${SLO}})`, legend: w })),
+              },
+              {
+                title: 'Error budget left (recording rules)',
+                description: 'Share of the error budget left over the SLO period, as the recording rules compute it.',
+                unit: 'percentunit',
+                max: 1,
+                threshold: 0,
+                queries: [{ expr: `min(${BUDGET_LEFT}{${SLO}})`, legend: 'budget left' }],
+              },
+            ],
+          },
+        ]),
   ],
-};
+  };
+}

@@ -182,9 +182,10 @@ function checkExpr(
       problem(where, `\`${metric}\` is not in the metric catalog`);
       continue;
     }
-    // Variable queries (`label_values(<selector>, job)`) only need a metric that exists.
+    // Variable queries (`label_values(<selector>, job)`) only need a metric that exists; recorded series are
+    // aggregated over every instance by their rules, so they carry no job/instance to match on.
     if (!panel) continue;
-    for (const label of ['job', 'instance']) {
+    for (const label of resolved ? ['job', 'instance'] : []) {
       if (!use.matchers.includes(label)) problem(where, `\`${metric}\` does not match on $${label}`);
     }
     const underCounterFunction = use.rangeFunction !== undefined && COUNTER_FUNCTIONS.has(use.rangeFunction);

@@ -2,8 +2,11 @@ import { parse, stringify } from 'yaml';
 import type { AlertSpec } from '../alerts/alert.js';
 import { expandTemplate } from '../alerts/alert.js';
 
+/** Where the repository's files are published: runbook URLs are `<REPOSITORY_URL>/runbooks/<AlertName>.md`. */
+export const REPOSITORY_URL = 'https://github.com/ballast-dev/ballast/blob/main';
+
 /** Where runbooks are published; an alert's `runbook_url` is this plus `<AlertName>.md`. */
-export const RUNBOOK_BASE_URL = 'https://github.com/ballast-dev/ballast/blob/main/runbooks/';
+export const RUNBOOK_BASE_URL = `${REPOSITORY_URL}/runbooks/`;
 
 /** The runbook URL of an alert. */
 export function runbookUrl(alert: string): string {

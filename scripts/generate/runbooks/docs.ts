@@ -235,7 +235,7 @@ lives only in one person's head.
   \`\`\`sh
   ${OPS_ENV}
   ${READINESS}
-  curl -s "$RETAILFLOW/api/v1/slo" -H "Authorization: Bearer <tenant key>"
+  curl -s "$RETAILFLOW/api/v1/slo"
   ${CHAOS_STATUS}
   \`\`\`
 

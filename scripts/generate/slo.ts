@@ -1,0 +1,105 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import {
+  SLO_RECORDS,
+  errorRatioRecord,
+  generateRules,
+  generateRuleTests,
+  parseSlos,
+  type Slo,
+} from '@ballast/slo';
+import { CHAOS_STATUS, READINESS } from './alerts/ops.js';
+import type { RunbookPage } from './runbooks/render.js';
+import { SLO_HINTS } from './runbooks/slo-hints.js';
+
+/** RetailFlow's SLO spec (OpenSLO v1), relative to the repository root. */
+export const SLO_SPEC = 'examples/retailflow/slo/retailflow.yaml';
+
+/** What the SLO part of `generate` produces. */
+export interface SloArtifacts {
+  readonly slos: readonly Slo[];
+  /** The recording and burn-rate alerting rules file. */
+  readonly rules: string;
+  /** promtool test files (and the synthetic rule files some load), paths relative to the tests directory. */
+  readonly tests: readonly { readonly path: string; readonly content: string }[];
+  /** One runbook page per burn-rate alert. */
+  readonly runbooks: readonly RunbookPage[];
+}
+
+/**
+ * Reads the SLO spec and turns it into Prometheus rules, promtool tests (each with the rules file it loads) and
+ * runbooks with `@ballast/slo`. `runbookBaseUrl` is the prefix before `runbooks/<AlertName>.md`.
+ */
+export function sloArtifacts(root: string, runbookBaseUrl: string): SloArtifacts {
+  const slos = parseSlos(readFileSync(join(root, SLO_SPEC), 'utf8'), SLO_SPEC);
+  const generated = generateRules(slos, { runbookBaseUrl });
+  const tests = generateRuleTests(slos, { runbookBaseUrl }).map((f) => ({
+    path: f.path,
+    content: f.content,
+  }));
+  const runbooks = generated.alerts.map(({ alert, slo: name, severity }) => {
+    const slo = slos.find((s) => s.name === name)!;
+    const rule = generated.groups.flatMap((g) => g.rules).find((r) => 'alert' in r && r.alert === alert);
+    return sloRunbook(slo, alert, severity, rule?.expr ?? '');
+  });
+  return { slos, rules: generated.yaml, tests, runbooks };
+}
+
+function promNumber(value: number): string {
+  return String(Number(value.toPrecision(12)));
+}
+
+function percent(ratio: number): string {
+  return `${Number((ratio * 100).toPrecision(10))}%`;
+}
+
+function sloRunbook(slo: Slo, alert: string, severity: string, expr: string): RunbookPage {
+  const hints = SLO_HINTS[slo.name];
+  const sel = `{slo="${slo.name}"}`;
+  const conditions = slo.alerting.conditions.filter((c) => c.severity === severity);
+  const windows = conditions
+    .map((c) => `${c.burnRate}x over ${c.longWindow} and ${c.shortWindow}`)
+    .join(', or ');
+  return {
+    name: alert,
+    severity,
+    summary: `${slo.displayName} is burning its error budget too fast`,
+    expr,
+    source: '`examples/retailflow/prometheus/slo-rules.yaml`, written by `@ballast/slo`',
+    runbook: {
+      meaning:
+        `SLO **${slo.displayName}** (\`${slo.name}\`, service \`${slo.service}\`) promises ${percent(slo.objective)} good events. ` +
+        `Its error ratio has been above the error budget times ${windows}: a long window proves the burn is real, a short ` +
+        `one proves it is still going on. ${severity === 'page' ? 'At this rate a large share of the budget is gone within hours: act now.' : 'At this rate the budget runs out before the period ends: fix it in working hours.'}`,
+      impact:
+        slo.description || `Users of ${slo.service} get bad answers more often than the objective allows.`,
+      queries: [
+        ...[...new Set(conditions.flatMap((c) => [c.longWindow, c.shortWindow]))].map((w) => ({
+          title: `Error ratio over ${w} (recorded; the alert compares it with ${conditions.map((c) => `${c.burnRate} x ${promNumber(1 - slo.objective)}`).join(' or ')})`,
+          expr: `${errorRatioRecord(w)}${sel}`,
+        })),
+        { title: 'Error budget left (recorded)', expr: `${SLO_RECORDS.budgetRemaining}${sel}` },
+        {
+          title: 'Error budget left (the service itself)',
+          expr: `ballast_slo_error_budget_remaining_ratio${sel}`,
+        },
+        ...(hints?.queries ?? []),
+      ],
+      panels: [
+        { dashboard: 'ballast-slo-detail', panel: 'SLI vs objective' },
+        { dashboard: 'ballast-slo-detail', panel: 'Multi-window burn rates' },
+        ...(hints?.panels ?? []),
+      ],
+      curl: ['curl -s "$RETAILFLOW/api/v1/slo"', READINESS, CHAOS_STATUS, ...(hints?.curl ?? [])],
+      steps: [
+        `Open the SLO detail dashboard with \`slo = ${slo.name}\`: is the burn still going on (short window up) or already over?`,
+        ...(hints?.steps ?? []),
+      ],
+      mitigation: [
+        ...(hints?.mitigation ?? []),
+        'When the burn is over, note the budget spent; if the budget is exhausted, the error budget policy applies (freeze risky changes until it recovers).',
+      ],
+      mitigationCommands: hints?.mitigationCommands ?? [],
+    },
+  };
+}

@@ -1,0 +1,74 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { OPERATIONAL_ALERTS } from '../generate/alerts/index.js';
+import { OUTBOX_LAG_OBJECTIVE_SECONDS } from '../generate/alerts/RetailFlowOutboxLagHigh.js';
+import { GENERATED_DIRS, REPOSITORY_ROOT, generateFiles } from '../generate/generate.js';
+import { SLO_SPEC } from '../generate/slo.js';
+
+const files = generateFiles();
+
+describe('npm run generate', () => {
+  it('writes the same bytes twice (deterministic)', () => {
+    expect([...generateFiles()]).toEqual([...files]);
+  });
+
+  it('writes no timestamps', () => {
+    for (const [path, content] of files) expect(content, path).not.toMatch(/\b20\d\d-\d\d-\d\d[T ]\d\d:\d\d/);
+  });
+
+  it('writes only inside the generated directories, sorted, each file ending with a newline', () => {
+    const paths = [...files.keys()];
+    expect(paths).toEqual([...paths].sort());
+    for (const path of paths) {
+      expect(
+        GENERATED_DIRS.some((d) => path.startsWith(`${d}/`)),
+        path,
+      ).toBe(true);
+      expect(files.get(path)!.endsWith('\n'), path).toBe(true);
+    }
+  });
+
+  it('writes dashboards with keys sorted at every level', () => {
+    const sorted = (value: unknown): boolean => {
+      if (Array.isArray(value)) return value.every(sorted);
+      if (value === null || typeof value !== 'object') return true;
+      const keys = Object.keys(value);
+      return keys.join() === [...keys].sort().join() && Object.values(value).every(sorted);
+    };
+    for (const [path, content] of files)
+      if (path.startsWith('dashboards/')) expect(sorted(JSON.parse(content)), path).toBe(true);
+  });
+});
+
+describe('operational alerts', () => {
+  it.each(OPERATIONAL_ALERTS.map((a) => [a.name, a] as const))(
+    '%s has tests that prove it fires and resolves',
+    (_, alert) => {
+      const minutes = (t: string) => Number(t.replace(/m$/, ''));
+      const firing = alert.tests.flatMap((t) => t.firing.map((f) => minutes(f.at)));
+      expect(firing.length).toBeGreaterThan(0);
+      // Resolves: some case is quiet after it fired; and quiet before `for` elapsed or in a healthy case.
+      expect(
+        alert.tests.some(
+          (t) =>
+            t.firing.length > 0 &&
+            t.quiet.some((q) => minutes(q) > Math.max(...t.firing.map((f) => minutes(f.at)))),
+        ),
+      ).toBe(true);
+      expect(
+        alert.tests.some((t) =>
+          t.quiet.some(
+            (q) => t.firing.length === 0 || minutes(q) < Math.min(...t.firing.map((f) => minutes(f.at))),
+          ),
+        ),
+      ).toBe(true);
+    },
+  );
+
+  it('RetailFlowOutboxLagHigh uses the objective of the order-event-freshness SLO', () => {
+    const spec = readFileSync(join(REPOSITORY_ROOT, SLO_SPEC), 'utf8');
+    const freshness = spec.slice(spec.indexOf('name: order-event-freshness'));
+    expect(freshness).toContain(`retailflow_outbox_lag_seconds_bucket{le="${OUTBOX_LAG_OBJECTIVE_SECONDS}"}`);
+  });
+});
