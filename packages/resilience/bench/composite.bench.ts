@@ -48,6 +48,8 @@ export async function run(): Promise<{ results: BenchResult[]; ratios: Record<st
     new CockatielBulkhead(1_000, 0),
     timeout(1_000, TimeoutStrategy.Cooperative),
   );
+  const ballastTimeout = new TimeoutPolicy({ timeoutMs: 1_000 });
+  const cockatielTimeout = timeout(1_000, TimeoutStrategy.Cooperative);
   const results = await measureInRounds(
     [
       { name: 'bare await (per call)', fn: () => work() },
@@ -65,6 +67,20 @@ export async function run(): Promise<{ results: BenchResult[]; ratios: Record<st
         batch: BATCH,
         fn: async () => {
           for (let i = 0; i < BATCH; i++) await ballast.execute(work);
+        },
+      },
+      {
+        name: 'ballast timeout alone (batched)',
+        batch: BATCH,
+        fn: async () => {
+          for (let i = 0; i < BATCH; i++) await ballastTimeout.execute(work);
+        },
+      },
+      {
+        name: 'cockatiel timeout alone (batched)',
+        batch: BATCH,
+        fn: async () => {
+          for (let i = 0; i < BATCH; i++) await cockatielTimeout.execute(work);
         },
       },
       {
@@ -86,6 +102,8 @@ export async function run(): Promise<{ results: BenchResult[]; ratios: Record<st
       composite_vs_bare: ns('ballast pipeline (per call)') / ns('bare await (per call)'),
       composite_vs_cockatiel_batched: ns('cockatiel wrap (batched)') / ns('ballast pipeline (batched)'),
       composite_vs_bare_batched: ns('ballast pipeline (batched)') / ns('bare await (batched)'),
+      timeout_vs_cockatiel_batched:
+        ns('cockatiel timeout alone (batched)') / ns('ballast timeout alone (batched)'),
     },
   };
 }

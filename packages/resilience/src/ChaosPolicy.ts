@@ -32,7 +32,15 @@ export interface ChaosOptions<R = never> {
   readonly clock?: Clock;
 }
 
-/** True when `BALLAST_CHAOS` (in `env`) switches on the chaos policy called `name`. */
+/**
+ * True when `BALLAST_CHAOS` (in `env`) switches on the chaos policy called `name`.
+ *
+ * @example
+ * ```ts
+ * import { chaosEnabledByEnv } from '@ballast/resilience';
+ * chaosEnabledByEnv('payments', { BALLAST_CHAOS: 'inventory,payments' }); // true
+ * ```
+ */
 export function chaosEnabledByEnv(name: string, env: Readonly<Record<string, string | undefined>>): boolean {
   const value = env['BALLAST_CHAOS']?.trim().toLowerCase();
   if (!value) return false;

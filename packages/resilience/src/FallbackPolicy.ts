@@ -23,6 +23,12 @@ export interface FallbackOptions<F> {
 /**
  * The default {@link FallbackOptions.handles}: the call was refused (open circuit, full bulkhead, shed, rate
  * limited, deadline spent) or timed out.
+ *
+ * @example
+ * ```ts
+ * import { FallbackPolicy, isDegradable } from '@ballast/resilience';
+ * const fallback = new FallbackPolicy({ fallback: () => [], handles: (e) => isDegradable(e) || isNotFound(e) });
+ * ```
  */
 export function isDegradable(error: unknown): boolean {
   return isRejectedError(error) || isTimeoutError(error);

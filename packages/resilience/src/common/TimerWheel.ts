@@ -10,6 +10,16 @@ export interface WheelEntry {
  * Many deadlines, one timer: entries are grouped in buckets of `resolutionMs` and only the earliest bucket has a
  * clock timer. Scheduling and cancelling are a `Set` insert/delete; the cost of a real timer is paid once per
  * bucket, not once per call.
+ *
+ * @example
+ * ```ts
+ * import { ManualClock } from '@ballast/core';
+ * import { TimerWheel } from '@ballast/resilience';
+ * const clock = new ManualClock(0);
+ * const wheel = new TimerWheel(clock, 1);
+ * const entry = wheel.schedule(250, () => console.log('due'));
+ * wheel.cancel(entry); // finished early
+ * ```
  */
 export class TimerWheel {
   readonly #clock: Clock;

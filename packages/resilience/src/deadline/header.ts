@@ -7,6 +7,12 @@ import { Deadline } from './Deadline.js';
  * by more than a typical budget; the budget only loses the network transit time, which is small and in the safe
  * direction (the callee thinks it has slightly more time than it does). gRPC's `grpc-timeout` makes the same
  * choice.
+ *
+ * @example
+ * ```ts
+ * import { DEADLINE_HEADER } from '@ballast/resilience';
+ * res.setHeader('Access-Control-Allow-Headers', DEADLINE_HEADER);
+ * ```
  */
 export const DEADLINE_HEADER = 'x-request-deadline-ms';
 
