@@ -302,6 +302,74 @@ describe('RateLimiter', () => {
     expect(events.filter((e) => e.type === 'store-error')).toHaveLength(1);
   });
 
+  it('answers repeat requests of a denied key locally until its retry time (async stores)', async () => {
+    const clock = new ManualClock(0);
+    const memory = new MemoryRateLimitStore();
+    let calls = 0;
+    const store: RateLimitStore = {
+      consume: (key, params, cost, now) => {
+        calls++;
+        return Promise.resolve(memory.consume(key, params, cost, now));
+      },
+    };
+    const limiter = new RateLimiter({ rule, store, clock });
+    const events: PolicyEvent[] = [];
+    limiter.onEvent((e) => events.push(e));
+    await limiter.consume('k');
+    await limiter.consume('k');
+    expect(await limiter.consume('k')).toMatchObject({ allowed: false, retryAfterMs: 500 });
+    expect(calls).toBe(3);
+    clock.advance(200);
+    const local = await limiter.consume('k');
+    expect(local).toEqual({
+      allowed: false,
+      remaining: 0,
+      resetAfterMs: 800,
+      retryAfterMs: 300,
+      limit: 2,
+      periodMs: 1000,
+    });
+    expect(await limiter.consume('k', { cost: 2 })).toMatchObject({ allowed: false });
+    expect(calls).toBe(3); // both answered without the store
+    expect(events.filter((e) => e.type === 'rejected')).toHaveLength(3); // local denials are still reported
+    expect((await limiter.consume('k', { cost: 0 })).allowed).toBe(true); // a peek still asks the store
+    expect((await limiter.consume('other')).allowed).toBe(true);
+    expect(calls).toBe(5);
+    clock.advance(300); // the retry time: back to the store, which admits it
+    expect((await limiter.consume('k')).allowed).toBe(true);
+    expect(calls).toBe(6);
+    expect((await limiter.consume('k')).allowed).toBe(false); // denied again: remembered again
+    await limiter.consume('k', { rule: { limit: 100, periodMs: 1000 } }); // another rule (a plan change) asks the store
+    expect(calls).toBe(8);
+  });
+
+  it('keeps at most maxLocalDenials denied keys, and none when it is 0', async () => {
+    const clock = new ManualClock(0);
+    let calls = 0;
+    const denyAll: RateLimitStore = {
+      consume: (_key, params) => {
+        calls++;
+        return Promise.resolve({
+          allowed: false,
+          remaining: 0,
+          resetAfterMs: 1000,
+          retryAfterMs: 1000,
+          limit: params.limit,
+          periodMs: params.periodMs,
+        });
+      },
+    };
+    const bounded = new RateLimiter({ rule, store: denyAll, clock, maxLocalDenials: 2 });
+    for (const key of ['a', 'b', 'c', 'a', 'b', 'c']) await bounded.consume(key);
+    expect(calls).toBe(6); // a is evicted by c, then b by a, and so on: FIFO of two
+    for (const key of ['b', 'c']) await bounded.consume(key);
+    expect(calls).toBe(6);
+    calls = 0;
+    const off = new RateLimiter({ rule, store: denyAll, clock, maxLocalDenials: 0 });
+    for (let i = 0; i < 3; i++) await off.consume('a');
+    expect(calls).toBe(3);
+  });
+
   it('rejects bad options with the template', () => {
     expect(() => new RateLimiter({ rule, onStoreError: 'maybe' as never })).toThrow(
       "Expected `onStoreError` to be one of 'open', 'closed', got `\"maybe\"` (string)",

@@ -31,6 +31,14 @@ export interface RateLimiterOptions {
   readonly onStoreError?: 'open' | 'closed';
   /** Milliseconds to wait for an asynchronous store before treating it as failed. @default 250 */
   readonly storeTimeoutMs?: number;
+  /**
+   * How many denied keys to remember in process for an asynchronous store. A denied request never changes a key's
+   * GCRA state, so until its retry time every further request of that key (same rule, cost >= 1) is denied here
+   * without a round trip: an abusive tenant hammering a limit costs Redis one call per retry interval, not one per
+   * request. The answer is exact unless the key is reset in the store behind the limiter's back. 0 turns it off.
+   * @default 10000
+   */
+  readonly maxLocalDenials?: number;
 }
 
 /** Per-call overrides for {@link RateLimiter.consume}. */
@@ -43,6 +51,12 @@ export interface ConsumeOptions {
 
 function isThenable<T>(value: T | Promise<T>): value is Promise<T> {
   return typeof (value as { then?: unknown }).then === 'function';
+}
+
+interface Denial {
+  readonly params: GcraParams;
+  readonly retryAt: number;
+  readonly tat: number;
 }
 
 interface Waiter {
@@ -85,6 +99,9 @@ export class RateLimiter implements Policy {
   readonly #failOpen: boolean;
   readonly #timeoutMs: number;
   readonly #waiting = new Set<Waiter>();
+  readonly #maxDenials: number;
+  /** Keys denied by an asynchronous store, until their retry time (insertion order = age, for eviction). */
+  readonly #denials = new Map<string, Denial>();
   #sweep: TimerHandle | undefined;
 
   constructor(options: RateLimiterOptions) {
@@ -104,6 +121,10 @@ export class RateLimiter implements Policy {
     this.#failOpen =
       checkOneOf('onStoreError', options.onStoreError, ['open', 'closed'] as const, 'open') === 'open';
     this.#timeoutMs = checkNumber('storeTimeoutMs', options.storeTimeoutMs, 250, { above: 0 });
+    this.#maxDenials = checkNumber('maxLocalDenials', options.maxLocalDenials, 10_000, {
+      integer: true,
+      min: 0,
+    });
   }
 
   /**
@@ -120,6 +141,20 @@ export class RateLimiter implements Policy {
       );
     }
     const now = this.#clock.now();
+    if (this.#denials.size > 0 && cost >= 1) {
+      const denied = this.#denials.get(key);
+      if (denied !== undefined) {
+        if (now < denied.retryAt && denied.params === params) {
+          const { limit, periodMs } = params;
+          const retryAfterMs = denied.retryAt - now;
+          const resetAfterMs = denied.tat - now;
+          return Promise.resolve(
+            this.#decided(key, { allowed: false, remaining: 0, resetAfterMs, retryAfterMs, limit, periodMs }),
+          );
+        }
+        this.#denials.delete(key);
+      }
+    }
     let answer: RateLimitDecision | Promise<RateLimitDecision>;
     try {
       answer = this.#store.consume(key, params, cost, now);
@@ -127,7 +162,7 @@ export class RateLimiter implements Policy {
       return Promise.resolve(this.#storeFailed(key, params, error));
     }
     if (!isThenable(answer)) return Promise.resolve(this.#decided(key, answer));
-    return this.#settle(key, params, answer, now);
+    return this.#settle(key, params, cost, answer, now);
   }
 
   /**
@@ -138,6 +173,7 @@ export class RateLimiter implements Policy {
   #settle(
     key: string,
     params: GcraParams,
+    cost: number,
     pending: Promise<RateLimitDecision>,
     now: number,
   ): Promise<RateLimitDecision> {
@@ -150,6 +186,8 @@ export class RateLimiter implements Policy {
           if (waiter.done) return;
           waiter.done = true;
           this.#waiting.delete(waiter);
+          if (!decision.allowed && cost === 1 && this.#maxDenials > 0)
+            this.#remember(key, params, decision, now);
           resolve(this.#decided(key, decision));
         },
         (error: unknown) => {
@@ -160,6 +198,17 @@ export class RateLimiter implements Policy {
         },
       );
     });
+  }
+
+  /** Remembers a denial until its retry time (measured from before the call: never later than the store's). */
+  #remember(key: string, params: GcraParams, decision: RateLimitDecision, now: number): void {
+    const denials = this.#denials;
+    denials.delete(key);
+    if (denials.size >= this.#maxDenials) {
+      const oldest = denials.keys().next();
+      if (!oldest.done) denials.delete(oldest.value);
+    }
+    denials.set(key, { params, retryAt: now + decision.retryAfterMs, tat: now + decision.resetAfterMs });
   }
 
   readonly #onSweep = (): void => {
