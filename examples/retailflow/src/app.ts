@@ -65,7 +65,7 @@ export function createApp(deps: AppDependencies): Express {
   app.use(
     '/admin',
     json,
-    adminRoutes(deps.config.adminKey, deps.policies.chaos, deps.adminRepo, deps.schemas),
+    adminRoutes(deps.config.adminKey, deps.policies.chaos, deps.adminRepo, deps.schemas, deps.flags),
   );
 
   const api = express.Router();

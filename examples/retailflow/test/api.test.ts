@@ -247,6 +247,47 @@ describe('ops endpoints', () => {
     ]);
   });
 
+  it('applies flag overrides per tenant, audited, and clears them', async () => {
+    const flagOf = async (key: string) =>
+      (
+        await call<{ flags: { name: string; enabled: boolean; reason: string }[] }>(
+          base,
+          'GET',
+          '/api/v1/flags',
+          {
+            key,
+          },
+        )
+      ).body.flags.find((f) => f.name === 'recommendations');
+    const set = (tenantId: string | null, enabled: boolean | null, flag = 'recommendations') =>
+      call(base, 'POST', '/admin/flags', { key: ADMIN, body: { flag, tenantId, enabled } });
+
+    expect((await set('globex', false)).status).toBe(200);
+    expect(await flagOf(GLOBEX)).toEqual({
+      name: 'recommendations',
+      enabled: false,
+      reason: 'tenant override',
+    });
+    expect((await flagOf(ACME))?.enabled).toBe(true);
+    clock.advance(10_000); // past the catalog cache
+    const page = await call<ApiProduct>(base, 'GET', '/api/v1/products/sku-mug', { key: GLOBEX });
+    expect(page.body.recommendations).toBeUndefined();
+    const audit = await call<ApiPage<{ action: string }>>(base, 'GET', '/api/v1/audit', { key: GLOBEX });
+    expect(audit.body.items.map((e) => e.action)).toContain('flag.override');
+
+    expect((await set('globex', null)).status).toBe(200);
+    expect(await flagOf(GLOBEX)).toMatchObject({ enabled: true, reason: 'default' });
+    expect((await set(null, false, 'express-shipping')).status).toBe(200);
+    expect(
+      (await call<{ flags: { name: string; reason: string }[] }>(base, 'GET', '/api/v1/flags', { key: ACME }))
+        .body.flags,
+    ).toContainEqual({ name: 'express-shipping', enabled: false, reason: 'global override' });
+    expect((await set(null, null, 'express-shipping')).status).toBe(200);
+
+    expect((await set('globex', true, 'no-such-flag')).status).toBe(400);
+    expect((await set('initech', true)).status).toBe(404);
+  });
+
   it('protects /admin/chaos with the admin key and audits changes', async () => {
     expect((await call(base, 'GET', '/admin/chaos', { key: ACME })).status).toBe(401);
     const bad = await call(base, 'POST', '/admin/chaos', {

@@ -146,6 +146,20 @@ describe('the OpenAPI 3.1 document', () => {
       body: { target: 'payments', enabled: false, errorRate: 0.5 },
     });
     await checked('POST', '/admin/chaos?invalid', { key: ADMIN, body: { target: 'payments' } });
+    const override = (body: unknown, invalid = false) =>
+      checked('POST', invalid ? '/admin/flags?invalid' : '/admin/flags', { key: ADMIN, body });
+    expect((await override({ flag: 'recommendations', tenantId: 'globex', enabled: false })).status).toBe(
+      200,
+    );
+    expect((await override({ flag: 'recommendations', tenantId: 'globex', enabled: null })).status).toBe(200);
+    expect((await override({ flag: 'recommendations', tenantId: 'initech', enabled: true })).status).toBe(
+      404,
+    );
+    expect((await override({ flag: 'recommendations' }, true)).status).toBe(400);
+    await checked('POST', '/admin/flags', {
+      key: GLOBEX,
+      body: { flag: 'recommendations', tenantId: null, enabled: true },
+    });
 
     // Until the free plan's minute is used up: 200s with RateLimit headers, then a documented 429.
     let last: Answer | undefined;

@@ -66,6 +66,25 @@ describe('FeatureFlags', () => {
     expect(flags.isEnabled('express-shipping')).toBe(true);
     expect(flags.get('nope')).toMatchObject({ enabled: false, reason: 'unknown flag' });
   });
+
+  it('prefers the tenant override to the global one, and the exhausted budget to both', () => {
+    let state: BudgetPolicyState = 'ok';
+    const flags = new FeatureFlags(FLAG_RULES, () => state);
+    const at = 0;
+    const global = { tenantId: null, flag: 'recommendations', enabled: false, updatedAt: at };
+    const own = { tenantId: 'acme', flag: 'recommendations', enabled: true, updatedAt: at };
+    expect(flags.get('recommendations', [global])).toMatchObject({
+      enabled: false,
+      reason: 'global override',
+    });
+    expect(flags.get('recommendations', [global, own])).toMatchObject({
+      enabled: true,
+      reason: 'tenant override',
+    });
+    state = 'exhausted';
+    expect(flags.get('recommendations', [global, own])).toMatchObject({ enabled: false });
+    expect(flags.get('express-shipping', [{ ...global, flag: 'express-shipping' }]).enabled).toBe(false);
+  });
 });
 
 describe('small HTTP helpers', () => {

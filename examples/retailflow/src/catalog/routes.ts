@@ -36,7 +36,8 @@ export function catalogRoutes(
       repo.getProduct(tenant.id, id),
     );
     if (!product) throw new HttpProblem(404, 'not-found', 'Not found', `No product ${id}`);
-    if (!flags.isEnabled('recommendations')) {
+    const overrides = await policies.catalog(`${tenant.id}:flags`, () => repo.listFlagOverrides(tenant.id));
+    if (!flags.isEnabled('recommendations', overrides)) {
       res.json(presentProduct(product));
       return;
     }

@@ -1,3 +1,5 @@
+import type { FlagOverride } from '../data/index.js';
+
 /** The state of the checkout SLO's error budget, as `@ballast/slo`'s budget policy reports it. */
 export type BudgetPolicyState = 'ok' | 'warning' | 'exhausted';
 
@@ -34,8 +36,10 @@ export const FLAG_RULES: readonly FlagRule[] = [
 ];
 
 /**
- * Evaluates flags from their rules and the live budget state of the SLOs they depend on. Nothing is cached: a
- * flag turns off on the first request after the budget policy says `exhausted` and back on when it recovers.
+ * Evaluates flags from their rules, the overrides an admin set (the tenant's own over the global one), and the
+ * live budget state of the SLOs they depend on. The budget rule wins over every override: a flag guarded by an
+ * exhausted budget is off whatever was set. Nothing is cached here: a flag turns off on the first request after
+ * the budget policy says `exhausted` and back on when it recovers.
  *
  * @example
  * ```ts
@@ -52,24 +56,32 @@ export class FeatureFlags {
     this.#budget = budget;
   }
 
-  /** The state of one flag; unknown flags are off. */
-  get(name: string): FlagState {
+  /** True for a flag that has a rule. */
+  has(name: string): boolean {
+    return this.#rules.has(name);
+  }
+
+  /** The state of one flag for a tenant with these `overrides` (from `listFlagOverrides`); unknown flags are off. */
+  get(name: string, overrides: readonly FlagOverride[] = []): FlagState {
     const rule = this.#rules.get(name);
     if (!rule) return { name, enabled: false, reason: 'unknown flag' };
-    if (!rule.enabled) return { name, enabled: false, reason: 'default' };
     const slo = rule.offWhenBudgetExhausted;
     if (slo !== undefined && this.#budget(slo) === 'exhausted') {
       return { name, enabled: false, reason: `error budget of ${slo} exhausted` };
     }
-    return { name, enabled: true, reason: 'default' };
+    const own = overrides.find((o) => o.flag === name && o.tenantId !== null);
+    if (own) return { name, enabled: own.enabled, reason: 'tenant override' };
+    const global = overrides.find((o) => o.flag === name && o.tenantId === null);
+    if (global) return { name, enabled: global.enabled, reason: 'global override' };
+    return { name, enabled: rule.enabled, reason: 'default' };
   }
 
-  isEnabled(name: string): boolean {
-    return this.get(name).enabled;
+  isEnabled(name: string, overrides: readonly FlagOverride[] = []): boolean {
+    return this.get(name, overrides).enabled;
   }
 
   /** Every flag, in declaration order. */
-  all(): FlagState[] {
-    return [...this.#rules.keys()].map((name) => this.get(name));
+  all(overrides: readonly FlagOverride[] = []): FlagState[] {
+    return [...this.#rules.keys()].map((name) => this.get(name, overrides));
   }
 }

@@ -1,9 +1,17 @@
 import { Router } from 'express';
 import type { Repository } from '../data/index.js';
 import { adminAuth } from '../http/auth.js';
-import { jsonBody } from '../http/validation.js';
+import type { FeatureFlags } from '../flags/flags.js';
+import { HttpProblem } from '../http/problem.js';
+import { invalidRequest, jsonBody } from '../http/validation.js';
 import type { OpenApiSchemas } from '../openapi.js';
 import type { ChaosControl, ChaosTarget } from '../policies.js';
+
+interface FlagOverrideRequest {
+  readonly flag: string;
+  readonly tenantId: string | null;
+  readonly enabled: boolean | null;
+}
 
 interface ChaosRequest {
   readonly target: ChaosTarget;
@@ -13,14 +21,16 @@ interface ChaosRequest {
 }
 
 /**
- * `GET /admin/chaos` and `POST /admin/chaos` (admin key): switch fault injection on the payment calls or the
- * storage at run time, for drills. Every change is written to the audit log as a system-wide `chaos.set` entry.
+ * Admin endpoints (admin key). `GET`/`POST /admin/chaos` switch fault injection on the payment calls or the storage
+ * at run time, for drills (audited as a system-wide `chaos.set` entry). `POST /admin/flags` sets or clears
+ * (`enabled: null`) a flag override for one tenant or, with `tenantId: null`, for all (audited by the store).
  */
 export function adminRoutes(
   adminKey: string,
   chaos: ChaosControl,
-  repo: Pick<Repository, 'appendAudit'>,
+  repo: Pick<Repository, 'appendAudit' | 'getTenant' | 'setFlagOverride'>,
   schemas: OpenApiSchemas,
+  flags: Pick<FeatureFlags, 'has'>,
 ): Router {
   const router = Router();
   router.use(adminAuth(adminKey));
@@ -45,6 +55,17 @@ export function adminRoutes(
       details: { ...next },
     });
     res.json(chaos.get());
+  });
+  router.post('/flags', jsonBody(schemas, 'FlagOverrideRequest'), async (req, res) => {
+    const body = req.body as FlagOverrideRequest;
+    if (!flags.has(body.flag)) {
+      throw invalidRequest(`No flag ${body.flag}`, [{ path: 'body/flag', message: 'is not a known flag' }]);
+    }
+    if (body.tenantId !== null && !(await repo.getTenant(body.tenantId))) {
+      throw new HttpProblem(404, 'not-found', 'Not found', `No tenant ${body.tenantId}`);
+    }
+    await repo.setFlagOverride({ ...body, actor: 'admin' });
+    res.json({ flag: body.flag, tenantId: body.tenantId, enabled: body.enabled });
   });
   return router;
 }

@@ -16,8 +16,8 @@ export function tenantRoutes(
     const page = await repo.listAudit(tenantOf(req).id, { ...pageQuery(req), includeSystem: true });
     res.json({ items: page.items.map(presentAudit), nextCursor: page.nextCursor });
   });
-  router.get('/flags', ...front, (_req, res) => {
-    res.json({ flags: flags.all() });
+  router.get('/flags', ...front, async (req, res) => {
+    res.json({ flags: flags.all(await repo.listFlagOverrides(tenantOf(req).id)) });
   });
   return router;
 }
