@@ -1,5 +1,6 @@
 import { type Subscription, reportError } from '@ballast/core';
-import { Counter, Gauge, Histogram, type OpenMetricsContentType, Registry } from 'prom-client';
+import { Counter, Gauge, type Metric, type OpenMetricsContentType, Registry } from 'prom-client';
+import { BallastHistogram } from './histogram.js';
 import { type MetricSpec, requireCatalogMetric } from './catalog.js';
 import { type CardinalityOptions, CardinalityGuard } from './cardinality-guard.js';
 
@@ -28,11 +29,6 @@ export interface MetricsRegistryOptions {
 /** Fills a collect-time gauge; called at every scrape after the gauge was reset. */
 export type GaugeCollector = (gauge: Gauge) => void;
 
-const EXEMPLAR_METRICS = new Set([
-  'http_server_request_duration_seconds',
-  'http_client_request_duration_seconds',
-]);
-
 /**
  * One application's metrics: a prom-client `Registry` of its own (never the global one), the cardinality guard
  * and the catalogued instruments, created on first use so that adapters sharing a metric share one instrument and
@@ -55,8 +51,8 @@ export class MetricsRegistry {
   readonly #collectors = new Map<string, Set<GaugeCollector>>();
 
   constructor(options: MetricsRegistryOptions = {}) {
-    // OpenMetrics content type: prom-client only lets histograms keep exemplars on such registries. Ballast renders
-    // both formats itself (see renderMetrics), so this does not decide what a scrape receives.
+    // OpenMetrics content type so that prom-client's own `metrics()` writes the exemplars too. Ballast renders both
+    // formats itself (see renderMetrics), so this does not decide what a scrape receives.
     this.prom = new Registry<OpenMetricsContentType>();
     this.prom.setContentType(Registry.OPENMETRICS_CONTENT_TYPE);
     this.defaultLabels = { ...(options.defaultLabels ?? {}) };
@@ -87,21 +83,16 @@ export class MetricsRegistry {
   }
 
   /**
-   * The catalogued histogram `name`, created on first use. The HTTP duration histograms keep exemplars (the last
-   * trace per bucket); for them call `observe({ labels, value, exemplarLabels })`.
+   * The catalogued histogram `name`, created on first use: a {@link BallastHistogram} (observations cost a map
+   * lookup and a bucket scan; buckets keep the latest exemplar given to `observe`).
    */
-  histogram(name: string): Histogram {
+  histogram(name: string): BallastHistogram {
     const existing = this.prom.getSingleMetric(name);
-    if (existing) return existing as Histogram;
+    if (existing) return existing as unknown as BallastHistogram;
     const spec = this.#spec(name, 'histogram');
-    return new Histogram({
-      name,
-      help: spec.help,
-      labelNames: labelNames(spec),
-      buckets: [...(spec.buckets ?? [])],
-      registers: [this.prom],
-      enableExemplars: EXEMPLAR_METRICS.has(name),
-    });
+    const histogram = new BallastHistogram(name, spec.help, labelNames(spec), spec.buckets ?? []);
+    this.prom.registerMetric(histogram as unknown as Metric);
+    return histogram;
   }
 
   /**

@@ -133,9 +133,7 @@ export function httpClientMetrics(
             }
             if (errorType !== undefined) labels.error_type = metrics.label(DURATION, 'error_type', errorType);
             const value = (performance.now() - started) / 1000;
-            const exemplar = exemplarOf(span);
-            if (exemplar) histogram.observe({ labels, value, exemplarLabels: exemplar });
-            else histogram.observe({ labels, value });
+            histogram.observe(labels, value, exemplarOf(span));
             if (span) {
               if (result.statusCode !== undefined)
                 span.setAttribute('http.response.status_code', result.statusCode);

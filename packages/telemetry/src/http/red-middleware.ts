@@ -63,6 +63,9 @@ const ACTIVE = 'http_server_active_requests';
  */
 export function redMiddleware(metrics: MetricsRegistry, options: RedOptions = {}): RedMiddleware {
   const histogram = metrics.histogram(DURATION);
+  const routes = metrics.guard.cap(DURATION, 'http_route');
+  const errorTypes = metrics.guard.cap(DURATION, 'error_type');
+  const tenants = metrics.guard.cap(DURATION, 'tenant');
   const tenantOf = options.tenant;
   const exemplars = options.exemplars ?? true;
   const active = new Map<string, { labels: Record<string, string>; count: number }>();
@@ -98,25 +101,21 @@ export function redMiddleware(metrics: MetricsRegistry, options: RedOptions = {}
         const status = res.statusCode;
         const labels: Record<string, string> = {
           http_request_method: method,
-          http_route: metrics.label(DURATION, 'http_route', templateOf(state) ?? UNMATCHED_ROUTE),
+          http_route: routes.value(templateOf(state) ?? UNMATCHED_ROUTE),
           http_response_status_code: finished || res.headersSent ? String(status) : '',
         };
         if (!finished) labels.error_type = 'aborted';
         else if (status >= 500) {
-          labels.error_type = metrics.label(
-            DURATION,
-            'error_type',
+          labels.error_type = errorTypes.value(
             state.error === undefined ? String(status) : errorTypeOf(state.error),
           );
         }
         if (tenantOf) {
           const tenant = tenantOf(req);
-          if (tenant !== undefined) labels.tenant = metrics.label(DURATION, 'tenant', tenant);
+          if (tenant !== undefined) labels.tenant = tenants.value(tenant);
         }
         const value = (performance.now() - start) / 1000;
-        const exemplar = exemplarOf(span);
-        if (exemplar) histogram.observe({ labels, value, exemplarLabels: exemplar });
-        else histogram.observe({ labels, value });
+        histogram.observe(labels, value, exemplarOf(span));
       } catch (error) {
         reportError(error, 'recording an HTTP server request');
       }

@@ -85,12 +85,28 @@ function isRoutingSignal(err: unknown): boolean {
   return !err || err === 'route' || err === 'router';
 }
 
+/** `joinTemplate` with a one-entry memo per layer: a layer is nearly always reached with the same prefix. */
+function joiner(): (prefix: string, pattern: string) => string {
+  let lastPrefix: string | undefined;
+  let lastPattern: string | undefined;
+  let lastJoined = '';
+  return (prefix, pattern) => {
+    if (prefix !== lastPrefix || pattern !== lastPattern) {
+      lastPrefix = prefix;
+      lastPattern = pattern;
+      lastJoined = joinTemplate(prefix, pattern);
+    }
+    return lastJoined;
+  };
+}
+
 function wrapRoute(layer: LayerLike, original: Handler): Handler {
+  const join = joiner();
   return function ballastRouteLayer(req, res, next) {
     const state = stateOf(req);
     if (state === undefined) return original(req, res, next);
     const previous = state.route;
-    state.route = joinTemplate(state.prefix, patternOf(req, layer));
+    state.route = join(state.prefix, patternOf(req, layer));
     return original(req, res, (err) => {
       if (isRoutingSignal(err))
         state.route = previous; // fell through: this route did not handle it
@@ -101,12 +117,13 @@ function wrapRoute(layer: LayerLike, original: Handler): Handler {
 }
 
 function wrapMount(layer: LayerLike, original: Handler): Handler {
+  const join = joiner();
   return function ballastMountLayer(req, res, next) {
     instrumentRouter(original);
     const state = stateOf(req);
     if (state === undefined) return original(req, res, next);
     const previous = state.prefix;
-    state.prefix = joinTemplate(previous, patternOf(req, layer));
+    state.prefix = join(previous, patternOf(req, layer));
     return original(req, res, (err) => {
       state.prefix = previous;
       if (!isRoutingSignal(err)) state.error ??= err;
@@ -116,13 +133,14 @@ function wrapMount(layer: LayerLike, original: Handler): Handler {
 }
 
 function wrapMiddleware(layer: LayerLike, original: Handler): Handler {
+  const join = joiner();
   return function ballastMiddlewareLayer(req, res, next) {
     const state = stateOf(req);
     if (state === undefined) return original(req, res, next);
     const pattern = patternOf(req, layer);
     const mounted = pattern !== '/' && pattern !== '';
     const previous = state.candidate;
-    if (mounted) state.candidate = joinTemplate(state.prefix, pattern);
+    if (mounted) state.candidate = join(state.prefix, pattern);
     return original(req, res, (err) => {
       if (mounted) state.candidate = previous;
       if (!isRoutingSignal(err)) state.error ??= err;

@@ -1,6 +1,7 @@
 import { type Event, type Subscription, reportError } from '@ballast/core';
 import type { PolicyEvent } from '@ballast/resilience';
-import type { Counter, Histogram } from 'prom-client';
+import type { Counter } from 'prom-client';
+import type { BallastHistogram } from '../histogram.js';
 import type { MetricsRegistry } from '../metrics-registry.js';
 import { combine, policyLabel } from '../use/common.js';
 import { addPolicySpanEvent } from './span-events.js';
@@ -191,7 +192,7 @@ export function observePolicies(
   return combine([...policies].map((policy) => observePolicy(metrics, policy, options)));
 }
 
-function observe(histogram: Histogram, labels: Record<string, string>, durationMs: number): void {
+function observe(histogram: BallastHistogram, labels: Record<string, string>, durationMs: number): void {
   if (Number.isFinite(durationMs) && durationMs >= 0) histogram.observe(labels, durationMs / 1000);
 }
 
