@@ -1,4 +1,4 @@
-import { ManualClock } from '@ballast/core';
+import { ManualClock, setErrorHandler } from '@ballast/core';
 import { describe, expect, it } from 'vitest';
 import { CoarseClock } from '../src/common/CoarseClock.js';
 import { TimerWheel } from '../src/common/TimerWheel.js';
@@ -181,6 +181,26 @@ describe('TimerWheel and CoarseClock', () => {
     clock.advance(460);
     expect(fired.at(-1)).toBe(500);
     expect(clock.pendingTimers).toBe(0);
+  });
+
+  it('a callback that throws is reported and the other entries still fire', () => {
+    const clock = new ManualClock(0);
+    const wheel = new TimerWheel(clock, 1);
+    const reported: unknown[] = [];
+    const previous = setErrorHandler((error) => reported.push(error));
+    try {
+      const fired: string[] = [];
+      wheel.schedule(5, () => {
+        throw new Error('boom');
+      });
+      wheel.schedule(5, () => fired.push('same bucket'));
+      wheel.schedule(9, () => fired.push('later bucket'));
+      clock.advance(10);
+      expect(fired).toEqual(['same bucket', 'later bucket']);
+      expect(reported).toHaveLength(1);
+    } finally {
+      setErrorHandler(previous);
+    }
   });
 
   it('an entry due earlier than the armed bucket re-arms the timer', () => {

@@ -1,4 +1,4 @@
-import type { Clock, TimerHandle } from '@ballast/core';
+import { type Clock, type TimerHandle, reportError } from '@ballast/core';
 
 /** A pending callback in a {@link TimerWheel}; pass it to {@link TimerWheel.cancel}. */
 export interface WheelEntry {
@@ -95,7 +95,14 @@ export class TimerWheel {
     for (const key of keys) {
       const bucket = this.#buckets.get(key);
       this.#buckets.delete(key);
-      if (bucket) for (const entry of bucket) entry.callback();
+      if (!bucket) continue;
+      for (const entry of bucket) {
+        try {
+          entry.callback();
+        } catch (error) {
+          reportError(error, 'timer wheel callback threw');
+        }
+      }
     }
     this.#arm();
   };
