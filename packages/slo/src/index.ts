@@ -64,3 +64,10 @@ export type {
 export { PrometheusClient, PrometheusQueryError, isPrometheusQueryError } from './prometheus/client.js';
 export type { PrometheusBackendOptions, SloHistoryPoint } from './prometheus/backend.js';
 export { PrometheusBackend } from './prometheus/backend.js';
+export type { ReportAlert, ReportPoint, SloReport, SloReportEntry } from './report/model.js';
+export type { EngineReportOptions, ReportEvent } from './report/from-engine.js';
+export { engineReport } from './report/from-engine.js';
+export type { PrometheusReportOptions } from './report/from-prometheus.js';
+export { prometheusReport } from './report/from-prometheus.js';
+export { renderHtmlReport } from './report/html.js';
+export { renderMarkdownReport } from './report/markdown.js';

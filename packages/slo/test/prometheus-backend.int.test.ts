@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ManualClock } from '@ballast/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { prometheusStatus } from '../examples/prometheus-status.js';
 import { defineSlo } from '../src/define.js';
 import { SloEngine } from '../src/engine/engine.js';
 import type { SloStatus } from '../src/engine/status.js';
@@ -220,9 +221,22 @@ describe.skipIf(hasPrometheus.skip)('PrometheusBackend against a real Prometheus
       /^Prometheus rejected "sum\(rate\(shop_requests_total\[5m\]": bad_data: /,
     );
 
+    // The README example runs against this Prometheus too (its shop metrics are absent: no events, nothing spent).
+    const example = await prometheusStatus(
+      join(import.meta.dirname, '..', 'examples', 'shop', 'slos.yaml'),
+      url,
+    );
+    expect(example.exhausted).toEqual([]);
+    expect(example.markdown).toMatch(/^# Shop SLOs\n/);
+
     const history = await backend.history('availability', 5);
     expect(history).toHaveLength(5);
     expect(history.at(-1)!.sli).toBeCloseTo(2500 / 2585, 9);
+    // Calendar history sums per-step increases, each extrapolated by Prometheus at its edges: with 1-2 s steps and
+    // 1 s scrapes that is a few percent of the events (with hour-long steps and 30 s scrapes, under 1%).
+    const latencyHistory = await backend.history('latency', 4);
+    expect(Math.abs(latencyHistory.at(-1)!.sli! - latency.sli!)).toBeLessThan(0.05);
+    expect(latencyHistory[0]!.at).toBe(start);
   });
 });
 

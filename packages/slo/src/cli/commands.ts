@@ -32,7 +32,11 @@ export const COMMANDS: readonly CommandEntry[] = [
     summary: 'Write Prometheus recording and alerting rules (and promtool tests)',
     load: () => import('./rules.js'),
   },
-  // { name: 'report', summary: 'Render an HTML or Markdown SLO report', load: () => import('./report.js') },
+  {
+    name: 'report',
+    summary: 'Render an HTML or Markdown SLO report',
+    load: () => import('./report.js'),
+  },
   {
     name: 'status',
     summary: 'Show SLI, error budget, burn rate and alerts of each SLO as a table',

@@ -155,19 +155,72 @@ export class PrometheusBackend {
     return (1 - slo.objective) * totalUnits;
   }
 
-  async #since(slo: Slo, q: SloQueries, c: BurnRateCondition, now: number): Promise<number> {
-    // When did the condition start holding? Evaluate it over the last long window at 1/60 of that window.
+  /** 1 while the condition holds (both windows above the threshold), 0 otherwise. */
+  #conditionExpr(slo: Slo, q: SloQueries, c: BurnRateCondition): string {
     const threshold = `(${promNumber(c.burnRate)} * ${promNumber(1 - slo.objective)})`;
     const ratio = (w: string): string => `(${q.bad(w)}) / (${q.total(w)})`;
-    const expr = `(${ratio(c.longWindow)} > bool ${threshold}) * (${ratio(c.shortWindow)} > bool ${threshold})`;
+    return `(${ratio(c.longWindow)} > bool ${threshold}) * (${ratio(c.shortWindow)} > bool ${threshold})`;
+  }
+
+  async #since(slo: Slo, q: SloQueries, c: BurnRateCondition, now: number): Promise<number> {
+    // When did the condition start holding? Evaluate it over the last long window at 1/60 of that window.
     const step = Math.max(1000, Math.round(c.longWindowMs / 60 / 1000) * 1000);
-    const [series] = await this.#client.queryRange(expr, now - c.longWindowMs, now, step);
+    const [series] = await this.#client.queryRange(
+      this.#conditionExpr(slo, q, c),
+      now - c.longWindowMs,
+      now,
+      step,
+    );
     let since = now;
     for (const [t, v] of [...(series?.points ?? [])].reverse()) {
       if (v !== 1) break;
       since = t;
     }
     return since;
+  }
+
+  /**
+   * The alerts of one SLO that fired between `start` and `end` (epoch ms), from a range query of each condition
+   * at `end - start` / `points` resolution (at least the condition's short window / 2, at least 1s): a firing
+   * shorter than a step can be missed, and start and end are known to within a step. The low-traffic guard is
+   * not applied here.
+   *
+   * @default points 500
+   */
+  async alertHistory(
+    sloName: string,
+    start: number,
+    end: number,
+    points = 500,
+  ): Promise<{ name: string; severity: BurnRateCondition['severity']; start: number; end: number | null }[]> {
+    const { slo, queries: q } = this.#entry(sloName);
+    const out: {
+      name: string;
+      severity: BurnRateCondition['severity'];
+      start: number;
+      end: number | null;
+    }[] = [];
+    for (const c of slo.alerting.conditions) {
+      const step = Math.max(
+        1000,
+        Math.ceil((end - start) / points / 1000) * 1000,
+        Math.floor(c.shortWindowMs / 2000) * 1000,
+      );
+      const series = await this.#client.queryRange(this.#conditionExpr(slo, q, c), start, end, step);
+      let open: number | undefined;
+      let last = start;
+      for (const [t, v] of series[0]?.points ?? []) {
+        if (v === 1 && open === undefined) open = t;
+        if (v !== 1 && open !== undefined) {
+          out.push({ name: c.name, severity: c.severity, start: open, end: t });
+          open = undefined;
+        }
+        last = t;
+      }
+      if (open !== undefined)
+        out.push({ name: c.name, severity: c.severity, start: open, end: last >= end - step ? null : last });
+    }
+    return out.sort((a, b) => a.start - b.start);
   }
 
   /** The status of one SLO at the clock's time. */
@@ -275,9 +328,10 @@ export class PrometheusBackend {
 
   /**
    * The SLI and the share of the error budget left at `points` evenly spaced times from the start of the current
-   * period (or one rolling window ago) to now, for burn-down charts. Rolling windows use one range query
-   * (`/api/v1/query_range`) per count; calendar periods, whose window grows through the period, one instant query
-   * per point.
+   * period (or one rolling window ago) to now, for burn-down charts. Rolling windows of events use one range
+   * query (`/api/v1/query_range`) per count over the window; calendar periods, whose window grows through the
+   * period, and time slices sum per-step counts from range queries: approximate, since Prometheus extrapolates
+   * each step's `increase` at its edges (an error of about one scrape interval per step).
    *
    * @default points 48
    */
@@ -288,7 +342,7 @@ export class PrometheusBackend {
     const period = this.#period(slo, now);
     const start = Math.max(period.start, this.#dataSince ?? period.start);
     const step = Math.max(1000, Math.floor((now - start) / (points - 1)));
-    const times = Array.from({ length: points }, (_, i) => Math.min(now, start + i * step));
+    const times = Array.from({ length: points - 1 }, (_, i) => Math.min(now, start + i * step));
     const point = (at: number, u: Units): SloHistoryPoint => {
       const p = this.#period(slo, at);
       const total = this.#budgetTotal(slo, u, p, at);
@@ -298,12 +352,14 @@ export class PrometheusBackend {
         budgetRemaining: total > 0 ? 1 - u.bad / total : 1,
       };
     };
+    // The last point is now, from instant queries (exactly the status's numbers); the others come from the grid.
+    const last = point(now, await this.#units(slo, q, now - this.#period(slo, now).start, now));
     if (slo.timeWindow.kind === 'rolling' && slo.budgeting.method !== 'Timeslices') {
       const w = slo.timeWindow.duration;
       const seconds = promNumber(slo.timeWindow.durationMs / 1000);
       const [totals, bads] = await Promise.all([
-        this.#client.queryRange(`(${q.total(w)}) * ${seconds}`, start, start + step * (points - 1), step),
-        this.#client.queryRange(`(${q.bad(w)}) * ${seconds}`, start, start + step * (points - 1), step),
+        this.#client.queryRange(`(${q.total(w)}) * ${seconds}`, start, start + step * (points - 2), step),
+        this.#client.queryRange(`(${q.bad(w)}) * ${seconds}`, start, start + step * (points - 2), step),
       ]);
       const sumAt = (series: typeof totals): Map<number, number> => {
         const m = new Map<number, number>();
@@ -313,19 +369,62 @@ export class PrometheusBackend {
       };
       const t = sumAt(totals);
       const b = sumAt(bads);
-      return times.map((at) => {
-        const key = [...t.keys()].reduce(
-          (best, k) => (Math.abs(k - at) < Math.abs(best - at) ? k : best),
-          -Infinity,
-        );
-        const total = t.get(key) ?? 0;
-        const bad = Math.max(0, b.get(key) ?? 0);
-        const good = Math.max(0, total - bad);
-        return point(at, { good, bad, goodEvents: good, badEvents: bad });
-      });
+      return [
+        ...times.map((at) => {
+          const key = [...t.keys()].reduce(
+            (best, k) => (Math.abs(k - at) < Math.abs(best - at) ? k : best),
+            -Infinity,
+          );
+          const total = t.get(key) ?? 0;
+          const bad = Math.max(0, b.get(key) ?? 0);
+          const good = Math.max(0, total - bad);
+          return point(at, { good, bad, goodEvents: good, badEvents: bad });
+        }),
+        last,
+      ];
     }
-    return Promise.all(
-      times.map(async (at) => point(at, await this.#units(slo, q, at - this.#period(slo, at).start, at))),
-    );
+    // Calendar periods and time slices: one range query per count of the events (or slices) in each step,
+    // summed client-side from the period start (calendar) or over the window (rolling), at the step's resolution.
+    const sliceMs = slo.budgeting.method === 'Timeslices' ? slo.budgeting.timesliceWindowMs : 1000;
+    const stepMs = Math.max(sliceMs, Math.round(step / sliceMs) * sliceMs);
+    const windowMs = slo.timeWindow.kind === 'rolling' ? slo.timeWindow.durationMs : 0;
+    const from = start - Math.ceil(windowMs / stepMs) * stepMs;
+    const end = now;
+    const stepDur = formatDuration(stepMs);
+    const seconds = promNumber(stepMs / 1000);
+    const sum = async (expr: string): Promise<Map<number, number>> => {
+      const m = new Map<number, number>();
+      for (const series of await this.#client.queryRange(expr, from, end, stepMs))
+        for (const [t, v] of series.points) if (Number.isFinite(v)) m.set(t, (m.get(t) ?? 0) + v);
+      return m;
+    };
+    const totals = await sum(`(${q.total(stepDur)}) * ${seconds}`);
+    const bads = await sum(`(${q.bad(stepDur)}) * ${seconds}`);
+    let badUnits = bads;
+    let allUnits = totals;
+    if (slo.budgeting.method === 'Timeslices') {
+      const slice = slo.budgeting.timesliceWindow;
+      const flag = `((${q.bad(slice)}) / (${q.total(slice)}) >= 0) > bool ${promNumber(1 - slo.budgeting.timesliceTarget)}`;
+      badUnits = await sum(`sum_over_time((${flag})[${stepDur}:${slice}])`);
+      allUnits = await sum(`count_over_time((${flag})[${stepDur}:${slice}])`);
+    }
+    const steps = [...new Set([...totals.keys(), ...allUnits.keys()])].sort((a, b) => a - b);
+    const between = (m: Map<number, number>, lo: number, hi: number): number => {
+      let total = 0;
+      for (const t of steps) if (t > lo && t <= hi) total += m.get(t) ?? 0;
+      return total;
+    };
+    return [
+      ...times.map((at) => {
+        const lo = windowMs > 0 ? at - windowMs : this.#period(slo, at).start;
+        const totalEvents = between(totals, lo, at);
+        const badEvents = Math.max(0, between(bads, lo, at));
+        const goodEvents = Math.max(0, totalEvents - badEvents);
+        const bad = slo.budgeting.method === 'Timeslices' ? between(badUnits, lo, at) : badEvents;
+        const good = slo.budgeting.method === 'Timeslices' ? between(allUnits, lo, at) - bad : goodEvents;
+        return point(at, { good, bad, goodEvents, badEvents });
+      }),
+      last,
+    ];
   }
 }
