@@ -90,6 +90,7 @@ describe('alerts and runbooks', () => {
     const catalog = loadCatalog();
     const recorded = recordedSeries(files);
     const extra = new Set([
+      'retailflow_outbox_depth',
       'retailflow_outbox_lag_seconds_bucket',
       'retailflow_outbox_lag_seconds_count',
       'retailflow_dlq_depth',
