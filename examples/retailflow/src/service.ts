@@ -152,7 +152,7 @@ export async function startRetailFlow(
 
     const schemas = new OpenApiSchemas(loadOpenApiDocument());
     const flags = new FeatureFlags(FLAG_RULES, (slo) => slos.policy(slo));
-    const checkout = new Checkout(chaosRepo, policies, httpPaymentGateway(paymentUrl));
+    const checkout = new Checkout(chaosRepo, policies, httpPaymentGateway(paymentUrl), { clock });
     const readiness = new Readiness(
       [
         { name: 'storage', check: () => repo.health() },

@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { ManualClock } from '@ballast/core';
+import { requestHash } from '../src/data/index.js';
 import { type InMemoryBroker, type EventEnvelope } from '../src/events/index.js';
 import type { RetailFlow } from '../src/service.js';
 import {
@@ -78,6 +79,33 @@ describe('payment circuit breaker', () => {
     expect(answer.status).toBe(201);
     expect(provider.attempts).toBe(calls + 1);
     expect(provider.charges).toBe(1);
+  });
+});
+
+describe('checkout recovery', () => {
+  it('resumes an order left pending by a crash on the next replay, without charging twice', async () => {
+    const { svc, clock, base } = await start();
+    const body = { items: [{ productId: 'sku-mug', quantity: 1 }] };
+    // A process reserved the stock and died before it recorded the payment: the order is pending.
+    const stranded = await svc.repo.createOrder({
+      tenantId: 'acme',
+      idempotencyKey: 'crash-1',
+      requestHash: requestHash(body),
+      items: body.items,
+    });
+    expect(stranded.outcome).toBe('created');
+
+    const early = await order(base, ACME, 'crash-1');
+    expect(early.status).toBe(409); // maybe still running elsewhere: come back later
+    expect(early.headers.get('retry-after')).toBe('1');
+
+    clock.advance(10_000);
+    const resumed = await order(base, ACME, 'crash-1');
+    expect(resumed.status).toBe(201);
+    expect(resumed.body).toMatchObject({ status: 'confirmed' });
+    const again = await order(base, ACME, 'crash-1');
+    expect(again.body.paymentId).toBe(resumed.body.paymentId);
+    expect(svc.provider!.charges).toBe(1);
   });
 });
 

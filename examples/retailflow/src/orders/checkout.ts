@@ -4,6 +4,7 @@ import { HttpProblem } from '../http/problem.js';
 import { isPaymentError, type PaymentGateway } from '../payments/client.js';
 import type { ServicePolicies } from '../policies.js';
 import { SingleFlight, type Deadline } from '@ballast/resilience';
+import { checkNumber, systemClock, type Clock } from '@ballast/core';
 
 /** A checkout request body (validated against `CreateOrderRequest` before it gets here). */
 export interface CheckoutBody {
@@ -31,6 +32,12 @@ function describe(error: unknown): string {
  * in the outbox, one transaction) followed by a payment through the payment policies, then the payment outcome
  * recorded (with its own outbox event). Concurrent duplicates in this process share one execution; across
  * processes the store's unique `(tenant, idempotency key)` makes them one order.
+ *
+ * An order left `pending` (the process died, or the store failed, between the reservation and the payment record)
+ * is resumed by the next replay of its key once it is older than `resumeAfterMs`: the charge is sent again with
+ * the same provider idempotency key (`<tenant>:<order id>`), so the provider answers the charge it already made
+ * instead of charging twice, and the outcome is recorded. Two processes resuming at once are safe for the same
+ * reason; the store records the first outcome and leaves the order unchanged for the second.
  */
 export class Checkout {
   readonly #repo: Repository;
@@ -38,11 +45,21 @@ export class Checkout {
   readonly #gateway: PaymentGateway;
   /** Concurrent duplicates (same tenant, key and body) in this process join the first one. */
   readonly #inFlight = new SingleFlight<CheckoutResult>({ name: 'checkout-dedupe' });
+  readonly #clock: Clock;
+  readonly #resumeAfterMs: number;
 
-  constructor(repo: Repository, policies: ServicePolicies, gateway: PaymentGateway) {
+  /** @param options.resumeAfterMs - age after which a replay resumes a `pending` order. @default 10000 */
+  constructor(
+    repo: Repository,
+    policies: ServicePolicies,
+    gateway: PaymentGateway,
+    options: { readonly clock?: Clock; readonly resumeAfterMs?: number } = {},
+  ) {
     this.#repo = repo;
     this.#policies = policies;
     this.#gateway = gateway;
+    this.#clock = options.clock ?? systemClock;
+    this.#resumeAfterMs = checkNumber('resumeAfterMs', options.resumeAfterMs, 10_000, { min: 0 });
   }
 
   /** Checkouts currently running in this process. */
@@ -101,12 +118,20 @@ export class Checkout {
           'This Idempotency-Key was already used with a different request body',
           { extensions: { orderId: created.order.id } },
         );
-      case 'replayed':
-        return { order: created.order, replayed: true };
+      case 'replayed': {
+        const stale = this.#clock.now() - created.order.updatedAt >= this.#resumeAfterMs;
+        if (created.order.status !== 'pending' || !stale) return { order: created.order, replayed: true };
+        const settled = await this.#pay(tenant, created.order, deadline);
+        return { order: settled, replayed: true };
+      }
       case 'created':
         break;
     }
-    const order = created.order;
+    return { order: await this.#pay(tenant, created.order, deadline), replayed: false };
+  }
+
+  /** Charges for `order` through the payment policies and records the outcome; returns the order as stored. */
+  async #pay(tenant: Tenant, order: Order, deadline: Deadline | undefined): Promise<Order> {
     let outcome: { ok: true; paymentId: string } | { ok: false; reason: string };
     try {
       const charge = await this.#policies.payment(
@@ -133,14 +158,14 @@ export class Checkout {
       orderId: order.id,
       payment: outcome,
     });
-    return { order: settled.outcome === 'not_found' ? order : settled.order, replayed: false };
+    return settled.outcome === 'not_found' ? order : settled.order;
   }
 }
 
 /**
  * The HTTP answer for an order a checkout produced: 201 for a placed order (paid, fulfilled or since cancelled),
  * 402 when the provider declined, 503 + `Retry-After` when it was unavailable (the client retries with a new key),
- * 409 + `Retry-After` while the first request with this key is still in flight elsewhere.
+ * 409 + `Retry-After` while the first request with this key is still in flight (or not yet old enough to resume).
  */
 export function checkoutStatus(order: Order): { status: number; problem?: HttpProblem } {
   if (order.status === 'pending') {
