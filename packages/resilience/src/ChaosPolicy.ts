@@ -1,6 +1,6 @@
-import { PolicyBase } from './common/PolicyBase.js';
 import { sleep } from './common/sleep.js';
 import { type Clock, checkFunction, checkNumber, invalidOption } from '@ballast/core';
+import { PolicyBase } from './common/PolicyBase.js';
 import { type Gate, type Runner, type Step, fuse, toStep } from './common/compose.js';
 import { ChaosError } from './errors/ChaosError.js';
 

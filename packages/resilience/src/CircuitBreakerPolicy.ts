@@ -1,9 +1,9 @@
-import { PolicyBase } from './common/PolicyBase.js';
 import { type Clock, checkFunction, checkNumber, invalidOption, reportError } from '@ballast/core';
 import type { Breaker } from './breaker/Breaker.js';
 import { BreakerMachine, type BreakerMachineSnapshot, ISOLATED, OPEN } from './breaker/BreakerMachine.js';
 import { ConsecutiveBreaker } from './breaker/ConsecutiveBreaker.js';
 import { fastClock } from './common/CoarseClock.js';
+import { PolicyBase } from './common/PolicyBase.js';
 import { type Gate, type Step, toStep } from './common/compose.js';
 import { BrokenCircuitError } from './errors/BrokenCircuitError.js';
 import type { BreakerState } from './events.js';

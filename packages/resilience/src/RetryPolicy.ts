@@ -1,9 +1,9 @@
-import { PolicyBase } from './common/PolicyBase.js';
 import { sleep } from './common/sleep.js';
 import { type Clock, checkFunction, checkNumber, invalidOption } from '@ballast/core';
 import type { Backoff } from './backoff/Backoff.js';
 import { ExponentialBackoff } from './backoff/ExponentialBackoff.js';
 import type { Call } from './common/CallContext.js';
+import { PolicyBase } from './common/PolicyBase.js';
 import { type Gate, type Runner, type Step, admit, leaveGates, toStep } from './common/compose.js';
 import { isRetryableError } from './errors/RetryableError.js';
 import type { RetryBudget } from './retry/RetryBudget.js';
