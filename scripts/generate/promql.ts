@@ -78,3 +78,18 @@ export function substituteVariables(expr: string, values: Readonly<Record<string
     return Object.hasOwn(values, name) ? values[name]! : whole;
   });
 }
+
+/**
+ * True when `expr` only selects and aggregates series (no function, operator, range or subquery): its values are
+ * the metric's own values, in the metric's unit.
+ */
+export function isPassThrough(expr: string): boolean {
+  let plain = true;
+  parser.parse(expr).iterate({
+    enter(ref) {
+      if (['BinaryExpr', 'FunctionCall', 'MatrixSelector', 'SubqueryExpr', 'OffsetExpr'].includes(ref.name))
+        plain = false;
+    },
+  });
+  return plain;
+}

@@ -137,11 +137,39 @@ describe('dashboard linter', () => {
       withExpr('ballast_bulkhead_queued{job=~"$job"}'),
       /does not match on \$instance/,
     ],
-    ['a gauge named _total read raw is fine', withExpr(`nodejs_active_handles_total{${scope}}`), null],
+    [
+      'a gauge in seconds shown as a count',
+      withPanel({
+        unit: 'short',
+        queries: [{ expr: `max(nodejs_eventloop_lag_p99_seconds{${scope}})`, legend: '' }],
+      }),
+      /plots `nodejs_eventloop_lag_p99_seconds` \(seconds\) with unit short; use s or ms/,
+    ],
+    [
+      'a gauge in seconds shown in seconds is fine',
+      withPanel({
+        unit: 's',
+        queries: [{ expr: `max(nodejs_eventloop_lag_p99_seconds{${scope}})`, legend: '' }],
+      }),
+      null,
+    ],
+    [
+      'a gauge named _total read raw is fine',
+      withPanel({ unit: 'short', queries: [{ expr: `nodejs_active_handles_total{${scope}}`, legend: '' }] }),
+      null,
+    ],
   ])('reports %s', (_, dashboard, expected) => {
     const problems = lintDashboard(dashboard, context);
     if (expected === null) expect(problems).toEqual([]);
     else expect(problems.join('\n')).toMatch(expected);
+  });
+
+  it('reports panels that overlap on the grid', () => {
+    const d = buildDashboard({ ...base, rows: [{ title: 'Row', panels: [good, good] }] }) as {
+      panels: { type: string; gridPos: { x: number } }[];
+    };
+    d.panels.filter((p) => p.type !== 'row')[1]!.gridPos.x = 6;
+    expect(lintDashboard(d, context).join('\n')).toMatch(/overlaps another panel/);
   });
 
   it('reports a panel with a hard-coded data source', () => {

@@ -1,5 +1,5 @@
 import type { MetricSpec } from '../catalog.js';
-import { PromQLSyntaxError, selectorsOf, substituteVariables } from '../promql.js';
+import { PromQLSyntaxError, isPassThrough, selectorsOf, substituteVariables } from '../promql.js';
 import { SCHEMA_VERSION } from './model.js';
 
 /**
@@ -23,6 +23,14 @@ export const KNOWN_UNITS: ReadonlySet<string> = new Set([
 ]);
 
 const RATE_SENTINEL = '60013ms';
+
+/** The Grafana units that show a catalog unit faithfully (for panels that plot a metric's own values). */
+const UNITS_FOR: Readonly<Record<string, readonly string[]>> = {
+  seconds: ['s', 'ms'],
+  bytes: ['bytes'],
+  ratio: ['percentunit', 'percent', 'none'],
+};
+const COUNT_UNITS: readonly string[] = ['short', 'none'];
 const COUNTER_FUNCTIONS: ReadonlySet<string> = new Set(['rate', 'increase']);
 
 /** How a series name relates to the catalog. */
@@ -128,6 +136,7 @@ export function lintDashboard(dashboard: unknown, context: LintContext): string[
   }
 
   const ids = new Set<unknown>();
+  const placed: { x: number; y: number; w: number; h: number }[] = [];
   for (const panel of panelsOf(dashboard)) {
     const where = `panel "${String(panel.title)}"`;
     if (ids.has(panel.id)) problem(where, `duplicate panel id ${String(panel.id)}`);
@@ -141,6 +150,20 @@ export function lintDashboard(dashboard: unknown, context: LintContext): string[
       problem(where, `unit must be one of ${[...KNOWN_UNITS].join(', ')}, got ${String(unit)}`);
     const targets = panel.targets ?? [];
     if (targets.length === 0) problem(where, 'has no query');
+    checkUnit(panel, where, context, problem);
+    const gridPos = (panel as { gridPos?: { x: number; y: number; w: number; h: number } }).gridPos;
+    if (gridPos) {
+      for (const other of placed) {
+        const overlaps =
+          gridPos.x < other.x + other.w &&
+          other.x < gridPos.x + gridPos.w &&
+          gridPos.y < other.y + other.h &&
+          other.y < gridPos.y + gridPos.h;
+        if (overlaps) problem(where, 'overlaps another panel on the grid');
+      }
+      if (gridPos.x + gridPos.w > 24) problem(where, 'is wider than the 24-column grid');
+      placed.push(gridPos);
+    }
     for (const target of targets) {
       if (target.datasource?.uid !== '${datasource}')
         problem(where, 'a target does not use the `datasource` variable');
@@ -152,6 +175,38 @@ export function lintDashboard(dashboard: unknown, context: LintContext): string[
     }
   }
   return problems;
+}
+
+/** A panel that plots metrics' own values must show them in their catalog unit (seconds as `s`, …). */
+function checkUnit(
+  panel: PanelJson,
+  where: string,
+  context: LintContext,
+  problem: (where: string, what: string) => void,
+): void {
+  const unit = panel.fieldConfig?.defaults?.unit;
+  const exprs = (panel.targets ?? []).map((t) => (typeof t.expr === 'string' ? t.expr : ''));
+  if (typeof unit !== 'string' || exprs.length === 0 || !exprs.every(safePassThrough)) return;
+  for (const expr of exprs) {
+    for (const use of selectorsOf(expr)) {
+      const spec = use.metric === undefined ? undefined : resolveMetric(use.metric, context.catalog)?.spec;
+      if (!spec) continue;
+      const allowed = UNITS_FOR[spec.unit] ?? COUNT_UNITS;
+      if (!allowed.includes(unit))
+        problem(
+          where,
+          `plots \`${spec.name}\` (${spec.unit}) with unit ${unit}; use ${allowed.join(' or ')}`,
+        );
+    }
+  }
+}
+
+function safePassThrough(expr: string): boolean {
+  try {
+    return selectorsOf(expr).length > 0 && isPassThrough(expr);
+  } catch {
+    return false; // reported by checkExpr
+  }
 }
 
 function checkExpr(
