@@ -146,7 +146,7 @@ function percent(ratio: number): string {
 }
 
 function conditionText(c: BurnRateCondition): string {
-  return `${promNumber(c.burnRate)}x over ${c.longWindow} and ${c.shortWindow}`;
+  return `${promNumber(c.burnRate)}x over both ${c.longWindow} and ${c.shortWindow}`;
 }
 
 function periodText(slo: Slo): string {
@@ -188,7 +188,8 @@ function alertRule(
     .map((f) => [f, parseDuration(f) ?? 0] as const)
     .sort((a, b) => a[1] - b[1])
     .at(-1)?.[0];
-  const what = slo.budgeting.method === 'Timeslices' ? 'bad time slices' : 'errors';
+  const what = slo.budgeting.method === 'Timeslices' ? 'error budget (in time slices)' : 'error budget';
+  const fastest = Math.max(...conditions.map((c) => c.burnRate));
   return {
     alert,
     expr: terms.join('\nor\n'),
@@ -199,10 +200,10 @@ function alertRule(
         `${slo.displayName} (${slo.service}) is burning its error budget too fast: ${severity === 'page' ? 'act now' : 'look at it today'}.`,
       ),
       description: literal(
-        `The ratio of ${what} of SLO ${slo.name} (objective ${percent(slo.objective)}, ${periodText(slo)}) ` +
-          `has been above its error budget times ${conditions.map(conditionText).join(', or ')}. ` +
-          `At 1x the budget lasts exactly one period; at ${promNumber(Math.max(...conditions.map((c) => c.burnRate)))}x ` +
-          `it would be gone in ${formatDuration(periodMs(slo.timeWindow) / Math.max(...conditions.map((c) => c.burnRate)))}.`,
+        `SLO ${slo.name} (objective ${percent(slo.objective)}, ${periodText(slo)}): the burn rate of its ` +
+          `${what} is above ${conditions.map(conditionText).join(', or above ')}. ` +
+          `A burn rate of 1x spends exactly the error budget in one period; at ${promNumber(fastest)}x the budget ` +
+          `is gone in ${formatDuration(periodMs(slo.timeWindow) / fastest)}.`,
       ),
       runbook_url: `${base === '' ? '' : `${base}/`}runbooks/${alert}.md`,
     },
