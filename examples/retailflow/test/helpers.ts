@@ -11,14 +11,26 @@ export const ADMIN = DEFAULT_CONFIG.adminKey;
 /** 2026-01-05T00:00:00Z: where every test clock starts. */
 export const T0 = Date.UTC(2026, 0, 5);
 
-/** A RetailFlow on free ports and a ManualClock; embedded defaults unless `config` says otherwise. */
+/**
+ * A RetailFlow on free ports and a ManualClock; embedded defaults unless `config` says otherwise. Request and
+ * payment timeouts are long (10 min, 1 min of manual time), so a test that moves the clock while real I/O runs
+ * (see {@link settle}) never times out by accident on a busy machine; tests about timeouts set them.
+ */
 export async function startTestService(
   config: Partial<RetailFlowConfig> = {},
   options: RetailFlowOptions = {},
 ): Promise<{ service: RetailFlow; clock: ManualClock }> {
   const clock = new ManualClock(T0);
   const service = await startRetailFlow(
-    { ...DEFAULT_CONFIG, port: 0, paymentPort: 0, shutdownTimeoutMs: 5000, ...config },
+    {
+      ...DEFAULT_CONFIG,
+      port: 0,
+      paymentPort: 0,
+      shutdownTimeoutMs: 5000,
+      requestTimeoutMs: 600_000,
+      paymentTimeoutMs: 60_000,
+      ...config,
+    },
     { clock, random: () => 0.5, log: () => {}, ...options },
   );
   return { service, clock };
@@ -125,13 +137,17 @@ export async function settle<T>(
   return tracked;
 }
 
-/** Waits (yielding to the event loop, never sleeping) until `condition` holds. */
+/**
+ * Waits until `condition` holds, yielding to the event loop between checks (real I/O runs; nothing sleeps). Gives up
+ * after `limitMs` of wall time: a bound for a busy machine, not a duration the test depends on.
+ */
 export async function until(
   condition: () => boolean | Promise<boolean>,
   what: string,
-  rounds = 5000,
+  limitMs = 15_000,
 ): Promise<void> {
-  for (let i = 0; i < rounds; i++) {
+  const started = performance.now();
+  while (performance.now() - started < limitMs) {
     if (await condition()) return;
     await new Promise<void>((resolve) => setImmediate(resolve));
   }
