@@ -52,7 +52,13 @@ interface Units {
 }
 
 const SLO_NOT_FOUND = (name: string, known: readonly string[]): TypeError =>
-  invalidOption('slo', `one of ${known.map((k) => `\`${k}\``).join(', ')}`, name);
+  invalidOption(
+    'slo',
+    known.length === 0
+      ? 'the name of one of its SLOs (it has none)'
+      : `one of ${known.map((k) => `\`${k}\``).join(', ')}`,
+    name,
+  );
 
 /**
  * Computes the same {@link SloStatus} as the in-process engine from a real Prometheus, over its HTTP API: event

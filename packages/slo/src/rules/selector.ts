@@ -10,7 +10,7 @@ export interface LabelMatcher {
   readonly value: string;
 }
 
-/** A parsed series selector: the metric name (`''` when the selector names none) and its matchers. */
+/** A parsed series selector: the metric name (from the name or `__name__=`) and the other label matchers. */
 export interface ParsedSelector {
   readonly metric: string;
   readonly matchers: readonly LabelMatcher[];
@@ -29,7 +29,7 @@ function unquote(text: string): string {
   );
 }
 
-/** Parses a series selector; `undefined` when `text` is not one (an expression, a syntax error). */
+/** Parses a series selector; `undefined` when `text` is not one (an expression, a syntax error, no metric name). */
 export function parseSelector(text: string): ParsedSelector | undefined {
   METRIC.lastIndex = 0;
   const head = METRIC.exec(text);
