@@ -108,14 +108,14 @@ describe('checkout', () => {
     expect((await order(base, ACME, 'dl-1')).status).toBe(201);
     // The per-attempt payment timeout is tighter than the request budget: that is what the provider is told.
     expect(service.config.paymentTimeoutMs).toBeLessThan(service.config.requestTimeoutMs);
-    expect(service.provider!.lastDeadlineMs).toBe(service.config.paymentTimeoutMs);
+    expect(service.provider!.deadlines.at(-1)).toBe(service.config.paymentTimeoutMs);
     const tight = await call(base, 'POST', '/api/v1/orders', {
       key: ACME,
       body: { items: [{ productId: 'sku-mug', quantity: 1 }] },
       headers: { 'idempotency-key': 'dl-2', 'x-request-deadline-ms': '300' },
     });
     expect(tight.status).toBe(201);
-    expect(service.provider!.lastDeadlineMs).toBe(300);
+    expect(service.provider!.deadlines.at(-1)).toBe(300);
   });
 
   it('answers 422 when the key is reused with another body', async () => {

@@ -82,6 +82,28 @@ describe('payment circuit breaker', () => {
   });
 });
 
+describe('deadlines', () => {
+  it('bounds payment attempts by the per-attempt timeout and all of them by the request deadline', async () => {
+    const providerClock = new ManualClock(0); // never moves: the provider never answers
+    const started = await startTestService(
+      { requestTimeoutMs: 2_500, paymentTimeoutMs: 1_000 },
+      { provider: { clock: providerClock, knobs: { latencyMs: 60_000 } } },
+    );
+    service = started.service;
+    const provider = started.service.provider!;
+    const failed = await settle(started.clock, order(started.service.url, ACME, 'slow-1'), 10);
+    const seen = provider.deadlines;
+    expect(failed.status).toBe(503);
+    expect(failed.body.type).toMatch(/payment-unavailable$/);
+    // Two full attempts of 1 s; the third only gets what is left of the 2.5 s request budget.
+    expect(seen[0]).toBe(1_000);
+    expect(seen[1]).toBe(1_000);
+    expect(seen[2]).toBeGreaterThan(0);
+    expect(seen[2]).toBeLessThan(500);
+    expect(provider.attempts).toBe(3);
+  });
+});
+
 describe('checkout recovery', () => {
   it('resumes an order left pending by a crash on the next replay, without charging twice', async () => {
     const { svc, clock, base } = await start();

@@ -48,8 +48,11 @@ export interface PaymentSimulator {
   readonly attempts: number;
   /** Distinct charges made (a retried charge with the same idempotency key counts once). */
   readonly charges: number;
-  /** The `x-request-deadline-ms` of the last charge attempt (the caller's remaining budget), if it sent one. */
-  readonly lastDeadlineMs: number | undefined;
+  /**
+   * The `x-request-deadline-ms` (the caller's remaining budget) of every charge attempt, in arrival order;
+   * `undefined` for an attempt that sent none.
+   */
+  readonly deadlines: readonly (number | undefined)[];
   close(): Promise<void>;
 }
 
@@ -111,7 +114,7 @@ export async function startPaymentSimulator(
   const byKey = new Map<string, Charge>();
   const byId = new Map<string, Charge>();
   let attempts = 0;
-  let lastDeadlineMs: number | undefined;
+  const deadlines: (number | undefined)[] = [];
 
   const delay = (ms: number) =>
     ms <= 0 ? Promise.resolve() : new Promise<void>((resolve) => clock.setTimeout(resolve, ms));
@@ -119,11 +122,12 @@ export async function startPaymentSimulator(
   async function charge(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     attempts++;
     const header = Number(req.headers['x-request-deadline-ms']);
-    lastDeadlineMs = Number.isFinite(header) ? header : undefined;
+    const deadlineMs = Number.isFinite(header) ? header : undefined;
+    deadlines.push(deadlineMs);
     const body = (await readJson(req)) as Record<string, unknown>;
     // A caller whose budget runs out before the added latency would have given up: answer 504 at its deadline.
-    if (lastDeadlineMs !== undefined && lastDeadlineMs < knobs.latencyMs) {
-      await delay(lastDeadlineMs);
+    if (deadlineMs !== undefined && deadlineMs < knobs.latencyMs) {
+      await delay(deadlineMs);
       if (!res.destroyed) send(res, 504, { error: 'deadline_exceeded' });
       return;
     }
@@ -202,8 +206,8 @@ export async function startPaymentSimulator(
     get charges() {
       return byId.size;
     },
-    get lastDeadlineMs() {
-      return lastDeadlineMs;
+    get deadlines() {
+      return deadlines.slice();
     },
     close: () =>
       new Promise<void>((resolve, reject) => {
