@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { shopReport } from '../examples/report.js';
 import { defineSlo } from '../src/define.js';
 import { engineReport } from '../src/report/from-engine.js';
+import { rowCells } from '../src/report/format.js';
 import { renderHtmlReport } from '../src/report/html.js';
 import { escapeMarkdown, escapeMarkdownBlock, renderMarkdownReport } from '../src/report/markdown.js';
 import { hostileSlo, shopEvents, START } from './report-events.js';
@@ -38,6 +39,27 @@ describe('engineReport', () => {
     expect(entry!.status.events).toEqual({ good: 100, bad: 0 });
     expect(entry!.alerts).toEqual([]);
     expect(entry!.history.every((p) => p.at >= entry!.status.period.start)).toBe(true);
+  });
+});
+
+describe('rowCells', () => {
+  it('says when the budget outlasts a calendar period instead of calling it "not burning"', () => {
+    const slo = defineSlo({
+      service: 'api',
+      name: 'api',
+      objective: 0.99,
+      window: { calendar: 'month', timeZone: 'UTC' },
+      indicator: { bad: 'e', total: 't' },
+    });
+    const at = Date.UTC(2026, 10, 2);
+    const report = engineReport([slo], [{ at, slo: 'api', good: 9950, bad: 50 }]);
+    expect(report.entries[0]!.status.timeToExhaustionMs).toBeNull();
+    expect(rowCells(report.entries[0]!.status, [])).toMatchObject({
+      burn: '0.50x (1h)',
+      exhaustion: 'past the period end',
+    });
+    const quiet = engineReport([slo], [{ at, slo: 'api', good: 100, bad: 0 }]);
+    expect(rowCells(quiet.entries[0]!.status, []).exhaustion).toBe('not burning');
   });
 });
 

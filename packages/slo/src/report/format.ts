@@ -33,7 +33,12 @@ export function rowCells(status: SloStatus, alerts: readonly ReportAlert[]): Rec
     sli: percent(status.sli),
     budget: percent(status.errorBudget.remainingRatio, 1),
     burn: burn ? `${burn.rate.toFixed(2)}x (${burn.window})` : '-',
-    exhaustion: status.timeToExhaustionMs === null ? 'not burning' : humanDuration(status.timeToExhaustionMs),
+    exhaustion:
+      status.timeToExhaustionMs !== null
+        ? humanDuration(status.timeToExhaustionMs)
+        : burn !== undefined && burn.rate > 0 && status.errorBudget.remainingRatio > 0
+          ? 'past the period end'
+          : 'not burning',
     alerts: alertCounts(alerts),
     policy: status.policy,
   };
