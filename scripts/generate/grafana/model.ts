@@ -204,7 +204,7 @@ function queryVariable(name: string, label: string, query: string, all: boolean)
     multi: all,
     name,
     options: [],
-    query: { qryType: 1, query, refId: 'PrometheusVariableQueryEditor-VariableQuery' },
+    query,
     refresh: 2,
     regex: '',
     skipUrlSync: false,
