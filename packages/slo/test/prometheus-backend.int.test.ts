@@ -12,6 +12,7 @@ import { SloEngine } from '../src/engine/engine.js';
 import type { SloStatus } from '../src/engine/status.js';
 import type { Slo } from '../src/model.js';
 import { PrometheusBackend } from '../src/prometheus/backend.js';
+import { generateRules } from '../src/rules/generate.js';
 import { isPrometheusQueryError, PrometheusClient } from '../src/prometheus/client.js';
 import { tool } from './rules-tools.js';
 
@@ -120,6 +121,7 @@ describe.skipIf(hasPrometheus.skip)('PrometheusBackend against a real Prometheus
         'global:',
         '  scrape_interval: 1s',
         '  evaluation_interval: 1s',
+        'rule_files: [slo-rules.yml]',
         'scrape_configs:',
         '  - job_name: shop',
         '    static_configs:',
@@ -127,6 +129,8 @@ describe.skipIf(hasPrometheus.skip)('PrometheusBackend against a real Prometheus
         '',
       ].join('\n'),
     );
+    // The generated rules run in this Prometheus too, so the test also checks them against the engine.
+    writeFileSync(join(dir, 'slo-rules.yml'), generateRules(slos).yaml);
     const port = await freePort();
     url = `http://127.0.0.1:${port}`;
     prometheus = spawn(
@@ -214,6 +218,27 @@ describe.skipIf(hasPrometheus.skip)('PrometheusBackend against a real Prometheus
     // The calendar day starts at midnight in Berlin, not at a rolling offset.
     const latency = await backend.status('latency');
     expect(new Date(latency.period.start).toISOString()).toMatch(/T2[23]:00:00.000Z$/);
+
+    // The generated recording rules agree with the engine (the first evaluation after the last scrape), and the
+    // generated ticket alert fires in Prometheus as the engine's ticket condition does.
+    const recorded = await until('a rule evaluation after the last scrape', async () => {
+      const [sample] = await client.query(
+        'timestamp(slo:sli_error:ratio_rate40m{slo="availability"}) and on() slo:sli_error:ratio_rate40m',
+        Date.now(),
+      );
+      return sample !== undefined && sample.value * 1000 > last ? sample.value * 1000 : undefined;
+    });
+    const [ratio] = await client.query(
+      'slo:sli_error:ratio_rate40m{slo="availability",service="shop"}',
+      recorded,
+    );
+    expect(ratio!.value).toBeCloseTo(85 / 2585, 9);
+    const [ticket] = await client.query(
+      'ALERTS{alertname="ShopAvailabilityBurnRateTicket",alertstate="firing",severity="ticket"}',
+      recorded,
+    );
+    expect(ticket?.labels).toMatchObject({ slo: 'availability', service: 'shop' });
+    expect(await client.query('ALERTS{alertname="ShopAvailabilityBurnRatePage"}', recorded)).toEqual([]);
 
     const rejected = await client.query('sum(', last).catch((e: unknown) => e);
     expect(isPrometheusQueryError(rejected)).toBe(true);
