@@ -34,6 +34,10 @@ export interface RetailFlowConfig {
   readonly proRequestsPerMinute: number;
   /** Requests per minute a `free` tenant may make (`FREE_REQUESTS_PER_MINUTE`). @default 120 */
   readonly freeRequestsPerMinute: number;
+  /** Inventory reservations running at once (`INVENTORY_CONCURRENCY`): the bulkhead's slots. @default 16 */
+  readonly inventoryConcurrency: number;
+  /** Reservations that may wait for a slot, at most 1 s (`INVENTORY_QUEUE`). @default 32 */
+  readonly inventoryQueue: number;
   /** Largest accepted JSON body in bytes (`BODY_LIMIT_BYTES`). @default 65536 */
   readonly bodyLimitBytes: number;
   /** Time budget of one inbound request, propagated to outbound calls (`REQUEST_TIMEOUT_MS`). @default 5000 */
@@ -57,6 +61,8 @@ export const DEFAULT_CONFIG: RetailFlowConfig = {
   globexApiKey: 'rf_globex_dev_key',
   proRequestsPerMinute: 1200,
   freeRequestsPerMinute: 120,
+  inventoryConcurrency: 16,
+  inventoryQueue: 32,
   bodyLimitBytes: 64 * 1024,
   requestTimeoutMs: 5000,
   paymentTimeoutMs: 1000,
@@ -145,6 +151,14 @@ export function loadConfig(env: Env = process.env): RetailFlowConfig {
       1,
       1e9,
     ),
+    inventoryConcurrency: integer(
+      env,
+      'INVENTORY_CONCURRENCY',
+      DEFAULT_CONFIG.inventoryConcurrency,
+      1,
+      10_000,
+    ),
+    inventoryQueue: integer(env, 'INVENTORY_QUEUE', DEFAULT_CONFIG.inventoryQueue, 0, 100_000),
     bodyLimitBytes: integer(env, 'BODY_LIMIT_BYTES', DEFAULT_CONFIG.bodyLimitBytes, 1, 10 * 1024 * 1024),
     requestTimeoutMs: integer(env, 'REQUEST_TIMEOUT_MS', DEFAULT_CONFIG.requestTimeoutMs, 1, 600_000),
     paymentTimeoutMs: integer(env, 'PAYMENT_TIMEOUT_MS', DEFAULT_CONFIG.paymentTimeoutMs, 1, 600_000),

@@ -5,6 +5,7 @@ import { type InMemoryBroker, type EventEnvelope } from '../src/events/index.js'
 import type { RetailFlow } from '../src/service.js';
 import {
   ACME,
+  ADMIN,
   GLOBEX,
   call,
   drainOutbox,
@@ -101,6 +102,35 @@ describe('deadlines', () => {
     expect(seen[2]).toBeGreaterThan(0);
     expect(seen[2]).toBeLessThan(500);
     expect(provider.attempts).toBe(3);
+  });
+});
+
+describe('inventory bulkhead', () => {
+  it('refuses reservations beyond its slots and queue with a 503, while catalog reads are still served', async () => {
+    // A small bulkhead (2 slots, 2 queued), well inside the ingress limiter's admission (20 at first).
+    const { svc, clock, base } = await start({ inventoryConcurrency: 2, inventoryQueue: 2 });
+    // Warm the tenant and catalog caches, then make every store call slow (storage chaos, 1 s of manual time).
+    expect((await call(base, 'GET', '/api/v1/products', { key: ACME })).status).toBe(200);
+    await call(base, 'POST', '/admin/chaos', {
+      key: ADMIN,
+      body: { target: 'storage', enabled: true, latencyMs: 1_000 },
+    });
+    const checkouts = Array.from({ length: 8 }, (_, i) => order(base, ACME, `bh-${i}`));
+    await until(() => svc.policies.inventoryBulkhead.queued === 2, 'the bulkhead queue to fill');
+    expect(svc.policies.inventoryBulkhead.inFlight).toBe(2);
+    const catalog = await call(base, 'GET', '/api/v1/products', { key: ACME });
+    expect(catalog.status).toBe(200); // cached: the saturated reservations do not hold catalog reads
+
+    await call(base, 'POST', '/admin/chaos', { key: ADMIN, body: { target: 'storage', enabled: false } });
+    const answers = await settle(clock, Promise.all(checkouts));
+    const busy = answers.filter((a) => a.status === 503 && a.body.type.endsWith('/inventory-busy'));
+    expect(busy.length).toBeGreaterThanOrEqual(2);
+    expect(busy[0]?.headers.get('retry-after')).toBe('1');
+    expect(answers.filter((a) => a.status === 201).length).toBeGreaterThanOrEqual(2);
+    const metrics = await call<string>(base, 'GET', '/metrics');
+    expect(metrics.body).toMatch(
+      /ballast_bulkhead_rejections_total\{[^}]*policy="inventory-bulkhead"[^}]*\} [1-9]/,
+    );
   });
 });
 

@@ -135,7 +135,7 @@ function problemBody(
  * - per tenant: a GCRA {@link RateLimiter} keyed by tenant with the plan's rule, in memory or Redis (`REDIS_URL`),
  *   failing open when Redis is unreachable (a limiter outage must not become a checkout outage);
  * - catalog: a {@link TtlCache} (single-flight misses, 5 s TTL, stale for 5 min when the store fails);
- * - inventory: a {@link BulkheadPolicy} (16 in flight, 32 queued for at most 1 s);
+ * - inventory: a {@link BulkheadPolicy} (16 in flight and 32 queued for at most 1 s by default);
  * - payments: retry (3 attempts, exponential backoff with full jitter, a shared {@link RetryBudget}) → circuit
  *   breaker (5 consecutive failures, half-open after 10 s) → per-attempt timeout, under the request's deadline;
  * - chaos switches on payments and storage, off until `/admin/chaos` turns them on.
@@ -217,8 +217,8 @@ export async function createPolicies(options: {
 
   const inventoryBulkhead = new BulkheadPolicy({
     name: 'inventory-bulkhead',
-    limit: 16,
-    maxQueued: 32,
+    limit: config.inventoryConcurrency,
+    maxQueued: config.inventoryQueue,
     queueTimeoutMs: 1_000,
     clock,
   });
