@@ -34,7 +34,14 @@ export interface PrometheusBackendOptions extends PrometheusClientOptions {
   readonly dataSince?: number;
 }
 
-/** One point of an SLO's history, for charts. */
+/**
+ * One point of an SLO's history, for charts.
+ *
+ * @example
+ * ```ts
+ * const points = await backend.history('checkout-availability', 30); // [{ at, sli: 0.9993, budgetRemaining: 0.81 }, ...]
+ * ```
+ */
 export interface SloHistoryPoint {
   /** Epoch ms. */
   readonly at: number;

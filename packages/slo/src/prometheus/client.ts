@@ -22,18 +22,39 @@ export class PrometheusQueryError extends Error {
   }
 }
 
-/** True when `value` is a {@link PrometheusQueryError}, even from another copy of the package. */
+/**
+ * True when `value` is a {@link PrometheusQueryError}, even from another copy of the package.
+ *
+ * @example
+ * ```ts
+ * const status = await backend.status('checkout').catch((e: unknown) => (isPrometheusQueryError(e) ? undefined : Promise.reject(e)));
+ * ```
+ */
 export function isPrometheusQueryError(value: unknown): value is PrometheusQueryError {
   return hasBrand(value, kQueryError);
 }
 
-/** One series of a query answer: its labels and its value (instant) or values (range). */
+/**
+ * One series of an instant query answer: its labels and its value.
+ *
+ * @example
+ * ```ts
+ * const [sample] = await client.query('sum(up)', Date.now()); // { labels: {}, value: 3 }
+ * ```
+ */
 export interface PrometheusSample {
   readonly labels: Readonly<Record<string, string>>;
   readonly value: number;
 }
 
-/** One series of a range query answer. */
+/**
+ * One series of a range query answer.
+ *
+ * @example
+ * ```ts
+ * const [series] = await client.queryRange('sum(up)', start, end, 60_000); // { labels: {}, points: [[start, 3], ...] }
+ * ```
+ */
 export interface PrometheusRangeSeries {
   readonly labels: Readonly<Record<string, string>>;
   /** `[epoch ms, value]` pairs, oldest first. */

@@ -49,7 +49,15 @@ function histogramSelector(metric: string, matchers: string, extra?: string): st
   return all === '' ? metric : `${metric}{${all}}`;
 }
 
-/** Builds the {@link SloQueries} of `slo`. */
+/**
+ * Builds the {@link SloQueries} of `slo`.
+ *
+ * @example
+ * ```ts
+ * import { sloQueries } from '@ballast/slo';
+ * sloQueries(slo).total('1h'); // 'sum(rate(http_requests_total[1h]))'
+ * ```
+ */
 export function sloQueries(slo: Slo): SloQueries {
   const indicator = slo.indicator;
   let bad: (w: string) => string;
