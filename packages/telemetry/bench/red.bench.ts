@@ -12,8 +12,8 @@ import { type BenchResult, measure, report, row } from '@ballast/testkit';
 import { createMetricsRegistry } from '../src/metrics-registry.js';
 import type { Variant } from './apps.js';
 
-const VARIANTS: readonly Variant[] = ['bare', 'red', 'prombundle'];
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 8);
+const VARIANTS: readonly Variant[] = ['bare', 'layer', 'red', 'prombundle'];
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 7);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 2);
 
 async function start(variant: Variant): Promise<{ child: ChildProcess; url: string }> {
@@ -131,6 +131,8 @@ try {
       // Wall req/s ratios are kept too; on a shared machine they move with everything else that runs.
       red_vs_bare: pairedRatio('red', 'bare', 'perCpuSecond'),
       red_vs_prombundle: pairedRatio('red', 'prombundle', 'perCpuSecond'),
+      red_vs_layer: pairedRatio('red', 'layer', 'perCpuSecond'),
+      layer_vs_bare: pairedRatio('layer', 'bare', 'perCpuSecond'),
       red_vs_bare_wall: pairedRatio('red', 'bare', 'rps'),
       red_vs_prombundle_wall: pairedRatio('red', 'prombundle', 'rps'),
       observe_vs_prom_client:

@@ -101,7 +101,15 @@ export class CardinalityGuard {
   }
 }
 
-/** The distinct values admitted for one label of one metric (see {@link CardinalityGuard.cap}). */
+/**
+ * The distinct values admitted for one label of one metric (see {@link CardinalityGuard.cap}).
+ *
+ * @example
+ * ```ts
+ * const tenants = metrics.guard.cap('http_server_request_duration_seconds', 'tenant');
+ * tenants.value('acme'); // 'acme', or '__overflow__' past the cap
+ * ```
+ */
 export class LabelCap {
   readonly #seen = new Set<string>();
   readonly #limit: number;

@@ -716,7 +716,14 @@ export function catalogMetric(name: string): MetricSpec | undefined {
   return byName.get(name);
 }
 
-/** Like {@link catalogMetric} but throws for a name that is not catalogued (a programming error in Ballast). */
+/**
+ * Like {@link catalogMetric} but throws for a name that is not catalogued (a programming error in Ballast).
+ *
+ * @example
+ * ```ts
+ * requireCatalogMetric('ballast_policy_calls_total').type; // 'counter'
+ * ```
+ */
 export function requireCatalogMetric(name: string): MetricSpec {
   const found = byName.get(name);
   if (!found) throw new Error(`Metric ${name} is not in the Ballast metric catalog`);

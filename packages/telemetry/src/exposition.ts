@@ -112,7 +112,14 @@ function formatLabels(labels: Readonly<Record<string, string | number>>): string
   return text ? `{${text}}` : '';
 }
 
-/** Formats a sample value: `+Inf`, `-Inf`, `NaN` or the shortest decimal form. */
+/**
+ * Formats a sample value: `+Inf`, `-Inf`, `NaN` or the shortest decimal form.
+ *
+ * @example
+ * ```ts
+ * formatValue(Infinity); // '+Inf'
+ * ```
+ */
 export function formatValue(value: number): string {
   if (Number.isNaN(value)) return 'NaN';
   if (value === Infinity) return '+Inf';

@@ -33,7 +33,15 @@ interface SampleValue {
   exemplar?: Exemplar;
 }
 
-/** A labelled histogram with optional exemplars; create it with `MetricsRegistry.histogram(name)`. */
+/**
+ * A labelled histogram with optional exemplars; create it with `MetricsRegistry.histogram(name)`.
+ *
+ * @example
+ * ```ts
+ * const h = metrics.histogram('http_client_request_duration_seconds');
+ * h.observe({ http_request_method: 'GET', server_address: 'inventory' }, 0.042, { trace_id, span_id });
+ * ```
+ */
 export class BallastHistogram {
   readonly type = 'histogram';
   readonly aggregator = 'sum';

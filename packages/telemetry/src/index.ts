@@ -9,7 +9,9 @@ export {
   requireCatalogMetric,
 } from './catalog.js';
 export type { CardinalityOptions, OverflowListener } from './cardinality-guard.js';
-export { CardinalityGuard } from './cardinality-guard.js';
+export { CardinalityGuard, LabelCap } from './cardinality-guard.js';
+export type { ExemplarLabels } from './histogram.js';
+export { BallastHistogram } from './histogram.js';
 export type { GaugeCollector, MetricsRegistryOptions } from './metrics-registry.js';
 export { MetricsRegistry, createMetricsRegistry } from './metrics-registry.js';
 export type { ExpositionFormat, RenderOptions } from './exposition.js';

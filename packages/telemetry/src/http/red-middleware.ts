@@ -40,6 +40,11 @@ export type RedMiddleware = (
 ) => void;
 
 const DURATION = 'http_server_request_duration_seconds';
+const STATUS_TEXT: string[] = [];
+
+function statusText(status: number): string {
+  return (STATUS_TEXT[status] ??= String(status));
+}
 const ACTIVE = 'http_server_active_requests';
 
 /**
@@ -94,7 +99,8 @@ export function redMiddleware(metrics: MetricsRegistry, options: RedOptions = {}
     } catch (error) {
       reportError(error, 'capturing express routes');
     }
-    res.once('close', () => {
+    // 'close' fires exactly once per response (after 'finish', or when the connection dropped first).
+    res.on('close', () => {
       entry.count--;
       try {
         const finished = res.writableFinished;
@@ -102,12 +108,12 @@ export function redMiddleware(metrics: MetricsRegistry, options: RedOptions = {}
         const labels: Record<string, string> = {
           http_request_method: method,
           http_route: routes.value(templateOf(state) ?? UNMATCHED_ROUTE),
-          http_response_status_code: finished || res.headersSent ? String(status) : '',
+          http_response_status_code: finished || res.headersSent ? statusText(status) : '',
         };
         if (!finished) labels.error_type = 'aborted';
         else if (status >= 500) {
           labels.error_type = errorTypes.value(
-            state.error === undefined ? String(status) : errorTypeOf(state.error),
+            state.error === undefined ? statusText(status) : errorTypeOf(state.error),
           );
         }
         if (tenantOf) {

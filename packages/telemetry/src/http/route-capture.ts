@@ -34,7 +34,9 @@ interface RouterLike {
   readonly stack: LayerLike[];
 }
 
-const STATE = Symbol('ballast.telemetry.route');
+// Kept beside the request, not on it: adding a property to every IncomingMessage changes its shape and measurably
+// slows node:http and express code that reads requests (see the RED benchmark).
+const states = new WeakMap<object, RouteState>();
 const WRAPPED = Symbol.for('ballast.telemetry.wrappedLayer');
 /** Marks a handler that must not be wrapped (the RED middleware itself). */
 export const SKIP_WRAP = Symbol.for('ballast.telemetry.skipWrap');
@@ -45,7 +47,7 @@ let matchedRouteSymbol: symbol | null | undefined;
 /** Starts route capture for one request; returns its state. */
 export function startRouteCapture(req: object): RouteState {
   const state: RouteState = { prefix: '', route: undefined, candidate: undefined, error: undefined };
-  (req as Record<symbol, RouteState>)[STATE] = state;
+  states.set(req, state);
   return state;
 }
 
@@ -78,7 +80,7 @@ function wrapLayer(layer: LayerLike): void {
 }
 
 function stateOf(req: object): RouteState | undefined {
-  return (req as Record<symbol, RouteState | undefined>)[STATE];
+  return states.get(req);
 }
 
 function isRoutingSignal(err: unknown): boolean {
@@ -166,7 +168,12 @@ function patternOf(req: object, layer: LayerLike): string {
 
 /**
  * Joins a mount prefix template and a child pattern: `('/api', '/users/:id')` → `/api/users/:id`,
- * `('/api', '/')` → `/api`, `('', '/')` → `/`.
+ * `('/api', '/')` → `/api`, `('', '/')` → `` (reported as `/`).
+ *
+ * @example
+ * ```ts
+ * joinTemplate('/api', '/users/:id'); // '/api/users/:id'
+ * ```
  */
 export function joinTemplate(prefix: string, pattern: string): string {
   const base = prefix.endsWith('/') ? prefix.slice(0, -1) : prefix;
