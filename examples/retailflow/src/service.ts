@@ -97,6 +97,7 @@ export async function startRetailFlow(
     closers.length = 0;
   };
 
+  let closing = false;
   try {
     const repo = await openRepository({
       clock,
@@ -175,7 +176,11 @@ export async function startRetailFlow(
       ops: { readiness, metrics: telemetry.metricsHandler, sloReport: () => slos.report(), clock },
       instrumentation: telemetry.middleware,
       sloRecorder: slos.recorder,
-      onUnexpected: (error) => reportError(error, 'retailflow: unhandled error in a request'),
+      onUnexpected: (error) => {
+        // A request its client abandoned can still be running when shutdown closes the store; its failure then
+        // is the shutdown's, not a bug, and nobody is left to answer.
+        if (!closing) reportError(error, 'retailflow: unhandled error in a request');
+      },
       translateError,
     });
 
@@ -196,13 +201,19 @@ export async function startRetailFlow(
     const shutdown = () =>
       (stopping ??= (async () => {
         readiness.startDraining();
+        const deadline = performance.now() + config.shutdownTimeoutMs;
         const closed = new Promise<void>((resolve) => server.close(() => resolve()));
         server.closeIdleConnections();
         const drained = await inFlight.drained(config.shutdownTimeoutMs);
         if (!drained)
           log(`retailflow: ${inFlight.count} request(s) still running after ${config.shutdownTimeoutMs} ms`);
+        // A checkout whose client went away keeps running: let it record its payment before the store closes.
+        while (checkout.inFlight > 0 && performance.now() < deadline) {
+          await new Promise<void>((resolve) => setTimeout(resolve, 5).unref());
+        }
         server.closeAllConnections();
         await closed;
+        closing = true;
         await closeAll();
         log('retailflow: stopped');
       })());
