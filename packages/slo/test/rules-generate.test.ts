@@ -54,7 +54,7 @@ describe('generateRules', () => {
     const slo = availability();
     for (const w of ['5m', '30m', '1h', '2h', '6h', '1d', '3d']) {
       expect(recorded(slo, errorRatioRecord(w)).expr).toBe(
-        `(sum(rate(http_requests_total{job="checkout",code=~"5.."}[${w}])))\n/\n(sum(rate(http_requests_total{job="checkout"}[${w}])))`,
+        `((sum(rate(http_requests_total{job="checkout",code=~"5.."}[${w}])) or vector(0)))\n/\n(sum(rate(http_requests_total{job="checkout"}[${w}])))`,
       );
       expect(recorded(slo, errorRatioRecord(w)).labels).toEqual({
         slo: 'checkout-availability',
@@ -204,6 +204,42 @@ describe.skipIf(hasPromtool.skip)('generated rules under promtool', () => {
       generateRules(slos, { runbookBaseUrl: 'https://runbooks.example.com', interval: '30s' }).yaml,
     );
     const r = await promtool(['check', 'rules', file]);
+    expect(r.output).toContain('SUCCESS');
+    expect(r.code).toBe(0);
+  });
+
+  it('a good/total SLO sees a total outage before its first good event (no good series yet)', async () => {
+    const slo = defineSlo({
+      service: 'checkout',
+      name: 'checkout-good',
+      objective: 0.999,
+      window: '30d',
+      indicator: { good: 'http_requests_total{code!~"5.."}', total: 'http_requests_total' },
+    });
+    writeFileSync(join(dir, 'outage.rules.yml'), generateRules([slo]).yaml);
+    const test = {
+      rule_files: ['outage.rules.yml'],
+      evaluation_interval: '1m',
+      tests: [
+        {
+          interval: '1m',
+          input_series: [
+            { series: 'http_requests_total{code="503"}', values: counterValues(Array<number>(10).fill(100)) },
+          ],
+          promql_expr_test: [
+            {
+              expr: 'slo:sli_error:ratio_rate5m',
+              eval_time: '10m',
+              exp_samples: [
+                { labels: 'slo:sli_error:ratio_rate5m{service="checkout",slo="checkout-good"}', value: 1 },
+              ],
+            },
+          ],
+        },
+      ],
+    };
+    writeFileSync(join(dir, 'outage.test.yml'), stringify(test));
+    const r = await promtool(['test', 'rules', 'outage.test.yml'], dir);
     expect(r.output).toContain('SUCCESS');
     expect(r.code).toBe(0);
   });

@@ -44,6 +44,15 @@ function rateOf(source: PrometheusSource, window: string): string {
   return query;
 }
 
+/**
+ * The rate of the counted (bad or good) events: a selector that matches no series yet (no error so far) reads as 0
+ * rather than as no data, so the ratio is 0 (bad) or the alerts still see a total outage (good).
+ */
+function countedRateOf(source: PrometheusSource, window: string): string {
+  const query = rateOf(source, window);
+  return source.kind === 'selector' ? `(${query} or vector(0))` : query;
+}
+
 function histogramSelector(metric: string, matchers: string, extra?: string): string {
   const all = [matchers, extra].filter((m) => m !== undefined && m !== '').join(',');
   return all === '' ? metric : `${metric}{${all}}`;
@@ -74,11 +83,11 @@ export function sloQueries(slo: Slo): SloQueries {
   } else if (indicator.counts === 'bad') {
     const source = indicator.bad;
     total = (w) => rateOf(indicator.total, w);
-    bad = (w) => rateOf(source, w);
+    bad = (w) => countedRateOf(source, w);
   } else {
     const good = indicator.good;
     total = (w) => rateOf(indicator.total, w);
-    bad = (w) => `(${total(w)} - ${rateOf(good, w)})`;
+    bad = (w) => `(${total(w)} - ${countedRateOf(good, w)})`;
   }
   return { bad, total, errorRatio: (w) => `(${bad(w)})\n/\n(${total(w)})` };
 }
