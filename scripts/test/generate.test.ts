@@ -1,10 +1,12 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { OPERATIONAL_ALERTS } from '../generate/alerts/index.js';
 import { OUTBOX_LAG_OBJECTIVE_SECONDS } from '../generate/alerts/RetailFlowOutboxLagHigh.js';
 import { GENERATED_DIRS, REPOSITORY_ROOT, generateFiles } from '../generate/generate.js';
 import { SLO_SPEC } from '../generate/slo.js';
+import { writeGenerated } from '../generate/write.js';
 
 const files = generateFiles();
 
@@ -70,5 +72,39 @@ describe('operational alerts', () => {
     const spec = readFileSync(join(REPOSITORY_ROOT, SLO_SPEC), 'utf8');
     const freshness = spec.slice(spec.indexOf('name: order-event-freshness'));
     expect(freshness).toContain(`retailflow_outbox_lag_seconds_bucket{le="${OUTBOX_LAG_OBJECTIVE_SECONDS}"}`);
+  });
+});
+
+describe('writeGenerated', () => {
+  it('creates, updates, leaves unchanged files alone, and prunes stale files and empty directories', () => {
+    const root = mkdtempSync(join(tmpdir(), 'ballast-write-'));
+    try {
+      mkdirSync(join(root, 'out/old'), { recursive: true });
+      writeFileSync(join(root, 'out/same.txt'), 'same\n');
+      writeFileSync(join(root, 'out/changed.txt'), 'before\n');
+      writeFileSync(join(root, 'out/old/stale.txt'), 'stale\n');
+      writeFileSync(join(root, 'elsewhere.txt'), 'not owned\n');
+      const before = statSync(join(root, 'out/same.txt')).mtimeMs;
+      const result = writeGenerated(
+        root,
+        new Map([
+          ['out/same.txt', 'same\n'],
+          ['out/changed.txt', 'after\n'],
+          ['out/new/file.txt', 'new\n'],
+        ]),
+        ['out'],
+      );
+      expect(result).toEqual({
+        created: ['out/new/file.txt'],
+        updated: ['out/changed.txt'],
+        removed: ['out/old/stale.txt'],
+      });
+      expect(readFileSync(join(root, 'out/changed.txt'), 'utf8')).toBe('after\n');
+      expect(statSync(join(root, 'out/same.txt')).mtimeMs).toBe(before);
+      expect(existsSync(join(root, 'out/old'))).toBe(false);
+      expect(existsSync(join(root, 'elsewhere.txt'))).toBe(true);
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
   });
 });
