@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { shopReport } from '../examples/report.js';
 import { defineSlo } from '../src/define.js';
 import { engineReport } from '../src/report/from-engine.js';
+import { mergeAlerts } from '../src/report/alerts.js';
 import { rowCells } from '../src/report/format.js';
 import { renderHtmlReport } from '../src/report/html.js';
 import { escapeMarkdown, escapeMarkdownBlock, renderMarkdownReport } from '../src/report/markdown.js';
@@ -16,8 +17,16 @@ describe('engineReport', () => {
     expect(markdown).toContain('# Shop: service level objectives');
     expect(markdown).toMatch(/\| Checkout availability \| shop \| 99\.9% \| 30d \|/);
     // The outage on day 9 pages, the slow burn on days 12-13 opens a ticket.
-    expect(markdown).toMatch(/- \*\*page\*\* page-1h: 2026-11-10 12:\d\d UTC to 2026-11-10 1\d:\d\d UTC/);
-    expect(markdown).toMatch(/- \*\*ticket\*\* ticket-1d: /);
+    // One page per incident, named as the generated Prometheus alert, with the conditions that held.
+    expect(markdown).toMatch(
+      /- \*\*page\*\* 2026-11-10 12:\d\d UTC to 2026-11-10 1\d:\d\d UTC: ShopCheckoutAvailabilityBurnRatePage \(page-1h, page-6h\)\n/,
+    );
+    expect(markdown).toMatch(
+      /- \*\*ticket\*\* 2026-11-14 \d\d:\d\d UTC to .*: ShopCheckoutAvailabilityBurnRateTicket \(/,
+    );
+    expect(markdown).toContain(
+      '| Checkout availability | shop | 99.9% | 30d | 99.931% | 68% | 0.00x (1h) | not burning | 1 page, 2 tickets |',
+    );
     expect(html).toContain('<svg class="chart"');
     expect(html.match(/<section class="card /g)).toHaveLength(3);
   });
@@ -39,6 +48,31 @@ describe('engineReport', () => {
     expect(entry!.status.events).toEqual({ good: 100, bad: 0 });
     expect(entry!.alerts).toEqual([]);
     expect(entry!.history.every((p) => p.at >= entry!.status.period.start)).toBe(true);
+  });
+});
+
+describe('mergeAlerts', () => {
+  const slo = defineSlo({
+    service: 'api',
+    name: 'api',
+    objective: 0.999,
+    window: '30d',
+    indicator: { bad: 'e', total: 't' },
+  });
+
+  it('merges overlapping firings of one severity into the one alert on-call saw', () => {
+    expect(
+      mergeAlerts(slo, [
+        { name: 'page-1h', severity: 'page', start: 10, end: 20 },
+        { name: 'page-6h', severity: 'page', start: 15, end: 40 },
+        { name: 'page-1h', severity: 'page', start: 50, end: null },
+        { name: 'ticket-1d', severity: 'ticket', start: 12, end: 30 },
+      ]),
+    ).toEqual([
+      { name: 'ApiBurnRatePage', severity: 'page', conditions: ['page-1h', 'page-6h'], start: 10, end: 40 },
+      { name: 'ApiBurnRateTicket', severity: 'ticket', conditions: ['ticket-1d'], start: 12, end: 30 },
+      { name: 'ApiBurnRatePage', severity: 'page', conditions: ['page-1h'], start: 50, end: null },
+    ]);
   });
 });
 

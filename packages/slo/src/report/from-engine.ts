@@ -3,7 +3,8 @@ import type { BudgetPolicy } from '../budget-policy.js';
 import { SloEngine } from '../engine/engine.js';
 import type { SloAlertEvent } from '../engine/status.js';
 import type { Slo } from '../model.js';
-import type { ReportAlert, ReportPoint, SloReport } from './model.js';
+import { mergeAlerts, type ConditionFiring } from './alerts.js';
+import type { ReportPoint, SloReport } from './model.js';
 
 /**
  * Counts of good and bad events of one SLO at one time, as replayed into the engine.
@@ -70,7 +71,7 @@ export function engineReport(
     evaluateEveryMs: 0,
     ...(options.budgetPolicy === undefined ? {} : { budgetPolicy: options.budgetPolicy }),
   });
-  const alerts = new Map<string, ReportAlert[]>(slos.map((s) => [s.name, []]));
+  const alerts = new Map<string, ConditionFiring[]>(slos.map((s) => [s.name, []]));
   engine.onAlert((e: SloAlertEvent) => {
     const list = alerts.get(e.slo)!;
     if (e.firing) list.push({ name: e.alert, severity: e.severity, start: e.at, end: null });
@@ -114,7 +115,10 @@ export function engineReport(
       slo: slos[i]!,
       status,
       history: history.get(status.slo)!.filter((p) => p.at >= status.period.start),
-      alerts: alerts.get(status.slo)!.filter((a) => (a.end ?? at) >= status.period.start),
+      alerts: mergeAlerts(
+        slos[i]!,
+        alerts.get(status.slo)!.filter((a) => (a.end ?? at) >= status.period.start),
+      ),
     })),
   };
 }

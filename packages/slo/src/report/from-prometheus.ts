@@ -1,5 +1,6 @@
 import { checkNumber } from '@ballast/core';
 import type { PrometheusBackend } from '../prometheus/backend.js';
+import { mergeAlerts } from './alerts.js';
 import type { SloReport } from './model.js';
 
 /**
@@ -44,7 +45,7 @@ export async function prometheusReport(
       backend.history(slo.name, points),
       backend.alertHistory(slo.name, status.period.start, status.at),
     ]);
-    entries.push({ slo, status, history, alerts });
+    entries.push({ slo, status, history, alerts: mergeAlerts(slo, alerts) });
   }
   return { title: options.title ?? 'SLO report', at, source: options.source ?? 'Prometheus', entries };
 }

@@ -91,7 +91,7 @@ footer { color: var(--muted); font-size: 12px; padding-bottom: 30px; }
 {{#if description}}<p>{{description}}</p>{{/if}}
 <div class="charts">{{{budgetChart}}}{{{sliChart}}}</div>
 <h3>Alerts in this period</h3>
-{{#if alerts.length}}<ul class="alerts">{{#each alerts}}<li><span class="sev {{severity}}">{{severity}}</span> {{name}}: {{start}} to {{end}}</li>{{/each}}</ul>{{else}}<p class="muted">No alert fired.</p>{{/if}}
+{{#if alerts.length}}<ul class="alerts">{{#each alerts}}<li><span class="sev {{severity}}">{{severity}}</span> {{start}} to {{end}} <span class="sub">{{name}} ({{conditions}})</span></li>{{/each}}</ul>{{else}}<p class="muted">No alert fired.</p>{{/if}}
 </section>
 {{/each}}
 </main>
@@ -180,6 +180,7 @@ export function renderHtmlReport(report: SloReport): string {
       alerts: alerts.map((a) => ({
         severity: a.severity,
         name: a.name,
+        conditions: a.conditions.join(', '),
         start: formatTime(a.start),
         end: a.end === null ? 'still firing' : formatTime(a.end),
       })),

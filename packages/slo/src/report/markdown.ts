@@ -71,7 +71,8 @@ export function renderMarkdownReport(report: SloReport): string {
     if (alerts.length === 0) lines.push('No alert fired in this period.');
     for (const a of alerts) {
       lines.push(
-        `- **${a.severity}** ${escapeMarkdown(a.name)}: ${formatTime(a.start)} to ${a.end === null ? 'still firing' : formatTime(a.end)}`,
+        `- **${a.severity}** ${formatTime(a.start)} to ${a.end === null ? 'still firing' : formatTime(a.end)}: ` +
+          `${escapeMarkdown(a.name)} (${a.conditions.map(escapeMarkdown).join(', ')})`,
       );
     }
   }

@@ -2,16 +2,22 @@ import type { SloStatus } from '../engine/status.js';
 import type { Severity, Slo } from '../model.js';
 
 /**
- * One alert that fired during the report's period.
+ * One alert that fired during the report's period, as on-call saw it: the generated Prometheus alert of one
+ * severity (`<Service><Slo>BurnRatePage`), firing while any of its conditions held.
  *
  * @example
  * ```ts
- * const alert: ReportAlert = { name: 'page-1h', severity: 'page', start: Date.UTC(2026, 0, 3, 14), end: Date.UTC(2026, 0, 3, 15) };
+ * const alert: ReportAlert = {
+ *   name: 'CheckoutAvailabilityBurnRatePage', severity: 'page', conditions: ['page-1h', 'page-6h'],
+ *   start: Date.UTC(2026, 0, 3, 14), end: Date.UTC(2026, 0, 3, 15),
+ * };
  * ```
  */
 export interface ReportAlert {
-  /** The condition name (`page-1h`). */
+  /** The alert name, as in the generated rules and the runbooks (`CheckoutAvailabilityBurnRatePage`). */
   readonly name: string;
+  /** The conditions that held while it fired (`page-1h`, `page-6h`). */
+  readonly conditions: readonly string[];
   readonly severity: Severity;
   /** Epoch ms it started firing. */
   readonly start: number;
