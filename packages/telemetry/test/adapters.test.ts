@@ -167,6 +167,18 @@ describe('USE adapters', () => {
     expect(f.get('ballast_concurrency_limit')?.samples).toHaveLength(0);
   });
 
+  it('counts a bulkhead observed both as a policy and as a bulkhead once', async () => {
+    const metrics = createMetricsRegistry();
+    const bulkhead = new FakeBulkhead('inventory');
+    observePolicy(metrics, bulkhead);
+    observeBulkhead(metrics, bulkhead);
+    bulkhead.emit({ type: 'rejected', reason: 'bulkhead-full' });
+    const f = await parsed(metrics);
+    expect(
+      sampleValue(f.get('ballast_policy_calls_total'), 'ballast_policy_calls_total', { outcome: 'rejected' }),
+    ).toBe(1);
+  });
+
   it('publishes a pg pool and counts its errors without swallowing unhandled ones', async () => {
     const metrics = createMetricsRegistry();
     const pool = new FakePool();

@@ -92,7 +92,7 @@ export function redMiddleware(metrics: MetricsRegistry, options: RedOptions = {}
     const method = normalizeMethod(req.method);
     const entry = activeEntry(method, (req.socket as TLSSocket | undefined)?.encrypted ? 'https' : 'http');
     entry.count++;
-    const state = startRouteCapture(req);
+    const state = startRouteCapture(req, res);
     const span = exemplars ? serverSpan() : undefined;
     try {
       instrumentRouter((req as { app?: { router?: unknown } }).app?.router);

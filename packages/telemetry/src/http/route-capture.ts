@@ -34,9 +34,18 @@ interface RouterLike {
   readonly stack: LayerLike[];
 }
 
-// Kept beside the request, not on it: adding a property to every IncomingMessage changes its shape and measurably
-// slows node:http and express code that reads requests (see the RED benchmark).
+// Kept off the request: adding a property to every IncomingMessage changes its shape and measurably slows node:http
+// and express code that reads requests. express gives every response a `locals` object; the state lives there under
+// a symbol (invisible to templates iterating `res.locals`), or, outside express, in a WeakMap.
+const STATE = Symbol('ballast.telemetry.route');
 const states = new WeakMap<object, RouteState>();
+
+type Locals = Record<symbol, RouteState | undefined>;
+
+function localsOf(res: object): Locals | undefined {
+  const locals = (res as { locals?: unknown }).locals;
+  return typeof locals === 'object' && locals !== null ? (locals as Locals) : undefined;
+}
 const WRAPPED = Symbol.for('ballast.telemetry.wrappedLayer');
 /** Marks a handler that must not be wrapped (the RED middleware itself). */
 export const SKIP_WRAP = Symbol.for('ballast.telemetry.skipWrap');
@@ -45,9 +54,11 @@ const wrappedLength = new WeakMap<object, number>();
 let matchedRouteSymbol: symbol | null | undefined;
 
 /** Starts route capture for one request; returns its state. */
-export function startRouteCapture(req: object): RouteState {
+export function startRouteCapture(req: object, res: object): RouteState {
   const state: RouteState = { prefix: '', route: undefined, candidate: undefined, error: undefined };
-  states.set(req, state);
+  const locals = localsOf(res);
+  if (locals) locals[STATE] = state;
+  else states.set(req, state);
   return state;
 }
 
@@ -79,8 +90,9 @@ function wrapLayer(layer: LayerLike): void {
   else layer.handle = wrapMiddleware(layer, original);
 }
 
-function stateOf(req: object): RouteState | undefined {
-  return states.get(req);
+function stateOf(req: object, res: object): RouteState | undefined {
+  const locals = localsOf(res);
+  return (locals ? locals[STATE] : undefined) ?? states.get(req);
 }
 
 function isRoutingSignal(err: unknown): boolean {
@@ -105,7 +117,7 @@ function joiner(): (prefix: string, pattern: string) => string {
 function wrapRoute(layer: LayerLike, original: Handler): Handler {
   const join = joiner();
   return function ballastRouteLayer(req, res, next) {
-    const state = stateOf(req);
+    const state = stateOf(req, res);
     if (state === undefined) return original(req, res, next);
     const previous = state.route;
     state.route = join(state.prefix, patternOf(req, layer));
@@ -122,7 +134,7 @@ function wrapMount(layer: LayerLike, original: Handler): Handler {
   const join = joiner();
   return function ballastMountLayer(req, res, next) {
     instrumentRouter(original);
-    const state = stateOf(req);
+    const state = stateOf(req, res);
     if (state === undefined) return original(req, res, next);
     const previous = state.prefix;
     state.prefix = join(previous, patternOf(req, layer));
@@ -137,7 +149,7 @@ function wrapMount(layer: LayerLike, original: Handler): Handler {
 function wrapMiddleware(layer: LayerLike, original: Handler): Handler {
   const join = joiner();
   return function ballastMiddlewareLayer(req, res, next) {
-    const state = stateOf(req);
+    const state = stateOf(req, res);
     if (state === undefined) return original(req, res, next);
     const pattern = patternOf(req, layer);
     const mounted = pattern !== '/' && pattern !== '';

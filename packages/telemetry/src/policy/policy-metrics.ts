@@ -192,6 +192,24 @@ export function observePolicies(
   return combine([...policies].map((policy) => observePolicy(metrics, policy, options)));
 }
 
+/**
+ * Subscribes to the events of a gauge source that is also a policy (a Ballast bulkhead or limiter); the source
+ * itself is observed when it carries a `kind`, so observing it again through {@link observePolicy} counts nothing
+ * twice.
+ */
+export function observeEventsOf(
+  metrics: MetricsRegistry,
+  source: { readonly name: string; readonly kind?: string; readonly onEvent?: PolicyLike['onEvent'] },
+  kind: string,
+): Subscription | undefined {
+  const onEvent = source.onEvent;
+  if (typeof onEvent !== 'function') return undefined;
+  return observePolicy(
+    metrics,
+    source.kind === undefined ? { name: source.name, kind, onEvent } : (source as PolicyLike),
+  );
+}
+
 function observe(histogram: BallastHistogram, labels: Record<string, string>, durationMs: number): void {
   if (Number.isFinite(durationMs) && durationMs >= 0) histogram.observe(labels, durationMs / 1000);
 }

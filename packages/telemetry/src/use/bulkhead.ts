@@ -1,6 +1,6 @@
 import type { Subscription } from '@ballast/core';
 import type { MetricsRegistry } from '../metrics-registry.js';
-import { type PolicyLike, observePolicy } from '../policy/policy-metrics.js';
+import { type PolicyLike, observeEventsOf } from '../policy/policy-metrics.js';
 import { combine, policyLabel } from './common.js';
 
 /** What {@link observeBulkhead} reads (structurally the `BulkheadGauges` of `@ballast/resilience`). */
@@ -36,14 +36,7 @@ export function observeBulkhead(metrics: MetricsRegistry, bulkhead: BulkheadLike
       g.set(labels, bulkhead.limit > 0 ? bulkhead.inFlight / bulkhead.limit : 0),
     ),
   ];
-  if (typeof bulkhead.onEvent === 'function') {
-    subs.push(
-      observePolicy(metrics, {
-        name: bulkhead.name,
-        kind: bulkhead.kind ?? 'bulkhead',
-        onEvent: bulkhead.onEvent,
-      }),
-    );
-  }
+  const events = observeEventsOf(metrics, bulkhead, 'bulkhead');
+  if (events) subs.push(events);
   return combine(subs);
 }

@@ -1,6 +1,6 @@
 import type { Subscription } from '@ballast/core';
 import type { MetricsRegistry } from '../metrics-registry.js';
-import { type PolicyLike, observePolicy } from '../policy/policy-metrics.js';
+import { type PolicyLike, observeEventsOf } from '../policy/policy-metrics.js';
 import { combine, policyLabel } from './common.js';
 
 const PRIORITIES = ['critical', 'default', 'sheddable'] as const;
@@ -47,14 +47,7 @@ export function observeConcurrencyLimiter(
       for (const priority of PRIORITIES) g.set({ policy, priority }, by[priority] ?? 0);
     }),
   ];
-  if (typeof limiter.onEvent === 'function') {
-    subs.push(
-      observePolicy(metrics, {
-        name: limiter.name,
-        kind: limiter.kind ?? 'concurrency-limiter',
-        onEvent: limiter.onEvent,
-      }),
-    );
-  }
+  const events = observeEventsOf(metrics, limiter, 'concurrency-limiter');
+  if (events) subs.push(events);
   return combine(subs);
 }
