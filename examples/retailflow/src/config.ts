@@ -1,4 +1,4 @@
-import { invalidOption } from '@ballast/core';
+import { checkOneOf, invalidOption } from '@ballast/core';
 
 /**
  * Everything RetailFlow reads from its environment. Every field has an embedded default, so the service runs
@@ -48,7 +48,18 @@ export interface RetailFlowConfig {
   readonly shutdownTimeoutMs: number;
   /** `service.name` for telemetry (`OTEL_SERVICE_NAME`). @default 'retailflow' */
   readonly serviceName: string;
+  /**
+   * Ingress protection (`LOAD_SHEDDING`): `ballast` is the adaptive concurrency limiter with priorities; `none`
+   * and `toobusy` (toobusy-js, shedding on event-loop lag) exist so the proof can measure Ballast against them in
+   * the same run. Production runs `ballast`. @default 'ballast'
+   */
+  readonly loadShedding: LoadSheddingMode;
+  /** Stock of every demo product when it is first seeded (`SEED_STOCK`); unset keeps the catalog's own figures. */
+  readonly seedStock?: number;
 }
+
+/** How RetailFlow protects itself at ingress (see {@link RetailFlowConfig.loadShedding}). */
+export type LoadSheddingMode = 'ballast' | 'none' | 'toobusy';
 
 /** The embedded defaults: what `npm start` runs with when no variable is set. */
 export const DEFAULT_CONFIG: RetailFlowConfig = {
@@ -68,6 +79,7 @@ export const DEFAULT_CONFIG: RetailFlowConfig = {
   paymentTimeoutMs: 1000,
   shutdownTimeoutMs: 10_000,
   serviceName: 'retailflow',
+  loadShedding: 'ballast',
 };
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -164,7 +176,15 @@ export function loadConfig(env: Env = process.env): RetailFlowConfig {
     paymentTimeoutMs: integer(env, 'PAYMENT_TIMEOUT_MS', DEFAULT_CONFIG.paymentTimeoutMs, 1, 600_000),
     shutdownTimeoutMs: integer(env, 'SHUTDOWN_TIMEOUT_MS', DEFAULT_CONFIG.shutdownTimeoutMs, 0, 600_000),
     serviceName: text(env, 'OTEL_SERVICE_NAME') ?? DEFAULT_CONFIG.serviceName,
+    loadShedding: checkOneOf(
+      'LOAD_SHEDDING',
+      text(env, 'LOAD_SHEDDING'),
+      ['ballast', 'none', 'toobusy'],
+      DEFAULT_CONFIG.loadShedding,
+    ),
   };
+  const seedStock = text(env, 'SEED_STOCK');
+  if (seedStock !== undefined) config.seedStock = integer(env, 'SEED_STOCK', 0, 0, 1e12);
   for (const [key, value] of Object.entries(optional)) if (value !== undefined) config[key] = value;
   return config as unknown as RetailFlowConfig;
 }

@@ -106,7 +106,10 @@ export async function startRetailFlow(
       ...(options.databaseSchema === undefined ? {} : { schema: options.databaseSchema }),
     });
     closers.push(() => repo.close());
-    await seedDemoData(repo, { apiKeys: { acme: config.acmeApiKey, globex: config.globexApiKey } });
+    await seedDemoData(repo, {
+      apiKeys: { acme: config.acmeApiKey, globex: config.globexApiKey },
+      ...(config.seedStock !== undefined ? { stock: config.seedStock } : {}),
+    });
 
     let provider: PaymentSimulator | undefined;
     if (config.paymentUrl === undefined) {

@@ -41,6 +41,8 @@ export const demoCatalog: readonly Omit<Product, 'tenantId' | 'updatedAt'>[] = [
 export interface SeedOptions {
   /** The API key of each demo tenant (from configuration); only their hashes are stored. */
   readonly apiKeys: { readonly acme: string; readonly globex: string };
+  /** Stock of every product when first inserted; unset keeps each product's own figure. */
+  readonly stock?: number;
 }
 
 /**
@@ -64,7 +66,9 @@ export async function seedDemoData(repository: Repository, options: SeedOptions)
       );
     }
     tenants.push(await repository.upsertTenant({ ...t, apiKeyHash: hashApiKey(key) }));
-    for (const product of demoCatalog) await repository.ensureProduct({ ...product, tenantId: t.id });
+    for (const product of demoCatalog) {
+      await repository.ensureProduct({ ...product, stock: options.stock ?? product.stock, tenantId: t.id });
+    }
   }
   return tenants;
 }

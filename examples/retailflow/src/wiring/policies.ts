@@ -22,6 +22,7 @@ import {
   type RateLimitRule,
 } from '@ballast/resilience';
 import type { RetailFlowConfig } from '../config.js';
+import { baselineShedding } from './ingress-baselines.js';
 import type { Plan } from '../data/index.js';
 import { contextOf } from '../http/context.js';
 import { classify } from '../http/priority.js';
@@ -118,7 +119,8 @@ class ChaosSwitch {
   }
 }
 
-function problemBody(
+/** An RFC 9457 problem body with RetailFlow's problem type base. */
+export function problemBody(
   status: number,
   slug: string,
   title: string,
@@ -154,14 +156,23 @@ export async function createPolicies(options: {
   };
 
   const ingressLimiter = new ConcurrencyLimiter({ name: 'ingress', clock });
-  const shedding = loadSheddingMiddleware<Request>(ingressLimiter, {
-    priority: (req) => classify(req),
-    retryAfterSeconds: 1,
-    body: (_req, error) =>
-      problemBody(503, 'overloaded', 'Service overloaded', 'The service is shedding load; retry later', {
-        priority: error.priority,
-      }),
-  }) as unknown as RequestHandler;
+  const shedding =
+    config.loadShedding === 'ballast'
+      ? (loadSheddingMiddleware<Request>(ingressLimiter, {
+          priority: (req) => classify(req),
+          retryAfterSeconds: 1,
+          body: (_req, error) =>
+            problemBody(
+              503,
+              'overloaded',
+              'Service overloaded',
+              'The service is shedding load; retry later',
+              {
+                priority: error.priority,
+              },
+            ),
+        }) as unknown as RequestHandler)
+      : await baselineShedding(config.loadShedding);
 
   let redis: Redis | undefined;
   if (config.redisUrl !== undefined) {

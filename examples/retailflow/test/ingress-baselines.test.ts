@@ -1,0 +1,41 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { loadConfig } from '../src/config.js';
+import type { RetailFlow } from '../src/service.js';
+import { ACME, startTestService, type ApiProduct } from './helpers.js';
+
+// The proof compares Ballast's shedding with no shedding and with toobusy-js on the same service; these modes
+// and the seeded stock are configuration, so they are checked here like any other setting.
+
+describe('LOAD_SHEDDING and SEED_STOCK', () => {
+  it('default to Ballast shedding and the catalog stock, and reject unknown modes by name', () => {
+    const config = loadConfig({});
+    expect(config.loadShedding).toBe('ballast');
+    expect(config.seedStock).toBeUndefined();
+    expect(loadConfig({ LOAD_SHEDDING: 'toobusy', SEED_STOCK: '1000000' })).toMatchObject({
+      loadShedding: 'toobusy',
+      seedStock: 1_000_000,
+    });
+    expect(() => loadConfig({ LOAD_SHEDDING: 'random' })).toThrow(
+      "Expected `LOAD_SHEDDING` to be one of 'ballast', 'none', 'toobusy', got `\"random\"` (string)",
+    );
+    expect(() => loadConfig({ SEED_STOCK: '-1' })).toThrow('SEED_STOCK');
+  });
+
+  let service: RetailFlow | undefined;
+  afterEach(async () => {
+    await service?.shutdown();
+    service = undefined;
+  });
+
+  it.each(['none', 'toobusy'] as const)(
+    'serves the API with %s at ingress and seeds the configured stock',
+    async (mode) => {
+      ({ service } = await startTestService({ loadShedding: mode, seedStock: 12345 }));
+      const res = await fetch(`${service.url}/api/v1/products/sku-mug`, {
+        headers: { authorization: `Bearer ${ACME}` },
+      });
+      expect(res.status).toBe(200);
+      expect(((await res.json()) as ApiProduct).stock).toBe(12345);
+    },
+  );
+});
