@@ -240,6 +240,10 @@ describe.skipIf(hasPrometheus.skip)('PrometheusBackend against a real Prometheus
     expect(ticket?.labels).toMatchObject({ slo: 'availability', service: 'shop' });
     expect(await client.query('ALERTS{alertname="ShopAvailabilityBurnRatePage"}', recorded)).toEqual([]);
 
+    const fired = await backend.alertHistory('availability', start, last);
+    expect(fired.map((a) => [a.name, a.severity, a.end])).toEqual([['ticket-40m', 'ticket', null]]);
+    expect(fired[0]!.start).toBeGreaterThan(start);
+
     const rejected = await client.query('sum(', last).catch((e: unknown) => e);
     expect(isPrometheusQueryError(rejected)).toBe(true);
     await expect(client.query('sum(rate(shop_requests_total[5m]', last)).rejects.toThrow(

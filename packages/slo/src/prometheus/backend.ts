@@ -193,10 +193,10 @@ export class PrometheusBackend {
   }
 
   /**
-   * The alerts of one SLO that fired between `start` and `end` (epoch ms), from a range query of each condition
-   * at `end - start` / `points` resolution (at least the condition's short window / 2, at least 1s): a firing
-   * shorter than a step can be missed, and start and end are known to within a step. The low-traffic guard is
-   * not applied here.
+   * The alert conditions of one SLO that fired between `start` and `end` (epoch ms), from a range query of each
+   * condition at `(end - start) / points` resolution (at least 1s): a firing shorter than a step can be missed
+   * (about 86 minutes for 30 days at the default), and start and end are known to within a step. The low-traffic
+   * guard is not applied here.
    *
    * @default points 500
    */
@@ -214,11 +214,7 @@ export class PrometheusBackend {
       end: number | null;
     }[] = [];
     for (const c of slo.alerting.conditions) {
-      const step = Math.max(
-        1000,
-        Math.ceil((end - start) / points / 1000) * 1000,
-        Math.floor(c.shortWindowMs / 2000) * 1000,
-      );
+      const step = Math.max(1000, Math.ceil((end - start) / points / 1000) * 1000);
       const series = await this.#client.queryRange(this.#conditionExpr(slo, q, c), start, end, step);
       let open: number | undefined;
       let last = start;
