@@ -78,3 +78,14 @@ describe('examples/policies-and-slos with real Ballast policies and the SLO engi
     expect(v('ballast_slo_alert_firing', { ...labels, severity: 'page' })).toBeDefined();
   });
 });
+
+describe('README', () => {
+  it('shows the example files exactly as they are', async () => {
+    const { readFile } = await import('node:fs/promises');
+    const readme = await readFile(new URL('../README.md', import.meta.url), 'utf8');
+    for (const file of ['express-app.ts', 'policies-and-slos.ts']) {
+      const source = await readFile(new URL(`../examples/${file}`, import.meta.url), 'utf8');
+      expect(readme).toContain(`\`\`\`ts\n${source.trimEnd()}\n\`\`\``);
+    }
+  });
+});
