@@ -6,7 +6,17 @@ import type { MetricsRegistry } from '../metrics-registry.js';
 import { errorTypeOf } from './error-type.js';
 import { exemplarOf, serverSpan } from './exemplar.js';
 import { normalizeMethod } from './method.js';
-import { SKIP_WRAP, instrumentRouter, startRouteCapture, templateOf } from './route-capture.js';
+import {
+  type RouteState,
+  SKIP_WRAP,
+  instrumentRouter,
+  startRouteCapture,
+  stateOf,
+  templateOf,
+} from './route-capture.js';
+import type { BallastHistogram } from '../histogram.js';
+import type { LabelCap } from '../cardinality-guard.js';
+import type { Span } from '@opentelemetry/api';
 
 /** Options for {@link redMiddleware}. */
 export interface RedOptions {
@@ -45,6 +55,93 @@ const STATUS_TEXT: string[] = [];
 function statusText(status: number): string {
   return (STATUS_TEXT[status] ??= String(status));
 }
+
+interface ActiveEntry {
+  readonly labels: Record<string, string>;
+  count: number;
+}
+
+/** One request's route state plus what recording it needs. */
+class RequestRecord implements RouteState {
+  prefix = '';
+  route: string | undefined = undefined;
+  candidate: string | undefined = undefined;
+  error: unknown = undefined;
+  constructor(
+    readonly start: number,
+    readonly method: string,
+    readonly entry: ActiveEntry,
+    readonly span: Span | undefined,
+    readonly req: IncomingMessage,
+    readonly recorder: Recorder,
+  ) {}
+}
+
+function onResponseClose(this: ServerResponse): void {
+  const record = stateOf(this);
+  if (record instanceof RequestRecord) record.recorder.record(this, record);
+}
+
+/** The instruments and caps of one RED middleware. */
+class Recorder {
+  readonly #histogram: BallastHistogram;
+  readonly #routes: LabelCap;
+  readonly #errorTypes: LabelCap;
+  readonly #tenants: LabelCap;
+  readonly #tenantOf: ((req: IncomingMessage) => string | undefined) | undefined;
+  readonly #http = new Map<string, ActiveEntry>();
+  readonly #https = new Map<string, ActiveEntry>();
+
+  constructor(metrics: MetricsRegistry, options: RedOptions) {
+    this.#histogram = metrics.histogram(DURATION);
+    this.#routes = metrics.guard.cap(DURATION, 'http_route');
+    this.#errorTypes = metrics.guard.cap(DURATION, 'error_type');
+    this.#tenants = metrics.guard.cap(DURATION, 'tenant');
+    this.#tenantOf = options.tenant;
+    metrics.onCollect(ACTIVE, (gauge) => {
+      for (const entries of [this.#http, this.#https]) {
+        for (const entry of entries.values()) if (entry.count !== 0) gauge.inc(entry.labels, entry.count);
+      }
+    });
+  }
+
+  /** The in-flight counter of `method` over http or https. */
+  active(method: string, https: boolean): ActiveEntry {
+    const entries = https ? this.#https : this.#http;
+    let entry = entries.get(method);
+    if (entry === undefined) {
+      entry = { labels: { http_request_method: method, url_scheme: https ? 'https' : 'http' }, count: 0 };
+      entries.set(method, entry);
+    }
+    return entry;
+  }
+
+  record(res: ServerResponse, record: RequestRecord): void {
+    record.entry.count--;
+    try {
+      const finished = res.writableFinished;
+      const status = res.statusCode;
+      const labels: Record<string, string> = {
+        http_request_method: record.method,
+        http_route: this.#routes.value(templateOf(record) ?? UNMATCHED_ROUTE),
+        http_response_status_code: finished || res.headersSent ? statusText(status) : '',
+      };
+      if (!finished) labels.error_type = 'aborted';
+      else if (status >= 500) {
+        labels.error_type = this.#errorTypes.value(
+          record.error === undefined ? statusText(status) : errorTypeOf(record.error),
+        );
+      }
+      if (this.#tenantOf) {
+        const tenant = this.#tenantOf(record.req);
+        if (tenant !== undefined) labels.tenant = this.#tenants.value(tenant);
+      }
+      this.#histogram.observe(labels, (performance.now() - record.start) / 1000, exemplarOf(record.span));
+    } catch (error) {
+      reportError(error, 'recording an HTTP server request');
+    }
+  }
+}
 const ACTIVE = 'http_server_active_requests';
 
 /**
@@ -67,65 +164,31 @@ const ACTIVE = 'http_server_active_requests';
  * ```
  */
 export function redMiddleware(metrics: MetricsRegistry, options: RedOptions = {}): RedMiddleware {
-  const histogram = metrics.histogram(DURATION);
-  const routes = metrics.guard.cap(DURATION, 'http_route');
-  const errorTypes = metrics.guard.cap(DURATION, 'error_type');
-  const tenants = metrics.guard.cap(DURATION, 'tenant');
-  const tenantOf = options.tenant;
+  const recorder = new Recorder(metrics, options);
   const exemplars = options.exemplars ?? true;
-  const active = new Map<string, { labels: Record<string, string>; count: number }>();
-  metrics.onCollect(ACTIVE, (gauge) => {
-    for (const entry of active.values()) if (entry.count !== 0) gauge.inc(entry.labels, entry.count);
-  });
-  const activeEntry = (method: string, scheme: string) => {
-    const key = `${method} ${scheme}`;
-    let entry = active.get(key);
-    if (entry === undefined) {
-      entry = { labels: { http_request_method: method, url_scheme: scheme }, count: 0 };
-      active.set(key, entry);
-    }
-    return entry;
-  };
-
   const middleware: RedMiddleware = (req, res, next) => {
-    const start = performance.now();
     const method = normalizeMethod(req.method);
-    const entry = activeEntry(method, (req.socket as TLSSocket | undefined)?.encrypted ? 'https' : 'http');
+    const entry = recorder.active(method, (req.socket as TLSSocket | undefined)?.encrypted === true);
     entry.count++;
-    const state = startRouteCapture(req, res);
-    const span = exemplars ? serverSpan() : undefined;
+    startRouteCapture(
+      res,
+      new RequestRecord(
+        performance.now(),
+        method,
+        entry,
+        exemplars ? serverSpan() : undefined,
+        req,
+        recorder,
+      ),
+    );
     try {
       instrumentRouter((req as { app?: { router?: unknown } }).app?.router);
     } catch (error) {
       reportError(error, 'capturing express routes');
     }
-    // 'close' fires exactly once per response (after 'finish', or when the connection dropped first).
-    res.on('close', () => {
-      entry.count--;
-      try {
-        const finished = res.writableFinished;
-        const status = res.statusCode;
-        const labels: Record<string, string> = {
-          http_request_method: method,
-          http_route: routes.value(templateOf(state) ?? UNMATCHED_ROUTE),
-          http_response_status_code: finished || res.headersSent ? statusText(status) : '',
-        };
-        if (!finished) labels.error_type = 'aborted';
-        else if (status >= 500) {
-          labels.error_type = errorTypes.value(
-            state.error === undefined ? statusText(status) : errorTypeOf(state.error),
-          );
-        }
-        if (tenantOf) {
-          const tenant = tenantOf(req);
-          if (tenant !== undefined) labels.tenant = tenants.value(tenant);
-        }
-        const value = (performance.now() - start) / 1000;
-        histogram.observe(labels, value, exemplarOf(span));
-      } catch (error) {
-        reportError(error, 'recording an HTTP server request');
-      }
-    });
+    // 'close' fires exactly once per response (after 'finish', or when the connection dropped first). One shared
+    // listener: the request's data travels in its record, so no closure is allocated per request.
+    res.on('close', onResponseClose);
     next();
   };
   (middleware as unknown as Record<symbol, boolean>)[SKIP_WRAP] = true;

@@ -38,7 +38,7 @@ interface RouterLike {
 // and express code that reads requests. express gives every response a `locals` object; the state lives there under
 // a symbol (invisible to templates iterating `res.locals`), or, outside express, in a WeakMap.
 const STATE = Symbol('ballast.telemetry.route');
-const states = new WeakMap<object, RouteState>();
+const states = new WeakMap<object, RouteState>(); // keyed by the response
 
 type Locals = Record<symbol, RouteState | undefined>;
 
@@ -53,12 +53,11 @@ export const SKIP_WRAP = Symbol.for('ballast.telemetry.skipWrap');
 const wrappedLength = new WeakMap<object, number>();
 let matchedRouteSymbol: symbol | null | undefined;
 
-/** Starts route capture for one request; returns its state. */
-export function startRouteCapture(req: object, res: object): RouteState {
-  const state: RouteState = { prefix: '', route: undefined, candidate: undefined, error: undefined };
+/** Starts route capture for one request with `state` (fresh: empty prefix, no route, candidate or error). */
+export function startRouteCapture<S extends RouteState>(res: object, state: S): S {
   const locals = localsOf(res);
   if (locals) locals[STATE] = state;
-  else states.set(req, state);
+  else states.set(res, state);
   return state;
 }
 
@@ -90,9 +89,10 @@ function wrapLayer(layer: LayerLike): void {
   else layer.handle = wrapMiddleware(layer, original);
 }
 
-function stateOf(req: object, res: object): RouteState | undefined {
+/** The route state of the request `res` answers, if route capture started for it. */
+export function stateOf(res: object): RouteState | undefined {
   const locals = localsOf(res);
-  return (locals ? locals[STATE] : undefined) ?? states.get(req);
+  return (locals ? locals[STATE] : undefined) ?? states.get(res);
 }
 
 function isRoutingSignal(err: unknown): boolean {
@@ -117,7 +117,7 @@ function joiner(): (prefix: string, pattern: string) => string {
 function wrapRoute(layer: LayerLike, original: Handler): Handler {
   const join = joiner();
   return function ballastRouteLayer(req, res, next) {
-    const state = stateOf(req, res);
+    const state = stateOf(res);
     if (state === undefined) return original(req, res, next);
     const previous = state.route;
     state.route = join(state.prefix, patternOf(req, layer));
@@ -134,7 +134,7 @@ function wrapMount(layer: LayerLike, original: Handler): Handler {
   const join = joiner();
   return function ballastMountLayer(req, res, next) {
     instrumentRouter(original);
-    const state = stateOf(req, res);
+    const state = stateOf(res);
     if (state === undefined) return original(req, res, next);
     const previous = state.prefix;
     state.prefix = join(previous, patternOf(req, layer));
@@ -149,7 +149,7 @@ function wrapMount(layer: LayerLike, original: Handler): Handler {
 function wrapMiddleware(layer: LayerLike, original: Handler): Handler {
   const join = joiner();
   return function ballastMiddlewareLayer(req, res, next) {
-    const state = stateOf(req, res);
+    const state = stateOf(res);
     if (state === undefined) return original(req, res, next);
     const pattern = patternOf(req, layer);
     const mounted = pattern !== '/' && pattern !== '';
