@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import autocannon from 'autocannon';
+import { Pool } from 'undici';
 import { KEYS } from './service.js';
 
 /** The two request classes the proof offers: checkout is `critical`, catalog reads are `sheddable`. */
@@ -35,7 +36,7 @@ export interface LoadOptions {
   /** Total requests per second to offer (open loop, up to `connections` outstanding); undefined = closed loop. */
   readonly rate?: number;
   readonly connections: number;
-  /** Share of requests that are checkouts (critical). @default 0.3 */
+  /** Share of requests that are checkouts (critical). @default 1/3 */
   readonly criticalShare?: number;
   /** A 2xx slower than this does not count as goodput. @default 1000 */
   readonly deadlineMs?: number;
@@ -82,69 +83,127 @@ function tracker(deadlineMs: number) {
   };
 }
 
+const CHECKOUT = {
+  method: 'POST' as const,
+  path: '/api/v1/orders',
+  headers: { authorization: `Bearer ${KEYS.acme}`, 'content-type': 'application/json' },
+  body: JSON.stringify({ items: [{ productId: 'sku-filter', quantity: 1 }] }),
+  setupRequest: (request: autocannon.Request) => ({
+    ...request,
+    headers: { ...request.headers, 'idempotency-key': randomUUID() },
+  }),
+};
+const READS = [
+  { method: 'GET' as const, path: '/api/v1/products', headers: { authorization: `Bearer ${KEYS.globex}` } },
+  { method: 'GET' as const, path: '/api/v1/products/sku-mug', headers: { authorization: `Bearer ${KEYS.acme}` } },
+];
+
 function instance(
   opts: LoadOptions,
-  cls: RequestClass,
-  share: number,
+  requests: autocannon.Request[],
+  connections: number,
+  rate: number | undefined,
   t: ReturnType<typeof tracker>,
 ): Promise<unknown> {
-  const connections = Math.max(1, Math.round(opts.connections * share));
   const common = {
     url: opts.url,
     duration: opts.durationSec,
-    connections,
+    connections: Math.max(1, connections),
     timeout: 5,
-    ...(opts.rate !== undefined ? { overallRate: Math.max(1, Math.round(opts.rate * share)) } : {}),
+    ...(rate !== undefined ? { overallRate: Math.max(1, Math.round(rate)) } : {}),
   };
-  const requests =
-    cls === 'critical'
-      ? [
-          {
-            method: 'POST' as const,
-            path: '/api/v1/orders',
-            headers: { authorization: `Bearer ${KEYS.acme}`, 'content-type': 'application/json' },
-            body: JSON.stringify({ items: [{ productId: 'sku-filter', quantity: 1 }] }),
-            setupRequest: (request: autocannon.Request) => ({
-              ...request,
-              headers: { ...request.headers, 'idempotency-key': randomUUID() },
-            }),
-          },
-        ]
-      : [
-          { method: 'GET' as const, path: '/api/v1/products', headers: { authorization: `Bearer ${KEYS.globex}` } },
-          { method: 'GET' as const, path: '/api/v1/products/sku-mug', headers: { authorization: `Bearer ${KEYS.acme}` } },
-        ];
   return new Promise((resolve, reject) => {
-    const run = autocannon({ ...common, requests }, (error: Error | null, result) => (error ? reject(error) : resolve(result)));
+    const run = autocannon({ ...common, requests }, (error: Error | null, result) =>
+      error ? reject(error) : resolve(result),
+    );
     run.on('response', (_client: unknown, status: number, _bytes: number, ms: number) => t.response(status, ms));
     run.on('reqError', () => t.error());
   });
 }
 
 /**
- * Offers a mix of checkouts (critical) and catalog reads (sheddable) with autocannon, recording every answer:
- * status, and the latency of each admitted request. With `rate`, the load is open loop up to `connections`
- * outstanding requests; without, each connection sends as fast as it is answered (closed loop).
+ * Open loop: requests leave on a schedule (evenly spaced, every third one a checkout), whatever the service does,
+ * over an undici pool of up to `connections` sockets. Requests the generator cannot send because `connections`
+ * are all busy are counted as errors of their class (the service was not keeping up). Each answer is recorded:
+ * status, and the latency of every admitted request.
  */
 export async function runLoad(opts: LoadOptions): Promise<RunResult> {
-  const share = opts.criticalShare ?? 0.3;
+  const rate = opts.rate;
+  if (rate === undefined) throw new Error('runLoad needs a rate (use runClosedLoop for closed-loop load)');
+  const share = opts.criticalShare ?? 1 / 3;
   const deadlineMs = opts.deadlineMs ?? 1000;
   const critical = tracker(deadlineMs);
   const sheddable = tracker(deadlineMs);
+  const pool = new Pool(opts.url, { connections: opts.connections, pipelining: 1, headersTimeout: 5000, bodyTimeout: 5000 });
+  let inFlight = 0;
+  let sent = 0;
+  const pending = new Set<Promise<void>>();
+  const fire = (index: number) => {
+    const isCritical = Math.floor((index + 1) * share) > Math.floor(index * share);
+    const t = isCritical ? critical : sheddable;
+    if (inFlight >= opts.connections) {
+      t.error();
+      return;
+    }
+    inFlight++;
+    const read = READS[index % READS.length]!;
+    const started = performance.now();
+    const p = pool
+      .request(
+        isCritical
+          ? {
+              method: 'POST',
+              path: CHECKOUT.path,
+              headers: { ...CHECKOUT.headers, 'idempotency-key': randomUUID() },
+              body: CHECKOUT.body,
+            }
+          : { method: 'GET', path: read.path, headers: read.headers },
+      )
+      .then(
+        async (res) => {
+          await res.body.dump();
+          t.response(res.statusCode, performance.now() - started);
+        },
+        () => t.error(),
+      )
+      .finally(() => {
+        inFlight--;
+        pending.delete(p);
+      });
+    pending.add(p);
+  };
   const started = performance.now();
-  await Promise.all([
-    instance(opts, 'critical', share, critical),
-    instance(opts, 'sheddable', 1 - share, sheddable),
-  ]);
-  const durationSec = (performance.now() - started) / 1000;
+  const endAt = started + opts.durationSec * 1000;
+  while (performance.now() < endAt) {
+    const due = Math.floor(((performance.now() - started) / 1000) * rate);
+    while (sent < due) fire(sent++);
+    await new Promise((resolve) => setTimeout(resolve, 1));
+  }
+  await Promise.allSettled([...pending]);
+  await pool.close();
+  const durationSec = opts.durationSec;
   const classes = { critical: critical.result(), sheddable: sheddable.result() };
   const admitted = [...classes.critical.admittedLatencies, ...classes.sheddable.admittedLatencies];
   return {
     durationSec,
-    offeredRps: opts.rate ?? (classes.critical.sent + classes.sheddable.sent) / durationSec,
+    offeredRps: rate,
     classes,
     goodputRps: (classes.critical.good + classes.sheddable.good) / durationSec,
     p50: percentile(admitted, 50),
     p99: percentile(admitted, 99),
   };
+}
+
+/**
+ * Closed loop: every connection sends one checkout then two catalog reads, over and over, each as soon as the
+ * previous one is answered, so the mix is one critical request in three whatever the latencies. Used to find
+ * capacity: goodput counts 2xx answered within the deadline.
+ */
+export async function runClosedLoop(url: string, connections: number, durationSec: number, deadlineMs = 1000) {
+  const t = tracker(deadlineMs);
+  const started = performance.now();
+  await instance({ url, durationSec, connections }, [CHECKOUT, ...READS], connections, undefined, t);
+  const elapsed = (performance.now() - started) / 1000;
+  const r = t.result();
+  return { goodputRps: r.good / elapsed, p99: percentile(r.admittedLatencies, 99), statuses: r.statuses };
 }

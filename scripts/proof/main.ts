@@ -105,4 +105,5 @@ log(`wrote ${path.relative(process.cwd(), path.join(out, 'report.md'))} and repo
 
 // Everything measured, without the raw per-request latency arrays.
 const summary = JSON.stringify(figures, (key, value: unknown) => (key === 'admittedLatencies' ? undefined : value));
+await writeFile(path.join(out, 'figures.json'), `${summary}\n`);
 console.log(summary);

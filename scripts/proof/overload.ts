@@ -1,4 +1,4 @@
-import { runLoad, type RunResult } from './load.js';
+import { runClosedLoop, runLoad, type RunResult } from './load.js';
 import { startService, type ServiceProcess } from './service.js';
 
 /** How the service protects itself at ingress during an overload run. */
@@ -61,7 +61,7 @@ function merge(r: RunResult): Record<string, number> {
   return out;
 }
 
-const CONNECTIONS = 400;
+const CONNECTIONS = 512;
 
 /**
  * Finds capacity with a closed-loop ramp (goodput per connection count; capacity is the best goodput, the knee
@@ -74,9 +74,9 @@ export async function overload(opts: OverloadOptions): Promise<OverloadResult> {
   const ramp: RampPoint[] = [];
   try {
     // Warm the JIT and the caches before measuring anything.
-    await runLoad({ url: service.url, durationSec: 2, connections: 8 });
+    await runClosedLoop(service.url, 8, 2);
     for (const connections of opts.rampConnections) {
-      const r = await runLoad({ url: service.url, durationSec: opts.rampSec, connections });
+      const r = await runClosedLoop(service.url, connections, opts.rampSec);
       ramp.push({ connections, goodputRps: r.goodputRps, p99: r.p99 });
       opts.log(`  ramp ${connections} connections: goodput ${r.goodputRps.toFixed(0)}/s, p99 ${r.p99.toFixed(1)} ms`);
     }
@@ -92,9 +92,9 @@ export async function overload(opts: OverloadOptions): Promise<OverloadResult> {
   for (const mode of opts.modes) {
     service = await start(mode);
     try {
-      await runLoad({ url: service.url, durationSec: 2, connections: 8 });
+      await runClosedLoop(service.url, 8, 2);
       if (mode === 'ballast') {
-        const r = await runLoad({ url: service.url, durationSec: opts.stepSec, rate: capacityRps / 5, connections: 32 });
+        const r = await runLoad({ url: service.url, durationSec: opts.stepSec, rate: capacityRps / 5, connections: 64 });
         unloadedP99 = r.p99;
         opts.log(`  unloaded (0.2x) p99 ${unloadedP99.toFixed(1)} ms`);
       }
@@ -117,7 +117,7 @@ export async function overload(opts: OverloadOptions): Promise<OverloadResult> {
         opts.log(
           `  ${mode} ${multiple}x: goodput ${r.goodputRps.toFixed(0)}/s (${(point.goodputOfCapacity * 100).toFixed(0)}% of capacity), ` +
             `p50 ${r.p50.toFixed(1)} ms, p99 ${r.p99.toFixed(1)} ms, critical served ${(point.criticalServed * 100).toFixed(0)}%, ` +
-            `sheddable served ${(point.sheddableServed * 100).toFixed(0)}%`,
+            `sheddable served ${(point.sheddableServed * 100).toFixed(0)}%; statuses ${JSON.stringify(point.statuses)}`,
         );
       }
     } finally {

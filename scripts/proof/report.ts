@@ -105,7 +105,7 @@ export function markdown(f: ProofFigures): string {
       '## 1. Overload',
       '',
       `Capacity (closed-loop ramp, best goodput): **${n(o.capacityRps)} req/s**, knee at ${o.kneeConnections} connections. ` +
-        `Unloaded p99 (0.2x capacity): ${n(o.unloadedP99, 1)} ms. Mix: 30% checkouts (critical), 70% catalog reads (sheddable); ` +
+        `Unloaded p99 (0.2x capacity): ${n(o.unloadedP99, 1)} ms. Mix: one checkout (critical) in three requests, the rest catalog reads (sheddable); ` +
         'goodput counts 2xx answered within 1 s.',
       '',
       '| mode | load | goodput/s | % of capacity | p50 ms | p99 ms | critical served | sheddable served |',

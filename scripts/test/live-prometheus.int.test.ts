@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,13 +12,16 @@ import { panelsOf } from '../generate/grafana/lint.js';
 import { buildDashboard } from '../generate/grafana/model.js';
 import { substituteVariables } from '../generate/promql.js';
 import { prometheusInstalled, startPrometheus, type PrometheusServer } from './support/prometheus.js';
+import { startTcpProxy, type TcpProxy } from './support/tcp-proxy.js';
 
-// The live proof: RetailFlow in this process (on PostgreSQL, so the pool metrics exist), a real Prometheus (Debian's
-// `prometheus`) scraping it every second and loading the generated rules, and a short mixed load with faults:
-// chaos on payments, a slow then a dead payment provider, a burst that fills the inventory bulkhead and one that
-// makes the ingress limiter shed, and one tenant past its rate limit. Then every panel query of every dashboard
-// (variables substituted as Grafana would) and every recording rule must parse and return at least one series, and
-// the SLO engine inside RetailFlow and Prometheus must agree on the checkout error ratio.
+// The live proof: RetailFlow in this process (on PostgreSQL, so the pool metrics exist, and Redis behind a proxy the
+// test cuts), a real Prometheus (Debian's `prometheus`) scraping it every second and loading the generated rules, and
+// a short mixed load with faults: chaos on payments (retries until the retry budget is spent), a burst that makes the
+// ingress limiter shed, one that fills the inventory bulkhead, a slow then a dead payment provider, one tenant past
+// its rate limit, a flood of new tenants past the label cap, and Redis going away (the rate limiter fails open).
+// Then every panel query of every dashboard (variables substituted as Grafana would) and every recording rule must
+// parse and return at least one series, and the SLO engine inside RetailFlow and Prometheus must agree on the
+// checkout error ratio.
 
 const installed = prometheusInstalled();
 if (!installed && servicesRequired()) {
@@ -28,6 +31,7 @@ if (!installed && servicesRequired()) {
 }
 if (!installed) console.warn('live-prometheus: skipped: the `prometheus` binary is not installed');
 const postgres = testService('postgres');
+const redis = testService('redis');
 
 const JOB = 'retailflow';
 const CHECKOUT = 'http_route="/api/v1/orders",http_request_method="POST"';
@@ -44,8 +48,6 @@ const TOLERANCE = 0.001;
  */
 const KNOWN_GAPS: readonly { readonly pattern: RegExp; readonly reason: string }[] = [
   { pattern: /ballast_fallbacks_total/, reason: 'RetailFlow has no fallback policy' },
-  { pattern: /ballast_policy_store_errors_total/, reason: "the rate limiter's store never fails here" },
-  { pattern: /ballast_telemetry_label_overflow_total/, reason: 'no label passes its cardinality cap here' },
   {
     pattern: /http_client_request_duration_seconds/,
     reason: "RetailFlow's payment client calls the global fetch, not @ballast/telemetry's instrumentFetch",
@@ -62,13 +64,14 @@ const ACME = { authorization: `Bearer ${DEFAULT_CONFIG.acmeApiKey}` };
 const GLOBEX = { authorization: `Bearer ${DEFAULT_CONFIG.globexApiKey}` };
 const ADMIN = { authorization: `Bearer ${DEFAULT_CONFIG.adminKey}`, 'content-type': 'application/json' };
 
-describe.skipIf(!installed || postgres.skip)(
+describe.skipIf(!installed || postgres.skip || redis.skip)(
   'dashboards and rules against a live RetailFlow in a real Prometheus',
   () => {
     const schema = `ballast_live_${process.pid}_${randomBytes(3).toString('hex')}`;
     let dir: string | undefined;
     let service: RetailFlow | undefined;
     let prom: PrometheusServer | undefined;
+    let redisProxy: TcpProxy | undefined;
     let started = 0;
     let orderSeq = 0;
     const gapsHit = new Set<string>();
@@ -141,12 +144,16 @@ describe.skipIf(!installed || postgres.skip)(
     beforeAll(async () => {
       dir = mkdtempSync(join(tmpdir(), 'ballast-live-prometheus-'));
       started = Date.now();
+      const redisUrl = new URL(redis.url);
+      redisProxy = await startTcpProxy(redisUrl.hostname, Number(redisUrl.port || 6379));
       service = await startRetailFlow(
         {
           ...DEFAULT_CONFIG,
           port: 0,
           paymentPort: 0,
           databaseUrl: postgres.url,
+          // Rate limits in Redis (database 9, away from other suites' keys) behind a proxy the test can cut.
+          redisUrl: `redis://127.0.0.1:${redisProxy.port}/9`,
           proRequestsPerMinute: 1_000_000,
           freeRequestsPerMinute: 20,
           inventoryConcurrency: 4, // small enough that a burst of checkouts overflows it
@@ -192,6 +199,24 @@ describe.skipIf(!installed || postgres.skip)(
       await load(2500, 6);
       provider.setKnobs({ down: false });
       await Promise.all(Array.from({ length: 40 }, () => request('GET', '/api/v1/products', GLOBEX))); // 429s
+      // A flood of new tenants (ten at a time, below the shedding limit): the tenant label passes its cardinality
+      // cap and collapses to __overflow__.
+      await phase('ballast_telemetry_label_overflow_total', 0, async () => {
+        for (let batch = 0; batch < 11; batch++) {
+          await Promise.all(
+            Array.from({ length: 10 }, async (_, j) => {
+              const id = `flood-${batch * 10 + j}`;
+              const key = `rf_${id}_key`;
+              const apiKeyHash = createHash('sha256').update(key, 'utf8').digest('hex');
+              await service!.repo.upsertTenant({ id, name: id, plan: 'pro', apiKeyHash });
+              await request('GET', '/api/v1/products', { authorization: `Bearer ${key}` });
+            }),
+          );
+        }
+      });
+      // Redis goes away: the rate limiter fails open (requests go on) and counts store errors.
+      redisProxy.cut();
+      await phase('ballast_policy_store_errors_total', 5000, () => load(500, 4));
       await load(1000, 4);
       console.log(`live-prometheus: load done after ${((Date.now() - started) / 1000).toFixed(1)} s`);
 
@@ -209,6 +234,7 @@ describe.skipIf(!installed || postgres.skip)(
       for (const hit of gapsHit) console.warn(`live-prometheus: known gap closed: ${hit}`);
       await prom?.stop();
       await service?.shutdown();
+      await redisProxy?.close();
       if (dir) rmSync(dir, { recursive: true, force: true });
       const admin = new pg.Pool({ connectionString: postgres.url, max: 1 });
       await admin.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`).finally(() => admin.end());
