@@ -178,6 +178,35 @@ describe('explicit registries', () => {
     }
   });
 
+  it('lets two RED middlewares on one app record every request once each, with the same route', async () => {
+    const first = createMetricsRegistry();
+    const second = createMetricsRegistry();
+    const app = express();
+    app.use(redMiddleware(first));
+    app.use(redMiddleware(second));
+    app.get('/first', metricsHandler(first));
+    app.get('/second', metricsHandler(second));
+    app.get('/items/:id', (_req, res) => {
+      res.send('ok');
+    });
+    const server = await listen(app);
+    try {
+      await send(`${server.url}/items/1`);
+      for (const path of ['/first', '/second']) {
+        const families = (await scrape(`${server.url}${path}`)).families;
+        expect(sampleValue(families.get(H), `${H}_count`, { http_route: '/items/:id' })).toBe(1);
+        // Only the scrape itself is in flight.
+        expect(
+          sampleValue(families.get('http_server_active_requests'), 'http_server_active_requests', {
+            http_request_method: 'GET',
+          }),
+        ).toBe(1);
+      }
+    } finally {
+      await server.close();
+    }
+  });
+
   it('registers nothing on the global prom-client registry', async () => {
     const { register } = await import('prom-client');
     buildApp();

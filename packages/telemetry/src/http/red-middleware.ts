@@ -67,6 +67,8 @@ class RequestRecord implements RouteState {
   route: string | undefined = undefined;
   candidate: string | undefined = undefined;
   error: unknown = undefined;
+  /** Records of further RED middlewares on the same request, which share this route state. */
+  also: RequestRecord[] | undefined = undefined;
   constructor(
     readonly start: number,
     readonly method: string,
@@ -79,7 +81,9 @@ class RequestRecord implements RouteState {
 
 function onResponseClose(this: ServerResponse): void {
   const record = stateOf(this);
-  if (record instanceof RequestRecord) record.recorder.record(this, record);
+  if (!(record instanceof RequestRecord)) return;
+  record.recorder.record(this, record, record);
+  if (record.also) for (const other of record.also) other.recorder.record(this, other, record);
 }
 
 /** The instruments and caps of one RED middleware. */
@@ -116,20 +120,21 @@ class Recorder {
     return entry;
   }
 
-  record(res: ServerResponse, record: RequestRecord): void {
+  /** Records one request: its own data from `record`, the route and error from `route` (the capturing record). */
+  record(res: ServerResponse, record: RequestRecord, route: RouteState): void {
     record.entry.count--;
     try {
       const finished = res.writableFinished;
       const status = res.statusCode;
       const labels: Record<string, string> = {
         http_request_method: record.method,
-        http_route: this.#routes.value(templateOf(record) ?? UNMATCHED_ROUTE),
+        http_route: this.#routes.value(templateOf(route) ?? UNMATCHED_ROUTE),
         http_response_status_code: finished || res.headersSent ? statusText(status) : '',
       };
       if (!finished) labels.error_type = 'aborted';
       else if (status >= 500) {
         labels.error_type = this.#errorTypes.value(
-          record.error === undefined ? statusText(status) : errorTypeOf(record.error),
+          route.error === undefined ? statusText(status) : errorTypeOf(route.error),
         );
       }
       if (this.#tenantOf) {
@@ -170,17 +175,22 @@ export function redMiddleware(metrics: MetricsRegistry, options: RedOptions = {}
     const method = normalizeMethod(req.method);
     const entry = recorder.active(method, (req.socket as TLSSocket | undefined)?.encrypted === true);
     entry.count++;
-    startRouteCapture(
-      res,
-      new RequestRecord(
-        performance.now(),
-        method,
-        entry,
-        exemplars ? serverSpan() : undefined,
-        req,
-        recorder,
-      ),
+    const record = new RequestRecord(
+      performance.now(),
+      method,
+      entry,
+      exemplars ? serverSpan() : undefined,
+      req,
+      recorder,
     );
+    const earlier = stateOf(res);
+    if (earlier instanceof RequestRecord) {
+      // Another RED middleware (another registry) already captures this request: share its route state.
+      (earlier.also ??= []).push(record);
+      next();
+      return;
+    }
+    startRouteCapture(res, record);
     try {
       instrumentRouter((req as { app?: { router?: unknown } }).app?.router);
     } catch (error) {
