@@ -108,8 +108,10 @@ Pick the most reversible lever that stops user pain, say it in the channel, appl
 
 - **Roll back** the last deploy or flag change.
 - **Isolate a breaker** in front of a dependency that is down, so calls fail fast (and fallbacks serve) instead of
-  piling up; release it when the dependency is back.
-- **Change a shed priority**: make non-essential routes \`sheddable\` so the load shedder keeps room for checkout.
+  piling up: \`isolate()\` on its \`CircuitBreakerPolicy\` (RetailFlow: \`policies.paymentBreaker\`); \`reset()\`
+  releases it when the dependency is back.
+- **Change a shed priority**: make non-essential routes \`sheddable\` so the load shedder keeps room for checkout
+  (RetailFlow: \`classify()\` in \`examples/retailflow/src/http/priority.ts\`).
 - **Lower one tenant's rate limit** when one tenant's traffic drives the overload.
 - **Scale out**; each instance's adaptive limiter finds its own limit.
 
