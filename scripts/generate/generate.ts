@@ -4,6 +4,7 @@ import { OPERATIONAL_ALERTS } from './alerts/index.js';
 import { dashboardSpecs } from './dashboards/index.js';
 import { buildDashboard, stableJson, type DashboardSpec } from './grafana/model.js';
 import {
+  prometheusConfig,
   operationalRuleFile,
   operationalRuleTests,
   REPOSITORY_URL,
@@ -37,6 +38,9 @@ export const OPERATIONAL_TESTS = 'operational-alerts.test.yaml';
 export const SLO_RULES = 'slo-rules.yaml';
 export const SLO_TESTS_DIR = 'slo-tests';
 
+/** A Prometheus configuration that scrapes a local RetailFlow and loads the rules (`promtool check config`). */
+export const PROMETHEUS_CONFIG = 'prometheus.yml';
+
 /**
  * Every generated file: path relative to the repository root → content. Reads the SLO spec under `root`;
  * otherwise pure: same inputs, same bytes.
@@ -60,6 +64,7 @@ export function generateFiles(root: string = REPOSITORY_ROOT): Map<string, strin
   );
 
   files.set(`${PROMETHEUS_DIR}/${SLO_RULES}`, slo.rules);
+  files.set(`${PROMETHEUS_DIR}/${PROMETHEUS_CONFIG}`, prometheusConfig([OPERATIONAL_RULES, SLO_RULES]));
   for (const test of slo.tests) files.set(`${PROMETHEUS_DIR}/${SLO_TESTS_DIR}/${test.path}`, test.content);
 
   const pages = runbookPages(slo.runbooks);
@@ -111,7 +116,7 @@ export function ruleFilesOf(files: ReadonlyMap<string, string>): Map<string, Rul
 
 /** True for a rules file name (`.yaml`/`.yml`), false for a promtool test file (`.test.yaml`/`.test.yml`). */
 export function isRuleFile(name: string): boolean {
-  return /\.ya?ml$/.test(name) && !/\.test\.ya?ml$/.test(name);
+  return /\.ya?ml$/.test(name) && !/\.test\.ya?ml$/.test(name) && name !== PROMETHEUS_CONFIG;
 }
 
 /** Series the generated recording rules record (dashboards may query them besides the catalog). */

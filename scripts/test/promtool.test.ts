@@ -3,7 +3,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { PROMETHEUS_DIR, generateFiles, isRuleFile } from '../generate/generate.js';
+import { PROMETHEUS_CONFIG, PROMETHEUS_DIR, generateFiles, isRuleFile } from '../generate/generate.js';
 
 // CI installs Debian's `prometheus` package (which ships promtool); a machine without it fails here by name.
 const promtool = spawnSync('promtool', ['--version'], { encoding: 'utf8' });
@@ -18,8 +18,12 @@ for (const [path, content] of files) {
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 /** Runs promtool on `file` from the file's own directory (test files name their rules files relative to it). */
-function promtoolOn(command: 'check' | 'test', file: string): { code: number; output: string } {
-  const r = spawnSync('promtool', [command, 'rules', file.split('/').pop()!], {
+function promtoolOn(
+  command: 'check' | 'test',
+  file: string,
+  what: 'rules' | 'config' = 'rules',
+): { code: number; output: string } {
+  const r = spawnSync('promtool', [command, what, file.split('/').pop()!], {
     cwd: dirname(join(dir, file)),
     encoding: 'utf8',
   });
@@ -45,6 +49,12 @@ describe('generated Prometheus rules', () => {
     const r = promtoolOn('check', file);
     expect(r.output).toMatch(/SUCCESS/);
     expect(r.code, r.output).toBe(0);
+  });
+
+  it(`promtool check config ${PROMETHEUS_CONFIG} (it loads every rules file)`, () => {
+    const r = promtoolOn('check', PROMETHEUS_CONFIG, 'config');
+    expect(r.code, r.output).toBe(0);
+    for (const file of ruleFiles.filter((f) => !f.includes('/'))) expect(r.output).toContain(file);
   });
 
   it.each(testFiles)('promtool test rules %s', (file) => {

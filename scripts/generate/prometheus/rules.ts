@@ -104,3 +104,18 @@ export function rulesIn(yamlText: string): RuleEntry[] {
     })),
   );
 }
+
+/**
+ * A Prometheus configuration for trying the rules against a local RetailFlow (`npm start`, port 3000):
+ * `prometheus --config.file=examples/retailflow/prometheus/prometheus.yml`. Rule paths are relative to the file.
+ */
+export function prometheusConfig(ruleFiles: readonly string[]): string {
+  return (
+    GENERATED_HEADER +
+    stableYaml({
+      global: { scrape_interval: '15s', evaluation_interval: '15s' },
+      rule_files: [...ruleFiles],
+      scrape_configs: [{ job_name: 'retailflow', static_configs: [{ targets: ['127.0.0.1:3000'] }] }],
+    })
+  );
+}
