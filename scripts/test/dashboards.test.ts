@@ -178,6 +178,18 @@ describe('dashboard linter', () => {
     expect(lintDashboard(d, context).join('\n')).toMatch(/does not use the `datasource` variable/);
   });
 
+  it('reports an editable dashboard and a variable that does not refresh on time range change', () => {
+    const d = buildDashboard(base) as {
+      editable: boolean;
+      templating: { list: { name: string; refresh: number }[] };
+    };
+    d.editable = true;
+    d.templating.list.find((v) => v.name === 'job')!.refresh = 1;
+    const problems = lintDashboard(d, context).join('\n');
+    expect(problems).toMatch(/must not be editable/);
+    expect(problems).toMatch(/variable job: must refresh on time range change/);
+  });
+
   it('reports missing job/instance/datasource variables and an old schema', () => {
     const d = buildDashboard(base) as { schemaVersion: number; templating: { list: unknown[] } };
     d.schemaVersion = 27;

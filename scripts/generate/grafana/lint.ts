@@ -78,6 +78,7 @@ interface VariableJson {
   readonly type?: unknown;
   readonly query?: unknown;
   readonly definition?: unknown;
+  readonly refresh?: unknown;
   readonly datasource?: { readonly uid?: unknown };
 }
 
@@ -100,6 +101,7 @@ export function lintDashboard(dashboard: unknown, context: LintContext): string[
   const d = dashboard as {
     schemaVersion?: unknown;
     uid?: unknown;
+    editable?: unknown;
     title?: unknown;
     templating?: { list?: VariableJson[] };
   };
@@ -109,6 +111,8 @@ export function lintDashboard(dashboard: unknown, context: LintContext): string[
   if (typeof d.schemaVersion !== 'number' || d.schemaVersion < SCHEMA_VERSION)
     problem('dashboard', `schemaVersion must be >= ${SCHEMA_VERSION}, got ${String(d.schemaVersion)}`);
   if (typeof d.uid !== 'string' || d.uid === '') problem('dashboard', 'has no uid');
+  if (d.editable !== false)
+    problem('dashboard', 'must not be editable (it is generated: change the generator)');
 
   const vars = d.templating?.list ?? [];
   const datasources = vars.filter((v) => v.type === 'datasource');
@@ -126,6 +130,7 @@ export function lintDashboard(dashboard: unknown, context: LintContext): string[
     if (v.type !== 'query') continue;
     const where = `variable ${String(v.name)}`;
     if (v.datasource?.uid !== '${datasource}') problem(where, 'does not use the `datasource` variable');
+    if (v.refresh !== 2) problem(where, 'must refresh on time range change (`refresh: 2`)');
     const query = typeof v.definition === 'string' ? v.definition : '';
     const match = /^label_values\((.*),\s*(\w+)\)$/.exec(query);
     if (!match) {
