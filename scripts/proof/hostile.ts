@@ -3,6 +3,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import autocannon from 'autocannon';
 import { parseSpecs } from '@ballast/slo';
+import { seededRandom } from '@ballast/testkit';
 import { KEYS, ROOT, scrape, startService } from './service.js';
 
 /** What the hostile-input scenario measured. */
@@ -22,18 +23,6 @@ export interface HostileResult {
   readonly routeSeries: number;
   readonly seriesCap: number;
   readonly goals: Record<string, { readonly value: number; readonly goal: number; readonly met: boolean }>;
-}
-
-/** A small seeded PRNG (mulberry32) so a failing case can be replayed from the seed. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 interface Case {
@@ -182,7 +171,7 @@ export interface HostileOptions {
  * service with random paths and tenant keys to check the metric cardinality cap.
  */
 export async function hostileInput(opts: HostileOptions): Promise<HostileResult> {
-  const rnd = prng(opts.seed);
+  const rnd = seededRandom(opts.seed);
   const service = await startService({ ...opts.env, LOAD_SHEDDING: 'ballast' });
   const byCategory: Record<string, number> = {};
   const examples: string[] = [];

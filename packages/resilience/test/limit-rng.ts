@@ -1,11 +1,2 @@
-/** A small seeded PRNG (mulberry32) for property tests: a failing sequence is reproduced from its seed. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+// Property tests import `rng` from here; the generator itself lives in the shared test kit.
+export { seededRandom as rng } from '@ballast/testkit';

@@ -1,17 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { EventRing, type Counts } from '../src/engine/ring.js';
-
-/** A small seeded generator (mulberry32) so every run checks the same cases and a failure can be replayed. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { seededRandom as random } from '@ballast/testkit';
 
 interface Recorded {
   readonly t: number;

@@ -3,17 +3,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { isMap, isSeq, parseAllDocuments, visit } from 'yaml';
 import { parseSpecs } from '../src/spec/parse.js';
-
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { seededRandom as random } from '@ballast/testkit';
 
 const valid = join(import.meta.dirname, 'fixtures', 'valid');
 const sources = ['slos.yaml', 'sli.yaml'].map((file) => ({

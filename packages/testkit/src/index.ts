@@ -9,3 +9,4 @@ export {
 } from './services.js';
 export type { BenchResult, BenchTask, MeasureOptions } from './bench.js';
 export { measure, report, row } from './bench.js';
+export { seededRandom } from './random.js';
