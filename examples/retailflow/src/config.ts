@@ -54,6 +54,11 @@ export interface RetailFlowConfig {
    * the same run. Production runs `ballast`. @default 'ballast'
    */
   readonly loadShedding: LoadSheddingMode;
+  /**
+   * With `ballast` shedding, also shed by priority when the event loop saturates (`EVENT_LOOP_SHEDDING`, `true` or
+   * `false`): the queue in front of a saturated loop is invisible to the adaptive limit. @default true
+   */
+  readonly eventLoopShedding: boolean;
   /** Stock of every demo product when it is first seeded (`SEED_STOCK`); unset keeps the catalog's own figures. */
   readonly seedStock?: number;
 }
@@ -80,6 +85,7 @@ export const DEFAULT_CONFIG: RetailFlowConfig = {
   shutdownTimeoutMs: 10_000,
   serviceName: 'retailflow',
   loadShedding: 'ballast',
+  eventLoopShedding: true,
 };
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -183,6 +189,8 @@ export function loadConfig(env: Env = process.env): RetailFlowConfig {
       DEFAULT_CONFIG.loadShedding,
     ),
   };
+  config.eventLoopShedding =
+    checkOneOf('EVENT_LOOP_SHEDDING', text(env, 'EVENT_LOOP_SHEDDING'), ['true', 'false'], 'true') === 'true';
   const seedStock = text(env, 'SEED_STOCK');
   if (seedStock !== undefined) config.seedStock = integer(env, 'SEED_STOCK', 0, 0, 1e12);
   for (const [key, value] of Object.entries(optional)) if (value !== undefined) config[key] = value;

@@ -1,6 +1,7 @@
 import express from 'express';
 import {
   ConcurrencyLimiter,
+  EventLoopPressure,
   Gradient2Limit,
   loadSheddingMiddleware,
   type Priority,
@@ -18,6 +19,8 @@ export function createApp(
     name: 'http-inbound',
     algorithm: new Gradient2Limit({ initialLimit: 50, minLimit: 10, maxLimit: 500 }),
     queue: { maxSize: 100, targetMs: 5, intervalMs: 100 },
+    // Also shed by priority when the event loop saturates, which latency inside handlers cannot show.
+    admission: new EventLoopPressure(),
   }),
 ): express.Express {
   limiter.onEvent((e) => {

@@ -71,6 +71,12 @@ export { TimeoutPolicy } from './TimeoutPolicy.js';
 
 // Load shedding, client-side throttling, rate limiting and caching (src/limit, src/ratelimit, src/cache).
 export type { LimitAlgorithm, LimitBoundsOptions, LimitSample } from './limit/LimitAlgorithm.js';
+export type {
+  AdmissionSignal,
+  EventLoopPressureOptions,
+  EventLoopSample,
+} from './limit/EventLoopPressure.js';
+export { EventLoopPressure } from './limit/EventLoopPressure.js';
 export type { Gradient2Options } from './limit/Gradient2Limit.js';
 export { Gradient2Limit } from './limit/Gradient2Limit.js';
 export type { AimdOptions } from './limit/AimdLimit.js';

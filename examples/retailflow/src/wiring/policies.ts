@@ -15,6 +15,7 @@ import {
   RetryPolicy,
   TimeoutPolicy,
   TtlCache,
+  EventLoopPressure,
   loadSheddingMiddleware,
   pipeline,
   rateLimitMiddleware,
@@ -155,7 +156,16 @@ export async function createPolicies(options: {
     for (const listener of listeners) listener(policy);
   };
 
-  const ingressLimiter = new ConcurrencyLimiter({ name: 'ingress', clock });
+  // The limit learns from handler latency; the event-loop signal sees the queue a saturated loop builds in front
+  // of the handlers, where handler latency cannot (see EventLoopPressure).
+  // It samples the real event loop on the real clock, whatever clock the rest of the service runs on.
+  const ingressPressure =
+    config.loadShedding === 'ballast' && config.eventLoopShedding ? new EventLoopPressure() : undefined;
+  const ingressLimiter = new ConcurrencyLimiter({
+    name: 'ingress',
+    clock,
+    ...(ingressPressure ? { admission: ingressPressure } : {}),
+  });
   const shedding =
     config.loadShedding === 'ballast'
       ? (loadSheddingMiddleware<Request>(ingressLimiter, {
@@ -305,6 +315,7 @@ export async function createPolicies(options: {
         }
       : undefined,
     close: async () => {
+      ingressPressure?.close();
       if (redis) await redis.quit().catch(() => redis?.disconnect());
     },
   };

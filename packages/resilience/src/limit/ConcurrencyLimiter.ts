@@ -12,6 +12,7 @@ import {
 import type { ConcurrencyLimiterGauges, Policy, PolicyEvent, Priority, RejectionReason } from '../events.js';
 import { type Gate, type Step, toStep } from '../common/compose.js';
 import { Gradient2Limit } from './Gradient2Limit.js';
+import type { AdmissionSignal } from './EventLoopPressure.js';
 import type { LimitAlgorithm } from './LimitAlgorithm.js';
 import { LoadShedError, type LoadShedReason } from './LoadShedError.js';
 
@@ -55,6 +56,12 @@ export interface ConcurrencyLimiterOptions {
    * @default every error is a drop
    */
   readonly isDropped?: (error: unknown) => boolean;
+  /**
+   * A signal consulted before the limit: a call whose priority it does not admit is shed at once (e.g.
+   * {@link EventLoopPressure}, which sheds by priority when the event loop is saturated).
+   * @default none
+   */
+  readonly admission?: AdmissionSignal;
 }
 
 /**
@@ -142,6 +149,7 @@ export class ConcurrencyLimiter implements Policy, ConcurrencyLimiterGauges {
   readonly #targetMs: number;
   readonly #intervalMs: number;
   readonly #onPermitEnd = (permit: Permit, outcome: 0 | 1 | 2): void => this.#onRelease(permit, outcome);
+  readonly #admission: AdmissionSignal | undefined;
 
   #limit: number;
   #thresholds: Record<Priority, number> = { critical: 0, default: 0, sheddable: 0 };
@@ -167,6 +175,14 @@ export class ConcurrencyLimiter implements Policy, ConcurrencyLimiterGauges {
     const dflt = checkNumber('shares.default', options.shares?.default, 0.9, { min: sheddable, max: 1 });
     this.#shares = { critical: 1, default: dflt, sheddable };
     this.#isDropped = checkFunction('isDropped', options.isDropped, () => true);
+    if (options.admission !== undefined && typeof options.admission?.admits !== 'function') {
+      throw invalidOption(
+        'admission',
+        'an AdmissionSignal (an object with `admits(priority)`)',
+        options.admission,
+      );
+    }
+    this.#admission = options.admission;
     const queue = options.queue === false ? { maxSize: 0 } : (options.queue ?? {});
     this.#maxQueue = checkNumber('queue.maxSize', queue.maxSize, 50, { integer: true, min: 0 });
     this.#targetMs = checkNumber('queue.targetMs', queue.targetMs, 5, { above: 0 });
@@ -200,7 +216,7 @@ export class ConcurrencyLimiter implements Policy, ConcurrencyLimiterGauges {
    */
   tryAcquire(priority: Priority = 'default'): LimiterPermit | undefined {
     this.#checkPriority(priority);
-    if (this.#inFlight < this.#thresholds[priority]) return this.#admit(priority);
+    if (this.#inFlight < this.#thresholds[priority] && this.#admitted(priority)) return this.#admit(priority);
     this.#reject(priority, 'shed');
     return undefined;
   }
@@ -211,6 +227,11 @@ export class ConcurrencyLimiter implements Policy, ConcurrencyLimiterGauges {
    */
   acquire(priority: Priority = 'default'): Promise<LimiterPermit> {
     this.#checkPriority(priority);
+    if (!this.#admitted(priority)) return Promise.reject(this.#shed(priority, 'pressure'));
+    return this.#acquireAdmitted(priority);
+  }
+
+  #acquireAdmitted(priority: Priority): Promise<LimiterPermit> {
     if (this.#inFlight < this.#thresholds[priority] && this.#queued === 0) {
       return Promise.resolve(this.#admit(priority));
     }
@@ -222,10 +243,12 @@ export class ConcurrencyLimiter implements Policy, ConcurrencyLimiterGauges {
    * without a sample. Rejects with a {@link LoadShedError} when the call is shed.
    */
   async execute<T>(fn: () => T | Promise<T>, priority: Priority = 'default'): Promise<T> {
+    if (!PRIORITIES.includes(priority)) this.#checkPriority(priority);
+    if (!this.#admitted(priority)) throw this.#shed(priority, 'pressure');
     const permit =
-      this.#inFlight < this.#thresholds[priority] && this.#queued === 0 && PRIORITIES.includes(priority)
+      this.#inFlight < this.#thresholds[priority] && this.#queued === 0
         ? this.#admit(priority)
-        : await this.acquire(priority);
+        : await this.#acquireAdmitted(priority);
     try {
       const value = await fn();
       this.#release(permit as Permit, undefined, false);
@@ -247,10 +270,12 @@ export class ConcurrencyLimiter implements Policy, ConcurrencyLimiterGauges {
   }
 
   readonly #gate: Gate = {
-    enter: () =>
-      this.#inFlight < this.#thresholds.default && this.#queued === 0
+    enter: () => {
+      if (!this.#admitted('default')) throw this.#shed('default', 'pressure');
+      return this.#inFlight < this.#thresholds.default && this.#queued === 0
         ? this.#admit('default')
-        : this.acquire('default'),
+        : this.#acquireAdmitted('default');
+    },
     leave: (permit, _call, error, failed) => {
       this.#release(permit as Permit, error, failed);
       return error;
@@ -318,6 +343,16 @@ export class ConcurrencyLimiter implements Policy, ConcurrencyLimiterGauges {
     };
     if (from !== 0 && this.#events.hasListeners) {
       this.#events.emit({ type: 'limit-change', policy: this.name, kind: this.kind, from, to });
+    }
+  }
+
+  #admitted(priority: Priority): boolean {
+    if (this.#admission === undefined) return true;
+    try {
+      return this.#admission.admits(priority);
+    } catch (error) {
+      reportError(error, 'admission signal threw');
+      return true;
     }
   }
 

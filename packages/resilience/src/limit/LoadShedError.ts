@@ -7,9 +7,10 @@ const kind = Symbol.for('ballast.LoadShedError');
 /**
  * Why a {@link ConcurrencyLimiter} refused a call: `limit` (no room for this priority and no queue), `queue-full`
  * (the queue was full, or a higher-priority call took this call's place in it), `queue-timeout` (the call waited in
- * the queue longer than the CoDel rules allow).
+ * the queue longer than the CoDel rules allow), `pressure` (the limiter's admission signal, e.g. a saturated event
+ * loop, refused this priority).
  */
-export type LoadShedReason = 'limit' | 'queue-full' | 'queue-timeout';
+export type LoadShedReason = 'limit' | 'queue-full' | 'queue-timeout' | 'pressure';
 
 /**
  * Thrown (as a rejected promise) when a {@link ConcurrencyLimiter} sheds a call. Branded: test with

@@ -1,0 +1,160 @@
+import {
+  monitorEventLoopDelay,
+  performance,
+  type EventLoopUtilization,
+  type IntervalHistogram,
+} from 'node:perf_hooks';
+import {
+  checkFunction,
+  checkNumber,
+  reportError,
+  systemClock,
+  type Clock,
+  type TimerHandle,
+} from '@ballast/core';
+import type { Priority } from '../events.js';
+
+/** One reading of how busy the event loop was since the previous one. */
+export interface EventLoopSample {
+  /** Event-loop utilization over the interval, 0..1 (`performance.eventLoopUtilization`). */
+  readonly utilization: number;
+  /** Event-loop delay over the interval, in milliseconds (the 99th percentile of `monitorEventLoopDelay`). */
+  readonly delayMs: number;
+}
+
+/** Decides, before a call takes a permit, whether its priority class is admitted at all. */
+export interface AdmissionSignal {
+  /** False when calls of this priority must be shed now. Cheap: called on every admission. */
+  admits(priority: Priority): boolean;
+}
+
+/** Options for {@link EventLoopPressure}. */
+export interface EventLoopPressureOptions {
+  /** Utilization above which the loop counts as saturated. @default 0.9 */
+  readonly targetUtilization?: number;
+  /** Event-loop delay (p99 over a sample) above which the loop counts as saturated, in ms. @default 50 */
+  readonly maxDelayMs?: number;
+  /** Event-loop delay above which even `critical` work is shed, in ms. @default 500 */
+  readonly criticalDelayMs?: number;
+  /** How often the loop is sampled, in ms. @default 100 */
+  readonly sampleIntervalMs?: number;
+  /** How far the pressure moves per sample (the pressure runs from 0 to 3, one unit per class). @default 0.25 */
+  readonly step?: number;
+  /** Time source for sampling. @default systemClock */
+  readonly clock?: Clock;
+  /** Random source in [0, 1) for the probabilistic part of shedding. @default Math.random */
+  readonly random?: () => number;
+  /** Where samples come from. @default the process's event loop (perf_hooks) */
+  readonly sampler?: () => EventLoopSample;
+}
+
+function perfHooksSampler(): () => EventLoopSample {
+  const histogram: IntervalHistogram = monitorEventLoopDelay({ resolution: 10 });
+  histogram.enable();
+  let previous: EventLoopUtilization = performance.eventLoopUtilization();
+  return () => {
+    const now = performance.eventLoopUtilization();
+    const delta = performance.eventLoopUtilization(now, previous);
+    previous = now;
+    const delayMs = histogram.count > 0 ? histogram.percentile(99) / 1e6 : 0;
+    histogram.reset();
+    return { utilization: delta.utilization, delayMs };
+  };
+}
+
+const CLASSES: Readonly<Record<Priority, number>> = { sheddable: 0, default: 1, critical: 2 };
+
+/**
+ * Load shedding on what a Node.js process actually runs out of: event-loop time. An adaptive concurrency limit
+ * learns from the latency of calls *inside* the process, but when the event loop is saturated the queue forms in
+ * front of it, in socket buffers no handler sees, and handler latency stays flat while clients wait seconds. This
+ * signal samples event-loop utilization and delay, and keeps a pressure from 0 to 3 that rises by `step` for each
+ * saturated sample and falls by `step` for each calm one:
+ *
+ * - 0..1: `sheddable` calls are shed with probability `pressure`;
+ * - 1..2: all `sheddable` calls and `default` calls with probability `pressure - 1`;
+ * - 2..3: `critical` calls too with probability `pressure - 2`, only while the delay exceeds `criticalDelayMs`.
+ *
+ * Pass it to a {@link ConcurrencyLimiter} as `admission`; shed calls are rejected like any other shed call (same
+ * error, event and 503). Sampling uses one unref'd timer, started on the first admission; `close()` stops it.
+ *
+ * @example
+ * ```ts
+ * import { ConcurrencyLimiter, EventLoopPressure } from '@ballast/resilience';
+ * const limiter = new ConcurrencyLimiter({ name: 'ingress', admission: new EventLoopPressure() });
+ * ```
+ */
+export class EventLoopPressure implements AdmissionSignal {
+  readonly #target: number;
+  readonly #maxDelay: number;
+  readonly #criticalDelay: number;
+  readonly #interval: number;
+  readonly #step: number;
+  readonly #clock: Clock;
+  readonly #random: () => number;
+  readonly #samplerOption: (() => EventLoopSample) | undefined;
+  #sampler: (() => EventLoopSample) | undefined;
+  #timer: TimerHandle | undefined;
+  #pressure = 0;
+  #lastDelay = 0;
+  #closed = false;
+
+  constructor(options: EventLoopPressureOptions = {}) {
+    this.#target = checkNumber('targetUtilization', options.targetUtilization, 0.9, { above: 0, max: 1 });
+    this.#maxDelay = checkNumber('maxDelayMs', options.maxDelayMs, 50, { above: 0 });
+    this.#criticalDelay = checkNumber('criticalDelayMs', options.criticalDelayMs, 500, {
+      min: this.#maxDelay,
+    });
+    this.#interval = checkNumber('sampleIntervalMs', options.sampleIntervalMs, 100, { above: 0 });
+    this.#step = checkNumber('step', options.step, 0.25, { above: 0, max: 3 });
+    this.#clock = options.clock ?? systemClock;
+    this.#random = checkFunction('random', options.random, Math.random);
+    this.#samplerOption =
+      options.sampler === undefined
+        ? undefined
+        : checkFunction('sampler', options.sampler, () => ({ utilization: 0, delayMs: 0 }));
+  }
+
+  /** The current pressure, 0 (admit everything) to 3 (shed everything the rules allow). */
+  get pressure(): number {
+    return this.#pressure;
+  }
+
+  admits(priority: Priority): boolean {
+    if (this.#timer === undefined && !this.#closed) this.#start();
+    const p = this.#pressure - CLASSES[priority];
+    if (p <= 0) return true;
+    if (priority === 'critical' && this.#lastDelay <= this.#criticalDelay) return true;
+    return p < 1 ? this.#random() >= p : false;
+  }
+
+  /** Takes one sample now and updates the pressure (the timer calls this; tests may too). */
+  sample(): void {
+    this.#sampler ??= this.#samplerOption ?? perfHooksSampler();
+    let sample: EventLoopSample;
+    try {
+      sample = this.#sampler();
+    } catch (error) {
+      reportError(error, 'event-loop pressure sampler threw');
+      return;
+    }
+    this.#lastDelay = sample.delayMs;
+    const saturated = sample.utilization > this.#target || sample.delayMs > this.#maxDelay;
+    this.#pressure = Math.min(3, Math.max(0, this.#pressure + (saturated ? this.#step : -this.#step)));
+  }
+
+  /** Stops sampling; the signal then admits at its last pressure. */
+  close(): void {
+    this.#closed = true;
+    if (this.#timer !== undefined) this.#clock.clearTimeout(this.#timer);
+    this.#timer = undefined;
+  }
+
+  #start(): void {
+    const tick = () => {
+      this.sample();
+      if (!this.#closed) this.#timer = this.#clock.setTimeout(tick, this.#interval);
+    };
+    this.#timer = this.#clock.setTimeout(tick, this.#interval);
+  }
+}

@@ -1,0 +1,134 @@
+import { describe, expect, it } from 'vitest';
+import { ManualClock } from '@ballast/core';
+import {
+  ConcurrencyLimiter,
+  EventLoopPressure,
+  isLoadShedError,
+  type EventLoopSample,
+  type PolicyEvent,
+} from '../src/index.js';
+
+function scripted(samples: EventLoopSample[]) {
+  let i = 0;
+  return () => samples[Math.min(i++, samples.length - 1)]!;
+}
+
+const BUSY = { utilization: 0.99, delayMs: 80 };
+const CALM = { utilization: 0.3, delayMs: 2 };
+const STALLED = { utilization: 1, delayMs: 900 };
+
+describe('EventLoopPressure', () => {
+  it('admits everything while the loop is calm', () => {
+    const pressure = new EventLoopPressure({ sampler: () => CALM, random: () => 0 });
+    for (let i = 0; i < 10; i++) pressure.sample();
+    expect(pressure.pressure).toBe(0);
+    expect(['sheddable', 'default', 'critical'].map((p) => pressure.admits(p as 'default'))).toEqual([
+      true,
+      true,
+      true,
+    ]);
+  });
+
+  it.each([
+    // samples while saturated, then what each class sees (random = 0.5)
+    [1, { sheddable: true, default: true, critical: true }], // pressure 0.25: sheddable shed with p=0.25
+    [3, { sheddable: false, default: true, critical: true }], // 0.75: sheddable shed with p=0.75
+    [4, { sheddable: false, default: true, critical: true }], // 1.0: every sheddable call
+    [7, { sheddable: false, default: false, critical: true }], // 1.75: default with p=0.75
+    [12, { sheddable: false, default: false, critical: true }], // 3: critical only while the delay is extreme
+  ])('after %i saturated samples sheds lower classes first: %j', (n, expected) => {
+    const pressure = new EventLoopPressure({ sampler: () => BUSY, random: () => 0.5, step: 0.25 });
+    for (let i = 0; i < n; i++) pressure.sample();
+    expect({
+      sheddable: pressure.admits('sheddable'),
+      default: pressure.admits('default'),
+      critical: pressure.admits('critical'),
+    }).toEqual(expected);
+  });
+
+  it('sheds critical work only while the delay exceeds criticalDelayMs, and recovers when the loop calms', () => {
+    const pressure = new EventLoopPressure({
+      sampler: scripted([
+        ...Array<EventLoopSample>(12).fill(STALLED),
+        ...Array<EventLoopSample>(12).fill(CALM),
+      ]),
+      random: () => 0.5,
+    });
+    for (let i = 0; i < 12; i++) pressure.sample();
+    expect(pressure.pressure).toBe(3);
+    expect(pressure.admits('critical')).toBe(false);
+    for (let i = 0; i < 12; i++) pressure.sample();
+    expect(pressure.pressure).toBe(0);
+    expect(pressure.admits('sheddable')).toBe(true);
+  });
+
+  it('samples on its clock once admissions start, and stops on close', () => {
+    const clock = new ManualClock();
+    let samples = 0;
+    const pressure = new EventLoopPressure({
+      clock,
+      sampleIntervalMs: 100,
+      sampler: () => (samples++, BUSY),
+    });
+    clock.advance(1000);
+    expect(samples).toBe(0);
+    pressure.admits('default');
+    clock.advance(1000);
+    expect(samples).toBe(10);
+    pressure.close();
+    clock.advance(1000);
+    expect(samples).toBe(10);
+    expect(clock.pendingTimers).toBe(0);
+  });
+
+  it('reads the real event loop by default', () => {
+    const pressure = new EventLoopPressure();
+    pressure.sample();
+    expect(pressure.pressure).toBeGreaterThanOrEqual(0);
+    pressure.close();
+  });
+
+  it('rejects bad options with the option template', () => {
+    expect(() => new EventLoopPressure({ targetUtilization: 2 })).toThrow(
+      'Expected `targetUtilization` to be a finite number > 0 <= 1, got `2` (number)',
+    );
+    expect(() => new EventLoopPressure({ maxDelayMs: 100, criticalDelayMs: 10 })).toThrow('criticalDelayMs');
+  });
+});
+
+describe('ConcurrencyLimiter with an admission signal', () => {
+  it('sheds refused priorities before the limit, with the usual error and event', async () => {
+    const pressure = new EventLoopPressure({ sampler: () => BUSY, random: () => 0.5 });
+    for (let i = 0; i < 5; i++) pressure.sample(); // 1.25: sheddable always, default with p=0.25
+    const limiter = new ConcurrencyLimiter({ name: 'ingress', admission: pressure });
+    const events: PolicyEvent[] = [];
+    limiter.onEvent((e) => events.push(e));
+    const shed = await limiter.acquire('sheddable').catch((e: unknown) => e);
+    expect(isLoadShedError(shed) && shed.detail).toBe('pressure');
+    expect(limiter.tryAcquire('sheddable')).toBeUndefined();
+    await expect(limiter.execute(() => 1, 'sheddable')).rejects.toMatchObject({ detail: 'pressure' });
+    const permit = await limiter.acquire('default');
+    permit.success();
+    await expect(limiter.execute(() => 2, 'critical')).resolves.toBe(2);
+    expect(
+      events.filter((e) => e.type === 'rejected').map((e) => e.type === 'rejected' && e.priority),
+    ).toEqual(['sheddable', 'sheddable', 'sheddable']);
+  });
+
+  it('admits when the signal throws, and reports it', async () => {
+    const limiter = new ConcurrencyLimiter({
+      admission: {
+        admits: () => {
+          throw new Error('broken signal');
+        },
+      },
+    });
+    await expect(limiter.execute(() => 'ran')).resolves.toBe('ran');
+  });
+
+  it('rejects an admission that is not a signal', () => {
+    expect(() => new ConcurrencyLimiter({ admission: {} as never })).toThrow(
+      'Expected `admission` to be an AdmissionSignal',
+    );
+  });
+});
