@@ -12,7 +12,7 @@ import { serviceUrl } from '@ballast/testkit';
 import { dependencyFaults } from './faults.js';
 import { hostileInput } from './hostile.js';
 import { outages } from './outages.js';
-import { overload } from './overload.js';
+import { overload, type SheddingMode } from './overload.js';
 import { charts, html, markdown, type ProofFigures } from './report.js';
 import { ROOT } from './service.js';
 
@@ -22,6 +22,7 @@ const { values } = parseArgs({
     embedded: { type: 'boolean', default: false },
     out: { type: 'string', default: path.join(ROOT, 'proof') },
     only: { type: 'string' },
+    modes: { type: 'string', default: 'ballast,none,toobusy' },
   },
 });
 const quick = values.quick === true;
@@ -53,7 +54,7 @@ if (only.has('overload')) {
     rampConnections: quick ? [2, 8, 32] : [1, 2, 4, 8, 16, 32, 64],
     rampSec: quick ? 2 : 4,
     stepSec: quick ? 3 : 10,
-    modes: ['ballast', 'none', 'toobusy'],
+    modes: (values.modes ?? 'ballast,none,toobusy').split(',') as SheddingMode[],
     multiples: [1, 2, 4],
     env,
     log,

@@ -64,13 +64,14 @@ function merge(r: RunResult): Record<string, number> {
 const CONNECTIONS = 512;
 
 /**
- * Finds capacity with a closed-loop ramp (goodput per connection count; capacity is the best goodput, the knee
+ * Finds capacity with a closed-loop ramp on the service without shedding (goodput per connection count; capacity is the best goodput, the knee
  * the fewest connections reaching 95% of it), measures the unloaded p99 at a fifth of capacity, then offers 1x,
  * 2x and 4x capacity open loop for a fixed time in each shedding mode, each mode on a fresh service process.
  */
 export async function overload(opts: OverloadOptions): Promise<OverloadResult> {
   const start = (mode: SheddingMode): Promise<ServiceProcess> => startService({ ...opts.env, LOAD_SHEDDING: mode });
-  let service = await start('ballast');
+  // Capacity is the service's own, without any shedding in the way.
+  let service = await start('none');
   const ramp: RampPoint[] = [];
   try {
     // Warm the JIT and the caches before measuring anything.
