@@ -58,6 +58,7 @@ export async function dependencyFaults(opts: FaultOptions): Promise<FaultResult>
   const service = await startService({ ...opts.env, LOAD_SHEDDING: 'ballast', REQUEST_TIMEOUT_MS: String(REQUEST_TIMEOUT_MS) });
   const timeline: FaultTick[] = [];
   const failedLatencies: number[] = [];
+  const baselineLatencies: number[] = [];
   let phase = 'baseline';
   let ok = 0;
   let failed = 0;
@@ -76,6 +77,7 @@ export async function dependencyFaults(opts: FaultOptions): Promise<FaultResult>
     }).then(
       async (res) => {
         await res.arrayBuffer();
+        if (phase === 'baseline' && res.status < 300) baselineLatencies.push(performance.now() - started);
         if (res.status < 300) ok++;
         else {
           failed++;
@@ -122,8 +124,11 @@ export async function dependencyFaults(opts: FaultOptions): Promise<FaultResult>
     opts.log('  baseline');
     await run(opts.baselineSec);
     phase = 'latency';
-    opts.log('  payment provider 10x slower');
-    await setChaos(service.url, 'payments', { enabled: true, latencyMs: 200, errorRate: 0 });
+    // 10x slower: nine more baseline checkout medians on every payment call.
+    const baselineMs = percentile(baselineLatencies, 50);
+    const addedMs = Math.max(1, Math.round(9 * baselineMs));
+    opts.log(`  payment provider 10x slower (checkout median ${baselineMs.toFixed(1)} ms, +${addedMs} ms per call)`);
+    await setChaos(service.url, 'payments', { enabled: true, latencyMs: addedMs, errorRate: 0 });
     await run(opts.latencySec);
     phase = 'errors';
     opts.log('  payment provider failing 50% of calls');

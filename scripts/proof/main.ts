@@ -88,8 +88,8 @@ if (only.has('hostile')) {
   log('hostile input: API fuzz, mutated SLO specs, random paths');
   figures.hostile = await hostileInput({
     env,
-    apiCases: 10_000,
-    specCases: quick ? 2_000 : 10_000,
+    apiCases: quick ? 3_000 : 10_000,
+    specCases: quick ? 1_000 : 10_000,
     randomRequests: quick ? 20_000 : 100_000,
     seed: 20261126,
     log,
