@@ -171,14 +171,19 @@ describe.skipIf(!installed || postgres.skip || redis.skip)(
       // Each fault phase runs until RetailFlow's own /metrics shows what it is meant to produce (bounded in time).
       const provider = service.provider!;
       await load(2000, 6); // healthy
-      await chaos('payments', { enabled: true, errorRate: 0.3, latencyMs: 0 }); // injected faults: retries, then a spent retry budget
-      // Five failures in a row open the payment breaker, which stops retries; the on-call lever `reset()` closes it
-      // again so the retries go on until the shared retry budget is spent.
+      // Injected payment faults: retries until the shared retry budget is spent. Five failures in a row would open
+      // the payment breaker and stop the retries, so during this phase the on-call lever `reset()` closes it again
+      // as soon as it opens.
+      await chaos('payments', { enabled: true, errorRate: 0.5, latencyMs: 0 });
       const breaker = service.policies.paymentBreaker;
-      await phase('ballast_retry_budget_exhausted_total', 8000, async () => {
-        if (breaker.state === 'open') breaker.reset();
-        await load(500, 6);
+      const keepClosed = breaker.onEvent((e) => {
+        if (e.type === 'state-change' && e.to === 'open') queueMicrotask(() => breaker.reset());
       });
+      try {
+        await phase('ballast_retry_budget_exhausted_total', 8000, () => load(500, 6));
+      } finally {
+        keepClosed.dispose();
+      }
       await chaos('payments', { enabled: false });
       await chaos('storage', { enabled: true, errorRate: 0, latencyMs: 100 }); // slow storage, then a burst
       await phase('ballast_load_shed_total', 6000, () =>
