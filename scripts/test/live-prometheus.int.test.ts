@@ -203,7 +203,13 @@ describe.skipIf(!installed || postgres.skip || redis.skip)(
       provider.setKnobs({ latencyMs: 0, down: true }); // the provider is down
       await load(2500, 6);
       provider.setKnobs({ down: false });
-      await Promise.all(Array.from({ length: 40 }, () => request('GET', '/api/v1/products', GLOBEX))); // 429s
+      // One tenant past its plan's rate limit: 429s (orders are `default` priority, so the shedder leaves them be).
+      await until('429s for globex', async () => {
+        const statuses = await Promise.all(
+          Array.from({ length: 40 }, () => request('GET', '/api/v1/orders', GLOBEX)),
+        );
+        return statuses.includes(429);
+      });
       // A flood of new tenants (ten at a time, below the shedding limit): the tenant label passes its cardinality
       // cap and collapses to __overflow__.
       await phase('ballast_telemetry_label_overflow_total', 0, async () => {
@@ -214,7 +220,11 @@ describe.skipIf(!installed || postgres.skip || redis.skip)(
               const key = `rf_${id}_key`;
               const apiKeyHash = createHash('sha256').update(key, 'utf8').digest('hex');
               await service!.repo.upsertTenant({ id, name: id, plan: 'pro', apiKeyHash });
-              await request('GET', '/api/v1/products', { authorization: `Bearer ${key}` });
+              // A request refused before authentication (shed, 503) carries no tenant: retry it.
+              for (let attempt = 0; attempt < 5; attempt++) {
+                if ((await request('GET', '/api/v1/orders', { authorization: `Bearer ${key}` })) !== 503)
+                  break;
+              }
             }),
           );
         }
