@@ -65,10 +65,10 @@ export async function startEvents(options: {
   relay.onDeadLettered((e) =>
     reportError(e.error, `outbox event ${e.id} (${e.type}) dead-lettered: ${e.reason}`),
   );
-  telemetry.readEventGauges(async () => ({
-    outboxDepth: (await repo.outboxStats()).depth,
-    dlq: { [fulfilment.queue]: await broker.deadLetterDepth(fulfilment.queue) },
-  }));
+  telemetry.readEventGauges({
+    outboxDepth: async () => (await repo.outboxStats()).depth,
+    dlq: async () => ({ [fulfilment.queue]: await broker.deadLetterDepth(fulfilment.queue) }),
+  });
   relay.start();
 
   return {

@@ -40,9 +40,18 @@ export interface RetailFlowTelemetry {
   /** One published order event and its outbox lag (`retailflow_outbox_lag_seconds`). */
   recordOutboxLag(lagMs: number): void;
   /** Where `retailflow_outbox_depth` and `retailflow_dlq_depth{queue}` are read at scrape time. */
-  readEventGauges(read: () => Promise<{ outboxDepth: number; dlq: Readonly<Record<string, number>> }>): void;
+  readEventGauges(read: EventGaugeReaders): void;
   /** Flushes and stops the trace exporter (when tracing is on) and stops collectors. */
   shutdown(): Promise<void>;
+}
+
+/**
+ * Where the event gauges come from, read separately: the outbox depth comes from the database and must stay
+ * visible while the broker (where the DLQ depth comes from) is down, which is when it matters.
+ */
+export interface EventGaugeReaders {
+  readonly outboxDepth: () => Promise<number>;
+  readonly dlq: () => Promise<Readonly<Record<string, number>>>;
 }
 
 /** Buckets of the outbox lag histogram, in seconds; 30 is the order-event-freshness SLO's threshold. */
@@ -78,23 +87,18 @@ export function createTelemetry(options: {
     buckets: LAG_BUCKETS,
     registers: [metrics.prom],
   });
-  let readEvents: (() => Promise<{ outboxDepth: number; dlq: Readonly<Record<string, number>> }>) | undefined;
-  let lastEvents: { outboxDepth: number; dlq: Readonly<Record<string, number>> } | undefined;
-  const refresh = async () => {
-    if (!readEvents) return;
-    try {
-      lastEvents = await readEvents();
-    } catch (error) {
-      reportError(error, 'retailflow: reading outbox and DLQ depth for /metrics');
-    }
-  };
+  let readers: EventGaugeReaders | undefined;
   new Gauge({
     name: 'retailflow_outbox_depth',
     help: 'Order events written but not yet published.',
     registers: [metrics.prom],
     async collect() {
-      await refresh();
-      if (lastEvents) this.set(lastEvents.outboxDepth);
+      if (!readers) return;
+      try {
+        this.set(await readers.outboxDepth());
+      } catch (error) {
+        reportError(error, 'retailflow: reading the outbox depth for /metrics');
+      }
     },
   });
   new Gauge({
@@ -102,9 +106,14 @@ export function createTelemetry(options: {
     help: 'Messages waiting in a dead-letter queue.',
     labelNames: ['queue'],
     registers: [metrics.prom],
-    collect() {
-      // Read by the outbox gauge's collect just before (prom-client collects gauges in registration order).
-      if (lastEvents) for (const [queue, depth] of Object.entries(lastEvents.dlq)) this.set({ queue }, depth);
+    async collect() {
+      if (!readers) return;
+      try {
+        for (const [queue, depth] of Object.entries(await readers.dlq())) this.set({ queue }, depth);
+      } catch (error) {
+        // The broker is away: the last known depth stays, and the outbox depth above shows the backlog.
+        reportError(error, 'retailflow: reading the dead-letter queue depth for /metrics');
+      }
     },
   });
 
@@ -134,7 +143,7 @@ export function createTelemetry(options: {
       if (Number.isFinite(lagMs) && lagMs >= 0) outboxLag.observe(lagMs / 1000);
     },
     readEventGauges(read) {
-      readEvents = read;
+      readers = read;
     },
     async shutdown() {
       for (const s of subscriptions.splice(0)) s.dispose();
