@@ -206,5 +206,18 @@ describe.skipIf(postgres.skip || redis.skip || rabbitmq.skip)(
       const [dead] = await svc.events.broker.takeDeadLetters(queue);
       expect(dead?.message?.id).toBe(`poison-${run}`);
     });
+
+    // Regression from the proof's fuzzer: PostgreSQL refuses a NUL byte in text, which surfaced as a 500.
+    it('answers 404, not 500, for an id no row can have (a NUL byte)', async () => {
+      const [svc] = (await startInstances(1)).services;
+      for (const path of [
+        '/api/v1/orders/%00abc',
+        '/api/v1/products/%00abc',
+        `/api/v1/orders/${'x'.repeat(300)}`,
+      ]) {
+        const res = await call(svc!.url, 'GET', path, { key: ACME });
+        expect(res.status, path).toBe(404);
+      }
+    });
   },
 );

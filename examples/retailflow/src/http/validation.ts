@@ -59,9 +59,19 @@ export function pageQuery(req: Request): { limit?: number; cursor?: string } {
   return page;
 }
 
-/** A route parameter (`:name`); a route without it is a wiring bug. */
+/** Longest identifier any resource has; longer ones cannot exist. */
+const MAX_ID_LENGTH = 200;
+
+/**
+ * A route parameter (`:name`); a route without it is a wiring bug. An identifier no resource can have (control
+ * characters, which PostgreSQL refuses in text, or longer than any id) is a 404 here, before any store sees it.
+ */
 export function pathParam(req: Request, name: string): string {
   const value = (req.params as Record<string, unknown>)[name];
   if (typeof value !== 'string') throw new Error(`route has no :${name} parameter`);
+  // eslint-disable-next-line no-control-regex
+  if (value.length > MAX_ID_LENGTH || /[\u0000-\u001f\u007f]/.test(value)) {
+    throw new HttpProblem(404, 'not-found', 'Not found', `No resource has that ${name}`);
+  }
   return value;
 }

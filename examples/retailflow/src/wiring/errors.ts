@@ -12,10 +12,29 @@ import { invalidRequest } from '../http/validation.js';
 const unavailable = (slug: string, title: string, detail: string, retryAfter = '1') =>
   new HttpProblem(503, slug, title, detail, { headers: { 'Retry-After': retryAfter } });
 
+const UNAVAILABLE_ERRNOS = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT']);
+
+/**
+ * True for errors that mean the database is away rather than the request being wrong: PostgreSQL's connection
+ * exceptions (SQLSTATE class 08), an administrator or crash shutdown or a server still starting (57P01-57P03), a
+ * refused or reset socket, or the client's own "connection terminated". A restart of the database is one.
+ */
+export function isStoreUnavailable(error: unknown): boolean {
+  if (typeof error !== 'object' || error === null) return false;
+  const { code, message } = error as { code?: unknown; message?: unknown };
+  if (
+    typeof code === 'string' &&
+    (code.startsWith('08') || /^57P0[123]$/.test(code) || UNAVAILABLE_ERRNOS.has(code))
+  ) {
+    return true;
+  }
+  return typeof message === 'string' && /^Connection terminated/.test(message);
+}
+
 /**
  * Maps errors that reach the HTTP layer from the store and the policies to problems a client can act on:
  * a cursor the store did not issue is a 400; a full bulkhead, an open circuit and injected chaos are 503s with
- * `Retry-After`; a spent request deadline is a 504. Anything else stays a 500.
+ * `Retry-After`, and so is a database that is away (restarting); a spent request deadline is a 504. Anything else stays a 500.
  */
 export function translateError(error: unknown): HttpProblem | undefined {
   if (isInvalidCursorError(error)) {
@@ -40,6 +59,14 @@ export function translateError(error: unknown): HttpProblem | undefined {
   }
   if (isChaosError(error)) {
     return unavailable('fault-injected', 'Fault injected', 'A chaos experiment injected this failure');
+  }
+  if (isStoreUnavailable(error)) {
+    return unavailable(
+      'store-unavailable',
+      'Store unavailable',
+      'The database is unavailable; retry shortly',
+      '2',
+    );
   }
   if (isDeadlineExceededError(error) || isTimeoutError(error)) {
     return new HttpProblem(504, 'deadline-exceeded', 'Deadline exceeded', 'The request ran out of time');
