@@ -93,6 +93,18 @@ const CHECKOUT = {
     headers: { ...request.headers, 'idempotency-key': randomUUID() },
   }),
 };
+const PRODUCTS = ['sku-espresso', 'sku-grinder', 'sku-kettle', 'sku-filter', 'sku-mug', 'sku-scale'];
+
+/** Checkouts spread over the catalog, one to three lines, as shoppers do (not one hot stock row). */
+function checkoutBody(index: number): string {
+  const lines = 1 + (index % 3);
+  const items = Array.from({ length: lines }, (_, i) => ({
+    productId: PRODUCTS[(index * 7 + i) % PRODUCTS.length]!,
+    quantity: 1 + ((index + i) % 2),
+  }));
+  return JSON.stringify({ items });
+}
+
 const READS = [
   { method: 'GET' as const, path: '/api/v1/products', headers: { authorization: `Bearer ${KEYS.globex}` } },
   { method: 'GET' as const, path: '/api/v1/products/sku-mug', headers: { authorization: `Bearer ${KEYS.acme}` } },
@@ -155,7 +167,7 @@ export async function runLoad(opts: LoadOptions): Promise<RunResult> {
               method: 'POST',
               path: CHECKOUT.path,
               headers: { ...CHECKOUT.headers, 'idempotency-key': randomUUID() },
-              body: CHECKOUT.body,
+              body: checkoutBody(index),
             }
           : { method: 'GET', path: read.path, headers: read.headers },
       )

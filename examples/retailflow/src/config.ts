@@ -59,6 +59,13 @@ export interface RetailFlowConfig {
    * `false`): the queue in front of a saturated loop is invisible to the adaptive limit. @default true
    */
   readonly eventLoopShedding: boolean;
+  /** Starting concurrency limit of the ingress limiter (`INGRESS_INITIAL_LIMIT`). @default 200 */
+  readonly ingressInitialLimit: number;
+  /**
+   * Floor of the ingress limit (`INGRESS_MIN_LIMIT`): slow checkouts waiting on the inventory bulkhead hold ingress
+   * permits, and a small limit would let them crowd cheap reads out. @default 100
+   */
+  readonly ingressMinLimit: number;
   /** Stock of every demo product when it is first seeded (`SEED_STOCK`); unset keeps the catalog's own figures. */
   readonly seedStock?: number;
 }
@@ -86,6 +93,8 @@ export const DEFAULT_CONFIG: RetailFlowConfig = {
   serviceName: 'retailflow',
   loadShedding: 'ballast',
   eventLoopShedding: true,
+  ingressInitialLimit: 200,
+  ingressMinLimit: 100,
 };
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -189,6 +198,14 @@ export function loadConfig(env: Env = process.env): RetailFlowConfig {
       DEFAULT_CONFIG.loadShedding,
     ),
   };
+  config.ingressMinLimit = integer(env, 'INGRESS_MIN_LIMIT', DEFAULT_CONFIG.ingressMinLimit, 1, 100_000);
+  config.ingressInitialLimit = integer(
+    env,
+    'INGRESS_INITIAL_LIMIT',
+    Math.max(DEFAULT_CONFIG.ingressInitialLimit, config.ingressMinLimit as number),
+    config.ingressMinLimit as number,
+    100_000,
+  );
   config.eventLoopShedding =
     checkOneOf('EVENT_LOOP_SHEDDING', text(env, 'EVENT_LOOP_SHEDDING'), ['true', 'false'], 'true') === 'true';
   const seedStock = text(env, 'SEED_STOCK');

@@ -165,13 +165,13 @@ describe('adaptive load shedding at ingress', () => {
   it('sheds sheddable catalog reads first while critical checkouts are still admitted', async () => {
     const providerClock = new ManualClock(0);
     const started = await startTestService(
-      {},
+      { ingressInitialLimit: 13, ingressMinLimit: 13 },
       { provider: { clock: providerClock, knobs: { latencyMs: 1_000 } } },
     );
     service = started.service;
     const { clock } = started;
     const base = started.service.url;
-    // Ten checkouts held at the provider: half of the limiter's initial limit of 20, the share sheddable work gets.
+    // Ten checkouts held at the provider: as many as the 80% of the limit of 13 that sheddable work may fill (10), and fewer than the 90% default work may (11).
     const held = Array.from({ length: 10 }, (_, i) => order(base, ACME, `held-${i}`));
     await until(() => started.service.provider!.attempts === 10, 'ten charges in flight');
 

@@ -16,6 +16,7 @@ import {
   TimeoutPolicy,
   TtlCache,
   EventLoopPressure,
+  Gradient2Limit,
   loadSheddingMiddleware,
   pipeline,
   rateLimitMiddleware,
@@ -164,6 +165,17 @@ export async function createPolicies(options: {
   const ingressLimiter = new ConcurrencyLimiter({
     name: 'ingress',
     clock,
+    // Checkouts hold a permit while they wait for the inventory bulkhead (16 running, 32 queued) and the payment
+    // provider; catalog reads for well under a millisecond. A floor of 100 keeps those ~50 slow checkouts from
+    // filling the sheddable share and starving cheap reads: the bulkhead guards the database, this limit guards
+    // the process, and EventLoopPressure sheds by priority when the process itself runs out of CPU.
+    algorithm: new Gradient2Limit({
+      initialLimit: config.ingressInitialLimit,
+      minLimit: config.ingressMinLimit,
+      maxLimit: Math.max(1000, config.ingressInitialLimit),
+    }),
+    // Sheddable reads may fill 80% of the limit: the top fifth stays free for checkouts.
+    shares: { sheddable: 0.8, default: 0.9 },
     ...(ingressPressure ? { admission: ingressPressure } : {}),
   });
   const shedding =

@@ -30,9 +30,12 @@ export interface AdmissionSignal {
 
 /** Options for {@link EventLoopPressure}. */
 export interface EventLoopPressureOptions {
-  /** Utilization above which the loop counts as saturated. @default 0.9 */
+  /**
+   * Utilization above which the loop counts as saturated. A loop can run near 1 and still keep up (its delay stays
+   * low), so the delay is the main signal and this only catches a loop that never rests. @default 0.99
+   */
   readonly targetUtilization?: number;
-  /** Event-loop delay (p99 over a sample) above which the loop counts as saturated, in ms. @default 50 */
+  /** Event-loop delay (p99 over a sample) above which the loop counts as saturated, in ms. @default 40 */
   readonly maxDelayMs?: number;
   /** Event-loop delay above which even `critical` work is shed, in ms. @default 500 */
   readonly criticalDelayMs?: number;
@@ -100,8 +103,8 @@ export class EventLoopPressure implements AdmissionSignal {
   #closed = false;
 
   constructor(options: EventLoopPressureOptions = {}) {
-    this.#target = checkNumber('targetUtilization', options.targetUtilization, 0.9, { above: 0, max: 1 });
-    this.#maxDelay = checkNumber('maxDelayMs', options.maxDelayMs, 50, { above: 0 });
+    this.#target = checkNumber('targetUtilization', options.targetUtilization, 0.99, { above: 0, max: 1 });
+    this.#maxDelay = checkNumber('maxDelayMs', options.maxDelayMs, 40, { above: 0 });
     this.#criticalDelay = checkNumber('criticalDelayMs', options.criticalDelayMs, 500, {
       min: this.#maxDelay,
     });
