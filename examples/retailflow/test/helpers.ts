@@ -29,8 +29,6 @@ export async function startTestService(
       shutdownTimeoutMs: 5000,
       requestTimeoutMs: 600_000,
       paymentTimeoutMs: 60_000,
-      // The event-loop signal reads the real loop, which a busy test run saturates: tests opt in where they need it.
-      eventLoopShedding: false,
       ...config,
     },
     { clock, random: () => 0.5, log: () => {}, ...options },
