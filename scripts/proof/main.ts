@@ -4,7 +4,8 @@
 //   npm run proof                 full run on real PostgreSQL, Redis and RabbitMQ (under 10 minutes)
 //   npm run proof -- --quick      short steps, for CI (under 2 minutes)
 //   npm run proof -- --embedded   embedded stores; the outage scenario needs real services and is skipped
-import { mkdir, writeFile } from 'node:fs/promises';
+//   npm run proof -- --render proof/figures.json   re-render the report of a saved run
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -23,8 +24,18 @@ const { values } = parseArgs({
     out: { type: 'string', default: path.join(ROOT, 'proof') },
     only: { type: 'string' },
     modes: { type: 'string', default: 'ballast,none,toobusy' },
+    render: { type: 'string' },
   },
 });
+if (values.render !== undefined) {
+  // Re-render the report of an earlier run from its figures.json (after a change to the report's layout).
+  const saved = JSON.parse(await readFile(values.render, 'utf8')) as ProofFigures;
+  const dir = values.out ?? path.dirname(values.render);
+  await writeFile(path.join(dir, 'report.md'), markdown(saved));
+  await writeFile(path.join(dir, 'report.html'), html(saved));
+  for (const [name, svg] of Object.entries(charts(saved))) await writeFile(path.join(dir, `${name}.svg`), svg);
+  process.exit(0);
+}
 const quick = values.quick === true;
 const embedded = values.embedded === true;
 const only = new Set((values.only ?? 'overload,faults,outages,hostile').split(','));

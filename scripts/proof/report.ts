@@ -215,7 +215,7 @@ export function html(f: ProofFigures): string {
 <style>
 body{font:15px/1.5 system-ui,sans-serif;max-width:980px;margin:2em auto;padding:0 1em;color:#222}
 table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:4px 8px;text-align:left}
-th{background:#f4f4f4}strong{color:#b00}figure{margin:1em 0}p.item{margin:.2em 0 .2em 1em}
+th{background:#f4f4f4}strong.bad{color:#b00}figure{margin:1em 0}p.item{margin:.2em 0 .2em 1em}
 </style></head><body>
 ${body.join('\n')}
 </body></html>
@@ -224,6 +224,7 @@ ${body.join('\n')}
 
 function inline(text: string): string {
   return escapeHtml(text)
+    .replace(/\*\*not met\*\*/g, '<strong class="bad">not met</strong>')
     .replace(/\*\*(.+?)\*\*/g, '<strong>$1</strong>')
     .replace(/`(.+?)`/g, '<code>$1</code>');
 }
