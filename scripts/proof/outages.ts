@@ -100,7 +100,10 @@ function checkouts(url: () => string, rate: number) {
 }
 
 interface Ledger {
+  /** Orders whose checkout finished (confirmed): each must be shipped exactly once. */
   orders: number;
+  /** Orders a killed process left pending (no answer reached the client; a replay of the key resumes them). */
+  pending: number;
   shipments: number;
   duplicateEffects: number;
   unpublished: number;
@@ -114,7 +117,8 @@ async function ledger(databaseUrl: string): Promise<Ledger> {
   try {
     const one = async (sql: string) => Number((await client.query<{ n: string }>(sql)).rows[0]?.n ?? 0);
     return {
-      orders: await one('SELECT count(*) AS n FROM orders'),
+      orders: await one("SELECT count(*) AS n FROM orders WHERE status <> 'pending'"),
+      pending: await one("SELECT count(*) AS n FROM orders WHERE status = 'pending'"),
       shipments: await one('SELECT count(DISTINCT order_id) AS n FROM shipments'),
       duplicateEffects: await one(
         'SELECT coalesce(sum(c - 1), 0) AS n FROM (SELECT count(*) AS c FROM shipments GROUP BY tenant_id, order_id) s',
@@ -228,9 +232,17 @@ export async function outages(opts: OutageOptions): Promise<OutageResult> {
     const c = await ledger(databaseUrl);
     steps.push({
       name: 'relay killed mid-batch',
-      detail: `after restart: ${c.orders} orders, ${c.shipments} shipped, ${c.orders - c.shipments} lost, ${c.duplicateEffects} duplicate effects`,
+      detail:
+        `after restart: ${c.orders} confirmed orders, ${c.shipments} shipped, ${c.orders - c.shipments} lost, ` +
+        `${c.duplicateEffects} duplicate effects (${c.pending} checkout(s) cut off mid-flight left pending, never confirmed)`,
       met: c.orders === c.shipments && c.duplicateEffects === 0 && c.unpublished === 0,
-      figures: { orders: c.orders, shipped: c.shipments, lost: c.orders - c.shipments, duplicates: c.duplicateEffects },
+      figures: {
+        orders: c.orders,
+        shipped: c.shipments,
+        lost: c.orders - c.shipments,
+        duplicates: c.duplicateEffects,
+        pending: c.pending,
+      },
     });
 
     // D. PostgreSQL restarted: readiness fails, then recovers; no order is half-applied.
