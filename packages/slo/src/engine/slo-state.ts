@@ -1,6 +1,7 @@
 import { invalidOption } from '@ballast/core';
 import { longestPeriodMs, periodMs, type Slo } from '../model.js';
-import { budgetPolicyState, type ResolvedBudgetPolicy } from '../budget-policy.js';
+import type { ResolvedBudgetPolicy } from '../budget-policy.js';
+import { assembleStatus, burnRate, conditionFires, remainingRatio } from './assemble.js';
 import { calendarPeriod, type CalendarPeriod } from './calendar.js';
 import { EventRing, type Counts } from './ring.js';
 import type { AlertStatus, BurnRate, SloAlertEvent, SloStatus } from './status.js';
@@ -97,15 +98,7 @@ export class SloState {
   }
 
   #burn(window: WindowSpec, now: number): BurnRate {
-    const u = this.#units(now - window.ms, now);
-    const total = u.good + u.bad;
-    return {
-      window: window.window,
-      windowMs: window.ms,
-      rate: total > 0 ? u.bad / total / this.#errorRatio : 0,
-      sli: total > 0 ? u.good / total : null,
-      events: u.goodEvents + u.badEvents,
-    };
+    return burnRate(window.window, window.ms, this.#units(now - window.ms, now), this.#errorRatio);
   }
 
   /** Computes the status at `now`; calls `emit` for each alert that changed state. */
@@ -128,8 +121,7 @@ export class SloState {
       totalUnits = elapsed >= period.length ? seen : (seen * period.length) / elapsed;
     }
     const budgetTotal = this.#errorRatio * totalUnits;
-    const consumedRatio = budgetTotal > 0 ? u.bad / budgetTotal : 0;
-    const remainingRatio = 1 - consumedRatio;
+    const remaining = remainingRatio(u.bad, budgetTotal);
 
     const burnRates = this.#windows.map((w) => this.#burn(w, now));
     const byMs = new Map(burnRates.map((b) => [b.windowMs, b]));
@@ -137,11 +129,7 @@ export class SloState {
     const alerts: AlertStatus[] = slo.alerting.conditions.map((c, i) => {
       const long = byMs.get(c.longWindowMs)!;
       const short = byMs.get(c.shortWindowMs)!;
-      const firing =
-        long.rate > c.burnRate &&
-        short.rate > c.burnRate &&
-        long.events >= minEvents &&
-        short.events >= minEvents;
+      const firing = conditionFires(long, short, c.burnRate, minEvents);
       const since = this.#firingSince[i] ?? null;
       const changed = firing !== (since !== null);
       if (changed) this.#firingSince[i] = firing ? now : null;
@@ -170,46 +158,20 @@ export class SloState {
       return status;
     });
 
-    let timeToExhaustionMs: number | null = null;
-    if (remainingRatio <= 0) {
-      timeToExhaustionMs = u.bad > 0 ? 0 : null;
-    } else {
-      const ref = (byMs.get(this.#tteWindow) ?? this.#burn({ window: '', ms: this.#tteWindow }, now)).rate;
-      if (ref > 0) {
-        timeToExhaustionMs = (remainingRatio * period.length) / ref;
-        if (slo.timeWindow.kind === 'calendar' && now + timeToExhaustionMs > period.end)
-          timeToExhaustionMs = null;
-      }
-    }
-
-    return {
-      slo: slo.name,
-      service: slo.service,
-      displayName: slo.displayName,
-      objective: slo.objective,
-      at: now,
-      period: {
-        start: period.start,
-        end: period.end,
-        window: slo.timeWindow.kind === 'rolling' ? slo.timeWindow.duration : formatCalendar(slo),
-      },
-      sli: u.good + u.bad > 0 ? u.good / (u.good + u.bad) : null,
-      events: { good: u.goodEvents, bad: u.badEvents },
-      errorBudget: {
-        total: budgetTotal,
-        consumed: u.bad,
-        consumedRatio,
-        remainingRatio,
-        remainingEvents: budgetTotal - u.bad,
-      },
+    const referenceRate =
+      remaining > 0
+        ? (byMs.get(this.#tteWindow) ?? this.#burn({ window: '', ms: this.#tteWindow }, now)).rate
+        : 0;
+    return assembleStatus({
+      slo,
+      now,
+      period,
+      units: u,
+      budgetTotal,
       burnRates,
       alerts,
-      timeToExhaustionMs,
-      policy: budgetPolicyState(remainingRatio, policy),
-    };
+      referenceRate,
+      policy,
+    });
   }
-}
-
-function formatCalendar(slo: Slo): string {
-  return slo.timeWindow.kind === 'calendar' ? `${slo.timeWindow.duration} ${slo.timeWindow.timeZone}` : '';
 }

@@ -1,11 +1,11 @@
 import { invalidOption, systemClock, type Clock } from '@ballast/core';
 import {
   resolveBudgetPolicy,
-  budgetPolicyState,
   type BudgetPolicy,
   type ResolvedBudgetPolicy,
 } from '../budget-policy.js';
 import { formatDuration } from '../duration.js';
+import { assembleStatus, burnRate, conditionFires, remainingRatio } from '../engine/assemble.js';
 import { calendarPeriod } from '../engine/calendar.js';
 import type { AlertStatus, BurnRate, SloStatus } from '../engine/status.js';
 import type { BurnRateCondition, Slo } from '../model.js';
@@ -250,31 +250,18 @@ export class PrometheusBackend {
       ...sorted.map(([ms]) => this.#units(slo, q, ms, now)),
     ]);
     const errorRatio = 1 - slo.objective;
-    const burn = (window: string, windowMs: number, x: Units): BurnRate => {
-      const total = x.good + x.bad;
-      return {
-        window,
-        windowMs,
-        rate: total > 0 ? x.bad / total / errorRatio : 0,
-        sli: total > 0 ? x.good / total : null,
-        events: x.goodEvents + x.badEvents,
-      };
-    };
+    const burn = (window: string, windowMs: number, x: Units): BurnRate =>
+      burnRate(window, windowMs, x, errorRatio);
     const burnRates = sorted.map(([ms, w], i) => burn(w, ms, windowUnits[i]!));
     const byMs = new Map(burnRates.map((b) => [b.windowMs, b]));
     const budgetTotal = this.#budgetTotal(slo, u, period, now);
-    const consumedRatio = budgetTotal > 0 ? u.bad / budgetTotal : 0;
-    const remainingRatio = 1 - consumedRatio;
+    const remaining = remainingRatio(u.bad, budgetTotal);
     const minEvents = slo.alerting.minEvents;
     const alerts: AlertStatus[] = await Promise.all(
       slo.alerting.conditions.map(async (c) => {
         const long = byMs.get(c.longWindowMs)!;
         const short = byMs.get(c.shortWindowMs)!;
-        const firing =
-          long.rate > c.burnRate &&
-          short.rate > c.burnRate &&
-          long.events >= minEvents &&
-          short.events >= minEvents;
+        const firing = conditionFires(long, short, c.burnRate, minEvents);
         return {
           name: c.name,
           severity: c.severity,
@@ -288,44 +275,21 @@ export class PrometheusBackend {
         };
       }),
     );
-    let timeToExhaustionMs: number | null = null;
-    if (remainingRatio <= 0) timeToExhaustionMs = u.bad > 0 ? 0 : null;
-    else {
-      const ref = byMs.get(tteMs)?.rate ?? burn('', tteMs, await this.#units(slo, q, tteMs, now)).rate;
-      if (ref > 0) {
-        timeToExhaustionMs = (remainingRatio * period.length) / ref;
-        if (slo.timeWindow.kind === 'calendar' && now + timeToExhaustionMs > period.end)
-          timeToExhaustionMs = null;
-      }
-    }
-    return {
-      slo: slo.name,
-      service: slo.service,
-      displayName: slo.displayName,
-      objective: slo.objective,
-      at: now,
-      period: {
-        start: period.start,
-        end: period.end,
-        window:
-          slo.timeWindow.kind === 'rolling'
-            ? slo.timeWindow.duration
-            : `${slo.timeWindow.duration} ${slo.timeWindow.timeZone}`,
-      },
-      sli: u.good + u.bad > 0 ? u.good / (u.good + u.bad) : null,
-      events: { good: u.goodEvents, bad: u.badEvents },
-      errorBudget: {
-        total: budgetTotal,
-        consumed: u.bad,
-        consumedRatio,
-        remainingRatio,
-        remainingEvents: budgetTotal - u.bad,
-      },
+    const referenceRate =
+      remaining > 0
+        ? (byMs.get(tteMs)?.rate ?? burn('', tteMs, await this.#units(slo, q, tteMs, now)).rate)
+        : 0;
+    return assembleStatus({
+      slo,
+      now,
+      period,
+      units: u,
+      budgetTotal,
       burnRates,
       alerts,
-      timeToExhaustionMs,
-      policy: budgetPolicyState(remainingRatio, this.#policy),
-    };
+      referenceRate,
+      policy: this.#policy,
+    });
   }
 
   /** The status of every SLO, in the order given. */
