@@ -291,7 +291,7 @@ export const METRIC_CATALOG: readonly MetricSpec[] = Object.freeze([
         values: ['critical', 'default', 'sheddable'],
       }),
     ],
-    'Calls shed by a concurrency limiter or bulkhead to protect the service.',
+    'Calls shed by a concurrency limiter to protect the service: refused at once, or dropped from its queue.',
   ),
   ballast(
     'ballast_rate_limit_decisions_total',

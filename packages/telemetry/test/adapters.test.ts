@@ -129,6 +129,8 @@ describe('USE adapters', () => {
     bulkhead.queued = 2;
     bulkhead.emit({ type: 'rejected', reason: 'queue-timeout' });
     limiter.emit({ type: 'rejected', reason: 'shed', priority: 'sheddable' });
+    // Regression: a limiter's queue drop is a shed too; it was missing from ballast_load_shed_total.
+    limiter.emit({ type: 'rejected', reason: 'queue-timeout', priority: 'critical' });
     let f = await parsed(metrics);
     expect(
       sampleValue(f.get('ballast_bulkhead_in_flight'), 'ballast_bulkhead_in_flight', { policy: 'inventory' }),
@@ -154,6 +156,9 @@ describe('USE adapters', () => {
     ).toBe(2);
     expect(
       sampleValue(f.get('ballast_load_shed_total'), 'ballast_load_shed_total', { priority: 'sheddable' }),
+    ).toBe(1);
+    expect(
+      sampleValue(f.get('ballast_load_shed_total'), 'ballast_load_shed_total', { priority: 'critical' }),
     ).toBe(1);
     limiter.limit = 6;
     bulkhead.inFlight = 4;

@@ -112,7 +112,11 @@ export function observePolicy(
         case 'rejected': {
           calls.inc(rejected);
           counter('ballast_policy_rejections_total').inc({ policy: name, reason: event.reason });
-          if (event.reason === 'shed') {
+          // A limiter that drops a call from its queue has shed it too (the alert on shed critical traffic reads this).
+          if (
+            event.reason === 'shed' ||
+            (policy.kind === 'concurrency-limiter' && event.reason === 'queue-timeout')
+          ) {
             counter('ballast_load_shed_total').inc({ policy: name, priority: event.priority ?? 'default' });
           }
           if (policy.kind === 'bulkhead') {
