@@ -7,7 +7,6 @@ import type { FeatureFlags } from './flags/flags.js';
 import { tenantAuth } from './http/auth.js';
 import { requestDeadline } from './http/deadline.js';
 import { HttpProblem, problemHandler } from './http/problem.js';
-import { asProblemJson } from './http/problem-json.js';
 import type { OpenApiSchemas } from './openapi.js';
 import { adminRoutes } from './ops/admin.js';
 import { opsRoutes, type OpsDependencies } from './ops/routes.js';
@@ -82,11 +81,11 @@ export function createApp(deps: AppDependencies): Express {
   // The per-request chain runs inside each route (not as router-level middleware) so that everything it answers
   // (503 shed, 401, 429, 413) is labelled with the route in RED metrics and the SLO rules see shed checkouts.
   const front: RequestHandler[] = [
-    asProblemJson(deps.policies.shedding),
+    deps.policies.shedding,
     json,
     requestDeadline(deps.clock, deps.config.requestTimeoutMs),
     tenantAuth(deps.repo, deps.policies.tenantLookup),
-    asProblemJson(deps.policies.rateLimit),
+    deps.policies.rateLimit,
   ];
   api.use(catalogRoutes(deps.repo, deps.policies, deps.flags, front));
   api.use(orderRoutes(deps.repo, deps.checkout, deps.schemas, front));

@@ -121,6 +121,9 @@ class ChaosSwitch {
   }
 }
 
+/** The media type of RFC 9457 problem details, for the refusals of the shedding and rate-limit middleware. */
+const PROBLEM_CONTENT_TYPE = 'application/problem+json; charset=utf-8';
+
 /** An RFC 9457 problem body with RetailFlow's problem type base. */
 export function problemBody(
   status: number,
@@ -183,6 +186,7 @@ export async function createPolicies(options: {
       ? (loadSheddingMiddleware<Request>(ingressLimiter, {
           priority: (req) => classify(req),
           retryAfterSeconds: 1,
+          contentType: PROBLEM_CONTENT_TYPE,
           body: (_req, error) =>
             problemBody(
               503,
@@ -216,6 +220,7 @@ export async function createPolicies(options: {
   });
   const rateLimit = rateLimitMiddleware<Request>(tenantLimiter, {
     key: (req) => contextOf(req).tenant?.id,
+    contentType: PROBLEM_CONTENT_TYPE,
     rule: (req) => {
       const tenant = contextOf(req).tenant;
       return tenant ? planRule(tenant.plan, config) : undefined;

@@ -30,10 +30,18 @@ export type MiddlewareLike<
   Res extends HttpResponseLike = HttpResponseLike,
 > = (req: Req, res: Res, next: NextFunctionLike) => void;
 
+/** The default `Content-Type` of a refusal's body. */
+export const JSON_CONTENT_TYPE = 'application/json; charset=utf-8';
+
 /** Ends `res` with `status` and a JSON body (no-op when the headers are already sent). */
-export function sendJson(res: HttpResponseLike, status: number, body: unknown): void {
+export function sendJson(
+  res: HttpResponseLike,
+  status: number,
+  body: unknown,
+  contentType = JSON_CONTENT_TYPE,
+): void {
   if (res.headersSent) return;
   res.statusCode = status;
-  res.setHeader('Content-Type', 'application/json; charset=utf-8');
+  res.setHeader('Content-Type', contentType);
   res.end(JSON.stringify(body));
 }

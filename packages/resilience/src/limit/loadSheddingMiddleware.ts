@@ -1,7 +1,13 @@
-import { checkFunction, checkNumber } from '@ballast/core';
+import { checkFunction, checkNumber, invalidOption } from '@ballast/core';
 import type { Priority } from '../events.js';
 import type { ConcurrencyLimiter } from './ConcurrencyLimiter.js';
-import { sendJson, type HttpRequestLike, type HttpResponseLike, type MiddlewareLike } from './http.js';
+import {
+  JSON_CONTENT_TYPE,
+  sendJson,
+  type HttpRequestLike,
+  type HttpResponseLike,
+  type MiddlewareLike,
+} from './http.js';
 import { isLoadShedError, type LoadShedError } from './LoadShedError.js';
 
 /** Options for {@link loadSheddingMiddleware}. */
@@ -14,6 +20,11 @@ export interface LoadSheddingMiddlewareOptions<Req extends HttpRequestLike = Htt
   readonly isDropped?: (statusCode: number) => boolean;
   /** The JSON body of a 503. @default { error: 'overloaded', message, priority, retryAfterSeconds } */
   readonly body?: (req: Req, error: LoadShedError) => unknown;
+  /**
+   * The `Content-Type` of that body, e.g. `application/problem+json` when `body` builds an RFC 9457 problem.
+   * @default 'application/json; charset=utf-8'
+   */
+  readonly contentType?: string;
 }
 
 /**
@@ -46,6 +57,10 @@ export function loadSheddingMiddleware<
     priority: error.priority,
     retryAfterSeconds: retryAfter,
   }));
+  const contentType = options.contentType ?? JSON_CONTENT_TYPE;
+  if (typeof contentType !== 'string' || contentType === '') {
+    throw invalidOption('contentType', 'a non-empty string', options.contentType);
+  }
 
   return (req, res, next) => {
     let priority: Priority;
@@ -81,7 +96,7 @@ export function loadSheddingMiddleware<
           return;
         }
         res.setHeader('Retry-After', String(retryAfter));
-        sendJson(res, 503, body(req, error));
+        sendJson(res, 503, body(req, error), contentType);
       },
     );
   };

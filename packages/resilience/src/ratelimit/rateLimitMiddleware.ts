@@ -1,5 +1,11 @@
 import { checkFunction, checkOneOf, invalidOption } from '@ballast/core';
-import { sendJson, type HttpRequestLike, type HttpResponseLike, type MiddlewareLike } from '../limit/http.js';
+import {
+  JSON_CONTENT_TYPE,
+  sendJson,
+  type HttpRequestLike,
+  type HttpResponseLike,
+  type MiddlewareLike,
+} from '../limit/http.js';
 import { rateLimitHeaders, type RateLimitHeaderStandard } from './rateLimitHeaders.js';
 import type { RateLimitDecision, RateLimitRule } from './RateLimitRule.js';
 import type { RateLimiter } from './RateLimiter.js';
@@ -16,6 +22,11 @@ export interface RateLimitMiddlewareOptions<Req extends HttpRequestLike = HttpRe
   readonly headers?: RateLimitHeaderStandard;
   /** The JSON body of a 429. @default { error: 'rate_limited', message, retryAfterSeconds } */
   readonly body?: (req: Req, decision: RateLimitDecision) => unknown;
+  /**
+   * The `Content-Type` of that body, e.g. `application/problem+json` when `body` builds an RFC 9457 problem.
+   * @default 'application/json; charset=utf-8'
+   */
+  readonly contentType?: string;
 }
 
 /**
@@ -53,6 +64,10 @@ export function rateLimitMiddleware<
     message: 'Too many requests; retry later.',
     retryAfterSeconds: Math.max(1, Math.ceil(decision.retryAfterMs / 1000)),
   }));
+  const contentType = options.contentType ?? JSON_CONTENT_TYPE;
+  if (typeof contentType !== 'string' || contentType === '') {
+    throw invalidOption('contentType', 'a non-empty string', options.contentType);
+  }
 
   return (req, res, next) => {
     let pending: Promise<RateLimitDecision>;
@@ -75,7 +90,7 @@ export function rateLimitMiddleware<
           res.setHeader(name, value);
         }
         if (decision.allowed) next();
-        else sendJson(res, 429, body(req, decision));
+        else sendJson(res, 429, body(req, decision), contentType);
       },
       (error: unknown) => next(error),
     );
