@@ -52,12 +52,6 @@ const KNOWN_GAPS: readonly { readonly pattern: RegExp; readonly reason: string }
     pattern: /http_client_request_duration_seconds/,
     reason: "RetailFlow's payment client calls the global fetch, not @ballast/telemetry's instrumentFetch",
   },
-  {
-    pattern:
-      /le="0\.3"|slo:(sli_error|sli_bad|period_burn_rate|period_error_budget_remaining)[:\w]*\{slo=~?"catalog-latency"/,
-    reason:
-      'the catalog-latency SLO counts le="0.3", which is not a bucket of http_server_request_duration_seconds',
-  },
 ];
 
 const ACME = { authorization: `Bearer ${DEFAULT_CONFIG.acmeApiKey}` };

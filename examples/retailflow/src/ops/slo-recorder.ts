@@ -8,8 +8,11 @@ export const SLO = {
   outbox: 'order-event-freshness',
 } as const;
 
-/** Latency threshold of the catalog-latency SLO (its bucket `le="0.3"`). @default 300 */
-export const CATALOG_THRESHOLD_MS = 300;
+/**
+ * Latency threshold of the catalog-latency SLO: its bucket `le="0.25"`, a boundary of the semconv request-duration
+ * buckets, so Prometheus can count it exactly. @default 250
+ */
+export const CATALOG_THRESHOLD_MS = 250;
 
 /** Freshness threshold of the order-event-freshness SLO (its bucket `le="30"`). @default 30000 */
 export const OUTBOX_THRESHOLD_MS = 30_000;

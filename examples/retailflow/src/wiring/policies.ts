@@ -1,6 +1,6 @@
 import type { Request, RequestHandler } from 'express';
 import { Redis } from 'ioredis';
-import type { Clock } from '@ballast/core';
+import { reportError, type Clock } from '@ballast/core';
 import {
   BulkheadPolicy,
   ChaosPolicy,
@@ -207,6 +207,14 @@ export async function createPolicies(options: {
       maxRetriesPerRequest: 1,
       enableOfflineQueue: false,
     });
+    // While Redis is away the limiter fails open and says so through its events; connection errors are reported
+    // once per outage, not left to ioredis's "Unhandled error event".
+    let redisDown = false;
+    redis.on('error', (error: unknown) => {
+      if (!redisDown) reportError(error, 'retailflow: Redis connection');
+      redisDown = true;
+    });
+    redis.on('ready', () => (redisDown = false));
     await redis.connect();
   }
   const tenantLimiter = new RateLimiter({
