@@ -48,10 +48,6 @@ const TOLERANCE = 0.001;
  */
 const KNOWN_GAPS: readonly { readonly pattern: RegExp; readonly reason: string }[] = [
   { pattern: /ballast_fallbacks_total/, reason: 'RetailFlow has no fallback policy' },
-  {
-    pattern: /http_client_request_duration_seconds/,
-    reason: "RetailFlow's payment client calls the global fetch, not @ballast/telemetry's instrumentFetch",
-  },
 ];
 
 const ACME = { authorization: `Bearer ${DEFAULT_CONFIG.acmeApiKey}` };

@@ -1,7 +1,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { reportError, systemClock, type Clock } from '@ballast/core';
-import type { TelemetryHandle } from '@ballast/telemetry';
+import { instrumentFetch, type TelemetryHandle } from '@ballast/telemetry';
 import { createApp } from './app.js';
 import { DEFAULT_CONFIG, loadConfig, type RetailFlowConfig } from './config.js';
 import { openRepository, seedDemoData, type Repository } from './data/index.js';
@@ -156,7 +156,16 @@ export async function startRetailFlow(
 
     const schemas = new OpenApiSchemas(loadOpenApiDocument());
     const flags = new FeatureFlags(FLAG_RULES, (slo) => slos.policy(slo));
-    const checkout = new Checkout(chaosRepo, policies, httpPaymentGateway(paymentUrl), { clock });
+    const checkout = new Checkout(
+      chaosRepo,
+      policies,
+      httpPaymentGateway(
+        paymentUrl,
+        // Outbound RED (http_client_request_duration_seconds) and trace context for the provider calls.
+        instrumentFetch(telemetry.metrics, { serverAddresses: [new URL(paymentUrl).host] }),
+      ),
+      { clock },
+    );
     const readiness = new Readiness(
       [
         { name: 'storage', check: () => repo.health() },

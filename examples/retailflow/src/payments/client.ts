@@ -46,7 +46,8 @@ export interface PaymentGateway {
 
 /**
  * The HTTP client for the payment provider. It makes exactly one attempt per call: timeouts, retries and the
- * breaker are the caller's policies, and the abort signal carries the deadline of the inbound request.
+ * breaker are the caller's policies, and the abort signal carries the deadline of the inbound request. Pass an
+ * instrumented `fetch` (`instrumentFetch` from `@ballast/telemetry`) for outbound RED metrics and trace context.
  *
  * @example
  * ```ts
@@ -57,14 +58,14 @@ export interface PaymentGateway {
  * );
  * ```
  */
-export function httpPaymentGateway(baseUrl: string): PaymentGateway {
+export function httpPaymentGateway(baseUrl: string, fetchImpl: typeof fetch = fetch): PaymentGateway {
   const endpoint = new URL('/v1/charges', baseUrl).href;
   return {
     async charge(request, call) {
       const signal = call.signal;
       let response: Response;
       try {
-        response = await fetch(endpoint, {
+        response = await fetchImpl(endpoint, {
           method: 'POST',
           headers: writeDeadlineHeader(
             { 'content-type': 'application/json', 'idempotency-key': request.idempotencyKey },
