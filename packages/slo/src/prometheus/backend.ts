@@ -1,9 +1,5 @@
 import { invalidOption, systemClock, type Clock } from '@ballast/core';
-import {
-  resolveBudgetPolicy,
-  type BudgetPolicy,
-  type ResolvedBudgetPolicy,
-} from '../budget-policy.js';
+import { resolveBudgetPolicy, type BudgetPolicy, type ResolvedBudgetPolicy } from '../budget-policy.js';
 import { formatDuration } from '../duration.js';
 import { assembleStatus, burnRate, conditionFires, remainingRatio } from '../engine/assemble.js';
 import { calendarPeriod } from '../engine/calendar.js';
