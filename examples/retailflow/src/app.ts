@@ -64,7 +64,14 @@ export function createApp(deps: AppDependencies): Express {
   app.use(
     '/admin',
     json,
-    adminRoutes(deps.config.adminKey, deps.policies.chaos, deps.adminRepo, deps.schemas, deps.flags),
+    adminRoutes(
+      deps.config.adminKey,
+      deps.policies.chaos,
+      deps.adminRepo,
+      deps.schemas,
+      deps.flags,
+      deps.policies.breakers,
+    ),
   );
 
   const api = express.Router();

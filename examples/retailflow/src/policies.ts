@@ -1,5 +1,12 @@
 import type { RequestHandler } from 'express';
-import type { CallContext, Deadline } from '@ballast/resilience';
+import type { BreakerState, CallContext, Deadline } from '@ballast/resilience';
+
+/** What an operator can do to a circuit breaker: read its state, open it by hand, close it again. */
+export interface BreakerControl {
+  readonly state: BreakerState;
+  isolate(): void;
+  reset(): void;
+}
 
 /** Priority classes of inbound requests for load shedding (`sheddable` is shed first, `critical` last). */
 export type RequestPriority = 'critical' | 'default' | 'sheddable';
@@ -47,6 +54,8 @@ export interface ServicePolicies {
   ) => Promise<T>;
   /** Chaos switches for payments and storage. */
   readonly chaos: ChaosControl;
+  /** The circuit breakers on-call may isolate or reset by hand (`/admin/breakers`), by policy name. */
+  readonly breakers: ReadonlyMap<string, BreakerControl>;
   /** Stops timers and connections the policies hold. */
   readonly close: () => Promise<void>;
 }

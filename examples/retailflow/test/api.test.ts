@@ -92,6 +92,26 @@ describe('catalog', () => {
 });
 
 describe('checkout', () => {
+  it('fails fast while on-call has isolated the payment breaker, and recovers on reset', async () => {
+    const isolated = await call<Record<string, string>>(base, 'POST', '/admin/breakers', {
+      key: ADMIN,
+      body: { name: 'payment-breaker', action: 'isolate' },
+    });
+    expect(isolated.body).toEqual({ 'payment-breaker': 'isolated' });
+    try {
+      const refused = await order(base, ACME, 'co-isolated');
+      expect(refused.status).toBe(503);
+      expect(refused.body).toMatchObject({ title: 'Payment provider unavailable' });
+    } finally {
+      const reset = await call<Record<string, string>>(base, 'POST', '/admin/breakers', {
+        key: ADMIN,
+        body: { name: 'payment-breaker', action: 'reset' },
+      });
+      expect(reset.body).toEqual({ 'payment-breaker': 'closed' });
+    }
+    expect((await order(base, ACME, 'co-after-reset')).status).toBe(201);
+  });
+
   it('creates a paid order and replays it for the same key and body', async () => {
     const first = await order(base, ACME, 'co-1');
     expect(first.status).toBe(201);

@@ -146,6 +146,16 @@ describe('the OpenAPI 3.1 document', () => {
       body: { target: 'payments', enabled: false, errorRate: 0.5 },
     });
     await checked('POST', '/admin/chaos?invalid', { key: ADMIN, body: { target: 'payments' } });
+    await checked('GET', '/admin/breakers', { key: ADMIN });
+    await checked('POST', '/admin/breakers', {
+      key: ADMIN,
+      body: { name: 'payment-breaker', action: 'reset' },
+    });
+    expect(
+      (await checked('POST', '/admin/breakers', { key: ADMIN, body: { name: 'no-such', action: 'reset' } }))
+        .status,
+    ).toBe(404);
+    await checked('POST', '/admin/breakers?invalid', { key: ADMIN, body: { name: 'payment-breaker' } });
     const override = (body: unknown, invalid = false) =>
       checked('POST', invalid ? '/admin/flags?invalid' : '/admin/flags', { key: ADMIN, body });
     expect((await override({ flag: 'recommendations', tenantId: 'globex', enabled: false })).status).toBe(

@@ -55,7 +55,7 @@ export const BallastCircuitBreakerStuckOpen: AlertSpec = {
     ],
     mitigation: [
       CHAOS_OFF_STEP,
-      'If the dependency is known to be down for a while, isolate the breaker so no trial call adds load while its owner fixes it: `breaker.isolate()` on the `CircuitBreakerPolicy` (RetailFlow: `policies.paymentBreaker.isolate()`; it has no admin endpoint for it yet). Its state shows `isolated` and calls fail with reason `circuit-isolated`. Release it with `breaker.reset()` when the dependency is back.',
+      'If the dependency is known to be down for a while, isolate the breaker so no trial call adds load while its owner fixes it: `breaker.isolate()` on the `CircuitBreakerPolicy`; in RetailFlow, `POST /admin/breakers` with the admin key and the body `{"name": "payment-breaker", "action": "isolate"}` (audited). Its state shows `isolated` and calls fail with reason `circuit-isolated`. Release it with `"action": "reset"` when the dependency is back; `GET /admin/breakers` lists every breaker and its state.',
       'Make sure the fallback for the feature is serving (cached catalog, queued payment) rather than errors.',
       'Do not raise the breaker thresholds to make the alert go away: the breaker is doing its job.',
     ],

@@ -5,12 +5,17 @@ import type { FeatureFlags } from '../flags/flags.js';
 import { HttpProblem } from '../http/problem.js';
 import { invalidRequest, jsonBody } from '../http/validation.js';
 import type { OpenApiSchemas } from '../openapi.js';
-import type { ChaosControl, ChaosTarget } from '../policies.js';
+import type { BreakerControl, ChaosControl, ChaosTarget } from '../policies.js';
 
 interface FlagOverrideRequest {
   readonly flag: string;
   readonly tenantId: string | null;
   readonly enabled: boolean | null;
+}
+
+interface BreakerRequest {
+  readonly name: string;
+  readonly action: 'isolate' | 'reset';
 }
 
 interface ChaosRequest {
@@ -24,6 +29,8 @@ interface ChaosRequest {
  * Admin endpoints (admin key). `GET`/`POST /admin/chaos` switch fault injection on the payment calls or the storage
  * at run time, for drills (audited as a system-wide `chaos.set` entry). `POST /admin/flags` sets or clears
  * (`enabled: null`) a flag override for one tenant or, with `tenantId: null`, for all (audited by the store).
+ * `GET`/`POST /admin/breakers` read the circuit breakers' states and isolate (open by hand) or reset one, the lever
+ * the runbooks name when a dependency is known to be down (audited as `breaker.isolate` / `breaker.reset`).
  */
 export function adminRoutes(
   adminKey: string,
@@ -31,6 +38,7 @@ export function adminRoutes(
   repo: Pick<Repository, 'appendAudit' | 'getTenant' | 'setFlagOverride'>,
   schemas: OpenApiSchemas,
   flags: Pick<FeatureFlags, 'has'>,
+  breakers: ReadonlyMap<string, BreakerControl> = new Map(),
 ): Router {
   const router = Router();
   router.use(adminAuth(adminKey));
@@ -55,6 +63,26 @@ export function adminRoutes(
       details: { ...next },
     });
     res.json(chaos.get());
+  });
+  const breakerStates = () => Object.fromEntries([...breakers].map(([name, b]) => [name, b.state]));
+  router.get('/breakers', (_req, res) => {
+    res.json(breakerStates());
+  });
+  router.post('/breakers', jsonBody(schemas, 'BreakerRequest'), async (req, res) => {
+    const body = req.body as BreakerRequest;
+    const breaker = breakers.get(body.name);
+    if (!breaker) throw new HttpProblem(404, 'not-found', 'Not found', `No circuit breaker ${body.name}`);
+    if (body.action === 'isolate') breaker.isolate();
+    else breaker.reset();
+    await repo.appendAudit({
+      tenantId: null,
+      actor: 'admin',
+      action: `breaker.${body.action}`,
+      targetType: 'breaker',
+      targetId: body.name,
+      details: { state: breaker.state },
+    });
+    res.json(breakerStates());
   });
   router.post('/flags', jsonBody(schemas, 'FlagOverrideRequest'), async (req, res) => {
     const body = req.body as FlagOverrideRequest;

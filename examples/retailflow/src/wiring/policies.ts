@@ -318,6 +318,7 @@ export async function createPolicies(options: {
         deadline ? { deadline } : undefined,
       ),
     chaos,
+    breakers: new Map([[paymentBreaker.name, paymentBreaker]]),
     storageChaos: (work) => switches.storage.run(work),
     paymentBreaker,
     paymentRetryBudget,
