@@ -77,6 +77,8 @@ export type {
   EventLoopSample,
 } from './limit/EventLoopPressure.js';
 export { EventLoopPressure } from './limit/EventLoopPressure.js';
+export type { SaturationSignalOptions } from './limit/SaturationSignal.js';
+export { SaturationSignal } from './limit/SaturationSignal.js';
 export type { Gradient2Options } from './limit/Gradient2Limit.js';
 export { Gradient2Limit } from './limit/Gradient2Limit.js';
 export type { AimdOptions } from './limit/AimdLimit.js';
@@ -92,7 +94,7 @@ export type { LoadShedReason } from './limit/LoadShedError.js';
 export { LoadShedError, isLoadShedError } from './limit/LoadShedError.js';
 export type { HttpRequestLike, HttpResponseLike, MiddlewareLike, NextFunctionLike } from './limit/http.js';
 export type { LoadSheddingMiddlewareOptions } from './limit/loadSheddingMiddleware.js';
-export { loadSheddingMiddleware } from './limit/loadSheddingMiddleware.js';
+export { loadSheddingMiddleware, releaseOnResponse } from './limit/loadSheddingMiddleware.js';
 export type { AdaptiveThrottleOptions } from './limit/AdaptiveThrottle.js';
 export { AdaptiveThrottle } from './limit/AdaptiveThrottle.js';
 export { ThrottledError, isThrottledError } from './limit/ThrottledError.js';

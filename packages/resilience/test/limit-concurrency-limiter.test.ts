@@ -292,3 +292,22 @@ describe('ConcurrencyLimiter admission matches a reference model', () => {
     }
   });
 });
+
+describe('LoadShedError', () => {
+  it('captures no stack trace (shedding is routine, and thousands a second must stay cheap) and leaves the limit as it was', () => {
+    const before = Error.stackTraceLimit;
+    const error = new LoadShedError('queue-timeout', 'sheddable', 7);
+    expect(Error.stackTraceLimit).toBe(before);
+    expect(error.stack).toBe(
+      'LoadShedError: sheddable call shed (queue-timeout): the concurrency limit is 7',
+    );
+    expect(error).toMatchObject({
+      detail: 'queue-timeout',
+      priority: 'sheddable',
+      limit: 7,
+      reason: 'queue-timeout',
+    });
+    expect(isLoadShedError(error)).toBe(true);
+    expect(new Error('other').stack).toContain('\n    at ');
+  });
+});

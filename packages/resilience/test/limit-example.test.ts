@@ -3,6 +3,7 @@ import type { Server } from 'node:http';
 import { ManualClock } from '@ballast/core';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createApp, priorityOf } from '../examples/load-shedding.js';
+import { checkoutIngress } from '../examples/critical-first.js';
 import { AimdLimit, ConcurrencyLimiter } from '@ballast/resilience';
 
 let server: Server | undefined;
@@ -37,5 +38,31 @@ describe('examples/load-shedding.ts', () => {
 
   it('builds its default Gradient2 limiter', () => {
     expect(typeof createApp()).toBe('function');
+  });
+});
+
+describe('examples/critical-first.ts', () => {
+  it('sheds reads while checkouts queue and the loop is busy, and checkouts once the bulkhead is full', async () => {
+    const clock = new ManualClock(0);
+    const loop = { underPressure: true };
+    const { inventory, ingress } = checkoutIngress({ clock, loop });
+    const release: (() => void)[] = [];
+    const checkout = () =>
+      ingress.execute(() => inventory.execute(() => new Promise<void>((r) => release.push(r))), 'critical');
+    const running = Array.from({ length: 13 }, checkout); // 12 run, one queues
+    await clock.advanceAsync(0);
+    expect(inventory.queued).toBe(1);
+    await expect(ingress.execute(() => 'read', 'sheddable')).rejects.toMatchObject({ detail: 'pressure' });
+    loop.underPressure = false; // checkouts wait on the database, not on the CPU: reads cost them nothing
+    await expect(ingress.execute(() => 'read', 'sheddable')).resolves.toBe('read');
+    const queued = [checkout(), checkout(), checkout()]; // the queue is full now
+    await clock.advanceAsync(0);
+    await expect(checkout()).rejects.toMatchObject({ detail: 'pressure', priority: 'critical' });
+    for (let round = 0; round < 3; round++) {
+      for (const r of release.splice(0)) r();
+      await clock.advanceAsync(0);
+    }
+    await Promise.all([...running, ...queued]);
+    expect(inventory.inFlight + inventory.queued).toBe(0);
   });
 });

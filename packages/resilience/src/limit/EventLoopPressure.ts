@@ -123,6 +123,15 @@ export class EventLoopPressure implements AdmissionSignal {
     return this.#pressure;
   }
 
+  /**
+   * True while the event loop has been saturated recently (the pressure is above 0). Starts sampling, as the first
+   * admission does: usable as the `onlyWhile` condition of a {@link SaturationSignal}.
+   */
+  get underPressure(): boolean {
+    if (this.#timer === undefined && !this.#closed) this.#start();
+    return this.#pressure > 0;
+  }
+
   admits(priority: Priority): boolean {
     if (this.#timer === undefined && !this.#closed) this.#start();
     const p = this.#pressure - CLASSES[priority];

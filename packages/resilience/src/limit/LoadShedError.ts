@@ -27,15 +27,23 @@ export class LoadShedError extends Error {
   override readonly name = 'LoadShedError';
   /** The refusal reason shared with the other policies: `shed`, or `queue-timeout` for a call dropped from the queue. */
   readonly reason: 'shed' | 'queue-timeout';
-  constructor(
-    /** Why the call was shed, in detail. */
-    readonly detail: LoadShedReason,
-    /** The priority class the call asked for. */
-    readonly priority: Priority,
-    /** The concurrency limit at the moment of the decision. */
-    readonly limit: number,
-  ) {
+  /** Why the call was shed, in detail. */
+  readonly detail: LoadShedReason;
+  /** The priority class the call asked for. */
+  readonly priority: Priority;
+  /** The concurrency limit at the moment of the decision. */
+  readonly limit: number;
+
+  constructor(detail: LoadShedReason, priority: Priority, limit: number) {
+    // Shedding is the limiter working, not a bug: under overload it happens thousands of times a second, and a
+    // stack trace (where the limiter refused) costs more than the refusal and says nothing. So none is captured.
+    const stackTraceLimit = Error.stackTraceLimit;
+    Error.stackTraceLimit = 0;
     super(`${priority} call shed (${detail}): the concurrency limit is ${limit}`);
+    Error.stackTraceLimit = stackTraceLimit;
+    this.detail = detail;
+    this.priority = priority;
+    this.limit = limit;
     this.reason = detail === 'queue-timeout' ? 'queue-timeout' : 'shed';
     brand(this, kind);
     markRejected(this);

@@ -1,6 +1,6 @@
 import { checkFunction, checkNumber, invalidOption } from '@ballast/core';
 import type { Priority } from '../events.js';
-import type { ConcurrencyLimiter } from './ConcurrencyLimiter.js';
+import type { ConcurrencyLimiter, LimiterPermit } from './ConcurrencyLimiter.js';
 import {
   JSON_CONTENT_TYPE,
   sendJson,
@@ -25,6 +25,41 @@ export interface LoadSheddingMiddlewareOptions<Req extends HttpRequestLike = Htt
    * @default 'application/json; charset=utf-8'
    */
   readonly contentType?: string;
+}
+
+/**
+ * Ends a limiter permit when an HTTP response does: `success()` when it finishes, `dropped()` when it finishes with
+ * a status `isDropped` accepts (an overload signal for the limit algorithm), `ignore()` when the client went away
+ * first. For admission code of your own in front of a server; {@link loadSheddingMiddleware} uses it.
+ *
+ * @example
+ * ```ts
+ * import http from 'node:http';
+ * import { ConcurrencyLimiter, releaseOnResponse } from '@ballast/resilience';
+ * const limiter = new ConcurrencyLimiter();
+ * http.createServer(async (req, res) => {
+ *   releaseOnResponse(await limiter.acquire('default'), res);
+ *   res.end('ok');
+ * });
+ * ```
+ */
+export function releaseOnResponse(
+  permit: LimiterPermit,
+  res: Pick<HttpResponseLike, 'statusCode' | 'once'>,
+  isDropped: (statusCode: number) => boolean = (status) => status === 503 || status === 504,
+): void {
+  let done = false;
+  res.once('finish', () => {
+    if (done) return;
+    done = true;
+    if (isDropped(res.statusCode)) permit.dropped();
+    else permit.success();
+  });
+  res.once('close', () => {
+    if (done) return;
+    done = true;
+    permit.ignore();
+  });
 }
 
 /**
@@ -76,18 +111,7 @@ export function loadSheddingMiddleware<
           permit.ignore(); // the client left while the request waited in the queue: do not run it
           return;
         }
-        let done = false;
-        res.once('finish', () => {
-          if (done) return;
-          done = true;
-          if (isDropped(res.statusCode)) permit.dropped();
-          else permit.success();
-        });
-        res.once('close', () => {
-          if (done) return;
-          done = true;
-          permit.ignore();
-        });
+        releaseOnResponse(permit, res, isDropped);
         next();
       },
       (error: unknown) => {

@@ -1,0 +1,122 @@
+import { describe, expect, it } from 'vitest';
+import { ManualClock, setErrorHandler } from '@ballast/core';
+import { BulkheadPolicy, ConcurrencyLimiter, SaturationSignal, isLoadShedError } from '../src/index.js';
+
+const admitted = (signal: SaturationSignal) => ({
+  sheddable: signal.admits('sheddable'),
+  default: signal.admits('default'),
+  critical: signal.admits('critical'),
+});
+
+describe('SaturationSignal', () => {
+  it.each([
+    [0, { sheddable: true, default: true, critical: true }],
+    [0.1, { sheddable: false, default: true, critical: true }],
+    [0.5, { sheddable: false, default: true, critical: true }],
+    [0.75, { sheddable: false, default: false, critical: true }],
+    [0.99, { sheddable: false, default: false, critical: true }],
+    [1, { sheddable: false, default: false, critical: false }],
+  ])('at saturation %d sheds lower classes first (default thresholds): %j', (level, expected) => {
+    expect(admitted(new SaturationSignal({ saturation: () => level }))).toEqual(expected);
+  });
+
+  it('takes its thresholds per class', () => {
+    let level = 0.3;
+    const signal = new SaturationSignal({
+      saturation: () => level,
+      thresholds: { sheddable: 0.25, default: 0.9 },
+    });
+    expect(admitted(signal)).toEqual({ sheddable: false, default: true, critical: true });
+    level = 0.2;
+    expect(admitted(signal)).toEqual({ sheddable: true, default: true, critical: true });
+    level = 0.95;
+    expect(admitted(signal)).toEqual({ sheddable: false, default: false, critical: true });
+  });
+
+  it('leaves critical work to the resource when told to', () => {
+    const signal = new SaturationSignal({ saturation: () => 1, shedCriticalWhenFull: false });
+    expect(admitted(signal)).toEqual({ sheddable: false, default: false, critical: true });
+    expect(() => new SaturationSignal({ saturation: () => 1, shedCriticalWhenFull: 'yes' as never })).toThrow(
+      /shedCriticalWhenFull/,
+    );
+  });
+
+  it('sheds lower classes only while its condition holds (critical work waits on a slow dependency, not on us)', () => {
+    let busy = false;
+    const signal = new SaturationSignal({ saturation: () => 0.75, onlyWhile: () => busy });
+    expect(admitted(signal)).toEqual({ sheddable: true, default: true, critical: true });
+    busy = true;
+    expect(admitted(signal)).toEqual({ sheddable: false, default: false, critical: true });
+    const full = new SaturationSignal({ saturation: () => 1, onlyWhile: () => false });
+    expect(full.admits('critical')).toBe(false); // the resource would refuse it anyway
+    expect(full.admits('sheddable')).toBe(true);
+    const previous = setErrorHandler(() => undefined);
+    try {
+      const throwing = new SaturationSignal({
+        saturation: () => 0.75,
+        onlyWhile: () => {
+          throw new Error('no reading');
+        },
+      });
+      expect(throwing.admits('sheddable')).toBe(false);
+    } finally {
+      setErrorHandler(previous);
+    }
+    expect(() => new SaturationSignal({ saturation: () => 0, onlyWhile: true as never })).toThrow(
+      /onlyWhile/,
+    );
+  });
+
+  it('admits everything when the source throws or answers no number, and reports the failure', () => {
+    const reported: string[] = [];
+    const previous = setErrorHandler((_error, context) => reported.push(context));
+    try {
+      const broken = new SaturationSignal({
+        saturation: () => {
+          throw new Error('gauge gone');
+        },
+      });
+      expect(admitted(broken)).toEqual({ sheddable: true, default: true, critical: true });
+      expect(reported).toContain('SaturationSignal: saturation() threw');
+      const notANumber = new SaturationSignal({ saturation: () => 'full' as unknown as number });
+      expect(notANumber.admits('sheddable')).toBe(true);
+    } finally {
+      setErrorHandler(previous);
+    }
+  });
+
+  it('rejects bad options with the option named', () => {
+    expect(() => new SaturationSignal({} as never)).toThrow(/saturation/);
+    expect(() => new SaturationSignal(undefined as never)).toThrow(/saturation/);
+    expect(() => new SaturationSignal({ saturation: () => 0, thresholds: { sheddable: 2 } })).toThrow(
+      /thresholds\.sheddable/,
+    );
+    expect(
+      () => new SaturationSignal({ saturation: () => 0, thresholds: { sheddable: 0.6, default: 0.5 } }),
+    ).toThrow(/thresholds\.default/);
+  });
+
+  it('sheds catalog-like work at the limiter while a bulkhead critical work needs has a queue', async () => {
+    const clock = new ManualClock();
+    const bulkhead = new BulkheadPolicy({ name: 'db', limit: 1, maxQueued: 4, queueTimeoutMs: 1_000, clock });
+    const limiter = new ConcurrencyLimiter({
+      clock,
+      admission: new SaturationSignal({ saturation: () => bulkhead.queued / bulkhead.maxQueued }),
+    });
+    const gates: (() => void)[] = [];
+    const hold = () => bulkhead.execute(() => new Promise<void>((resolve) => gates.push(resolve)));
+    const running = [limiter.execute(hold, 'critical'), limiter.execute(hold, 'critical')];
+    await clock.advanceAsync(0);
+    expect(bulkhead.queued).toBe(1);
+    const shed = await limiter.execute(() => 'read', 'sheddable').catch((e: unknown) => e);
+    expect(isLoadShedError(shed) && shed.detail).toBe('pressure');
+    await expect(limiter.execute(() => 'critical work', 'critical')).resolves.toBe('critical work');
+    // The queue drains: sheddable work is admitted again.
+    gates.shift()!();
+    await clock.advanceAsync(0);
+    expect(bulkhead.queued).toBe(0);
+    await expect(limiter.execute(() => 'read', 'sheddable')).resolves.toBe('read');
+    gates.shift()!();
+    await Promise.all(running);
+  });
+});
