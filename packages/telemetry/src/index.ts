@@ -29,7 +29,7 @@ export { redMiddleware } from './http/red-middleware.js';
 export type { ExpressAppLike, InstrumentAppOptions } from './http/instrument-app.js';
 export { instrumentApp } from './http/instrument-app.js';
 export { normalizeMethod } from './http/method.js';
-export { joinTemplate } from './http/route-capture.js';
+export { joinTemplate, setRoute } from './http/route-capture.js';
 export type {
   ClientRequestHandle,
   ClientRequestResult,

@@ -199,3 +199,29 @@ export function templateOf(state: RouteState): string | undefined {
   if (route === undefined) return undefined;
   return route === '' ? '/' : route;
 }
+
+/**
+ * Names the route of a request that is answered before any router sees it (a load shedder or rate limiter in
+ * front of express, say), so its RED metrics carry `http_route="/api/orders"` instead of `__unmatched__`. Call it
+ * after the RED middleware has seen the request and before the response ends. A no-op for a response no RED
+ * middleware is recording, and never overrides a route a router already matched.
+ *
+ * @example
+ * ```ts
+ * import http from 'node:http';
+ * import { redMiddleware, setRoute } from '@ballast/telemetry';
+ * http.createServer((req, res) => red(req, res, () => {
+ *   setRoute(res, '/api/orders');
+ *   res.writeHead(503).end();
+ * }));
+ * ```
+ */
+export function setRoute(res: object, template: string): void {
+  if (typeof template !== 'string' || !template.startsWith('/')) {
+    throw new TypeError(
+      `setRoute: template must be a path template starting with "/", got ${JSON.stringify(template)}`,
+    );
+  }
+  const state = stateOf(res);
+  if (state !== undefined) state.route ??= template;
+}
