@@ -30,7 +30,7 @@ export interface AppDependencies {
   readonly ops: OpsDependencies;
   /** Middleware that runs first on every request (RED metrics, tracing). */
   readonly instrumentation: readonly RequestHandler[];
-  /** Runs on every `/api/v1` request before shedding, so shed requests count against the SLOs. */
+  /** Runs on every `/api/v1` request express handles (the front door records the requests it sheds). */
   readonly sloRecorder: RequestHandler;
   /** Receives errors that became a 500. */
   readonly onUnexpected: (error: unknown) => void;
@@ -40,9 +40,9 @@ export interface AppDependencies {
 
 /**
  * Builds the express application: ops endpoints (never shed or authenticated), admin endpoints (admin key), and
- * the tenant API under `/api/v1` with, in order: SLO recording, the draining guard, then on every route adaptive
- * load shedding by priority class, the JSON body parser (size limit), the request deadline, tenant authentication
- * and the per-tenant rate limit.
+ * the tenant API under `/api/v1` with, in order: SLO recording, the draining guard, then on every route the JSON
+ * body parser (size limit), the request deadline, tenant authentication and the per-tenant rate limit. Adaptive
+ * load shedding by priority class runs before express, in the front door `startRetailFlow` puts in front of it.
  * Errors are RFC 9457 problem details.
  *
  * @example
@@ -85,10 +85,10 @@ export function createApp(deps: AppDependencies): Express {
     }
     next();
   });
-  // The per-request chain runs inside each route (not as router-level middleware) so that everything it answers
-  // (503 shed, 401, 429, 413) is labelled with the route in RED metrics and the SLO rules see shed checkouts.
+  // Load shedding happens before express (see frontDoor). The per-request chain runs inside each route (not as
+  // router-level middleware) so that everything it answers (401, 429, 413) is labelled with the route in RED
+  // metrics.
   const front: RequestHandler[] = [
-    deps.policies.shedding,
     json,
     requestDeadline(deps.clock, deps.config.requestTimeoutMs),
     tenantAuth(deps.repo, deps.policies.tenantLookup),

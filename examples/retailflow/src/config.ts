@@ -34,10 +34,21 @@ export interface RetailFlowConfig {
   readonly proRequestsPerMinute: number;
   /** Requests per minute a `free` tenant may make (`FREE_REQUESTS_PER_MINUTE`). @default 120 */
   readonly freeRequestsPerMinute: number;
-  /** Inventory reservations running at once (`INVENTORY_CONCURRENCY`): the bulkhead's slots. @default 16 */
+  /**
+   * Inventory reservations running at once (`INVENTORY_CONCURRENCY`): the bulkhead's slots. Beyond about a dozen,
+   * checkouts only queue longer for the same stock rows and the same ten database connections. @default 12
+   */
   readonly inventoryConcurrency: number;
-  /** Reservations that may wait for a slot, at most 1 s (`INVENTORY_QUEUE`). @default 32 */
+  /**
+   * Reservations that may wait for a slot (`INVENTORY_QUEUE`). A short queue: while it holds anyone, catalog reads
+   * are shed to give checkouts the CPU, and once it is full checkouts are refused at the front door. @default 4
+   */
   readonly inventoryQueue: number;
+  /**
+   * Longest a reservation waits for a slot before the checkout is refused with a 503, in ms
+   * (`INVENTORY_QUEUE_TIMEOUT_MS`): a checkout that waits longer than one takes would only add latency. @default 50
+   */
+  readonly inventoryQueueTimeoutMs: number;
   /** Largest accepted JSON body in bytes (`BODY_LIMIT_BYTES`). @default 65536 */
   readonly bodyLimitBytes: number;
   /** Time budget of one inbound request, propagated to outbound calls (`REQUEST_TIMEOUT_MS`). @default 5000 */
@@ -55,16 +66,17 @@ export interface RetailFlowConfig {
    */
   readonly loadShedding: LoadSheddingMode;
   /**
-   * With `ballast` shedding, also shed by priority when the event loop saturates (`EVENT_LOOP_SHEDDING`, `true` or
-   * `false`). Off by default: in RetailFlow a shed request costs about what a cached catalog read does, so shedding
-   * on loop delay did not relieve the loop and, in the proof, made 2x and 4x overload worse. @default false
+   * With `ballast` shedding, also shed every class by event-loop pressure alone (`EVENT_LOOP_SHEDDING`, `true` or
+   * `false`). Off by default: RetailFlow sheds by the checkout path's saturation (while the loop is saturated),
+   * which keeps checkouts served first; shedding on loop delay alone sheds checkouts too and, in the proof, made
+   * 2x and 4x overload worse. @default false
    */
   readonly eventLoopShedding: boolean;
   /** Starting concurrency limit of the ingress limiter (`INGRESS_INITIAL_LIMIT`). @default 200 */
   readonly ingressInitialLimit: number;
   /**
-   * Floor of the ingress limit (`INGRESS_MIN_LIMIT`): slow checkouts waiting on the inventory bulkhead hold ingress
-   * permits, and a small limit would let them crowd cheap reads out. @default 100
+   * Floor of the ingress limit (`INGRESS_MIN_LIMIT`): checkouts waiting on the bulkhead and the payment provider
+   * hold ingress permits, and a small limit would let them crowd cheap reads out. @default 100
    */
   readonly ingressMinLimit: number;
   /** Stock of every demo product when it is first seeded (`SEED_STOCK`); unset keeps the catalog's own figures. */
@@ -85,8 +97,9 @@ export const DEFAULT_CONFIG: RetailFlowConfig = {
   globexApiKey: 'rf_globex_dev_key',
   proRequestsPerMinute: 1200,
   freeRequestsPerMinute: 120,
-  inventoryConcurrency: 16,
-  inventoryQueue: 32,
+  inventoryConcurrency: 12,
+  inventoryQueue: 4,
+  inventoryQueueTimeoutMs: 50,
   bodyLimitBytes: 64 * 1024,
   requestTimeoutMs: 5000,
   paymentTimeoutMs: 1000,
@@ -187,6 +200,13 @@ export function loadConfig(env: Env = process.env): RetailFlowConfig {
       10_000,
     ),
     inventoryQueue: integer(env, 'INVENTORY_QUEUE', DEFAULT_CONFIG.inventoryQueue, 0, 100_000),
+    inventoryQueueTimeoutMs: integer(
+      env,
+      'INVENTORY_QUEUE_TIMEOUT_MS',
+      DEFAULT_CONFIG.inventoryQueueTimeoutMs,
+      0,
+      600_000,
+    ),
     bodyLimitBytes: integer(env, 'BODY_LIMIT_BYTES', DEFAULT_CONFIG.bodyLimitBytes, 1, 10 * 1024 * 1024),
     requestTimeoutMs: integer(env, 'REQUEST_TIMEOUT_MS', DEFAULT_CONFIG.requestTimeoutMs, 1, 600_000),
     paymentTimeoutMs: integer(env, 'PAYMENT_TIMEOUT_MS', DEFAULT_CONFIG.paymentTimeoutMs, 1, 600_000),

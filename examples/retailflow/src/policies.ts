@@ -1,5 +1,6 @@
 import type { RequestHandler } from 'express';
 import type { BreakerState, CallContext, Deadline } from '@ballast/resilience';
+import type { IngressGate } from './http/front-door.js';
 
 /** What an operator can do to a circuit breaker: read its state, open it by hand, close it again. */
 export interface BreakerControl {
@@ -34,8 +35,13 @@ export interface ChaosControl {
  * from `@ballast/resilience`; handlers never construct a policy themselves.
  */
 export interface ServicePolicies {
-  /** Ingress adaptive load shedding; reads the request's priority class (see `classify`). */
-  readonly shedding: RequestHandler;
+  /**
+   * Ingress admission by priority class (see `classify`), applied by the front door before express: Ballast's
+   * adaptive limiter, or a baseline the proof compares it with.
+   */
+  readonly ingress: IngressGate;
+  /** The problem body of a request the ingress refused. */
+  readonly refusal: (priority: RequestPriority) => unknown;
   /** Per-tenant rate limiting by plan; runs after authentication. */
   readonly rateLimit: RequestHandler;
   /** Tenant lookups by API key hash: cache + single-flight + stale-on-error (auth survives a store outage). */

@@ -16,7 +16,8 @@ import {
   type PaymentSimulatorOptions,
 } from './payments/simulator.js';
 import { withStorageChaos } from './wiring/storage-chaos.js';
-import { createPolicies, type RetailFlowPolicies } from './wiring/policies.js';
+import { createPolicies, PROBLEM_CONTENT_TYPE, type RetailFlowPolicies } from './wiring/policies.js';
+import { frontDoor } from './http/front-door.js';
 import { createSlos, type RetailFlowSlos } from './wiring/slo.js';
 import { createTelemetry, type RetailFlowTelemetry } from './wiring/telemetry.js';
 import { startEvents, type RetailFlowEvents } from './wiring/events.js';
@@ -196,7 +197,17 @@ export async function startRetailFlow(
       translateError,
     });
 
-    const server = http.createServer(app);
+    // Shedding before express: a refusal then costs a fraction of a handled request.
+    const server = http.createServer(
+      frontDoor(app, {
+        gate: policies.ingress,
+        instrumentation: telemetry.middleware,
+        slo: (which, res) => slos.track(which, res),
+        body: policies.refusal,
+        contentType: PROBLEM_CONTENT_TYPE,
+        retryAfterSeconds: 1,
+      }),
+    );
     server.keepAliveTimeout = 5000;
     const inFlight = new InFlightRequests(server);
     await new Promise<void>((resolve, reject) => {

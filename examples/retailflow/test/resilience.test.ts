@@ -119,7 +119,8 @@ describe('inventory bulkhead', () => {
     await until(() => svc.policies.inventoryBulkhead.queued === 2, 'the bulkhead queue to fill');
     expect(svc.policies.inventoryBulkhead.inFlight).toBe(2);
     const catalog = await call(base, 'GET', '/api/v1/products', { key: ACME });
-    expect(catalog.status).toBe(200); // cached: the saturated reservations do not hold catalog reads
+    // Cached, and not shed: checkouts wait on a slow store, not on this process's CPU (the event loop is calm).
+    expect(catalog.status).toBe(200);
 
     await call(base, 'POST', '/admin/chaos', { key: ADMIN, body: { target: 'storage', enabled: false } });
     const answers = await settle(clock, Promise.all(checkouts));

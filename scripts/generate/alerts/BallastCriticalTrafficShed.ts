@@ -22,12 +22,16 @@ export const BallastCriticalTrafficShed: AlertSpec = {
     'For 5 minutes {{ $labels.instance }} has shed more than one critical request every 10 seconds through {{ $labels.policy }}. Sheddable and default traffic are shed first, so the service is overloaded past what shedding them can absorb.',
   runbook: {
     meaning:
-      "Ballast's adaptive concurrency limiter sheds requests by priority class: `sheddable` first (catalog browsing), then `default`, and `critical` (checkout) last. Critical requests are being refused: the service cannot keep its latency within the limit even after dropping everything less important.",
+      "Ballast's adaptive concurrency limiter sheds requests by priority class: `sheddable` first (catalog browsing), then `default`, and `critical` (checkout) last. Critical requests are being refused: either the limit is reached even after dropping everything less important, or the resource checkouts need is full (RetailFlow: the inventory bulkhead, whose saturation the limiter reads; a checkout it would refuse anyway is refused at the door instead).",
     impact:
       'Users get 503 with `Retry-After` on the requests that matter most (checkouts). The checkout-availability SLO burns fast; revenue is lost for as long as it lasts.',
     queries: [
       { title: 'Shed rate by priority', expr: `sum by (policy, priority) (rate(${S}[5m]))` },
       { title: 'Concurrency limit vs in flight', expr: 'sum by (policy) (ballast_concurrency_limit)' },
+      {
+        title: 'Bulkhead queue (a full one sheds critical at the door)',
+        expr: 'sum by (policy) (ballast_bulkhead_queued)',
+      },
       {
         title: 'Request latency p99 (why the limit shrank)',
         expr: 'histogram_quantile(0.99, sum by (le) (rate(http_server_request_duration_seconds_bucket[5m])))',

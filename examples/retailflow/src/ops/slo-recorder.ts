@@ -28,6 +28,39 @@ export function sloOfRequest(req: Pick<Request, 'method' | 'path'>): 'checkout' 
   return undefined;
 }
 
+/** The part of a response {@link trackSloRequest} reads. */
+export interface SloResponse {
+  readonly statusCode: number;
+  readonly writableFinished: boolean;
+  once(event: 'finish' | 'close', listener: () => void): unknown;
+}
+
+/**
+ * Records one request of `which` SLO when its response ends (see {@link sloRecorder} for the definitions). Used by
+ * the recorder middleware, and by the front door for requests it refuses before express sees them.
+ */
+export function trackSloRequest(
+  clock: Clock,
+  sink: SloSink,
+  which: 'checkout' | 'catalog',
+  res: SloResponse,
+): void {
+  const started = clock.now();
+  let done = false;
+  const finish = (completed: boolean) => {
+    if (done) return;
+    done = true;
+    try {
+      if (which === 'checkout') sink(SLO.checkout, completed && res.statusCode < 500);
+      else sink(SLO.catalog, completed && clock.now() - started <= CATALOG_THRESHOLD_MS);
+    } catch (error) {
+      reportError(error, 'retailflow: SLO recording failed');
+    }
+  };
+  res.once('finish', () => finish(true));
+  res.once('close', () => finish(res.writableFinished));
+}
+
 /**
  * Feeds the in-process SLO engine from live traffic, with the same definitions the Prometheus rules use:
  * a checkout is good unless it answered 5xx (shed and draining answers are 503, so they count as bad); a catalog
@@ -37,24 +70,7 @@ export function sloOfRequest(req: Pick<Request, 'method' | 'path'>): 'checkout' 
 export function sloRecorder(clock: Clock, sink: SloSink): RequestHandler {
   return (req, res, next) => {
     const which = sloOfRequest(req);
-    if (which === undefined) {
-      next();
-      return;
-    }
-    const started = clock.now();
-    let done = false;
-    const finish = (completed: boolean) => {
-      if (done) return;
-      done = true;
-      try {
-        if (which === 'checkout') sink(SLO.checkout, completed && res.statusCode < 500);
-        else sink(SLO.catalog, completed && clock.now() - started <= CATALOG_THRESHOLD_MS);
-      } catch (error) {
-        reportError(error, 'retailflow: SLO recording failed');
-      }
-    };
-    res.once('finish', () => finish(true));
-    res.once('close', () => finish(res.writableFinished));
+    if (which !== undefined) trackSloRequest(clock, sink, which, res);
     next();
   };
 }

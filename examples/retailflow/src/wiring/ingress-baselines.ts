@@ -1,30 +1,27 @@
-import type { RequestHandler } from 'express';
+import { LoadShedError, type LimiterPermit } from '@ballast/resilience';
 import type { LoadSheddingMode } from '../config.js';
-import { problemBody } from './policies.js';
+import type { IngressGate } from '../http/front-door.js';
+
+/** The permit of a baseline gate: nothing to learn from how the request ends. */
+const NO_PERMIT: LimiterPermit = {
+  priority: 'default',
+  success: () => undefined,
+  dropped: () => undefined,
+  ignore: () => undefined,
+};
 
 /**
  * The ingress protections Ballast's adaptive shedding is measured against by the proof (`LOAD_SHEDDING`):
- * `none` admits everything, `toobusy` is toobusy-js, the popular event-loop-lag shedder, answering 503 with the
- * same problem body as Ballast's shedding so the two differ only in when they shed. Not for production use.
+ * `none` admits everything, `toobusy` is toobusy-js, the popular event-loop-lag shedder. Both sit at the same front
+ * door as Ballast's limiter and answer the same 503 problem, so the modes differ only in when they shed. Not for
+ * production use.
  */
-export async function baselineShedding(mode: Exclude<LoadSheddingMode, 'ballast'>): Promise<RequestHandler> {
-  if (mode === 'none') return (_req, _res, next) => next();
+export async function baselineGate(mode: Exclude<LoadSheddingMode, 'ballast'>): Promise<IngressGate> {
+  const admitted = Promise.resolve(NO_PERMIT);
+  if (mode === 'none') return { acquire: () => admitted };
   const { default: toobusy } = await import('toobusy-js');
-  return (_req, res, next) => {
-    if (!toobusy()) {
-      next();
-      return;
-    }
-    res
-      .status(503)
-      .set('Retry-After', '1')
-      .type('application/problem+json')
-      .send(
-        JSON.stringify(
-          problemBody(503, 'overloaded', 'Service overloaded', 'The service is shedding load; retry later', {
-            shedBy: 'toobusy',
-          }),
-        ),
-      );
+  return {
+    acquire: (priority) =>
+      toobusy() ? Promise.reject(new LoadShedError('pressure', priority, 0)) : admitted,
   };
 }

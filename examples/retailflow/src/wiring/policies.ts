@@ -17,19 +17,19 @@ import {
   TtlCache,
   EventLoopPressure,
   Gradient2Limit,
-  loadSheddingMiddleware,
+  SaturationSignal,
+  type AdmissionSignal,
   pipeline,
   rateLimitMiddleware,
   type Policy,
   type RateLimitRule,
 } from '@ballast/resilience';
 import type { RetailFlowConfig } from '../config.js';
-import { baselineShedding } from './ingress-baselines.js';
+import { baselineGate } from './ingress-baselines.js';
 import type { Plan } from '../data/index.js';
 import { contextOf } from '../http/context.js';
-import { classify } from '../http/priority.js';
 import { PROBLEM_BASE } from '../http/problem.js';
-import type { ChaosControl, ChaosFault, ChaosTarget, ServicePolicies } from '../policies.js';
+import type { ChaosControl, ChaosFault, ChaosTarget, RequestPriority, ServicePolicies } from '../policies.js';
 
 /** RetailFlow's policies, plus what telemetry and tests read from them. */
 export interface RetailFlowPolicies extends ServicePolicies {
@@ -121,8 +121,13 @@ class ChaosSwitch {
   }
 }
 
+/** Admits a call only when every signal does. */
+function allAdmit(...signals: readonly AdmissionSignal[]): AdmissionSignal {
+  return { admits: (priority) => signals.every((signal) => signal.admits(priority)) };
+}
+
 /** The media type of RFC 9457 problem details, for the refusals of the shedding and rate-limit middleware. */
-const PROBLEM_CONTENT_TYPE = 'application/problem+json; charset=utf-8';
+export const PROBLEM_CONTENT_TYPE = 'application/problem+json; charset=utf-8';
 
 /** An RFC 9457 problem body with RetailFlow's problem type base. */
 export function problemBody(
@@ -137,12 +142,13 @@ export function problemBody(
 
 /**
  * Builds RetailFlow's resilience policies from `@ballast/resilience`:
- * - ingress: an adaptive {@link ConcurrencyLimiter} (Gradient2) behind the load-shedding middleware, with
+ * - ingress: an adaptive {@link ConcurrencyLimiter} (Gradient2), applied by the front door before express, with
  *   checkout `critical`, catalog reads `sheddable`, the rest `default`;
  * - per tenant: a GCRA {@link RateLimiter} keyed by tenant with the plan's rule, in memory or Redis (`REDIS_URL`),
  *   failing open when Redis is unreachable (a limiter outage must not become a checkout outage);
  * - catalog: a {@link TtlCache} (single-flight misses, 5 s TTL, stale for 5 min when the store fails);
- * - inventory: a {@link BulkheadPolicy} (16 in flight and 32 queued for at most 1 s by default);
+ * - inventory: a {@link BulkheadPolicy} (12 in flight and 4 queued for at most 50 ms by default), whose
+ *   saturation sheds catalog reads first at ingress ({@link SaturationSignal});
  * - payments: retry (3 attempts, exponential backoff with full jitter, a shared {@link RetryBudget}) → circuit
  *   breaker (5 consecutive failures, half-open after 10 s) → per-attempt timeout, under the request's deadline;
  * - chaos switches on payments and storage, off until `/admin/chaos` turns them on.
@@ -160,18 +166,33 @@ export async function createPolicies(options: {
     for (const listener of listeners) listener(policy);
   };
 
-  // The limit learns from handler latency; the event-loop signal sees the queue a saturated loop builds in front
-  // of the handlers, where handler latency cannot (see EventLoopPressure).
-  // It samples the real event loop on the real clock, whatever clock the rest of the service runs on.
-  const ingressPressure =
-    config.loadShedding === 'ballast' && config.eventLoopShedding ? new EventLoopPressure() : undefined;
+  const inventoryBulkhead = new BulkheadPolicy({
+    name: 'inventory-bulkhead',
+    limit: config.inventoryConcurrency,
+    maxQueued: config.inventoryQueue,
+    queueTimeoutMs: config.inventoryQueueTimeoutMs,
+    clock,
+  });
+  // The event loop, sampled on the real clock whatever clock the rest of the service runs on: it tells whether
+  // the process itself is out of CPU (see EventLoopPressure).
+  const loop = config.loadShedding === 'ballast' ? new EventLoopPressure() : undefined;
+  // Critical first. A checkout costs the process about as much as twenty cached catalog reads, so under overload
+  // the reads take the CPU the checkouts queue for. While checkouts wait for the inventory bulkhead *and* the
+  // event loop is saturated, catalog reads are shed at the front door (other API calls once half the queue is
+  // taken); while the loop has CPU to spare (checkouts wait on a slow database, say), reads are still served.
+  // Once the bulkhead is full, checkouts are refused at the door too, before express parses, authenticates and
+  // validates what the bulkhead would refuse anyway.
+  const checkoutPressure = new SaturationSignal({
+    saturation: () =>
+      inventoryBulkhead.maxQueued === 0 ? 0 : inventoryBulkhead.queued / inventoryBulkhead.maxQueued,
+    ...(loop ? { onlyWhile: () => loop.underPressure } : {}),
+  });
   const ingressLimiter = new ConcurrencyLimiter({
     name: 'ingress',
     clock,
-    // Checkouts hold a permit while they wait for the inventory bulkhead (16 running, 32 queued) and the payment
-    // provider; catalog reads for well under a millisecond. A floor of 100 keeps those ~50 slow checkouts from
-    // filling the sheddable share and starving cheap reads: the bulkhead guards the database, this limit guards
-    // the process, and EventLoopPressure sheds by priority when the process itself runs out of CPU.
+    // The limit guards the process as a whole (it learns from handler latency); priority between checkouts and
+    // reads comes from the checkout signal above, so the floor stays high enough never to cut cheap reads while
+    // checkouts hold permits waiting on the bulkhead and the payment provider.
     algorithm: new Gradient2Limit({
       initialLimit: config.ingressInitialLimit,
       minLimit: config.ingressMinLimit,
@@ -179,26 +200,15 @@ export async function createPolicies(options: {
     }),
     // Sheddable reads may fill 80% of the limit: the top fifth stays free for checkouts.
     shares: { sheddable: 0.8, default: 0.9 },
-    ...(ingressPressure ? { admission: ingressPressure } : {}),
+    admission: loop && config.eventLoopShedding ? allAdmit(checkoutPressure, loop) : checkoutPressure,
   });
-  const shedding =
-    config.loadShedding === 'ballast'
-      ? (loadSheddingMiddleware<Request>(ingressLimiter, {
-          priority: (req) => classify(req),
-          retryAfterSeconds: 1,
-          contentType: PROBLEM_CONTENT_TYPE,
-          body: (_req, error) =>
-            problemBody(
-              503,
-              'overloaded',
-              'Service overloaded',
-              'The service is shedding load; retry later',
-              {
-                priority: error.priority,
-              },
-            ),
-        }) as unknown as RequestHandler)
-      : await baselineShedding(config.loadShedding);
+  const ingress =
+    config.loadShedding === 'ballast' ? ingressLimiter : await baselineGate(config.loadShedding);
+  const refusal = (priority: RequestPriority) =>
+    problemBody(503, 'overloaded', 'Service overloaded', 'The service is shedding load; retry later', {
+      priority,
+      ...(config.loadShedding === 'toobusy' ? { shedBy: 'toobusy' } : {}),
+    });
 
   let redis: Redis | undefined;
   if (config.redisUrl !== undefined) {
@@ -261,14 +271,6 @@ export async function createPolicies(options: {
     random,
   });
 
-  const inventoryBulkhead = new BulkheadPolicy({
-    name: 'inventory-bulkhead',
-    limit: config.inventoryConcurrency,
-    maxQueued: config.inventoryQueue,
-    queueTimeoutMs: 1_000,
-    clock,
-  });
-
   const paymentRetryBudget = new RetryBudget({
     percentCanRetry: 0.2,
     minRetriesPerSec: 1,
@@ -307,7 +309,8 @@ export async function createPolicies(options: {
   };
 
   return {
-    shedding,
+    ingress,
+    refusal,
     rateLimit,
     tenantLookup: <T>(key: string, load: () => Promise<T>) => tenantCache.get(key, load) as Promise<T>,
     catalog: <T>(key: string, load: () => Promise<T>) => catalogCache.get(key, load) as Promise<T>,
@@ -341,7 +344,7 @@ export async function createPolicies(options: {
         }
       : undefined,
     close: async () => {
-      ingressPressure?.close();
+      loop?.close();
       if (redis) await redis.quit().catch(() => redis?.disconnect());
     },
   };

@@ -3,7 +3,13 @@ import type { RequestHandler } from 'express';
 import type { Clock } from '@ballast/core';
 import { SloEngine, loadSlos, type Slo, type SloStatus } from '@ballast/slo';
 import type { BudgetPolicyState } from '../flags/flags.js';
-import { OUTBOX_THRESHOLD_MS, SLO, sloRecorder } from '../ops/slo-recorder.js';
+import {
+  OUTBOX_THRESHOLD_MS,
+  SLO,
+  sloRecorder,
+  trackSloRequest,
+  type SloResponse,
+} from '../ops/slo-recorder.js';
 import type { SloReport, SloStatusView } from '../ops/slo-view.js';
 
 /** Where RetailFlow's SLOs are declared (the same relative path works from `src/` and `dist/`). */
@@ -14,6 +20,8 @@ export interface RetailFlowSlos {
   readonly engine: SloEngine;
   /** Middleware that records checkout and catalog requests. */
   readonly recorder: RequestHandler;
+  /** Records one checkout or catalog request when `res` ends (for requests refused before express). */
+  track(which: 'checkout' | 'catalog', res: SloResponse): void;
   /** Records one delivered order event with its outbox lag. */
   recordDelivery(lagMs: number): void;
   /** The budget policy state of one SLO (`undefined` for an unknown name). */
@@ -48,9 +56,11 @@ export async function createSlos(options: {
   const slos = options.slos ?? (await loadSlos([fileURLToPath(SLO_SPEC_URL)]));
   const engine = new SloEngine({ slos, clock: options.clock });
   const names = new Set(slos.map((s) => s.name));
+  const sink = (slo: string, good: boolean) => engine.recordEvent(slo, good);
   return {
     engine,
-    recorder: sloRecorder(options.clock, (slo, good) => engine.recordEvent(slo, good)),
+    recorder: sloRecorder(options.clock, sink),
+    track: (which, res) => trackSloRequest(options.clock, sink, which, res),
     recordDelivery(lagMs) {
       engine.recordEvent(SLO.outbox, lagMs <= OUTBOX_THRESHOLD_MS);
     },

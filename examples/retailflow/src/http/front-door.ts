@@ -1,0 +1,148 @@
+import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
+import type { Request, RequestHandler, Response } from 'express';
+import { reportError } from '@ballast/core';
+import { isLoadShedError, releaseOnResponse, type LimiterPermit } from '@ballast/resilience';
+import { setRoute } from '@ballast/telemetry';
+import { sloOfRequest } from '../ops/slo-recorder.js';
+import type { RequestPriority } from '../policies.js';
+import { classify } from './priority.js';
+
+/**
+ * Admission at the front door: a permit for a request of `priority`, held until its response ends, or a rejection
+ * with a `LoadShedError` when the request is shed. A `ConcurrencyLimiter` is one.
+ */
+export interface IngressGate {
+  acquire(priority: RequestPriority): Promise<LimiterPermit>;
+}
+
+/** An API route the front door guards: the template RED metrics and SLOs know it by. */
+export interface ApiRoute {
+  /** The express route template, e.g. `/api/v1/orders/:orderId`. */
+  readonly template: string;
+  readonly priority: RequestPriority;
+}
+
+const PREFIX = '/api/v1';
+
+/** The tenant API's routes as express matches them (case-insensitive, optional trailing slash). */
+const ROUTES: readonly {
+  readonly methods: readonly string[];
+  readonly path: RegExp;
+  readonly template: string;
+}[] = [
+  { methods: ['GET', 'HEAD', 'POST'], path: /^\/orders\/?$/i, template: '/orders' },
+  { methods: ['GET', 'HEAD', 'DELETE'], path: /^\/orders\/[^/]+\/?$/i, template: '/orders/:orderId' },
+  { methods: ['GET', 'HEAD'], path: /^\/products\/?$/i, template: '/products' },
+  { methods: ['GET', 'HEAD'], path: /^\/products\/[^/]+\/?$/i, template: '/products/:productId' },
+  { methods: ['GET', 'HEAD'], path: /^\/audit\/?$/i, template: '/audit' },
+  { methods: ['GET', 'HEAD'], path: /^\/flags\/?$/i, template: '/flags' },
+];
+
+/**
+ * The tenant API route a raw request (`method`, `url` with its query) is for, with its priority class, or
+ * `undefined` for anything else (ops endpoints, admin, unknown paths: the front door lets those through).
+ *
+ * @example
+ * ```ts
+ * apiRoute('POST', '/api/v1/orders?x=1'); // { template: '/api/v1/orders', priority: 'critical' }
+ * ```
+ */
+export function apiRoute(method: string | undefined, url: string | undefined): ApiRoute | undefined {
+  if (method === undefined || url === undefined) return undefined;
+  if (url.length < PREFIX.length || url.slice(0, PREFIX.length).toLowerCase() !== PREFIX) return undefined;
+  const query = url.indexOf('?');
+  const path = url.slice(PREFIX.length, query < 0 ? url.length : query);
+  for (const route of ROUTES) {
+    if (!route.methods.includes(method) || !route.path.test(path)) continue;
+    // classify reads the path relative to /api/v1; the template stands for every path of the route.
+    return { template: PREFIX + route.template, priority: classify({ method, path: route.template }) };
+  }
+  return undefined;
+}
+
+/** Options for {@link frontDoor}. */
+export interface FrontDoorOptions {
+  readonly gate: IngressGate;
+  /**
+   * Middleware run on a refused request before it is answered (RED metrics), as express runs them on the requests
+   * it handles; each must call `next()` synchronously.
+   */
+  readonly instrumentation: readonly RequestHandler[];
+  /** Records a refused checkout or catalog request against its SLO when the answer ends. */
+  readonly slo: (which: 'checkout' | 'catalog', res: ServerResponse) => void;
+  /** The body of a refusal (an RFC 9457 problem). */
+  readonly body: (priority: RequestPriority) => unknown;
+  /** Its media type. */
+  readonly contentType: string;
+  /** `Retry-After` of a refusal, in seconds. @default 1 */
+  readonly retryAfterSeconds?: number;
+}
+
+/**
+ * Load shedding in front of express: the tenant API's requests are admitted or refused by `gate` before express
+ * parses, routes or authenticates anything, so a refusal costs a fraction of what the cheapest handled request
+ * does (the proof measured a refusal through express at about the cost of a cached catalog read). A refused request
+ * still gets its RED metrics (with its route template, not `__unmatched__`) and counts against its SLO. An admitted
+ * request holds its permit until the response ends: a 503 or 504 is a drop for the limit algorithm, a client that
+ * left gives no sample. Everything else (ops endpoints, admin, unknown paths) goes straight to `app`.
+ *
+ * @example
+ * ```ts
+ * const server = http.createServer(frontDoor(app, { gate: limiter, instrumentation: [red], slo, body, contentType }));
+ * ```
+ */
+export function frontDoor(app: RequestListener, options: FrontDoorOptions): RequestListener {
+  const retryAfter = String(options.retryAfterSeconds ?? 1);
+  const instrumentation = [...options.instrumentation];
+
+  const refuse = (req: IncomingMessage, res: ServerResponse, route: ApiRoute): void => {
+    let i = 0;
+    const next = (): void => {
+      const handler = instrumentation[i++];
+      if (handler !== undefined) {
+        // The instrumentation middleware reads only what node:http gives (method, socket, headers).
+        handler(req as Request, res as Response, next);
+        return;
+      }
+      try {
+        setRoute(res, route.template);
+        const which = sloOfRequest({ method: req.method ?? '', path: route.template.slice(PREFIX.length) });
+        if (which !== undefined) options.slo(which, res);
+      } catch (error) {
+        reportError(error, 'retailflow: recording a refused request');
+      }
+      res.statusCode = 503;
+      res.setHeader('Retry-After', retryAfter);
+      res.setHeader('Content-Type', options.contentType);
+      res.end(JSON.stringify(options.body(route.priority)));
+    };
+    next();
+  };
+
+  return (req, res) => {
+    const route = apiRoute(req.method, req.url);
+    if (route === undefined) {
+      app(req, res);
+      return;
+    }
+    options.gate.acquire(route.priority).then(
+      (permit) => {
+        if (res.destroyed) {
+          permit.ignore(); // the client left while the request waited in the queue: do not run it
+          return;
+        }
+        releaseOnResponse(permit, res);
+        app(req, res);
+      },
+      (error: unknown) => {
+        if (isLoadShedError(error)) {
+          refuse(req, res, route);
+          return;
+        }
+        // A gate that fails must not become an outage: report it and serve the request.
+        reportError(error, 'retailflow: ingress gate failed; request admitted');
+        app(req, res);
+      },
+    );
+  };
+}

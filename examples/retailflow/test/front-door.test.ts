@@ -1,0 +1,162 @@
+import http, { type RequestListener } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import { setErrorHandler } from '@ballast/core';
+import { LoadShedError, type LimiterPermit } from '@ballast/resilience';
+import { createMetricsRegistry, redMiddleware, renderMetrics } from '@ballast/telemetry';
+import { apiRoute, frontDoor, type IngressGate } from '../src/http/front-door.js';
+import type { RequestPriority } from '../src/policies.js';
+
+describe('apiRoute', () => {
+  it.each([
+    ['POST', '/api/v1/orders', { template: '/api/v1/orders', priority: 'critical' }],
+    ['POST', '/API/V1/Orders/', { template: '/api/v1/orders', priority: 'critical' }],
+    ['GET', '/api/v1/orders?limit=5', { template: '/api/v1/orders', priority: 'default' }],
+    ['DELETE', '/api/v1/orders/o-1', { template: '/api/v1/orders/:orderId', priority: 'default' }],
+    ['GET', '/api/v1/products', { template: '/api/v1/products', priority: 'sheddable' }],
+    [
+      'GET',
+      '/api/v1/products/sku-mug?x=1',
+      { template: '/api/v1/products/:productId', priority: 'sheddable' },
+    ],
+    ['HEAD', '/api/v1/products', { template: '/api/v1/products', priority: 'default' }],
+    ['GET', '/api/v1/audit', { template: '/api/v1/audit', priority: 'default' }],
+  ])('%s %s is %j', (method, url, expected) => {
+    expect(apiRoute(method, url)).toEqual(expected);
+  });
+
+  it.each([
+    ['GET', '/api/v1/slo'], // an ops endpoint: never shed
+    ['GET', '/healthz'],
+    ['POST', '/admin/chaos'],
+    ['PUT', '/api/v1/orders'],
+    ['GET', '/api/v1/products/a/b'],
+    ['GET', '/api/v1'],
+    [undefined, '/api/v1/orders'],
+  ])('%s %s is not a guarded API route', (method, url) => {
+    expect(apiRoute(method, url)).toBeUndefined();
+  });
+});
+
+/** A gate that sheds the classes in `shed` and records how each admitted request's permit ended. */
+function scriptedGate(shed: ReadonlySet<RequestPriority>) {
+  const ended: string[] = [];
+  const gate: IngressGate = {
+    acquire: (priority) => {
+      if (shed.has(priority)) return Promise.reject(new LoadShedError('pressure', priority, 10));
+      const permit: LimiterPermit = {
+        priority,
+        success: () => ended.push('success'),
+        dropped: () => ended.push('dropped'),
+        ignore: () => ended.push('ignore'),
+      };
+      return Promise.resolve(permit);
+    },
+  };
+  return { gate, ended };
+}
+
+async function serve(listener: RequestListener) {
+  const server = http.createServer(listener);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return {
+    url,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+describe('frontDoor', () => {
+  let close: (() => Promise<void>) | undefined;
+  afterEach(async () => {
+    await close?.();
+    close = undefined;
+  });
+
+  function start(gate: IngressGate, app: RequestListener) {
+    const metrics = createMetricsRegistry();
+    const slo: string[] = [];
+    const listener = frontDoor(app, {
+      gate,
+      instrumentation: [redMiddleware(metrics) as never],
+      slo: (which, res) => res.once('finish', () => slo.push(`${which}:${res.statusCode}`)),
+      body: (priority) => ({ title: 'Service overloaded', status: 503, priority }),
+      contentType: 'application/problem+json',
+      retryAfterSeconds: 2,
+    });
+    return { listener, metrics, slo };
+  }
+
+  it('refuses shed requests before the app, with a problem, Retry-After, RED metrics by route and the SLO', async () => {
+    let reachedApp = 0;
+    const { gate } = scriptedGate(new Set(['critical', 'sheddable']));
+    const { listener, metrics, slo } = start(gate, (_req, res) => {
+      reachedApp++;
+      res.end('ok');
+    });
+    const server = await serve(listener);
+    close = server.close;
+    const res = await fetch(`${server.url}/api/v1/orders`, { method: 'POST', body: '{}' });
+    expect(res.status).toBe(503);
+    expect(res.headers.get('retry-after')).toBe('2');
+    expect(res.headers.get('content-type')).toBe('application/problem+json');
+    expect(await res.json()).toEqual({ title: 'Service overloaded', status: 503, priority: 'critical' });
+    expect((await fetch(`${server.url}/api/v1/products/sku-mug`)).status).toBe(503);
+    // Not a guarded route, or a class the gate admits: straight to the app.
+    expect(await (await fetch(`${server.url}/healthz`)).text()).toBe('ok');
+    expect(await (await fetch(`${server.url}/api/v1/orders`)).text()).toBe('ok');
+    expect(reachedApp).toBe(2);
+    expect(slo).toEqual(['checkout:503', 'catalog:503']);
+    const text = await renderMetrics(metrics, 'prometheus');
+    expect(text).toMatch(
+      /http_server_request_duration_seconds_count\{[^}]*http_route="\/api\/v1\/orders"[^}]*http_response_status_code="503"[^}]*\} 1/,
+    );
+    expect(text).toMatch(/http_route="\/api\/v1\/products\/:productId"[^}]*http_response_status_code="503"/);
+    expect(text).not.toContain('__unmatched__');
+  });
+
+  it('holds the permit until the response ends: success, a drop for a 503, nothing for a client that left', async () => {
+    const { gate, ended } = scriptedGate(new Set());
+    let hang: (() => void) | undefined;
+    const { listener } = start(gate, (req, res) => {
+      if (req.url?.endsWith('busy')) {
+        res.statusCode = 503;
+        res.end();
+      } else if (req.url?.endsWith('slow')) {
+        hang = () => res.end('late');
+      } else res.end('ok');
+    });
+    const server = await serve(listener);
+    close = server.close;
+    await (await fetch(`${server.url}/api/v1/products/fine`)).text();
+    await (await fetch(`${server.url}/api/v1/products/busy`)).text();
+    const abort = new AbortController();
+    const left = fetch(`${server.url}/api/v1/products/slow`, { signal: abort.signal }).catch(() => undefined);
+    await expect.poll(() => hang !== undefined).toBe(true);
+    abort.abort();
+    await left;
+    await expect.poll(() => ended.length).toBe(3);
+    hang?.();
+    expect(ended).toEqual(['success', 'dropped', 'ignore']);
+  });
+
+  it('admits the request when the gate fails with anything but a shed, and reports it', async () => {
+    const reported: string[] = [];
+    const previous = setErrorHandler((_error, context) => reported.push(context));
+    try {
+      const { listener } = start({ acquire: () => Promise.reject(new Error('limiter bug')) }, (_req, res) =>
+        res.end('served'),
+      );
+      const server = await serve(listener);
+      close = server.close;
+      expect(await (await fetch(`${server.url}/api/v1/orders`, { method: 'POST' })).text()).toBe('served');
+      expect(reported).toEqual(['retailflow: ingress gate failed; request admitted']);
+    } finally {
+      setErrorHandler(previous);
+    }
+  });
+});
