@@ -55,7 +55,10 @@ function breakerOpen(samples: readonly Sample[]): boolean {
  * Samples `/metrics` every second: breaker state, retries against the retry budget, the checkout SLO's page alert.
  */
 export async function dependencyFaults(opts: FaultOptions): Promise<FaultResult> {
-  const service = await startService({ ...opts.env, LOAD_SHEDDING: 'ballast', REQUEST_TIMEOUT_MS: String(REQUEST_TIMEOUT_MS) });
+  const service = await startService(
+    { ...opts.env, LOAD_SHEDDING: 'ballast', REQUEST_TIMEOUT_MS: String(REQUEST_TIMEOUT_MS) },
+    { fresh: true },
+  );
   const timeline: FaultTick[] = [];
   const failedLatencies: number[] = [];
   const baselineLatencies: number[] = [];

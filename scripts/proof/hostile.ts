@@ -172,7 +172,7 @@ export interface HostileOptions {
  */
 export async function hostileInput(opts: HostileOptions): Promise<HostileResult> {
   const rnd = seededRandom(opts.seed);
-  const service = await startService({ ...opts.env, LOAD_SHEDDING: 'ballast' });
+  const service = await startService({ ...opts.env, LOAD_SHEDDING: 'ballast' }, { fresh: true });
   const byCategory: Record<string, number> = {};
   const examples: string[] = [];
   let serverErrors = 0;

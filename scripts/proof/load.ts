@@ -206,15 +206,25 @@ export async function runLoad(opts: LoadOptions): Promise<RunResult> {
   };
 }
 
+/** What a closed loop sends: the proof's mix, or one class alone (to measure what each costs). */
+export type ClosedLoopMix = 'mix' | 'checkouts' | 'reads';
+
 /**
- * Closed loop: every connection sends one checkout then two catalog reads, over and over, each as soon as the
- * previous one is answered, so the mix is one critical request in three whatever the latencies. Used to find
- * capacity: goodput counts 2xx answered within the deadline.
+ * Closed loop: every connection sends one checkout then two catalog reads (or only checkouts, or only reads), over
+ * and over, each as soon as the previous one is answered, so the mix is one critical request in three whatever the
+ * latencies. Used to find capacity: goodput counts 2xx answered within the deadline.
  */
-export async function runClosedLoop(url: string, connections: number, durationSec: number, deadlineMs = 1000) {
+export async function runClosedLoop(
+  url: string,
+  connections: number,
+  durationSec: number,
+  deadlineMs = 1000,
+  mix: ClosedLoopMix = 'mix',
+) {
   const t = tracker(deadlineMs);
   const started = performance.now();
-  await instance({ url, durationSec, connections }, [CHECKOUT, ...READS], connections, undefined, t);
+  const requests = mix === 'mix' ? [CHECKOUT, ...READS] : mix === 'checkouts' ? [CHECKOUT] : READS;
+  await instance({ url, durationSec, connections }, requests, connections, undefined, t);
   const elapsed = (performance.now() - started) / 1000;
   const r = t.result();
   return { goodputRps: r.good / elapsed, p99: percentile(r.admittedLatencies, 99), statuses: r.statuses };

@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { readdirSync } from 'node:fs';
 import { promisify } from 'node:util';
 import pg from 'pg';
-import { KEYS, scrape, sleep, startService, sum, type ServiceProcess } from './service.js';
+import { KEYS, freshDatabase, scrape, sleep, startService, sum, type ServiceProcess } from './service.js';
 
 const run = promisify(execFile);
 
@@ -134,20 +134,6 @@ async function ledger(databaseUrl: string): Promise<Ledger> {
   } finally {
     await client.end();
   }
-}
-
-async function freshDatabase(databaseUrl: string): Promise<string> {
-  const admin = new pg.Client({ connectionString: databaseUrl });
-  await admin.connect();
-  try {
-    await admin.query('DROP DATABASE IF EXISTS ballast_proof WITH (FORCE)');
-    await admin.query('CREATE DATABASE ballast_proof');
-  } finally {
-    await admin.end();
-  }
-  const u = new URL(databaseUrl);
-  u.pathname = '/ballast_proof';
-  return u.toString();
 }
 
 /**

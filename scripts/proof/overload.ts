@@ -9,6 +9,10 @@ export interface RampPoint {
   readonly connections: number;
   readonly goodputRps: number;
   readonly p99: number;
+  /** Share of answers that were refusals (503, 429) or errors. */
+  readonly refusedShare: number;
+  /** Whether the point may set the capacity: the service still answered nearly everything (see REFUSED_AT_MOST). */
+  readonly counts: boolean;
 }
 
 /** One open-loop run at a multiple of capacity. */
@@ -22,6 +26,9 @@ export interface OverloadPoint {
   readonly p99: number;
   readonly criticalServed: number;
   readonly sheddableServed: number;
+  /** Goodput of each class: checkouts and catalog reads answered 2xx within the deadline, per second. */
+  readonly criticalGoodputRps: number;
+  readonly sheddableGoodputRps: number;
   readonly statuses: Record<string, number>;
 }
 
@@ -31,6 +38,11 @@ export interface OverloadResult {
   readonly capacityRps: number;
   readonly kneeConnections: number;
   readonly unloadedP99: number;
+  /**
+   * Each class alone, closed loop at the knee: what the service serves of checkouts only and of catalog reads only,
+   * and so what a checkout costs in reads.
+   */
+  readonly perClass: { readonly checkoutsRps: number; readonly readsRps: number; readonly checkoutCostInReads: number };
   readonly points: OverloadPoint[];
   readonly goals: {
     readonly goodputAt4x: { readonly value: number; readonly goal: number; readonly met: boolean };
@@ -64,12 +76,20 @@ function merge(r: RunResult): Record<string, number> {
 const CONNECTIONS = 512;
 
 /**
- * Finds capacity with a closed-loop ramp on the service without shedding (goodput per connection count; capacity is the best goodput, the knee
- * the fewest connections reaching 95% of it), measures the unloaded p99 at a fifth of capacity, then offers 1x,
+ * A ramp point sets the capacity only while the service answers nearly everything: past the knee, a service with
+ * a bulkhead refuses checkouts in a millisecond, each closed-loop connection then cycles through cheap catalog reads
+ * instead, and "goodput" climbs while the service serves less of what it is asked.
+ */
+const REFUSED_AT_MOST = 0.01;
+
+/**
+ * Finds capacity with a closed-loop ramp on the service without shedding (goodput per connection count; capacity is
+ * the best goodput of the points where at most 1% of answers were refusals, the knee the fewest connections
+ * reaching 95% of it), measures the unloaded p99 at a fifth of capacity, then offers 1x,
  * 2x and 4x capacity open loop for a fixed time in each shedding mode, each mode on a fresh service process.
  */
 export async function overload(opts: OverloadOptions): Promise<OverloadResult> {
-  const start = (mode: SheddingMode): Promise<ServiceProcess> => startService({ ...opts.env, LOAD_SHEDDING: mode });
+  const start = (mode: SheddingMode): Promise<ServiceProcess> => startService({ ...opts.env, LOAD_SHEDDING: mode }, { fresh: true });
   // Capacity is the service's own, without any shedding in the way.
   let service = await start('none');
   const ramp: RampPoint[] = [];
@@ -78,14 +98,41 @@ export async function overload(opts: OverloadOptions): Promise<OverloadResult> {
     await runClosedLoop(service.url, 8, 2);
     for (const connections of opts.rampConnections) {
       const r = await runClosedLoop(service.url, connections, opts.rampSec);
-      ramp.push({ connections, goodputRps: r.goodputRps, p99: r.p99 });
-      opts.log(`  ramp ${connections} connections: goodput ${r.goodputRps.toFixed(0)}/s, p99 ${r.p99.toFixed(1)} ms`);
+      const answered = Object.values(r.statuses).reduce((a, b) => a + b, 0);
+      const refused = (r.statuses['503'] ?? 0) + (r.statuses['429'] ?? 0) + (r.statuses.error ?? 0);
+      const refusedShare = answered === 0 ? 1 : refused / answered;
+      ramp.push({ connections, goodputRps: r.goodputRps, p99: r.p99, refusedShare, counts: refusedShare <= REFUSED_AT_MOST });
+      opts.log(
+        `  ramp ${connections} connections: goodput ${r.goodputRps.toFixed(0)}/s, p99 ${r.p99.toFixed(1)} ms, ` +
+          `refused ${(refusedShare * 100).toFixed(1)}%${refusedShare <= REFUSED_AT_MOST ? '' : ' (past capacity: not counted)'}`,
+      );
     }
   } finally {
     await service.stop();
   }
-  const capacityRps = Math.max(...ramp.map((p) => p.goodputRps));
+  const counted = ramp.filter((p) => p.counts);
+  const capacityRps = Math.max(...(counted.length > 0 ? counted : ramp.slice(0, 1)).map((p) => p.goodputRps));
   const kneeConnections = ramp.find((p) => p.goodputRps >= 0.95 * capacityRps)?.connections ?? 0;
+  // Each class alone at the knee, on a fresh service: what a checkout costs, in reads.
+  service = await start('none');
+  let perClass: OverloadResult['perClass'];
+  try {
+    await runClosedLoop(service.url, 8, 2);
+    const connections = Math.max(1, kneeConnections);
+    const checkouts = await runClosedLoop(service.url, connections, opts.rampSec, 1000, 'checkouts');
+    const reads = await runClosedLoop(service.url, connections, opts.rampSec, 1000, 'reads');
+    perClass = {
+      checkoutsRps: checkouts.goodputRps,
+      readsRps: reads.goodputRps,
+      checkoutCostInReads: checkouts.goodputRps > 0 ? reads.goodputRps / checkouts.goodputRps : Number.NaN,
+    };
+  } finally {
+    await service.stop();
+  }
+  opts.log(
+    `  alone at ${Math.max(1, kneeConnections)} connections: ${perClass.checkoutsRps.toFixed(0)} checkouts/s, ` +
+      `${perClass.readsRps.toFixed(0)} reads/s (a checkout costs ${perClass.checkoutCostInReads.toFixed(1)} reads)`,
+  );
   opts.log(`  capacity ${capacityRps.toFixed(0)} req/s (knee at ${kneeConnections} connections)`);
 
   const points: OverloadPoint[] = [];
@@ -112,13 +159,16 @@ export async function overload(opts: OverloadOptions): Promise<OverloadResult> {
           p99: r.p99,
           criticalServed: served(r, 'critical'),
           sheddableServed: served(r, 'sheddable'),
+          criticalGoodputRps: r.classes.critical.good / r.durationSec,
+          sheddableGoodputRps: r.classes.sheddable.good / r.durationSec,
           statuses: merge(r),
         };
         points.push(point);
         opts.log(
           `  ${mode} ${multiple}x: goodput ${r.goodputRps.toFixed(0)}/s (${(point.goodputOfCapacity * 100).toFixed(0)}% of capacity), ` +
             `p50 ${r.p50.toFixed(1)} ms, p99 ${r.p99.toFixed(1)} ms, critical served ${(point.criticalServed * 100).toFixed(0)}%, ` +
-            `sheddable served ${(point.sheddableServed * 100).toFixed(0)}%; statuses ${JSON.stringify(point.statuses)}`,
+            `sheddable served ${(point.sheddableServed * 100).toFixed(0)}% (checkouts ${point.criticalGoodputRps.toFixed(0)}/s, ` +
+            `reads ${point.sheddableGoodputRps.toFixed(0)}/s); statuses ${JSON.stringify(point.statuses)}`,
         );
       }
     } finally {
@@ -133,6 +183,7 @@ export async function overload(opts: OverloadOptions): Promise<OverloadResult> {
     capacityRps,
     kneeConnections,
     unloadedP99,
+    perClass,
     points,
     goals: {
       goodputAt4x: { value: goodput, goal: 0.9, met: goodput >= 0.9 },

@@ -3,6 +3,7 @@ import { once } from 'node:events';
 import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import pg from 'pg';
 
 /** The repository root, two folders above this file. */
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -34,11 +35,37 @@ export interface ServiceProcess {
 }
 
 /**
- * Starts the built RetailFlow (`examples/retailflow/dist/main.js`) as its own process, so the load generator and
- * the service do not share an event loop, and waits until `/healthz` answers.
+ * Drops and recreates the database `ballast_proof` on the server of `databaseUrl` and answers its URL: every
+ * scenario (and every shedding mode of the overload one) starts on empty tables, so no earlier run's rows (a
+ * growing outbox, thousands of orders) skew what it measures.
  */
-export async function startService(env: Record<string, string>, port?: number): Promise<ServiceProcess> {
-  const p = port ?? (await freePort());
+export async function freshDatabase(databaseUrl: string): Promise<string> {
+  const admin = new pg.Client({ connectionString: databaseUrl });
+  await admin.connect();
+  try {
+    await admin.query('DROP DATABASE IF EXISTS ballast_proof WITH (FORCE)');
+    await admin.query('CREATE DATABASE ballast_proof');
+  } finally {
+    await admin.end();
+  }
+  const u = new URL(databaseUrl);
+  u.pathname = '/ballast_proof';
+  return u.toString();
+}
+
+/**
+ * Starts the built RetailFlow (`examples/retailflow/dist/main.js`) as its own process, so the load generator and
+ * the service do not share an event loop, and waits until `/healthz` answers. With `fresh`, a `DATABASE_URL` in
+ * `env` is replaced by a freshly created database on the same server (see {@link freshDatabase}).
+ */
+export async function startService(
+  env: Record<string, string>,
+  options: { readonly port?: number; readonly fresh?: boolean } = {},
+): Promise<ServiceProcess> {
+  if (options.fresh === true && env.DATABASE_URL !== undefined) {
+    env = { ...env, DATABASE_URL: await freshDatabase(env.DATABASE_URL) };
+  }
+  const p = options.port ?? (await freePort());
   const paymentPort = await freePort();
   const child = spawn(process.execPath, [path.join(ROOT, 'examples/retailflow/dist/main.js')], {
     env: {
