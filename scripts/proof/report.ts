@@ -127,7 +127,7 @@ export function markdown(f: ProofFigures): string {
       '',
       ...(excluded.length > 0
         ? [
-            `Past ${excluded[0]!.connections} connections the service refuses checkouts in a millisecond (its inventory bulkhead is full), each connection then cycles through cheap catalog reads, and goodput climbs while the service serves less of what it is asked: those points do not set the capacity.`,
+            `From ${excluded[0]!.connections} connections on, the service refuses checkouts in a millisecond when its inventory bulkhead is full, each connection then cycles through cheap catalog reads, and goodput climbs while the service serves less of what it is asked: those points do not set the capacity.`,
             '',
           ]
         : []),
