@@ -64,7 +64,8 @@ if (only.has('overload')) {
   figures.overload = await overload({
     rampConnections: quick ? [2, 8, 32] : [1, 2, 4, 8, 16, 32, 64],
     rampSec: quick ? 2 : 4,
-    stepSec: quick ? 3 : 10,
+    stepSec: quick ? 2 : 10,
+    warmSec: quick ? 1 : 2,
     modes: (values.modes ?? 'ballast,none,toobusy').split(',') as SheddingMode[],
     multiples: [1, 2, 4],
     env,
@@ -75,9 +76,9 @@ if (only.has('faults')) {
   log('dependency faults: payment provider slow, then failing, then healthy');
   figures.faults = await dependencyFaults({
     env,
-    baselineSec: quick ? 3 : 10,
-    latencySec: quick ? 3 : 10,
-    errorSec: quick ? 8 : 30,
+    baselineSec: quick ? 2 : 10,
+    latencySec: quick ? 2 : 10,
+    errorSec: quick ? 6 : 30,
     maxRecoverySec: quick ? 20 : 60,
     rate: 20,
     log,
@@ -89,7 +90,7 @@ if (only.has('outages') && !embedded) {
     databaseUrl: serviceUrl('postgres'),
     redisUrl: serviceUrl('redis'),
     amqpBase: serviceUrl('rabbitmq'),
-    brokerOutageSec: quick ? 8 : 60,
+    brokerOutageSec: quick ? 5 : 60,
     log,
   });
 } else if (only.has('outages')) {
@@ -99,9 +100,9 @@ if (only.has('hostile')) {
   log('hostile input: API fuzz, mutated SLO specs, random paths');
   figures.hostile = await hostileInput({
     env,
-    apiCases: quick ? 3_000 : 10_000,
-    specCases: quick ? 1_000 : 10_000,
-    randomRequests: quick ? 20_000 : 100_000,
+    apiCases: quick ? 2_000 : 10_000,
+    specCases: quick ? 500 : 10_000,
+    randomRequests: quick ? 10_000 : 100_000,
     seed: 20261126,
     log,
   });

@@ -56,6 +56,8 @@ export interface OverloadOptions {
   readonly rampConnections: readonly number[];
   readonly rampSec: number;
   readonly stepSec: number;
+  /** Closed-loop warm-up (JIT, caches) of each fresh service before it is measured, in seconds. */
+  readonly warmSec: number;
   readonly modes: readonly SheddingMode[];
   readonly multiples: readonly number[];
   readonly env: Record<string, string>;
@@ -93,9 +95,12 @@ export async function overload(opts: OverloadOptions): Promise<OverloadResult> {
   // Capacity is the service's own, without any shedding in the way.
   let service = await start('none');
   const ramp: RampPoint[] = [];
+  let capacityRps = 0;
+  let kneeConnections = 0;
+  let perClass: OverloadResult['perClass'] = { checkoutsRps: 0, readsRps: 0, checkoutCostInReads: Number.NaN };
   try {
     // Warm the JIT and the caches before measuring anything.
-    await runClosedLoop(service.url, 8, 2);
+    await runClosedLoop(service.url, 8, opts.warmSec);
     for (const connections of opts.rampConnections) {
       const r = await runClosedLoop(service.url, connections, opts.rampSec);
       const answered = Object.values(r.statuses).reduce((a, b) => a + b, 0);
@@ -107,17 +112,10 @@ export async function overload(opts: OverloadOptions): Promise<OverloadResult> {
           `refused ${(refusedShare * 100).toFixed(1)}%${refusedShare <= REFUSED_AT_MOST ? '' : ' (past capacity: not counted)'}`,
       );
     }
-  } finally {
-    await service.stop();
-  }
-  const counted = ramp.filter((p) => p.counts);
-  const capacityRps = Math.max(...(counted.length > 0 ? counted : ramp.slice(0, 1)).map((p) => p.goodputRps));
-  const kneeConnections = ramp.find((p) => p.goodputRps >= 0.95 * capacityRps)?.connections ?? 0;
-  // Each class alone at the knee, on a fresh service: what a checkout costs, in reads.
-  service = await start('none');
-  let perClass: OverloadResult['perClass'];
-  try {
-    await runClosedLoop(service.url, 8, 2);
+    const counted = ramp.filter((p) => p.counts);
+    capacityRps = Math.max(...(counted.length > 0 ? counted : ramp.slice(0, 1)).map((p) => p.goodputRps));
+    kneeConnections = ramp.find((p) => p.goodputRps >= 0.95 * capacityRps)?.connections ?? 0;
+    // Each class alone at the knee, on the same service: what a checkout costs, in reads.
     const connections = Math.max(1, kneeConnections);
     const checkouts = await runClosedLoop(service.url, connections, opts.rampSec, 1000, 'checkouts');
     const reads = await runClosedLoop(service.url, connections, opts.rampSec, 1000, 'reads');
@@ -140,7 +138,7 @@ export async function overload(opts: OverloadOptions): Promise<OverloadResult> {
   for (const mode of opts.modes) {
     service = await start(mode);
     try {
-      await runClosedLoop(service.url, 8, 2);
+      await runClosedLoop(service.url, 8, opts.warmSec);
       if (mode === 'ballast') {
         const r = await runLoad({ url: service.url, durationSec: opts.stepSec, rate: capacityRps / 5, connections: 64 });
         unloadedP99 = r.p99;
