@@ -234,29 +234,58 @@ export async function outages(opts: OutageOptions): Promise<OutageResult> {
     // D. PostgreSQL restarted: readiness fails, then recovers; no order is half-applied.
     opts.log('  PostgreSQL: restarting it under load');
     load = checkouts(url, 20);
+    // The watcher polls /readyz every 100 ms on its own, so "ready again" is when the service said so, not when
+    // the restart command returned; it keeps which checks failed, for the report.
     let sawNotReady = false;
+    let readyAt: number | undefined;
+    const failedChecks = new Set<string>();
+    const readiness = async (): Promise<boolean> => {
+      try {
+        const res = await fetch(`${url()}/readyz`);
+        if (res.ok) return true;
+        const report = (await res.json()) as { checks?: Record<string, { ok: boolean; detail?: string }> };
+        for (const [name, check] of Object.entries(report.checks ?? {})) {
+          if (!check.ok) failedChecks.add(`${name}${check.detail ? `: ${check.detail.slice(0, 80)}` : ''}`);
+        }
+        return false;
+      } catch {
+        return false;
+      }
+    };
     const watch = (async () => {
-      for (let i = 0; i < 120 && !(sawNotReady && (await fetch(`${url()}/readyz`).then((r) => r.ok, () => false))); i++) {
-        const ready = await fetch(`${url()}/readyz`).then((r) => r.ok, () => false);
+      const stopAt = performance.now() + 90_000;
+      while (readyAt === undefined && performance.now() < stopAt) {
+        const ready = await readiness();
         if (!ready) sawNotReady = true;
+        else if (sawNotReady) readyAt = performance.now();
         await sleep(100);
       }
     })();
     await sleep(1000);
     const restartStarted = performance.now();
     await services.restartPostgres();
+    const commandSec = (performance.now() - restartStarted) / 1000;
     await watch;
-    const readyAgain = await until(async () => (await fetch(`${url()}/readyz`)).ok, 60_000);
-    const readyAfterSec = (performance.now() - restartStarted) / 1000;
+    const readyAgain = readyAt !== undefined;
+    const readyAfterSec = ((readyAt ?? performance.now()) - restartStarted) / 1000;
     await sleep(2000);
     await load.stop();
     await until(async () => (await ledger(databaseUrl)).unpublished === 0, 30_000);
     const d = await ledger(databaseUrl);
     steps.push({
       name: 'PostgreSQL restarted',
-      detail: `readiness failed during the restart: ${sawNotReady}, ready again after ${readyAfterSec.toFixed(1)} s; ${d.ordersWithoutEvent} orders without their event, ${d.ordersWithoutItems} without items; ${load.counts.serverError} 5xx`,
+      detail:
+        `readiness failed during the restart: ${sawNotReady} (${[...failedChecks].join('; ') || 'no check named'}), ` +
+        `ready again after ${readyAfterSec.toFixed(1)} s (the restart command took ${commandSec.toFixed(1)} s); ` +
+        `${d.ordersWithoutEvent} orders without their event, ${d.ordersWithoutItems} without items; ${load.counts.serverError} 5xx`,
       met: sawNotReady && readyAgain && d.ordersWithoutEvent === 0 && d.ordersWithoutItems === 0,
-      figures: { sawNotReady, readyAfterSec, ordersWithoutEvent: d.ordersWithoutEvent, ordersWithoutItems: d.ordersWithoutItems },
+      figures: {
+        sawNotReady,
+        readyAfterSec,
+        restartCommandSec: commandSec,
+        ordersWithoutEvent: d.ordersWithoutEvent,
+        ordersWithoutItems: d.ordersWithoutItems,
+      },
     });
   } finally {
     await service.stop();
