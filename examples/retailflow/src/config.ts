@@ -42,12 +42,12 @@ export interface RetailFlowConfig {
   readonly inventoryConcurrency: number;
   /**
    * Reservations that may wait for a slot (`INVENTORY_QUEUE`). A short queue: while it holds anyone, catalog reads
-   * are shed to give checkouts the CPU, and once it is full checkouts are refused at the front door. @default 4
+   * are shed to give checkouts the CPU, and once it is full checkouts are refused at the front door. @default 2
    */
   readonly inventoryQueue: number;
   /**
    * Longest a reservation waits for a slot before the checkout is refused with a 503, in ms
-   * (`INVENTORY_QUEUE_TIMEOUT_MS`): a checkout that waits longer than one takes would only add latency. @default 50
+   * (`INVENTORY_QUEUE_TIMEOUT_MS`): a checkout that waits longer than one takes would only add latency. @default 20
    */
   readonly inventoryQueueTimeoutMs: number;
   /** Largest accepted JSON body in bytes (`BODY_LIMIT_BYTES`). @default 65536 */
@@ -99,8 +99,8 @@ export const DEFAULT_CONFIG: RetailFlowConfig = {
   proRequestsPerMinute: 1200,
   freeRequestsPerMinute: 120,
   inventoryConcurrency: 4,
-  inventoryQueue: 4,
-  inventoryQueueTimeoutMs: 50,
+  inventoryQueue: 2,
+  inventoryQueueTimeoutMs: 20,
   bodyLimitBytes: 64 * 1024,
   requestTimeoutMs: 5000,
   paymentTimeoutMs: 1000,

@@ -70,7 +70,7 @@ export interface FrontDoorOptions {
   readonly instrumentation: readonly RequestHandler[];
   /** Records a refused checkout or catalog request against its SLO when the answer ends. */
   readonly slo: (which: 'checkout' | 'catalog', res: ServerResponse) => void;
-  /** The body of a refusal (an RFC 9457 problem). */
+  /** The body of a refusal (an RFC 9457 problem); called once per priority class, its JSON is reused. */
   readonly body: (priority: RequestPriority) => unknown;
   /** Its media type. */
   readonly contentType: string;
@@ -94,6 +94,12 @@ export interface FrontDoorOptions {
 export function frontDoor(app: RequestListener, options: FrontDoorOptions): RequestListener {
   const retryAfter = String(options.retryAfterSeconds ?? 1);
   const instrumentation = [...options.instrumentation];
+  const bodies = new Map<RequestPriority, string>();
+  const bodyOf = (priority: RequestPriority): string => {
+    let body = bodies.get(priority);
+    if (body === undefined) bodies.set(priority, (body = JSON.stringify(options.body(priority))));
+    return body;
+  };
 
   const refuse = (req: IncomingMessage, res: ServerResponse, route: ApiRoute): void => {
     let i = 0;
@@ -114,7 +120,7 @@ export function frontDoor(app: RequestListener, options: FrontDoorOptions): Requ
       res.statusCode = 503;
       res.setHeader('Retry-After', retryAfter);
       res.setHeader('Content-Type', options.contentType);
-      res.end(JSON.stringify(options.body(route.priority)));
+      res.end(bodyOf(route.priority));
     };
     next();
   };

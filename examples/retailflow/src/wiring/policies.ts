@@ -147,7 +147,7 @@ export function problemBody(
  * - per tenant: a GCRA {@link RateLimiter} keyed by tenant with the plan's rule, in memory or Redis (`REDIS_URL`),
  *   failing open when Redis is unreachable (a limiter outage must not become a checkout outage);
  * - catalog: a {@link TtlCache} (single-flight misses, 5 s TTL, stale for 5 min when the store fails);
- * - inventory: a {@link BulkheadPolicy} (4 in flight and 4 queued for at most 50 ms by default), whose
+ * - inventory: a {@link BulkheadPolicy} (4 in flight and 2 queued for at most 20 ms by default), whose
  *   saturation sheds catalog reads first at ingress ({@link SaturationSignal});
  * - payments: retry (3 attempts, exponential backoff with full jitter, a shared {@link RetryBudget}) → circuit
  *   breaker (5 consecutive failures, half-open after 10 s) → per-attempt timeout, under the request's deadline;
