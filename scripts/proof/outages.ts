@@ -268,6 +268,11 @@ export async function outages(opts: OutageOptions): Promise<OutageResult> {
     await watch;
     const readyAgain = readyAt !== undefined;
     const readyAfterSec = ((readyAt ?? performance.now()) - restartStarted) / 1000;
+    // A service that died cannot become ready: say so, with its last words.
+    const exited = service.child.exitCode ?? service.child.signalCode;
+    if (exited !== null) {
+      failedChecks.add(`the service process exited (${exited}): ${service.output().trim().split('\n').slice(-3).join(' | ').slice(0, 300)}`);
+    }
     await sleep(2000);
     await load.stop();
     await until(async () => (await ledger(databaseUrl)).unpublished === 0, 30_000);

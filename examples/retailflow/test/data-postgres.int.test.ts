@@ -4,6 +4,7 @@ import { testService } from '@ballast/testkit/vitest';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPostgresRepository } from '../src/data/index.js';
+import { PostgresDriver } from '../src/data/postgres-driver.js';
 import { repositoryContract } from './data-contract.js';
 
 const postgres = testService('postgres');
@@ -90,5 +91,38 @@ describe.skipIf(postgres.skip)('PostgreSQL adapter', () => {
     await expect(
       createPostgresRepository({ connectionString: postgres.url, schema: 'x; DROP TABLE y' }),
     ).rejects.toThrow('Expected `schema` to be a lower-case SQL identifier');
+  });
+});
+
+describe.skipIf(postgres.skip)('PostgresDriver when the database drops a connection mid-transaction', () => {
+  it('fails that transaction and keeps the process alive (a restart of PostgreSQL once crashed the service)', async () => {
+    const pool = new pg.Pool({ connectionString: postgres.url, max: 2 });
+    pool.on('error', () => undefined);
+    const driver = new PostgresDriver(pool);
+    const uncaught: unknown[] = [];
+    const onUncaught = (error: unknown) => uncaught.push(error);
+    // vitest turns an uncaught exception into a failed run; listening here lets the test say what happened.
+    process.on('uncaughtException', onUncaught);
+    try {
+      let pid = 0;
+      const tx = driver.transaction(async (s) => {
+        pid = Number((await s.all('SELECT pg_backend_pid() AS pid'))[0]!.pid);
+        // Between two statements, as a checkout is while it computes its order: the backend is terminated
+        // (what a PostgreSQL restart does to every connection).
+        const killer = new pg.Client({ connectionString: postgres.url });
+        await killer.connect();
+        await killer.query('SELECT pg_terminate_backend($1)', [pid]);
+        await killer.end();
+        await new Promise((resolve) => setTimeout(resolve, 200)); // let the FATAL and the close arrive
+        return s.all('SELECT 1 AS one');
+      });
+      await expect(tx).rejects.toThrow();
+      expect(uncaught).toEqual([]);
+      // The pool replaced the dead client: the next transaction works.
+      await expect(driver.transaction((s) => s.all('SELECT 2 AS two'))).resolves.toEqual([{ two: 2 }]);
+    } finally {
+      process.off('uncaughtException', onUncaught);
+      await pool.end();
+    }
   });
 });

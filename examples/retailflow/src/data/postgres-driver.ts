@@ -33,6 +33,13 @@ export class PostgresDriver implements SqlDriver {
   async transaction<T>(fn: (session: SqlSession) => Promise<T>): Promise<T> {
     const client = await this.pool.connect();
     let broken: Error | undefined;
+    // The pool listens for errors only on idle clients. A checked-out client whose connection dies between two
+    // statements (a PostgreSQL restart terminates every backend) emits 'error' with nobody listening, which
+    // would crash the process; here it marks the client broken, and the next statement fails the transaction.
+    const onError = (error: Error) => {
+      broken ??= error;
+    };
+    client.on('error', onError);
     try {
       await client.query('BEGIN');
       try {
@@ -48,7 +55,9 @@ export class PostgresDriver implements SqlDriver {
         throw error;
       }
     } finally {
-      // A client whose rollback failed is in an unknown state: destroy it instead of returning it to the pool.
+      // A client whose connection failed or whose rollback failed is in an unknown state: destroy it instead of
+      // returning it to the pool (still listening: a failed connection may report more while it is torn down).
+      if (broken === undefined) client.off('error', onError);
       client.release(broken);
     }
   }
