@@ -1,5 +1,5 @@
 import { budgetPolicyState, type ResolvedBudgetPolicy } from '../budget-policy.js';
-import type { Slo } from '../model.js';
+import type { BurnRateCondition, Slo } from '../model.js';
 import type { AlertStatus, BurnRate, SloStatus } from './status.js';
 
 // The arithmetic the in-process engine and the Prometheus backend share, so the two report the same status from
@@ -35,6 +35,27 @@ export function conditionFires(
   return (
     long.rate > threshold && short.rate > threshold && long.events >= minEvents && short.events >= minEvents
   );
+}
+
+/** The status of one alert condition from its two windows' burn rates (the engine and the backend both build it). */
+export function alertStatus(
+  condition: BurnRateCondition,
+  long: BurnRate,
+  short: BurnRate,
+  firing: boolean,
+  since: number | null,
+): AlertStatus {
+  return {
+    name: condition.name,
+    severity: condition.severity,
+    firing,
+    burnRate: long.rate,
+    shortBurnRate: short.rate,
+    threshold: condition.burnRate,
+    longWindow: condition.longWindow,
+    shortWindow: condition.shortWindow,
+    since,
+  };
 }
 
 /** What {@link assembleStatus} needs. */

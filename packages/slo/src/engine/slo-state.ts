@@ -1,7 +1,7 @@
 import { invalidOption } from '@ballast/core';
 import { longestPeriodMs, periodMs, type Slo } from '../model.js';
 import type { ResolvedBudgetPolicy } from '../budget-policy.js';
-import { assembleStatus, burnRate, conditionFires, remainingRatio } from './assemble.js';
+import { alertStatus, assembleStatus, burnRate, conditionFires, remainingRatio } from './assemble.js';
 import { calendarPeriod, type CalendarPeriod } from './calendar.js';
 import { EventRing, type Counts } from './ring.js';
 import type { AlertStatus, BurnRate, SloAlertEvent, SloStatus } from './status.js';
@@ -133,17 +133,7 @@ export class SloState {
       const since = this.#firingSince[i] ?? null;
       const changed = firing !== (since !== null);
       if (changed) this.#firingSince[i] = firing ? now : null;
-      const status: AlertStatus = {
-        name: c.name,
-        severity: c.severity,
-        firing,
-        burnRate: long.rate,
-        shortBurnRate: short.rate,
-        threshold: c.burnRate,
-        longWindow: c.longWindow,
-        shortWindow: c.shortWindow,
-        since: this.#firingSince[i] ?? null,
-      };
+      const status = alertStatus(c, long, short, firing, this.#firingSince[i] ?? null);
       if (changed && emit) {
         const { name, since: _since, ...rest } = status;
         emit({

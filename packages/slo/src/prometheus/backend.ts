@@ -1,7 +1,7 @@
 import { invalidOption, systemClock, type Clock } from '@ballast/core';
 import { resolveBudgetPolicy, type BudgetPolicy, type ResolvedBudgetPolicy } from '../budget-policy.js';
 import { formatDuration } from '../duration.js';
-import { assembleStatus, burnRate, conditionFires, remainingRatio } from '../engine/assemble.js';
+import { alertStatus, assembleStatus, burnRate, conditionFires, remainingRatio } from '../engine/assemble.js';
 import { calendarPeriod } from '../engine/calendar.js';
 import type { AlertStatus, BurnRate, SloStatus } from '../engine/status.js';
 import type { BurnRateCondition, Slo } from '../model.js';
@@ -258,17 +258,7 @@ export class PrometheusBackend {
         const long = byMs.get(c.longWindowMs)!;
         const short = byMs.get(c.shortWindowMs)!;
         const firing = conditionFires(long, short, c.burnRate, minEvents);
-        return {
-          name: c.name,
-          severity: c.severity,
-          firing,
-          burnRate: long.rate,
-          shortBurnRate: short.rate,
-          threshold: c.burnRate,
-          longWindow: c.longWindow,
-          shortWindow: c.shortWindow,
-          since: firing ? await this.#since(slo, q, c, now) : null,
-        };
+        return alertStatus(c, long, short, firing, firing ? await this.#since(slo, q, c, now) : null);
       }),
     );
     const referenceRate =
