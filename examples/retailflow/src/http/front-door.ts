@@ -24,19 +24,44 @@ export interface ApiRoute {
 
 const PREFIX = '/api/v1';
 
-/** The tenant API's routes as express matches them (case-insensitive, optional trailing slash). */
-const ROUTES: readonly {
-  readonly methods: readonly string[];
+/** One guarded route and method, with what is known of it before any request: its priority and its SLO. */
+interface GuardedRoute {
+  readonly method: string;
   readonly path: RegExp;
-  readonly template: string;
-}[] = [
-  { methods: ['GET', 'HEAD', 'POST'], path: /^\/orders\/?$/i, template: '/orders' },
-  { methods: ['GET', 'HEAD', 'DELETE'], path: /^\/orders\/[^/]+\/?$/i, template: '/orders/:orderId' },
-  { methods: ['GET', 'HEAD'], path: /^\/products\/?$/i, template: '/products' },
-  { methods: ['GET', 'HEAD'], path: /^\/products\/[^/]+\/?$/i, template: '/products/:productId' },
-  { methods: ['GET', 'HEAD'], path: /^\/audit\/?$/i, template: '/audit' },
-  { methods: ['GET', 'HEAD'], path: /^\/flags\/?$/i, template: '/flags' },
-];
+  readonly route: ApiRoute;
+  readonly slo: 'checkout' | 'catalog' | undefined;
+}
+
+/** The tenant API's routes as express matches them (case-insensitive, optional trailing slash). */
+const GUARDED: readonly GuardedRoute[] = (
+  [
+    [['GET', 'HEAD', 'POST'], /^\/orders\/?$/i, '/orders'],
+    [['GET', 'HEAD', 'DELETE'], /^\/orders\/[^/]+\/?$/i, '/orders/:orderId'],
+    [['GET', 'HEAD'], /^\/products\/?$/i, '/products'],
+    [['GET', 'HEAD'], /^\/products\/[^/]+\/?$/i, '/products/:productId'],
+    [['GET', 'HEAD'], /^\/audit\/?$/i, '/audit'],
+    [['GET', 'HEAD'], /^\/flags\/?$/i, '/flags'],
+  ] as const
+).flatMap(([methods, path, template]) =>
+  methods.map((method) => {
+    // classify and sloOfRequest read the path relative to /api/v1; the template stands for every path of the route.
+    const relative = { method, path: template };
+    return {
+      method,
+      path,
+      route: { template: PREFIX + template, priority: classify(relative) },
+      slo: sloOfRequest(relative),
+    };
+  }),
+);
+
+function guarded(method: string | undefined, url: string | undefined): GuardedRoute | undefined {
+  if (method === undefined || url === undefined) return undefined;
+  if (url.length < PREFIX.length || url.slice(0, PREFIX.length).toLowerCase() !== PREFIX) return undefined;
+  const query = url.indexOf('?');
+  const path = url.slice(PREFIX.length, query < 0 ? url.length : query);
+  return GUARDED.find((g) => g.method === method && g.path.test(path));
+}
 
 /**
  * The tenant API route a raw request (`method`, `url` with its query) is for, with its priority class, or
@@ -48,16 +73,7 @@ const ROUTES: readonly {
  * ```
  */
 export function apiRoute(method: string | undefined, url: string | undefined): ApiRoute | undefined {
-  if (method === undefined || url === undefined) return undefined;
-  if (url.length < PREFIX.length || url.slice(0, PREFIX.length).toLowerCase() !== PREFIX) return undefined;
-  const query = url.indexOf('?');
-  const path = url.slice(PREFIX.length, query < 0 ? url.length : query);
-  for (const route of ROUTES) {
-    if (!route.methods.includes(method) || !route.path.test(path)) continue;
-    // classify reads the path relative to /api/v1; the template stands for every path of the route.
-    return { template: PREFIX + route.template, priority: classify({ method, path: route.template }) };
-  }
-  return undefined;
+  return guarded(method, url)?.route;
 }
 
 /** Options for {@link frontDoor}. */
@@ -101,7 +117,7 @@ export function frontDoor(app: RequestListener, options: FrontDoorOptions): Requ
     return body;
   };
 
-  const refuse = (req: IncomingMessage, res: ServerResponse, route: ApiRoute): void => {
+  const refuse = (req: IncomingMessage, res: ServerResponse, { route, slo }: GuardedRoute): void => {
     let i = 0;
     const next = (): void => {
       const handler = instrumentation[i++];
@@ -112,8 +128,7 @@ export function frontDoor(app: RequestListener, options: FrontDoorOptions): Requ
       }
       try {
         setRoute(res, route.template);
-        const which = sloOfRequest({ method: req.method ?? '', path: route.template.slice(PREFIX.length) });
-        if (which !== undefined) options.slo(which, res);
+        if (slo !== undefined) options.slo(slo, res);
       } catch (error) {
         reportError(error, 'retailflow: recording a refused request');
       }
@@ -126,12 +141,12 @@ export function frontDoor(app: RequestListener, options: FrontDoorOptions): Requ
   };
 
   return (req, res) => {
-    const route = apiRoute(req.method, req.url);
-    if (route === undefined) {
+    const match = guarded(req.method, req.url);
+    if (match === undefined) {
       app(req, res);
       return;
     }
-    options.gate.acquire(route.priority).then(
+    options.gate.acquire(match.route.priority).then(
       (permit) => {
         if (res.destroyed) {
           permit.ignore(); // the client left while the request waited in the queue: do not run it
@@ -142,7 +157,7 @@ export function frontDoor(app: RequestListener, options: FrontDoorOptions): Requ
       },
       (error: unknown) => {
         if (isLoadShedError(error)) {
-          refuse(req, res, route);
+          refuse(req, res, match);
           return;
         }
         // A gate that fails must not become an outage: report it and serve the request.
