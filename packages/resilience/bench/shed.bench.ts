@@ -1,0 +1,54 @@
+/**
+ * The cost of one refusal, the path an overloaded service takes thousands of times a second: a `ConcurrencyLimiter`
+ * whose admission signal (a saturated `SaturationSignal`) sheds every sheddable call, against the same rejected
+ * promise carrying an ordinary `Error` (which captures a stack trace, as `LoadShedError` once did). 100 refusals per
+ * iteration, three alternating rounds; the ratio uses the median time per refusal.
+ */
+import { ConcurrencyLimiter, SaturationSignal } from '@ballast/resilience';
+import type { BenchResult } from '@ballast/testkit';
+import { row } from '@ballast/testkit';
+import { measureInRounds } from './limiter-rounds.js';
+
+const BATCH = 100;
+
+export async function run(): Promise<{ results: BenchResult[]; ratios: Record<string, number> }> {
+  const limiter = new ConcurrencyLimiter({
+    name: 'bench-ingress',
+    admission: new SaturationSignal({ saturation: () => 1 }),
+  });
+  const withStack = (priority: string) =>
+    Promise.reject(new Error(`${priority} call shed (pressure): the concurrency limit is 20`));
+  let refused = 0;
+  const count = () => {
+    refused++;
+  };
+  const results = await measureInRounds(
+    [
+      {
+        name: 'ballast refusal (LoadShedError, no stack)',
+        batch: BATCH,
+        fn: async () => {
+          for (let i = 0; i < BATCH; i++) await limiter.acquire('sheddable').then(undefined, count);
+        },
+      },
+      {
+        name: 'rejection with a stack-capturing Error',
+        batch: BATCH,
+        fn: async () => {
+          for (let i = 0; i < BATCH; i++) await withStack('sheddable').then(undefined, count);
+        },
+      },
+    ],
+    3,
+    250,
+  );
+  if (refused === 0) throw new Error('shed bench: nothing was refused');
+  return {
+    results,
+    ratios: {
+      shed_refusal_vs_stack_error:
+        row(results, 'rejection with a stack-capturing Error').medianNs /
+        row(results, 'ballast refusal (LoadShedError, no stack)').medianNs,
+    },
+  };
+}
