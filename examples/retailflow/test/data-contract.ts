@@ -96,6 +96,20 @@ export function repositoryContract(name: string, harness: ContractHarness): void
       expect((await repo.outboxStats()).depth).toBe(1);
     });
 
+    it('answers a used key by what it first produced, even when the new body names an unknown product or more stock than there is', async () => {
+      const o = await created('acme', 'k1');
+      expect(await order('acme', 'k1', [line('sku-nope', 1)])).toMatchObject({
+        outcome: 'key_conflict',
+        order: { id: o.id },
+      });
+      expect(await order('acme', 'k1', [line('sku-scale', 151)])).toMatchObject({
+        outcome: 'key_conflict',
+        order: { id: o.id },
+      });
+      expect((await repo.listOrders('acme')).items).toHaveLength(1);
+      expect((await repo.outboxStats()).depth).toBe(1);
+    });
+
     it('creates exactly one order from concurrent duplicates of one idempotency key', async () => {
       const results = await Promise.all(Array.from({ length: 12 }, () => order('acme', 'dup')));
       const outcomes = results.map((r) => r.outcome).sort();
