@@ -5,12 +5,15 @@
 //   npm run proof -- --quick      short steps, for CI (under 2 minutes)
 //   npm run proof -- --embedded   embedded stores; the outage scenario needs real services and is skipped
 //   npm run proof -- --render proof/figures.json   re-render the report of a saved run
+//   npm run proof -- --only hostile,faults         run some sections only
+// The run is a gate: it exits 1 when a goal is missed beyond its stated tolerance (scripts/proof/gate.ts).
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { serviceUrl } from '@ballast/testkit';
 import { dependencyFaults } from './faults.js';
+import { gate, gateMarkdown } from './gate.js';
 import { hostileInput } from './hostile.js';
 import { outages } from './outages.js';
 import { overload, type SheddingMode } from './overload.js';
@@ -29,7 +32,8 @@ const { values } = parseArgs({
 });
 if (values.render !== undefined) {
   // Re-render the report of an earlier run from its figures.json (after a change to the report's layout).
-  const saved = JSON.parse(await readFile(values.render, 'utf8')) as ProofFigures;
+  const read = JSON.parse(await readFile(values.render, 'utf8')) as ProofFigures;
+  const saved: ProofFigures = { ...read, gate: gate(read as unknown as Record<string, unknown>) };
   const dir = values.out ?? path.dirname(values.render);
   await writeFile(path.join(dir, 'report.md'), markdown(saved));
   await writeFile(path.join(dir, 'report.html'), html(saved));
@@ -108,6 +112,7 @@ if (only.has('hostile')) {
   });
 }
 figures.durationSec = (performance.now() - started) / 1000;
+figures.gate = gate(figures);
 
 const out = values.out ?? path.join(ROOT, 'proof');
 await mkdir(out, { recursive: true });
@@ -119,4 +124,9 @@ log(`wrote ${path.relative(process.cwd(), path.join(out, 'report.md'))} and repo
 // Everything measured, without the raw per-request latency arrays.
 const summary = JSON.stringify(figures, (key, value: unknown) => (key === 'admittedLatencies' ? undefined : value));
 await writeFile(path.join(out, 'figures.json'), `${summary}\n`);
+console.log(gateMarkdown(figures.gate));
 console.log(summary);
+if (!figures.gate.passed) {
+  console.error('proof: the gate failed: a goal was missed beyond its tolerance (table above)');
+  process.exitCode = 1;
+}

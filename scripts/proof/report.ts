@@ -1,5 +1,6 @@
 import { lineChart } from './chart.js';
 import type { FaultResult } from './faults.js';
+import { gateMarkdown, type GateResult } from './gate.js';
 import type { HostileResult } from './hostile.js';
 import type { OutageResult } from './outages.js';
 import type { OverloadResult, SheddingMode } from './overload.js';
@@ -15,6 +16,8 @@ export interface ProofFigures {
   readonly faults?: FaultResult;
   readonly outages?: OutageResult;
   readonly hostile?: HostileResult;
+  /** The gate's verdict over every section's goals. */
+  readonly gate?: GateResult;
 }
 
 const MODES: Record<SheddingMode, string> = {
@@ -107,6 +110,7 @@ export function markdown(f: ProofFigures): string {
       `${f.quick ? ', quick mode (short steps: figures are noisier)' : ''}; took ${n(f.durationSec)} s. ` +
       'Every figure below was measured in this run; each baseline ran in the same run. Goals not met are marked.',
     '',
+    ...(f.gate ? [gateMarkdown(f.gate), ''] : []),
   ];
   const o = f.overload;
   if (o) {
