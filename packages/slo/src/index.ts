@@ -71,3 +71,16 @@ export type { PrometheusReportOptions } from './report/from-prometheus.js';
 export { prometheusReport } from './report/from-prometheus.js';
 export { renderHtmlReport } from './report/html.js';
 export { renderMarkdownReport } from './report/markdown.js';
+export type {
+  CanaryCheck,
+  CanaryCounts,
+  CanaryJudgeInput,
+  CanaryJudgeOptions,
+  CanaryJudgement,
+  CanaryMetricInput,
+  CanarySloInput,
+  CanaryVerdict,
+} from './canary/judge.js';
+export { judgeCanary } from './canary/judge.js';
+export type { CanaryLatencyQuery, CanaryQueryOptions } from './canary/prometheus.js';
+export { canaryLatencyFromPrometheus, canarySlosFromPrometheus } from './canary/prometheus.js';

@@ -38,6 +38,11 @@ export const COMMANDS: readonly CommandEntry[] = [
     load: () => import('./report.js'),
   },
   {
+    name: 'canary',
+    summary: 'Judge a canary against its baseline from Prometheus (pass, fail or inconclusive)',
+    load: () => import('./canary.js'),
+  },
+  {
     name: 'status',
     summary: 'Show SLI, error budget, burn rate and alerts of each SLO as a table',
     load: () => import('./status.js'),
