@@ -122,3 +122,13 @@ describe('judgeCanary', () => {
     );
   });
 });
+
+describe('canary matchers', () => {
+  it('adds matchers to selectors and to every range selector of an expression', async () => {
+    const { withMatchers } = await import('../src/canary/prometheus.js');
+    expect(withMatchers('up', 'track="canary"')).toBe('up{track="canary"}');
+    expect(withMatchers('up{job="a"}', 'track="canary"')).toBe('up{job="a",track="canary"}');
+    expect(withMatchers('{job="a"}', 'track="canary"')).toBe('{job="a",track="canary"}');
+    expect(withMatchers('up{}', 'track="canary"')).toBe('up{track="canary"}');
+  });
+});

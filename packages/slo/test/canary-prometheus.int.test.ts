@@ -85,6 +85,35 @@ spec:
             type: Prometheus
             spec:
               query: shop_requests_total
+---
+apiVersion: openslo/v1
+kind: SLO
+metadata:
+  name: shop-answers
+spec:
+  service: shop
+  budgetingMethod: Occurrences
+  objectives:
+    - target: 0.999
+  timeWindow:
+    - duration: 28d
+      isRolling: true
+  indicator:
+    metadata:
+      name: shop-answers
+    spec:
+      ratioMetric:
+        counter: true
+        good:
+          metricSource:
+            type: Prometheus
+            spec:
+              query: sum(rate(shop_requests_total{code!~"5..|x}"}[{{.window}}]))
+        total:
+          metricSource:
+            type: Prometheus
+            spec:
+              query: sum(rate(shop_requests_total[{{.window}}]))
 `;
 
 async function freePort(): Promise<number> {
@@ -171,6 +200,8 @@ describe.skipIf(hasPrometheus.skip)('ballast-slo canary against a real Prometheu
     const { code, out } = await judge('--canary', 'track="failing"');
     expect(out).toMatch(/^verdict: fail/);
     expect(out).toMatch(/fail\s+slo\s+shop-availability: canary worse than baseline/);
+    // The same SLO written as expressions: the matchers reach every range selector inside them.
+    expect(out).toMatch(/fail\s+slo\s+shop-answers: canary worse than baseline/);
     expect(code).toBe(1);
   });
 

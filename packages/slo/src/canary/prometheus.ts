@@ -58,15 +58,29 @@ export function withMatchers(selector: string, matchers: string): string {
   return `${s}{${matchers}}`;
 }
 
+// A metric name with optional braces, followed by a range (`[5m]` or `[{{.window}}]`): the range selectors of an
+// expression, which are where its counters are read. Label values may hold any character but their own quote.
+const RANGE_SELECTOR =
+  /([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(?:[^{}"'`]|"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'|`[^`]*`)*\})?(\s*\[)/g;
+
 function narrowSource(slo: Slo, source: PrometheusSource, matchers: string): PrometheusSource {
-  if (source.kind !== 'selector') {
+  if (source.kind === 'selector') return { ...source, query: withMatchers(source.query, matchers) };
+  let found = 0;
+  const query = source.query.replace(
+    RANGE_SELECTOR,
+    (_all, name: string, braces: string | undefined, range: string) => {
+      found++;
+      return `${withMatchers(`${name}${braces ?? ''}`, matchers)}${range}`;
+    },
+  );
+  if (found === 0) {
     throw invalidOption(
       `${slo.name}.indicator`,
-      'series selectors (a canary is told apart by adding label matchers; full PromQL expressions cannot be narrowed)',
+      'a selector or an expression with range selectors (metric{...}[{{.window}}]) the canary matchers can be added to',
       source.query,
     );
   }
-  return { ...source, query: withMatchers(source.query, matchers) };
+  return { ...source, query };
 }
 
 function narrow(slo: Slo, matchers: string): Slo {
@@ -105,7 +119,8 @@ async function scalar(client: PrometheusClient, expr: string, at: number): Promi
 
 /**
  * Reads each SLO's good and total events over the window for the canary and the baseline from Prometheus, ready
- * for {@link judgeCanary}. The SLO's own queries are used with the versions' matchers added to every selector.
+ * for {@link judgeCanary}. The SLO's own queries are used with the versions' matchers added to every selector (in
+ * an expression, to every range selector).
  *
  * @example
  * ```ts
