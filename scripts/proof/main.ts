@@ -12,6 +12,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { serviceUrl } from '@ballast/testkit';
+import { deployments } from './deployments.js';
 import { dependencyFaults } from './faults.js';
 import { gate, gateMarkdown } from './gate.js';
 import { hostileInput } from './hostile.js';
@@ -42,7 +43,7 @@ if (values.render !== undefined) {
 }
 const quick = values.quick === true;
 const embedded = values.embedded === true;
-const only = new Set((values.only ?? 'overload,faults,outages,hostile').split(','));
+const only = new Set((values.only ?? 'overload,faults,outages,hostile,deployments').split(','));
 const started = performance.now();
 const log = (line: string) => console.log(`[proof ${((performance.now() - started) / 1000).toFixed(0).padStart(4)} s] ${line}`);
 
@@ -110,6 +111,19 @@ if (only.has('hostile')) {
     seed: 20261126,
     log,
   });
+}
+if (only.has('deployments') && !embedded) {
+  log('deployments: blue/green switch and back, canaries judged by their SLOs (HAProxy, Prometheus, a fleet)');
+  figures.deployments = await deployments({
+    env,
+    rate: quick ? 60 : 100,
+    holdSec: quick ? 3 : 10,
+    stepSec: quick ? 12 : 30,
+    goodTrials: quick ? 1 : 3,
+    log,
+  });
+} else if (only.has('deployments')) {
+  log('deployments: skipped (the fleet runs on real services; run without --embedded)');
 }
 figures.durationSec = (performance.now() - started) / 1000;
 figures.gate = gate(figures);

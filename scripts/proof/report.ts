@@ -1,4 +1,5 @@
 import { lineChart } from './chart.js';
+import type { DeploymentsResult } from './deployments.js';
 import type { FaultResult } from './faults.js';
 import { gateMarkdown, type GateResult } from './gate.js';
 import type { HostileResult } from './hostile.js';
@@ -16,6 +17,7 @@ export interface ProofFigures {
   readonly faults?: FaultResult;
   readonly outages?: OutageResult;
   readonly hostile?: HostileResult;
+  readonly deployments?: DeploymentsResult;
   /** The gate's verdict over every section's goals. */
   readonly gate?: GateResult;
 }

@@ -35,21 +35,21 @@ export interface ServiceProcess {
 }
 
 /**
- * Drops and recreates the database `ballast_proof` on the server of `databaseUrl` and answers its URL: every
+ * Drops and recreates the database `name` (default `ballast_proof`) on the server of `databaseUrl` and answers its URL: every
  * scenario (and every shedding mode of the overload one) starts on empty tables, so no earlier run's rows (a
  * growing outbox, thousands of orders) skew what it measures.
  */
-export async function freshDatabase(databaseUrl: string): Promise<string> {
+export async function freshDatabase(databaseUrl: string, name = 'ballast_proof'): Promise<string> {
   const admin = new pg.Client({ connectionString: databaseUrl });
   await admin.connect();
   try {
-    await admin.query('DROP DATABASE IF EXISTS ballast_proof WITH (FORCE)');
-    await admin.query('CREATE DATABASE ballast_proof');
+    await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+    await admin.query(`CREATE DATABASE ${name}`);
   } finally {
     await admin.end();
   }
   const u = new URL(databaseUrl);
-  u.pathname = '/ballast_proof';
+  u.pathname = `/${name}`;
   return u.toString();
 }
 
@@ -60,7 +60,7 @@ export async function freshDatabase(databaseUrl: string): Promise<string> {
  */
 export async function startService(
   env: Record<string, string>,
-  options: { readonly port?: number; readonly fresh?: boolean } = {},
+  options: { readonly port?: number; readonly fresh?: boolean; readonly startTimeoutMs?: number } = {},
 ): Promise<ServiceProcess> {
   if (options.fresh === true && env.DATABASE_URL !== undefined) {
     env = { ...env, DATABASE_URL: await freshDatabase(env.DATABASE_URL) };
@@ -85,7 +85,8 @@ export async function startService(
   child.stderr?.on('data', (d: Buffer) => (out = (out + d.toString()).slice(-20_000)));
   const url = `http://127.0.0.1:${p}`;
   const exited = once(child, 'exit');
-  const deadline = Date.now() + 30_000;
+  const startTimeoutMs = options.startTimeoutMs ?? 30_000;
+  const deadline = Date.now() + startTimeoutMs;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`RetailFlow exited with ${child.exitCode}:\n${out}`);
     try {
@@ -96,7 +97,7 @@ export async function startService(
     }
     if (Date.now() > deadline) {
       child.kill('SIGKILL');
-      throw new Error(`RetailFlow did not answer /healthz within 30 s:\n${out}`);
+      throw new Error(`RetailFlow did not answer /healthz within ${startTimeoutMs / 1000} s:\n${out}`);
     }
     await sleep(100);
   }

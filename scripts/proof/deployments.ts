@@ -1,0 +1,348 @@
+// Deployments without hurting users: RetailFlow as a fleet behind HAProxy with a real Prometheus, under steady
+// load. Blue/green: green starts and becomes ready, traffic moves, blue drains and stops; then the same move back
+// (rollback). Canary: a new version takes 5% → 25% → 50% → 100% of traffic, and at each step the judge of
+// @ballast/slo compares it with the stable version from Prometheus; a fail rolls back at once. Drills: a build
+// that fails checkouts and one that adds 200 ms are rolled back; a good build is promoted.
+import { randomUUID } from 'node:crypto';
+import path from 'node:path';
+import pg from 'pg';
+import { Pool } from 'undici';
+import { PrometheusClient, canaryLatencyFromPrometheus, canarySlosFromPrometheus, judgeCanary, loadSlos } from '@ballast/slo';
+import type { CanaryJudgement } from '@ballast/slo';
+import { startFleet, type Fleet } from '../fleet/fleet.js';
+import { KEYS, ROOT, setChaos, sleep } from './service.js';
+
+type Goal = { readonly value: number | null; readonly goal: number; readonly met: boolean };
+
+/** One answer the steady load saw. */
+interface Answer {
+  readonly at: number;
+  readonly critical: boolean;
+  readonly status: number;
+  /** The HAProxy server that answered (`x-served-by`), '' for a connection error. */
+  readonly server: string;
+  readonly key: string;
+}
+
+/** Steady open-loop load through HAProxy: one checkout in three requests, the rest catalog reads. */
+function steadyLoad(url: string, rate: number) {
+  const pool = new Pool(url, { connections: 32, pipelining: 1, headersTimeout: 10_000, bodyTimeout: 10_000 });
+  const answers: Answer[] = [];
+  const pending = new Set<Promise<void>>();
+  let running = true;
+  const fire = (i: number) => {
+    const critical = i % 3 === 0;
+    const key = randomUUID();
+    const p = pool
+      .request(
+        critical
+          ? {
+              method: 'POST',
+              path: '/api/v1/orders',
+              headers: {
+                authorization: `Bearer ${KEYS.acme}`,
+                'content-type': 'application/json',
+                'idempotency-key': key,
+              },
+              body: JSON.stringify({ items: [{ productId: 'sku-filter', quantity: 1 }] }),
+            }
+          : { method: 'GET', path: '/api/v1/products', headers: { authorization: `Bearer ${KEYS.acme}` } },
+      )
+      .then(
+        async (res) => {
+          await res.body.dump();
+          const served = res.headers['x-served-by'];
+          answers.push({ at: performance.now(), critical, status: res.statusCode, server: typeof served === 'string' ? served : '', key });
+        },
+        () => {
+          answers.push({ at: performance.now(), critical, status: 0, server: '', key });
+        },
+      )
+      .finally(() => pending.delete(p));
+    pending.add(p);
+  };
+  const done = (async () => {
+    const started = performance.now();
+    let sent = 0;
+    while (running) {
+      const due = Math.floor(((performance.now() - started) / 1000) * rate);
+      while (sent < due) fire(sent++);
+      await sleep(2);
+    }
+    await Promise.allSettled([...pending]);
+    await pool.close();
+  })();
+  return {
+    answers,
+    async stop() {
+      running = false;
+      await done;
+    },
+  };
+}
+
+const failed = (a: Answer) => a.status === 0 || a.status >= 500;
+
+/** Orders the service acknowledged (201) against the rows in the database: lost and duplicated. */
+async function orderIntegrity(databaseUrl: string | undefined, answers: readonly Answer[]) {
+  const acknowledged = new Set(answers.filter((a) => a.critical && a.status === 201).map((a) => a.key));
+  if (databaseUrl === undefined) return { acknowledged: acknowledged.size, lost: null, duplicated: null };
+  const client = new pg.Client({ connectionString: databaseUrl });
+  await client.connect();
+  try {
+    const { rows } = await client.query<{ key: string; n: string }>(
+      'SELECT idempotency_key AS key, count(*) AS n FROM orders GROUP BY idempotency_key',
+    );
+    const stored = new Map(rows.map((r) => [r.key, Number(r.n)]));
+    let lost = 0;
+    for (const key of acknowledged) if (!stored.has(key)) lost++;
+    const duplicated = rows.reduce((sum, r) => sum + Math.max(0, Number(r.n) - 1), 0);
+    return { acknowledged: acknowledged.size, lost, duplicated };
+  } finally {
+    await client.end();
+  }
+}
+
+/** What the blue/green drill measured. */
+export interface BlueGreenResult {
+  readonly requests: number;
+  readonly switchSec: number;
+  readonly rollbackSec: number;
+  readonly failedDuringSwitch: number;
+  readonly failedDuringRollback: number;
+  readonly failedTotal: number;
+  readonly ordersAcknowledged: number;
+  readonly ordersLost: number | null;
+  readonly ordersDuplicated: number | null;
+}
+
+async function blueGreen(env: Record<string, string>, rate: number, holdSec: number, log: (l: string) => void): Promise<BlueGreenResult> {
+  const fleet = await startFleet({
+    env,
+    log,
+    slots: [
+      { name: 'blue-1', track: 'blue' },
+      { name: 'blue-2', track: 'blue' },
+      { name: 'green-1', track: 'green', start: false },
+      { name: 'green-2', track: 'green', start: false },
+    ],
+  });
+  try {
+    const load = steadyLoad(fleet.url, rate);
+    await sleep(holdSec * 1000);
+    // Green starts and is ready, taking nothing yet; then traffic moves and blue drains and stops.
+    const switchStart = performance.now();
+    await fleet.start('green-1', {}, 0);
+    await fleet.start('green-2', {}, 0);
+    await Promise.all(['green-1', 'green-2'].map((s) => fleet.runtime.setWeight(s, 100)));
+    await Promise.all([fleet.retire('blue-1'), fleet.retire('blue-2')]);
+    const switchEnd = performance.now();
+    log(`blue/green: switched to green in ${((switchEnd - switchStart) / 1000).toFixed(1)} s`);
+    await sleep(holdSec * 1000);
+    // Rollback is the same move back.
+    const rollbackStart = performance.now();
+    await fleet.start('blue-1', {}, 0);
+    await fleet.start('blue-2', {}, 0);
+    await Promise.all(['blue-1', 'blue-2'].map((s) => fleet.runtime.setWeight(s, 100)));
+    await Promise.all([fleet.retire('green-1'), fleet.retire('green-2')]);
+    const rollbackEnd = performance.now();
+    log(`blue/green: rolled back to blue in ${((rollbackEnd - rollbackStart) / 1000).toFixed(1)} s`);
+    await sleep(holdSec * 1000);
+    await load.stop();
+    await sleep(500);
+    const within = (a: Answer, from: number, to: number) => a.at >= from && a.at <= to + 1000;
+    const integrity = await orderIntegrity(fleet.databaseUrl, load.answers);
+    return {
+      requests: load.answers.length,
+      switchSec: (switchEnd - switchStart) / 1000,
+      rollbackSec: (rollbackEnd - rollbackStart) / 1000,
+      failedDuringSwitch: load.answers.filter((a) => failed(a) && within(a, switchStart, switchEnd)).length,
+      failedDuringRollback: load.answers.filter((a) => failed(a) && within(a, rollbackStart, rollbackEnd)).length,
+      failedTotal: load.answers.filter(failed).length,
+      ordersAcknowledged: integrity.acknowledged,
+      ordersLost: integrity.lost,
+      ordersDuplicated: integrity.duplicated,
+    };
+  } finally {
+    await fleet.stop();
+  }
+}
+
+/** One canary rollout's story. */
+export interface CanaryTrial {
+  readonly build: 'good' | 'failing' | 'slow';
+  readonly outcome: 'promoted' | 'rolled back' | 'held';
+  /** Seconds from the canary taking traffic to its rollback (or promotion). */
+  readonly decidedAfterSec: number;
+  /** Share of traffic the canary had when it was decided. */
+  readonly shareAtDecision: number;
+  /** Answers the canary failed (5xx), and all answers served during the rollout. */
+  readonly harmed: number;
+  readonly served: number;
+  readonly judgements: number;
+  readonly reasons: readonly string[];
+}
+
+const STEPS = [0.05, 0.25, 0.5, 1];
+
+/** HAProxy weights that give the canary `share` of requests next to two stable servers at weight 100 each. */
+function canaryWeight(share: number): number {
+  return Math.round((200 * share) / (1 - share));
+}
+
+async function canaryTrial(
+  fleet: Fleet,
+  build: CanaryTrial['build'],
+  o: { readonly stepSec: number; readonly judgeEverySec: number; readonly rate: number; readonly log: (l: string) => void },
+): Promise<CanaryTrial> {
+  const client = new PrometheusClient({ url: fleet.prometheusUrl });
+  const slos = (await loadSlos([path.join(ROOT, 'examples/retailflow/slo/retailflow.yaml')])).filter((s) =>
+    ['checkout-availability', 'catalog-latency'].includes(s.name),
+  );
+  const load = steadyLoad(fleet.url, o.rate);
+  await fleet.start('canary-1', {}, 0);
+  const canary = fleet.instances.get('canary-1')!;
+  if (build === 'failing') await setChaos(canary.url, 'storage', { enabled: true, errorRate: 0.02 });
+  if (build === 'slow') await setChaos(canary.url, 'payments', { enabled: true, latencyMs: 200 });
+  const started = performance.now();
+  let outcome: CanaryTrial['outcome'] = 'held';
+  let share = 0;
+  let judgements = 0;
+  let last: CanaryJudgement | undefined;
+  let decidedAfterSec = 0;
+  try {
+    steps: for (const step of STEPS) {
+      // The error-budget gate: no step while the stable version's budget policy says exhausted.
+      const budget = (await (await fetch(`${fleet.instances.get('stable-1')!.url}/api/v1/slo`)).json()) as {
+        slos?: { policy?: string }[];
+      };
+      if (budget.slos?.some((s) => s.policy === 'exhausted')) {
+        o.log(`canary (${build}): the error budget is exhausted: the rollout holds`);
+        break;
+      }
+      share = step;
+      if (step === 1) {
+        await Promise.all(['stable-1', 'stable-2'].map((s) => fleet.runtime.setWeight(s, 0)));
+        await fleet.runtime.setWeight('canary-1', 100);
+      } else await fleet.runtime.setWeight('canary-1', canaryWeight(step));
+      const stepStart = performance.now();
+      while (performance.now() - stepStart < o.stepSec * 1000) {
+        await sleep(o.judgeEverySec * 1000);
+        if (step === 1) continue;
+        const window = `${Math.max(5, Math.round((performance.now() - started) / 1000))}s`;
+        const options = { canary: 'track="canary"', baseline: 'track="stable"', window, at: Date.now() };
+        const latency = await canaryLatencyFromPrometheus(
+          client,
+          { name: 'checkout p50', histogram: 'http_server_request_duration_seconds', matchers: 'http_route="/api/v1/orders"', step: '2s', allowedIncrease: 0.02 },
+          options,
+        );
+        last = judgeCanary({
+          slos: await canarySlosFromPrometheus(client, slos, options),
+          metrics: [latency],
+          options: { minEvents: 30, minIntervals: 5 },
+        });
+        judgements++;
+        if (last.verdict === 'fail') {
+          outcome = 'rolled back';
+          break steps;
+        }
+        // A step is done once the judge passes it with enough data and its minimum time has passed.
+        if (last.verdict === 'pass' && performance.now() - stepStart >= (o.stepSec * 1000) / 2) break;
+      }
+    }
+    if (outcome !== 'rolled back' && share === 1) outcome = 'promoted';
+  } finally {
+    decidedAfterSec = (performance.now() - started) / 1000;
+    // Roll back (or finish the promotion's cleanup) so the next trial starts from the stable version.
+    await Promise.all(['stable-1', 'stable-2'].map((s) => fleet.runtime.setWeight(s, 100)));
+    await fleet.retire('canary-1');
+    await load.stop();
+  }
+  const served = load.answers.filter((a) => a.at >= started);
+  const trial: CanaryTrial = {
+    build,
+    outcome,
+    decidedAfterSec,
+    shareAtDecision: share,
+    harmed: served.filter((a) => a.server === 'canary-1' && failed(a)).length,
+    served: served.length,
+    judgements,
+    reasons: last?.reasons ?? [],
+  };
+  o.log(
+    `canary (${build}): ${trial.outcome} after ${decidedAfterSec.toFixed(1)} s at ${(share * 100).toFixed(0)}%; ` +
+      `canary failed ${trial.harmed} of ${trial.served} answers; ${last?.reasons.join('; ') ?? ''}`,
+  );
+  return trial;
+}
+
+/** What the deployments section measured. */
+export interface DeploymentsResult {
+  readonly rate: number;
+  readonly blueGreen: BlueGreenResult;
+  readonly canaries: readonly CanaryTrial[];
+  readonly goals: Record<string, Goal>;
+}
+
+/** Knobs of the section. */
+export interface DeploymentsOptions {
+  readonly env: Record<string, string>;
+  readonly rate: number;
+  readonly holdSec: number;
+  readonly stepSec: number;
+  readonly goodTrials: number;
+  readonly log: (line: string) => void;
+}
+
+/** Runs the blue/green drill and the canary drills. */
+export async function deployments(o: DeploymentsOptions): Promise<DeploymentsResult> {
+  const bg = await blueGreen(o.env, o.rate, o.holdSec, o.log);
+  const fleet = await startFleet({
+    env: o.env,
+    log: o.log,
+    slots: [
+      { name: 'stable-1', track: 'stable' },
+      { name: 'stable-2', track: 'stable' },
+      { name: 'canary-1', track: 'canary', start: false },
+    ],
+  });
+  const canaries: CanaryTrial[] = [];
+  try {
+    const trial = (build: CanaryTrial['build']) =>
+      canaryTrial(fleet, build, { stepSec: o.stepSec, judgeEverySec: 2, rate: o.rate, log: o.log });
+    canaries.push(await trial('failing'));
+    canaries.push(await trial('slow'));
+    for (let i = 0; i < o.goodTrials; i++) canaries.push(await trial('good'));
+  } finally {
+    await fleet.stop();
+  }
+  const bad = canaries.filter((c) => c.build !== 'good');
+  const good = canaries.filter((c) => c.build === 'good');
+  const slowestRollback = Math.max(...bad.map((c) => (c.outcome === 'rolled back' ? c.decidedAfterSec : Number.POSITIVE_INFINITY)));
+  const harmedShare = Math.max(...bad.map((c) => c.harmed / Math.max(1, c.served)));
+  const falseRollbacks = good.filter((c) => c.outcome === 'rolled back').length;
+  const bgFailed = bg.failedTotal;
+  return {
+    rate: o.rate,
+    blueGreen: bg,
+    canaries,
+    goals: {
+      blueGreenFailedRequests: { value: bgFailed, goal: 0, met: bgFailed === 0 },
+      blueGreenOrdersLost: { value: bg.ordersLost, goal: 0, met: bg.ordersLost === 0 },
+      blueGreenOrdersDuplicated: { value: bg.ordersDuplicated, goal: 0, met: bg.ordersDuplicated === 0 },
+      badCanariesRolledBack: {
+        value: bad.filter((c) => c.outcome === 'rolled back').length,
+        goal: bad.length,
+        met: bad.every((c) => c.outcome === 'rolled back'),
+      },
+      rollbackWithinSec: { value: Number.isFinite(slowestRollback) ? slowestRollback : null, goal: 180, met: slowestRollback <= 180 },
+      harmedShareOfServed: { value: harmedShare, goal: 0.01, met: harmedShare <= 0.01 },
+      goodCanaryPromoted: {
+        value: good.filter((c) => c.outcome === 'promoted').length,
+        goal: good.length,
+        met: good.every((c) => c.outcome === 'promoted'),
+      },
+      falseRollbacks: { value: falseRollbacks, goal: 0, met: falseRollbacks === 0 },
+    },
+  };
+}
