@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { ManualClock } from '@ballast/core';
 import { describe, expect, it, vi } from 'vitest';
 import { canShip } from '../examples/budget-gate.js';
+import { judgeCheckoutCanary } from '../examples/canary.js';
 import { checkoutSlos } from '../examples/define-slo.js';
 import { startSloEngine } from '../examples/engine.js';
 // The examples import the package by name, as users do; this test hands them an engine of the same type.
@@ -68,5 +69,17 @@ describe('README', () => {
 
   it.each(blocks.map((m) => [m[1]!, m[2]!]))('shows %s exactly as the file is', (file, code) => {
     expect(code.trim()).toBe(readFileSync(join(import.meta.dirname, '..', file), 'utf8').trim());
+  });
+
+  it('canary.ts promotes a healthy canary and rolls back a failing or slow one', () => {
+    const healthy = [30, 31, 29, 32, 30, 31, 30, 33];
+    expect(judgeCheckoutCanary(1, healthy).verdict).toBe('pass');
+    expect(judgeCheckoutCanary(30, healthy).verdict).toBe('fail');
+    const slow = judgeCheckoutCanary(
+      1,
+      healthy.map((v) => v + 200),
+    );
+    expect(slow.verdict).toBe('fail');
+    expect(slow.reasons[0]).toMatch(/checkout p50 ms: canary higher than baseline/);
   });
 });
