@@ -208,7 +208,8 @@ export async function startFleet(o: FleetOptions): Promise<Fleet> {
         const instance = instances.get(name);
         if (!instance?.service) return;
         await runtime.setState(name, 'drain');
-        const server = await waitFor(name, (s) => s.includes('DRAIN'), 'DRAIN');
+        // DRAIN, or DOWN/MAINT when its checks already fail: either way HAProxy sends it nothing new.
+        const server = await waitFor(name, (s) => /DRAIN|DOWN|MAINT/.test(s), 'DRAIN');
         const deadline = performance.now() + 15_000;
         let current = server.current;
         while (current > 0 && performance.now() < deadline) {

@@ -111,6 +111,8 @@ export interface BlueGreenResult {
   readonly failedDuringSwitch: number;
   readonly failedDuringRollback: number;
   readonly failedTotal: number;
+  /** Failed answers by status (0: no answer). */
+  readonly failedStatuses: Readonly<Record<string, number>>;
   readonly ordersAcknowledged: number;
   readonly ordersLost: number | null;
   readonly ordersDuplicated: number | null;
@@ -159,6 +161,10 @@ async function blueGreen(env: Record<string, string>, rate: number, holdSec: num
       failedDuringSwitch: load.answers.filter((a) => failed(a) && within(a, switchStart, switchEnd)).length,
       failedDuringRollback: load.answers.filter((a) => failed(a) && within(a, rollbackStart, rollbackEnd)).length,
       failedTotal: load.answers.filter(failed).length,
+      failedStatuses: load.answers.filter(failed).reduce<Record<string, number>>((acc, a) => {
+        acc[a.status] = (acc[a.status] ?? 0) + 1;
+        return acc;
+      }, {}),
       ordersAcknowledged: integrity.acknowledged,
       ordersLost: integrity.lost,
       ordersDuplicated: integrity.duplicated,
@@ -179,6 +185,8 @@ export interface CanaryTrial {
   /** Answers the canary failed (5xx), and all answers served during the rollout. */
   readonly harmed: number;
   readonly served: number;
+  /** Checkouts the canary failed, of the checkouts it answered: what the build does to users. */
+  readonly canaryCheckoutFailureRatio: number | null;
   readonly judgements: number;
   readonly reasons: readonly string[];
 }
@@ -202,7 +210,7 @@ async function canaryTrial(
   const load = steadyLoad(fleet.url, o.rate);
   await fleet.start('canary-1', {}, 0);
   const canary = fleet.instances.get('canary-1')!;
-  if (build === 'failing') await setChaos(canary.url, 'storage', { enabled: true, errorRate: 0.02 });
+  if (build === 'failing') await setChaos(canary.url, 'payments', { enabled: true, errorRate: 0.1 });
   if (build === 'slow') await setChaos(canary.url, 'payments', { enabled: true, latencyMs: 200 });
   const started = performance.now();
   let outcome: CanaryTrial['outcome'] = 'held';
@@ -226,14 +234,26 @@ async function canaryTrial(
         await fleet.runtime.setWeight('canary-1', 100);
       } else await fleet.runtime.setWeight('canary-1', canaryWeight(step));
       const stepStart = performance.now();
-      while (performance.now() - stepStart < o.stepSec * 1000) {
+      // A step lasts at least half its time and ends once the judge passes it; still inconclusive after twice its
+      // time, the rollout holds (and the drill takes the canary out).
+      for (;;) {
         await sleep(o.judgeEverySec * 1000);
-        if (step === 1) continue;
+        const elapsed = performance.now() - stepStart;
+        if (step === 1) {
+          if (elapsed >= o.stepSec * 1000) break;
+          continue;
+        }
         const window = `${Math.max(5, Math.round((performance.now() - started) / 1000))}s`;
         const options = { canary: 'track="canary"', baseline: 'track="stable"', window, at: Date.now() };
         const latency = await canaryLatencyFromPrometheus(
           client,
-          { name: 'checkout p50', histogram: 'http_server_request_duration_seconds', matchers: 'http_route="/api/v1/orders"', step: '2s', allowedIncrease: 0.02 },
+          {
+            name: 'checkout p50',
+            histogram: 'http_server_request_duration_seconds',
+            matchers: 'http_route="/api/v1/orders"',
+            step: '5s',
+            allowedIncrease: 0.02,
+          },
           options,
         );
         last = judgeCanary({
@@ -246,8 +266,11 @@ async function canaryTrial(
           outcome = 'rolled back';
           break steps;
         }
-        // A step is done once the judge passes it with enough data and its minimum time has passed.
-        if (last.verdict === 'pass' && performance.now() - stepStart >= (o.stepSec * 1000) / 2) break;
+        if (last.verdict === 'pass' && elapsed >= (o.stepSec * 1000) / 2) break;
+        if (elapsed >= 2 * o.stepSec * 1000) {
+          outcome = 'held';
+          break steps;
+        }
       }
     }
     if (outcome !== 'rolled back' && share === 1) outcome = 'promoted';
@@ -266,6 +289,10 @@ async function canaryTrial(
     shareAtDecision: share,
     harmed: served.filter((a) => a.server === 'canary-1' && failed(a)).length,
     served: served.length,
+    canaryCheckoutFailureRatio: ((checkouts) =>
+      checkouts.length === 0 ? null : checkouts.filter(failed).length / checkouts.length)(
+      served.filter((a) => a.server === 'canary-1' && a.critical),
+    ),
     judgements,
     reasons: last?.reasons ?? [],
   };

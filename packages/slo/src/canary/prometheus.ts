@@ -40,6 +40,11 @@ export interface CanaryLatencyQuery {
   readonly quantile?: number;
   /** One value per step. @default '15s' */
   readonly step?: string;
+  /**
+   * The window of each value's `rate()`. The default, one step, makes the values independent, as the test
+   * assumes; it must hold a few scrapes. @default step
+   */
+  readonly rateWindow?: string;
   /** See {@link CanaryMetricInput.tolerance}. @default 0.2 */
   readonly tolerance?: number;
   /** See {@link CanaryMetricInput.allowedIncrease}, in the histogram's unit. @default 0 */
@@ -176,7 +181,7 @@ export async function canaryLatencyFromPrometheus(
   const quantile = latency.quantile ?? 0.5;
   const series = async (matchers: string) => {
     const all = [latency.matchers ?? '', matchers].filter((m) => m.trim() !== '').join(',');
-    const expr = `histogram_quantile(${quantile}, sum by (le) (rate(${withMatchers(`${latency.histogram}_bucket`, all)}[${step}])))`;
+    const expr = `histogram_quantile(${quantile}, sum by (le) (rate(${withMatchers(`${latency.histogram}_bucket`, all)}[${latency.rateWindow ?? step}])))`;
     const result = await client.queryRange(
       expr,
       options.at - seconds * 1000 + stepSeconds * 1000,
