@@ -26,7 +26,7 @@ export interface FleetOptions {
   readonly slots: readonly FleetSlot[];
   /** Environment of every instance (DATABASE_URL is replaced by a fresh database for the fleet). */
   readonly env: Record<string, string>;
-  /** HAProxy's health-check interval. @default 500 */
+  /** HAProxy's health-check interval. @default 1000 */
   readonly checkIntervalMs?: number;
   /** Prometheus's scrape interval in seconds. @default 1 */
   readonly scrapeSec?: number;
@@ -157,7 +157,7 @@ export async function startFleet(o: FleetOptions): Promise<Fleet> {
       haproxyConfig({
         frontendPort,
         socketPath,
-        checkIntervalMs: o.checkIntervalMs ?? 500,
+        checkIntervalMs: o.checkIntervalMs ?? 1000,
         servers: [...instances.values()].map((i) => ({
           name: i.slot.name,
           port: i.port,

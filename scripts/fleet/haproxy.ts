@@ -19,7 +19,7 @@ export interface HaproxyOptions {
   readonly frontendPort: number;
   readonly socketPath: string;
   readonly servers: readonly HaproxyServer[];
-  /** Health-check interval (`inter`); a server is down after two failed checks. */
+  /** Health-check interval (`inter`); a server is down after three failed checks in a row, up after two good. */
   readonly checkIntervalMs: number;
 }
 
@@ -43,6 +43,8 @@ export function haproxyConfig(o: HaproxyOptions): string {
     '  timeout client 30s',
     '  timeout server 30s',
     '  timeout http-keep-alive 2s',
+    // A check answers within this, whatever `inter` is: a busy instance's /readyz is slow before it is wrong.
+    '  timeout check 3s',
     '  option redispatch',
     '  retries 3',
     '  retry-on conn-failure empty-response',
@@ -59,7 +61,7 @@ export function haproxyConfig(o: HaproxyOptions): string {
     '  option http-server-close',
     // Which server answered: the drills attribute each answer to the version that served it.
     '  http-response set-header x-served-by %s',
-    `  default-server inter ${o.checkIntervalMs}ms fall 2 rise 1`,
+    `  default-server inter ${o.checkIntervalMs}ms fall 3 rise 2`,
     ...o.servers.map(
       (s) =>
         `  server ${s.name} 127.0.0.1:${s.port} check weight ${s.weight}${s.state === 'maint' ? ' disabled' : ''}`,
