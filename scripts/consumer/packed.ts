@@ -25,7 +25,8 @@ export function installPackedApp(prefix: string): string {
       encoding: 'utf8',
       stdio: ['ignore', 'pipe', 'pipe'],
     });
-    const [{ filename }] = JSON.parse(out) as [{ filename: string }];
+    // `--json` prints an array; anything a lifecycle script (prepack) printed comes before it.
+    const [{ filename }] = JSON.parse(out.slice(out.search(/^\[/m))) as [{ filename: string }];
     const target = join(modules, '@ballast', name);
     mkdirSync(target);
     execFileSync('tar', ['-xzf', join(tarballs, filename), '-C', target, '--strip-components=1']);
