@@ -8,7 +8,12 @@ export default defineConfig({
   resolve: { conditions },
   ssr: { resolve: { conditions } },
   test: {
-    include: ['packages/*/test/**/*.test.ts', 'examples/*/test/**/*.test.ts', 'scripts/test/**/*.test.ts'],
+    include: [
+      'packages/*/test/**/*.test.ts',
+      'examples/*/test/**/*.test.ts',
+      'scripts/test/**/*.test.ts',
+      'scripts/consumer/**/*.test.ts',
+    ],
     globalSetup: ['packages/testkit/src/global-setup.ts'],
     reporters: ['default', './packages/testkit/src/summary-reporter.ts'],
     testTimeout: 20_000,

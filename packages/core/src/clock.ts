@@ -4,20 +4,55 @@
 export type TimerHandle = { readonly __timer: unknown } | object;
 
 /**
- * The source of time for every Ballast core. Cores never read `Date.now()` or call the global `setTimeout`
- * directly: they take a `Clock`, so tests drive time with a {@link ManualClock} and never sleep.
+ * Options for {@link Clock.setTimeout}.
  *
  * @example
  * ```ts
  * import { systemClock } from '@ballast/core';
+ * // Background work: the process may exit while this timer is pending.
+ * systemClock.setTimeout(() => console.log('sweeping'), 60_000, { ref: false });
+ * ```
+ */
+export interface TimerOptions {
+  /**
+   * Whether the pending timer keeps the process alive (a "ref'd" timer, as Node calls it). Leave it `true` for a
+   * wait that someone awaits: a retry delay, a queue-wait limit, a timeout racing a call. Pass `false` for
+   * background work that nobody awaits (periodic evaluation, cache sweeps, clock refreshes), so a process with
+   * nothing else to do still exits.
+   * @default true
+   */
+  readonly ref?: boolean;
+}
+
+/**
+ * The source of time for every Ballast core. Cores never read `Date.now()` or call the global `setTimeout`
+ * directly: they take a `Clock`, so tests drive time with a {@link ManualClock} and never sleep.
+ *
+ * Which timers hold the process: a timer keeps a Node process alive while it is pending unless it was set with
+ * `{ ref: false }`. Ballast sets every timer that settles something a caller awaits with the default (ref'd) and
+ * only its background timers with `ref: false`. A `Clock` you implement yourself may ignore the third argument
+ * (its timers then all behave as your implementation makes them); honour it if your clock wraps Node timers.
+ *
+ * @example
+ * ```ts
+ * import { type Clock, systemClock } from '@ballast/core';
  * const started = systemClock.now();
+ * // A clock of your own: delegate to the system clock, passing the options on.
+ * const offset: Clock = {
+ *   now: () => systemClock.now() + 5_000,
+ *   setTimeout: (callback, ms, options) => systemClock.setTimeout(callback, ms, options),
+ *   clearTimeout: (handle) => systemClock.clearTimeout(handle),
+ * };
  * ```
  */
 export interface Clock {
   /** Milliseconds since the Unix epoch; may be fractional. Never goes backwards on the system clock. */
   now(): number;
-  /** Runs `callback` after `ms` milliseconds of this clock's time. */
-  setTimeout(callback: () => void, ms: number): TimerHandle;
+  /**
+   * Runs `callback` after `ms` milliseconds of this clock's time. The timer keeps the process alive while pending
+   * unless `options.ref` is `false` (see {@link TimerOptions}); implementations may ignore `options`.
+   */
+  setTimeout(callback: () => void, ms: number, options?: TimerOptions): TimerHandle;
   /** Cancels a timer made by {@link Clock.setTimeout}; unknown or fired handles are ignored. */
   clearTimeout(handle: TimerHandle): void;
 }
@@ -26,19 +61,22 @@ const origin = performance.timeOrigin;
 
 /**
  * The real clock: epoch milliseconds from `performance.timeOrigin + performance.now()` (monotonic within the
- * process, sub-millisecond resolution) and unref'd Node timers, so a pending timer never keeps a process alive.
+ * process, sub-millisecond resolution) and Node timers. A timer keeps the process alive while pending, like
+ * Node's own `setTimeout`, unless set with `{ ref: false }` (then it is `unref()`'d). Handles are Node `Timeout`
+ * objects.
  *
  * @example
  * ```ts
  * import { systemClock } from '@ballast/core';
- * systemClock.setTimeout(() => console.log('later'), 10);
+ * systemClock.setTimeout(() => console.log('later'), 10); // holds the process until it fires
+ * systemClock.setTimeout(() => console.log('if still running'), 10, { ref: false });
  * ```
  */
 export const systemClock: Clock = {
   now: () => origin + performance.now(),
-  setTimeout(callback, ms) {
+  setTimeout(callback, ms, options) {
     const timer = setTimeout(callback, ms);
-    timer.unref();
+    if (options?.ref === false) timer.unref();
     return timer;
   },
   clearTimeout(handle) {
@@ -50,6 +88,7 @@ interface ManualTimer {
   readonly at: number;
   readonly seq: number;
   readonly callback: () => void;
+  readonly ref: boolean;
   cancelled: boolean;
 }
 
@@ -94,11 +133,28 @@ export class ManualClock implements Clock {
     return this.#timers.filter((t) => !t.cancelled).length;
   }
 
-  setTimeout(callback: () => void, ms: number): TimerHandle {
+  /**
+   * Number of pending timers set without `{ ref: false }`: the ones that would keep a process alive on the
+   * system clock. Tests use it to check that a wait the caller awaits holds the process and background work
+   * does not.
+   *
+   * @example
+   * ```ts
+   * const clock = new ManualClock(0);
+   * clock.setTimeout(() => {}, 10, { ref: false });
+   * clock.pendingRefTimers; // 0
+   * ```
+   */
+  get pendingRefTimers(): number {
+    return this.#timers.filter((t) => !t.cancelled && t.ref).length;
+  }
+
+  setTimeout(callback: () => void, ms: number, options?: TimerOptions): TimerHandle {
     const timer: ManualTimer = {
       at: this.#now + Math.max(0, Number.isFinite(ms) ? ms : 0),
       seq: this.#seq++,
       callback,
+      ref: options?.ref !== false,
       cancelled: false,
     };
     this.#timers.push(timer);

@@ -1,4 +1,4 @@
-export type { Clock, TimerHandle } from './clock.js';
+export type { Clock, TimerHandle, TimerOptions } from './clock.js';
 export { ManualClock, systemClock, flushMicrotasks } from './clock.js';
 export { brand, hasBrand } from './errors.js';
 export type { ErrorHandler, Event, Listener, Subscription } from './events.js';

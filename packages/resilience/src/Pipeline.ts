@@ -7,8 +7,18 @@ import type { Policy } from './events.js';
 /** A policy that can go in a {@link pipeline}: every Ballast resilience policy, and pipelines themselves. */
 export type PipelinePolicy = Policy & Composable;
 
-/** The extra result types a pipeline's policies can return instead of the operation's (fallbacks, chaos). */
-export type ExtraResult<P> = P extends { readonly fallbackResult?: infer F } ? F : never;
+/**
+ * The extra result types a pipeline's policies can return instead of the operation's (fallbacks, chaos): `never`
+ * for the others, so `pipeline(retry, timeout).execute(async () => 42)` is a `Promise<number>` whatever the
+ * compiler options.
+ *
+ * @example
+ * ```ts
+ * import type { ExtraResult, FallbackPolicy } from '@ballast/resilience';
+ * type Served = ExtraResult<FallbackPolicy<'cached'>>; // 'cached'
+ * ```
+ */
+export type ExtraResult<P> = P extends { readonly fallbackResult?: { readonly type: infer F } } ? F : never;
 
 /** Options for {@link Pipeline}. */
 export interface PipelineOptions {

@@ -1,8 +1,9 @@
-import { type Clock, type TimerHandle, systemClock } from '@ballast/core';
+import { type Clock, type TimerHandle, type TimerOptions, systemClock } from '@ballast/core';
 
 /**
  * A clock whose `now()` is a cached reading of another clock, refreshed by one timer every `resolutionMs` while it
- * is being read (the timer stops after a tick in which nobody read the time). Reading it costs a field load instead
+ * is being read (the timer stops after a tick in which nobody read the time). The refresh timer is background work
+ * (`ref: false`): it never keeps a process alive. Reading it costs a field load instead
  * of a `performance.now()` call, which is what keeps deadline arithmetic well under a microsecond per call.
  *
  * This is how libuv itself treats timers: Node's `setTimeout` measures from the loop's cached time, so a deadline
@@ -36,14 +37,15 @@ export class CoarseClock implements Clock {
     if (!this.#ticking) {
       this.#now = this.#source.now();
       this.#ticking = true;
-      this.#source.setTimeout(this.#tick, this.#resolutionMs);
+      this.#source.setTimeout(this.#tick, this.#resolutionMs, background);
     }
     this.#read = true;
     return this.#now;
   }
 
-  setTimeout(callback: () => void, ms: number): TimerHandle {
-    return this.#source.setTimeout(callback, ms);
+  /** Sets a timer on the source clock, passing `options` on (so a wait someone awaits still holds the process). */
+  setTimeout(callback: () => void, ms: number, options?: TimerOptions): TimerHandle {
+    return this.#source.setTimeout(callback, ms, options);
   }
 
   clearTimeout(handle: TimerHandle): void {
@@ -57,9 +59,11 @@ export class CoarseClock implements Clock {
     }
     this.#read = false;
     this.#now = this.#source.now();
-    this.#source.setTimeout(this.#tick, this.#resolutionMs);
+    this.#source.setTimeout(this.#tick, this.#resolutionMs, background);
   };
 }
+
+const background: TimerOptions = { ref: false };
 
 let sharedCoarse: CoarseClock | undefined;
 

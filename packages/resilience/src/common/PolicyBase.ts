@@ -15,8 +15,12 @@ export abstract class PolicyBase<R = never> implements Policy, Composable {
   protected readonly events = new EventEmitter<PolicyEvent>();
   readonly onEvent = this.events.event;
   #runner: Runner | undefined;
-  /** Type-level only: what the policy may return instead of the operation's result. */
-  declare readonly fallbackResult?: R;
+  /**
+   * Type-level only (never set at run time): what the policy may return instead of the operation's result, boxed
+   * so that it reads the same with or without `exactOptionalPropertyTypes` (an optional `R` would widen to
+   * `R | undefined` and every pipeline result with it). Read it with `ExtraResult`.
+   */
+  declare readonly fallbackResult?: { readonly type: R };
 
   constructor(name: string, clock: Clock | undefined) {
     this.name = name;

@@ -11,6 +11,10 @@ export interface WheelEntry {
  * clock timer. Scheduling and cancelling are a `Set` insert/delete; the cost of a real timer is paid once per
  * bucket, not once per call.
  *
+ * Every entry is a wait someone awaits (a timeout racing a call, a deadline's signal), so the wheel's timer holds
+ * the process while any entry is pending, and stops holding it as soon as the last one is cancelled: when the
+ * clock's handles can be `unref()`'d (Node timers) the armed timer is unref'd, otherwise it is cleared.
+ *
  * @example
  * ```ts
  * import { ManualClock } from '@ballast/core';
@@ -29,6 +33,10 @@ export class TimerWheel {
   readonly #keys: number[] = [];
   #timer: TimerHandle | undefined;
   #armedKey = Infinity;
+  /** Entries scheduled and neither fired nor cancelled. */
+  #live = 0;
+  /** Whether the armed timer currently holds the process. */
+  #held = false;
 
   constructor(clock: Clock, resolutionMs = 1) {
     this.#clock = clock;
@@ -37,9 +45,7 @@ export class TimerWheel {
 
   /** Number of entries not yet fired or cancelled. */
   get size(): number {
-    let n = 0;
-    for (const b of this.#buckets.values()) n += b.size;
-    return n;
+    return this.#live;
   }
 
   /** Runs `callback` once the clock reaches `at` (rounded up to the wheel's resolution). */
@@ -53,13 +59,43 @@ export class TimerWheel {
       this.#insertKey(key);
     }
     bucket.add(entry);
+    this.#live++;
     if (key < this.#armedKey) this.#arm();
+    else if (!this.#held) this.#hold();
     return entry;
   }
 
   /** Cancels an entry; cancelling a fired or unknown entry does nothing. */
   cancel(entry: WheelEntry): void {
-    this.#buckets.get(Math.ceil(entry.at / this.#resolution))?.delete(entry);
+    if (!this.#buckets.get(Math.ceil(entry.at / this.#resolution))?.delete(entry)) return;
+    if (--this.#live === 0) this.#release();
+  }
+
+  /** Makes the armed timer hold the process again (an entry arrived while it was released). */
+  #hold(): void {
+    const timer = this.#timer as Partial<NodeTimeout> | undefined;
+    if (timer && typeof timer.ref === 'function') {
+      timer.ref();
+      this.#held = true;
+    } else {
+      this.#arm();
+    }
+  }
+
+  /** Nothing is pending: the process must not wait for the armed timer. */
+  #release(): void {
+    const timer = this.#timer as Partial<NodeTimeout> | undefined;
+    if (!timer) return;
+    if (typeof timer.unref === 'function') {
+      timer.unref();
+      this.#held = false;
+      return;
+    }
+    this.#clock.clearTimeout(timer);
+    this.#timer = undefined;
+    this.#armedKey = Infinity;
+    this.#held = false;
+    // The keys of cancelled entries stay; they are skipped when an entry next arms the timer.
   }
 
   #insertKey(key: number): void {
@@ -78,11 +114,14 @@ export class TimerWheel {
     if (this.#timer !== undefined) this.#clock.clearTimeout(this.#timer);
     this.#timer = undefined;
     this.#armedKey = Infinity;
+    this.#held = false;
     const first = this.#keys[0];
     if (first === undefined) return;
     this.#armedKey = first;
     const delay = Math.max(0, first * this.#resolution - this.#clock.now());
-    this.#timer = this.#clock.setTimeout(this.#fire, delay);
+    const held = this.#live > 0;
+    this.#timer = this.#clock.setTimeout(this.#fire, delay, { ref: held });
+    this.#held = held;
   }
 
   readonly #fire = (): void => {
@@ -96,6 +135,7 @@ export class TimerWheel {
       const bucket = this.#buckets.get(key);
       this.#buckets.delete(key);
       if (!bucket) continue;
+      this.#live -= bucket.size;
       for (const entry of bucket) {
         try {
           entry.callback();
@@ -106,6 +146,12 @@ export class TimerWheel {
     }
     this.#arm();
   };
+}
+
+/** The part of a Node `Timeout` the wheel uses when the clock's handles are Node timers. */
+interface NodeTimeout {
+  ref(): unknown;
+  unref(): unknown;
 }
 
 const wheels = new WeakMap<Clock, TimerWheel>();

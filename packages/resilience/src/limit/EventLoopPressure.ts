@@ -79,7 +79,7 @@ const CLASSES: Readonly<Record<Priority, number>> = { sheddable: 0, default: 1, 
  * - 2..3: `critical` calls too with probability `pressure - 2`, only while the delay exceeds `criticalDelayMs`.
  *
  * Pass it to a {@link ConcurrencyLimiter} as `admission`; shed calls are rejected like any other shed call (same
- * error, event and 503). Sampling uses one unref'd timer, started on the first admission; `close()` stops it.
+ * error, event and 503). Sampling uses one background timer (`ref: false`: it never keeps the process alive), started on the first admission; `close()` stops it.
  *
  * @example
  * ```ts
@@ -165,8 +165,8 @@ export class EventLoopPressure implements AdmissionSignal {
   #start(): void {
     const tick = () => {
       this.sample();
-      if (!this.#closed) this.#timer = this.#clock.setTimeout(tick, this.#interval);
+      if (!this.#closed) this.#timer = this.#clock.setTimeout(tick, this.#interval, { ref: false });
     };
-    this.#timer = this.#clock.setTimeout(tick, this.#interval);
+    this.#timer = this.#clock.setTimeout(tick, this.#interval, { ref: false });
   }
 }

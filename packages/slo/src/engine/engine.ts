@@ -7,6 +7,7 @@ import {
   type Clock,
   type Event,
   type TimerHandle,
+  type TimerOptions,
 } from '@ballast/core';
 import {
   resolveBudgetPolicy,
@@ -17,6 +18,9 @@ import {
 import type { Slo } from '../model.js';
 import { SloState } from './slo-state.js';
 import type { SloAlertEvent, SloStatus } from './status.js';
+
+/** The engine's timers are background work: a process whose only pending timer is an engine tick exits. */
+const background: TimerOptions = { ref: false };
 
 /**
  * Options of {@link SloEngine}.
@@ -41,7 +45,7 @@ export interface SloEngineOptions {
   readonly budgetPolicy?: BudgetPolicy;
   /**
    * How often the engine evaluates alerts on its own (so {@link SloEngine.onAlert} fires without anyone calling
-   * `status`); 0 disables the timer. The timer is unref'd on the system clock.
+   * `status`); 0 disables the timer. The timer is background work (`ref: false`): it never keeps the process alive.
    * @default 60_000
    */
   readonly evaluateEveryMs?: number;
@@ -132,11 +136,15 @@ export class SloEngine {
   }
 
   #tick(): void {
-    this.#tickTimer = this.#clock.setTimeout(() => {
-      this.#tickTimer = undefined;
-      this.#now = this.#clock.now();
-      if (!this.#closed) this.#tick();
-    }, this.#timestampResolutionMs);
+    this.#tickTimer = this.#clock.setTimeout(
+      () => {
+        this.#tickTimer = undefined;
+        this.#now = this.#clock.now();
+        if (!this.#closed) this.#tick();
+      },
+      this.#timestampResolutionMs,
+      background,
+    );
   }
 
   /** The SLOs this engine tracks. */
@@ -239,11 +247,15 @@ export class SloEngine {
   };
 
   #schedule(): void {
-    this.#timer = this.#clock.setTimeout(() => {
-      this.#timer = undefined;
-      this.evaluate();
-      if (!this.#closed) this.#schedule();
-    }, this.#evaluateEveryMs);
+    this.#timer = this.#clock.setTimeout(
+      () => {
+        this.#timer = undefined;
+        this.evaluate();
+        if (!this.#closed) this.#schedule();
+      },
+      this.#evaluateEveryMs,
+      background,
+    );
   }
 
   #state(sloName: string): SloState {
