@@ -49,6 +49,14 @@ export type { PgPoolLike, PgPoolOptions } from './use/pg-pool.js';
 export { observePgPool } from './use/pg-pool.js';
 export type { PolicyLike, PolicyMetricsOptions } from './policy/policy-metrics.js';
 export { observePolicies, observePolicy } from './policy/policy-metrics.js';
+export type {
+  CockatielEvent,
+  CockatielFailureReason,
+  CockatielObserveOptions,
+  CockatielPolicyLike,
+  CockatielPolicyView,
+} from './policy/cockatiel.js';
+export { fromCockatiel, observeCockatiel } from './policy/cockatiel.js';
 export type { SloStatusLike, SloStatusSource } from './slo/slo-metrics.js';
 export { observeSlos } from './slo/slo-metrics.js';
 export type { TelemetryHandle, TelemetryOptions } from './tracing/start-telemetry.js';

@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events';
 import express from 'express';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cockatielService } from '../examples/cockatiel.js';
 import { createApp } from '../examples/express-app.js';
 import { policiesAndSlos } from '../examples/policies-and-slos.js';
 import { parseExposition } from './support/exposition-parser.js';
@@ -79,11 +80,30 @@ describe('examples/policies-and-slos with real Ballast policies and the SLO engi
   });
 });
 
+describe('examples/cockatiel with real cockatiel 3 policies', () => {
+  it('publishes the breaker, retry and bulkhead in the Ballast policy series', async () => {
+    const { families } = parseExposition(await cockatielService());
+    const v = (name: string, labels: Record<string, string>) => sampleValue(families.get(name), name, labels);
+    const breaker = { service: 'checkout', policy: 'payment-breaker' };
+    expect(v('ballast_policy_calls_total', { ...breaker, outcome: 'failure' })).toBe(3);
+    expect(v('ballast_policy_calls_total', { ...breaker, outcome: 'rejected' })).toBe(3);
+    expect(v('ballast_policy_rejections_total', { ...breaker, reason: 'circuit-open' })).toBe(3);
+    expect(v('ballast_circuit_breaker_state', { ...breaker, state: 'open' })).toBe(1);
+    expect(v('ballast_circuit_breaker_transitions_total', { ...breaker, from: 'closed', to: 'open' })).toBe(
+      1,
+    );
+    expect(v('ballast_retry_attempts_total', { policy: 'payment-retry' })).toBe(4);
+    expect(v('ballast_policy_calls_total', { policy: 'payment-retry', outcome: 'failure' })).toBe(2);
+    expect(v('ballast_bulkhead_limit', { policy: 'inventory' })).toBe(8);
+    expect(v('ballast_bulkhead_in_flight', { policy: 'inventory' })).toBe(0);
+  });
+});
+
 describe('README', () => {
   it('shows the example files exactly as they are', async () => {
     const { readFile } = await import('node:fs/promises');
     const readme = await readFile(new URL('../README.md', import.meta.url), 'utf8');
-    for (const file of ['express-app.ts', 'policies-and-slos.ts']) {
+    for (const file of ['express-app.ts', 'policies-and-slos.ts', 'cockatiel.ts']) {
       const source = await readFile(new URL(`../examples/${file}`, import.meta.url), 'utf8');
       expect(readme).toContain(`\`\`\`ts\n${source.trimEnd()}\n\`\`\``);
     }
