@@ -29,7 +29,7 @@ export { redMiddleware } from './http/red-middleware.js';
 export type { ExpressAppLike, InstrumentAppOptions } from './http/instrument-app.js';
 export { instrumentApp } from './http/instrument-app.js';
 export { normalizeMethod } from './http/method.js';
-export { joinTemplate, setRoute } from './http/route-capture.js';
+export { joinTemplate, routeOf, setRoute } from './http/route-capture.js';
 export type {
   ClientRequestHandle,
   ClientRequestResult,
@@ -63,3 +63,12 @@ export type { TelemetryHandle, TelemetryOptions } from './tracing/start-telemetr
 export { startTelemetry } from './tracing/start-telemetry.js';
 export type { ShutdownSignalOptions, SignalTarget } from './tracing/shutdown-signals.js';
 export { onShutdownSignal } from './tracing/shutdown-signals.js';
+export type { LogLevel, LogMethod, LoggerLike } from './logs/logger.js';
+export type { TraceLogFields } from './logs/trace-context.js';
+export { traceLogMixin } from './logs/trace-context.js';
+export type { HttpLogLevel } from './logs/http-log-level.js';
+export { httpLogLevel } from './logs/http-log-level.js';
+export type { RateLimitedLogOptions, RateLimitedLogger } from './logs/rate-limited.js';
+export { rateLimitedLogger } from './logs/rate-limited.js';
+export type { PolicyLogOptions } from './logs/policy-log.js';
+export { logPolicyEvents } from './logs/policy-log.js';
