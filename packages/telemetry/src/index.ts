@@ -68,6 +68,8 @@ export type { TraceLogFields } from './logs/trace-context.js';
 export { traceLogMixin } from './logs/trace-context.js';
 export type { HttpLogLevel } from './logs/http-log-level.js';
 export { httpLogLevel } from './logs/http-log-level.js';
+export type { RequestLogOptions, RequestLogSettings } from './logs/request-log.js';
+export { requestLogOptions } from './logs/request-log.js';
 export type { RateLimitedLogOptions, RateLimitedLogger } from './logs/rate-limited.js';
 export { rateLimitedLogger } from './logs/rate-limited.js';
 export type { PolicyLogOptions } from './logs/policy-log.js';

@@ -10,8 +10,8 @@ import pino from 'pino';
 import { pinoHttp } from 'pino-http';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { redMiddleware } from '../src/http/red-middleware.js';
-import { routeOf } from '../src/http/route-capture.js';
 import { httpLogLevel } from '../src/logs/http-log-level.js';
+import { requestLogOptions } from '../src/logs/request-log.js';
 import type { LoggerLike } from '../src/logs/logger.js';
 import { logPolicyEvents } from '../src/logs/policy-log.js';
 import { rateLimitedLogger } from '../src/logs/rate-limited.js';
@@ -76,7 +76,21 @@ describe('traceLogMixin', () => {
   });
 });
 
-describe('request logs with pino-http and httpLogLevel (real express, real HTTP and express instrumentation)', () => {
+describe('httpLogLevel', () => {
+  it.each([
+    [200, undefined, 'debug'],
+    [304, undefined, 'debug'],
+    [404, undefined, 'info'],
+    [429, undefined, 'info'],
+    [500, undefined, 'error'],
+    [503, undefined, 'error'],
+    [200, new Error('socket hang up'), 'error'],
+  ])('status %i with error %s is logged at %s', (statusCode, error, level) => {
+    expect(httpLogLevel({}, { statusCode }, error)).toBe(level);
+  });
+});
+
+describe('request logs with pino-http and requestLogOptions (real express, real HTTP and express instrumentation)', () => {
   it('logs a 500 at error with its server span trace id and route, a 404 at info, a 200 not at all (info)', async () => {
     // Loaded through require after the SDK started, so the HTTP and express instrumentations patch them.
     const require = createRequire(import.meta.url);
@@ -88,11 +102,7 @@ describe('request logs with pino-http and httpLogLevel (real express, real HTTP 
     app.use(
       pinoHttp({
         logger,
-        customLogLevel: httpLogLevel,
-        customProps: (_req, res) => {
-          const route = routeOf(res);
-          return route === undefined ? {} : { route };
-        },
+        ...requestLogOptions({ tenant: (req) => req.headers['x-tenant'] as string | undefined }),
       }),
     );
     const items = express.Router();
@@ -106,24 +116,42 @@ describe('request logs with pino-http and httpLogLevel (real express, real HTTP 
     });
     app.use('/items', items);
     const server = await listen(app);
+    const echoed: (string | null)[] = [];
     try {
-      for (const id of ['ok', 'missing', 'boom']) await (await fetch(`${server.url}/items/${id}`)).text();
+      for (const id of ['ok', 'missing', 'boom?card=4111111111111111']) {
+        const res = await fetch(`${server.url}/items/${id}`, {
+          headers: {
+            authorization: 'Bearer rf_secret_key',
+            'x-tenant': 'acme',
+            'x-request-id': id === 'missing' ? 'req-42' : 'not a token!',
+          },
+        });
+        await res.text();
+        echoed.push(res.headers.get('x-request-id'));
+      }
       await telemetry.forceFlush();
       await flush();
     } finally {
       await server.close();
     }
-    expect(lines.map((l) => [l.level, (l.res as { statusCode: number }).statusCode, l.route])).toEqual([
-      [30, 404, '/items/:id'],
-      [50, 500, '/items/:id'],
+    expect(
+      lines.map((l) => [l.level, (l.res as { statusCode: number }).statusCode, l.route, l.tenant]),
+    ).toEqual([
+      [30, 404, '/items/:id', 'acme'],
+      [50, 500, '/items/:id', 'acme'],
     ]);
+    // The caller's id when it is a plain token, else a UUID; echoed either way; no headers or query in the line.
+    expect(echoed[1]).toBe('req-42');
+    expect(echoed[2]).toMatch(/^[0-9a-f-]{36}$/);
+    expect(lines[0]!.req).toEqual({ id: 'req-42', method: 'GET', path: '/items/missing' });
+    expect(lines[1]!.req).toEqual({ id: echoed[2], method: 'GET', path: '/items/boom' });
+    expect(JSON.stringify(lines)).not.toMatch(/rf_secret_key|4111111111111111|failed with status code/);
     const failed = lines[1]!;
     const serverSpan = exporter
       .getFinishedSpans()
       .find((s) => s.kind === SpanKind.SERVER && String(s.attributes['url.path']).endsWith('/items/boom'));
     expect(serverSpan, 'no server span for /items/boom').toBeDefined();
     expect(failed.trace_id).toBe(serverSpan!.spanContext().traceId);
-    expect((failed.req as { id: unknown }).id).toBeDefined();
   });
 });
 
