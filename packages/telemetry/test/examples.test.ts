@@ -1,8 +1,10 @@
 import { EventEmitter } from 'node:events';
 import express from 'express';
+import { CircuitBreakerPolicy, ConsecutiveBreaker } from '@ballast/resilience';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cockatielService } from '../examples/cockatiel.js';
 import { createApp } from '../examples/express-app.js';
+import { createLoggedApp } from '../examples/request-logs.js';
 import { policiesAndSlos } from '../examples/policies-and-slos.js';
 import { parseExposition } from './support/exposition-parser.js';
 import { listen, sampleValue, scrape, send } from './support/http.js';
@@ -99,11 +101,38 @@ describe('examples/cockatiel with real cockatiel 3 policies', () => {
   });
 });
 
+describe('examples/request-logs', () => {
+  it('logs the 500 at error and the 400 at info with route and tenant; rate limits the warnings', async () => {
+    const lines: Record<string, unknown>[] = [];
+    const destination = {
+      write: (line: string) => void lines.push(JSON.parse(line) as Record<string, unknown>),
+    };
+    const breaker = new CircuitBreakerPolicy({
+      name: 'payments',
+      breaker: new ConsecutiveBreaker({ threshold: 1 }),
+    });
+    const app = await listen(createLoggedApp(destination, breaker));
+    try {
+      for (const id of ['x1', 'x2', 'x3', 'x4', 'x5', 'x6', 'o7']) {
+        await send(`${app.url}/orders/${id}`, 'GET', { 'x-tenant': 'acme' });
+      }
+      await breaker.execute(() => Promise.reject(new Error('down'))).catch(() => undefined);
+    } finally {
+      await app.close();
+    }
+    const levels = lines.map((l) => [l.level, l.msg, l.route ?? null]);
+    expect(levels.filter(([, msg]) => msg === 'order id in the wrong format')).toHaveLength(5);
+    expect(levels.filter(([level, , route]) => level === 30 && route === '/orders/:id')).toHaveLength(6);
+    expect(lines.find((l) => l.level === 50)).toMatchObject({ route: '/orders/:id', tenant: 'acme' });
+    expect(lines.at(-1)).toMatchObject({ level: 40, event: 'ballast.circuit_state_change', to: 'open' });
+  });
+});
+
 describe('README', () => {
   it('shows the example files exactly as they are', async () => {
     const { readFile } = await import('node:fs/promises');
     const readme = await readFile(new URL('../README.md', import.meta.url), 'utf8');
-    for (const file of ['express-app.ts', 'policies-and-slos.ts', 'cockatiel.ts']) {
+    for (const file of ['express-app.ts', 'policies-and-slos.ts', 'cockatiel.ts', 'request-logs.ts']) {
       const source = await readFile(new URL(`../examples/${file}`, import.meta.url), 'utf8');
       expect(readme).toContain(`\`\`\`ts\n${source.trimEnd()}\n\`\`\``);
     }
