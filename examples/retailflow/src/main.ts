@@ -1,3 +1,4 @@
+import { setErrorHandler, systemClock } from '@ballast/core';
 import { loadConfig, type RetailFlowConfig } from './config.js';
 import { startTracing } from './tracing.js';
 
@@ -12,8 +13,18 @@ try {
 
 // Tracing first, then the service: instrumentation only patches modules loaded after it starts.
 const tracing = startTracing(config);
+const { createLogger, logSwallowedErrors } = await import('./wiring/logging.js');
+let logger: ReturnType<typeof createLogger>;
+try {
+  logger = createLogger({ service: config.serviceName, level: process.env.LOG_LEVEL });
+} catch (error) {
+  console.error(`retailflow: bad configuration: ${error instanceof Error ? error.message : String(error)}`);
+  process.exit(2);
+}
+// Errors Ballast swallows to protect a request (a listener, a gauge) become rate-limited warnings in the JSON log.
+setErrorHandler(logSwallowedErrors(logger, systemClock));
 const { banner, startRetailFlow } = await import('./service.js');
-const service = await startRetailFlow(config, tracing ? { tracing } : {});
+const service = await startRetailFlow(config, { logger, ...(tracing ? { tracing } : {}) });
 console.log(banner(service));
 
 let signals = 0;

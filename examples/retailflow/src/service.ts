@@ -23,6 +23,8 @@ import { createTelemetry, type RetailFlowTelemetry } from './wiring/telemetry.js
 import { startEvents, type RetailFlowEvents } from './wiring/events.js';
 import { translateError } from './wiring/errors.js';
 import { InFlightRequests } from './ops/in-flight.js';
+import { createLogger, createLogging } from './wiring/logging.js';
+import type { Logger } from 'pino';
 
 /** Test and embedding hooks for {@link startRetailFlow}; the defaults are what `npm start` uses. */
 export interface RetailFlowOptions {
@@ -40,6 +42,8 @@ export interface RetailFlowOptions {
   readonly databaseSchema?: string;
   /** Prefix of RabbitMQ exchanges and queues and of Redis keys (tests isolate themselves). @default 'retailflow' */
   readonly namespace?: string;
+  /** Where JSON request and policy logs go. @default createLogger({ service: config.serviceName }) (stdout, info) */
+  readonly logger?: Logger;
 }
 
 /** A running RetailFlow. */
@@ -138,6 +142,12 @@ export async function startRetailFlow(
     });
     closers.push(() => policies.close());
     telemetry.observePolicies(policies);
+    const logging = createLogging({
+      logger: options.logger ?? createLogger({ service: config.serviceName }),
+      clock,
+      policies,
+    });
+    closers.push(() => logging.close());
 
     const slos = await createSlos({ clock, service: 'retailflow' });
     closers.push(() => slos.close());
@@ -187,12 +197,13 @@ export async function startRetailFlow(
       flags,
       schemas,
       ops: { readiness, metrics: telemetry.metricsHandler, sloReport: () => slos.report(), clock },
-      instrumentation: telemetry.middleware,
+      // Request logs after RED (which captures the route they name); not in the front door: sheds are counted, not logged.
+      instrumentation: [...telemetry.middleware, logging.middleware],
       sloRecorder: slos.recorder,
       onUnexpected: (error) => {
         // A request its client abandoned can still be running when shutdown closes the store; its failure then
         // is the shutdown's, not a bug, and nobody is left to answer.
-        if (!closing) reportError(error, 'retailflow: unhandled error in a request');
+        if (!closing) logging.unexpected(error);
       },
       translateError,
     });

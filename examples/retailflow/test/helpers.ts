@@ -1,3 +1,4 @@
+import { pino } from 'pino';
 import { ManualClock, flushMicrotasks } from '@ballast/core';
 import { DEFAULT_CONFIG, type RetailFlowConfig } from '../src/config.js';
 import type { EventEnvelope } from '../src/events/index.js';
@@ -31,7 +32,7 @@ export async function startTestService(
       paymentTimeoutMs: 60_000,
       ...config,
     },
-    { clock, random: () => 0.5, log: () => {}, ...options },
+    { clock, random: () => 0.5, log: () => {}, logger: pino({ level: 'silent' }), ...options },
   );
   return { service, clock };
 }

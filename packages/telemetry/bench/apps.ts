@@ -1,15 +1,22 @@
 import express from 'express';
 import promBundle from 'express-prom-bundle';
+import pino from 'pino';
+import { pinoHttp } from 'pino-http';
 import { Registry } from 'prom-client';
 import { createMetricsRegistry } from '../src/metrics-registry.js';
 import { metricsHandler } from '../src/metrics-handler.js';
 import { redMiddleware } from '../src/http/red-middleware.js';
+import { requestLogOptions } from '../src/logs/request-log.js';
+import { traceLogMixin } from '../src/logs/trace-context.js';
 
 /**
  * The benchmark variants: the same app without metrics; with an empty middleware and a `/metrics` route (what any
- * metrics middleware adds to express's dispatch before doing anything); with Ballast RED; with express-prom-bundle.
+ * metrics middleware adds to express's dispatch before doing anything); with Ballast RED; with express-prom-bundle;
+ * with request logging (pino-http with `requestLogOptions`, a pino logger at `info` with the trace mixin, JSON lines
+ * written synchronously to `/dev/null`): `log-failures` as Ballast recommends (a successful request is at `debug`,
+ * so not written), `log-every` with a line per request at `info`.
  */
-export type Variant = 'bare' | 'layer' | 'red' | 'prombundle';
+export type Variant = 'bare' | 'layer' | 'red' | 'prombundle' | 'log-failures' | 'log-every';
 
 /** One express app, identical routes in every variant; only the metrics middleware differs. */
 export function buildApp(variant: Variant): express.Express {
@@ -30,6 +37,19 @@ export function buildApp(variant: Variant): express.Express {
         includePath: true,
         includeStatusCode: true,
         promRegistry: new Registry(),
+      }),
+    );
+  } else if (variant === 'log-failures' || variant === 'log-every') {
+    const logger = pino(
+      { level: 'info', mixin: traceLogMixin },
+      pino.destination({ dest: '/dev/null', sync: true }),
+    );
+    const options = requestLogOptions();
+    app.use(
+      pinoHttp({
+        logger,
+        ...options,
+        customLogLevel: variant === 'log-every' ? () => 'info' : options.customLogLevel,
       }),
     );
   }

@@ -29,7 +29,7 @@ export { redMiddleware } from './http/red-middleware.js';
 export type { ExpressAppLike, InstrumentAppOptions } from './http/instrument-app.js';
 export { instrumentApp } from './http/instrument-app.js';
 export { normalizeMethod } from './http/method.js';
-export { joinTemplate, setRoute } from './http/route-capture.js';
+export { joinTemplate, routeOf, setRoute } from './http/route-capture.js';
 export type {
   ClientRequestHandle,
   ClientRequestResult,
@@ -49,9 +49,28 @@ export type { PgPoolLike, PgPoolOptions } from './use/pg-pool.js';
 export { observePgPool } from './use/pg-pool.js';
 export type { PolicyLike, PolicyMetricsOptions } from './policy/policy-metrics.js';
 export { observePolicies, observePolicy } from './policy/policy-metrics.js';
+export type {
+  CockatielEvent,
+  CockatielFailureReason,
+  CockatielObserveOptions,
+  CockatielPolicyLike,
+  CockatielPolicyView,
+} from './policy/cockatiel.js';
+export { fromCockatiel, observeCockatiel } from './policy/cockatiel.js';
 export type { SloStatusLike, SloStatusSource } from './slo/slo-metrics.js';
 export { observeSlos } from './slo/slo-metrics.js';
 export type { TelemetryHandle, TelemetryOptions } from './tracing/start-telemetry.js';
 export { startTelemetry } from './tracing/start-telemetry.js';
 export type { ShutdownSignalOptions, SignalTarget } from './tracing/shutdown-signals.js';
 export { onShutdownSignal } from './tracing/shutdown-signals.js';
+export type { LogLevel, LogMethod, LoggerLike } from './logs/logger.js';
+export type { TraceLogFields } from './logs/trace-context.js';
+export { traceLogMixin } from './logs/trace-context.js';
+export type { HttpLogLevel } from './logs/http-log-level.js';
+export { httpLogLevel } from './logs/http-log-level.js';
+export type { RequestLogOptions, RequestLogSettings } from './logs/request-log.js';
+export { requestLogOptions } from './logs/request-log.js';
+export type { RateLimitedLogOptions, RateLimitedLogger } from './logs/rate-limited.js';
+export { rateLimitedLogger } from './logs/rate-limited.js';
+export type { PolicyLogOptions } from './logs/policy-log.js';
+export { logPolicyEvents } from './logs/policy-log.js';

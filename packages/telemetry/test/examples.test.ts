@@ -1,7 +1,10 @@
 import { EventEmitter } from 'node:events';
 import express from 'express';
+import { CircuitBreakerPolicy, ConsecutiveBreaker } from '@ballast/resilience';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cockatielService } from '../examples/cockatiel.js';
 import { createApp } from '../examples/express-app.js';
+import { createLoggedApp } from '../examples/request-logs.js';
 import { policiesAndSlos } from '../examples/policies-and-slos.js';
 import { parseExposition } from './support/exposition-parser.js';
 import { listen, sampleValue, scrape, send } from './support/http.js';
@@ -79,11 +82,57 @@ describe('examples/policies-and-slos with real Ballast policies and the SLO engi
   });
 });
 
+describe('examples/cockatiel with real cockatiel 3 policies', () => {
+  it('publishes the breaker, retry and bulkhead in the Ballast policy series', async () => {
+    const { families } = parseExposition(await cockatielService());
+    const v = (name: string, labels: Record<string, string>) => sampleValue(families.get(name), name, labels);
+    const breaker = { service: 'checkout', policy: 'payment-breaker' };
+    expect(v('ballast_policy_calls_total', { ...breaker, outcome: 'failure' })).toBe(3);
+    expect(v('ballast_policy_calls_total', { ...breaker, outcome: 'rejected' })).toBe(3);
+    expect(v('ballast_policy_rejections_total', { ...breaker, reason: 'circuit-open' })).toBe(3);
+    expect(v('ballast_circuit_breaker_state', { ...breaker, state: 'open' })).toBe(1);
+    expect(v('ballast_circuit_breaker_transitions_total', { ...breaker, from: 'closed', to: 'open' })).toBe(
+      1,
+    );
+    expect(v('ballast_retry_attempts_total', { policy: 'payment-retry' })).toBe(4);
+    expect(v('ballast_policy_calls_total', { policy: 'payment-retry', outcome: 'failure' })).toBe(2);
+    expect(v('ballast_bulkhead_limit', { policy: 'inventory' })).toBe(8);
+    expect(v('ballast_bulkhead_in_flight', { policy: 'inventory' })).toBe(0);
+  });
+});
+
+describe('examples/request-logs', () => {
+  it('logs the 500 at error and the 400 at info with route and tenant; rate limits the warnings', async () => {
+    const lines: Record<string, unknown>[] = [];
+    const destination = {
+      write: (line: string) => void lines.push(JSON.parse(line) as Record<string, unknown>),
+    };
+    const breaker = new CircuitBreakerPolicy({
+      name: 'payments',
+      breaker: new ConsecutiveBreaker({ threshold: 1 }),
+    });
+    const app = await listen(createLoggedApp(destination, breaker));
+    try {
+      for (const id of ['x1', 'x2', 'x3', 'x4', 'x5', 'x6', 'o7']) {
+        await send(`${app.url}/orders/${id}`, 'GET', { 'x-tenant': 'acme' });
+      }
+      await breaker.execute(() => Promise.reject(new Error('down'))).catch(() => undefined);
+    } finally {
+      await app.close();
+    }
+    const levels = lines.map((l) => [l.level, l.msg, l.route ?? null]);
+    expect(levels.filter(([, msg]) => msg === 'order id in the wrong format')).toHaveLength(5);
+    expect(levels.filter(([level, , route]) => level === 30 && route === '/orders/:id')).toHaveLength(6);
+    expect(lines.find((l) => l.level === 50)).toMatchObject({ route: '/orders/:id', tenant: 'acme' });
+    expect(lines.at(-1)).toMatchObject({ level: 40, event: 'ballast.circuit_state_change', to: 'open' });
+  });
+});
+
 describe('README', () => {
   it('shows the example files exactly as they are', async () => {
     const { readFile } = await import('node:fs/promises');
     const readme = await readFile(new URL('../README.md', import.meta.url), 'utf8');
-    for (const file of ['express-app.ts', 'policies-and-slos.ts']) {
+    for (const file of ['express-app.ts', 'policies-and-slos.ts', 'cockatiel.ts', 'request-logs.ts']) {
       const source = await readFile(new URL(`../examples/${file}`, import.meta.url), 'utf8');
       expect(readme).toContain(`\`\`\`ts\n${source.trimEnd()}\n\`\`\``);
     }

@@ -1,22 +1,24 @@
-import { reportError } from '@ballast/core';
+import { invalidOption, reportError } from '@ballast/core';
 import { type Span, SpanKind, SpanStatusCode, context, propagation, trace } from '@opentelemetry/api';
 import { OTHER_METHOD } from '../catalog.js';
-
-const OTHER_HOST = '_OTHER';
 import type { MetricsRegistry } from '../metrics-registry.js';
 import { errorTypeOf } from './error-type.js';
 import { exemplarOf } from './exemplar.js';
 import { normalizeMethod } from './method.js';
 
+const OTHER_HOST = '_OTHER';
+
 /** Options for {@link httpClientMetrics} and {@link instrumentFetch}. */
 export interface HttpClientOptions {
   /**
    * Hosts that may appear in the `server_address` label; any other host is recorded as `_OTHER`. Without a list,
-   * every host goes through the cardinality guard (values past the cap become `__overflow__`).
+   * every host goes through the cardinality guard (values past the cap become `__overflow__`). Each entry is a
+   * host name, a `host:port` (what `new URL(url).host` gives) or a URL; the label, like the semantic conventions'
+   * `server.address`, is the host name alone (`server.port` is a span attribute), so the port never decides.
    * @default undefined (no allow-list)
    * @example
    * ```ts
-   * instrumentFetch(metrics, { serverAddresses: ['payments.internal', 'api.stripe.com'] });
+   * instrumentFetch(metrics, { serverAddresses: ['payments.internal', new URL(process.env.STRIPE_URL!).host] });
    * ```
    */
   readonly serverAddresses?: readonly string[];
@@ -77,7 +79,7 @@ export function httpClientMetrics(
 ): HttpClientMetrics {
   const histogram = metrics.histogram(DURATION);
   const allowed = options.serverAddresses
-    ? new Set(options.serverAddresses.map((h) => h.toLowerCase()))
+    ? new Set(options.serverAddresses.map((entry, i) => hostnameOf(entry, `serverAddresses[${i}]`)))
     : undefined;
   const propagate = options.propagate ?? true;
   return {
@@ -152,6 +154,28 @@ export function httpClientMetrics(
       };
     },
   };
+}
+
+/**
+ * The host name of an allow-list entry, as `URL.hostname` spells it for a request (lower case, IPv6 in brackets,
+ * no port), so the entry and the request compare equal whatever form the entry was given in.
+ */
+function hostnameOf(entry: unknown, where: string): string {
+  if (typeof entry === 'string' && entry.trim() !== '') {
+    const text = entry.trim();
+    const candidates = text.includes('://')
+      ? [text]
+      : [`http://${text}`, ...(text.includes(':') && !text.startsWith('[') ? [`http://[${text}]`] : [])];
+    for (const candidate of candidates) {
+      try {
+        const hostname = new URL(candidate).hostname;
+        if (hostname !== '') return hostname;
+      } catch {
+        // try the next reading of the entry
+      }
+    }
+  }
+  throw invalidOption(where, 'a host name, host:port or URL', entry);
 }
 
 /** Options for {@link instrumentFetch}. */

@@ -7,6 +7,8 @@
  * `next(err)`. Nothing is patched globally: only the routers of apps whose requests pass the RED middleware.
  */
 
+import { UNMATCHED_ROUTE } from '../catalog.js';
+
 /** Per-request routing state kept on the request under a symbol. */
 export interface RouteState {
   /** Template of the mount paths entered so far. */
@@ -198,6 +200,22 @@ export function templateOf(state: RouteState): string | undefined {
   const route = state.route ?? state.candidate;
   if (route === undefined) return undefined;
   return route === '' ? '/' : route;
+}
+
+/**
+ * The route template of the request `res` answers, as the RED middleware labels it (`http_route`): the full
+ * matched template, `__unmatched__` when no route matched (so far), or `undefined` when no RED middleware is
+ * recording the request. Read it when the response finishes, e.g. for a request log line.
+ *
+ * @example
+ * ```ts
+ * import { routeOf } from '@ballast/telemetry';
+ * pinoHttp({ customProps: (_req, res) => ({ route: routeOf(res) }) });
+ * ```
+ */
+export function routeOf(res: object): string | undefined {
+  const state = stateOf(res);
+  return state === undefined ? undefined : (templateOf(state) ?? UNMATCHED_ROUTE);
 }
 
 /**

@@ -1,0 +1,115 @@
+import { createRequire } from 'node:module';
+import { Writable } from 'node:stream';
+import { SpanKind } from '@opentelemetry/api';
+import { InMemorySpanExporter } from '@opentelemetry/sdk-trace-base';
+import { startTelemetry, type TelemetryHandle } from '@ballast/telemetry';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { RetailFlow } from '../src/service.js';
+import { createLogger } from '../src/wiring/logging.js';
+import { ACME, call, startTestService } from './helpers.js';
+
+type Line = Record<string, unknown> & { level: number; msg: string };
+
+// Request logs that join traces: RetailFlow with tracing on (an in-memory exporter) and its JSON log captured.
+describe('request logs', () => {
+  const exporter = new InMemorySpanExporter();
+  const lines: Line[] = [];
+  let tracing: TelemetryHandle;
+  let service: RetailFlow;
+
+  beforeAll(async () => {
+    tracing = startTelemetry({ exporter, handleSignals: false, serviceName: 'retailflow' });
+    // Required after the SDK started, so the HTTP instrumentation patches the module RetailFlow's server uses.
+    createRequire(import.meta.url)('node:http');
+    const sink = new Writable({
+      write(chunk: Buffer, _encoding, done) {
+        for (const text of chunk.toString('utf8').split('\n')) if (text) lines.push(JSON.parse(text) as Line);
+        done();
+      },
+    });
+    const logger = createLogger({ service: 'retailflow', level: 'info', destination: sink });
+    ({ service } = await startTestService({}, { tracing, logger }));
+  });
+  afterAll(async () => {
+    await service?.shutdown(); // shuts the tracing handle down too
+  });
+
+  it('writes a 500 at error with the trace id of its server span, the request id, tenant and route', async () => {
+    const repo = service.repo as { listProducts: unknown };
+    const listProducts = repo.listProducts;
+    repo.listProducts = () => Promise.reject(new TypeError('a product row without a price'));
+    let answer;
+    try {
+      answer = await call(service.url, 'GET', '/api/v1/products', {
+        key: ACME,
+        headers: { 'x-request-id': 'rq-500' },
+      });
+    } finally {
+      repo.listProducts = listProducts;
+    }
+    expect(answer.status).toBe(500);
+    expect(answer.headers.get('x-request-id')).toBe('rq-500');
+    await tracing.forceFlush();
+    await new Promise((resolve) => setImmediate(resolve));
+
+    const access = lines.find((l) => (l.req as { id?: string } | undefined)?.id === 'rq-500');
+    expect(access, JSON.stringify(lines)).toMatchObject({
+      level: 50,
+      service: 'retailflow',
+      tenant: 'acme',
+      route: '/api/v1/products',
+      req: { id: 'rq-500', method: 'GET', path: '/api/v1/products' },
+      res: { statusCode: 500 },
+    });
+    const span = exporter
+      .getFinishedSpans()
+      .find((s) => s.kind === SpanKind.SERVER && s.attributes['http.response.status_code'] === 500);
+    expect(span, 'no server span answered 500').toBeDefined();
+    expect(access!.trace_id).toBe(span!.spanContext().traceId);
+
+    // The error itself, with its stack, in the same trace.
+    const unexpected = lines.find((l) => l.msg === 'unhandled error in a request');
+    expect(unexpected).toMatchObject({ level: 50, trace_id: span!.spanContext().traceId });
+    expect((unexpected!.err as { message: string }).message).toBe('a product row without a price');
+    expect(JSON.stringify(lines)).not.toContain(ACME); // the API key never reaches the log
+  });
+
+  it('writes a client error at info, and nothing for a success at the info level', async () => {
+    const before = lines.length;
+    expect((await call(service.url, 'GET', '/api/v1/products', { key: ACME })).status).toBe(200);
+    expect((await call(service.url, 'GET', '/api/v1/products/sku-nope', { key: ACME })).status).toBe(404);
+    expect((await call(service.url, 'GET', '/api/v1/products', { key: 'rf_wrong' })).status).toBe(401);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(
+      lines
+        .slice(before)
+        .map((l) => [l.level, (l.res as { statusCode: number }).statusCode, l.route, l.tenant]),
+    ).toEqual([
+      [30, 404, '/api/v1/products/:productId', 'acme'],
+      [30, 401, '/api/v1/products', undefined],
+    ]);
+  });
+
+  it('rate limits the unexpected-error lines of a flood of 500s (each 500 still has its request line)', async () => {
+    const repo = service.repo as { listProducts: unknown };
+    const listProducts = repo.listProducts;
+    repo.listProducts = () => Promise.reject(new RangeError('cursor arithmetic overflow'));
+    try {
+      for (let i = 0; i < 30; i++) {
+        expect(
+          (await call(service.url, 'GET', `/api/v1/products?limit=${i + 1}`, { key: ACME })).status,
+        ).toBe(500);
+      }
+    } finally {
+      repo.listProducts = listProducts;
+    }
+    await new Promise((resolve) => setImmediate(resolve));
+    const range = lines.filter((l) => (l.err as { type?: string } | undefined)?.type === 'RangeError');
+    expect(range).toHaveLength(10);
+    expect(
+      lines.filter(
+        (l) => l.level === 50 && (l.res as { statusCode?: number } | undefined)?.statusCode === 500,
+      ).length,
+    ).toBeGreaterThanOrEqual(31);
+  });
+});
