@@ -4,7 +4,8 @@ import { reportError, systemClock, type Clock } from '@ballast/core';
 import { instrumentFetch, type TelemetryHandle } from '@ballast/telemetry';
 import { createApp } from './app.js';
 import { DEFAULT_CONFIG, loadConfig, type RetailFlowConfig } from './config.js';
-import { openRepository, seedDemoData, type Repository } from './data/index.js';
+import { openRepository, seedDemoData, type Repository, type SqlRepository } from './data/index.js';
+import { createIdentity } from './identity/wiring.js';
 import { FLAG_RULES, FeatureFlags } from './flags/flags.js';
 import { loadOpenApiDocument, OpenApiSchemas } from './openapi.js';
 import { Readiness } from './ops/readiness.js';
@@ -177,6 +178,15 @@ export async function startRetailFlow(
     );
     telemetry.observeRepository(repo);
 
+    const identity = createIdentity(config, {
+      clock,
+      repo,
+      driver: (repo as SqlRepository).driver,
+      tenantLookup: policies.tenantLookup,
+      namespace: options.namespace ?? 'retailflow',
+    });
+    closers.push(() => identity.close());
+
     const app = createApp({
       config,
       clock,
@@ -195,6 +205,7 @@ export async function startRetailFlow(
         if (!closing) reportError(error, 'retailflow: unhandled error in a request');
       },
       translateError,
+      identity,
     });
 
     // Shedding before express: a refusal then costs a fraction of a handled request.

@@ -1,6 +1,6 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { exportJWK, generateKeyPair, type JWK } from 'jose';
+import { exportJWK, generateKeyPair, importJWK, SignJWT, type JWK } from 'jose';
 import Provider, { errors, type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
 import { TENANT_CLAIM, type RetailFlowScope } from './principal.js';
 
@@ -57,6 +57,12 @@ export interface DevIdp {
    * previous one published; `retire` drops every key but the signing one (call it once the old tokens expired).
    */
   rotate(step: 'publish' | 'activate' | 'retire'): Promise<readonly string[]>;
+  /**
+   * Signs arbitrary claims with the current signing key (`typ` `at+jwt`), bypassing every rule of the server: for
+   * tests and the proof's attack corpus (an expired token, a wrong audience, a token for an unknown tenant), which
+   * need tokens only a key holder could make.
+   */
+  mint(claims: Record<string, unknown>, header?: Record<string, unknown>): Promise<string>;
   close(): Promise<void>;
 }
 
@@ -257,11 +263,11 @@ export async function startDevIdp(options: DevIdpOptions = {}): Promise<DevIdp> 
     const clientId = String(details.params.client_id);
     const requested = new Set(String(details.params.scope ?? '').split(' '));
     const grant = new provider.Grant({ accountId: user.username, clientId });
-    grant.addOIDCScope([...requested].filter((s) => s === 'openid' || s === 'offline_access'));
+    grant.addOIDCScope([...requested].filter((s) => s === 'openid' || s === 'offline_access').join(' '));
     grant.addOIDCClaims([TENANT_CLAIM]);
     grant.addResourceScope(
       audience,
-      [...requested].filter((s) => (PERSON_SCOPES as readonly string[]).includes(s)),
+      [...requested].filter((s) => (PERSON_SCOPES as readonly string[]).includes(s)).join(' '),
     );
     const grantId = await grant.save();
     await provider.interactionFinished(
@@ -297,6 +303,12 @@ export async function startDevIdp(options: DevIdpOptions = {}): Promise<DevIdp> 
       // in the process) serves the new JWKS on the same port.
       provider = build();
       return keys.map((k) => k.kid!);
+    },
+    async mint(claims, header = {}) {
+      const key = keys[0]!;
+      return new SignJWT(claims)
+        .setProtectedHeader({ alg: 'ES256', typ: 'at+jwt', kid: key.kid!, ...header })
+        .sign(await importJWK(key, 'ES256'));
     },
     close: () =>
       new Promise<void>((resolve, reject) => {

@@ -32,3 +32,26 @@ export class AuthError extends Error {
 export function isAuthError(value: unknown): value is AuthError {
   return hasBrand(value, kind);
 }
+
+const unavailable = Symbol.for('ballast.retailflow.RevocationUnavailableError');
+
+/** The revocation list could not answer for a high-risk request (RetailFlow answers 503: fail closed). */
+export class RevocationUnavailableError extends Error {
+  constructor(cause: unknown) {
+    super('the revocation list could not be read', { cause });
+    this.name = 'RevocationUnavailableError';
+    brand(this, unavailable);
+  }
+}
+
+/**
+ * True when `value` is a {@link RevocationUnavailableError}.
+ *
+ * @example
+ * ```ts
+ * if (isRevocationUnavailableError(error)) res.status(503);
+ * ```
+ */
+export function isRevocationUnavailableError(value: unknown): value is RevocationUnavailableError {
+  return hasBrand(value, unavailable);
+}

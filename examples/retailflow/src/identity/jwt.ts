@@ -1,6 +1,6 @@
 import { createRemoteJWKSet, errors, jwtVerify, type JWTPayload } from 'jose';
 import { invalidOption, reportError, systemClock, type Clock } from '@ballast/core';
-import { AuthError } from './errors.js';
+import { AuthError, RevocationUnavailableError } from './errors.js';
 import { TENANT_CLAIM, type Principal } from './principal.js';
 import type { RevocationList } from './revocation.js';
 
@@ -49,8 +49,12 @@ export interface JwtAuthenticatorOptions {
 
 /** Validates bearer access tokens into a {@link Principal}. */
 export interface JwtAuthenticator {
-  /** Throws {@link AuthError} (401) for any token that is not a valid, unrevoked access token for RetailFlow. */
-  authenticate(token: string): Promise<Principal>;
+  /**
+   * Throws {@link AuthError} (401) for any token that is not a valid, unrevoked access token for RetailFlow. When
+   * the revocation list cannot answer, a `highRisk` request fails closed (the list's error is thrown, for a 503)
+   * and any other request is let through on the token's own checks (short-lived tokens bound the exposure).
+   */
+  authenticate(token: string, request?: { readonly highRisk?: boolean }): Promise<Principal>;
 }
 
 function isLoopback(host: string): boolean {
@@ -138,7 +142,7 @@ export function jwtAuthenticator(options: JwtAuthenticatorOptions): JwtAuthentic
   const onError = options.onError ?? ((error: unknown) => reportError(error, 'retailflow: JWKS fetch failed'));
 
   return {
-    async authenticate(token) {
+    async authenticate(token, request = {}) {
       // Three base64url parts and nothing else, before any parsing (a JWE or junk never reaches jose).
       if (!/^[\w-]{1,4096}\.[\w-]{1,16384}\.[\w-]{0,1024}$/.test(token)) {
         throw new AuthError(401, 'invalid_token', 'not a compact JWS');
@@ -170,9 +174,14 @@ export function jwtAuthenticator(options: JwtAuthenticatorOptions): JwtAuthentic
       const principal = principalOf(payload);
       if (options.revocations) {
         const gid = typeof payload.gid === 'string' ? payload.gid : undefined;
-        if (await options.revocations.isRevoked({ jti: principal.tokenId, gid })) {
-          throw new AuthError(401, 'invalid_token', 'token revoked');
+        let revoked = false;
+        try {
+          revoked = await options.revocations.isRevoked({ jti: principal.tokenId, gid });
+        } catch (error) {
+          if (request.highRisk === true) throw new RevocationUnavailableError(error);
+          reportError(error, 'retailflow: revocation list unavailable; low-risk request served on the token alone');
         }
+        if (revoked) throw new AuthError(401, 'invalid_token', 'token revoked');
       }
       return principal;
     },
