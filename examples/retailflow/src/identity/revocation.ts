@@ -50,7 +50,11 @@ export class InMemoryRevocationList implements RevocationList {
   }
 
   revoke(entry: Revocation): Promise<void> {
-    check(entry);
+    try {
+      check(entry);
+    } catch (error) {
+      return Promise.reject(error as Error);
+    }
     const key = `${entry.kind}:${entry.id}`;
     this.#entries.set(key, Math.max(entry.until, this.#entries.get(key) ?? 0));
     this.#sweep();
