@@ -6,6 +6,7 @@ import { createApp } from './app.js';
 import { DEFAULT_CONFIG, loadConfig, type RetailFlowConfig } from './config.js';
 import { openRepository, seedDemoData, type Repository, type SqlRepository } from './data/index.js';
 import { createIdentity } from './identity/wiring.js';
+import { generateDevCertificates, mtlsFetch } from './identity/mtls.js';
 import { FLAG_RULES, FeatureFlags } from './flags/flags.js';
 import { loadOpenApiDocument, OpenApiSchemas } from './openapi.js';
 import { Readiness } from './ops/readiness.js';
@@ -114,10 +115,13 @@ export async function startRetailFlow(
     });
 
     let provider: PaymentSimulator | undefined;
+    // Mutual TLS on the payment hop: development certificates made at start-up, never stored.
+    const certs = config.paymentMtls === true && config.paymentUrl === undefined ? await generateDevCertificates() : undefined;
     if (config.paymentUrl === undefined) {
       provider = await startPaymentSimulator({
         port: config.paymentPort,
         host: config.host,
+        ...(certs ? { tls: certs.server } : {}),
         ...options.provider,
       });
       closers.push(() => provider?.close());
@@ -164,7 +168,10 @@ export async function startRetailFlow(
       httpPaymentGateway(
         paymentUrl,
         // Outbound RED (http_client_request_duration_seconds) and trace context for the provider calls.
-        instrumentFetch(telemetry.metrics, { serverAddresses: [new URL(paymentUrl).host] }),
+        instrumentFetch(telemetry.metrics, {
+          serverAddresses: [new URL(paymentUrl).host],
+          ...(certs ? { fetch: mtlsFetch(certs.client) } : {}),
+        }),
       ),
       { clock },
     );
