@@ -14,6 +14,7 @@ import { dependencyFaults } from './faults.js';
 import { hostileInput } from './hostile.js';
 import { outages } from './outages.js';
 import { overload, type SheddingMode } from './overload.js';
+import { security } from './security.js';
 import { charts, html, markdown, type ProofFigures } from './report.js';
 import { ROOT } from './service.js';
 
@@ -106,6 +107,10 @@ if (only.has('hostile')) {
     seed: 20261126,
     log,
   });
+}
+if (only.has('security')) {
+  log('security: OIDC tokens, attack corpus, revocation, mutual TLS');
+  figures.security = await security({ env, revocationSamples: quick ? 5 : 20, log });
 }
 figures.durationSec = (performance.now() - started) / 1000;
 
