@@ -191,7 +191,11 @@ export function loadConfig(env: Env = process.env): RetailFlowConfig {
     oidcJwksUri: url(env, 'OIDC_JWKS_URI', ['http:', 'https:']),
   };
   if (optional.oidcIssuer !== undefined && optional.oidcAudience === undefined) {
-    throw invalidOption('OIDC_AUDIENCE', 'set when OIDC_ISSUER is (the aud of RetailFlow access tokens)', undefined);
+    throw invalidOption(
+      'OIDC_AUDIENCE',
+      'set when OIDC_ISSUER is (the aud of RetailFlow access tokens)',
+      undefined,
+    );
   }
   const config: Record<string, unknown> = {
     port: integer(env, 'PORT', DEFAULT_CONFIG.port, 0, 65535),
@@ -254,7 +258,8 @@ export function loadConfig(env: Env = process.env): RetailFlowConfig {
     checkOneOf('EVENT_LOOP_SHEDDING', text(env, 'EVENT_LOOP_SHEDDING'), ['true', 'false'], 'false') ===
     'true';
   if (text(env, 'PAYMENT_MTLS') !== undefined) {
-    config.paymentMtls = checkOneOf('PAYMENT_MTLS', text(env, 'PAYMENT_MTLS'), ['true', 'false'], 'false') === 'true';
+    config.paymentMtls =
+      checkOneOf('PAYMENT_MTLS', text(env, 'PAYMENT_MTLS'), ['true', 'false'], 'false') === 'true';
   }
   const seedStock = text(env, 'SEED_STOCK');
   if (seedStock !== undefined) config.seedStock = integer(env, 'SEED_STOCK', 0, 0, 1e12);

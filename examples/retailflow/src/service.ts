@@ -116,7 +116,10 @@ export async function startRetailFlow(
 
     let provider: PaymentSimulator | undefined;
     // Mutual TLS on the payment hop: development certificates made at start-up, never stored.
-    const certs = config.paymentMtls === true && config.paymentUrl === undefined ? await generateDevCertificates() : undefined;
+    const certs =
+      config.paymentMtls === true && config.paymentUrl === undefined
+        ? await generateDevCertificates()
+        : undefined;
     if (config.paymentUrl === undefined) {
       provider = await startPaymentSimulator({
         port: config.paymentPort,

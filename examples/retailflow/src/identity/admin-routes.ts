@@ -41,7 +41,8 @@ function adminPrincipal(options: IdentityAdminOptions): RequestHandler {
       if (expected && timingSafeEqual(createHash('sha256').update(token).digest(), expected)) {
         return { tenantId: undefined, subject: 'admin-key', scopes: new Set(['admin']), via: 'admin-key' };
       }
-      if (!options.jwt || !token.startsWith('eyJ')) throw new AuthError(401, 'invalid_token', 'not an admin credential');
+      if (!options.jwt || !token.startsWith('eyJ'))
+        throw new AuthError(401, 'invalid_token', 'not an admin credential');
       const principal = await options.jwt.authenticate(token, { highRisk: true });
       if (!principal.scopes.has('admin')) throw new AuthError(403, 'insufficient_scope', 'needs admin');
       return principal;
@@ -52,7 +53,11 @@ function adminPrincipal(options: IdentityAdminOptions): RequestHandler {
         next();
       },
       (error: unknown) =>
-        next(isAuthError(error) ? authProblem(error, error.code === 'insufficient_scope' ? 'admin' : undefined) : error),
+        next(
+          isAuthError(error)
+            ? authProblem(error, error.code === 'insufficient_scope' ? 'admin' : undefined)
+            : error,
+        ),
     );
   };
 }
@@ -136,7 +141,8 @@ export function identityAdminRoutes(options: IdentityAdminOptions): Router {
   };
   const keyParam = (req: Request): string => {
     const keyId = String(req.params.keyId);
-    if (!/^[a-f0-9]{16}$/.test(keyId)) throw new HttpProblem(404, 'not-found', 'Not found', 'No such API key');
+    if (!/^[a-f0-9]{16}$/.test(keyId))
+      throw new HttpProblem(404, 'not-found', 'Not found', 'No such API key');
     return keyId;
   };
 
@@ -149,7 +155,9 @@ export function identityAdminRoutes(options: IdentityAdminOptions): Router {
     const tenantId = await tenantParam(req);
     const name = body(req).name;
     if (typeof name !== 'string' || !/^[\x20-\x7e]{1,64}$/.test(name)) {
-      throw invalidRequest('Name the key', [{ path: 'body/name', message: 'must be 1-64 printable ASCII characters' }]);
+      throw invalidRequest('Name the key', [
+        { path: 'body/name', message: 'must be 1-64 printable ASCII characters' },
+      ]);
     }
     const who = actor(req);
     const issued = await options.apiKeys.issue(tenantId, name, who);
@@ -168,12 +176,20 @@ export function identityAdminRoutes(options: IdentityAdminOptions): Router {
     const tenantId = await tenantParam(req);
     const keyId = keyParam(req);
     const overlapSec = body(req).overlapSec ?? 3600;
-    if (typeof overlapSec !== 'number' || !Number.isInteger(overlapSec) || overlapSec < 0 || overlapSec > 2_592_000) {
-      throw invalidRequest('Bad overlap', [{ path: 'body/overlapSec', message: 'must be an integer from 0 to 2592000' }]);
+    if (
+      typeof overlapSec !== 'number' ||
+      !Number.isInteger(overlapSec) ||
+      overlapSec < 0 ||
+      overlapSec > 2_592_000
+    ) {
+      throw invalidRequest('Bad overlap', [
+        { path: 'body/overlapSec', message: 'must be an integer from 0 to 2592000' },
+      ]);
     }
     const who = actor(req);
     const issued = await options.apiKeys.rotate(tenantId, keyId, overlapSec * 1000, who);
-    if (!issued) throw new HttpProblem(404, 'not-found', 'Not found', 'No live API key with this id for this tenant');
+    if (!issued)
+      throw new HttpProblem(404, 'not-found', 'Not found', 'No live API key with this id for this tenant');
     await options.repo.appendAudit({
       tenantId,
       actor: who,

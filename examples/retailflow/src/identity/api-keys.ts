@@ -58,7 +58,7 @@ function toInfo(row: SqlRow): ApiKeyInfo {
     expiresAt: n(row.expires_at),
     revokedAt: n(row.revoked_at),
     lastUsedAt: n(row.last_used_at),
-    replaces: row.replaces === null || row.replaces === undefined ? null : String(row.replaces),
+    replaces: typeof row.replaces === 'string' ? row.replaces : null,
   };
 }
 
@@ -88,7 +88,12 @@ export class SqlApiKeyStore {
   }
 
   /** Issues a new key for `tenantId`. */
-  async issue(tenantId: string, name: string, actor: string, replaces: string | null = null): Promise<IssuedApiKey> {
+  async issue(
+    tenantId: string,
+    name: string,
+    actor: string,
+    replaces: string | null = null,
+  ): Promise<IssuedApiKey> {
     if (!NAME.test(name)) throw invalidOption('name', '1-64 printable ASCII characters', name);
     const id = randomBytes(8).toString('hex');
     const secret = `rfk_${id}_${randomBytes(32).toString('base64url')}`;
@@ -118,7 +123,12 @@ export class SqlApiKeyStore {
    * Issues a successor of `keyId` and lets the old key work for `overlapMs` more (0 ends it now), so clients can
    * switch without a failed request. Returns `undefined` when the tenant has no such live key.
    */
-  async rotate(tenantId: string, keyId: string, overlapMs: number, actor: string): Promise<IssuedApiKey | undefined> {
+  async rotate(
+    tenantId: string,
+    keyId: string,
+    overlapMs: number,
+    actor: string,
+  ): Promise<IssuedApiKey | undefined> {
     if (!Number.isSafeInteger(overlapMs) || overlapMs < 0 || overlapMs > 30 * 86_400_000) {
       throw invalidOption('overlapMs', 'an integer number of ms from 0 to 30 days', overlapMs);
     }
@@ -171,13 +181,16 @@ export class SqlApiKeyStore {
   async verify(secret: string): Promise<ApiKeyMatch | undefined> {
     if (!KEY_FORMAT.test(secret)) return undefined;
     const rows = await this.#driver.read((s) =>
-      s.all('SELECT id, tenant_id, expires_at, revoked_at FROM api_keys WHERE key_hash = ?', [hashKey(secret)]),
+      s.all('SELECT id, tenant_id, expires_at, revoked_at FROM api_keys WHERE key_hash = ?', [
+        hashKey(secret),
+      ]),
     );
     const row = rows[0];
     if (!row) return undefined;
     const now = this.#clock.now();
     if (row.revoked_at !== null && row.revoked_at !== undefined) return undefined;
-    if (row.expires_at !== null && row.expires_at !== undefined && Number(row.expires_at) <= now) return undefined;
+    if (row.expires_at !== null && row.expires_at !== undefined && Number(row.expires_at) <= now)
+      return undefined;
     const id = String(row.id);
     this.#touch(id, now);
     return { id, tenantId: String(row.tenant_id) };

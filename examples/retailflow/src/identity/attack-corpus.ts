@@ -73,14 +73,19 @@ export async function buildTokenAttacks(target: AttackTarget): Promise<TokenAtta
   });
   const full = 'catalog:read orders:read orders:write tenant:read';
   const acme = (await clientCredentials(idp.issuer, CLIENTS.acme, full, idp.audience)).access_token;
-  const reader = (await clientCredentials(idp.issuer, CLIENTS.reader, 'catalog:read orders:read', idp.audience))
-    .access_token;
+  const reader = (
+    await clientCredentials(idp.issuer, CLIENTS.reader, 'catalog:read orders:read', idp.audience)
+  ).access_token;
   const globex = (await clientCredentials(idp.issuer, CLIENTS.globex, full, idp.audience)).access_token;
 
   // An acme order, for the cross-tenant attempt.
   const created = await fetch(`${target.serviceUrl}/api/v1/orders`, {
     method: 'POST',
-    headers: { authorization: `Bearer ${acme}`, 'content-type': 'application/json', 'idempotency-key': randomUUID() },
+    headers: {
+      authorization: `Bearer ${acme}`,
+      'content-type': 'application/json',
+      'idempotency-key': randomUUID(),
+    },
     body: JSON.stringify({ items: [{ productId: 'sku-mug', quantity: 1 }] }),
   });
   const order = (await created.json()) as { id?: string };
@@ -88,7 +93,9 @@ export async function buildTokenAttacks(target: AttackTarget): Promise<TokenAtta
 
   // A token revoked through RetailFlow's revocation path.
   const revoked = (await clientCredentials(idp.issuer, CLIENTS.acme, full, idp.audience)).access_token;
-  const jti = JSON.parse(Buffer.from(revoked.split('.')[1]!, 'base64url').toString('utf8')) as { jti: string };
+  const jti = JSON.parse(Buffer.from(revoked.split('.')[1]!, 'base64url').toString('utf8')) as {
+    jti: string;
+  };
   const revocation = await fetch(`${target.serviceUrl}/admin/identity/revocations`, {
     method: 'POST',
     headers: { authorization: `Bearer ${target.adminKey}`, 'content-type': 'application/json' },
@@ -124,7 +131,9 @@ export async function buildTokenAttacks(target: AttackTarget): Promise<TokenAtta
   const attacker = await generateKeyPair('ES256', { extractable: true });
   const attackerJwk = await exportJWK(attacker.publicKey);
   const selfSigned = (header: Record<string, unknown>) =>
-    new SignJWT(claims()).setProtectedHeader({ alg: 'ES256', typ: 'at+jwt', ...header }).sign(attacker.privateKey);
+    new SignJWT(claims())
+      .setProtectedHeader({ alg: 'ES256', typ: 'at+jwt', ...header })
+      .sign(attacker.privateKey);
 
   const none = `${base64url.encode(JSON.stringify({ alg: 'none', typ: 'at+jwt' }))}.${base64url.encode(
     JSON.stringify(claims()),
@@ -140,9 +149,24 @@ export async function buildTokenAttacks(target: AttackTarget): Promise<TokenAtta
     { name: 'control: valid token', ...read, token: acme, refusedWith: [] },
     { name: 'alg none', ...read, token: none, refusedWith: r401 },
     { name: 'alg none on a write', ...write, token: none, refusedWith: r401 },
-    { name: 'RS/HS confusion (HS256 keyed with the public JWK)', ...read, token: confused, refusedWith: r401 },
-    { name: 'kid path traversal', ...read, token: await selfSigned({ kid: '../../../../dev/null' }), refusedWith: r401 },
-    { name: 'kid SQL injection', ...read, token: await selfSigned({ kid: "x' OR '1'='1" }), refusedWith: r401 },
+    {
+      name: 'RS/HS confusion (HS256 keyed with the public JWK)',
+      ...read,
+      token: confused,
+      refusedWith: r401,
+    },
+    {
+      name: 'kid path traversal',
+      ...read,
+      token: await selfSigned({ kid: '../../../../dev/null' }),
+      refusedWith: r401,
+    },
+    {
+      name: 'kid SQL injection',
+      ...read,
+      token: await selfSigned({ kid: "x' OR '1'='1" }),
+      refusedWith: r401,
+    },
     { name: 'unknown kid', ...read, token: await selfSigned({ kid: 'dev-999' }), refusedWith: r401 },
     {
       name: 'attacker key embedded in the header (jwk)',
@@ -162,8 +186,18 @@ export async function buildTokenAttacks(target: AttackTarget): Promise<TokenAtta
       token: await idp.mint(claims({ nbf: sec + 120 })),
       refusedWith: r401,
     },
-    { name: 'wrong iss', ...read, token: await idp.mint(claims({ iss: 'https://evil.example' })), refusedWith: r401 },
-    { name: 'wrong aud', ...read, token: await idp.mint(claims({ aud: 'https://other.example/api' })), refusedWith: r401 },
+    {
+      name: 'wrong iss',
+      ...read,
+      token: await idp.mint(claims({ iss: 'https://evil.example' })),
+      refusedWith: r401,
+    },
+    {
+      name: 'wrong aud',
+      ...read,
+      token: await idp.mint(claims({ aud: 'https://other.example/api' })),
+      refusedWith: r401,
+    },
     {
       name: 'ID token used as an access token',
       ...read,
@@ -176,7 +210,12 @@ export async function buildTokenAttacks(target: AttackTarget): Promise<TokenAtta
       token: await idp.mint(claims(), { typ: 'JWT' }),
       refusedWith: r401,
     },
-    { name: 'token for an unknown tenant', ...read, token: await idp.mint(claims({ tenant_id: 'initech' })), refusedWith: [403] },
+    {
+      name: 'token for an unknown tenant',
+      ...read,
+      token: await idp.mint(claims({ tenant_id: 'initech' })),
+      refusedWith: [403],
+    },
     {
       name: "another tenant's token on this tenant's order",
       method: 'GET',
@@ -211,7 +250,10 @@ export async function buildTokenAttacks(target: AttackTarget): Promise<TokenAtta
  * const refusedAll = (await runTokenAttacks(url, attacks)).every((r) => r.asExpected);
  * ```
  */
-export async function runTokenAttacks(serviceUrl: string, attacks: readonly TokenAttack[]): Promise<TokenAttackResult[]> {
+export async function runTokenAttacks(
+  serviceUrl: string,
+  attacks: readonly TokenAttack[],
+): Promise<TokenAttackResult[]> {
   const results: TokenAttackResult[] = [];
   for (const attack of attacks) {
     const response = await fetch(`${serviceUrl}${attack.path}`, {

@@ -3,7 +3,12 @@ import { hashApiKey, type Repository, type Tenant } from '../data/index.js';
 import { contextOf } from '../http/context.js';
 import { HttpProblem } from '../http/problem.js';
 import type { ApiKeyMatch } from './api-keys.js';
-import { AuthError, isAuthError, isRevocationUnavailableError, RevocationUnavailableError } from './errors.js';
+import {
+  AuthError,
+  isAuthError,
+  isRevocationUnavailableError,
+  RevocationUnavailableError,
+} from './errors.js';
 import type { JwtAuthenticator } from './jwt.js';
 import { requiredScope, TENANT_SCOPES, type Principal } from './principal.js';
 import type { RevocationList } from './revocation.js';
@@ -156,7 +161,12 @@ export function identityAuth(options: IdentityAuthOptions): RequestHandler {
       () => next(),
       (error: unknown) => {
         if (isAuthError(error)) {
-          next(authProblem(error, error.code === 'insufficient_scope' ? requiredScope(req.method, req.path) : undefined));
+          next(
+            authProblem(
+              error,
+              error.code === 'insufficient_scope' ? requiredScope(req.method, req.path) : undefined,
+            ),
+          );
         } else next(revocationOrStore(error));
       },
     );

@@ -95,7 +95,12 @@ export const DEV_USERS: readonly DevUser[] = [
   { username: 'bob', password: 'bob-dev-password', tenantId: 'globex' },
 ];
 
-const PERSON_SCOPES: readonly RetailFlowScope[] = ['catalog:read', 'orders:read', 'orders:write', 'tenant:read'];
+const PERSON_SCOPES: readonly RetailFlowScope[] = [
+  'catalog:read',
+  'orders:read',
+  'orders:write',
+  'tenant:read',
+];
 
 async function signingKey(kid: string): Promise<JWK> {
   const { privateKey } = await generateKeyPair('ES256', { extractable: true });
@@ -167,7 +172,7 @@ export async function startDevIdp(options: DevIdpOptions = {}): Promise<DevIdp> 
       },
     ],
     clientDefaults: { id_token_signed_response_alg: 'ES256' },
-    jwks: { keys: keys.map((k) => ({ ...k })) as never },
+    jwks: { keys: keys.map((k) => ({ ...k })) },
     // OpenID scopes only: RetailFlow's scopes belong to its resource (getResourceServerInfo below).
     scopes: ['openid', 'offline_access'],
     claims: { openid: ['sub'], tenant: [TENANT_CLAIM] },
@@ -243,7 +248,11 @@ export async function startDevIdp(options: DevIdpOptions = {}): Promise<DevIdp> 
     return p;
   }
 
-  async function interaction(req: http.IncomingMessage, res: http.ServerResponse, uid: string): Promise<void> {
+  async function interaction(
+    req: http.IncomingMessage,
+    res: http.ServerResponse,
+    uid: string,
+  ): Promise<void> {
     const details = await provider.interactionDetails(req, res);
     if (details.uid !== uid) throw new Error('interaction mismatch');
     if (req.method === 'GET') {
@@ -261,7 +270,8 @@ export async function startDevIdp(options: DevIdpOptions = {}): Promise<DevIdp> 
       return;
     }
     const clientId = String(details.params.client_id);
-    const requested = new Set(String(details.params.scope ?? '').split(' '));
+    const scope = details.params.scope;
+    const requested = new Set(typeof scope === 'string' ? scope.split(' ') : []);
     const grant = new provider.Grant({ accountId: user.username, clientId });
     grant.addOIDCScope([...requested].filter((s) => s === 'openid' || s === 'offline_access').join(' '));
     grant.addOIDCClaims([TENANT_CLAIM]);

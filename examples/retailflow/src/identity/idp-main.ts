@@ -14,7 +14,9 @@ const port = Number(process.env.IDP_PORT ?? 4000);
 const redisUrl = process.env.REDIS_URL;
 const redis = redisUrl ? new Redis(redisUrl) : undefined;
 redis?.on('error', (error: unknown) => reportError(error, 'retailflow idp: Redis'));
-const denylist = redis ? new RedisRevocationList(redis, process.env.REDIS_PREFIX ?? 'retailflow', systemClock) : undefined;
+const denylist = redis
+  ? new RedisRevocationList(redis, process.env.REDIS_PREFIX ?? 'retailflow', systemClock)
+  : undefined;
 const ttlSec = 300;
 const idp = await startDevIdp({
   port,

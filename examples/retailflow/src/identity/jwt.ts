@@ -79,13 +79,15 @@ const TENANT = /^[a-z0-9][a-z0-9_-]{0,63}$/;
 
 function principalOf(payload: JWTPayload): Principal {
   const sub = payload.sub;
-  if (typeof sub !== 'string' || !ID.test(sub)) throw new AuthError(401, 'invalid_token', 'bad or missing sub');
+  if (typeof sub !== 'string' || !ID.test(sub))
+    throw new AuthError(401, 'invalid_token', 'bad or missing sub');
   const tenant = payload[TENANT_CLAIM];
   if (tenant !== undefined && (typeof tenant !== 'string' || !TENANT.test(tenant))) {
     throw new AuthError(401, 'invalid_token', `bad ${TENANT_CLAIM}`);
   }
   const scope = payload.scope;
-  if (scope !== undefined && typeof scope !== 'string') throw new AuthError(401, 'invalid_token', 'bad scope');
+  if (scope !== undefined && typeof scope !== 'string')
+    throw new AuthError(401, 'invalid_token', 'bad scope');
   const clientId = payload.client_id;
   if (clientId !== undefined && (typeof clientId !== 'string' || !ID.test(clientId))) {
     throw new AuthError(401, 'invalid_token', 'bad client_id');
@@ -127,7 +129,8 @@ export function jwtAuthenticator(options: JwtAuthenticatorOptions): JwtAuthentic
   const jwksUri = checkUrl('jwksUri', options.jwksUri ?? `${issuer}/jwks`);
   const algorithms = [...(options.algorithms ?? DEFAULT_ALGORITHMS)];
   for (const alg of algorithms) {
-    if (!ALLOWED.has(alg)) throw invalidOption('algorithms', `asymmetric JWS algorithms (${[...ALLOWED].join(', ')})`, alg);
+    if (!ALLOWED.has(alg))
+      throw invalidOption('algorithms', `asymmetric JWS algorithms (${[...ALLOWED].join(', ')})`, alg);
   }
   const tolerance = options.clockToleranceSec ?? 30;
   if (!Number.isFinite(tolerance) || tolerance < 0 || tolerance > 300) {
@@ -139,7 +142,8 @@ export function jwtAuthenticator(options: JwtAuthenticatorOptions): JwtAuthentic
     cooldownDuration: options.jwksCooldownMs ?? 30_000,
     timeoutDuration: 5_000,
   });
-  const onError = options.onError ?? ((error: unknown) => reportError(error, 'retailflow: JWKS fetch failed'));
+  const onError =
+    options.onError ?? ((error: unknown) => reportError(error, 'retailflow: JWKS fetch failed'));
 
   return {
     async authenticate(token, request = {}) {
@@ -179,7 +183,10 @@ export function jwtAuthenticator(options: JwtAuthenticatorOptions): JwtAuthentic
           revoked = await options.revocations.isRevoked({ jti: principal.tokenId, gid });
         } catch (error) {
           if (request.highRisk === true) throw new RevocationUnavailableError(error);
-          reportError(error, 'retailflow: revocation list unavailable; low-risk request served on the token alone');
+          reportError(
+            error,
+            'retailflow: revocation list unavailable; low-risk request served on the token alone',
+          );
         }
         if (revoked) throw new AuthError(401, 'invalid_token', 'token revoked');
       }

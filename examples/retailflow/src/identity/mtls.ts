@@ -34,9 +34,22 @@ async function openssl(cwd: string, args: readonly string[]): Promise<void> {
 async function ca(dir: string, name: string): Promise<void> {
   await openssl(dir, ['ecparam', '-name', 'prime256v1', '-genkey', '-noout', '-out', `${name}.key`]);
   await openssl(dir, [
-    'req', '-x509', '-new', '-key', `${name}.key`, '-sha256', '-days', '2', '-subj', `/CN=${name}`,
-    '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign',
-    '-out', `${name}.crt`,
+    'req',
+    '-x509',
+    '-new',
+    '-key',
+    `${name}.key`,
+    '-sha256',
+    '-days',
+    '2',
+    '-subj',
+    `/CN=${name}`,
+    '-addext',
+    'basicConstraints=critical,CA:TRUE',
+    '-addext',
+    'keyUsage=critical,keyCertSign,cRLSign',
+    '-out',
+    `${name}.crt`,
   ]);
 }
 
@@ -45,8 +58,22 @@ async function leaf(dir: string, caName: string, name: string, cn: string, ext: 
   await openssl(dir, ['ecparam', '-name', 'prime256v1', '-genkey', '-noout', '-out', `${name}.key`]);
   await openssl(dir, ['req', '-new', '-key', `${name}.key`, '-subj', `/CN=${cn}`, '-out', `${name}.csr`]);
   await openssl(dir, [
-    'x509', '-req', '-in', `${name}.csr`, '-CA', `${caName}.crt`, '-CAkey', `${caName}.key`, '-CAcreateserial',
-    '-days', '2', '-sha256', '-extfile', `${name}.ext`, '-out', `${name}.crt`,
+    'x509',
+    '-req',
+    '-in',
+    `${name}.csr`,
+    '-CA',
+    `${caName}.crt`,
+    '-CAkey',
+    `${caName}.key`,
+    '-CAcreateserial',
+    '-days',
+    '2',
+    '-sha256',
+    '-extfile',
+    `${name}.ext`,
+    '-out',
+    `${name}.crt`,
   ]);
 }
 

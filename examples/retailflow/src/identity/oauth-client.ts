@@ -71,7 +71,11 @@ export function clientCredentials(
  * ```
  */
 export function refresh(issuer: string, clientId: string, refreshToken: string): Promise<TokenSet> {
-  return tokenRequest(issuer, { grant_type: 'refresh_token', client_id: clientId, refresh_token: refreshToken });
+  return tokenRequest(issuer, {
+    grant_type: 'refresh_token',
+    client_id: clientId,
+    refresh_token: refreshToken,
+  });
 }
 
 /**

@@ -17,15 +17,21 @@ const tokens = await authorizationCodeWithPkce({
   log: (line) => console.log(line),
 });
 const claims = decodeJwt(tokens.access_token);
-console.log(`5. access token for ${String(claims.sub)} of tenant ${String(claims.tenant_id)}: scope "${String(claims.scope)}", expires in ${tokens.expires_in} s`);
+console.log(
+  `5. access token for ${String(claims.sub)} of tenant ${String(claims.tenant_id)}: scope "${String(claims.scope)}", expires in ${tokens.expires_in} s`,
+);
 const api = process.env.RETAILFLOW_URL;
 if (api) {
-  const response = await fetch(`${api}/api/v1/orders`, { headers: { authorization: `Bearer ${tokens.access_token}` } });
+  const response = await fetch(`${api}/api/v1/orders`, {
+    headers: { authorization: `Bearer ${tokens.access_token}` },
+  });
   console.log(`6. GET ${api}/api/v1/orders with it: ${response.status}`);
   await response.body?.cancel();
 }
 const rotated = await refresh(issuer, 'retailflow-web', tokens.refresh_token!);
-console.log(`7. refresh: a new refresh token (rotated: ${String(rotated.refresh_token !== tokens.refresh_token)})`);
+console.log(
+  `7. refresh: a new refresh token (rotated: ${String(rotated.refresh_token !== tokens.refresh_token)})`,
+);
 const replay = await refresh(issuer, 'retailflow-web', tokens.refresh_token!).then(
   () => 'ACCEPTED (bad)',
   (error: unknown) => `refused (${error instanceof Error ? error.message : String(error)})`,

@@ -5,7 +5,12 @@ export const TENANT_CLAIM = 'tenant_id';
 export type RetailFlowScope = 'catalog:read' | 'orders:read' | 'orders:write' | 'tenant:read' | 'admin';
 
 /** Every scope a tenant API key grants. */
-export const TENANT_SCOPES: readonly RetailFlowScope[] = ['catalog:read', 'orders:read', 'orders:write', 'tenant:read'];
+export const TENANT_SCOPES: readonly RetailFlowScope[] = [
+  'catalog:read',
+  'orders:read',
+  'orders:write',
+  'tenant:read',
+];
 
 /**
  * Who made a request, as authentication established it: the tenant it acts for (never taken from the request

@@ -57,7 +57,11 @@ export function createIdentity(
   let redis: Redis | undefined;
   let revocations: RevocationList;
   if (config.redisUrl) {
-    const client = new Redis(config.redisUrl, { maxRetriesPerRequest: 1, enableOfflineQueue: false, lazyConnect: false });
+    const client = new Redis(config.redisUrl, {
+      maxRetriesPerRequest: 1,
+      enableOfflineQueue: false,
+      lazyConnect: false,
+    });
     client.on('error', (error: unknown) => reportError(error, 'retailflow: revocation list (Redis)'));
     redis = client;
     revocations = new RedisRevocationList(client, deps.namespace, deps.clock);

@@ -195,7 +195,14 @@ export async function startPaymentSimulator(
   const tls = options.tls;
   const server = tls
     ? https.createServer(
-        { cert: tls.cert, key: tls.key, ca: tls.ca, requestCert: true, rejectUnauthorized: true, minVersion: 'TLSv1.2' },
+        {
+          cert: tls.cert,
+          key: tls.key,
+          ca: tls.ca,
+          requestCert: true,
+          rejectUnauthorized: true,
+          minVersion: 'TLSv1.2',
+        },
         listener,
       )
     : http.createServer(listener);

@@ -51,13 +51,20 @@ describe('API keys through /admin/identity (embedded, no IdP)', () => {
     expect(created.status).toBe(201);
     await new Promise((r) => setImmediate(r));
     const listed = await admin('GET', '/tenants/acme/api-keys');
-    expect(listed.body.items[0]).toMatchObject({ id: issued.body.id, lastUsedAt: new Date(clock.now()).toISOString() });
+    expect(listed.body.items[0]).toMatchObject({
+      id: issued.body.id,
+      lastUsedAt: new Date(clock.now()).toISOString(),
+    });
     expect(JSON.stringify(listed.body)).not.toContain('rfk_');
 
-    const rotated = await admin('POST', `/tenants/acme/api-keys/${issued.body.id}/rotate`, { overlapSec: 600 });
+    const rotated = await admin('POST', `/tenants/acme/api-keys/${issued.body.id}/rotate`, {
+      overlapSec: 600,
+    });
     expect(rotated.status).toBe(201);
     expect((await call(service.url, 'GET', '/api/v1/orders', { key: secret })).status).toBe(200);
-    expect((await call(service.url, 'GET', '/api/v1/orders', { key: rotated.body.secret! })).status).toBe(200);
+    expect((await call(service.url, 'GET', '/api/v1/orders', { key: rotated.body.secret! })).status).toBe(
+      200,
+    );
 
     // Revocation reaches the request path at once, though the key's tenant is cached for a minute.
     expect((await admin('DELETE', `/tenants/acme/api-keys/${rotated.body.id}`)).status).toBe(204);

@@ -3,7 +3,11 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { ManualClock } from '@ballast/core';
 import { testService } from '@ballast/testkit/vitest';
 import pg from 'pg';
-import { createPostgresRepository, createSqliteRepository, type SqlRepository } from '../../src/data/index.js';
+import {
+  createPostgresRepository,
+  createSqliteRepository,
+  type SqlRepository,
+} from '../../src/data/index.js';
 import { SqlApiKeyStore } from '../../src/identity/api-keys.js';
 
 const postgres = testService('postgres');
@@ -11,7 +15,11 @@ const schema = `rf_keys_${process.pid}_${randomBytes(3).toString('hex')}`;
 
 const stores: [string, boolean, (clock: ManualClock) => Promise<SqlRepository>][] = [
   ['SQLite', false, (clock) => createSqliteRepository({ clock })],
-  ['PostgreSQL', postgres.skip, (clock) => createPostgresRepository({ connectionString: postgres.url, schema, clock })],
+  [
+    'PostgreSQL',
+    postgres.skip,
+    (clock) => createPostgresRepository({ connectionString: postgres.url, schema, clock }),
+  ],
 ];
 
 afterAll(async () => {

@@ -1,6 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ManualClock } from '@ballast/core';
-import { buildTokenAttacks, runTokenAttacks, type TokenAttackResult } from '../../src/identity/attack-corpus.js';
+import {
+  buildTokenAttacks,
+  runTokenAttacks,
+  type TokenAttackResult,
+} from '../../src/identity/attack-corpus.js';
 import { startDevIdp, type DevIdp } from '../../src/identity/dev-idp.js';
 import type { RetailFlow } from '../../src/service.js';
 import { ADMIN, startTestService } from '../helpers.js';
@@ -14,25 +18,28 @@ describe('token attack corpus', () => {
   let results: TokenAttackResult[];
 
   beforeAll(async () => {
-    let revoke: ((gid: string) => Promise<void>) | undefined;
-    const pending: Promise<void>[] = [];
-    idp = await startDevIdp({ onGrantRevoked: (gid) => void pending.push(revoke!(gid)) });
-    const clock = new ManualClock(Date.now());
-    ({ service } = await startTestService(
-      { oidcIssuer: idp.issuer, oidcAudience: idp.audience },
-      { clock },
-    ));
     // The authorization server's revocation events feed RetailFlow's denylist (the same process here; through
     // Redis when they run apart).
-    revoke = async (gid) => {
-      const response = await fetch(`${service.url}/admin/identity/revocations`, {
+    const pending: Promise<void>[] = [];
+    let url = '';
+    const revoke = async (gid: string) => {
+      const response = await fetch(`${url}/admin/identity/revocations`, {
         method: 'POST',
         headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' },
         body: JSON.stringify({ gid }),
       });
       expect(response.status).toBe(204);
     };
-    const attacks = await buildTokenAttacks({ idp, serviceUrl: service.url, adminKey: ADMIN, now: () => clock.now() });
+    idp = await startDevIdp({ onGrantRevoked: (gid) => void pending.push(revoke(gid)) });
+    const clock = new ManualClock(Date.now());
+    ({ service } = await startTestService({ oidcIssuer: idp.issuer, oidcAudience: idp.audience }, { clock }));
+    url = service.url;
+    const attacks = await buildTokenAttacks({
+      idp,
+      serviceUrl: service.url,
+      adminKey: ADMIN,
+      now: () => clock.now(),
+    });
     await Promise.all(pending);
     expect(pending.length).toBe(1);
     results = await runTokenAttacks(service.url, attacks);
@@ -44,7 +51,10 @@ describe('token attack corpus', () => {
   });
 
   it('serves the valid token', () => {
-    expect(results.find((r) => r.name.startsWith('control'))).toMatchObject({ status: 200, asExpected: true });
+    expect(results.find((r) => r.name.startsWith('control'))).toMatchObject({
+      status: 200,
+      asExpected: true,
+    });
   });
 
   it('refuses every attack with a 4xx problem body and no 5xx', () => {

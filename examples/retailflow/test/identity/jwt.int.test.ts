@@ -30,7 +30,13 @@ describe('jwtAuthenticator against the development authorization server', () => 
     idp = await startDevIdp({ accessTokenTtlSec: 300 });
     clock = new ManualClock(Date.now());
     revocations = new InMemoryRevocationList(clock);
-    jwt = jwtAuthenticator({ issuer: idp.issuer, audience: idp.audience, clock, revocations, clockToleranceSec: 30 });
+    jwt = jwtAuthenticator({
+      issuer: idp.issuer,
+      audience: idp.audience,
+      clock,
+      revocations,
+      clockToleranceSec: 30,
+    });
   });
   afterAll(async () => {
     await idp?.close();
@@ -38,7 +44,12 @@ describe('jwtAuthenticator against the development authorization server', () => 
 
   it('turns a client-credentials token into a principal bound to its tenant', async () => {
     const principal = await jwt.authenticate(await token());
-    expect(principal).toMatchObject({ tenantId: 'acme', subject: 'acme-backend', clientId: 'acme-backend', via: 'jwt' });
+    expect(principal).toMatchObject({
+      tenantId: 'acme',
+      subject: 'acme-backend',
+      clientId: 'acme-backend',
+      via: 'jwt',
+    });
     expect([...principal.scopes].sort()).toEqual(['orders:read', 'orders:write']);
   });
 
@@ -56,7 +67,9 @@ describe('jwtAuthenticator against the development authorization server', () => 
     const sec = Math.floor(clock.now() / 1000);
     const base = { iss: idp.issuer, aud: idp.audience, sub: 's', jti: 'j1', iat: sec, exp: sec + 300 };
     expect(await reason(jwt.authenticate(await idp.mint({ ...base, nbf: sec + 20 })))).toBe('accepted');
-    expect(await reason(jwt.authenticate(await idp.mint({ ...base, nbf: sec + 60 })))).toMatch(/^401 ERR_JWT_CLAIM_VALIDATION_FAILED.*nbf/);
+    expect(await reason(jwt.authenticate(await idp.mint({ ...base, nbf: sec + 60 })))).toMatch(
+      /^401 ERR_JWT_CLAIM_VALIDATION_FAILED.*nbf/,
+    );
   });
 
   it.each([
@@ -67,7 +80,15 @@ describe('jwtAuthenticator against the development authorization server', () => 
     ['scope not a string', { scope: ['admin'] }, /bad scope/],
   ])('refuses a validly signed token with a bad %s', async (_name, change, expected) => {
     const sec = Math.floor(clock.now() / 1000);
-    const claims = { iss: idp.issuer, aud: idp.audience, sub: 's', jti: 'j2', iat: sec, exp: sec + 300, ...change };
+    const claims = {
+      iss: idp.issuer,
+      aud: idp.audience,
+      sub: 's',
+      jti: 'j2',
+      iat: sec,
+      exp: sec + 300,
+      ...change,
+    };
     expect(await reason(jwt.authenticate(await idp.mint(claims)))).toMatch(expected);
   });
 
@@ -79,7 +100,15 @@ describe('jwtAuthenticator against the development authorization server', () => 
     expect(await reason(jwt.authenticate(t))).toBe('401 token revoked');
 
     const sec = Math.floor(clock.now() / 1000);
-    const family = await idp.mint({ iss: idp.issuer, aud: idp.audience, sub: 's', jti: 'j3', gid: 'g1', iat: sec, exp: sec + 300 });
+    const family = await idp.mint({
+      iss: idp.issuer,
+      aud: idp.audience,
+      sub: 's',
+      jti: 'j3',
+      gid: 'g1',
+      iat: sec,
+      exp: sec + 300,
+    });
     expect(await reason(jwt.authenticate(family))).toBe('accepted');
     await revocations.revoke({ kind: 'gid', id: 'g1', until: clock.now() + 300_000 });
     expect(await reason(jwt.authenticate(family))).toBe('401 token revoked');
@@ -90,11 +119,16 @@ describe('jwtAuthenticator against the development authorization server', () => 
       issuer: idp.issuer,
       audience: idp.audience,
       clock,
-      revocations: { revoke: () => Promise.resolve(), isRevoked: () => Promise.reject(new Error('Redis down')) },
+      revocations: {
+        revoke: () => Promise.resolve(),
+        isRevoked: () => Promise.reject(new Error('Redis down')),
+      },
     });
     const t = await token();
     expect(await reason(broken.authenticate(t, { highRisk: false }))).toBe('accepted');
-    await expect(broken.authenticate(t, { highRisk: true })).rejects.toThrow(/revocation list could not be read/);
+    await expect(broken.authenticate(t, { highRisk: true })).rejects.toThrow(
+      /revocation list could not be read/,
+    );
   });
 
   it('rotates the signing key without a failed request: publish, activate, then retire', async () => {
@@ -109,7 +143,8 @@ describe('jwtAuthenticator against the development authorization server', () => 
 
     const active = await idp.rotate('activate');
     const after = await token();
-    const kid = (t: string) => (JSON.parse(Buffer.from(t.split('.')[0]!, 'base64url').toString()) as { kid: string }).kid;
+    const kid = (t: string) =>
+      (JSON.parse(Buffer.from(t.split('.')[0]!, 'base64url').toString()) as { kid: string }).kid;
     expect(kid(after)).toBe(active[0]);
     expect(kid(after)).not.toBe(kid(before));
     // The new key is fetched on first sight of its kid; the old key's tokens are still honoured.
@@ -125,9 +160,9 @@ describe('jwtAuthenticator against the development authorization server', () => 
 
   it('refuses HMAC and none in its configuration', () => {
     for (const alg of ['HS256', 'none']) {
-      expect(() => jwtAuthenticator({ issuer: idp.issuer, audience: idp.audience, algorithms: [alg] })).toThrow(
-        /Expected `algorithms` to be asymmetric JWS algorithms/,
-      );
+      expect(() =>
+        jwtAuthenticator({ issuer: idp.issuer, audience: idp.audience, algorithms: [alg] }),
+      ).toThrow(/Expected `algorithms` to be asymmetric JWS algorithms/);
     }
     expect(() => jwtAuthenticator({ issuer: 'http://idp.example.com', audience: 'a' })).toThrow(
       /Expected `issuer` to be an https URL/,

@@ -20,7 +20,10 @@ describe('mutual TLS between RetailFlow and the payment provider', () => {
   it('charges when RetailFlow presents its client certificate', async () => {
     expect(provider.url).toMatch(/^https:\/\/127\.0\.0\.1:/);
     const gateway = httpPaymentGateway(provider.url, mtlsFetch(certs.client));
-    await expect(gateway.charge(request, call())).resolves.toMatchObject({ status: 'succeeded', amountCents: 1999 });
+    await expect(gateway.charge(request, call())).resolves.toMatchObject({
+      status: 'succeeded',
+      amountCents: 1999,
+    });
     expect(provider.charges).toBe(1);
   });
 
@@ -39,7 +42,9 @@ describe('mutual TLS between RetailFlow and the payment provider', () => {
     await expect(fetch(provider.url.replace('https:', 'http:') + '/healthz')).rejects.toThrow();
     const other = await generateDevCertificates();
     const distrustful = httpPaymentGateway(provider.url, mtlsFetch({ ...certs.client, ca: other.client.ca }));
-    await expect(distrustful.charge({ ...request, idempotencyKey: 'k3' }, call())).rejects.toSatisfy(isPaymentError);
+    await expect(distrustful.charge({ ...request, idempotencyKey: 'k3' }, call())).rejects.toSatisfy(
+      isPaymentError,
+    );
   }, 60_000);
 });
 

@@ -24,7 +24,9 @@ describe('pkce-demo script', () => {
       { env: { ...process.env, OIDC_ISSUER: idp.issuer, OIDC_AUDIENCE: idp.audience }, timeout: 60_000 },
     );
     expect(stdout).toMatch(/4\. redirected back with the code; state matches/);
-    expect(stdout).toMatch(/5\. access token for alice of tenant acme: scope "catalog:read orders:read orders:write"/);
+    expect(stdout).toMatch(
+      /5\. access token for alice of tenant acme: scope "catalog:read orders:read orders:write"/,
+    );
     expect(stdout).toMatch(/7\. refresh: a new refresh token \(rotated: true\)/);
     expect(stdout).toMatch(/8\. replaying the spent refresh token: refused \(invalid_grant/);
     expect(stdout).toMatch(/9\. the newest refresh token after the replay: revoked with its family/);
