@@ -42,6 +42,7 @@ describe.skipIf(postgres.skip)('PostgreSQL adapter', () => {
           'processed_events',
           'shipments',
           'flag_overrides',
+          'api_keys',
         ]
           .map((t) => `${contractSchema}.${t}`)
           .join(', ')} RESTART IDENTITY`,

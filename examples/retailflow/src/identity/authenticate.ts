@@ -10,7 +10,7 @@ import {
   RevocationUnavailableError,
 } from './errors.js';
 import type { JwtAuthenticator } from './jwt.js';
-import { requiredScope, TENANT_SCOPES, type Principal } from './principal.js';
+import { actorOf, requiredScope, TENANT_SCOPES, type Principal } from './principal.js';
 import type { RevocationList } from './revocation.js';
 
 /** What {@link identityAuth} needs. */
@@ -39,6 +39,22 @@ const principals = new WeakMap<Request, Principal>();
  */
 export function principalOf(req: Request): Principal | undefined {
   return principals.get(req);
+}
+
+/**
+ * The audit actor of an authenticated request (`jwt:<sub>@<client>`, `api-key:<id>`), or `undefined` when the
+ * request was authenticated some other way.
+ *
+ * @example
+ * ```ts
+ * await repo.cancelOrder({ tenantId, orderId, actor: auditActor(req) ?? `tenant:${tenantId}` });
+ * ```
+ */
+export function auditActor(req: Request): string | undefined {
+  const principal = principals.get(req);
+  // The tenants table's own key has no id: the store's default actor (`tenant:<id>`) names it.
+  if (!principal || (principal.via === 'api-key' && principal.keyId === undefined)) return undefined;
+  return actorOf(principal);
 }
 
 /** A bearer token of an `Authorization` header (RFC 6750 §2.1), or `undefined`. */
@@ -104,8 +120,7 @@ export function identityAuth(options: IdentityAuthOptions): RequestHandler {
     if (legacy) {
       const principal: Principal = {
         tenantId: legacy.id,
-        subject: `tenant-key:${legacy.id}`,
-        keyId: `tenant-key:${legacy.id}`,
+        subject: `tenant:${legacy.id}`,
         scopes: new Set(TENANT_SCOPES),
         via: 'api-key',
       };

@@ -74,6 +74,10 @@ describe('API keys through /admin/identity (embedded, no IdP)', () => {
 
     // The audit log names the actor and the key, never just "admin".
     const audit = await call<ApiPage<Audit>>(service.url, 'GET', '/api/v1/audit', { key: ACME });
+    const placed = audit.body.items.find(
+      (e) => e.action === 'order.created' && e.targetId === created.body.id,
+    );
+    expect(placed?.actor).toBe(`api-key:${issued.body.id}`);
     const keyEntries = audit.body.items.filter((e) => e.action.startsWith('api-key.'));
     expect(keyEntries.map((e) => [e.action, e.actor])).toEqual([
       ['api-key.revoke', 'admin-key'],

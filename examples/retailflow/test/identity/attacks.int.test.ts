@@ -6,8 +6,9 @@ import {
   type TokenAttackResult,
 } from '../../src/identity/attack-corpus.js';
 import { startDevIdp, type DevIdp } from '../../src/identity/dev-idp.js';
+import { clientCredentials } from '../../src/identity/oauth-client.js';
 import type { RetailFlow } from '../../src/service.js';
-import { ADMIN, startTestService } from '../helpers.js';
+import { ACME, ADMIN, startTestService } from '../helpers.js';
 
 // The token attack corpus against a RetailFlow that trusts a real authorization server (oidc-provider) on loopback:
 // every forged, stolen, revoked or misused token is refused with a 401/403 (404 for another tenant's order) and a
@@ -62,5 +63,37 @@ describe('token attack corpus', () => {
     expect(attacks.length).toBeGreaterThanOrEqual(19);
     expect(attacks.filter((r) => !r.asExpected)).toEqual([]);
     expect(attacks.filter((r) => r.status >= 500)).toEqual([]);
+  });
+
+  it('records the token subject and client as the actor of what it did', async () => {
+    const audit = await fetch(`${service.url}/api/v1/audit`, {
+      headers: { authorization: `Bearer ${ACME}` },
+    });
+    const body = (await audit.json()) as { items: { action: string; actor: string }[] };
+    expect(body.items.find((e) => e.action === 'order.created')?.actor).toBe('jwt:acme-backend@acme-backend');
+  });
+
+  it('lets an operator token with the admin scope revoke, and audits it with its subject', async () => {
+    const { access_token } = await clientCredentials(
+      idp.issuer,
+      { id: 'ops-console', secret: 'ops-console-dev-secret' },
+      'admin',
+      idp.audience,
+    );
+    const response = await fetch(`${service.url}/admin/identity/revocations`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${access_token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ jti: 'operator-test' }),
+    });
+    expect(response.status).toBe(204);
+    // The same token is useless on the tenant API: it names no tenant.
+    const api = await fetch(`${service.url}/api/v1/orders`, {
+      headers: { authorization: `Bearer ${access_token}` },
+    });
+    expect(api.status).toBe(403);
+    const audit = await service.repo.listAudit('acme', { includeSystem: true, limit: 50 });
+    expect(audit.items.find((e) => e.targetId === 'operator-test')?.actor).toBe(
+      'jwt:ops-console@ops-console',
+    );
   });
 });
