@@ -47,10 +47,10 @@ export async function security(options: {
   let feed: ((gid: string) => Promise<void>) | undefined;
   const idp = await startDevIdp({ onGrantRevoked: (gid) => void pending.push(feed?.(gid) ?? Promise.resolve()) });
   try {
-    const env = { ...options.env, OIDC_ISSUER: idp.issuer, OIDC_AUDIENCE: idp.audience };
+    const env: Record<string, string> = { ...options.env, OIDC_ISSUER: idp.issuer, OIDC_AUDIENCE: idp.audience };
     const a = await startService(env, { fresh: true });
     services.push(a);
-    const shared = env.REDIS_URL !== undefined;
+    const shared = options.env.REDIS_URL !== undefined;
     const b = shared ? await startService(env) : a;
     if (b !== a) services.push(b);
     // The authorization server's revocation events feed RetailFlow's denylist through its admin path.
