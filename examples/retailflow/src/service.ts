@@ -188,13 +188,17 @@ export async function startRetailFlow(
     );
     telemetry.observeRepository(repo);
 
-    const identity = createIdentity(config, {
-      clock,
-      repo,
-      driver: (repo as SqlRepository).driver,
-      tenantLookup: policies.tenantLookup,
-      namespace: options.namespace ?? 'retailflow',
-    });
+    // Outside development the static admin key opens nothing here: operators use access tokens with `admin`.
+    const identity = createIdentity(
+      { ...config, allowAdminKey: process.env.NODE_ENV !== 'production' },
+      {
+        clock,
+        repo,
+        driver: (repo as SqlRepository).driver,
+        tenantLookup: policies.tenantLookup,
+        namespace: options.namespace ?? 'retailflow',
+      },
+    );
     closers.push(() => identity.close());
 
     const app = createApp({

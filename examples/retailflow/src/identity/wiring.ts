@@ -18,8 +18,13 @@ export interface IdentityConfig {
   readonly oidcJwksUri?: string;
   /** `REDIS_URL`: revocations are shared through Redis when set, kept in the process otherwise. */
   readonly redisUrl?: string;
-  /** The static admin key; `undefined` when it must not be accepted (outside development). */
+  /** The static admin key (development). */
   readonly adminKey?: string;
+  /**
+   * Whether the static admin key is accepted on `/admin/identity`; outside development only access tokens with the
+   * `admin` scope are. @default true
+   */
+  readonly allowAdminKey?: boolean;
 }
 
 /** RetailFlow's identity plane, built once per service. */
@@ -96,7 +101,9 @@ export function createIdentity(
       revocations,
       apiKeys,
       ...(jwt ? { jwt } : {}),
-      ...(config.adminKey === undefined ? {} : { adminKey: config.adminKey }),
+      ...(config.adminKey === undefined || config.allowAdminKey === false
+        ? {}
+        : { adminKey: config.adminKey }),
     }),
     revocations,
     apiKeys,

@@ -97,3 +97,33 @@ describe('API keys through /admin/identity (embedded, no IdP)', () => {
     expect(wrongKey.status).toBe(401);
   });
 });
+
+describe('identity admin outside development', () => {
+  it('refuses the static admin key when it is not allowed', async () => {
+    const { createIdentity } = await import('../../src/identity/wiring.js');
+    const { createSqliteRepository } = await import('../../src/data/index.js');
+    const { systemClock } = await import('@ballast/core');
+    const express = (await import('express')).default;
+    const repo = await createSqliteRepository();
+    const build = (allowAdminKey: boolean) =>
+      createIdentity(
+        { adminKey: ADMIN, allowAdminKey },
+        { clock: systemClock, repo, driver: repo.driver, tenantLookup: (_k, load) => load(), namespace: 't' },
+      );
+    const results: number[] = [];
+    for (const allow of [true, false]) {
+      const app = express().use(express.json(), build(allow).adminRoutes);
+      const server = app.listen(0, '127.0.0.1');
+      await new Promise((r) => server.once('listening', r));
+      const { port } = server.address() as { port: number };
+      const answer = await call(`http://127.0.0.1:${port}`, 'POST', '/revocations', {
+        key: ADMIN,
+        body: { jti: 'x' },
+      });
+      results.push(answer.status);
+      await new Promise((r) => server.close(r));
+    }
+    await repo.close();
+    expect(results).toEqual([204, 401]);
+  });
+});
