@@ -79,7 +79,9 @@ export const ROUTE_SCOPES: readonly RouteScope[] = [
  * ```
  */
 export function requiredScope(method: string, path: string): RetailFlowScope | undefined {
-  const m = method.toUpperCase();
+  const upper = method.toUpperCase();
+  // Express answers HEAD with the GET route: it needs what GET needs.
+  const m = upper === 'HEAD' ? 'GET' : upper;
   const p = path.toLowerCase();
   return ROUTE_SCOPES.find((row) => row.method === m && row.pattern.test(p))?.scope;
 }

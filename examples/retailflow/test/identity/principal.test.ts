@@ -6,6 +6,7 @@ describe('requiredScope', () => {
     ['GET', '/products', 'catalog:read'],
     ['GET', '/products/sku-mug', 'catalog:read'],
     ['GET', '/orders', 'orders:read'],
+    ['HEAD', '/orders', 'orders:read'],
     ['GET', '/ORDERS/ord_1', 'orders:read'],
     ['POST', '/orders', 'orders:write'],
     ['DELETE', '/orders/ord_1', 'orders:write'],
