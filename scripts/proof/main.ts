@@ -18,6 +18,7 @@ import { gate, gateMarkdown } from './gate.js';
 import { hostileInput } from './hostile.js';
 import { outages } from './outages.js';
 import { overload, type SheddingMode } from './overload.js';
+import { security } from './security.js';
 import { charts, html, markdown, type ProofFigures } from './report.js';
 import { ROOT } from './service.js';
 
@@ -43,7 +44,7 @@ if (values.render !== undefined) {
 }
 const quick = values.quick === true;
 const embedded = values.embedded === true;
-const only = new Set((values.only ?? 'overload,faults,outages,hostile,deployments').split(','));
+const only = new Set((values.only ?? 'overload,faults,outages,hostile,security,deployments').split(','));
 const started = performance.now();
 const log = (line: string) => console.log(`[proof ${((performance.now() - started) / 1000).toFixed(0).padStart(4)} s] ${line}`);
 
@@ -124,6 +125,10 @@ if (only.has('deployments') && !embedded) {
   });
 } else if (only.has('deployments')) {
   log('deployments: skipped (the fleet runs on real services; run without --embedded)');
+}
+if (only.has('security')) {
+  log('security: OIDC tokens, attack corpus, revocation, mutual TLS');
+  figures.security = await security({ env, revocationSamples: quick ? 5 : 20, log });
 }
 figures.durationSec = (performance.now() - started) / 1000;
 figures.gate = gate(figures);

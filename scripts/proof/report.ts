@@ -3,6 +3,7 @@ import type { DeploymentsResult } from './deployments.js';
 import type { FaultResult } from './faults.js';
 import { gateMarkdown, type GateResult } from './gate.js';
 import type { HostileResult } from './hostile.js';
+import type { SecurityResult } from './security.js';
 import type { OutageResult } from './outages.js';
 import type { OverloadResult, SheddingMode } from './overload.js';
 
@@ -17,6 +18,7 @@ export interface ProofFigures {
   readonly faults?: FaultResult;
   readonly outages?: OutageResult;
   readonly hostile?: HostileResult;
+  readonly security?: SecurityResult;
   readonly deployments?: DeploymentsResult;
   /** The gate's verdict over every section's goals. */
   readonly gate?: GateResult;
@@ -213,6 +215,30 @@ export function markdown(f: ProofFigures): string {
       '',
     );
     if (h.examples.length > 0) lines.push('Examples of failures:', '', ...h.examples.map((e) => `- \`${e.replace(/`/g, "'")}\``), '');
+  }
+  const sec = f.security;
+  if (sec) {
+    const g = sec.goals;
+    const ms = (v: number) => (Number.isFinite(v) ? `${v.toFixed(1)} ms` : 'never');
+    lines.push(
+      '## 5. Security',
+      '',
+      `RetailFlow trusting a real authorization server (oidc-provider) on loopback; ${sec.attacks.length - 1} token attacks and one valid token; ${sec.revokeToRefusalMs.length} revocations${sec.acrossInstances ? ' sent to one instance and checked on another (Redis denylist)' : ' (one instance, in-memory denylist)'}.`,
+      '',
+      '| figure | value | goal | verdict |',
+      '| --- | --- | --- | --- |',
+      `| token attacks not refused with a 401/403 (404 cross-tenant) problem | ${g.attacksRefused!.value} | 0 | ${verdict(g.attacksRefused!.met)} |`,
+      `| 5xx answers to token attacks | ${g.no5xx!.value} | 0 | ${verdict(g.no5xx!.met)} |`,
+      `| valid token served | ${g.validTokenServed!.value} | 1 | ${verdict(g.validTokenServed!.met)} |`,
+      `| revoke to refusal, p50 | ${ms(g.revokeToRefusalP50Ms!.value)} | ≤ 1000 ms | ${verdict(g.revokeToRefusalP50Ms!.met)} |`,
+      `| revoke to refusal, max | ${ms(g.revokeToRefusalMaxMs!.value)} | ≤ 1000 ms | ${verdict(g.revokeToRefusalMaxMs!.met)} |`,
+      `| payment-provider clients without RetailFlow's certificate refused | ${sec.mtlsRefused} of ${sec.mtlsTried} | all | ${verdict(g.mtlsWithoutCertRefused!.met)} |`,
+      '',
+      '| attack | status | problem body | verdict |',
+      '| --- | --- | --- | --- |',
+      ...sec.attacks.map((a) => `| ${a.name} | ${a.status} | ${a.problemBody ? 'yes' : 'no'} | ${verdict(a.asExpected)} |`),
+      '',
+    );
   }
   return lines.join('\n');
 }

@@ -5,6 +5,7 @@ import type { RetailFlowConfig } from './config.js';
 import type { Repository } from './data/index.js';
 import type { FeatureFlags } from './flags/flags.js';
 import { tenantAuth } from './http/auth.js';
+import type { Identity } from './identity/wiring.js';
 import { requestDeadline } from './http/deadline.js';
 import { HttpProblem, problemHandler } from './http/problem.js';
 import type { OpenApiSchemas } from './openapi.js';
@@ -36,6 +37,8 @@ export interface AppDependencies {
   readonly onUnexpected: (error: unknown) => void;
   /** Maps errors of the store and the policies to problems (e.g. a full bulkhead to a 503). */
   readonly translateError: (error: unknown) => HttpProblem | undefined;
+  /** Access tokens, issued API keys, revocation and scopes; unset means the tenants table's API keys only. */
+  readonly identity?: Pick<Identity, 'authenticate' | 'adminRoutes'>;
 }
 
 /**
@@ -61,6 +64,7 @@ export function createApp(deps: AppDependencies): Express {
   app.use(opsRoutes(deps.ops));
 
   const json = express.json({ limit: deps.config.bodyLimitBytes, strict: true });
+  if (deps.identity) app.use('/admin/identity', json, deps.identity.adminRoutes);
   app.use(
     '/admin',
     json,
@@ -91,7 +95,7 @@ export function createApp(deps: AppDependencies): Express {
   const front: RequestHandler[] = [
     json,
     requestDeadline(deps.clock, deps.config.requestTimeoutMs),
-    tenantAuth(deps.repo, deps.policies.tenantLookup),
+    deps.identity?.authenticate ?? tenantAuth(deps.repo, deps.policies.tenantLookup),
     deps.policies.rateLimit,
   ];
   api.use(catalogRoutes(deps.repo, deps.policies, deps.flags, front));

@@ -83,6 +83,21 @@ export interface RetailFlowConfig {
   readonly ingressMinLimit: number;
   /** Stock of every demo product when it is first seeded (`SEED_STOCK`); unset keeps the catalog's own figures. */
   readonly seedStock?: number;
+  /**
+   * The OAuth 2.0 / OpenID Connect issuer whose JWT access tokens RetailFlow accepts (`OIDC_ISSUER`, https or http
+   * on loopback); unset means API keys only (embedded development).
+   */
+  readonly oidcIssuer?: string;
+  /** RetailFlow's resource identifier, the `aud` its access tokens carry (`OIDC_AUDIENCE`); required with an issuer. */
+  readonly oidcAudience?: string;
+  /** Where the issuer publishes its signing keys (`OIDC_JWKS_URI`). @default `${oidcIssuer}/jwks` */
+  readonly oidcJwksUri?: string;
+  /**
+   * Mutual TLS to the payment provider (`PAYMENT_MTLS`, `true` or `false`): the simulator RetailFlow starts
+   * requires a client certificate and RetailFlow presents one (development certificates generated at start-up).
+   * @default false
+   */
+  readonly paymentMtls?: boolean;
 }
 
 /** How RetailFlow protects itself at ingress (see {@link RetailFlowConfig.loadShedding}). */
@@ -171,7 +186,17 @@ export function loadConfig(env: Env = process.env): RetailFlowConfig {
     amqpUrl: url(env, 'AMQP_URL', ['amqp:', 'amqps:']),
     otlpEndpoint: url(env, 'OTEL_EXPORTER_OTLP_ENDPOINT', ['http:', 'https:']),
     paymentUrl: url(env, 'PAYMENT_URL', ['http:', 'https:']),
+    oidcIssuer: url(env, 'OIDC_ISSUER', ['http:', 'https:']),
+    oidcAudience: text(env, 'OIDC_AUDIENCE'),
+    oidcJwksUri: url(env, 'OIDC_JWKS_URI', ['http:', 'https:']),
   };
+  if (optional.oidcIssuer !== undefined && optional.oidcAudience === undefined) {
+    throw invalidOption(
+      'OIDC_AUDIENCE',
+      'set when OIDC_ISSUER is (the aud of RetailFlow access tokens)',
+      undefined,
+    );
+  }
   const config: Record<string, unknown> = {
     port: integer(env, 'PORT', DEFAULT_CONFIG.port, 0, 65535),
     host: text(env, 'HOST') ?? DEFAULT_CONFIG.host,
@@ -232,6 +257,10 @@ export function loadConfig(env: Env = process.env): RetailFlowConfig {
   config.eventLoopShedding =
     checkOneOf('EVENT_LOOP_SHEDDING', text(env, 'EVENT_LOOP_SHEDDING'), ['true', 'false'], 'false') ===
     'true';
+  if (text(env, 'PAYMENT_MTLS') !== undefined) {
+    config.paymentMtls =
+      checkOneOf('PAYMENT_MTLS', text(env, 'PAYMENT_MTLS'), ['true', 'false'], 'false') === 'true';
+  }
   const seedStock = text(env, 'SEED_STOCK');
   if (seedStock !== undefined) config.seedStock = integer(env, 'SEED_STOCK', 0, 0, 1e12);
   for (const [key, value] of Object.entries(optional)) if (value !== undefined) config[key] = value;

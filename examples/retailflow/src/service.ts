@@ -4,7 +4,9 @@ import { reportError, systemClock, type Clock } from '@ballast/core';
 import { instrumentFetch, type TelemetryHandle } from '@ballast/telemetry';
 import { createApp } from './app.js';
 import { DEFAULT_CONFIG, loadConfig, type RetailFlowConfig } from './config.js';
-import { openRepository, seedDemoData, type Repository } from './data/index.js';
+import { openRepository, seedDemoData, type Repository, type SqlRepository } from './data/index.js';
+import { createIdentity } from './identity/wiring.js';
+import { generateDevCertificates, mtlsFetch } from './identity/mtls.js';
 import { FLAG_RULES, FeatureFlags } from './flags/flags.js';
 import { loadOpenApiDocument, OpenApiSchemas } from './openapi.js';
 import { Readiness } from './ops/readiness.js';
@@ -117,10 +119,16 @@ export async function startRetailFlow(
     });
 
     let provider: PaymentSimulator | undefined;
+    // Mutual TLS on the payment hop: development certificates made at start-up, never stored.
+    const certs =
+      config.paymentMtls === true && config.paymentUrl === undefined
+        ? await generateDevCertificates()
+        : undefined;
     if (config.paymentUrl === undefined) {
       provider = await startPaymentSimulator({
         port: config.paymentPort,
         host: config.host,
+        ...(certs ? { tls: certs.server } : {}),
         ...options.provider,
       });
       closers.push(() => provider?.close());
@@ -173,7 +181,10 @@ export async function startRetailFlow(
       httpPaymentGateway(
         paymentUrl,
         // Outbound RED (http_client_request_duration_seconds) and trace context for the provider calls.
-        instrumentFetch(telemetry.metrics, { serverAddresses: [new URL(paymentUrl).host] }),
+        instrumentFetch(telemetry.metrics, {
+          serverAddresses: [new URL(paymentUrl).host],
+          ...(certs ? { fetch: mtlsFetch(certs.client) } : {}),
+        }),
       ),
       { clock },
     );
@@ -186,6 +197,19 @@ export async function startRetailFlow(
       systemClock,
     );
     telemetry.observeRepository(repo);
+
+    // Outside development the static admin key opens nothing here: operators use access tokens with `admin`.
+    const identity = createIdentity(
+      { ...config, allowAdminKey: process.env.NODE_ENV !== 'production' },
+      {
+        clock,
+        repo,
+        driver: (repo as SqlRepository).driver,
+        tenantLookup: policies.tenantLookup,
+        namespace: options.namespace ?? 'retailflow',
+      },
+    );
+    closers.push(() => identity.close());
 
     const app = createApp({
       config,
@@ -206,6 +230,7 @@ export async function startRetailFlow(
         if (!closing) logging.unexpected(error);
       },
       translateError,
+      identity,
     });
 
     // Shedding before express: a refusal then costs a fraction of a handled request.

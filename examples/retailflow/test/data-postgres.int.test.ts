@@ -3,7 +3,7 @@ import { ManualClock } from '@ballast/core';
 import { testService } from '@ballast/testkit/vitest';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createPostgresRepository } from '../src/data/index.js';
+import { createPostgresRepository, migrations } from '../src/data/index.js';
 import { PostgresDriver } from '../src/data/postgres-driver.js';
 import { repositoryContract } from './data-contract.js';
 
@@ -42,6 +42,7 @@ describe.skipIf(postgres.skip)('PostgreSQL adapter', () => {
           'processed_events',
           'shipments',
           'flag_overrides',
+          'api_keys',
         ]
           .map((t) => `${contractSchema}.${t}`)
           .join(', ')} RESTART IDENTITY`,
@@ -59,7 +60,7 @@ describe.skipIf(postgres.skip)('PostgreSQL adapter', () => {
     const { rows } = await a.pool.query<{ version: number }>(
       'SELECT version FROM schema_migrations ORDER BY 1',
     );
-    expect(rows.map((r) => r.version)).toEqual([1, 2, 3, 4, 5]);
+    expect(rows.map((r) => r.version)).toEqual(migrations.map((m) => m.version));
     expect(a.pool.totalCount).toBeGreaterThan(0);
     expect(typeof a.pool.idleCount).toBe('number');
     expect(a.pool.waitingCount).toBe(0);

@@ -157,4 +157,22 @@ export const migrations: readonly Migration[] = [
         PRIMARY KEY (scope, flag)
       );`,
   },
+  {
+    version: 6,
+    name: 'per-tenant API keys',
+    sql: () => `
+      CREATE TABLE api_keys (
+        id TEXT PRIMARY KEY,
+        tenant_id TEXT NOT NULL REFERENCES tenants (id),
+        name TEXT NOT NULL,
+        key_hash TEXT NOT NULL UNIQUE,
+        created_at BIGINT NOT NULL,
+        created_by TEXT NOT NULL,
+        expires_at BIGINT,
+        revoked_at BIGINT,
+        last_used_at BIGINT,
+        replaces TEXT
+      );
+      CREATE INDEX api_keys_by_tenant ON api_keys (tenant_id, created_at);`,
+  },
 ];

@@ -172,6 +172,11 @@ export class SqlRepository implements Repository {
     this.#skipLocked = driver.dialect === 'postgres' ? ' FOR UPDATE SKIP LOCKED' : '';
   }
 
+  /** The connection layer, for stores that keep their own tables in this database (API keys). */
+  get driver(): SqlDriver {
+    return this.#driver;
+  }
+
   #now(): number {
     return Math.floor(this.#clock.now());
   }

@@ -67,17 +67,23 @@ export class Checkout {
     return this.#inFlight.size;
   }
 
-  /** Places the order, or answers the earlier outcome of the same key and body. Throws {@link HttpProblem}s. */
+  /**
+   * Places the order, or answers the earlier outcome of the same key and body. Throws {@link HttpProblem}s.
+   * `actor` is who the audit log names (e.g. `jwt:alice@retailflow-web`); unset means `tenant:<id>`.
+   */
   place(
     tenant: Tenant,
     idempotencyKey: string,
     body: CheckoutBody,
     deadline: Deadline | undefined,
+    actor?: string,
   ): Promise<CheckoutResult> {
     const hash = requestHash(body);
     const flight = `${tenant.id}\u0000${idempotencyKey}\u0000${hash}`;
     const joined = this.#inFlight.has(flight);
-    const result = this.#inFlight.run(flight, () => this.#run(tenant, idempotencyKey, hash, body, deadline));
+    const result = this.#inFlight.run(flight, () =>
+      this.#run(tenant, idempotencyKey, hash, body, deadline, actor),
+    );
     return joined ? result.then((r) => ({ order: r.order, replayed: true })) : result;
   }
 
@@ -87,9 +93,16 @@ export class Checkout {
     hash: string,
     body: CheckoutBody,
     deadline: Deadline | undefined,
+    actor: string | undefined,
   ): Promise<CheckoutResult> {
     const created = await this.#policies.inventory(() =>
-      this.#repo.createOrder({ tenantId: tenant.id, idempotencyKey, requestHash: hash, items: body.items }),
+      this.#repo.createOrder({
+        tenantId: tenant.id,
+        idempotencyKey,
+        requestHash: hash,
+        items: body.items,
+        ...(actor === undefined ? {} : { actor }),
+      }),
     );
     switch (created.outcome) {
       case 'unknown_product':

@@ -1,4 +1,5 @@
 import { Router, type RequestHandler } from 'express';
+import { auditActor } from '../identity/authenticate.js';
 import type { Repository } from '../data/index.js';
 import { deadlineOf, tenantOf } from '../http/context.js';
 import { HttpProblem, sendProblem } from '../http/problem.js';
@@ -29,7 +30,13 @@ export function orderRoutes(
         { path: 'header/idempotency-key', message: 'is required (1-255 characters)' },
       ]);
     }
-    const result = await checkout.place(tenant, key, req.body as CheckoutBody, deadlineOf(req));
+    const result = await checkout.place(
+      tenant,
+      key,
+      req.body as CheckoutBody,
+      deadlineOf(req),
+      auditActor(req),
+    );
     if (result.replayed) res.setHeader('Idempotent-Replayed', 'true');
     const { status, problem } = checkoutStatus(result.order);
     if (problem) {
@@ -62,7 +69,12 @@ export function orderRoutes(
 
   router.delete('/orders/:orderId', ...front, async (req, res) => {
     const tenant = tenantOf(req);
-    const result = await repo.cancelOrder({ tenantId: tenant.id, orderId: pathParam(req, 'orderId') });
+    const actor = auditActor(req);
+    const result = await repo.cancelOrder({
+      tenantId: tenant.id,
+      orderId: pathParam(req, 'orderId'),
+      ...(actor === undefined ? {} : { actor }),
+    });
     if (result.outcome === 'not_found') throw notFound(pathParam(req, 'orderId'));
     if (result.outcome === 'not_cancellable') {
       throw new HttpProblem(

@@ -1,4 +1,5 @@
 import http from 'node:http';
+import https from 'node:https';
 import { randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { checkNumber, invalidOption, systemClock, type Clock } from '@ballast/core';
@@ -25,6 +26,11 @@ export interface PaymentSimulatorOptions {
   readonly clock?: Clock;
   /** Source of randomness for `errorRate`, returning [0, 1). @default Math.random */
   readonly random?: () => number;
+  /**
+   * Mutual TLS: serve HTTPS with this certificate and accept only clients presenting a certificate issued by `ca`
+   * (the handshake fails otherwise). Unset means plain HTTP. @default undefined
+   */
+  readonly tls?: { readonly cert: string; readonly key: string; readonly ca: string };
 }
 
 /** A charge the provider accepted. */
@@ -180,12 +186,26 @@ export async function startPaymentSimulator(
     send(res, 404, { error: 'not_found' });
   }
 
-  const server = http.createServer((req, res) => {
+  const listener = (req: http.IncomingMessage, res: http.ServerResponse) => {
     handle(req, res).catch(() => {
       if (!res.headersSent) send(res, 400, { error: 'bad_request' });
       else res.destroy();
     });
-  });
+  };
+  const tls = options.tls;
+  const server = tls
+    ? https.createServer(
+        {
+          cert: tls.cert,
+          key: tls.key,
+          ca: tls.ca,
+          requestCert: true,
+          rejectUnauthorized: true,
+          minVersion: 'TLSv1.2',
+        },
+        listener,
+      )
+    : http.createServer(listener);
   server.keepAliveTimeout = 5000;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -194,7 +214,7 @@ export async function startPaymentSimulator(
   const address = server.address() as AddressInfo;
 
   return {
-    url: `http://${address.address.includes(':') ? `[${address.address}]` : address.address}:${address.port}`,
+    url: `${tls ? 'https' : 'http'}://${address.address.includes(':') ? `[${address.address}]` : address.address}:${address.port}`,
     knobs: () => ({ ...knobs }),
     setKnobs(patch) {
       knobs = checkKnobs(knobs, patch);

@@ -1,0 +1,202 @@
+import type { Request, RequestHandler } from 'express';
+import { hashApiKey, type Repository, type Tenant } from '../data/index.js';
+import { contextOf } from '../http/context.js';
+import { HttpProblem } from '../http/problem.js';
+import type { ApiKeyMatch } from './api-keys.js';
+import {
+  AuthError,
+  isAuthError,
+  isRevocationUnavailableError,
+  RevocationUnavailableError,
+} from './errors.js';
+import type { JwtAuthenticator } from './jwt.js';
+import { actorOf, requiredScope, TENANT_SCOPES, type Principal } from './principal.js';
+import type { RevocationList } from './revocation.js';
+
+/** What {@link identityAuth} needs. */
+export interface IdentityAuthOptions {
+  /** Tenants, for the demo keys in the tenants table and for the tenant a token names. */
+  readonly repo: Pick<Repository, 'findTenantByApiKeyHash' | 'getTenant'>;
+  /** The tenant lookup cache (answers on the last known value while the store is down). */
+  readonly cache: <T>(key: string, load: () => Promise<T>) => Promise<T>;
+  /** JWT access tokens from the configured issuer; unset means API keys only (embedded development). */
+  readonly jwt?: JwtAuthenticator;
+  /** Issued per-tenant API keys (`rfk_...`); unset means only the tenants table's keys. */
+  readonly apiKeys?: { verify(secret: string): Promise<ApiKeyMatch | undefined> };
+  /** Revoked API keys are listed here too (`jti` = key id), so a revocation reaches every instance at once. */
+  readonly revocations?: RevocationList;
+}
+
+const principals = new WeakMap<Request, Principal>();
+
+/**
+ * The principal authentication established for `req`, or `undefined` before authentication.
+ *
+ * @example
+ * ```ts
+ * const actor = actorOf(principalOf(req)!);
+ * ```
+ */
+export function principalOf(req: Request): Principal | undefined {
+  return principals.get(req);
+}
+
+/**
+ * The audit actor of an authenticated request (`jwt:<sub>@<client>`, `api-key:<id>`), or `undefined` when the
+ * request was authenticated some other way.
+ *
+ * @example
+ * ```ts
+ * await repo.cancelOrder({ tenantId, orderId, actor: auditActor(req) ?? `tenant:${tenantId}` });
+ * ```
+ */
+export function auditActor(req: Request): string | undefined {
+  const principal = principals.get(req);
+  // The tenants table's own key has no id: the store's default actor (`tenant:<id>`) names it.
+  if (!principal || (principal.via === 'api-key' && principal.keyId === undefined)) return undefined;
+  return actorOf(principal);
+}
+
+/** A bearer token of an `Authorization` header (RFC 6750 §2.1), or `undefined`. */
+function bearer(header: string | undefined): string | undefined {
+  if (header === undefined) return undefined;
+  return /^Bearer +([\x21-\x7e]{1,8192}) *$/i.exec(header)?.[1];
+}
+
+const JWT_SHAPE = /^eyJ[\w-]*\.[\w-]*\.[\w-]*$/;
+
+/**
+ * The problem a refusal becomes: 401 with `WWW-Authenticate: Bearer error="invalid_token"`, or 403 with
+ * `error="insufficient_scope"` and the scope needed (RFC 6750 §3). The detail never says which check a forged token
+ * failed.
+ */
+export function authProblem(error: AuthError, scope?: string): HttpProblem {
+  const challenge =
+    error.code === 'missing_token'
+      ? 'Bearer realm="retailflow"'
+      : `Bearer realm="retailflow", error="${error.code === 'wrong_tenant' ? 'insufficient_scope' : error.code}"${
+          scope ? `, scope="${scope}"` : ''
+        }`;
+  const headers = { 'WWW-Authenticate': challenge, 'Cache-Control': 'no-store' };
+  if (error.status === 401) {
+    const detail =
+      error.code === 'missing_token'
+        ? 'Send an access token or API key as `Authorization: Bearer <token>`'
+        : 'The access token or API key is not valid';
+    return new HttpProblem(401, 'unauthorized', 'Unauthorized', detail, { headers });
+  }
+  const detail =
+    error.code === 'insufficient_scope'
+      ? `This operation needs the scope ${scope ?? 'it names'}`
+      : 'The credentials are not valid for this tenant';
+  return new HttpProblem(403, 'forbidden', 'Forbidden', detail, { headers });
+}
+
+/** High-risk requests fail closed when revocation cannot be checked: anything that writes. */
+function highRisk(req: Request): boolean {
+  return req.method !== 'GET' && req.method !== 'HEAD';
+}
+
+/**
+ * Authenticates a tenant API request and authorizes it by scope. The credential is `Authorization: Bearer`:
+ * a JWT access token (when an issuer is configured; validated by {@link JwtAuthenticator}), an issued API key
+ * (`rfk_...`, see `SqlApiKeyStore`), or a tenant key of the tenants table. The tenant always comes from the
+ * credential (a token's tenant claim, a key's row), never from the request, so a credential of tenant A can never
+ * act on tenant B. Then the route's scope (`ROUTE_SCOPES`) must be granted (API keys hold every tenant scope).
+ * Sets the tenant on the request context and the principal ({@link principalOf}); refuses with 401/403 problem
+ * bodies; a revocation list that cannot answer refuses writes with a 503.
+ *
+ * @example
+ * ```ts
+ * router.post('/orders', identityAuth({ repo, cache, jwt }), handler);
+ * ```
+ */
+export function identityAuth(options: IdentityAuthOptions): RequestHandler {
+  const tenantById = (id: string) => options.cache(`tenant-id:${id}`, () => options.repo.getTenant(id));
+
+  async function fromApiKey(token: string, req: Request): Promise<[Principal, Tenant | undefined]> {
+    const hash = hashApiKey(token);
+    const legacy = await options.cache(hash, () => options.repo.findTenantByApiKeyHash(hash));
+    if (legacy) {
+      const principal: Principal = {
+        tenantId: legacy.id,
+        subject: `tenant:${legacy.id}`,
+        scopes: new Set(TENANT_SCOPES),
+        via: 'api-key',
+      };
+      return [principal, legacy];
+    }
+    const keys = options.apiKeys;
+    if (!keys) throw new AuthError(401, 'invalid_token', 'unknown API key');
+    const match = await options.cache(`api-key:${hash}`, () => keys.verify(token));
+    if (!match) throw new AuthError(401, 'invalid_token', 'unknown, expired or revoked API key');
+    if (options.revocations) {
+      let revoked = false;
+      try {
+        revoked = await options.revocations.isRevoked({ jti: `key:${match.id}` });
+      } catch (error) {
+        if (highRisk(req)) throw new RevocationUnavailableError(error);
+      }
+      if (revoked) throw new AuthError(401, 'invalid_token', 'revoked API key');
+    }
+    const principal: Principal = {
+      tenantId: match.tenantId,
+      subject: `api-key:${match.id}`,
+      keyId: match.id,
+      scopes: new Set(TENANT_SCOPES),
+      via: 'api-key',
+    };
+    return [principal, await tenantById(match.tenantId)];
+  }
+
+  async function authenticate(req: Request): Promise<void> {
+    const token = bearer(req.get('authorization'));
+    if (token === undefined) throw new AuthError(401, 'missing_token', 'no bearer token');
+    let principal: Principal;
+    let tenant: Tenant | undefined;
+    if (JWT_SHAPE.test(token)) {
+      if (!options.jwt) throw new AuthError(401, 'invalid_token', 'no issuer configured');
+      principal = await options.jwt.authenticate(token, { highRisk: highRisk(req) });
+      if (principal.tenantId === undefined) throw new AuthError(403, 'wrong_tenant', 'token names no tenant');
+      tenant = await tenantById(principal.tenantId);
+    } else {
+      [principal, tenant] = await fromApiKey(token, req);
+    }
+    if (!tenant) throw new AuthError(403, 'wrong_tenant', `unknown tenant ${String(principal.tenantId)}`);
+    const scope = requiredScope(req.method, req.path);
+    if (scope === undefined || !principal.scopes.has(scope)) {
+      throw new AuthError(403, 'insufficient_scope', `needs ${String(scope)}`);
+    }
+    principals.set(req, principal);
+    contextOf(req).tenant = tenant;
+  }
+
+  return (req, _res, next) => {
+    authenticate(req).then(
+      () => next(),
+      (error: unknown) => {
+        if (isAuthError(error)) {
+          next(
+            authProblem(
+              error,
+              error.code === 'insufficient_scope' ? requiredScope(req.method, req.path) : undefined,
+            ),
+          );
+        } else next(revocationOrStore(error));
+      },
+    );
+  };
+}
+
+function revocationOrStore(error: unknown): unknown {
+  // A store error keeps its own translation (the repository's 503); a revocation list that cannot answer for a
+  // write is a 503 of its own.
+  if (!isRevocationUnavailableError(error)) return error;
+  return new HttpProblem(
+    503,
+    'revocation-unavailable',
+    'Service unavailable',
+    'Credentials cannot be checked right now; retry shortly',
+    { headers: { 'Retry-After': '1' }, cause: error },
+  );
+}
