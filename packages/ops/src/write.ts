@@ -52,3 +52,36 @@ export function writeGenerated(
   }
   return { created, updated, removed };
 }
+
+/** The paths {@link writeGenerated} would create, change or remove (nothing is written). */
+export function diffGenerated(
+  root: string,
+  files: ReadonlyMap<string, string>,
+  dirs: readonly string[],
+): string[] {
+  const out: string[] = [];
+  for (const [path, content] of files) {
+    let old: string | undefined;
+    try {
+      old = readFileSync(join(root, path), 'utf8');
+    } catch {
+      old = undefined;
+    }
+    if (old !== content) out.push(path);
+  }
+  const walk = (dir: string): void => {
+    let entries;
+    try {
+      entries = readdirSync(join(root, dir), { withFileTypes: true });
+    } catch {
+      return;
+    }
+    for (const entry of entries) {
+      const path = `${dir}/${entry.name}`;
+      if (entry.isDirectory()) walk(path);
+      else if (!files.has(path)) out.push(path);
+    }
+  };
+  for (const dir of dirs) walk(dir);
+  return out.sort();
+}

@@ -46,6 +46,8 @@ export interface AlertSpec {
   readonly expr: string;
   /** How long the condition must hold, e.g. `5m`. */
   readonly for: string;
+  /** Labels the rule adds besides `severity`. */
+  readonly labels?: Readonly<Record<string, string>>;
   /** One line; may use `{{ $labels.x }}` only (so promtool tests can state the exact text). */
   readonly summary: string;
   /** A few sentences; may use `{{ $labels.x }}` only. */
@@ -55,7 +57,7 @@ export interface AlertSpec {
     readonly impact: string;
     readonly queries: readonly DiagnosisQuery[];
     readonly panels: readonly PanelRef[];
-    /** Shell commands against RetailFlow's ops endpoints (`$RETAILFLOW`, `$ADMIN_KEY`). */
+    /** Shell commands against the service (the variables its `shell.env` sets). */
     readonly curl: readonly string[];
     /** Diagnosis steps in prose, after the queries. */
     readonly steps: readonly string[];

@@ -1,37 +1,25 @@
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import {
-  SLO_RECORDS,
-  errorRatioRecord,
-  generateRules,
-  generateRuleTests,
-  parseSlos,
-  type Slo,
-} from '@ballast/slo';
-import { CHAOS_STATUS, READINESS } from './alerts/ops.js';
+import { SLO_RECORDS, errorRatioRecord, generateRules, generateRuleTests, type Slo } from '@ballast/slo';
 import type { RunbookPage } from './runbooks/render.js';
-import { SLO_HINTS } from './runbooks/slo-hints.js';
-
-/** RetailFlow's SLO spec (OpenSLO v1), relative to the repository root. */
-export const SLO_SPEC = 'examples/retailflow/slo/retailflow.yaml';
 
 /** What the SLO part of `generate` produces. */
 export interface SloArtifacts {
   readonly slos: readonly Slo[];
   /** The recording and burn-rate alerting rules file. */
   readonly rules: string;
+  /** The rule groups of that file (for the PrometheusRule resource). */
+  readonly groups: readonly unknown[];
   /** promtool test files (and the synthetic rule files some load), paths relative to the tests directory. */
   readonly tests: readonly { readonly path: string; readonly content: string }[];
-  /** One runbook page per burn-rate alert. */
-  readonly runbooks: readonly RunbookPage[];
+  /** One runbook page per burn-rate alert (generic: the service's hints are merged by the caller). */
+  readonly runbooks: readonly (RunbookPage & { readonly slo: string })[];
 }
 
 /**
- * Reads the SLO spec and turns it into Prometheus rules, promtool tests (each with the rules file it loads) and
- * runbooks with `@ballast/slo`. `runbookBaseUrl` is the prefix before `runbooks/<AlertName>.md`.
+ * Turns SLOs into Prometheus rules, promtool tests (each with the rules file it loads) and runbooks with
+ * `@ballast/slo`'s generator. `runbookBaseUrl` is the prefix before `runbooks/<AlertName>.md`; `source` says where
+ * the rules file is.
  */
-export function sloArtifacts(root: string, runbookBaseUrl: string): SloArtifacts {
-  const slos = parseSlos(readFileSync(join(root, SLO_SPEC), 'utf8'), SLO_SPEC);
+export function sloArtifacts(slos: readonly Slo[], runbookBaseUrl: string, source: string): SloArtifacts {
   const generated = generateRules(slos, { runbookBaseUrl });
   const tests = generateRuleTests(slos, { runbookBaseUrl }).map((f) => ({
     path: f.path,
@@ -40,9 +28,9 @@ export function sloArtifacts(root: string, runbookBaseUrl: string): SloArtifacts
   const runbooks = generated.alerts.map(({ alert, slo: name, severity }) => {
     const slo = slos.find((s) => s.name === name)!;
     const rule = generated.groups.flatMap((g) => g.rules).find((r) => 'alert' in r && r.alert === alert);
-    return sloRunbook(slo, alert, severity, rule?.expr ?? '');
+    return { ...sloRunbook(slo, alert, severity, rule?.expr ?? '', source), slo: slo.name };
   });
-  return { slos, rules: generated.yaml, tests, runbooks };
+  return { slos, rules: generated.yaml, groups: generated.groups, tests, runbooks };
 }
 
 function promNumber(value: number): string {
@@ -53,8 +41,7 @@ function percent(ratio: number): string {
   return `${Number((ratio * 100).toPrecision(10))}%`;
 }
 
-function sloRunbook(slo: Slo, alert: string, severity: string, expr: string): RunbookPage {
-  const hints = SLO_HINTS[slo.name];
+function sloRunbook(slo: Slo, alert: string, severity: string, expr: string, source: string): RunbookPage {
   const sel = `{slo="${slo.name}"}`;
   const conditions = slo.alerting.conditions.filter((c) => c.severity === severity);
   const windows = conditions
@@ -65,7 +52,7 @@ function sloRunbook(slo: Slo, alert: string, severity: string, expr: string): Ru
     severity,
     summary: `${slo.displayName} is burning its error budget too fast`,
     expr,
-    source: '`examples/retailflow/prometheus/slo-rules.yaml`, written by `@ballast/slo`',
+    source,
     runbook: {
       meaning:
         `SLO **${slo.displayName}** (\`${slo.name}\`, service \`${slo.service}\`) promises ${percent(slo.objective)} good events. ` +
@@ -83,23 +70,19 @@ function sloRunbook(slo: Slo, alert: string, severity: string, expr: string): Ru
           title: 'Error budget left (the service itself)',
           expr: `ballast_slo_error_budget_remaining_ratio${sel}`,
         },
-        ...(hints?.queries ?? []),
       ],
       panels: [
         { dashboard: 'ballast-slo-detail', panel: 'SLI vs objective' },
         { dashboard: 'ballast-slo-detail', panel: 'Multi-window burn rates' },
-        ...(hints?.panels ?? []),
       ],
-      curl: ['curl -s "$RETAILFLOW/api/v1/slo"', READINESS, CHAOS_STATUS, ...(hints?.curl ?? [])],
+      curl: [],
       steps: [
         `Open the SLO detail dashboard with \`slo = ${slo.name}\`: is the burn still going on (short window up) or already over?`,
-        ...(hints?.steps ?? []),
       ],
       mitigation: [
-        ...(hints?.mitigation ?? []),
-        'When the burn is over, note the budget spent; if the budget is exhausted, the error budget policy applies (freeze risky changes until it recovers).',
+        'When the burn is over, note the budget spent; if the budget is exhausted, the error budget policy applies (freeze risky changes until it recovers; `ballast-slo gate` in the deploy pipeline enforces it).',
       ],
-      mitigationCommands: hints?.mitigationCommands ?? [],
+      mitigationCommands: [],
     },
   };
 }
