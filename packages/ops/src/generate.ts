@@ -63,6 +63,8 @@ export interface OpsOutput {
   readonly files: Map<string, string>;
   readonly dashboards: readonly DashboardSpec[];
   readonly pages: readonly RunbookPageOf[];
+  /** The operational, custom and absence alerts, with their promtool cases. */
+  readonly alerts: readonly AlertSpec[];
   /** Problems the dashboard linter found (the CLI refuses to write when there are any). */
   readonly lint: readonly string[];
 }
@@ -220,7 +222,7 @@ export function generateOps(input: OpsInput): OpsOutput {
   files.set('runbooks/incident-response.md', renderIncidentResponse(service, context.metrics));
   files.set('runbooks/postmortem-template.md', renderPostmortemTemplate());
   files.set('runbooks/oncall-handoff.md', renderHandoffChecklist(refs, service));
-  return { files: sorted(files), dashboards, pages, lint };
+  return { files: sorted(files), dashboards, pages, lint, alerts: [...operational, ...absence] };
 }
 
 function mergeHints(a: RunbookHints | undefined, b: RunbookHints | undefined): RunbookHints | undefined {

@@ -423,7 +423,11 @@ export function parseServiceFile(
         node = path.length === 0 ? doc.contents : doc.getIn(path, true);
       }
       const range = (node as Node | undefined)?.range;
-      return at(range?.[0] ?? 0, formatPath(pathOf(error.instancePath)), message(error));
+      const shown =
+        error.keyword === 'additionalProperties'
+          ? [...pathOf(error.instancePath), String(p.additionalProperty)]
+          : pathOf(error.instancePath);
+      return at(range?.[0] ?? 0, formatPath(shown), message(error));
     });
     return { errors };
   }

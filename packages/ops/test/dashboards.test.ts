@@ -1,9 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { loadCatalog } from '../generate/catalog-source.js';
-import { generatedDashboards, recordedSeries } from '../generate/generate.js';
-import { lintDashboard, panelsOf, resolveMetric } from '../generate/grafana/lint.js';
-import { buildDashboard, type DashboardSpec, type PanelSpec } from '../generate/grafana/model.js';
-import { selectorsOf, substituteVariables } from '../generate/promql.js';
+import { generatedDashboards, loadCatalog, recordedSeries } from './support/retailflow.js';
+import { lintDashboard, panelsOf, resolveMetric } from '../src/grafana/lint.js';
+import { buildDashboard, type DashboardSpec, type PanelSpec } from '../src/grafana/model.js';
+import { selectorsOf, substituteVariables } from '../src/promql.js';
 
 const catalog = loadCatalog();
 const context = { catalog, recorded: recordedSeries() };

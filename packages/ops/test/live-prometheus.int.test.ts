@@ -7,10 +7,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_CONFIG, startRetailFlow, type RetailFlow } from '@ballast/retailflow';
 import { servicesRequired } from '@ballast/testkit';
 import { testService } from '@ballast/testkit/vitest';
-import { REPOSITORY_ROOT, generatedDashboards, generateFiles, ruleFilesOf } from '../generate/generate.js';
-import { panelsOf } from '../generate/grafana/lint.js';
-import { buildDashboard } from '../generate/grafana/model.js';
-import { substituteVariables } from '../generate/promql.js';
+import { REPOSITORY_ROOT, generatedDashboards, generateFiles, ruleFilesOf } from './support/retailflow.js';
+import { panelsOf } from '../src/grafana/lint.js';
+import { buildDashboard } from '../src/grafana/model.js';
+import { substituteVariables } from '../src/promql.js';
 import { prometheusInstalled, startPrometheus, type PrometheusServer } from './support/prometheus.js';
 import { startTcpProxy, type TcpProxy } from './support/tcp-proxy.js';
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { PromQLSyntaxError, selectorsOf, substituteVariables } from '../generate/promql.js';
+import { PromQLSyntaxError, selectorsOf, substituteVariables } from '../src/promql.js';
 
 describe('selectorsOf', () => {
   it('finds selectors with their range function, range and matchers', () => {

@@ -3,7 +3,8 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { PROMETHEUS_CONFIG, PROMETHEUS_DIR, generateFiles, isRuleFile } from '../generate/generate.js';
+import { isRuleFile } from '../src/generate.js';
+import { PROMETHEUS_CONFIG, PROMETHEUS_DIR, generateFiles } from './support/retailflow.js';
 
 // CI installs Debian's `prometheus` package (which ships promtool); a machine without it fails here by name.
 const promtool = spawnSync('promtool', ['--version'], { encoding: 'utf8' });

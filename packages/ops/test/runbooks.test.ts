@@ -1,22 +1,22 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { OPERATIONAL_ALERTS } from '../generate/alerts/index.js';
-import { loadCatalog } from '../generate/catalog-source.js';
 import {
   generateFiles,
   generatedDashboards,
   recordedSeries,
   ruleFilesOf,
   runbookPages,
-} from '../generate/generate.js';
-import { resolveMetric } from '../generate/grafana/lint.js';
-import { buildDashboard } from '../generate/grafana/model.js';
-import { panelsOf } from '../generate/grafana/lint.js';
-import { RUNBOOK_BASE_URL } from '../generate/prometheus/rules.js';
-import { selectorsOf } from '../generate/promql.js';
+  loadCatalog,
+  RUNBOOK_BASE_URL,
+  SERVICE,
+} from './support/retailflow.js';
+import { resolveMetric } from '../src/grafana/lint.js';
+import { buildDashboard } from '../src/grafana/model.js';
+import { panelsOf } from '../src/grafana/lint.js';
+import { selectorsOf } from '../src/promql.js';
 
-const root = join(import.meta.dirname, '../..');
+const root = join(import.meta.dirname, '../../..');
 const files = generateFiles();
 const DASHBOARDS = generatedDashboards();
 const alerts = [...ruleFilesOf(files).values()].flat().filter((r) => r.alert !== undefined);
@@ -33,7 +33,13 @@ const pageFiles = [...files.keys()]
 
 describe('alerts and runbooks', () => {
   it('generates rule files with the operational alerts', () => {
-    for (const a of OPERATIONAL_ALERTS) expect(alertNames).toContain(a.name);
+    for (const name of [
+      'BallastCircuitBreakerStuckOpen',
+      'BallastTargetDown',
+      'BallastTargetMissing',
+      ...SERVICE.customAlerts.map((a) => a.name),
+    ])
+      expect(alertNames).toContain(name);
   });
 
   it.each(alerts.map((a) => [a.alert!, a] as const))(
@@ -89,12 +95,7 @@ describe('alerts and runbooks', () => {
   it('every alert expression and diagnosis query parses and uses catalog metrics or recorded series only', () => {
     const catalog = loadCatalog();
     const recorded = recordedSeries(files);
-    const extra = new Set([
-      'retailflow_outbox_depth',
-      'retailflow_outbox_lag_seconds_bucket',
-      'retailflow_outbox_lag_seconds_count',
-      'retailflow_dlq_depth',
-    ]);
+    const extra = new Set([...SERVICE.metrics, 'up', 'scrape_duration_seconds']);
     for (const alert of runbookPages()) {
       for (const expr of [alert.expr, ...alert.runbook.queries.map((q) => q.expr)]) {
         for (const use of selectorsOf(expr.replace('"<tenant>"', '"t"'))) {

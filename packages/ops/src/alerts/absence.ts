@@ -136,10 +136,6 @@ export function sliNoData(slo: Slo): AlertSpec {
       queries: [
         { title: `Error ratio over ${window} (recorded)`, expr: selector },
         { title: 'Targets of the service', expr: 'up == 0' },
-        {
-          title: 'Is the SLO rule group evaluated? (any recorded ratio of this SLO)',
-          expr: `{__name__=~"slo:sli_error:ratio_rate.*", slo="${slo.name}"}`,
-        },
       ],
       panels: [{ dashboard: 'ballast-slo-detail', panel: 'SLI vs objective' }],
       curl: [],
