@@ -131,7 +131,8 @@ export function lintDashboard(dashboard: unknown, context: LintContext): string[
     const where = `variable ${String(v.name)}`;
     if (v.datasource?.uid !== '${datasource}') problem(where, 'does not use the `datasource` variable');
     if (v.refresh !== 2) problem(where, 'must refresh on time range change (`refresh: 2`)');
-    const query = typeof v.definition === 'string' ? v.definition : '';
+    const query =
+      typeof v.query === 'string' ? v.query : typeof v.definition === 'string' ? v.definition : '';
     const match = /^label_values\((.*),\s*(\w+)\)$/.exec(query);
     if (!match) {
       problem(where, `query must be label_values(<selector>, <label>), got \`${query}\``);

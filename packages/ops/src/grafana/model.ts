@@ -4,6 +4,16 @@
  * `${datasource}`: a dashboard imports into any Grafana with any Prometheus data source name.
  */
 
+import type {
+  Dashboard,
+  FieldColorModeId,
+  GridPos,
+  Panel,
+  RowPanel,
+  ThresholdsMode,
+  VariableModel,
+} from '@grafana/schema';
+
 /** The JSON model schema version written (Grafana 10.4 / 11 read it without migration). */
 export const SCHEMA_VERSION = 39;
 
@@ -66,8 +76,8 @@ export interface DashboardSpec {
 const PANEL_HEIGHT = 8;
 
 /** Builds the Grafana JSON model for `spec`. Panel ids and grid positions follow the spec order. */
-export function buildDashboard(spec: DashboardSpec): Json {
-  const panels: Json[] = [];
+export function buildDashboard(spec: DashboardSpec): Dashboard {
+  const panels: (Panel | RowPanel)[] = [];
   let id = 1;
   let y = 0;
   for (const row of spec.rows) {
@@ -125,13 +135,14 @@ export function buildDashboard(spec: DashboardSpec): Json {
   };
 }
 
-function buildPanel(panel: PanelSpec, id: number, gridPos: Json): Json {
+function buildPanel(panel: PanelSpec, id: number, gridPos: GridPos): Panel {
   const kind = panel.kind ?? 'timeseries';
-  const defaults: Record<string, Json> = {
+  const defaults: NonNullable<Panel['fieldConfig']>['defaults'] & Record<string, unknown> = {
     unit: panel.unit,
-    color: { mode: kind === 'timeseries' ? 'palette-classic' : 'thresholds' },
+    // String enums of @grafana/schema, named by value so the types stay type-only (no runtime dependency).
+    color: { mode: (kind === 'timeseries' ? 'palette-classic' : 'thresholds') as FieldColorModeId },
     thresholds: {
-      mode: 'absolute',
+      mode: 'absolute' as ThresholdsMode,
       steps:
         panel.threshold === undefined
           ? [{ color: 'green', value: null }]
@@ -153,7 +164,7 @@ function buildPanel(panel: PanelSpec, id: number, gridPos: Json): Json {
       thresholdsStyle: { mode: panel.threshold === undefined ? 'off' : 'dashed' },
     };
   }
-  const options: Json =
+  const options: Record<string, unknown> =
     kind === 'timeseries'
       ? {
           legend: {
@@ -192,11 +203,9 @@ function buildPanel(panel: PanelSpec, id: number, gridPos: Json): Json {
   };
 }
 
-function queryVariable(name: string, label: string, query: string, all: boolean): Json {
+function queryVariable(name: string, label: string, query: string, all: boolean): VariableModel {
   return {
-    current: {},
     datasource: { ...DATASOURCE },
-    definition: query,
     hide: 0,
     includeAll: all,
     ...(all ? { allValue: '.+' } : {}),
@@ -213,10 +222,9 @@ function queryVariable(name: string, label: string, query: string, all: boolean)
   };
 }
 
-function variables(spec: DashboardSpec): Json[] {
+function variables(spec: DashboardSpec): VariableModel[] {
   return [
     {
-      current: {},
       hide: 0,
       includeAll: false,
       label: 'Data source',
