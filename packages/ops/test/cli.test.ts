@@ -125,24 +125,28 @@ describe('ballast-ops generate with SLO files alone', () => {
     expect(readFileSync(join(out, 'prometheus/prometheus.yml'), 'utf8')).toContain('job_name: shop');
   });
 
-  it('promtool passes every generated rule file and test (the absence alerts fire and resolve)', () => {
-    const prom = join(out, 'prometheus');
-    const check = promtool(['check', 'rules', 'operational-alerts.yaml', 'slo-rules.yaml'], prom);
-    expect(check.code, check.output).toBe(0);
-    const config = promtool(['check', 'config', 'prometheus.yml'], prom);
-    expect(config.code, config.output).toBe(0);
-    const tests = [
-      'operational-alerts.test.yaml',
-      ...readdirSync(join(prom, 'slo-tests'))
-        .filter((f) => f.endsWith('.test.yaml'))
-        .map((f) => `slo-tests/${f}`),
-    ];
-    for (const test of tests) {
-      const cwd = join(prom, test.includes('/') ? 'slo-tests' : '');
-      const r = promtool(['test', 'rules', test.split('/').pop()!], cwd);
-      expect(r.code, `${test}\n${r.output}`).toBe(0);
-    }
-  });
+  it(
+    'promtool passes every generated rule file and test (the absence alerts fire and resolve)',
+    { timeout: 180_000 },
+    () => {
+      const prom = join(out, 'prometheus');
+      const check = promtool(['check', 'rules', 'operational-alerts.yaml', 'slo-rules.yaml'], prom);
+      expect(check.code, check.output).toBe(0);
+      const config = promtool(['check', 'config', 'prometheus.yml'], prom);
+      expect(config.code, config.output).toBe(0);
+      const tests = [
+        'operational-alerts.test.yaml',
+        ...readdirSync(join(prom, 'slo-tests'))
+          .filter((f) => f.endsWith('.test.yaml'))
+          .map((f) => `slo-tests/${f}`),
+      ];
+      for (const test of tests) {
+        const cwd = join(prom, test.includes('/') ? 'slo-tests' : '');
+        const r = promtool(['test', 'rules', test.split('/').pop()!], cwd);
+        expect(r.code, `${test}\n${r.output}`).toBe(0);
+      }
+    },
+  );
 
   it('a broken absence expectation makes promtool fail (the tests can fail)', () => {
     const prom = join(out, 'prometheus');
