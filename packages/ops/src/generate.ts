@@ -157,7 +157,7 @@ export function generateOps(input: OpsInput): OpsOutput {
   const absence = [
     BallastTargetDown(service.job, context),
     BallastTargetMissing(service.job, context),
-    ...slos.map((s) => sliNoData(s)),
+    ...slos.map((s) => sliNoData(s, service.job)),
   ];
   const custom = new Set(service.customAlerts.map((a) => a.name));
   const groups = [

@@ -116,7 +116,7 @@ export function shortestWindowMs(slo: Slo): number {
  * The SLI of an SLO has no data over its shortest alert window: the error ratio the SLO rules record for that
  * window is absent (no series of the SLI's counters in the window), so its burn-rate alerts cannot fire.
  */
-export function sliNoData(slo: Slo): AlertSpec {
+export function sliNoData(slo: Slo, job: string): AlertSpec {
   const window = formatDuration(shortestWindowMs(slo));
   const minutes = Math.max(1, Math.ceil(shortestWindowMs(slo) / 60_000));
   const record = errorRatioRecord(window);
@@ -131,11 +131,11 @@ export function sliNoData(slo: Slo): AlertSpec {
     summary: `SLO ${slo.name} has no SLI data`,
     description: `For ${minutes} minutes the SLI of ${slo.displayName} has had no data over its shortest alert window (${window}): the recorded error ratio \`${selector}\` is absent, so its burn-rate alerts cannot fire.`,
     runbook: {
-      meaning: `The SLO rules record the error ratio of \`${slo.name}\` over each alert window from the SLI's counters. The ratio over the shortest window (${window}) does not exist: no series of the SLI's counters was seen in the last ${window}. Either nothing is scraped (see BallastTargetDown and BallastTargetMissing), the metric was renamed or lost a label the SLI selects on, the SLO rules are not loaded, or the service has served no request of this kind since it started (labelled counters appear with the first request).`,
+      meaning: `The SLO rules record the error ratio of \`${slo.name}\` over each alert window from the SLI's counters. The ratio over the shortest window (${window}) does not exist: no series of the SLI's counters was seen in the last ${window}. Either nothing is scraped (see [BallastTargetDown](BallastTargetDown.md) and [BallastTargetMissing](BallastTargetMissing.md)), the metric was renamed or lost a label the SLI selects on, the SLO rules are not loaded, or the service has served no request of this kind since it started (labelled counters appear with the first request).`,
       impact: `The SLO \`${slo.name}\` is blind: its burn-rate alerts cannot fire, whatever users get. Its error budget stops moving in Prometheus.`,
       queries: [
         { title: `Error ratio over ${window} (recorded)`, expr: selector },
-        { title: 'Targets of the service', expr: 'up == 0' },
+        { title: 'Targets of the service (0: the scrape fails)', expr: `up{job="${job}"}` },
       ],
       panels: [{ dashboard: 'ballast-slo-detail', panel: 'SLI vs objective' }],
       curl: [],
