@@ -120,6 +120,20 @@ describe('ballast-slo status', () => {
     expect(row).toMatch(/ ok$/);
   });
 
+  it('exits 3 when an error budget is exhausted (it exited 0, so it could not gate a deploy)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ballast-slo-'));
+    const start = Date.UTC(2026, 0, 10);
+    const events = Array.from({ length: 600 }, (_, m) =>
+      JSON.stringify({ t: start + m * 60_000, slo: 'checkout-availability', good: 900, bad: 100 }),
+    );
+    writeFileSync(join(dir, 'spent.ndjson'), `${events.join('\n')}\n`);
+    // Ten hours at a burn rate of 100 spend more than a 30-day budget.
+    const r = await cli(['status', '--events', join(dir, 'spent.ndjson'), 'valid']);
+    expect(r.stdout).toMatch(/checkout-availability .* exhausted$/m);
+    expect(r.stderr).toBe('error budget exhausted: checkout-availability\n');
+    expect(r.code).toBe(3);
+  });
+
   it('prints JSON with --json at a given time', async () => {
     const r = await cli(['status', '--json', '--at', '2026-02-01T00:00:00Z', 'valid']);
     expect(r.code).toBe(0);

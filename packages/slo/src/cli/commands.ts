@@ -47,4 +47,9 @@ export const COMMANDS: readonly CommandEntry[] = [
     summary: 'Show SLI, error budget, burn rate and alerts of each SLO as a table',
     load: () => import('./status.js'),
   },
+  {
+    name: 'gate',
+    summary: 'Deploy gate: exit 0 ship, 1 freeze, 2 unknown, from the error budgets in Prometheus',
+    load: () => import('./gate.js'),
+  },
 ];

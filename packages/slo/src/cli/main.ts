@@ -13,7 +13,8 @@ function overview(): string {
     ...COMMANDS.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`),
     '',
     'Run `ballast-slo <command> --help` for the options of a command.',
-    'Exit codes: 0 success, 1 invalid input (errors on stderr), 2 usage error.',
+    'Exit codes: 0 success, 1 invalid input (errors on stderr), 2 usage error;',
+    '`status` exits 3 when an error budget is exhausted; `gate` exits 0 ship, 1 freeze, 2 unknown.',
     '',
   ].join('\n');
 }

@@ -6,6 +6,7 @@ import type { SloStatus } from '../engine/status.js';
 import type { Slo } from '../model.js';
 import { EXIT, parseCommandArgs, UsageError, type CliCommand, type CliIo } from './command.js';
 import { humanDuration, percent, table } from './format.js';
+import { prometheusStatuses } from './gate.js';
 import { loadCommandSpecs } from './specs.js';
 
 /** One line of an events file. */
@@ -134,9 +135,10 @@ async function readEvents(file: string, io: CliIo, slos: readonly Slo[]): Promis
 export const command: CliCommand = {
   name: 'status',
   summary: 'Show SLI, error budget, burn rate and alerts of each SLO as a table',
-  usage: 'ballast-slo status [--events FILE] [--at TIME] [--json] <file-or-directory>...',
+  usage: 'ballast-slo status [--events FILE | --prometheus URL] [--at TIME] [--json] <file-or-directory>...',
   help: `Loads the specs into the in-process engine, replays the events file (if any) on the engine's clock, and
-prints one row per SLO at --at (default: the last event, or now without events):
+prints one row per SLO at --at (default: the last event, or now without events). With --prometheus, reads the
+same figures from the SLO's counters in Prometheus instead (the fleet's view; --at defaults to now):
 
   SLO, SERVICE   the SLO and its service
   OBJECTIVE      the target ratio
@@ -151,15 +153,21 @@ prints one row per SLO at --at (default: the last event, or now without events):
 Options:
   --events FILE  JSON lines: {"t": "2026-01-01T00:00:00Z" or epoch ms, "slo": "name", "good": n, "bad": n}
   --at TIME      ISO 8601 time or epoch ms to report at
+  --prometheus URL  read the events from this Prometheus (base URL of its HTTP API)
   --json         print the statuses as JSON instead of a table
 
-Exit codes: 0 success, 1 invalid specs or events (errors on stderr), 2 usage error.`,
+Exit codes: 0 success, 1 invalid specs or events or Prometheus not answering (errors on stderr), 2 usage error,
+3 an SLO's error budget is exhausted (POLICY exhausted). For a deploy gate, use \`ballast-slo gate\`.`,
   async run(args, io) {
     const { values, positionals } = parseCommandArgs(args, {
       events: { type: 'string' },
       at: { type: 'string' },
       json: { type: 'boolean' },
+      prometheus: { type: 'string' },
     });
+    if (values.prometheus !== undefined && values.events !== undefined) {
+      throw new UsageError('--events and --prometheus: expected one source of events, got both');
+    }
     const at =
       values.at === undefined
         ? undefined
@@ -171,6 +179,18 @@ Exit codes: 0 success, 1 invalid specs or events (errors on stderr), 2 usage err
     }
     const slos = await loadCommandSpecs(positionals, io);
     if (!slos) return EXIT.invalid;
+    if (values.prometheus !== undefined) {
+      const read = await prometheusStatuses(
+        slos,
+        values.prometheus,
+        at ?? (io.now ?? (() => systemClock.now()))(),
+      );
+      if ('error' in read) {
+        io.stderr(`${read.error}\n`);
+        return EXIT.invalid;
+      }
+      return print(read.statuses, values.json === true, io);
+    }
     const events = values.events === undefined ? [] : await readEvents(values.events, io, slos);
     if (!events) return EXIT.invalid;
     const now = at ?? events.at(-1)?.at ?? (io.now ?? (() => systemClock.now()))();
@@ -182,8 +202,17 @@ Exit codes: 0 success, 1 invalid specs or events (errors on stderr), 2 usage err
       engine.record(e.slo, e.good, e.bad);
     }
     clock.set(now);
-    const statuses = engine.statusAll();
-    io.stdout(values.json ? `${JSON.stringify(statuses, null, 2)}\n` : `${statusTable(statuses)}\n`);
-    return EXIT.ok;
+    return print(engine.statusAll(), values.json === true, io);
   },
 };
+
+/** Exit code of `status` when an SLO's error budget is exhausted (a script can tell it from bad input). */
+export const STATUS_EXHAUSTED = 3;
+
+function print(statuses: readonly SloStatus[], json: boolean, io: CliIo): number {
+  io.stdout(json ? `${JSON.stringify(statuses, null, 2)}\n` : `${statusTable(statuses)}\n`);
+  const spent = statuses.filter((s) => s.policy === 'exhausted').map((s) => s.slo);
+  if (spent.length === 0) return EXIT.ok;
+  io.stderr(`error budget exhausted: ${spent.join(', ')}\n`);
+  return STATUS_EXHAUSTED;
+}

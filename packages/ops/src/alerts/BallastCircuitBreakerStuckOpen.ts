@@ -1,0 +1,87 @@
+import type { AlertSpec } from './alert.js';
+import type { AlertContext } from './ops.js';
+
+const T = 'ballast_circuit_breaker_transitions_total';
+
+/** A breaker's half-open probes keep failing: it has gone back to open at least 3 times in 15 minutes. */
+export function BallastCircuitBreakerStuckOpen({
+  TEST_LABELS,
+  TEST_TARGET,
+  metrics,
+}: AlertContext): AlertSpec {
+  return {
+    name: 'BallastCircuitBreakerStuckOpen',
+    severity: 'warning',
+    expr: `sum by (job, instance, policy) (increase(${T}{from="half-open",to="open"}[15m])) >= 3`,
+    for: '2m',
+    summary: 'Circuit breaker {{ $labels.policy }} keeps failing its half-open probes',
+    description:
+      'Breaker {{ $labels.policy }} on {{ $labels.instance }} went from half-open back to open at least 3 times in 15 minutes: every time its half-open period ended, the trial call failed. The dependency behind it is still down.',
+    runbook: {
+      meaning:
+        'A circuit breaker opens when the dependency it protects fails too often, waits its half-open period, then lets trial calls through. This alert fires when the trial calls failed at least three times in 15 minutes: the breaker has been open for several half-open periods in a row, so the dependency is not recovering on its own.',
+      impact:
+        'Calls through the breaker fail fast with a broken-circuit error instead of waiting on a dead dependency. Users of the features that need it get errors or a fallback.',
+      queries: [
+        {
+          title: 'Which breakers are reopening',
+          expr: `sum by (policy) (increase(${T}{from="half-open",to="open"}[15m]))`,
+        },
+        {
+          title: 'Current state of each breaker',
+          expr: 'max by (policy, state) (ballast_circuit_breaker_state) == 1',
+        },
+        {
+          title: 'Outcome of calls through the policy',
+          expr: 'sum by (policy, outcome) (rate(ballast_policy_calls_total[5m]))',
+        },
+        {
+          title: 'Errors from the dependency',
+          expr: 'sum by (server_address, error_type) (rate(http_client_request_duration_seconds_count{error_type!=""}[5m]))',
+        },
+      ],
+      panels: [
+        { dashboard: 'ballast-resilience', panel: 'Breaker state' },
+        { dashboard: 'ballast-resilience', panel: 'Breaker transitions' },
+        { dashboard: 'ballast-red', panel: 'Outbound error ratio by dependency' },
+      ],
+      curl: [metrics('ballast_circuit_breaker_state')],
+      steps: [
+        'Find the dependency behind the breaker (the policy name says it, e.g. `payments-breaker`) and check its own status page or dashboard.',
+        'Look at the outbound error types: timeouts point at a slow dependency, connection errors at a network or DNS problem, 5xx at the dependency itself.',
+      ],
+      mitigation: [
+        'If the dependency is known to be down for a while, isolate the breaker so no trial call adds load while its owner fixes it: `breaker.isolate()` on the `CircuitBreakerPolicy`. Its state shows `isolated` and calls fail with reason `circuit-isolated`. Release it with `breaker.reset()` when the dependency is back.',
+        'Make sure the fallback for the feature is serving (cached catalog, queued payment) rather than errors.',
+        'Do not raise the breaker thresholds to make the alert go away: the breaker is doing its job.',
+      ],
+      mitigationCommands: [],
+    },
+    tests: [
+      {
+        name: 'probes fail three times in a row: fires; resolves 15 minutes after the breaker stops reopening',
+        series: [
+          {
+            series: `${T}{${TEST_TARGET},policy="payments",from="half-open",to="open"}`,
+            values: '0x4 1+1x10 11x40',
+          },
+        ],
+        firing: [{ at: '10m', labels: { ...TEST_LABELS, policy: 'payments' } }],
+        quiet: ['5m', '35m', '50m'],
+      },
+      {
+        name: 'one trip and a successful recovery: quiet',
+        series: [
+          { series: `${T}{${TEST_TARGET},policy="payments",from="closed",to="open"}`, values: '0x4 1x40' },
+          { series: `${T}{${TEST_TARGET},policy="payments",from="open",to="half-open"}`, values: '0x5 1x40' },
+          {
+            series: `${T}{${TEST_TARGET},policy="payments",from="half-open",to="closed"}`,
+            values: '0x6 1x40',
+          },
+        ],
+        firing: [],
+        quiet: ['10m', '20m'],
+      },
+    ],
+  };
+}

@@ -1,0 +1,481 @@
+import { Ajv, type ErrorObject } from 'ajv';
+import { LineCounter, isMap, isSeq, parseDocument, type Node } from 'yaml';
+import type { AlertSpec, DiagnosisQuery, PanelRef } from './alerts/alert.js';
+
+/**
+ * The service file: what `ballast-ops generate` knows about a service besides its SLOs (its name and Prometheus
+ * job, the shell commands on-call runs against it, the levers that mitigate, extra alerts of its own). Every field
+ * but `name` is optional; without a service file at all, {@link defaultService} describes the service from its SLOs.
+ */
+
+/** What a runbook adds for one alert or one SLO: where to look and which levers to pull. */
+export interface RunbookHints {
+  /** A sentence appended to the generic impact (what this service's users feel). */
+  readonly impact?: string;
+  readonly queries?: readonly DiagnosisQuery[];
+  readonly panels?: readonly PanelRef[];
+  /** Shell commands for the diagnosis, after the service's own `shell.commands`. */
+  readonly commands?: readonly string[];
+  /** Diagnosis steps in prose, after the generic ones. */
+  readonly steps?: readonly string[];
+  /** Names of {@link ServiceSpec.levers} to pull first, in order. */
+  readonly levers?: readonly string[];
+  /** Mitigation steps, before the generic ones. */
+  readonly mitigation?: readonly string[];
+  /** Shell commands for the mitigation, after the levers' commands. */
+  readonly mitigationCommands?: readonly string[];
+}
+
+/** A lever on-call can pull: one mitigation step in prose and the commands that pull it. */
+export interface Lever {
+  readonly step: string;
+  readonly commands?: readonly string[];
+}
+
+/** The service file, as read (defaults not applied). */
+export interface ServiceSpec {
+  /** The service's name (lowercase, digits, `-`). */
+  readonly name: string;
+  /** @default name */
+  readonly displayName?: string;
+  /** The Prometheus `job` label of its scrape. @default name */
+  readonly job?: string;
+  /** `host:port` Prometheus scrapes at `/metrics` (the local `prometheus.yml`, promtool test labels). @default '127.0.0.1:8080' */
+  readonly target?: string;
+  /** Prefix of every `runbook_url`: `<runbookBaseUrl>/runbooks/<AlertName>.md`. @default '' (a relative link) */
+  readonly runbookBaseUrl?: string;
+  /** How runbooks address the service from a shell. */
+  readonly shell?: {
+    /** The first line of every shell block (sets the variables the commands use). */
+    readonly env?: string;
+    /** How commands name the base URL. @default '$SERVICE_URL' */
+    readonly url?: string;
+    /** What the diagnosis calls the commands. @default '<displayName> endpoints' */
+    readonly label?: string;
+    /** Commands every runbook's diagnosis starts with (readiness, feature switches in force). */
+    readonly commands?: readonly string[];
+    /** Commands every SLO runbook's diagnosis starts with. */
+    readonly sloCommands?: readonly string[];
+  };
+  readonly levers?: Readonly<Record<string, Lever>>;
+  /** Levers the incident-response page lists, with their commands. @default every lever */
+  readonly incidentLevers?: readonly string[];
+  /** Who to escalate to, for the handoff checklist. @default 'the owners of the service's dependencies' */
+  readonly escalation?: string;
+  /** Hints for the generated alerts, by alert name. */
+  readonly alerts?: Readonly<Record<string, RunbookHints>>;
+  /** Hints for the SLO alerts, by SLO name. */
+  readonly slos?: Readonly<Record<string, RunbookHints>>;
+  /** The service's own alerts, each with its rule, promtool cases and runbook. */
+  readonly customAlerts?: readonly AlertSpec[];
+  /** Metric names the service exports besides the telemetry catalog (custom alerts may query them). */
+  readonly metrics?: readonly string[];
+  /** Kubernetes resources. */
+  readonly kubernetes?: {
+    /** @default none (the namespace of `kubectl apply`) */
+    readonly namespace?: string;
+    /** Labels on every resource (e.g. what the Prometheus operator's `ruleSelector` matches). */
+    readonly labels?: Readonly<Record<string, string>>;
+    /** The Prometheus address Argo Rollouts analysis queries. @default 'http://prometheus.monitoring:9090' */
+    readonly prometheusAddress?: string;
+  };
+  /** Where rules and Kubernetes resources go, relative to `--out`. */
+  readonly output?: { readonly prometheus?: string; readonly kubernetes?: string };
+}
+
+/** A service file with defaults applied. */
+export interface ResolvedService {
+  readonly name: string;
+  readonly displayName: string;
+  readonly job: string;
+  readonly target: string;
+  readonly runbookBaseUrl: string;
+  readonly shell: {
+    readonly env: string;
+    readonly url: string;
+    readonly label: string;
+    readonly commands: readonly string[];
+    readonly sloCommands: readonly string[];
+  };
+  readonly levers: Readonly<Record<string, Lever>>;
+  readonly incidentLevers: readonly string[];
+  readonly escalation: string;
+  readonly alerts: Readonly<Record<string, RunbookHints>>;
+  readonly slos: Readonly<Record<string, RunbookHints>>;
+  readonly customAlerts: readonly AlertSpec[];
+  readonly metrics: readonly string[];
+  readonly kubernetes: {
+    readonly namespace: string | undefined;
+    readonly labels: Readonly<Record<string, string>>;
+    readonly prometheusAddress: string;
+  };
+  readonly output: { readonly prometheus: string; readonly kubernetes: string };
+}
+
+/**
+ * Applies the defaults to a service file.
+ *
+ * @example
+ * ```ts
+ * const service = resolveService({ name: 'shop' }); // job 'shop', target '127.0.0.1:8080', ...
+ * ```
+ */
+export function resolveService(spec: ServiceSpec): ResolvedService {
+  const displayName = spec.displayName ?? spec.name;
+  const target = spec.target ?? '127.0.0.1:8080';
+  const levers = spec.levers ?? {};
+  return {
+    name: spec.name,
+    displayName,
+    job: spec.job ?? spec.name,
+    target,
+    runbookBaseUrl: (spec.runbookBaseUrl ?? '').replace(/\/+$/, ''),
+    shell: {
+      env: spec.shell?.env ?? `export SERVICE_URL=http://${target}  # your instance`,
+      url: spec.shell?.url ?? '$SERVICE_URL',
+      label: spec.shell?.label ?? `${displayName} endpoints`,
+      commands: spec.shell?.commands ?? [],
+      sloCommands: spec.shell?.sloCommands ?? [],
+    },
+    levers,
+    incidentLevers: spec.incidentLevers ?? Object.keys(levers),
+    escalation: spec.escalation ?? "the owners of the service's dependencies",
+    alerts: spec.alerts ?? {},
+    slos: spec.slos ?? {},
+    customAlerts: spec.customAlerts ?? [],
+    metrics: spec.metrics ?? [],
+    kubernetes: {
+      namespace: spec.kubernetes?.namespace,
+      labels: spec.kubernetes?.labels ?? {},
+      prometheusAddress: spec.kubernetes?.prometheusAddress ?? 'http://prometheus.monitoring:9090',
+    },
+    output: {
+      prometheus: spec.output?.prometheus ?? 'prometheus',
+      kubernetes: spec.output?.kubernetes ?? 'kubernetes',
+    },
+  };
+}
+
+/**
+ * The service a set of SLOs describes when there is no service file: named after the SLOs' `service`.
+ *
+ * @example
+ * ```ts
+ * const service = defaultService(['checkout']);
+ * ```
+ */
+export function defaultService(serviceNames: readonly string[]): ResolvedService {
+  const names = [...new Set(serviceNames)];
+  return resolveService({ name: names.length === 1 ? names[0]! : 'service' });
+}
+
+const NAME = '^[a-z0-9]([a-z0-9-]*[a-z0-9])?$';
+const strings = { type: 'array', items: { type: 'string', minLength: 1 } } as const;
+const query = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['title', 'expr'],
+  properties: { title: { type: 'string', minLength: 1 }, expr: { type: 'string', minLength: 1 } },
+} as const;
+const panel = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['dashboard', 'panel'],
+  properties: { dashboard: { type: 'string', minLength: 1 }, panel: { type: 'string', minLength: 1 } },
+} as const;
+const hints = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    impact: { type: 'string' },
+    queries: { type: 'array', items: query },
+    panels: { type: 'array', items: panel },
+    commands: strings,
+    steps: strings,
+    levers: strings,
+    mitigation: strings,
+    mitigationCommands: strings,
+  },
+} as const;
+const labels = { type: 'object', additionalProperties: { type: 'string' } } as const;
+const duration = { type: 'string', pattern: '^\\d+[smhd]$' } as const;
+const customAlert = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['name', 'severity', 'expr', 'for', 'summary', 'description', 'runbook', 'tests'],
+  properties: {
+    name: { type: 'string', pattern: '^[A-Z][A-Za-z0-9]*$' },
+    severity: { enum: ['critical', 'warning'] },
+    expr: { type: 'string', minLength: 1 },
+    for: duration,
+    summary: { type: 'string', minLength: 1 },
+    description: { type: 'string', minLength: 1 },
+    runbook: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['meaning', 'impact'],
+      properties: {
+        meaning: { type: 'string', minLength: 1 },
+        impact: { type: 'string', minLength: 1 },
+        queries: { type: 'array', items: query },
+        panels: { type: 'array', items: panel },
+        commands: strings,
+        steps: strings,
+        levers: strings,
+        mitigation: strings,
+        mitigationCommands: strings,
+      },
+    },
+    tests: {
+      type: 'array',
+      minItems: 1,
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['name', 'series', 'firing', 'quiet'],
+        properties: {
+          name: { type: 'string', minLength: 1 },
+          series: {
+            type: 'array',
+            minItems: 1,
+            items: {
+              type: 'object',
+              additionalProperties: false,
+              required: ['series', 'values'],
+              properties: { series: { type: 'string' }, values: { type: 'string' } },
+            },
+          },
+          firing: {
+            type: 'array',
+            items: {
+              type: 'object',
+              additionalProperties: false,
+              required: ['at', 'labels'],
+              properties: { at: { type: 'string', pattern: '^\\d+m$' }, labels },
+            },
+          },
+          quiet: { type: 'array', items: { type: 'string', pattern: '^\\d+m$' } },
+        },
+      },
+    },
+  },
+} as const;
+
+/** The JSON Schema of the service file (draft 2020-12 subset, checked with Ajv). */
+export const SERVICE_SCHEMA = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['name'],
+  properties: {
+    name: { type: 'string', pattern: NAME },
+    displayName: { type: 'string', minLength: 1 },
+    job: { type: 'string', minLength: 1 },
+    target: { type: 'string', pattern: '^[^\\s/]+:\\d+$' },
+    runbookBaseUrl: { type: 'string', pattern: '^https?://' },
+    shell: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        env: { type: 'string' },
+        url: { type: 'string', minLength: 1 },
+        label: { type: 'string', minLength: 1 },
+        commands: strings,
+        sloCommands: strings,
+      },
+    },
+    levers: {
+      type: 'object',
+      propertyNames: { pattern: NAME },
+      additionalProperties: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['step'],
+        properties: { step: { type: 'string', minLength: 1 }, commands: strings },
+      },
+    },
+    incidentLevers: strings,
+    escalation: { type: 'string', minLength: 1 },
+    alerts: { type: 'object', additionalProperties: hints },
+    slos: { type: 'object', additionalProperties: hints },
+    customAlerts: { type: 'array', items: customAlert },
+    metrics: { type: 'array', items: { type: 'string', pattern: '^[a-zA-Z_:][a-zA-Z0-9_:]*$' } },
+    kubernetes: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        namespace: { type: 'string', pattern: NAME },
+        labels,
+        prometheusAddress: { type: 'string', pattern: '^https?://' },
+      },
+    },
+    output: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        prometheus: { type: 'string', minLength: 1 },
+        kubernetes: { type: 'string', minLength: 1 },
+      },
+    },
+  },
+} as const;
+
+/**
+ * One problem in a service file: `file:line:column: path: message`.
+ *
+ * @example
+ * ```ts
+ * const e: ServiceFileError = { file: 'ops.service.yaml', line: 3, column: 7, path: 'job', message: 'expected a string' };
+ * ```
+ */
+export interface ServiceFileError {
+  readonly file: string;
+  readonly line: number;
+  readonly column: number;
+  readonly path: string;
+  readonly message: string;
+}
+
+/**
+ * Formats a {@link ServiceFileError} as compilers do.
+ *
+ * @example
+ * ```ts
+ * formatServiceError(error); // 'ops.service.yaml:3:7: job: expected a string'
+ * ```
+ */
+export function formatServiceError(e: ServiceFileError): string {
+  return `${e.file}:${e.line}:${e.column}: ${e.path === '' ? '' : `${e.path}: `}${e.message}`;
+}
+
+let validator: ReturnType<Ajv['compile']> | undefined;
+
+function pathOf(pointer: string): (string | number)[] {
+  if (pointer === '') return [];
+  return pointer
+    .slice(1)
+    .split('/')
+    .map((p) => p.replace(/~1/g, '/').replace(/~0/g, '~'))
+    .map((p) => (/^\d+$/.test(p) ? Number(p) : p));
+}
+
+function formatPath(path: readonly (string | number)[]): string {
+  let out = '';
+  for (const part of path) out += typeof part === 'number' ? `[${part}]` : out === '' ? part : `.${part}`;
+  return out;
+}
+
+function message(error: ErrorObject): string {
+  const p = error.params as Record<string, unknown>;
+  switch (error.keyword) {
+    case 'additionalProperties':
+      return `unknown field \`${String(p.additionalProperty)}\``;
+    case 'required':
+      return `expected a field \`${String(p.missingProperty)}\``;
+    case 'enum':
+      return `expected one of ${(p.allowedValues as unknown[]).map((v) => `\`${String(v)}\``).join(', ')}`;
+    case 'pattern':
+      return `expected a value matching ${String(p.pattern)}`;
+    default:
+      return `expected ${error.message ?? 'a valid value'}`;
+  }
+}
+
+/**
+ * Parses and validates a service file (YAML). Returns the spec, or every problem located at `file:line:col`.
+ *
+ * @example
+ * ```ts
+ * const result = parseServiceFile(readFileSync('ops.service.yaml', 'utf8'), 'ops.service.yaml');
+ * if ('errors' in result) console.error(result.errors.map(formatServiceError).join('\n'));
+ * ```
+ */
+export function parseServiceFile(
+  text: string,
+  file: string,
+): { readonly service: ServiceSpec } | { readonly errors: readonly ServiceFileError[] } {
+  const lines = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
+  const at = (offset: number, path: string, msg: string): ServiceFileError => {
+    const pos = lines.linePos(offset);
+    return { file, line: pos.line, column: pos.col, path, message: msg };
+  };
+  if (doc.errors.length > 0) {
+    return { errors: doc.errors.map((e) => at(e.pos[0], '', e.message.split('\n')[0] ?? 'invalid YAML')) };
+  }
+  const value: unknown = doc.toJS();
+  validator ??= new Ajv({ allErrors: true, strict: true }).compile(SERVICE_SCHEMA);
+  if (!validator(value)) {
+    const errors = (validator.errors ?? []).map((error) => {
+      let path = pathOf(error.instancePath);
+      const p = error.params as Record<string, unknown>;
+      if (error.keyword === 'additionalProperties') path = [...path, String(p.additionalProperty)];
+      let node: unknown = doc.getIn(path, true);
+      // An unknown key: point at the key itself.
+      if (error.keyword === 'additionalProperties') {
+        const parent = doc.getIn(path.slice(0, -1), true);
+        if (isMap(parent)) {
+          const pair = parent.items.find((i) => (i.key as { value?: unknown } | null)?.value === path.at(-1));
+          node = pair?.key ?? node;
+        }
+      }
+      while (node === undefined && path.length > 0) {
+        path = path.slice(0, -1);
+        node = path.length === 0 ? doc.contents : doc.getIn(path, true);
+      }
+      const range = (node as Node | undefined)?.range;
+      const shown =
+        error.keyword === 'additionalProperties'
+          ? [...pathOf(error.instancePath), String(p.additionalProperty)]
+          : pathOf(error.instancePath);
+      return at(range?.[0] ?? 0, formatPath(shown), message(error));
+    });
+    return { errors };
+  }
+  const spec = value as ServiceSpec;
+  const errors: ServiceFileError[] = [];
+  const locate = (path: (string | number)[]): number => {
+    const node = doc.getIn(path, true) as Node | undefined;
+    return node?.range?.[0] ?? 0;
+  };
+  // Cross-references: every lever a hint names exists.
+  const levers = new Set(Object.keys(spec.levers ?? {}));
+  const checkLevers = (path: (string | number)[], names: readonly string[] | undefined): void => {
+    for (const [i, name] of (names ?? []).entries()) {
+      if (!levers.has(name))
+        errors.push(
+          at(
+            locate([...path, i]),
+            formatPath([...path, i]),
+            levers.size === 0
+              ? `expected the name of a lever under \`levers\` (there are none), got \`${name}\``
+              : `expected one of the levers ${[...levers].map((l) => `\`${l}\``).join(', ')}, got \`${name}\``,
+          ),
+        );
+    }
+  };
+  checkLevers(['incidentLevers'], spec.incidentLevers);
+  for (const [kind, map] of [
+    ['alerts', spec.alerts],
+    ['slos', spec.slos],
+  ] as const)
+    for (const [key, h] of Object.entries(map ?? {})) checkLevers([kind, key, 'levers'], h.levers);
+  const customs = doc.getIn(['customAlerts'], true);
+  for (const [i, a] of (spec.customAlerts ?? []).entries()) {
+    checkLevers(['customAlerts', i, 'runbook', 'levers'], (a.runbook as RunbookHints).levers);
+  }
+  if (isSeq(customs)) {
+    const seen = new Set<string>();
+    for (const [i, a] of (spec.customAlerts ?? []).entries()) {
+      if (seen.has(a.name))
+        errors.push(
+          at(
+            locate(['customAlerts', i, 'name']),
+            `customAlerts[${i}].name`,
+            `expected a unique name, got \`${a.name}\` twice`,
+          ),
+        );
+      seen.add(a.name);
+    }
+  }
+  return errors.length > 0 ? { errors } : { service: spec };
+}

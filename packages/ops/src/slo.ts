@@ -1,0 +1,88 @@
+import { SLO_RECORDS, errorRatioRecord, generateRules, generateRuleTests, type Slo } from '@ballast/slo';
+import type { RunbookPage } from './runbooks/render.js';
+
+/** What the SLO part of `generate` produces. */
+export interface SloArtifacts {
+  readonly slos: readonly Slo[];
+  /** The recording and burn-rate alerting rules file. */
+  readonly rules: string;
+  /** The rule groups of that file (for the PrometheusRule resource). */
+  readonly groups: readonly unknown[];
+  /** promtool test files (and the synthetic rule files some load), paths relative to the tests directory. */
+  readonly tests: readonly { readonly path: string; readonly content: string }[];
+  /** One runbook page per burn-rate alert (generic: the service's hints are merged by the caller). */
+  readonly runbooks: readonly (RunbookPage & { readonly slo: string })[];
+}
+
+/**
+ * Turns SLOs into Prometheus rules, promtool tests (each with the rules file it loads) and runbooks with
+ * `@ballast/slo`'s generator. `runbookBaseUrl` is the prefix before `runbooks/<AlertName>.md`; `source` says where
+ * the rules file is.
+ */
+export function sloArtifacts(slos: readonly Slo[], runbookBaseUrl: string, source: string): SloArtifacts {
+  const generated = generateRules(slos, { runbookBaseUrl });
+  const tests = generateRuleTests(slos, { runbookBaseUrl }).map((f) => ({
+    path: f.path,
+    content: f.content,
+  }));
+  const runbooks = generated.alerts.map(({ alert, slo: name, severity }) => {
+    const slo = slos.find((s) => s.name === name)!;
+    const rule = generated.groups.flatMap((g) => g.rules).find((r) => 'alert' in r && r.alert === alert);
+    return { ...sloRunbook(slo, alert, severity, rule?.expr ?? '', source), slo: slo.name };
+  });
+  return { slos, rules: generated.yaml, groups: generated.groups, tests, runbooks };
+}
+
+function promNumber(value: number): string {
+  return String(Number(value.toPrecision(12)));
+}
+
+function percent(ratio: number): string {
+  return `${Number((ratio * 100).toPrecision(10))}%`;
+}
+
+function sloRunbook(slo: Slo, alert: string, severity: string, expr: string, source: string): RunbookPage {
+  const sel = `{slo="${slo.name}"}`;
+  const conditions = slo.alerting.conditions.filter((c) => c.severity === severity);
+  const windows = conditions
+    .map((c) => `${c.burnRate}x over ${c.longWindow} and ${c.shortWindow}`)
+    .join(', or ');
+  return {
+    name: alert,
+    severity,
+    summary: `${slo.displayName} is burning its error budget too fast`,
+    expr,
+    source,
+    runbook: {
+      meaning:
+        `SLO **${slo.displayName}** (\`${slo.name}\`, service \`${slo.service}\`) promises ${percent(slo.objective)} good events. ` +
+        `Its error ratio has been above the error budget times ${windows}: a long window proves the burn is real, a short ` +
+        `one proves it is still going on. ${severity === 'page' ? 'At this rate a large share of the budget is gone within hours: act now.' : 'At this rate the budget runs out before the period ends: fix it in working hours.'}`,
+      impact:
+        slo.description || `Users of ${slo.service} get bad answers more often than the objective allows.`,
+      queries: [
+        ...[...new Set(conditions.flatMap((c) => [c.longWindow, c.shortWindow]))].map((w) => ({
+          title: `Error ratio over ${w} (recorded; the alert compares it with ${conditions.map((c) => `${c.burnRate} x ${promNumber(1 - slo.objective)}`).join(' or ')})`,
+          expr: `${errorRatioRecord(w)}${sel}`,
+        })),
+        { title: 'Error budget left (recorded)', expr: `${SLO_RECORDS.budgetRemaining}${sel}` },
+        {
+          title: 'Error budget left (the service itself)',
+          expr: `ballast_slo_error_budget_remaining_ratio${sel}`,
+        },
+      ],
+      panels: [
+        { dashboard: 'ballast-slo-detail', panel: 'SLI vs objective' },
+        { dashboard: 'ballast-slo-detail', panel: 'Multi-window burn rates' },
+      ],
+      curl: [],
+      steps: [
+        `Open the SLO detail dashboard with \`slo = ${slo.name}\`: is the burn still going on (short window up) or already over?`,
+      ],
+      mitigation: [
+        'When the burn is over, note the budget spent; if the budget is exhausted, the error budget policy applies (freeze risky changes until it recovers; `ballast-slo gate` in the deploy pipeline enforces it).',
+      ],
+      mitigationCommands: [],
+    },
+  };
+}
