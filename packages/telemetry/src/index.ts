@@ -51,7 +51,5 @@ export type { PolicyLike, PolicyMetricsOptions } from './policy/policy-metrics.j
 export { observePolicies, observePolicy } from './policy/policy-metrics.js';
 export type { SloStatusLike, SloStatusSource } from './slo/slo-metrics.js';
 export { observeSlos } from './slo/slo-metrics.js';
-export type { TelemetryHandle, TelemetryOptions } from './tracing/start-telemetry.js';
-export { startTelemetry } from './tracing/start-telemetry.js';
 export type { ShutdownSignalOptions, SignalTarget } from './tracing/shutdown-signals.js';
 export { onShutdownSignal } from './tracing/shutdown-signals.js';
