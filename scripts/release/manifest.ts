@@ -22,3 +22,12 @@ export function publishedManifest(committed: string): string {
   if (manifest.exports !== undefined) manifest.exports = stripCondition(manifest.exports);
   return `${JSON.stringify(manifest, null, 2)}\n`;
 }
+
+/**
+ * The source file (relative to `src/`) that `tsc` compiles to `output` (relative to `dist/`): `a/b.js`, `a/b.d.ts`
+ * and their `.map` files come from `a/b.ts`. Undefined for files tsc does not write (e.g. `.tsbuildinfo`).
+ */
+export function sourceOf(output: string): string | undefined {
+  const match = /^(.*?)(\.d\.ts|\.js)(\.map)?$/.exec(output);
+  return match ? `${match[1]}.ts` : undefined;
+}

@@ -2,8 +2,8 @@
  * The publishable packages' `prepack`, `postpack` and `postpublish` step (`tsx ../../scripts/release/pack-manifest.ts
  * <step>`, run by npm in the package's folder).
  *
- * - `prepack` builds the package from clean (`dist/` removed, then `tsc -b`, so no output of a deleted source file
- *   ships) and writes the manifest users get: the `@ballast/source` export condition, which points the repository's
+ * - `prepack` builds the package (`tsc -b`, incremental), removes from `dist/` every output whose source file is
+ *   gone (so no module deleted or renamed in `src/` ships), and writes the manifest users get: the `@ballast/source` export condition, which points the repository's
  *   tests and scripts at `src/*.ts`, is removed from `exports`. The manifest as committed is kept beside it in
  *   `.package.json.committed` (never packed: `files` does not list it).
  * - `postpack` puts the committed manifest back, except under `npm publish`, which reads the manifest again after
@@ -14,12 +14,25 @@
  * See docs/decisions/source-condition-at-pack.md.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { join } from 'node:path';
-import { publishedManifest } from './manifest.js';
+import { join, relative } from 'node:path';
+import { publishedManifest, sourceOf } from './manifest.js';
 
 const SAVED = '.package.json.committed';
+
+/** Files under `dist` (`x.js`, `x.d.ts` and their maps) whose `src/x.ts` no longer exists. */
+function staleOutputs(dist: string, src: string): string[] {
+  if (!existsSync(dist)) return [];
+  const stale: string[] = [];
+  for (const entry of readdirSync(dist, { recursive: true, withFileTypes: true })) {
+    if (!entry.isFile()) continue;
+    const source = sourceOf(relative(dist, join(entry.parentPath, entry.name)));
+    if (source !== undefined && !existsSync(join(src, source)))
+      stale.push(join(entry.parentPath, entry.name));
+  }
+  return stale;
+}
 
 function restore(dir: string): boolean {
   const saved = join(dir, SAVED);
@@ -31,9 +44,9 @@ function restore(dir: string): boolean {
 function prepack(dir: string): void {
   if (restore(dir))
     console.error(`pack-manifest: restored package.json from ${SAVED} (an earlier pack stopped)`);
-  rmSync(join(dir, 'dist'), { recursive: true, force: true });
   const tsc = createRequire(join(dir, 'package.json')).resolve('typescript/bin/tsc');
   execFileSync(process.execPath, [tsc, '-b', 'tsconfig.build.json'], { cwd: dir, stdio: 'inherit' });
+  for (const output of staleOutputs(join(dir, 'dist'), join(dir, 'src'))) rmSync(output);
   const committed = readFileSync(join(dir, 'package.json'), 'utf8');
   writeFileSync(join(dir, SAVED), committed);
   writeFileSync(join(dir, 'package.json'), publishedManifest(committed));

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { SOURCE_CONDITION, publishedManifest } from '../release/manifest.js';
+import { SOURCE_CONDITION, publishedManifest, sourceOf } from '../release/manifest.js';
 
 const PUBLISHED = ['core', 'resilience', 'slo', 'telemetry'];
 
@@ -49,5 +49,17 @@ describe('publishable packages', () => {
     expect(readFileSync(new URL(`../../packages/${name}/LICENSE`, import.meta.url), 'utf8')).toBe(
       readFileSync(new URL('../../LICENSE', import.meta.url), 'utf8'),
     );
+  });
+});
+
+describe('sourceOf', () => {
+  it.each([
+    ['index.js', 'index.ts'],
+    ['index.d.ts', 'index.ts'],
+    ['cli/main.js.map', 'cli/main.ts'],
+    ['cli/main.d.ts.map', 'cli/main.ts'],
+    ['.tsbuildinfo', undefined],
+  ])('%s comes from %s', (output, source) => {
+    expect(sourceOf(output)).toBe(source);
   });
 });
