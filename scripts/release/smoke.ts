@@ -347,11 +347,15 @@ async function main(): Promise<void> {
       rows.push(await installAndRun(dir, npmEnv, pkg, [`@ballast/${pkg}`], PROGRAMS[pkg]));
       log(`${pkg}: ok`);
     }
-    // Tracing: the optional peers, as the telemetry README says to install them.
+    // Tracing: the optional peers at the versions the repository tests (telemetry's devDependencies), as the
+    // telemetry README says to install them.
     const telemetry = JSON.parse(readFileSync(join(ROOT, 'packages/telemetry/package.json'), 'utf8')) as {
-      peerDependencies: Record<string, string>;
+      peerDependenciesMeta: Record<string, { optional?: boolean }>;
+      devDependencies: Record<string, string>;
     };
-    const peers = Object.entries(telemetry.peerDependencies).map(([name, range]) => `${name}@${range}`);
+    const peers = Object.keys(telemetry.peerDependenciesMeta).map(
+      (name) => `${name}@${telemetry.devDependencies[name]}`,
+    );
     rows.push(
       await installAndRun(
         dir,
