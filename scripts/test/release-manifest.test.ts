@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { SOURCE_CONDITION, publishedManifest, sourceOf } from '../release/manifest.js';
 
@@ -61,5 +61,19 @@ describe('sourceOf', () => {
     ['.tsbuildinfo', undefined],
   ])('%s comes from %s', (output, source) => {
     expect(sourceOf(output)).toBe(source);
+  });
+});
+
+describe('commands', () => {
+  // npm links a workspace's commands at install time, before `prepare` builds dist/: a command whose file is under
+  // dist/ is not linked on a fresh clone, and `npx ballast-slo` does not resolve at the root.
+  it.each(PUBLISHED)('@ballast/%s links its commands to files that exist before any build', (name) => {
+    const pkg = JSON.parse(
+      readFileSync(new URL(`../../packages/${name}/package.json`, import.meta.url), 'utf8'),
+    ) as { bin?: Record<string, string> };
+    for (const [command, file] of Object.entries(pkg.bin ?? {})) {
+      expect(file, command).not.toMatch(/^(\.\/)?dist\//);
+      expect(existsSync(new URL(`../../packages/${name}/${file}`, import.meta.url)), command).toBe(true);
+    }
   });
 });
