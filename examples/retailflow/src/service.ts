@@ -1,7 +1,8 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { reportError, systemClock, type Clock } from '@ballast/core';
-import { instrumentFetch, type TelemetryHandle } from '@ballast/telemetry';
+import { instrumentFetch } from '@ballast/telemetry';
+import type { TelemetryHandle } from '@ballast/telemetry/tracing';
 import { createApp } from './app.js';
 import { DEFAULT_CONFIG, loadConfig, type RetailFlowConfig } from './config.js';
 import { openRepository, seedDemoData, type Repository, type SqlRepository } from './data/index.js';

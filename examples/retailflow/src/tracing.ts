@@ -1,4 +1,4 @@
-import { startTelemetry, type TelemetryHandle } from '@ballast/telemetry';
+import { startTelemetry, type TelemetryHandle } from '@ballast/telemetry/tracing';
 import type { RetailFlowConfig } from './config.js';
 
 /**

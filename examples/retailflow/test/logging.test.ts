@@ -2,7 +2,7 @@ import { createRequire } from 'node:module';
 import { Writable } from 'node:stream';
 import { SpanKind } from '@opentelemetry/api';
 import { InMemorySpanExporter } from '@opentelemetry/sdk-trace-base';
-import { startTelemetry, type TelemetryHandle } from '@ballast/telemetry';
+import { startTelemetry, type TelemetryHandle } from '@ballast/telemetry/tracing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RetailFlow } from '../src/service.js';
 import { createLogger } from '../src/wiring/logging.js';

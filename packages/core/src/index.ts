@@ -5,3 +5,26 @@ export type { ErrorHandler, Event, Listener, Subscription } from './events.js';
 export { EventEmitter, reportError, setErrorHandler } from './events.js';
 export type { NumberBounds } from './options.js';
 export { checkFunction, checkNumber, checkOneOf, invalidOption } from './options.js';
+export type {
+  BreakerState,
+  BulkheadGauges,
+  CacheEvent,
+  ChaosEvent,
+  ConcurrencyLimiterGauges,
+  FailureEvent,
+  FallbackEvent,
+  LimitChangeEvent,
+  Policy,
+  PolicyEvent,
+  PolicyKind,
+  Priority,
+  RateLimitEvent,
+  RejectedEvent,
+  RejectionReason,
+  RetryBudgetExhaustedEvent,
+  RetryEvent,
+  StateChangeEvent,
+  StoreErrorEvent,
+  SuccessEvent,
+  TimeoutEvent,
+} from './policy-events.js';

@@ -105,7 +105,7 @@ export { gcra } from './ratelimit/gcra.js';
 export type { RateLimitStore } from './ratelimit/RateLimitStore.js';
 export type { MemoryRateLimitStoreOptions } from './ratelimit/MemoryRateLimitStore.js';
 export { MemoryRateLimitStore } from './ratelimit/MemoryRateLimitStore.js';
-export type { RedisRateLimitStoreOptions } from './ratelimit/RedisRateLimitStore.js';
+export type { RedisRateLimitStoreOptions, RedisScriptClient } from './ratelimit/RedisRateLimitStore.js';
 export { RedisRateLimitStore } from './ratelimit/RedisRateLimitStore.js';
 export type { ConsumeOptions, RateLimiterOptions } from './ratelimit/RateLimiter.js';
 export { RateLimiter } from './ratelimit/RateLimiter.js';

@@ -59,8 +59,6 @@ export type {
 export { fromCockatiel, observeCockatiel } from './policy/cockatiel.js';
 export type { SloStatusLike, SloStatusSource } from './slo/slo-metrics.js';
 export { observeSlos } from './slo/slo-metrics.js';
-export type { TelemetryHandle, TelemetryOptions } from './tracing/start-telemetry.js';
-export { startTelemetry } from './tracing/start-telemetry.js';
 export type { ShutdownSignalOptions, SignalTarget } from './tracing/shutdown-signals.js';
 export { onShutdownSignal } from './tracing/shutdown-signals.js';
 export type { LogLevel, LogMethod, LoggerLike } from './logs/logger.js';

@@ -5,7 +5,6 @@ import {
   type MetricsRegistry,
   type MetricsRequestHandler,
   type RedMiddleware,
-  type TelemetryHandle,
   createMetricsRegistry,
   metricsHandler,
   observeBulkhead,
@@ -14,8 +13,8 @@ import {
   observeSlos,
   redMiddleware,
   renderMetrics,
-  startTelemetry,
 } from '@ballast/telemetry';
+import { type TelemetryHandle, startTelemetry } from '@ballast/telemetry/tracing';
 import { exactly } from './expect.js';
 
 export async function telemetry(): Promise<void> {

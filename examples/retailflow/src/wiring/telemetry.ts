@@ -17,8 +17,8 @@ import {
   type MetricsRegistry,
   type PgPoolLike,
   type SloStatusSource,
-  type TelemetryHandle,
 } from '@ballast/telemetry';
+import type { TelemetryHandle } from '@ballast/telemetry/tracing';
 import type { RetailFlowConfig } from '../config.js';
 import { startTracing } from '../tracing.js';
 import type { Repository } from '../data/index.js';

@@ -1,6 +1,5 @@
 import { createHash } from 'node:crypto';
 import { checkNumber, checkOneOf, invalidOption } from '@ballast/core';
-import type { Cluster, Redis } from 'ioredis';
 import type { GcraParams, RateLimitDecision } from './RateLimitRule.js';
 import type { RateLimitStore } from './RateLimitStore.js';
 
@@ -55,10 +54,31 @@ return out
 
 const SHA = createHash('sha1').update(SCRIPT).digest('hex');
 
+/**
+ * The part of an ioredis client (a `Redis` or a `Cluster`, ioredis 5) the store uses: `EVALSHA`, `EVAL` and whether it
+ * is a cluster. Declared here rather than imported from ioredis, so the package's declaration files compile without
+ * ioredis installed (it is an optional peer dependency: only applications that use this store install it).
+ *
+ * @example
+ * ```ts
+ * import { Redis } from 'ioredis';
+ * import type { RedisScriptClient } from '@ballast/resilience';
+ * const client: RedisScriptClient = new Redis({ enableOfflineQueue: false });
+ * ```
+ */
+export interface RedisScriptClient {
+  /** Runs a cached script by its SHA1 (`EVALSHA sha numkeys ...keys ...args`). */
+  evalsha(sha1: string, numkeys: number, ...args: (string | number)[]): Promise<unknown>;
+  /** Runs a script from its source (`EVAL script numkeys ...keys ...args`). */
+  eval(script: string, numkeys: number, ...args: (string | number)[]): Promise<unknown>;
+  /** True for an ioredis `Cluster`, whose keys may live on different nodes. */
+  readonly isCluster: boolean;
+}
+
 /** Options for {@link RedisRateLimitStore}. */
 export interface RedisRateLimitStoreOptions {
   /** An ioredis client (or cluster). Give it `enableOfflineQueue: false` so a down Redis fails fast. */
-  readonly client: Redis | Cluster;
+  readonly client: RedisScriptClient;
   /** Prefix for every key, so limiters sharing a Redis do not collide. @default 'ballast:rl:' */
   readonly prefix?: string;
   /**
@@ -103,7 +123,7 @@ export class RedisRateLimitStore implements RateLimitStore {
   /** The SHA1 of the Lua script (what `EVALSHA` sends). */
   static readonly scriptSha: string = SHA;
 
-  readonly #client: Redis | Cluster;
+  readonly #client: RedisScriptClient;
   readonly #prefix: string;
   readonly #clientTime: boolean;
   readonly #maxBatch: number;

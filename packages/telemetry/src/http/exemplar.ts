@@ -1,5 +1,18 @@
-import { type Span, TraceFlags, context, isSpanContextValid, trace } from '@opentelemetry/api';
-import { getRPCMetadata } from '@opentelemetry/core';
+import {
+  type Span,
+  TraceFlags,
+  context,
+  createContextKey,
+  isSpanContextValid,
+  trace,
+} from '@opentelemetry/api';
+
+/**
+ * Where the HTTP instrumentation keeps the inbound request's server span (`setRPCMetadata` of `@opentelemetry/core`).
+ * `createContextKey` is `Symbol.for(description)`, so this reads the SDK's slot whichever copy wrote it, without
+ * `@opentelemetry/core` (and the 10 MB of semantic conventions it brings) at run time.
+ */
+export const RPC_METADATA_KEY = createContextKey('OpenTelemetry SDK Context Key RPC_METADATA');
 
 /** Exemplar labels linking a histogram bucket to a trace. */
 export type TraceExemplar = Record<'trace_id' | 'span_id', string>;
@@ -15,7 +28,8 @@ export function activeSpan(): Span | undefined {
  */
 export function serverSpan(): Span | undefined {
   const ctx = context.active();
-  return getRPCMetadata(ctx)?.span ?? trace.getSpan(ctx);
+  const metadata = ctx.getValue(RPC_METADATA_KEY) as { readonly span?: Span } | undefined;
+  return metadata?.span ?? trace.getSpan(ctx);
 }
 
 /** Exemplar labels for `span` when it is valid and sampled (an unsampled trace is never exported, so no link). */

@@ -6,7 +6,7 @@ import {
   reportError,
   systemClock,
 } from '@ballast/core';
-import type { PolicyEvent } from '@ballast/resilience';
+import type { PolicyEvent } from '@ballast/core';
 import type { PolicyLike } from '../policy/policy-metrics.js';
 import { combine } from '../use/common.js';
 import type { LoggerLike } from './logger.js';

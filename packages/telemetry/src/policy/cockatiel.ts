@@ -1,5 +1,5 @@
 import { EventEmitter, type Event, type Subscription, invalidOption, reportError } from '@ballast/core';
-import type { BreakerState, PolicyEvent, PolicyKind } from '@ballast/resilience';
+import type { BreakerState, PolicyEvent, PolicyKind } from '@ballast/core';
 import type { MetricsRegistry } from '../metrics-registry.js';
 import { combine } from '../use/common.js';
 import { observeBulkhead } from '../use/bulkhead.js';

@@ -1,5 +1,4 @@
-import { type Event, type Subscription, reportError } from '@ballast/core';
-import type { PolicyEvent } from '@ballast/resilience';
+import { type Event, type PolicyEvent, type Subscription, reportError } from '@ballast/core';
 import type { Counter } from 'prom-client';
 import type { BallastHistogram } from '../histogram.js';
 import type { MetricsRegistry } from '../metrics-registry.js';

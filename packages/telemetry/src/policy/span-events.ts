@@ -1,4 +1,4 @@
-import type { PolicyEvent } from '@ballast/resilience';
+import type { PolicyEvent } from '@ballast/core';
 import { activeSpan } from '../http/exemplar.js';
 
 /**

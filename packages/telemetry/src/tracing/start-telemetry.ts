@@ -160,7 +160,7 @@ function isTrue(name: string): boolean {
  *
  * @example
  * ```ts
- * import { startTelemetry } from '@ballast/telemetry';
+ * import { startTelemetry } from '@ballast/telemetry/tracing';
  * const telemetry = startTelemetry({ serviceName: 'checkout', sampleRatio: 0.2 });
  * // on exit: await telemetry.shutdown();
  * ```
