@@ -157,4 +157,16 @@ export const migrations: readonly Migration[] = [
         PRIMARY KEY (scope, flag)
       );`,
   },
+  {
+    version: 6,
+    name: 'outbox relay leadership lease with fencing tokens',
+    sql: () => `
+      CREATE TABLE relay_leases (
+        key TEXT PRIMARY KEY,
+        owner TEXT,
+        token BIGINT NOT NULL,
+        expires_at BIGINT NOT NULL
+      );
+      ALTER TABLE outbox ADD COLUMN claim_token BIGINT;`,
+  },
 ];

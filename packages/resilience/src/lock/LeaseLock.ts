@@ -53,6 +53,16 @@ export class LeaseLock {
     this.#clock = options.clock ?? systemClock;
   }
 
+  /** The lock's name. */
+  get key(): string {
+    return this.#key;
+  }
+
+  /** How long each lease lasts without renewal, in ms. */
+  get leaseMs(): number {
+    return this.#leaseMs;
+  }
+
   /** This holder's identity. */
   get owner(): string {
     return this.#owner;
