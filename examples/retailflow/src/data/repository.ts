@@ -369,7 +369,10 @@ export interface Repository extends OutboxStore, FulfilmentStore {
   listFlagOverrides(tenantId: string): Promise<FlagOverride[]>;
 
   // Operations
-  /** Resolves when the store answers a trivial query; rejects otherwise (for `/readyz`). */
+  /**
+   * Resolves when the store answers a trivial query and (PostgreSQL) is a primary that accepts writes; rejects
+   * otherwise (for `/readyz`), so a load balancer never sends traffic to an instance whose database is a standby.
+   */
   health(): Promise<void>;
   /** Closes connections; the repository is unusable afterwards. */
   close(): Promise<void>;

@@ -953,7 +953,16 @@ export class SqlRepository implements Repository {
   // ---- operations ----
 
   async health(): Promise<void> {
-    await this.#driver.read((s) => s.all('SELECT 1 AS ok'));
+    if (this.kind === 'sqlite') {
+      await this.#driver.read((s) => s.all('SELECT 1 AS ok'));
+      return;
+    }
+    // A standby answers queries but refuses writes: an instance pointed at one (a region whose database has not
+    // been promoted, or an old primary that came back as a standby) must not be sent traffic.
+    const [row] = await this.#driver.read((s) => s.all('SELECT pg_is_in_recovery() AS standby'));
+    if (row?.standby === true) {
+      throw new Error('the database is a read-only standby (in recovery): not promoted, or fenced');
+    }
   }
 
   close(): Promise<void> {
