@@ -6,12 +6,14 @@
 //   npm run proof -- --embedded   embedded stores; the outage scenario needs real services and is skipped
 //   npm run proof -- --render proof/figures.json   re-render the report of a saved run
 //   npm run proof -- --only hostile,faults         run some sections only
+//   npm run proof -- --only disaster               region failover, fail-back and backup drills (needs root)
 // The run is a gate: it exits 1 when a goal is missed beyond its stated tolerance (scripts/proof/gate.ts).
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { serviceUrl } from '@ballast/testkit';
+import { disaster } from './disaster.js';
 import { dependencyFaults } from './faults.js';
 import { gate, gateMarkdown } from './gate.js';
 import { hostileInput } from './hostile.js';
@@ -110,6 +112,10 @@ if (only.has('hostile')) {
     seed: 20261126,
     log,
   });
+}
+if (only.has('disaster')) {
+  log('disaster: two regions with streaming replication, failover and fail-back drills, backup restore');
+  figures.disaster = await disaster({ quick, log });
 }
 figures.durationSec = (performance.now() - started) / 1000;
 figures.gate = gate(figures);

@@ -1,4 +1,5 @@
 import { lineChart } from './chart.js';
+import type { DisasterResult } from './disaster.js';
 import type { FaultResult } from './faults.js';
 import { gateMarkdown, type GateResult } from './gate.js';
 import type { HostileResult } from './hostile.js';
@@ -16,6 +17,7 @@ export interface ProofFigures {
   readonly faults?: FaultResult;
   readonly outages?: OutageResult;
   readonly hostile?: HostileResult;
+  readonly disaster?: DisasterResult;
   /** The gate's verdict over every section's goals. */
   readonly gate?: GateResult;
 }
@@ -211,6 +213,35 @@ export function markdown(f: ProofFigures): string {
       '',
     );
     if (h.examples.length > 0) lines.push('Examples of failures:', '', ...h.examples.map((e) => `- \`${e.replace(/`/g, "'")}\``), '');
+  }
+  const dr = f.disaster;
+  if (dr) {
+    const r = dr.replication;
+    lines.push(
+      '## 5. Disaster recovery',
+      '',
+      `Two regions on this machine (PostgreSQL 15 clusters on :5441 and :5442, streaming replication, HAProxy with region B as backup servers). ${r.commits} commits each: p50/p99 ${n(r.syncP50Ms, 2)}/${n(r.syncP99Ms, 2)} ms synchronous, ${n(r.asyncP50Ms, 2)}/${n(r.asyncP99Ms, 2)} ms asynchronous; max replay lag ${n(r.asyncMaxReplayLagMs, 1)} ms (${n(r.asyncMaxLagBytes)} bytes) under async writes.`,
+      '',
+      '| drill | acknowledged | RTO (s) | lost orders | duplicate effects | events resumed (s) | relay token | old primary writes |',
+      '| --- | --- | --- | --- | --- | --- | --- | --- |',
+      ...dr.drills.map(
+        (x) =>
+          `| ${x.name} | ${x.acknowledged} | ${n(x.rtoSec, 1)} | ${x.lostOrders} | ${x.duplicateEffects} | ${n(x.eventsResumedSec, 1)} | ${x.tokenBefore} → ${x.tokenAfter} | ${x.oldPrimaryWrites} |`,
+      ),
+      '',
+      `Backup: ${n(dr.backup.dataBytes / 2 ** 20, 1)} MiB database, ${dr.backup.rows} rows; full ${n(dr.backup.fullSec, 1)} s, incremental ${n(dr.backup.incrSec, 1)} s, point-in-time restore into a new cluster ${n(dr.backup.restoreSec, 1)} s; archive age at the instant ${n(dr.backup.dataLossWindowSec, 1)} s. Tables matching the source at the instant: ${Object.entries(
+        dr.backup.tables,
+      )
+        .map(([t, v]) => `${t} ${v.rows} rows ${v.match ? 'match' : 'DIFFER'}`)
+        .join(', ')}.`,
+      '',
+      '| goal | value | target | verdict |',
+      '| --- | --- | --- | --- |',
+      ...Object.entries(dr.goals).map(
+        ([k, g]) => `| ${k} | ${n(g.value, 1)} | ${g.goal === null ? 'measured' : g.goal} | ${verdict(g.met)} |`,
+      ),
+      '',
+    );
   }
   return lines.join('\n');
 }
