@@ -69,6 +69,8 @@ export interface FailoverDrill {
   readonly newPrimaryTimeline: number;
   /** The standby streamed from the failing primary when the drill began. */
   readonly standbyStreaming: boolean;
+  /** Outbox events of the last 5 minutes published again after the promotion. */
+  readonly republished: number;
 }
 
 /** Everything the section measured. */
@@ -195,6 +197,14 @@ async function failover(options: {
   await ctl(to, 'promote');
   await forgetPrimary(to);
   await waitReady(to.url('retailflow'));
+  // Events the failed region published in its last minutes may have died with it (in its broker, or with effects
+  // that had not replicated yet): publish them again; consumers drop the ones they already applied (runbook step 5).
+  const [replayed] = await query<{ n: string }>(
+    to.url('retailflow'),
+    `WITH r AS (UPDATE outbox SET published_at = NULL, locked_until = 0
+                WHERE published_at > floor(extract(epoch FROM clock_timestamp()) * 1000) - 300000 RETURNING 1)
+     SELECT count(*) AS n FROM r`,
+  );
   // Wait for the first checkout acknowledged after the failure (bounded), then keep the load on for a while.
   const deadline = Date.now() + 60_000;
   while (!load.acks.some((t) => t > deadAt) && Date.now() < deadline) await sleep(100);
@@ -268,6 +278,7 @@ async function failover(options: {
     oldPrimaryTimeline: oldRole.timeline,
     newPrimaryTimeline: newRole.timeline,
     standbyStreaming: streaming,
+    republished: Number(replayed!.n),
   };
 }
 
