@@ -6,6 +6,7 @@
 //   npm run proof -- --embedded   embedded stores; the outage scenario needs real services and is skipped
 //   npm run proof -- --render proof/figures.json   re-render the report of a saved run
 //   npm run proof -- --only hostile,faults         run some sections only
+//   npm run proof -- --only disaster               region failover, fail-back and backup drills (needs root)
 // The run is a gate: it exits 1 when a goal is missed beyond its stated tolerance (scripts/proof/gate.ts).
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import os from 'node:os';
@@ -13,6 +14,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { serviceUrl } from '@ballast/testkit';
 import { deployments } from './deployments.js';
+import { disaster } from './disaster.js';
 import { dependencyFaults } from './faults.js';
 import { gate, gateMarkdown } from './gate.js';
 import { hostileInput } from './hostile.js';
@@ -44,7 +46,7 @@ if (values.render !== undefined) {
 }
 const quick = values.quick === true;
 const embedded = values.embedded === true;
-const only = new Set((values.only ?? 'overload,faults,outages,hostile,security,deployments').split(','));
+const only = new Set((values.only ?? 'overload,faults,outages,hostile,security,deployments,disaster').split(','));
 const started = performance.now();
 const log = (line: string) => console.log(`[proof ${((performance.now() - started) / 1000).toFixed(0).padStart(4)} s] ${line}`);
 
@@ -129,6 +131,10 @@ if (only.has('deployments') && !embedded) {
 if (only.has('security')) {
   log('security: OIDC tokens, attack corpus, revocation, mutual TLS');
   figures.security = await security({ env, revocationSamples: quick ? 5 : 20, log });
+}
+if (only.has('disaster')) {
+  log('disaster: two regions with streaming replication, failover and fail-back drills, backup restore');
+  figures.disaster = await disaster({ quick, log });
 }
 figures.durationSec = (performance.now() - started) / 1000;
 figures.gate = gate(figures);

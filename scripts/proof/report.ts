@@ -1,5 +1,6 @@
 import { lineChart } from './chart.js';
 import type { DeploymentsResult } from './deployments.js';
+import type { DisasterResult } from './disaster.js';
 import type { FaultResult } from './faults.js';
 import { gateMarkdown, type GateResult } from './gate.js';
 import type { HostileResult } from './hostile.js';
@@ -20,6 +21,7 @@ export interface ProofFigures {
   readonly hostile?: HostileResult;
   readonly security?: SecurityResult;
   readonly deployments?: DeploymentsResult;
+  readonly disaster?: DisasterResult;
   /** The gate's verdict over every section's goals. */
   readonly gate?: GateResult;
 }
@@ -237,6 +239,57 @@ export function markdown(f: ProofFigures): string {
       '| attack | status | problem body | verdict |',
       '| --- | --- | --- | --- |',
       ...sec.attacks.map((a) => `| ${a.name} | ${a.status} | ${a.problemBody ? 'yes' : 'no'} | ${verdict(a.asExpected)} |`),
+      '',
+    );
+  }
+  const dep = f.deployments;
+  if (dep) {
+    const bg = dep.blueGreen;
+    lines.push(
+      '## 7. Deployments',
+      '',
+      `A fleet of RetailFlow processes behind HAProxy (checks on /readyz, weights and states through the runtime API) with a Prometheus scraping each instance, under ${dep.rate} req/s (one checkout in three). ` +
+        `Blue/green: green started ready at weight 0, took the traffic, blue drained and stopped (${n(bg.switchSec, 1)} s), then the same move back (${n(bg.rollbackSec, 1)} s): ` +
+        `${bg.failedTotal} of ${bg.requests} requests failed (${bg.failedDuringSwitch} during the switch, ${bg.failedDuringRollback} during the rollback${Object.keys(bg.failedStatuses).length > 0 ? `; by status ${Object.entries(bg.failedStatuses).map(([k, v]) => `${k}: ${v}`).join(', ')}` : ''}); ` +
+        `${bg.ordersAcknowledged} orders acknowledged, ${bg.ordersLost ?? '–'} lost, ${bg.ordersDuplicated ?? '–'} duplicated.`,
+      '',
+      'Canaries: 5% → 25% → 50% → 100% of traffic, judged every 2 s against the stable version from Prometheus (`judgeCanary`: Fisher per SLO, burn rate, Mann-Whitney on checkout p50).',
+      '',
+      '| build | outcome | decided after | share then | canary checkouts failed | answers the canary failed / all served | judgements | last reasons |',
+      '| --- | --- | --- | --- | --- | --- | --- | --- |',
+      ...dep.canaries.map(
+        (c) =>
+          `| ${c.build} | ${c.outcome} | ${n(c.decidedAfterSec, 1)} s | ${pct(c.shareAtDecision)} | ${c.canaryCheckoutFailureRatio === null ? '–' : pct(c.canaryCheckoutFailureRatio)} | ${c.harmed} / ${c.served} | ${c.judgements} | ${c.reasons.slice(0, 2).join('; ').replace(/\|/g, '/')} |`,
+      ),
+      '',
+    );
+  }
+  const dr = f.disaster;
+  if (dr) {
+    const r = dr.replication;
+    lines.push(
+      '## 6. Disaster recovery',
+      '',
+      `Two regions on this machine (PostgreSQL 15 clusters on :5441 and :5442, streaming replication, HAProxy with region B as backup servers). ${r.commits} commits each: p50/p99 ${n(r.syncP50Ms, 2)}/${n(r.syncP99Ms, 2)} ms synchronous, ${n(r.asyncP50Ms, 2)}/${n(r.asyncP99Ms, 2)} ms asynchronous; max replay lag ${n(r.asyncMaxReplayLagMs, 1)} ms (${n(r.asyncMaxLagBytes)} bytes) under async writes.`,
+      '',
+      '| drill | acknowledged | RTO (s) | lost orders | duplicate effects | events resumed (s) | relay token | old primary writes |',
+      '| --- | --- | --- | --- | --- | --- | --- | --- |',
+      ...dr.drills.map(
+        (x) =>
+          `| ${x.name} | ${x.acknowledged} | ${n(x.rtoSec, 1)} | ${x.lostOrders} | ${x.duplicateEffects} | ${n(x.eventsResumedSec, 1)} | ${x.tokenBefore} → ${x.tokenAfter} | ${x.oldPrimaryWrites} |`,
+      ),
+      '',
+      `Backup: ${n(dr.backup.dataBytes / 2 ** 20, 1)} MiB database, ${dr.backup.rows} rows; full ${n(dr.backup.fullSec, 1)} s, incremental ${n(dr.backup.incrSec, 1)} s, point-in-time restore into a new cluster ${n(dr.backup.restoreSec, 1)} s; archive age at the instant ${n(dr.backup.dataLossWindowSec, 1)} s. Tables matching the source at the instant: ${Object.entries(
+        dr.backup.tables,
+      )
+        .map(([t, v]) => `${t} ${v.rows} rows ${v.match ? 'match' : 'DIFFER'}`)
+        .join(', ')}.`,
+      '',
+      '| goal | value | target | verdict |',
+      '| --- | --- | --- | --- |',
+      ...Object.entries(dr.goals).map(
+        ([k, g]) => `| ${k} | ${n(g.value, 1)} | ${g.goal === null ? 'measured' : g.goal} | ${verdict(g.met)} |`,
+      ),
       '',
     );
   }

@@ -12,6 +12,11 @@ export interface RetailFlowConfig {
   readonly host: string;
   /** PostgreSQL URL (`DATABASE_URL`); unset means the embedded SQLite store. */
   readonly databaseUrl?: string;
+  /**
+   * Milliseconds to wait at start-up for the database to be promoted when it is a standby
+   * (`DATABASE_WAIT_FOR_PRIMARY_MS`; the warm instances of a standby region). @default 0
+   */
+  readonly databaseWaitForPrimaryMs?: number;
   /** SQLite file for the embedded store (`SQLITE_PATH`). @default ':memory:' */
   readonly sqlitePath: string;
   /** Redis URL for per-tenant rate limits (`REDIS_URL`); unset means in-memory limits. */
@@ -260,6 +265,9 @@ export function loadConfig(env: Env = process.env): RetailFlowConfig {
   if (text(env, 'PAYMENT_MTLS') !== undefined) {
     config.paymentMtls =
       checkOneOf('PAYMENT_MTLS', text(env, 'PAYMENT_MTLS'), ['true', 'false'], 'false') === 'true';
+  }
+  if (text(env, 'DATABASE_WAIT_FOR_PRIMARY_MS') !== undefined) {
+    config.databaseWaitForPrimaryMs = integer(env, 'DATABASE_WAIT_FOR_PRIMARY_MS', 0, 0, 86_400_000);
   }
   const seedStock = text(env, 'SEED_STOCK');
   if (seedStock !== undefined) config.seedStock = integer(env, 'SEED_STOCK', 0, 0, 1e12);

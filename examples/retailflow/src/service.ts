@@ -111,6 +111,7 @@ export async function startRetailFlow(
       clock,
       databaseUrl: config.databaseUrl,
       sqlitePath: config.sqlitePath,
+      waitForPrimaryMs: config.databaseWaitForPrimaryMs,
       ...(options.databaseSchema === undefined ? {} : { schema: options.databaseSchema }),
     });
     closers.push(() => repo.close());

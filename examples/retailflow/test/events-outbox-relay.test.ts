@@ -97,6 +97,8 @@ describe('OutboxRelay', () => {
       deadLettered: 0,
       released: 0,
       outage: undefined,
+      fenced: 0,
+      leader: true,
     });
     await flushMicrotasks();
     expect(s.got.map((m) => m.aggregateId)).toEqual(ids);

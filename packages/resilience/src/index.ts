@@ -117,3 +117,16 @@ export type { SingleFlightOptions } from './cache/SingleFlight.js';
 export { SingleFlight } from './cache/SingleFlight.js';
 export type { TtlCacheOptions } from './cache/TtlCache.js';
 export { TtlCache } from './cache/TtlCache.js';
+
+// Lease locks with fencing tokens (src/lock).
+export type { Lease, LeaseStore } from './lock/Lease.js';
+export type { LeaseLockOptions } from './lock/LeaseLock.js';
+export { LeaseLock } from './lock/LeaseLock.js';
+export { FencingGuard } from './lock/FencingGuard.js';
+export type { MemoryLeaseStoreOptions } from './lock/MemoryLeaseStore.js';
+export { MemoryLeaseStore } from './lock/MemoryLeaseStore.js';
+export type { RedisLeaseStoreOptions } from './lock/RedisLeaseStore.js';
+export { RedisLeaseStore } from './lock/RedisLeaseStore.js';
+export type { PostgresLeaseStoreOptions, SqlQuery } from './lock/PostgresLeaseStore.js';
+export { PostgresLeaseStore } from './lock/PostgresLeaseStore.js';
+export { StaleTokenError, isStaleTokenError } from './errors/StaleTokenError.js';

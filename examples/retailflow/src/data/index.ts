@@ -15,6 +15,7 @@ export type {
   OutboxRecord,
   OutboxStats,
   OutboxStore,
+  RelayFence,
   Page,
   PageRequest,
   PaymentOutcome,

@@ -175,4 +175,16 @@ export const migrations: readonly Migration[] = [
       );
       CREATE INDEX api_keys_by_tenant ON api_keys (tenant_id, created_at);`,
   },
+  {
+    version: 7,
+    name: 'outbox relay leadership lease with fencing tokens',
+    sql: () => `
+      CREATE TABLE relay_leases (
+        key TEXT PRIMARY KEY,
+        owner TEXT,
+        token BIGINT NOT NULL,
+        expires_at BIGINT NOT NULL
+      );
+      ALTER TABLE outbox ADD COLUMN claim_token BIGINT;`,
+  },
 ];

@@ -5,6 +5,8 @@ import { createSqliteRepository } from './sqlite.js';
 
 /** Options of {@link openRepository}. */
 export interface OpenRepositoryOptions extends RepositoryOptions {
+  /** PostgreSQL only: wait this long at start-up for a standby to be promoted. @default 0 */
+  readonly waitForPrimaryMs?: number | undefined;
   /** `DATABASE_URL`: when set, PostgreSQL is used. */
   readonly databaseUrl?: string | undefined;
   /** SQLite file when `databaseUrl` is not set. @default ':memory:' */
@@ -32,6 +34,7 @@ export function openRepository(options: OpenRepositoryOptions = {}): Promise<Rep
       ...base,
       connectionString: options.databaseUrl,
       ...(options.schema ? { schema: options.schema } : {}),
+      ...(options.waitForPrimaryMs ? { waitForPrimaryMs: options.waitForPrimaryMs } : {}),
     });
   }
   return createSqliteRepository({ ...base, path: options.sqlitePath ?? ':memory:' });

@@ -1,4 +1,5 @@
-import { invalidOption, systemClock } from '@ballast/core';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { invalidOption, systemClock, type Clock } from '@ballast/core';
 import pg from 'pg';
 import { applyMigrations } from './migrate.js';
 import { PostgresDriver } from './postgres-driver.js';
@@ -18,6 +19,13 @@ export interface PostgresRepositoryOptions extends RepositoryOptions {
   readonly schema?: string;
   /** Largest number of pooled connections. @default 10 */
   readonly max?: number;
+  /**
+   * How long to wait, at start-up, for the database to be a primary when it is a hot standby (the warm instances of
+   * a standby region start against their region's standby and come up when it is promoted). 0 fails at once on a
+   * standby, as every write would.
+   * @default 0
+   */
+  readonly waitForPrimaryMs?: number;
 }
 
 /**
@@ -89,10 +97,34 @@ export async function createPostgresRepository(
   }
   const driver = new PostgresDriver(pool);
   try {
+    if ((options.waitForPrimaryMs ?? 0) > 0) {
+      await waitForPrimary(pool, options.waitForPrimaryMs ?? 0, options.clock ?? systemClock);
+    }
     await applyMigrations(driver, options.clock ?? systemClock);
   } catch (error) {
     await driver.close();
     throw error;
   }
   return new PostgresRepository(driver, options);
+}
+
+/** Polls `pg_is_in_recovery()` every 250 ms until the server is a primary; rejects after `timeoutMs`. */
+async function waitForPrimary(pool: pg.Pool, timeoutMs: number, clock: Clock): Promise<void> {
+  const deadline = clock.now() + timeoutMs;
+  for (;;) {
+    let standby = true;
+    try {
+      const { rows } = await pool.query<{ standby: boolean }>('SELECT pg_is_in_recovery() AS standby');
+      standby = rows[0]?.standby === true;
+    } catch (error) {
+      if (clock.now() >= deadline) throw error;
+    }
+    if (!standby) return;
+    if (clock.now() >= deadline) {
+      throw new Error(
+        `the database is still a read-only standby after waiting ${timeoutMs} ms for a promotion`,
+      );
+    }
+    await sleep(250);
+  }
 }

@@ -11,6 +11,8 @@
  * - timestamps come from the adapter's injected `Clock` (epoch milliseconds), never from the database.
  */
 
+import type { LeaseStore } from '@ballast/resilience';
+
 /** A tenant's plan; it selects the per-tenant rate limits. */
 export type Plan = 'free' | 'pro';
 
@@ -216,6 +218,16 @@ export interface FlagOverride {
   readonly updatedAt: number;
 }
 
+/**
+ * The relay's leadership lease as it reaches the outbox: the lock's key and the fencing token the holder got. A
+ * store given a fence refuses the call with `StaleTokenError` (from `@ballast/resilience`) unless the lease row
+ * `key` still carries `token`, checked in the same transaction as the write.
+ */
+export interface RelayFence {
+  readonly key: string;
+  readonly token: number;
+}
+
 /** The relay's view of the outbox. */
 export interface OutboxStore {
   /**
@@ -223,9 +235,19 @@ export interface OutboxStore {
    * creation order and leases them for `leaseMs`, so a second relay skips them (`FOR UPDATE SKIP LOCKED` on
    * PostgreSQL). A relay that dies loses its lease and the events are claimed again (at-least-once).
    */
-  claimOutbox(options: { readonly limit: number; readonly leaseMs: number }): Promise<OutboxRecord[]>;
-  /** Marks events published (after the broker confirmed them). */
-  markPublished(ids: readonly string[]): Promise<void>;
+  claimOutbox(options: {
+    readonly limit: number;
+    readonly leaseMs: number;
+    /** Claim only while this lease is current and unexpired; the claimed rows record its token. */
+    readonly fence?: RelayFence;
+  }): Promise<OutboxRecord[]>;
+  /** Marks events published (after the broker confirmed them); with `fence`, only while that lease is current. */
+  markPublished(ids: readonly string[], fence?: RelayFence): Promise<void>;
+  /**
+   * The relays' leadership leases (table `relay_leases`, next to the outbox, so tokens follow the data through a
+   * replica promotion). Give it to a `LeaseLock` and pass the lease to the relay as its fence.
+   */
+  readonly relayLeases: LeaseStore;
   /** Records a failed attempt: `attempts + 1`, `lastError`, next try not before `nextAttemptAt`; drops the lease. */
   markFailed(id: string, error: string, nextAttemptAt: number): Promise<void>;
   /** Moves an event to the outbox dead-letter state (never claimed again until {@link requeueDeadLettered}). */
@@ -347,7 +369,10 @@ export interface Repository extends OutboxStore, FulfilmentStore {
   listFlagOverrides(tenantId: string): Promise<FlagOverride[]>;
 
   // Operations
-  /** Resolves when the store answers a trivial query; rejects otherwise (for `/readyz`). */
+  /**
+   * Resolves when the store answers a trivial query and (PostgreSQL) is a primary that accepts writes; rejects
+   * otherwise (for `/readyz`), so a load balancer never sends traffic to an instance whose database is a standby.
+   */
   health(): Promise<void>;
   /** Closes connections; the repository is unusable afterwards. */
   close(): Promise<void>;

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { checkNumber, invalidOption, systemClock, type Clock } from '@ballast/core';
+import { StaleTokenError, type Lease, type LeaseStore } from '@ballast/resilience';
 import { decodeCursor, encodeCursor, pageLimit } from './cursor.js';
 import type {
   AuditEntry,
@@ -22,6 +23,7 @@ import type {
   Plan,
   Product,
   RecordPaymentResult,
+  RelayFence,
   Repository,
   Tenant,
 } from './repository.js';
@@ -162,6 +164,7 @@ export class SqlRepository implements Repository {
   readonly #newId: () => string;
   readonly #forUpdate: string;
   readonly #skipLocked: string;
+  readonly #forShare: string;
 
   constructor(driver: SqlDriver, options: RepositoryOptions = {}) {
     this.#driver = driver;
@@ -170,6 +173,7 @@ export class SqlRepository implements Repository {
     this.#newId = options.newId ?? randomUUID;
     this.#forUpdate = driver.dialect === 'postgres' ? ' FOR UPDATE' : '';
     this.#skipLocked = driver.dialect === 'postgres' ? ' FOR UPDATE SKIP LOCKED' : '';
+    this.#forShare = driver.dialect === 'postgres' ? ' FOR SHARE' : '';
   }
 
   /** The connection layer, for stores that keep their own tables in this database (API keys). */
@@ -710,32 +714,112 @@ export class SqlRepository implements Repository {
 
   // ---- outbox ----
 
-  async claimOutbox(options: { limit: number; leaseMs: number }): Promise<OutboxRecord[]> {
+  async claimOutbox(options: {
+    limit: number;
+    leaseMs: number;
+    fence?: RelayFence;
+  }): Promise<OutboxRecord[]> {
     const limit = checkNumber('limit', options.limit, 0, { integer: true, min: 1 });
     const leaseMs = checkNumber('leaseMs', options.leaseMs, 0, { min: 1 });
     const now = this.#now();
-    const rows = await this.#tx((s) =>
-      s.all(
-        `UPDATE outbox SET locked_until = ? WHERE seq IN (
+    const rows = await this.#tx(async (s) => {
+      if (options.fence) await this.#checkFence(s, options.fence, now);
+      return s.all(
+        `UPDATE outbox SET locked_until = ?, claim_token = ? WHERE seq IN (
            SELECT seq FROM outbox
            WHERE published_at IS NULL AND dead_lettered_at IS NULL AND next_attempt_at <= ? AND locked_until <= ?
            ORDER BY seq LIMIT ?${this.#skipLocked})
          RETURNING *`,
-        [now + Math.ceil(leaseMs), now, now, limit],
-      ),
-    );
+        [now + Math.ceil(leaseMs), options.fence?.token ?? null, now, now, limit],
+      );
+    });
     return rows.sort((a, b) => num(a.seq) - num(b.seq)).map(toOutbox);
   }
 
-  async markPublished(ids: readonly string[]): Promise<void> {
+  async markPublished(ids: readonly string[], fence?: RelayFence): Promise<void> {
     if (ids.length === 0) return;
-    await this.#tx((s) =>
-      s.run(`UPDATE outbox SET published_at = ?, locked_until = 0 WHERE id IN (${marks(ids.length)})`, [
+    await this.#tx(async (s) => {
+      if (fence) await this.#checkFence(s, fence, undefined);
+      await s.run(`UPDATE outbox SET published_at = ?, locked_until = 0 WHERE id IN (${marks(ids.length)})`, [
         this.#now(),
         ...ids,
-      ]),
-    );
+      ]);
+    });
   }
+
+  /**
+   * Refuses with StaleTokenError unless the lease row still carries the fence's token (and, when `now` is given,
+   * has not expired). On PostgreSQL the row is share-locked until the transaction ends, so a new holder's acquire
+   * (which updates the row) waits for this write, and every write after that acquire sees the new token.
+   */
+  async #checkFence(s: SqlSession, fence: RelayFence, now: number | undefined): Promise<void> {
+    const [row] = await s.all(`SELECT token, expires_at FROM relay_leases WHERE key = ?${this.#forShare}`, [
+      fence.key,
+    ]);
+    const token = row ? num(row.token) : 0;
+    if (!row || token !== fence.token || (now !== undefined && num(row.expires_at) <= now)) {
+      throw new StaleTokenError(`relay_leases/${fence.key}`, fence.token, Math.max(token, fence.token));
+    }
+  }
+
+  /** The relays' leadership leases in `relay_leases`, on the repository's clock. */
+  readonly relayLeases: LeaseStore = {
+    tryAcquire: (key, owner, ttlMs) => {
+      const now = this.#now();
+      return this.#tx(async (s): Promise<Lease | undefined> => {
+        const [row] = await s.all(
+          `SELECT owner, token, expires_at FROM relay_leases WHERE key = ?${this.#forUpdate}`,
+          [key],
+        );
+        const expiresAt = now + Math.ceil(ttlMs);
+        if (!row) {
+          const inserted = await s.run(
+            'INSERT INTO relay_leases (key, owner, token, expires_at) VALUES (?, ?, 1, ?) ON CONFLICT (key) DO NOTHING',
+            [key, owner, expiresAt],
+          );
+          return inserted === 1 ? { key, owner, token: 1, expiresAt } : undefined;
+        }
+        const live = row.owner !== null && num(row.expires_at) > now;
+        if (live && row.owner !== owner) return undefined;
+        const token = live ? num(row.token) : num(row.token) + 1;
+        await s.run('UPDATE relay_leases SET owner = ?, token = ?, expires_at = ? WHERE key = ?', [
+          owner,
+          token,
+          expiresAt,
+          key,
+        ]);
+        return { key, owner, token, expiresAt };
+      });
+    },
+    renew: async (lease, ttlMs) => {
+      const now = this.#now();
+      const expiresAt = now + Math.ceil(ttlMs);
+      const changed = await this.#tx((s) =>
+        s.run(
+          'UPDATE relay_leases SET expires_at = ? WHERE key = ? AND owner = ? AND token = ? AND expires_at > ?',
+          [expiresAt, lease.key, lease.owner, lease.token, now],
+        ),
+      );
+      return changed === 1 ? { ...lease, expiresAt } : undefined;
+    },
+    release: async (lease) => {
+      const now = this.#now();
+      const changed = await this.#tx((s) =>
+        s.run(
+          'UPDATE relay_leases SET owner = NULL, expires_at = 0 WHERE key = ? AND owner = ? AND token = ? AND expires_at > ?',
+          [lease.key, lease.owner, lease.token, now],
+        ),
+      );
+      return changed === 1;
+    },
+    current: async (key) => {
+      const [row] = await this.#driver.read((s) =>
+        s.all('SELECT owner, token, expires_at FROM relay_leases WHERE key = ?', [key]),
+      );
+      if (!row || row.owner === null || num(row.expires_at) <= this.#now()) return undefined;
+      return { key, owner: row.owner as string, token: num(row.token), expiresAt: num(row.expires_at) };
+    },
+  };
 
   async markFailed(id: string, error: string, nextAttemptAt: number): Promise<void> {
     await this.#tx((s) =>
@@ -874,7 +958,16 @@ export class SqlRepository implements Repository {
   // ---- operations ----
 
   async health(): Promise<void> {
-    await this.#driver.read((s) => s.all('SELECT 1 AS ok'));
+    if (this.kind === 'sqlite') {
+      await this.#driver.read((s) => s.all('SELECT 1 AS ok'));
+      return;
+    }
+    // A standby answers queries but refuses writes: an instance pointed at one (a region whose database has not
+    // been promoted, or an old primary that came back as a standby) must not be sent traffic.
+    const [row] = await this.#driver.read((s) => s.all('SELECT pg_is_in_recovery() AS standby'));
+    if (row?.standby === true) {
+      throw new Error('the database is a read-only standby (in recovery): not promoted, or fenced');
+    }
   }
 
   close(): Promise<void> {

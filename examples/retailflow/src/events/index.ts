@@ -26,6 +26,8 @@ export type {
   RelayBatchResult,
   RelayDeadLetteredEvent,
   RelayFailedEvent,
+  RelayLeadershipEvent,
+  RelayLeadershipLock,
   RelayOutageEvent,
   RelayPublishedEvent,
 } from './outbox-relay.js';

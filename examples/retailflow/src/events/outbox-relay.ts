@@ -6,7 +6,8 @@ import {
   type Clock,
   type TimerHandle,
 } from '@ballast/core';
-import type { OutboxRecord, OutboxStats, OutboxStore } from '../data/repository.js';
+import { isStaleTokenError, type Lease } from '@ballast/resilience';
+import type { OutboxRecord, OutboxStats, OutboxStore, RelayFence } from '../data/repository.js';
 import type { Broker, EventEnvelope } from './broker.js';
 import { envelopeFromOutbox } from './envelope.js';
 import { isBrokerUnavailableError, isPoisonMessageError } from './errors.js';
@@ -38,6 +39,28 @@ export function exponentialRelayBackoff(baseMs: number, maxMs: number): RelayBac
   };
 }
 
+/**
+ * The leadership lock a relay takes before each batch: `LeaseLock` from `@ballast/resilience` over the
+ * repository's `relayLeases` fits as is.
+ */
+export interface RelayLeadershipLock {
+  readonly key: string;
+  readonly leaseMs: number;
+  readonly held: Lease | undefined;
+  acquire(): Promise<Lease | undefined>;
+  renew(): Promise<Lease | undefined>;
+  release(): Promise<boolean>;
+}
+
+/** The relay became the leader (with its fencing token) or stopped being it. */
+export interface RelayLeadershipEvent {
+  readonly leader: boolean;
+  /** The fencing token of the lease (the last one held when `leader` is false). */
+  readonly token: number;
+  /** Why leadership ended: the lease could not be renewed, or the store refused the token. */
+  readonly reason?: 'lost' | 'fenced' | 'stopped';
+}
+
 /** Options of {@link OutboxRelay}. */
 export interface OutboxRelayOptions {
   /** Where events come from (the repository). */
@@ -64,6 +87,20 @@ export interface OutboxRelayOptions {
   readonly retainPublishedMs?: number;
   /** How often the relay prunes published events. @default 60000 */
   readonly pruneIntervalMs?: number;
+  /**
+   * A leadership lease with fencing tokens. With it, only the holder publishes: the relay renews the lease
+   * before a batch once a third of it has passed, claims with its token, and marks published with its token, and
+   * the store refuses both once another relay holds a higher token, so a relay paused past its lease (or cut off
+   * in a partition) stops at its next write. Without it, relays share the outbox through per-event claims.
+   * @default undefined (no leadership: every relay claims)
+   * @example
+   * ```ts
+   * import { LeaseLock } from '@ballast/resilience';
+   * const lock = new LeaseLock({ store: repo.relayLeases, key: 'outbox-relay', leaseMs: 10_000 });
+   * const relay = new OutboxRelay({ store: repo, broker, leadership: lock });
+   * ```
+   */
+  readonly leadership?: RelayLeadershipLock;
 }
 
 /** One event published (confirmed by the broker). `lagMs` is the time from the change to the confirm. */
@@ -115,6 +152,13 @@ export interface RelayBatchResult {
   readonly released: number;
   /** Set when the broker or store was unavailable during the batch. */
   readonly outage: 'broker' | 'store' | undefined;
+  /**
+   * Events published whose mark the store refused because this relay's fencing token was stale: the new leader
+   * publishes them again (consumers deduplicate on the event id).
+   */
+  readonly fenced: number;
+  /** False when the relay has a leadership lock and does not hold it (the batch did nothing). */
+  readonly leader: boolean;
 }
 
 /**
@@ -150,6 +194,9 @@ export class OutboxRelay {
   readonly #random: () => number;
   readonly #retainPublishedMs: number;
   readonly #pruneIntervalMs: number;
+  readonly #leadership: RelayLeadershipLock | undefined;
+  #lastRenew = 0;
+  #leading: Lease | undefined;
   #lastPrune: number;
 
   readonly #published = new EventEmitter<RelayPublishedEvent>();
@@ -157,6 +204,7 @@ export class OutboxRelay {
   readonly #deadLettered = new EventEmitter<RelayDeadLetteredEvent>();
   readonly #outage = new EventEmitter<RelayOutageEvent>();
   readonly #batch = new EventEmitter<RelayBatchResult & { readonly durationMs: number }>();
+  readonly #leadershipChanged = new EventEmitter<RelayLeadershipEvent>();
 
   /** Fires for each event the broker confirmed. */
   readonly onPublished = this.#published.event;
@@ -168,6 +216,8 @@ export class OutboxRelay {
   readonly onOutage = this.#outage.event;
   /** Fires after every batch that claimed something or hit an outage. */
   readonly onBatch = this.#batch.event;
+  /** Fires when the relay takes or loses its leadership lease (only with `leadership`). */
+  readonly onLeadership = this.#leadershipChanged.event;
 
   #running = false;
   #timer: TimerHandle | undefined;
@@ -199,6 +249,18 @@ export class OutboxRelay {
     });
     this.#pruneIntervalMs = checkNumber('pruneIntervalMs', options.pruneIntervalMs, 60_000, { above: 0 });
     this.#lastPrune = this.#clock.now();
+    if (options.leadership !== undefined && typeof options.leadership.acquire !== 'function') {
+      throw new TypeError(
+        'Expected `leadership` to be a lease lock (LeaseLock from @ballast/resilience), got ' +
+          typeof options.leadership,
+      );
+    }
+    this.#leadership = options.leadership;
+  }
+
+  /** The lease this relay leads with, or `undefined` (no leadership lock, or not the leader). */
+  get leadingWith(): Lease | undefined {
+    return this.#leading;
   }
 
   /** True between {@link start} and {@link stop}. */
@@ -227,6 +289,51 @@ export class OutboxRelay {
     if (this.#timer !== undefined) this.#clock.clearTimeout(this.#timer);
     this.#timer = undefined;
     if (this.#current) await this.#current.catch(() => undefined);
+    if (this.#leadership && this.#leading) {
+      const token = this.#leading.token;
+      this.#leading = undefined;
+      try {
+        await this.#leadership.release();
+      } catch (error) {
+        reportError(error, 'outbox relay could not release its leadership lease');
+      }
+      this.#emitLeadership({ leader: false, token, reason: 'stopped' });
+    }
+  }
+
+  /** Takes or renews the leadership lease; the fence to write with, or `undefined` when another relay leads. */
+  async #lead(): Promise<RelayFence | undefined> {
+    const lock = this.#leadership!;
+    const now = this.#clock.now();
+    let lease = lock.held;
+    if (lease && now - this.#lastRenew >= lock.leaseMs / 3) {
+      lease = await lock.renew();
+      this.#lastRenew = now;
+    }
+    if (!lease) {
+      lease = await lock.acquire();
+      this.#lastRenew = now;
+    }
+    const previous = this.#leading;
+    this.#leading = lease;
+    if (lease && lease.token !== previous?.token) {
+      if (previous) this.#emitLeadership({ leader: false, token: previous.token, reason: 'lost' });
+      this.#emitLeadership({ leader: true, token: lease.token });
+    } else if (!lease && previous) {
+      this.#emitLeadership({ leader: false, token: previous.token, reason: 'lost' });
+    }
+    return lease ? { key: lock.key, token: lease.token } : undefined;
+  }
+
+  #fenced(fence: RelayFence): void {
+    if (this.#leading?.token === fence.token) {
+      this.#leading = undefined;
+      this.#emitLeadership({ leader: false, token: fence.token, reason: 'fenced' });
+    }
+  }
+
+  #emitLeadership(event: RelayLeadershipEvent): void {
+    if (this.#leadershipChanged.hasListeners) this.#leadershipChanged.emit(event);
   }
 
   #schedule(delayMs: number): void {
@@ -275,19 +382,35 @@ export class OutboxRelay {
 
   async #runBatch(): Promise<RelayBatchResult> {
     const started = this.#clock.now();
+    const idle = (outage: 'store' | undefined, leader: boolean): RelayBatchResult => ({
+      claimed: 0,
+      published: 0,
+      failed: 0,
+      deadLettered: 0,
+      released: 0,
+      outage,
+      fenced: 0,
+      leader,
+    });
+    let fence: RelayFence | undefined;
     let records: OutboxRecord[];
     try {
-      records = await this.#store.claimOutbox({ limit: this.#batchSize, leaseMs: this.#leaseMs });
+      if (this.#leadership) {
+        fence = await this.#lead();
+        if (!fence) return idle(undefined, false);
+      }
+      records = await this.#store.claimOutbox({
+        limit: this.#batchSize,
+        leaseMs: this.#leaseMs,
+        ...(fence ? { fence } : {}),
+      });
     } catch (error) {
+      if (fence && isStaleTokenError(error)) {
+        this.#fenced(fence);
+        return idle(undefined, false);
+      }
       this.#enterOutage('store', error);
-      const result: RelayBatchResult = {
-        claimed: 0,
-        published: 0,
-        failed: 0,
-        deadLettered: 0,
-        released: 0,
-        outage: 'store',
-      };
+      const result = idle('store', fence !== undefined || !this.#leadership);
       this.#emitBatch(result, started);
       return result;
     }
@@ -354,8 +477,20 @@ export class OutboxRelay {
       }
     }
 
+    let fencedCount = 0;
     if (confirmed.length > 0) {
-      await this.#store.markPublished(confirmed.map((c) => c.record.id));
+      try {
+        await this.#store.markPublished(
+          confirmed.map((c) => c.record.id),
+          fence,
+        );
+      } catch (error) {
+        if (!fence || !isStaleTokenError(error)) throw error;
+        // Another relay leads now: it publishes these events again and consumers drop the duplicates.
+        this.#fenced(fence);
+        fencedCount = confirmed.length;
+        confirmed.length = 0;
+      }
       if (this.#published.hasListeners) {
         for (const { record, at } of confirmed) {
           this.#published.emit({
@@ -390,6 +525,8 @@ export class OutboxRelay {
       deadLettered,
       released: released.length,
       outage: brokerDown === undefined ? undefined : 'broker',
+      fenced: fencedCount,
+      leader: fencedCount === 0,
     };
     this.#emitBatch(result, started);
     return result;
@@ -419,7 +556,7 @@ export class OutboxRelay {
   }
 
   #emitBatch(result: RelayBatchResult, started: number): void {
-    if ((result.claimed > 0 || result.outage) && this.#batch.hasListeners) {
+    if ((result.claimed > 0 || result.outage || result.fenced > 0) && this.#batch.hasListeners) {
       this.#batch.emit({ ...result, durationMs: this.#clock.now() - started });
     }
   }

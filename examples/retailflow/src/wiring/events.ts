@@ -1,4 +1,5 @@
 import { reportError, type Clock } from '@ballast/core';
+import { LeaseLock } from '@ballast/resilience';
 import type { RetailFlowConfig } from '../config.js';
 import type { Repository } from '../data/index.js';
 import {
@@ -52,10 +53,19 @@ export async function startEvents(options: {
     await broker.close().catch(() => undefined);
     throw error;
   }
+  // One relay per namespace publishes at a time: the leader holds a lease in the same database as the outbox, and
+  // its fencing token is checked when it claims and when it marks events published.
+  const leadership = new LeaseLock({
+    store: repo.relayLeases,
+    key: `${prefix}.outbox-relay`,
+    leaseMs: 10_000,
+    clock,
+  });
   const relay = new OutboxRelay({
     store: repo,
     broker,
     clock,
+    leadership,
     ...(options.random ? { random: options.random } : {}),
   });
   relay.onPublished((e) => {
