@@ -589,6 +589,9 @@ export class SqlRepository implements Repository {
       if (!order) return { outcome: 'not_found' };
       if (order.status === 'cancelled') return { outcome: 'already_cancelled', order };
       if (order.status === 'fulfilled') return { outcome: 'not_cancellable', order };
+      // Decided under the row lock recordPayment takes too: a pending order's charge may be in flight, and the
+      // payment outcome must be recorded before the order can be cancelled (never a charge no order records).
+      if (order.status === 'pending') return { outcome: 'payment_in_progress', order };
       const at = this.#now();
       const reason = input.reason ?? 'cancelled by tenant';
       const cancelled: Order = {

@@ -88,7 +88,7 @@ export class Checkout {
     body: CheckoutBody,
     deadline: Deadline | undefined,
   ): Promise<CheckoutResult> {
-    const created = await this.#policies.inventory(() =>
+    const created = await this.#policies.inventory(tenant.id, () =>
       this.#repo.createOrder({ tenantId: tenant.id, idempotencyKey, requestHash: hash, items: body.items }),
     );
     switch (created.outcome) {
