@@ -125,7 +125,7 @@ export function createApp(deps: AppDependencies): Express {
   const api = express.Router({ caseSensitive: true });
   api.use(deps.sloRecorder);
   api.use((_req, res, next) => {
-    if (deps.ops.readiness.draining) {
+    if (deps.ops.readiness.closed) {
       res.setHeader('Connection', 'close');
       throw new HttpProblem(503, 'draining', 'Service unavailable', 'The service is shutting down', {
         headers: { 'Retry-After': '1' },

@@ -293,6 +293,7 @@ export async function startRetailFlow(
           log(`retailflow: not ready; closing the listener in ${config.preStopDelayMs} ms`);
           await new Promise<void>((resolve) => clock.setTimeout(resolve, config.preStopDelayMs));
         }
+        readiness.markClosed();
         const deadline = performance.now() + config.shutdownTimeoutMs;
         const closed = new Promise<void>((resolve) => server.close(() => resolve()));
         server.closeIdleConnections();

@@ -1,0 +1,61 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import type { RetailFlow } from '../../src/service.js';
+import { ACME, GLOBEX, call, order, startTestService, until } from '../helpers.js';
+
+// Found by an attack: one free-plan tenant's burst of checkouts filled the shared inventory bulkhead and another
+// tenant's checkouts got 503; and any tenant could force 503s/504s (counted against the shared SLO) by sending
+// `x-request-deadline-ms: 0`. A tenant now holds at most its share of the bulkhead (beyond it: 429, its own
+// problem), and a caller budget below the floor is a 400 before any work.
+
+let service: RetailFlow | undefined;
+afterEach(async () => {
+  await service?.shutdown();
+  service = undefined;
+});
+
+describe('a noisy neighbour', () => {
+  it("cannot take another tenant's inventory slots with a burst of checkouts", async () => {
+    // 2 slots, no queue: globex may hold one of them (its share is half).
+    const started = await startTestService({ inventoryConcurrency: 2, inventoryQueue: 0 });
+    service = started.service;
+    const ops = service.opsUrl ?? service.url;
+    // Warm the key cache, then make every store call slow (1 s of manual time): reservations hold their slot.
+    expect((await call(service.url, 'GET', '/api/v1/products', { key: ACME })).status).toBe(200);
+    expect((await call(service.url, 'GET', '/api/v1/products', { key: GLOBEX })).status).toBe(200);
+    const chaos = await call(ops, 'POST', '/admin/chaos', {
+      key: 'rf_admin_dev_key',
+      body: { target: 'storage', enabled: true, latencyMs: 1_000 },
+    });
+    expect(chaos.status).toBe(200);
+    let answered = 0;
+    const burst = Array.from({ length: 6 }, (_, i) =>
+      order(service!.url, GLOBEX, `burst-${i}`).finally(() => answered++),
+    );
+    // Before the fix the burst takes both slots (and the rest are 503s); after it, one slot and five 429s.
+    await until(() => answered === 5 || service!.policies.inventoryBulkhead.inFlight === 2, 'the burst to settle');
+    const mine = order(service.url, ACME, 'acme-during-burst');
+    await until(() => service!.policies.inventoryBulkhead.inFlight === 2, "acme's checkout to get a slot");
+    await call(ops, 'POST', '/admin/chaos', {
+      key: 'rf_admin_dev_key',
+      body: { target: 'storage', enabled: false },
+    });
+    started.clock.advance(1_000);
+    const answers = await Promise.all(burst);
+    expect((await mine).status).toBe(201);
+    // globex's own burst is refused with 429s (its problem), never 503s counted against everyone.
+    expect(answers.map((a) => a.status).sort()).toEqual([201, 429, 429, 429, 429, 429]);
+  });
+
+  it('cannot force 5xx with a tiny x-request-deadline-ms: it is a 400', async () => {
+    service = (await startTestService()).service;
+    for (const budget of ['0', '1', '10']) {
+      const answer = await call(service.url, 'POST', '/api/v1/orders', {
+        key: GLOBEX,
+        body: { items: [{ productId: 'sku-mug', quantity: 1 }] },
+        headers: { 'idempotency-key': `tiny-${budget}`, 'x-request-deadline-ms': budget },
+      });
+      expect(answer.status).toBe(400);
+      expect(answer.body.errors?.[0]?.path).toBe('header/x-request-deadline-ms');
+    }
+  });
+});
