@@ -91,13 +91,7 @@ export function createOpsApp(deps: AppDependencies): Express {
     opsAuth(deps.opsAuthenticator, 'admin', throttle),
     bodyDeadline(deps.clock, deps.config.bodyTimeoutMs),
     json,
-    adminRoutes(
-      deps.policies.chaos,
-      deps.adminRepo,
-      deps.schemas,
-      deps.flags,
-      deps.policies.breakers,
-    ),
+    adminRoutes(deps.policies.chaos, deps.adminRepo, deps.schemas, deps.flags, deps.policies.breakers),
   );
   app.use(opsAuth(deps.opsAuthenticator, 'observer', throttle), opsRoutes(deps.ops));
   return finish(app, deps);

@@ -240,7 +240,8 @@ function share(env: Env, name: string, fallback: number): number {
   const raw = text(env, name);
   if (raw === undefined) return fallback;
   const value = Number(raw);
-  if (!/^\d*\.?\d+$/.test(raw) || !(value > 0 && value <= 1)) throw invalidOption(name, 'a number above 0, at most 1', raw);
+  if (!/^\d*\.?\d+$/.test(raw) || !(value > 0 && value <= 1))
+    throw invalidOption(name, 'a number above 0, at most 1', raw);
   return value;
 }
 

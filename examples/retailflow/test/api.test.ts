@@ -193,7 +193,9 @@ describe('checkout', () => {
 
     const unknown = await order(base, ACME, 'co-unknown', [{ productId: 'sku-none', quantity: 1 }]);
     expect(unknown.status).toBe(404);
-    expect((await order(base, ACME, 'co-stock-0', [{ productId: 'sku-scale', quantity: 100 }])).status).toBe(201);
+    expect((await order(base, ACME, 'co-stock-0', [{ productId: 'sku-scale', quantity: 100 }])).status).toBe(
+      201,
+    );
     const tooMany = await order(base, ACME, 'co-stock', [{ productId: 'sku-scale', quantity: 100 }]);
     expect(tooMany.status).toBe(409);
   });
@@ -317,7 +319,10 @@ describe('ops endpoints', () => {
       body: { target: 'dns', enabled: true },
     });
     expect(bad.status).toBe(400);
-    const set = await call<{ payments: { enabled: boolean; latencyMs: number } }>(ops, 'POST', '/admin/chaos',
+    const set = await call<{ payments: { enabled: boolean; latencyMs: number } }>(
+      ops,
+      'POST',
+      '/admin/chaos',
       {
         key: ADMIN,
         body: { target: 'payments', enabled: false, latencyMs: 5 },

@@ -52,7 +52,7 @@ async function checked<T>(
     // Only requests meant to be valid are checked; the negative cases send invalid bodies on purpose.
     if (!path.includes('invalid')) expect(schemas.validateSchema(schema, options.body)).toEqual([]);
   }
-    // Metrics, SLO pages and admin live on the ops listener (the document describes both listeners).
+  // Metrics, SLO pages and admin live on the ops listener (the document describes both listeners).
   const opsPath = /^\/(admin|metrics|slo)|^\/api\/v1\/slo/.test(path);
   const answer = await run(
     call<T>(opsPath ? service.opsUrl : service.url, method, path.replace('invalid', ''), options),

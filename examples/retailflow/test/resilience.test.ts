@@ -127,7 +127,10 @@ describe('inventory bulkhead', () => {
     // Cached, and not shed: checkouts wait on a slow store, not on this process's CPU (the event loop is calm).
     expect(catalog.status).toBe(200);
 
-    await call(svc.opsUrl, 'POST', '/admin/chaos', { key: ADMIN, body: { target: 'storage', enabled: false } });
+    await call(svc.opsUrl, 'POST', '/admin/chaos', {
+      key: ADMIN,
+      body: { target: 'storage', enabled: false },
+    });
     const answers = await settle(clock, Promise.all(checkouts));
     const busy = answers.filter((a) => a.status === 503 && a.body.type.endsWith('/busy'));
     expect(busy.length).toBeGreaterThanOrEqual(2);
@@ -195,7 +198,7 @@ describe('adaptive load shedding at ingress', () => {
     providerClock.advance(1_000);
     expect((await Promise.all([...held, critical])).map((a) => a.status)).toEqual(Array(11).fill(201));
     expect((await call(base, 'GET', '/api/v1/products', { key: ACME })).status).toBe(200);
-    const metrics = await call<string>(service!.opsUrl, 'GET', '/metrics', { key: OPS });
+    const metrics = await call<string>(service.opsUrl, 'GET', '/metrics', { key: OPS });
     // Shed after waiting in the limiter's queue: counted as a rejection of the ingress limiter, on its route.
     expect(metrics.body).toMatch(
       /ballast_policy_rejections_total\{[^}]*policy="ingress",reason="queue-timeout"\} 1/,
@@ -319,7 +322,7 @@ describe('order events', () => {
   });
 
   it('dead-letters a poison message and exports the DLQ depth', async () => {
-    const { svc, clock, base } = await start();
+    const { svc, clock } = await start();
     await svc.events.broker.publish(poisonEvent('evt-poison', clock.now()));
     await settle(clock, Promise.resolve());
     const queue = svc.events.fulfilment.queue;

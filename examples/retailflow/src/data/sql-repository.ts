@@ -654,7 +654,8 @@ export class SqlRepository implements Repository {
     let after: [string, number] | undefined;
     if (page.cursor !== undefined) {
       const [scope, n] = decodeCursor(page.cursor, ['s', 'n']) as [string, number];
-      if (scope !== tenantId && !(scope === '' && page.includeSystem)) throw new InvalidCursorError(page.cursor);
+      if (scope !== tenantId && !(scope === '' && page.includeSystem))
+        throw new InvalidCursorError(page.cursor);
       after = [scope, n];
     }
     const rows = await this.#driver.read(async (s) => {
@@ -688,7 +689,9 @@ export class SqlRepository implements Repository {
         rows.length > limit && last
           ? encodeCursor([
               strOrNull(last.tenant_id) ?? '',
-              last.tenant_seq === null || last.tenant_seq === undefined ? -num(last.seq) : num(last.tenant_seq),
+              last.tenant_seq === null || last.tenant_seq === undefined
+                ? -num(last.seq)
+                : num(last.tenant_seq),
             ])
           : null,
     };

@@ -15,9 +15,15 @@ function unauthorized(detail: string): HttpProblem {
 
 function throttled(retryAfterMs: number): HttpProblem {
   const seconds = String(Math.max(1, Math.ceil(retryAfterMs / 1000)));
-  return new HttpProblem(429, 'too-many-failed-attempts', 'Too many failed attempts', 'Too many requests failed authentication; retry later', {
-    headers: { 'Retry-After': seconds },
-  });
+  return new HttpProblem(
+    429,
+    'too-many-failed-attempts',
+    'Too many failed attempts',
+    'Too many requests failed authentication; retry later',
+    {
+      headers: { 'Retry-After': seconds },
+    },
+  );
 }
 
 /** The problem for a failed authentication: 401 with `WWW-Authenticate`, or 429 + `Retry-After` when throttled. */
@@ -61,8 +67,13 @@ export interface OpsAuthenticator {
 }
 
 /** Static bearer secrets, each granting a role; compared in constant time (as SHA-256 digests). */
-export function staticTokenAuthenticator(tokens: readonly { readonly token: string; readonly principal: OpsPrincipal }[]): OpsAuthenticator {
-  const digests = tokens.map((t) => ({ digest: createHash('sha256').update(t.token).digest(), principal: t.principal }));
+export function staticTokenAuthenticator(
+  tokens: readonly { readonly token: string; readonly principal: OpsPrincipal }[],
+): OpsAuthenticator {
+  const digests = tokens.map((t) => ({
+    digest: createHash('sha256').update(t.token).digest(),
+    principal: t.principal,
+  }));
   return {
     authenticate(req) {
       const token = bearerToken(req.headers.authorization);

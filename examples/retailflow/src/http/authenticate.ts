@@ -37,7 +37,12 @@ export interface Authenticator {
 }
 
 /** Scopes an API key grants: everything a tenant may do on its own data. */
-export const API_KEY_SCOPES: readonly string[] = ['catalog:read', 'orders:read', 'orders:write', 'audit:read'];
+export const API_KEY_SCOPES: readonly string[] = [
+  'catalog:read',
+  'orders:read',
+  'orders:write',
+  'audit:read',
+];
 
 /**
  * Tenant API keys: the key's SHA-256 looked up in the store through `lookup` (a cache, so authentication keeps
@@ -55,7 +60,12 @@ export function apiKeyAuthenticator(
       if (!tenant) return undefined;
       return {
         tenant,
-        principal: { tenantId: tenant.id, subject: `key:${hash.slice(0, 12)}`, scopes: API_KEY_SCOPES, via: 'api-key' },
+        principal: {
+          tenantId: tenant.id,
+          subject: `key:${hash.slice(0, 12)}`,
+          scopes: API_KEY_SCOPES,
+          via: 'api-key',
+        },
       };
     },
   };

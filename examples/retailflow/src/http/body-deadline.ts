@@ -15,7 +15,8 @@ import { HttpProblem, sendProblem } from './problem.js';
  */
 export function bodyDeadline(clock: Clock, timeoutMs: number): RequestHandler {
   return (req, res, next) => {
-    const hasBody = req.headers['content-length'] !== undefined || req.headers['transfer-encoding'] !== undefined;
+    const hasBody =
+      req.headers['content-length'] !== undefined || req.headers['transfer-encoding'] !== undefined;
     if (!hasBody || req.complete) {
       next();
       return;
@@ -26,7 +27,12 @@ export function bodyDeadline(clock: Clock, timeoutMs: number): RequestHandler {
       res.once('finish', () => req.socket.destroy());
       sendProblem(
         res,
-        new HttpProblem(408, 'body-timeout', 'Request body too slow', `Send the whole body within ${timeoutMs} ms`),
+        new HttpProblem(
+          408,
+          'body-timeout',
+          'Request body too slow',
+          `Send the whole body within ${timeoutMs} ms`,
+        ),
         req.originalUrl,
       );
     }, timeoutMs);

@@ -206,7 +206,14 @@ export function frontDoor(app: RequestListener, options: FrontDoorOptions): Requ
           return;
         }
         const problem = authProblem(outcome.failure, outcome.retryAfterMs);
-        answer(req, res, match, problem.status, problem.headers, JSON.stringify(problem.toBody(match.route.template)));
+        answer(
+          req,
+          res,
+          match,
+          problem.status,
+          problem.headers,
+          JSON.stringify(problem.toBody(match.route.template)),
+        );
       },
       // The credential store failing is the service's problem, not the client's: express answers it (503/500).
       () => app(req, res),

@@ -103,16 +103,31 @@ function fromParserError(error: BodyParserError): HttpProblem | undefined {
     case 'charset.unsupported':
       return new HttpProblem(415, 'unsupported-encoding', 'Unsupported encoding', error.message);
     case 'request.aborted':
-      return new HttpProblem(400, 'request-aborted', 'Request aborted', 'The client closed the request before its body ended');
+      return new HttpProblem(
+        400,
+        'request-aborted',
+        'Request aborted',
+        'The client closed the request before its body ended',
+      );
     case 'request.size.invalid':
-      return new HttpProblem(400, 'invalid-body-length', 'Invalid body length', 'The body length does not match `Content-Length`');
+      return new HttpProblem(
+        400,
+        'invalid-body-length',
+        'Invalid body length',
+        'The body length does not match `Content-Length`',
+      );
     default:
       break;
   }
   const status = error.status;
   if (typeof status === 'number' && status >= 400 && status < 500) {
     if (error.type === undefined && error.message?.startsWith('Failed to decode param')) {
-      return new HttpProblem(400, 'invalid-path', 'Invalid path', 'The path is not valid percent-encoded UTF-8');
+      return new HttpProblem(
+        400,
+        'invalid-path',
+        'Invalid path',
+        'The path is not valid percent-encoded UTF-8',
+      );
     }
     return new HttpProblem(
       status === 413 || status === 415 || status === 408 ? status : 400,

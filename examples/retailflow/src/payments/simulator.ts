@@ -121,7 +121,8 @@ export async function startPaymentSimulator(
   let attempts = 0;
   const deadlines: (number | undefined)[] = [];
 
-  const token = options.knobsToken === undefined ? undefined : createHash('sha256').update(options.knobsToken).digest();
+  const token =
+    options.knobsToken === undefined ? undefined : createHash('sha256').update(options.knobsToken).digest();
   const knobsAllowed = (req: http.IncomingMessage): boolean => {
     if (token === undefined) return true;
     const match = /^Bearer\s+(\S+)\s*$/i.exec(req.headers.authorization ?? '');

@@ -215,7 +215,10 @@ export async function createPolicies(options: {
   // One tenant may hold at most its share of the bulkhead (running + queued): a burst of one tenant's checkouts
   // then waits or is refused with a 429 of its own, and never fills the slots the other tenants' checkouts need.
   const tenantShare = new TenantShare(
-    Math.max(1, Math.floor(config.tenantInventoryShare * (config.inventoryConcurrency + config.inventoryQueue))),
+    Math.max(
+      1,
+      Math.floor(config.tenantInventoryShare * (config.inventoryConcurrency + config.inventoryQueue)),
+    ),
   );
   // The event loop, sampled on the real clock whatever clock the rest of the service runs on: it tells whether
   // the process itself is out of CPU (see EventLoopPressure).

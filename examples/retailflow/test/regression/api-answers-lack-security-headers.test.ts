@@ -26,7 +26,7 @@ describe('API answers', () => {
     expect(answer.headers.get('cache-control')).toBe('no-store');
   });
 
-  it('refusals say what to do, not which internal policy refused', async () => {
+  it('refusals say what to do, not which internal policy refused', () => {
     const body = JSON.stringify(service.policies.refusal('critical'));
     expect(body).not.toMatch(/critical|sheddable|priority|toobusy|bulkhead|chaos/i);
   });

@@ -32,7 +32,10 @@ describe('a noisy neighbour', () => {
       order(service!.url, GLOBEX, `burst-${i}`).finally(() => answered++),
     );
     // Before the fix the burst takes both slots (and the rest are 503s); after it, one slot and five 429s.
-    await until(() => answered === 5 || service!.policies.inventoryBulkhead.inFlight === 2, 'the burst to settle');
+    await until(
+      () => answered === 5 || service!.policies.inventoryBulkhead.inFlight === 2,
+      'the burst to settle',
+    );
     const mine = order(service.url, ACME, 'acme-during-burst');
     await until(() => service!.policies.inventoryBulkhead.inFlight === 2, "acme's checkout to get a slot");
     await call(ops, 'POST', '/admin/chaos', {

@@ -66,7 +66,9 @@ describe('the ops plane', () => {
   it('numbers audit entries per tenant, so one tenant cannot count what another does', async () => {
     for (let i = 0; i < 3; i++) expect((await order(service.url, ACME, `seq-${i}`)).status).toBe(201);
     const seqs = async (key: string) =>
-      (await call<ApiPage<{ seq: number; action: string }>>(service.url, 'GET', '/api/v1/audit', { key })).body.items
+      (
+        await call<ApiPage<{ seq: number; action: string }>>(service.url, 'GET', '/api/v1/audit', { key })
+      ).body.items
         .filter((e) => e.action.startsWith('order.'))
         .map((e) => e.seq);
     expect((await order(service.url, GLOBEX, 'seq-g')).status).toBe(201);

@@ -33,7 +33,9 @@ describe('production configuration', () => {
 
   it('never starts the payment simulator implicitly', () => {
     expect(() => loadConfig({ NODE_ENV: 'production', ...SECRETS })).toThrow(/PAYMENT_URL/);
-    expect(loadConfig({ NODE_ENV: 'production', ...SECRETS, PAYMENT_SIMULATOR: 'true' }).paymentSimulator).toBe(true);
+    expect(
+      loadConfig({ NODE_ENV: 'production', ...SECRETS, PAYMENT_SIMULATOR: 'true' }).paymentSimulator,
+    ).toBe(true);
     expect(loadConfig({ ...production, ...SECRETS }).paymentSimulator).toBe(false);
   });
 

@@ -22,7 +22,8 @@ interface Matcher {
 async function checkoutQueries(): Promise<{ good: Matcher[]; total: Matcher[] }> {
   const slos = await loadSlos([fileURLToPath(SLO_SPEC_URL)]);
   const indicator = slos.find((s) => s.name === 'checkout-availability')!.indicator;
-  if (indicator.kind !== 'ratio' || indicator.counts !== 'good') throw new Error('expected a good/total ratio');
+  if (indicator.kind !== 'ratio' || indicator.counts !== 'good')
+    throw new Error('expected a good/total ratio');
   const matchers = (query: string): Matcher[] =>
     [.../\{([^}]*)\}/.exec(query)![1]!.matchAll(/(\w+)(=~|!~|!=|=)"([^"]*)"/g)].map((m) => ({
       label: m[1]!,
@@ -49,7 +50,9 @@ function count(text: string, matchers: readonly Matcher[]): number {
   for (const line of text.split('\n')) {
     const m = /^http_server_request_duration_seconds_count\{(.*)\} (\S+)/.exec(line);
     if (!m) continue;
-    const labels = Object.fromEntries([...m[1]!.matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)].map((l) => [l[1]!, l[2]!]));
+    const labels = Object.fromEntries(
+      [...m[1]!.matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)].map((l) => [l[1]!, l[2]!]),
+    );
     if (matches(labels, matchers)) total += Number(m[2]);
   }
   return total;
@@ -84,7 +87,11 @@ describe('the checkout SLO', () => {
     const left = fetch(`${url}/api/v1/orders`, {
       method: 'POST',
       signal: abort.signal,
-      headers: { authorization: `Bearer ${ACME}`, 'content-type': 'application/json', 'idempotency-key': 'gone' },
+      headers: {
+        authorization: `Bearer ${ACME}`,
+        'content-type': 'application/json',
+        'idempotency-key': 'gone',
+      },
       body: JSON.stringify({ items: [{ productId: 'sku-mug', quantity: 1 }] }),
     }).catch(() => undefined);
     await until(() => hold !== undefined, 'the charge to be in flight');
@@ -105,7 +112,10 @@ describe('the checkout SLO', () => {
     const queries = await checkoutQueries();
     const total = count(metrics.body, queries.total);
     const good = count(metrics.body, queries.good);
-    expect({ good: status.events.good, total: status.events.good + status.events.bad }).toEqual({ good, total });
+    expect({ good: status.events.good, total: status.events.good + status.events.bad }).toEqual({
+      good,
+      total,
+    });
     expect(total).toBe(4); // the case variant counts for neither
   });
 });

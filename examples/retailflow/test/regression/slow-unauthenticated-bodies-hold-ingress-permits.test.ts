@@ -15,7 +15,10 @@ afterEach(async () => {
 });
 
 /** Opens a connection that sends the headers of a POST and one byte of its body, then nothing. */
-function slowPost(url: string, headers: Record<string, string>): Promise<{ socket: net.Socket; answer: () => string }> {
+function slowPost(
+  url: string,
+  headers: Record<string, string>,
+): Promise<{ socket: net.Socket; answer: () => string }> {
   const { hostname, port } = new URL(url);
   return new Promise((resolve, reject) => {
     let received = '';
@@ -42,11 +45,17 @@ describe('slow request bodies', () => {
     service = started.service;
     const attackers = await Promise.all(Array.from({ length: 20 }, () => slowPost(service!.url, {})));
     try {
-      await until(() => attackers.every((a) => a.answer().startsWith('HTTP/1.1 401')), 'every slow request to get its 401', 5_000).catch(() => {});
+      await until(
+        () => attackers.every((a) => a.answer().startsWith('HTTP/1.1 401')),
+        'every slow request to get its 401',
+        5_000,
+      ).catch(() => {});
       expect(service.policies.ingressLimiter.inFlight).toBe(0);
       const read = await call(service.url, 'GET', '/api/v1/products', { key: ACME });
       expect(read.status).toBe(200);
-      expect(attackers.map((a) => a.answer().split('\r\n')[0])).toEqual(attackers.map(() => 'HTTP/1.1 401 Unauthorized'));
+      expect(attackers.map((a) => a.answer().split('\r\n')[0])).toEqual(
+        attackers.map(() => 'HTTP/1.1 401 Unauthorized'),
+      );
     } finally {
       for (const a of attackers) a.socket.destroy();
     }
@@ -55,7 +64,10 @@ describe('slow request bodies', () => {
   it('with a key are cut off with a 408 at the body deadline, releasing their permit', async () => {
     const started = await startTestService({ bodyTimeoutMs: 2_000 });
     service = started.service;
-    const slow = await slowPost(service.url, { Authorization: `Bearer ${ACME}`, 'Idempotency-Key': 'slow-1' });
+    const slow = await slowPost(service.url, {
+      Authorization: `Bearer ${ACME}`,
+      'Idempotency-Key': 'slow-1',
+    });
     try {
       await until(() => service!.policies.ingressLimiter.inFlight === 1, 'the slow request to be admitted');
       started.clock.advance(1_999);

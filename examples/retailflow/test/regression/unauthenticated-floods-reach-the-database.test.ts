@@ -47,7 +47,8 @@ describe('an unauthenticated flood', () => {
 
   it('makes a source over its failure budget wait, whatever key it sends next', async () => {
     service = (await startTestService({ authFailuresPerMinute: 2 })).service;
-    for (let i = 0; i < 5; i++) await call(service.url, 'GET', '/api/v1/orders', { key: `nope-${i}-xxxxxxxx` });
+    for (let i = 0; i < 5; i++)
+      await call(service.url, 'GET', '/api/v1/orders', { key: `nope-${i}-xxxxxxxx` });
     // Same source (loopback), valid key: the failure budget is spent, so it waits too. Tenants behind a shared
     // address share the budget of failures, never of successes.
     const ok = await call(service.url, 'GET', '/api/v1/products', { key: ACME });
