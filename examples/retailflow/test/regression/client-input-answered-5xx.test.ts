@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RetailFlow } from '../../src/service.js';
-import { ACME, call, startTestService, type ApiProblem } from '../helpers.js';
+import { ACME, call, startTestService } from '../helpers.js';
 
 // Found by an attack: client input that answered 500 (and paged on-call: twenty of them fired the checkout page
 // alert). `Content-Encoding: gzip` on a body that is not gzip, `%ff` in a path, and a NUL inside a body
