@@ -90,7 +90,12 @@ function sloRunbook(slo: Slo, alert: string, severity: string, expr: string): Ru
         { dashboard: 'ballast-slo-detail', panel: 'Multi-window burn rates' },
         ...(hints?.panels ?? []),
       ],
-      curl: ['curl -s "$RETAILFLOW/api/v1/slo"', READINESS, CHAOS_STATUS, ...(hints?.curl ?? [])],
+      curl: [
+        'curl -s -H "Authorization: Bearer $OPS_TOKEN" "$RETAILFLOW_OPS/api/v1/slo"',
+        READINESS,
+        CHAOS_STATUS,
+        ...(hints?.curl ?? []),
+      ],
       steps: [
         `Open the SLO detail dashboard with \`slo = ${slo.name}\`: is the burn still going on (short window up) or already over?`,
         ...(hints?.steps ?? []),

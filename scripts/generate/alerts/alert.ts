@@ -55,7 +55,7 @@ export interface AlertSpec {
     readonly impact: string;
     readonly queries: readonly DiagnosisQuery[];
     readonly panels: readonly PanelRef[];
-    /** Shell commands against RetailFlow's ops endpoints (`$RETAILFLOW`, `$ADMIN_KEY`). */
+    /** Shell commands against RetailFlow's ops endpoints (`$RETAILFLOW`, `$RETAILFLOW_OPS`, `$OPS_TOKEN`, `$ADMIN_KEY`). */
     readonly curl: readonly string[];
     /** Diagnosis steps in prose, after the queries. */
     readonly steps: readonly string[];

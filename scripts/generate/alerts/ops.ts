@@ -1,26 +1,27 @@
 /**
- * The RetailFlow ops commands runbooks show. Runbooks use two shell variables the on-call engineer sets once:
- * `RETAILFLOW` (the service's base URL) and `ADMIN_KEY` (the key `/admin/*` routes take).
+ * The RetailFlow ops commands runbooks show. Runbooks use shell variables the on-call engineer sets once:
+ * `RETAILFLOW` (the public listener, for `/readyz`), `RETAILFLOW_OPS` (the ops listener: `/metrics`, `/admin/*`,
+ * loopback on the instance), `OPS_TOKEN` (for `/metrics`) and `ADMIN_KEY` (for `/admin/*`).
  */
 
 /** The line every runbook's Diagnosis starts its shell block with. */
 export const OPS_ENV =
-  'export RETAILFLOW=http://127.0.0.1:3000 ADMIN_KEY=rf_admin_dev_key  # your instance and key';
+  'export RETAILFLOW=http://127.0.0.1:3000 RETAILFLOW_OPS=http://127.0.0.1:3002 OPS_TOKEN=rf_ops_dev_token ADMIN_KEY=rf_admin_dev_key  # your instance (the ops listener is loopback: run these on it) and its secrets';
 
 /** Readiness with the state of each dependency. */
 export const READINESS = 'curl -s "$RETAILFLOW/readyz"';
 
 /** Chaos settings in force (an injected fault looks exactly like a real outage). */
-export const CHAOS_STATUS = 'curl -s -H "Authorization: Bearer $ADMIN_KEY" "$RETAILFLOW/admin/chaos"';
+export const CHAOS_STATUS = 'curl -s -H "Authorization: Bearer $ADMIN_KEY" "$RETAILFLOW_OPS/admin/chaos"';
 
 /** Switches a chaos target off. */
 export function chaosOff(target: 'payments' | 'storage'): string {
-  return `curl -s -X POST -H "Authorization: Bearer $ADMIN_KEY" -H 'Content-Type: application/json' -d '{"target":"${target}","enabled":false}' "$RETAILFLOW/admin/chaos"`;
+  return `curl -s -X POST -H "Authorization: Bearer $ADMIN_KEY" -H 'Content-Type: application/json' -d '{"target":"${target}","enabled":false}' "$RETAILFLOW_OPS/admin/chaos"`;
 }
 
 /** The scrape, filtered to some metric families. */
 export function metrics(pattern: string): string {
-  return `curl -s "$RETAILFLOW/metrics" | grep -E '^(${pattern})'`;
+  return `curl -s -H "Authorization: Bearer $OPS_TOKEN" "$RETAILFLOW_OPS/metrics" | grep -E '^(${pattern})'`;
 }
 
 /** Labels every promtool test series carries. */

@@ -237,7 +237,7 @@ lives only in one person's head.
   \`\`\`sh
   ${OPS_ENV}
   ${READINESS}
-  curl -s "$RETAILFLOW/api/v1/slo"
+  curl -s -H "Authorization: Bearer $OPS_TOKEN" "$RETAILFLOW_OPS/api/v1/slo"
   ${CHAOS_STATUS}
   \`\`\`
 

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { Clock } from '@ballast/core';
 import { gcraParams, MemoryRateLimitStore, type RateLimitDecision } from '@ballast/resilience';
@@ -102,8 +103,10 @@ export interface RequestAuthenticationOptions {
 /**
  * Authentication as one step, run before a request holds any capacity and before its body is read: the bearer
  * credential is checked by the {@link Authenticator}s; failures are counted per source address (GCRA in memory,
- * bounded), and a source over its budget is refused without any lookup; a credential found unknown is
- * remembered for a while (bounded), so repeating it costs a map lookup, not a database query.
+ * bounded), and a source over its budget is refused without any lookup (unless its credential authenticated in
+ * the last ten minutes, so tenants sharing an address with an attacker keep working); a credential found unknown
+ * is remembered for a while (bounded), so repeating it costs a map lookup, not a database query. Only SHA-256
+ * digests of credentials are remembered.
  *
  * @example
  * ```ts
@@ -117,6 +120,7 @@ export class RequestAuthentication {
   readonly #failures: MemoryRateLimitStore;
   readonly #rule: ReturnType<typeof gcraParams>;
   readonly #unknown: BoundedExpiry;
+  readonly #known: BoundedExpiry;
 
   constructor(options: RequestAuthenticationOptions) {
     this.#authenticators = options.authenticators;
@@ -126,6 +130,8 @@ export class RequestAuthentication {
     const limit = options.failuresPerMinute ?? 30;
     this.#rule = gcraParams({ limit, periodMs: 60_000 });
     this.#unknown = new BoundedExpiry(maxEntries, options.negativeTtlMs ?? 60_000);
+    // Credentials that authenticated in the last 10 minutes (digests only).
+    this.#known = new BoundedExpiry(maxEntries, 600_000);
   }
 
   /** Counts one failed attempt against `key` (a source address, or a shared key such as `admin:*`). */
@@ -162,17 +168,26 @@ export class RequestAuthentication {
   /** Authenticates `req` by its `Authorization: Bearer` credential. Never reads the body; never throws for bad input. */
   async check(req: IncomingMessage): Promise<AuthOutcome> {
     const source = sourceOf(req);
-    const budget = this.mayTry(source);
-    if (!budget.allowed) return { ok: false, failure: 'throttled', retryAfterMs: budget.retryAfterMs };
     const credential = bearerToken(req.headers.authorization);
-    if (credential === undefined) return this.#failed(source, 'missing');
     const now = this.#clock.now();
-    if (this.#unknown.has(credential, now)) return this.#failed(source, 'unknown');
+    const digest =
+      credential === undefined ? undefined : createHash('sha256').update(credential).digest('base64');
+    // A source over its failure budget is refused before any lookup, unless it sends a credential that
+    // authenticated recently (tenants behind one address as an attacker keep working; guesses never are known).
+    const budget = this.mayTry(source);
+    if (!budget.allowed && !(digest !== undefined && this.#known.has(digest, now))) {
+      return { ok: false, failure: 'throttled', retryAfterMs: budget.retryAfterMs };
+    }
+    if (credential === undefined || digest === undefined) return this.#failed(source, 'missing');
+    if (this.#unknown.has(digest, now)) return this.#failed(source, 'unknown');
     for (const authenticator of this.#authenticators) {
       const auth = await authenticator.authenticate(credential, req);
-      if (auth) return { ok: true, auth };
+      if (auth) {
+        this.#known.add(digest, this.#clock.now());
+        return { ok: true, auth };
+      }
     }
-    this.#unknown.add(credential, this.#clock.now());
+    this.#unknown.add(digest, this.#clock.now());
     return this.#failed(source, 'unknown');
   }
 
