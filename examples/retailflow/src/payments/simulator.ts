@@ -101,7 +101,8 @@ async function readJson(req: http.IncomingMessage): Promise<unknown> {
  * outlive it ends with a 504 at the deadline. Knobs are read and set at run time with `GET`/`PUT /admin/knobs`.
  *
  * API: `POST /v1/charges` `{ amountCents, currency, reference }` → 201 `Charge`; `GET /v1/charges/:id`;
- * `GET|PUT /admin/knobs` (with `knobsToken`, as a bearer token); `GET /healthz`.
+ * `GET|PUT /admin/knobs` and `GET /admin/charges` (every charge made; both with `knobsToken`, as a bearer token);
+ * `GET /healthz`.
  *
  * @example
  * ```ts
@@ -185,6 +186,9 @@ export async function startPaymentSimulator(
       return send(res, 401, { error: 'unauthorized' });
     }
     if (path === '/admin/knobs' && req.method === 'GET') return send(res, 200, knobs);
+    if (path === '/admin/charges' && !knobsAllowed(req)) return send(res, 401, { error: 'unauthorized' });
+    // Every charge made, for reconciliation drills (does every charge have its order?).
+    if (path === '/admin/charges' && req.method === 'GET') return send(res, 200, [...byId.values()]);
     if (path === '/admin/knobs' && req.method === 'PUT') {
       try {
         knobs = checkKnobs(knobs, await readJson(req));
