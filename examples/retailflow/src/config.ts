@@ -113,8 +113,9 @@ export interface RetailFlowConfig {
    */
   readonly minRequestDeadlineMs: number;
   /**
-   * Share of the inventory bulkhead (running + queued slots) one tenant may hold (`TENANT_INVENTORY_SHARE`, 0-1):
-   * beyond it the tenant's checkout is answered 429, so one tenant's burst cannot fill the bulkhead for the others.
+   * Share of the inventory bulkhead's running slots one tenant may hold (`TENANT_INVENTORY_SHARE`, 0-1), and of
+   * the ingress limit one tenant's requests may hold: beyond it the tenant's request is answered 429, so one
+   * tenant's burst cannot fill the bulkhead or the ingress for the others.
    * @default 0.5
    */
   readonly tenantInventoryShare: number;

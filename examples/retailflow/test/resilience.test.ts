@@ -174,7 +174,8 @@ describe('adaptive load shedding at ingress', () => {
   it('sheds sheddable catalog reads first while critical checkouts are still admitted', async () => {
     const providerClock = new ManualClock(0);
     const started = await startTestService(
-      { ingressInitialLimit: 13, ingressMinLimit: 13 },
+      // One tenant fills the ingress here on purpose: no per-tenant share.
+      { ingressInitialLimit: 13, ingressMinLimit: 13, tenantInventoryShare: 1 },
       { provider: { clock: providerClock, knobs: { latencyMs: 1_000 } } },
     );
     service = started.service;

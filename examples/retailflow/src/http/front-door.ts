@@ -8,6 +8,7 @@ import type { RequestPriority } from '../policies.js';
 import { classify } from './priority.js';
 import type { AuthOutcome, Authenticated } from './authenticate.js';
 import { authProblem } from './auth.js';
+import { HttpProblem } from './problem.js';
 
 /**
  * Admission at the front door: a permit for a request of `priority`, held until its response ends, or a rejection
@@ -102,6 +103,12 @@ export interface FrontDoorOptions {
   readonly authenticate?: (req: IncomingMessage) => Promise<AuthOutcome>;
   /** Records who authenticated on the request (for express's handlers). */
   readonly onAuthenticated?: (req: IncomingMessage, auth: Authenticated) => void;
+  /**
+   * The most requests one tenant may have admitted at once (read per request: it may follow the gate's adaptive
+   * limit); beyond it the tenant gets 429 before taking a permit, so one tenant cannot hold the ingress others
+   * need. Without it, no per-tenant bound.
+   */
+  readonly perTenantLimit?: () => number;
 }
 
 /**
@@ -165,6 +172,29 @@ export function frontDoor(app: RequestListener, options: FrontDoorOptions): Requ
   const refuse = (req: IncomingMessage, res: ServerResponse, match: GuardedRoute): void =>
     answer(req, res, match, 503, { 'Retry-After': retryAfter }, bodyOf(match.route.priority));
 
+  const perTenant = new Map<string, number>();
+  const tenantBusy = new HttpProblem(
+    429,
+    'too-many-concurrent-requests',
+    'Too many concurrent requests',
+    'This tenant has too many requests in progress; retry shortly',
+    { headers: { 'Retry-After': '1' } },
+  );
+  /** Counts the tenant's request until its response closes; false when the tenant is at its bound. */
+  const holdTenant = (tenantId: string, res: ServerResponse): boolean => {
+    const limit = options.perTenantLimit;
+    if (limit === undefined) return true;
+    const held = perTenant.get(tenantId) ?? 0;
+    if (held >= Math.max(1, Math.floor(limit()))) return false;
+    perTenant.set(tenantId, held + 1);
+    res.once('close', () => {
+      const left = (perTenant.get(tenantId) ?? 1) - 1;
+      if (left <= 0) perTenant.delete(tenantId);
+      else perTenant.set(tenantId, left);
+    });
+    return true;
+  };
+
   const admit = (req: IncomingMessage, res: ServerResponse, match: GuardedRoute): void => {
     options.gate.acquire(match.route.priority).then(
       (permit) => {
@@ -202,6 +232,11 @@ export function frontDoor(app: RequestListener, options: FrontDoorOptions): Requ
       (outcome) => {
         if (outcome.ok) {
           options.onAuthenticated?.(req, outcome.auth);
+          if (!holdTenant(outcome.auth.principal.tenantId, res)) {
+            const body = JSON.stringify(tenantBusy.toBody(match.route.template));
+            answer(req, res, match, 429, tenantBusy.headers, body);
+            return;
+          }
           admit(req, res, match);
           return;
         }

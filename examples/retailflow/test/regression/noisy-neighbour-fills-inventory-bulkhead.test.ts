@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { RetailFlow } from '../../src/service.js';
+import { ManualClock } from '@ballast/core';
 import { ACME, GLOBEX, call, order, startTestService, until } from '../helpers.js';
 
 // Found by an attack: one free-plan tenant's burst of checkouts filled the shared inventory bulkhead and another
@@ -60,5 +61,26 @@ describe('a noisy neighbour', () => {
       expect(answer.status).toBe(400);
       expect(answer.body.errors?.[0]?.path).toBe('header/x-request-deadline-ms');
     }
+  });
+});
+
+describe('a noisy neighbour at the front door', () => {
+  it('holds at most its share of the ingress limit; another tenant is still admitted', async () => {
+    const providerClock = new ManualClock(0);
+    const started = await startTestService(
+      { ingressInitialLimit: 8, ingressMinLimit: 8 },
+      { provider: { clock: providerClock, knobs: { latencyMs: 1_000 } } },
+    );
+    service = started.service;
+    // globex's checkouts wait at the provider, holding their ingress permits: at most half of 8.
+    const burst = Array.from({ length: 8 }, (_, i) => order(service!.url, GLOBEX, `front-${i}`));
+    await until(() => service!.provider!.attempts === 4, 'four of them at the provider');
+    const mine = order(service.url, ACME, 'front-acme');
+    await until(() => service!.provider!.attempts === 5, "acme's checkout at the provider");
+    providerClock.advance(1_000);
+    expect((await mine).status).toBe(201);
+    expect((await Promise.all(burst)).map((a) => a.status).sort()).toEqual([
+      201, 201, 201, 201, 429, 429, 429, 429,
+    ]);
   });
 });
