@@ -48,11 +48,14 @@ export interface ServicePolicies {
   readonly tenantLookup: <T>(keyHash: string, load: () => Promise<T>) => Promise<T>;
   /** Catalog reads: cache + single-flight + stale-on-error. */
   readonly catalog: <T>(key: string, load: () => Promise<T>) => Promise<T>;
+  /** Inventory reservation behind a bulkhead. */
+  readonly inventory: <T>(work: () => Promise<T>) => Promise<T>;
   /**
-   * Inventory reservation behind a bulkhead, of which one tenant may hold only its share (beyond it the call is
-   * refused with a 429 problem: the tenant's own burst, not the service's capacity).
+   * One whole checkout (reservation and payment) of a tenant, of which one tenant may run only its share of the
+   * bulkhead's slots at once (beyond it the call is refused with a 429 problem: the tenant's own burst, which must
+   * not fill the bulkhead nor overload the payment provider every tenant shares).
    */
-  readonly inventory: <T>(tenantId: string, work: () => Promise<T>) => Promise<T>;
+  readonly tenantCheckout: <T>(tenantId: string, work: () => Promise<T>) => Promise<T>;
   /**
    * A payment call through retry (with a retry budget) → breaker → per-attempt timeout, bounded by the request's
    * `deadline`. `work` receives the attempt's context (signal and tightened deadline).

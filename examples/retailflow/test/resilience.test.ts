@@ -175,7 +175,7 @@ describe('adaptive load shedding at ingress', () => {
     const providerClock = new ManualClock(0);
     const started = await startTestService(
       // One tenant fills the ingress here on purpose: no per-tenant share.
-      { ingressInitialLimit: 13, ingressMinLimit: 13, tenantInventoryShare: 1 },
+      { ingressInitialLimit: 13, ingressMinLimit: 13, tenantInventoryShare: 1, inventoryConcurrency: 16 },
       { provider: { clock: providerClock, knobs: { latencyMs: 1_000 } } },
     );
     service = started.service;

@@ -77,7 +77,9 @@ export class Checkout {
     const hash = requestHash(body);
     const flight = `${tenant.id}\u0000${idempotencyKey}\u0000${hash}`;
     const joined = this.#inFlight.has(flight);
-    const result = this.#inFlight.run(flight, () => this.#run(tenant, idempotencyKey, hash, body, deadline));
+    const result = this.#inFlight.run(flight, () =>
+      this.#policies.tenantCheckout(tenant.id, () => this.#run(tenant, idempotencyKey, hash, body, deadline)),
+    );
     return joined ? result.then((r) => ({ order: r.order, replayed: true })) : result;
   }
 
@@ -88,7 +90,7 @@ export class Checkout {
     body: CheckoutBody,
     deadline: Deadline | undefined,
   ): Promise<CheckoutResult> {
-    const created = await this.#policies.inventory(tenant.id, () =>
+    const created = await this.#policies.inventory(() =>
       this.#repo.createOrder({ tenantId: tenant.id, idempotencyKey, requestHash: hash, items: body.items }),
     );
     switch (created.outcome) {
@@ -199,7 +201,8 @@ export function checkoutStatus(order: Order): { status: number; problem?: HttpPr
       'The payment could not be taken; the order was not placed. Retry with a new Idempotency-Key.',
       {
         headers: { 'Retry-After': '5' },
-        extensions: { orderId: order.id, reason: reason.slice(UNAVAILABLE.length) },
+        // The internal reason (timeouts, breaker states) stays in the order's statusReason for operators.
+        extensions: { orderId: order.id },
       },
     ),
   };

@@ -359,7 +359,8 @@ export async function createPolicies(options: {
     rateLimit,
     tenantLookup: <T>(key: string, load: () => Promise<T>) => tenantCache.get(key, load) as Promise<T>,
     catalog: <T>(key: string, load: () => Promise<T>) => catalogCache.get(key, load) as Promise<T>,
-    inventory: (tenantId, work) => tenantShare.run(tenantId, () => inventoryBulkhead.execute(() => work())),
+    inventory: (work) => inventoryBulkhead.execute(() => work()),
+    tenantCheckout: (tenantId, work) => tenantShare.run(tenantId, work),
     payment: (work, deadline) =>
       paymentPipeline.execute(
         (call) => switches.payments.run(() => work(call)),

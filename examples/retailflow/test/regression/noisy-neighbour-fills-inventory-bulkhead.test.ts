@@ -68,7 +68,8 @@ describe('a noisy neighbour at the front door', () => {
   it('holds at most its share of the ingress limit; another tenant is still admitted', async () => {
     const providerClock = new ManualClock(0);
     const started = await startTestService(
-      { ingressInitialLimit: 8, ingressMinLimit: 8 },
+      // A bulkhead large enough that the checkout share (half of 16) is not the bound here; the ingress share is.
+      { ingressInitialLimit: 8, ingressMinLimit: 8, inventoryConcurrency: 16 },
       { provider: { clock: providerClock, knobs: { latencyMs: 1_000 } } },
     );
     service = started.service;
