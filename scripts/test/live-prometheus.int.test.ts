@@ -149,7 +149,7 @@ describe.skipIf(!installed || postgres.skip || redis.skip)(
           paymentPort: 0,
           opsPort: 0,
           preStopDelayMs: 0,
-          // One tenant's burst must overflow the bulkhead here (the alert under test), so no per-tenant share.
+          // The burst below must overflow the bulkhead (the alert under test): each tenant may run all its slots.
           tenantInventoryShare: 1,
           databaseUrl: postgres.url,
           // Rate limits in Redis (database 9, away from other suites' keys) behind a proxy the test can cut.
@@ -199,9 +199,10 @@ describe.skipIf(!installed || postgres.skip || redis.skip)(
           ),
         ),
       );
-      // A burst of checkouts on slow storage: the inventory bulkhead is full and refuses some (503).
+      // A burst of checkouts from two tenants on slow storage (one tenant alone may only run its share of the
+      // slots): the inventory bulkhead is full and refuses some (503).
       await phase('ballast_bulkhead_rejections_total', 5000, () =>
-        Promise.all(Array.from({ length: 12 }, () => checkout(ACME))),
+        Promise.all(Array.from({ length: 12 }, (_, i) => checkout(i % 2 === 0 ? ACME : GLOBEX))),
       );
       await chaos('storage', { enabled: false });
       provider.setKnobs({ latencyMs: 1500 }); // slower than the per-attempt timeout
