@@ -288,7 +288,7 @@ describe.skipIf(!installed || postgres.skip || redis.skip)(
       for (const spec of generatedDashboards()) {
         expect(await prom!.labelValues(spec.jobMetric, 'job'), `${spec.uid}: job variable`).toContain(JOB);
         const instances = await prom!.labelValues(`${spec.jobMetric}{job=~"${JOB}"}`, 'instance');
-        expect(instances, `${spec.uid}: instance variable`).toEqual([new URL(service!.url).host]);
+        expect(instances, `${spec.uid}: instance variable`).toEqual([new URL(service!.opsUrl).host]);
         const values: Record<string, string> = { job: JOB, instance: '.+', __rate_interval: rateInterval };
         // Extra variables (the SLO picker): the dashboard is evaluated once per value, as an on-call would pick it.
         let choices: Record<string, string>[] = [{}];
