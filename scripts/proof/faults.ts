@@ -101,9 +101,9 @@ export async function dependencyFaults(opts: FaultOptions): Promise<FaultResult>
   let pageAt: number | null = null;
   let recoveredAt: number | null = null;
   let chaosOffAt = 0;
-  const before = await scrape(service.url);
+  const before = await scrape(service.opsUrl);
   const tick = async () => {
-    const samples = await scrape(service.url);
+    const samples = await scrape(service.opsUrl);
     const t = (performance.now() - t0) / 1000;
     const open = breakerOpen(samples);
     const page = sum(samples, 'ballast_slo_alert_firing', { slo: 'checkout-availability', severity: 'page' }) > 0;
@@ -131,16 +131,16 @@ export async function dependencyFaults(opts: FaultOptions): Promise<FaultResult>
     const baselineMs = percentile(baselineLatencies, 50);
     const addedMs = Math.max(1, Math.round(9 * baselineMs));
     opts.log(`  payment provider 10x slower (checkout median ${baselineMs.toFixed(1)} ms, +${addedMs} ms per call)`);
-    await setChaos(service.url, 'payments', { enabled: true, latencyMs: addedMs, errorRate: 0 });
+    await setChaos(service.opsUrl, 'payments', { enabled: true, latencyMs: addedMs, errorRate: 0 });
     await run(opts.latencySec);
     phase = 'errors';
     opts.log('  payment provider failing 50% of calls');
-    await setChaos(service.url, 'payments', { enabled: true, latencyMs: 0, errorRate: 0.5 });
+    await setChaos(service.opsUrl, 'payments', { enabled: true, latencyMs: 0, errorRate: 0.5 });
     errorsStartedAt = (performance.now() - t0) / 1000;
     await run(opts.errorSec);
     phase = 'recovery';
     opts.log('  fault over: waiting for recovery');
-    await setChaos(service.url, 'payments', { enabled: false, latencyMs: 0, errorRate: 0 });
+    await setChaos(service.opsUrl, 'payments', { enabled: false, latencyMs: 0, errorRate: 0 });
     chaosOffAt = (performance.now() - t0) / 1000;
     let healthy = 0;
     for (let i = 0; i < opts.maxRecoverySec && recoveredAt === null; i++) {
@@ -154,7 +154,7 @@ export async function dependencyFaults(opts: FaultOptions): Promise<FaultResult>
     clearInterval(driver);
     await Promise.allSettled([...inflight]);
   }
-  const after = await scrape(service.url);
+  const after = await scrape(service.opsUrl);
   await service.stop();
   const elapsed = (performance.now() - t0) / 1000;
   const delta = (name: string, match: Record<string, string>) => sum(after, name, match) - sum(before, name, match);

@@ -4,6 +4,7 @@ import path from 'node:path';
 import autocannon from 'autocannon';
 import { parseSpecs } from '@ballast/slo';
 import { seededRandom } from '@ballast/testkit';
+import { attacks, type AttackResult } from './attacks.js';
 import { KEYS, ROOT, scrape, startService } from './service.js';
 
 /** What the hostile-input scenario measured. */
@@ -22,6 +23,8 @@ export interface HostileResult {
   readonly randomRequests: number;
   readonly routeSeries: number;
   readonly seriesCap: number;
+  /** The attacks that broke RetailFlow once (slow bodies, abusive input, cancel races, a noisy neighbour). */
+  readonly attacks: AttackResult;
   readonly goals: Record<string, { readonly value: number; readonly goal: number; readonly met: boolean }>;
 }
 
@@ -164,6 +167,10 @@ export interface HostileOptions {
   readonly randomRequests: number;
   readonly seed: number;
   readonly log: (line: string) => void;
+  /** Slow connections of the slow-request attack. @default 200 */
+  readonly slowConnections?: number;
+  /** Length of each measured phase of the attacks, in seconds. @default 10 */
+  readonly attackSec?: number;
 }
 
 /**
@@ -264,7 +271,7 @@ export async function hostileInput(opts: HostileOptions): Promise<HostileResult>
       );
     });
     randomRequests = done.requests.total;
-    const samples = await scrape(service.url);
+    const samples = await scrape(service.opsUrl);
     const routes = new Set(
       samples.filter((s) => s.name === 'http_server_request_duration_seconds_count').map((s) => JSON.stringify(s.labels)),
     );
@@ -274,6 +281,19 @@ export async function hostileInput(opts: HostileOptions): Promise<HostileResult>
     if (!alive) crashes++;
   } finally {
     await service.stop();
+  }
+
+  // The attacks, on a fresh service (the fuzz above spent the loopback address's failed-authentication budget).
+  const attacked = await startService({ ...opts.env, LOAD_SHEDDING: 'ballast' }, { fresh: true });
+  let attackResult: AttackResult;
+  try {
+    attackResult = await attacks(attacked, {
+      slowConnections: opts.slowConnections ?? 200,
+      phaseSec: opts.attackSec ?? 10,
+      log: opts.log,
+    });
+  } finally {
+    await attacked.stop();
   }
 
   // Mutated SLO specs: every outcome is either valid or a list of located errors; nothing throws.
@@ -315,7 +335,9 @@ export async function hostileInput(opts: HostileOptions): Promise<HostileResult>
     randomRequests,
     routeSeries,
     seriesCap,
+    attacks: attackResult,
     goals: {
+      ...attackResult.goals,
       noCrashes: { value: crashes + specCrashes, goal: 0, met: crashes + specCrashes === 0 },
       no5xx: { value: serverErrors, goal: 0, met: serverErrors === 0 },
       noCrossTenantReads: { value: crossTenantReads, goal: 0, met: crossTenantReads === 0 },

@@ -105,7 +105,7 @@ if (only.has('outages') && !embedded) {
   log('outages: skipped (they stop real services; run without --embedded)');
 }
 if (only.has('hostile')) {
-  log('hostile input: API fuzz, mutated SLO specs, random paths');
+  log('hostile input: API fuzz, mutated SLO specs, random paths, attacks');
   figures.hostile = await hostileInput({
     env,
     apiCases: quick ? 2_000 : 10_000,
@@ -113,6 +113,8 @@ if (only.has('hostile')) {
     randomRequests: quick ? 10_000 : 100_000,
     seed: 20261126,
     log,
+    slowConnections: quick ? 200 : 400,
+    attackSec: quick ? 10 : 30,
   });
 }
 if (only.has('deployments') && !embedded) {

@@ -162,7 +162,7 @@ export async function outages(opts: OutageOptions): Promise<OutageResult> {
       healthyDuring &&= (await fetch(`${url()}/healthz`)).ok;
     }
     const during = { ok: load.counts.ok - before.ok, serverError: load.counts.serverError - before.serverError };
-    const storeErrors = sum(await scrape(url()), 'ballast_rate_limit_decisions_total', { decision: 'store-error' });
+    const storeErrors = sum(await scrape(service.opsUrl), 'ballast_rate_limit_decisions_total', { decision: 'store-error' });
     await services.startRedis();
     await sleep(2000);
     await load.stop();
@@ -178,7 +178,7 @@ export async function outages(opts: OutageOptions): Promise<OutageResult> {
     load = checkouts(url, 20);
     const t0 = performance.now();
     const sample = async () => {
-      const depth = sum(await scrape(url()), 'retailflow_outbox_depth');
+      const depth = sum(await scrape(service.opsUrl), 'retailflow_outbox_depth');
       brokerTimeline.push({ t: (performance.now() - t0) / 1000, depth });
       return depth;
     };

@@ -214,6 +214,7 @@ export function markdown(f: ProofFigures): string {
       `| cross-tenant reads | ${h.crossTenantReads} | 0 | ${verdict(h.goals.noCrossTenantReads!.met)} |`,
       `| rejections without a clear problem body / located error | ${h.unclearRejections + h.specUnlocatedErrors} | 0 | ${verdict(h.goals.clearRejections!.met)} |`,
       `| request-duration series after random paths | ${h.routeSeries} | ≤ ${h.seriesCap} | ${verdict(h.goals.seriesUnderCap!.met)} |`,
+      ...attackRows(h),
       '',
     );
     if (h.examples.length > 0) lines.push('Examples of failures:', '', ...h.examples.map((e) => `- \`${e.replace(/`/g, "'")}\``), '');
@@ -294,6 +295,21 @@ export function markdown(f: ProofFigures): string {
     );
   }
   return lines.join('\n');
+}
+
+/** The attack goals (slow bodies, abusive input, cancel races, noisy neighbour) as table rows. */
+function attackRows(h: HostileResult): string[] {
+  const a = h.attacks as HostileResult['attacks'] | undefined;
+  if (!a) return [];
+  const pct = (x: number) => `${(x * 100).toFixed(2)}%`;
+  const g = a.goals;
+  return [
+    `| slow-request attack (${a.slow.connections} slow connections): another tenant's success | ${pct(a.slow.attackedSuccess)} | ≥ 99% | ${verdict(g.slowAttackOtherTenantSuccess!.met)} |`,
+    `| slow-request attack: another tenant's p99 | ${a.slow.attackedP99Ms.toFixed(1)} ms | ≤ 2x unloaded (${g.slowAttackOtherTenantP99Ms!.goal.toFixed(1)} ms) | ${verdict(g.slowAttackOtherTenantP99Ms!.met)} |`,
+    `| forged and abusive input (${a.abusive.cases} cases): 5xx | ${a.abusive.serverErrors} | 0 | ${verdict(g.abusiveInputNo5xx!.met)} |`,
+    `| cancels during in-flight charges (${a.money.cancelAttempts} cancels, ${a.money.charges} charges): charges without a recorded payment | ${a.money.orphanCharges} | 0 | ${verdict(g.chargesWithoutRecordedPayment!.met)} |`,
+    `| noisy neighbour: another tenant's checkouts during a 32-way burst | ${pct(a.noisy.burstSuccess)} | ≥ 99% | ${verdict(g.noisyNeighbourVictimSuccess!.met)} |`,
+  ];
 }
 
 function escapeHtml(text: string): string {

@@ -55,7 +55,7 @@ export async function security(options: {
     if (b !== a) services.push(b);
     // The authorization server's revocation events feed RetailFlow's denylist through its admin path.
     feed = async (gid) => {
-      const response = await fetch(`${a.url}/admin/identity/revocations`, {
+      const response = await fetch(`${a.opsUrl}/admin/identity/revocations`, {
         method: 'POST',
         headers: { authorization: `Bearer ${KEYS.admin}`, 'content-type': 'application/json' },
         body: JSON.stringify({ gid }),
@@ -64,7 +64,7 @@ export async function security(options: {
     };
 
     options.log('security: token attack corpus');
-    const corpus = await buildTokenAttacks({ idp, serviceUrl: b.url, adminKey: KEYS.admin, now: () => Date.now() });
+    const corpus = await buildTokenAttacks({ idp, serviceUrl: b.url, opsUrl: a.opsUrl, adminKey: KEYS.admin, now: () => Date.now() });
     await Promise.all(pending);
     pending = [];
     const attacks = await runTokenAttacks(b.url, corpus);
@@ -84,7 +84,7 @@ export async function security(options: {
       if ((await status(b.url, token)) !== 200) throw new Error('a fresh token was not served');
       const { jti } = JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString('utf8')) as { jti: string };
       const started = performance.now();
-      const revoked = await fetch(`${a.url}/admin/identity/revocations`, {
+      const revoked = await fetch(`${a.opsUrl}/admin/identity/revocations`, {
         method: 'POST',
         headers: { authorization: `Bearer ${KEYS.admin}`, 'content-type': 'application/json' },
         body: JSON.stringify({ jti }),

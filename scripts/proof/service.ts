@@ -9,7 +9,12 @@ import pg from 'pg';
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
 /** Keys RetailFlow's embedded seed uses (documented in its README). */
-export const KEYS = { acme: 'rf_acme_dev_key', globex: 'rf_globex_dev_key', admin: 'rf_admin_dev_key' } as const;
+export const KEYS = {
+  acme: 'rf_acme_dev_key',
+  globex: 'rf_globex_dev_key',
+  admin: 'rf_admin_dev_key',
+  ops: 'rf_ops_dev_token',
+} as const;
 
 /** A free TCP port on loopback. */
 export async function freePort(): Promise<number> {
@@ -25,6 +30,10 @@ export async function freePort(): Promise<number> {
 /** A RetailFlow process started by the proof. */
 export interface ServiceProcess {
   readonly url: string;
+  /** The ops listener (`/metrics`, `/admin/*`; loopback). */
+  readonly opsUrl: string;
+  /** The payment simulator RetailFlow started (unless `PAYMENT_URL` was given). */
+  readonly paymentUrl: string;
   readonly child: ChildProcess;
   /** SIGTERM and wait for exit (SIGKILL after `graceMs`). */
   stop(graceMs?: number): Promise<void>;
@@ -67,11 +76,15 @@ export async function startService(
   }
   const p = options.port ?? (await freePort());
   const paymentPort = await freePort();
+  const opsPort = await freePort();
   const child = spawn(process.execPath, [path.join(ROOT, 'examples/retailflow/dist/main.js')], {
     env: {
       ...process.env,
       PORT: String(p),
       PAYMENT_PORT: String(paymentPort),
+      OPS_PORT: String(opsPort),
+      // The proof stops services often and no load balancer waits on them.
+      PRE_STOP_DELAY_MS: '0',
       HOST: '127.0.0.1',
       // The proof measures shedding and faults, not the per-tenant limits (they have their own tests).
       PRO_REQUESTS_PER_MINUTE: '1000000000',
@@ -109,6 +122,8 @@ export async function startService(
   };
   return {
     url,
+    opsUrl: `http://127.0.0.1:${opsPort}`,
+    paymentUrl: env.PAYMENT_URL ?? `http://127.0.0.1:${paymentPort}`,
     child,
     output: () => out,
     stop: async (graceMs = 15_000) => {
@@ -127,13 +142,13 @@ export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
-/** Sets a chaos switch on the running service through its admin endpoint. */
+/** Sets a chaos switch on the running service through its admin endpoint (on the ops listener `opsUrl`). */
 export async function setChaos(
-  url: string,
+  opsUrl: string,
   target: 'payments' | 'storage',
   fault: { enabled: boolean; latencyMs?: number; errorRate?: number },
 ): Promise<void> {
-  const res = await fetch(`${url}/admin/chaos`, {
+  const res = await fetch(`${opsUrl}/admin/chaos`, {
     method: 'POST',
     headers: { authorization: `Bearer ${KEYS.admin}`, 'content-type': 'application/json' },
     body: JSON.stringify({ target, ...fault }),
@@ -167,9 +182,9 @@ export function parseExposition(text: string): Sample[] {
   return samples;
 }
 
-/** Scrapes `/metrics` and returns its samples. */
-export async function scrape(url: string): Promise<Sample[]> {
-  const res = await fetch(`${url}/metrics`);
+/** Scrapes `/metrics` on the ops listener `opsUrl` (with the ops token) and returns its samples. */
+export async function scrape(opsUrl: string): Promise<Sample[]> {
+  const res = await fetch(`${opsUrl}/metrics`, { headers: { authorization: `Bearer ${KEYS.ops}` } });
   return parseExposition(await res.text());
 }
 

@@ -4,13 +4,15 @@ import { catalogRoutes } from './catalog/routes.js';
 import type { RetailFlowConfig } from './config.js';
 import type { Repository } from './data/index.js';
 import type { FeatureFlags } from './flags/flags.js';
-import { tenantAuth } from './http/auth.js';
+import { opsAuth, tenantAuth, type OpsAuthenticator } from './http/auth.js';
+import type { RequestAuthentication } from './http/authenticate.js';
+import { bodyDeadline } from './http/body-deadline.js';
 import type { Identity } from './identity/wiring.js';
 import { requestDeadline } from './http/deadline.js';
 import { HttpProblem, problemHandler } from './http/problem.js';
 import type { OpenApiSchemas } from './openapi.js';
 import { adminRoutes } from './ops/admin.js';
-import { opsRoutes, type OpsDependencies } from './ops/routes.js';
+import { healthRoutes, opsRoutes, type OpsDependencies } from './ops/routes.js';
 import type { Checkout } from './orders/checkout.js';
 import { orderRoutes } from './orders/routes.js';
 import type { ServicePolicies } from './policies.js';
@@ -39,14 +41,82 @@ export interface AppDependencies {
   readonly translateError: (error: unknown) => HttpProblem | undefined;
   /** Access tokens, issued API keys, revocation and scopes; unset means the tenants table's API keys only. */
   readonly identity?: Pick<Identity, 'authenticate' | 'adminRoutes'>;
+  /** Tenant authentication (API keys, and whatever authenticators are plugged in), with its failure throttle. */
+  readonly authentication: RequestAuthentication;
+  /** Who may use the ops listener (`/metrics`, `/slo`: observer; `/admin/*`: admin). */
+  readonly opsAuthenticator: OpsAuthenticator;
+}
+
+/** Headers on every answer: no MIME sniffing, no caching of tenant data by shared caches. */
+const securityHeaders: RequestHandler = (_req, res, next) => {
+  res.setHeader('X-Content-Type-Options', 'nosniff');
+  res.setHeader('Cache-Control', 'no-store');
+  next();
+};
+
+function baseApp(deps: AppDependencies): Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('etag', false);
+  app.set('query parser', 'simple');
+  // `/API/V1/ORDERS` is a 404, not a second spelling of the route: RED metrics, the SLO recorder and the front
+  // door then all see one route per template.
+  app.set('case sensitive routing', true);
+  for (const handler of deps.instrumentation) app.use(handler);
+  app.use(securityHeaders);
+  return app;
+}
+
+function finish(app: Express, deps: AppDependencies): Express {
+  app.use((req) => {
+    throw new HttpProblem(404, 'not-found', 'Not found', `No route for ${req.method} ${req.path}`);
+  });
+  app.use(problemHandler(deps.onUnexpected, deps.translateError));
+  return app;
 }
 
 /**
- * Builds the express application: ops endpoints (never shed or authenticated), admin endpoints (admin key), and
- * the tenant API under `/api/v1` with, in order: SLO recording, the draining guard, then on every route the JSON
- * body parser (size limit), the request deadline, tenant authentication and the per-tenant rate limit. Adaptive
- * load shedding by priority class runs before express, in the front door `startRetailFlow` puts in front of it.
- * Errors are RFC 9457 problem details.
+ * The ops listener's application, apart from the tenant API: `/healthz` and `/readyz` (open), `/metrics`, `/slo`
+ * and `/api/v1/slo` (the ops token), and `/admin/*` (the admin key). It listens on loopback by default.
+ *
+ * @example
+ * ```ts
+ * http.createServer(createOpsApp(dependencies)).listen(3002, '127.0.0.1');
+ * ```
+ */
+export function createOpsApp(deps: AppDependencies): Express {
+  const app = baseApp(deps);
+  const throttle = deps.authentication;
+  app.use(healthRoutes(deps.ops));
+  const json = express.json({ limit: deps.config.bodyLimitBytes, strict: true });
+  // API keys and revocations: their own authorization (an access token with the admin scope, or the admin key in
+  // development), so operators need no shared static secret for them.
+  if (deps.identity) {
+    app.use(
+      '/admin/identity',
+      bodyDeadline(deps.clock, deps.config.bodyTimeoutMs),
+      json,
+      deps.identity.adminRoutes,
+    );
+  }
+  app.use(
+    '/admin',
+    opsAuth(deps.opsAuthenticator, 'admin', throttle),
+    bodyDeadline(deps.clock, deps.config.bodyTimeoutMs),
+    json,
+    adminRoutes(deps.policies.chaos, deps.adminRepo, deps.schemas, deps.flags, deps.policies.breakers),
+  );
+  app.use(opsAuth(deps.opsAuthenticator, 'observer', throttle), opsRoutes(deps.ops));
+  return finish(app, deps);
+}
+
+/**
+ * Builds the public express application: `/healthz` and `/readyz` (for load balancers), and the tenant API under
+ * `/api/v1` with, in order: SLO recording, the draining guard, then on every route the request deadline, tenant
+ * authentication, the per-tenant rate limit, the body deadline and the JSON body parser (size limit). Adaptive
+ * load shedding by priority class and authentication run first, in the front door `startRetailFlow` puts in
+ * front of it. Metrics, SLO pages and admin live on the ops listener ({@link createOpsApp}). Errors are RFC 9457
+ * problem details.
  *
  * @example
  * ```ts
@@ -55,33 +125,14 @@ export interface AppDependencies {
  * ```
  */
 export function createApp(deps: AppDependencies): Express {
-  const app = express();
-  app.disable('x-powered-by');
-  app.set('etag', false);
-  app.set('query parser', 'simple');
-  for (const handler of deps.instrumentation) app.use(handler);
-
-  app.use(opsRoutes(deps.ops));
+  const app = baseApp(deps);
+  app.use(healthRoutes(deps.ops));
 
   const json = express.json({ limit: deps.config.bodyLimitBytes, strict: true });
-  if (deps.identity) app.use('/admin/identity', json, deps.identity.adminRoutes);
-  app.use(
-    '/admin',
-    json,
-    adminRoutes(
-      deps.config.adminKey,
-      deps.policies.chaos,
-      deps.adminRepo,
-      deps.schemas,
-      deps.flags,
-      deps.policies.breakers,
-    ),
-  );
-
-  const api = express.Router();
+  const api = express.Router({ caseSensitive: true });
   api.use(deps.sloRecorder);
   api.use((_req, res, next) => {
-    if (deps.ops.readiness.draining) {
+    if (deps.ops.readiness.closed) {
       res.setHeader('Connection', 'close');
       throw new HttpProblem(503, 'draining', 'Service unavailable', 'The service is shutting down', {
         headers: { 'Retry-After': '1' },
@@ -89,23 +140,21 @@ export function createApp(deps: AppDependencies): Express {
     }
     next();
   });
-  // Load shedding happens before express (see frontDoor). The per-request chain runs inside each route (not as
-  // router-level middleware) so that everything it answers (401, 429, 413) is labelled with the route in RED
-  // metrics.
+  // Load shedding and authentication happen before express (see frontDoor). The per-request chain runs inside
+  // each route (not as router-level middleware) so that everything it answers (401, 429, 413) is labelled with
+  // the route in RED metrics. The body is read last: only an authenticated tenant within its rate limit gets
+  // its body read, and only for as long as the body deadline allows.
   const front: RequestHandler[] = [
-    json,
-    requestDeadline(deps.clock, deps.config.requestTimeoutMs),
-    deps.identity?.authenticate ?? tenantAuth(deps.repo, deps.policies.tenantLookup),
+    requestDeadline(deps.clock, deps.config.requestTimeoutMs, deps.config.minRequestDeadlineMs),
+    // The front door authenticated the credential; identity re-reads it for the route's scope and the audit actor.
+    deps.identity?.authenticate ?? tenantAuth(deps.authentication),
     deps.policies.rateLimit,
+    bodyDeadline(deps.clock, deps.config.bodyTimeoutMs),
+    json,
   ];
   api.use(catalogRoutes(deps.repo, deps.policies, deps.flags, front));
   api.use(orderRoutes(deps.repo, deps.checkout, deps.schemas, front));
   api.use(tenantRoutes(deps.repo, deps.flags, front));
   app.use('/api/v1', api);
-
-  app.use((req) => {
-    throw new HttpProblem(404, 'not-found', 'Not found', `No route for ${req.method} ${req.path}`);
-  });
-  app.use(problemHandler(deps.onUnexpected, deps.translateError));
-  return app;
+  return finish(app, deps);
 }

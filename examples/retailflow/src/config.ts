@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { checkOneOf, invalidOption } from '@ballast/core';
 
 /**
@@ -103,6 +104,53 @@ export interface RetailFlowConfig {
    * @default false
    */
   readonly paymentMtls?: boolean;
+  /**
+   * `production` when `NODE_ENV=production`: every secret must then be set (from the environment or a `*_FILE`)
+   * and differ from the development defaults, and the payment simulator starts only when asked for
+   * (`PAYMENT_SIMULATOR=true`). @default 'development'
+   */
+  readonly mode: 'development' | 'production';
+  /** Port of the ops listener: `/metrics`, `/slo`, `/admin/*` (`OPS_PORT`); 0 picks a free port. @default 3002 */
+  readonly opsPort: number;
+  /** Interface of the ops listener (`OPS_HOST`): loopback, so only the host and its agents reach it. @default '127.0.0.1' */
+  readonly opsHost: string;
+  /** Token for `/metrics` and `/slo` on the ops listener (`OPS_TOKEN` or `OPS_TOKEN_FILE`). @default 'rf_ops_dev_token' */
+  readonly opsToken: string;
+  /**
+   * Start the payment simulator when `PAYMENT_URL` is unset (`PAYMENT_SIMULATOR`, `true` or `false`). Development
+   * defaults to `true`; production to `false`, and a production start without `PAYMENT_URL` or this set fails.
+   * @default true
+   */
+  readonly paymentSimulator: boolean;
+  /**
+   * Longest a client may take to send a request body, in ms (`BODY_TIMEOUT_MS`): a slower body is answered 408
+   * and its connection closed. Node's own `headersTimeout`/`requestTimeout` bound the rest. @default 10000
+   */
+  readonly bodyTimeoutMs: number;
+  /**
+   * Smallest `x-request-deadline-ms` a caller may send (`MIN_REQUEST_DEADLINE_MS`): a smaller budget is answered
+   * 400 at once (the caller has left no time to serve it), so it never becomes a 503/504 against the SLO. @default 250
+   */
+  readonly minRequestDeadlineMs: number;
+  /**
+   * Share of the inventory bulkhead's running slots one tenant may hold (`TENANT_INVENTORY_SHARE`, 0-1), and of
+   * the ingress limit one tenant's requests may hold: beyond it the tenant's request is answered 429, so one
+   * tenant's burst cannot fill the bulkhead or the ingress for the others.
+   * @default 0.5
+   */
+  readonly tenantInventoryShare: number;
+  /**
+   * Failed authentications one source address may make per minute (`AUTH_FAILURES_PER_MINUTE`); beyond it the
+   * source gets 429 before any key is looked up. Wrong admin keys share a global budget of ten times this.
+   * @default 30
+   */
+  readonly authFailuresPerMinute: number;
+  /**
+   * On `SIGTERM`, how long `/readyz` answers 503 before the listener closes, in ms (`PRE_STOP_DELAY_MS`): long
+   * enough for a load balancer's health checks (typically every 5 s, 2 failures) to take the instance out.
+   * @default 10000
+   */
+  readonly preStopDelayMs: number;
 }
 
 /** How RetailFlow protects itself at ingress (see {@link RetailFlowConfig.loadShedding}). */
@@ -131,7 +179,25 @@ export const DEFAULT_CONFIG: RetailFlowConfig = {
   eventLoopShedding: false,
   ingressInitialLimit: 200,
   ingressMinLimit: 100,
+  mode: 'development',
+  opsPort: 3002,
+  opsHost: '127.0.0.1',
+  opsToken: 'rf_ops_dev_token',
+  paymentSimulator: true,
+  bodyTimeoutMs: 10_000,
+  minRequestDeadlineMs: 250,
+  tenantInventoryShare: 0.5,
+  authFailuresPerMinute: 30,
+  preStopDelayMs: 10_000,
 };
+
+/** The secrets of the configuration: never printed, never defaulted in production. */
+const SECRETS = [
+  ['ADMIN_KEY', 'adminKey'],
+  ['OPS_TOKEN', 'opsToken'],
+  ['ACME_API_KEY', 'acmeApiKey'],
+  ['GLOBEX_API_KEY', 'globexApiKey'],
+] as const;
 
 type Env = Readonly<Record<string, string | undefined>>;
 
@@ -150,8 +216,37 @@ function integer(env: Env, name: string, fallback: number, min: number, max: num
   return value;
 }
 
-function key(env: Env, name: string, fallback: string): string {
-  const raw = text(env, name);
+/**
+ * A secret from `NAME` or, the convention of secret agents (Vault Agent, the Secrets Store CSI driver, Docker and
+ * Kubernetes secrets), from the file `NAME_FILE` names; setting both is an error. The value is never echoed.
+ */
+function secretText(env: Env, name: string, readFile: (path: string) => string): string | undefined {
+  const direct = text(env, name);
+  const file = text(env, `${name}_FILE`);
+  if (direct !== undefined && file !== undefined) {
+    throw new TypeError(`Expected one of \`${name}\` and \`${name}_FILE\`, got both`);
+  }
+  if (file === undefined) return direct;
+  let content: string;
+  try {
+    content = readFile(file);
+  } catch (error) {
+    const code = (error as { code?: unknown }).code;
+    throw new TypeError(
+      `Expected \`${name}_FILE\` to name a readable file, got \`${file}\` (${typeof code === 'string' ? code : 'unreadable'})`,
+    );
+  }
+  const value = content.replace(/\r?\n$/, '');
+  return value === '' ? undefined : value;
+}
+
+function key(
+  env: Env,
+  name: string,
+  fallback: string,
+  readFile: (path: string) => string = (path) => readFileSync(path, 'utf8'),
+): string {
+  const raw = secretText(env, name, readFile);
   if (raw === undefined) return fallback;
   if (!/^[\x21-\x7e]{8,256}$/.test(raw)) {
     // Same template as invalidOption, without echoing a secret.
@@ -160,6 +255,15 @@ function key(env: Env, name: string, fallback: string): string {
     );
   }
   return raw;
+}
+
+function share(env: Env, name: string, fallback: number): number {
+  const raw = text(env, name);
+  if (raw === undefined) return fallback;
+  const value = Number(raw);
+  if (!/^\d*\.?\d+$/.test(raw) || !(value > 0 && value <= 1))
+    throw invalidOption(name, 'a number above 0, at most 1', raw);
+  return value;
 }
 
 function url(env: Env, name: string, protocols: readonly string[]): string | undefined {
@@ -184,7 +288,11 @@ function url(env: Env, name: string, protocols: readonly string[]): string | und
  * const config = loadConfig({ PORT: '8080', DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/test' });
  * ```
  */
-export function loadConfig(env: Env = process.env): RetailFlowConfig {
+export function loadConfig(
+  env: Env = process.env,
+  readFile: (path: string) => string = (path) => readFileSync(path, 'utf8'),
+): RetailFlowConfig {
+  const mode = text(env, 'NODE_ENV') === 'production' ? 'production' : 'development';
   const optional = {
     databaseUrl: url(env, 'DATABASE_URL', ['postgres:', 'postgresql:']),
     redisUrl: url(env, 'REDIS_URL', ['redis:', 'rediss:']),
@@ -207,9 +315,30 @@ export function loadConfig(env: Env = process.env): RetailFlowConfig {
     host: text(env, 'HOST') ?? DEFAULT_CONFIG.host,
     sqlitePath: text(env, 'SQLITE_PATH') ?? DEFAULT_CONFIG.sqlitePath,
     paymentPort: integer(env, 'PAYMENT_PORT', DEFAULT_CONFIG.paymentPort, 0, 65535),
-    adminKey: key(env, 'ADMIN_KEY', DEFAULT_CONFIG.adminKey),
-    acmeApiKey: key(env, 'ACME_API_KEY', DEFAULT_CONFIG.acmeApiKey),
-    globexApiKey: key(env, 'GLOBEX_API_KEY', DEFAULT_CONFIG.globexApiKey),
+    adminKey: key(env, 'ADMIN_KEY', DEFAULT_CONFIG.adminKey, readFile),
+    opsToken: key(env, 'OPS_TOKEN', DEFAULT_CONFIG.opsToken, readFile),
+    acmeApiKey: key(env, 'ACME_API_KEY', DEFAULT_CONFIG.acmeApiKey, readFile),
+    globexApiKey: key(env, 'GLOBEX_API_KEY', DEFAULT_CONFIG.globexApiKey, readFile),
+    mode,
+    opsPort: integer(env, 'OPS_PORT', DEFAULT_CONFIG.opsPort, 0, 65535),
+    opsHost: text(env, 'OPS_HOST') ?? DEFAULT_CONFIG.opsHost,
+    bodyTimeoutMs: integer(env, 'BODY_TIMEOUT_MS', DEFAULT_CONFIG.bodyTimeoutMs, 1, 600_000),
+    minRequestDeadlineMs: integer(
+      env,
+      'MIN_REQUEST_DEADLINE_MS',
+      DEFAULT_CONFIG.minRequestDeadlineMs,
+      0,
+      600_000,
+    ),
+    tenantInventoryShare: share(env, 'TENANT_INVENTORY_SHARE', DEFAULT_CONFIG.tenantInventoryShare),
+    authFailuresPerMinute: integer(
+      env,
+      'AUTH_FAILURES_PER_MINUTE',
+      DEFAULT_CONFIG.authFailuresPerMinute,
+      1,
+      1e9,
+    ),
+    preStopDelayMs: integer(env, 'PRE_STOP_DELAY_MS', DEFAULT_CONFIG.preStopDelayMs, 0, 600_000),
     proRequestsPerMinute: integer(
       env,
       'PRO_REQUESTS_PER_MINUTE',
@@ -272,5 +401,29 @@ export function loadConfig(env: Env = process.env): RetailFlowConfig {
   const seedStock = text(env, 'SEED_STOCK');
   if (seedStock !== undefined) config.seedStock = integer(env, 'SEED_STOCK', 0, 0, 1e12);
   for (const [key, value] of Object.entries(optional)) if (value !== undefined) config[key] = value;
+  const simulator = checkOneOf(
+    'PAYMENT_SIMULATOR',
+    text(env, 'PAYMENT_SIMULATOR'),
+    ['true', 'false'],
+    mode === 'production' ? 'false' : 'true',
+  );
+  config.paymentSimulator = simulator === 'true';
+  if (mode === 'production') {
+    // A production start never runs on a secret everyone knows, nor quietly takes payments with a simulator.
+    const missing = SECRETS.filter(
+      ([name, field]) =>
+        secretText(env, name, readFile) === undefined || config[field] === DEFAULT_CONFIG[field],
+    ).map(([name]) => name);
+    if (missing.length > 0) {
+      throw new TypeError(
+        `Expected ${missing.map((n) => `\`${n}\` (or \`${n}_FILE\`)`).join(', ')} to be set to a secret other than the development default with NODE_ENV=production`,
+      );
+    }
+    if (config.paymentUrl === undefined && !config.paymentSimulator) {
+      throw new TypeError(
+        'Expected `PAYMENT_URL` to be set with NODE_ENV=production (or `PAYMENT_SIMULATOR=true` to run the simulator on purpose)',
+      );
+    }
+  }
   return config as unknown as RetailFlowConfig;
 }

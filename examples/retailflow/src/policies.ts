@@ -51,6 +51,12 @@ export interface ServicePolicies {
   /** Inventory reservation behind a bulkhead. */
   readonly inventory: <T>(work: () => Promise<T>) => Promise<T>;
   /**
+   * One whole checkout (reservation and payment) of a tenant, of which one tenant may run only its share of the
+   * bulkhead's slots at once (beyond it the call is refused with a 429 problem: the tenant's own burst, which must
+   * not fill the bulkhead nor overload the payment provider every tenant shares).
+   */
+  readonly tenantCheckout: <T>(tenantId: string, work: () => Promise<T>) => Promise<T>;
+  /**
    * A payment call through retry (with a retry budget) → breaker → per-attempt timeout, bounded by the request's
    * `deadline`. `work` receives the attempt's context (signal and tightened deadline).
    */

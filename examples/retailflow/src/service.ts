@@ -3,7 +3,10 @@ import type { AddressInfo } from 'node:net';
 import { reportError, systemClock, type Clock } from '@ballast/core';
 import { instrumentFetch } from '@ballast/telemetry';
 import type { TelemetryHandle } from '@ballast/telemetry/tracing';
-import { createApp } from './app.js';
+import { createApp, createOpsApp, type AppDependencies } from './app.js';
+import { staticTokenAuthenticator, type OpsAuthenticator } from './http/auth.js';
+import { RequestAuthentication, type Authenticator } from './http/authenticate.js';
+import { contextOf } from './http/context.js';
 import { DEFAULT_CONFIG, loadConfig, type RetailFlowConfig } from './config.js';
 import { openRepository, seedDemoData, type Repository, type SqlRepository } from './data/index.js';
 import { createIdentity } from './identity/wiring.js';
@@ -12,7 +15,7 @@ import { FLAG_RULES, FeatureFlags } from './flags/flags.js';
 import { loadOpenApiDocument, OpenApiSchemas } from './openapi.js';
 import { Readiness } from './ops/readiness.js';
 import { Checkout } from './orders/checkout.js';
-import { httpPaymentGateway } from './payments/client.js';
+import { httpPaymentGateway, type PaymentGateway } from './payments/client.js';
 import {
   startPaymentSimulator,
   type PaymentSimulator,
@@ -47,12 +50,23 @@ export interface RetailFlowOptions {
   readonly namespace?: string;
   /** Where JSON request and policy logs go. @default createLogger({ service: config.serviceName }) (stdout, info) */
   readonly logger?: Logger;
+  /** The payment provider as checkout calls it (tests drive interleavings with a fake). @default HTTP to the provider */
+  readonly paymentGateway?: PaymentGateway;
+  /**
+   * Authenticators asked before the API keys (e.g. a JWT resource server); the first that accepts a credential
+   * wins. @default []
+   */
+  readonly authenticators?: readonly Authenticator[];
+  /** Who may use the ops listener. @default the ops token (observer) and the admin key (admin) */
+  readonly opsAuthenticator?: OpsAuthenticator;
 }
 
 /** A running RetailFlow. */
 export interface RetailFlow {
   /** Base URL of the API, e.g. `http://127.0.0.1:3000`. */
   readonly url: string;
+  /** Base URL of the ops listener (`/metrics`, `/slo`, `/admin/*`), e.g. `http://127.0.0.1:3002`. */
+  readonly opsUrl: string;
   readonly config: RetailFlowConfig;
   readonly clock: Clock;
   /** The store (without the storage chaos switch). */
@@ -123,19 +137,24 @@ export async function startRetailFlow(
     let provider: PaymentSimulator | undefined;
     // Mutual TLS on the payment hop: development certificates made at start-up, never stored.
     const certs =
-      config.paymentMtls === true && config.paymentUrl === undefined
+      config.paymentMtls === true && config.paymentUrl === undefined && options.paymentGateway === undefined
         ? await generateDevCertificates()
         : undefined;
-    if (config.paymentUrl === undefined) {
+    if (config.paymentUrl === undefined && options.paymentGateway === undefined) {
+      if (!config.paymentSimulator) {
+        throw new TypeError('Expected `PAYMENT_URL` to be set when `PAYMENT_SIMULATOR=false`');
+      }
       provider = await startPaymentSimulator({
         port: config.paymentPort,
         host: config.host,
+        // Its drill knobs take the ops token, like the rest of the ops plane.
+        knobsToken: config.opsToken,
         ...(certs ? { tls: certs.server } : {}),
         ...options.provider,
       });
       closers.push(() => provider?.close());
     }
-    const paymentUrl = config.paymentUrl ?? provider?.url ?? '';
+    const paymentUrl = config.paymentUrl ?? provider?.url ?? 'http://127.0.0.1:9';
 
     const telemetry = createTelemetry({
       config,
@@ -180,14 +199,15 @@ export async function startRetailFlow(
     const checkout = new Checkout(
       chaosRepo,
       policies,
-      httpPaymentGateway(
-        paymentUrl,
-        // Outbound RED (http_client_request_duration_seconds) and trace context for the provider calls.
-        instrumentFetch(telemetry.metrics, {
-          serverAddresses: [new URL(paymentUrl).host],
-          ...(certs ? { fetch: mtlsFetch(certs.client) } : {}),
-        }),
-      ),
+      options.paymentGateway ??
+        httpPaymentGateway(
+          paymentUrl,
+          // Outbound RED (http_client_request_duration_seconds) and trace context for the provider calls.
+          instrumentFetch(telemetry.metrics, {
+            serverAddresses: [new URL(paymentUrl).host],
+            ...(certs ? { fetch: mtlsFetch(certs.client) } : {}),
+          }),
+        ),
       { clock },
     );
     const readiness = new Readiness(
@@ -213,7 +233,18 @@ export async function startRetailFlow(
     );
     closers.push(() => identity.close());
 
-    const app = createApp({
+    const authentication = new RequestAuthentication({
+      authenticators: [...(options.authenticators ?? []), identity.authenticator],
+      clock,
+      failuresPerMinute: config.authFailuresPerMinute,
+    });
+    const opsAuthenticator =
+      options.opsAuthenticator ??
+      staticTokenAuthenticator([
+        { token: config.opsToken, principal: { subject: 'ops-token', role: 'observer' } },
+        { token: config.adminKey, principal: { subject: 'admin-key', role: 'admin' } },
+      ]);
+    const deps: AppDependencies = {
       config,
       clock,
       repo: chaosRepo,
@@ -226,18 +257,32 @@ export async function startRetailFlow(
       // Request logs after RED (which captures the route they name); not in the front door: sheds are counted, not logged.
       instrumentation: [...telemetry.middleware, logging.middleware],
       sloRecorder: slos.recorder,
-      onUnexpected: (error) => {
+      onUnexpected: (error: unknown) => {
         // A request its client abandoned can still be running when shutdown closes the store; its failure then
         // is the shutdown's, not a bug, and nobody is left to answer.
         if (!closing) logging.unexpected(error);
       },
       translateError,
+      authentication,
+      opsAuthenticator,
       identity,
-    });
+    };
+    const app = createApp(deps);
 
-    // Shedding before express: a refusal then costs a fraction of a handled request.
+    // Authentication and shedding before express: an unauthenticated request never holds a permit nor has its
+    // body read, and a refusal costs a fraction of a handled request.
     const server = http.createServer(
+      // Node checks its request timeouts this often; the default (30 s) would let a slow body run long past them.
+      { connectionsCheckingInterval: 1000 },
       frontDoor(app, {
+        authenticate: (req) => authentication.check(req),
+        // One tenant may hold at most its share of the ingress limit (the adaptive limit as it is now).
+        perTenantLimit: () => config.tenantInventoryShare * policies.ingressLimiter.limit,
+        onAuthenticated: (req, auth) => {
+          const context = contextOf(req);
+          context.tenant = auth.tenant;
+          context.principal = auth.principal;
+        },
         gate: policies.ingress,
         instrumentation: telemetry.middleware,
         slo: (which, res) => slos.track(which, res),
@@ -247,21 +292,45 @@ export async function startRetailFlow(
       }),
     );
     server.keepAliveTimeout = 5000;
+    // A request must arrive whole (headers and body) within the body timeout: slow senders are cut off by Node
+    // (408) even where the express body deadline does not run.
+    server.headersTimeout = Math.min(10_000, config.bodyTimeoutMs);
+    server.requestTimeout = Math.max(server.headersTimeout, config.bodyTimeoutMs + 1000);
     const inFlight = new InFlightRequests(server);
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(config.port, config.host, () => {
-        server.off('error', reject);
-        resolve();
+    const listen = (target: http.Server, port: number, host: string) =>
+      new Promise<string>((resolve, reject) => {
+        target.once('error', reject);
+        target.listen(port, host, () => {
+          target.off('error', reject);
+          const address = target.address() as AddressInfo;
+          resolve(`http://${host.includes(':') ? `[${host}]` : host}:${address.port}`);
+        });
       });
-    });
-    const address = server.address() as AddressInfo;
-    const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${address.port}`;
+    const opsServer = http.createServer(
+      { connectionsCheckingInterval: 1000, headersTimeout: 10_000, requestTimeout: 30_000 },
+      createOpsApp(deps),
+    );
+    const opsUrl = await listen(opsServer, config.opsPort, config.opsHost);
+    closers.push(
+      () =>
+        new Promise<void>((resolve) => {
+          opsServer.close(() => resolve());
+          opsServer.closeAllConnections();
+        }),
+    );
+    const url = await listen(server, config.port, config.host);
 
     let stopping: Promise<void> | undefined;
     const shutdown = () =>
       (stopping ??= (async () => {
         readiness.startDraining();
+        // `/readyz` now answers 503; keep serving until the load balancer has seen it and stopped sending, then
+        // close the listener.
+        if (config.preStopDelayMs > 0) {
+          log(`retailflow: not ready; closing the listener in ${config.preStopDelayMs} ms`);
+          await new Promise<void>((resolve) => clock.setTimeout(resolve, config.preStopDelayMs));
+        }
+        readiness.markClosed();
         const deadline = performance.now() + config.shutdownTimeoutMs;
         const closed = new Promise<void>((resolve) => server.close(() => resolve()));
         server.closeIdleConnections();
@@ -281,6 +350,7 @@ export async function startRetailFlow(
 
     return {
       url,
+      opsUrl,
       config,
       clock,
       repo,
@@ -301,21 +371,23 @@ export async function startRetailFlow(
   }
 }
 
-/** The start-up banner: where to reach the service and the development keys of the demo tenants. */
+/**
+ * The start-up banner: where to reach the service and the ops listener. Secrets are never printed: the
+ * development defaults are named as such (they are in the README), anything else says where it came from.
+ */
 export function banner(service: RetailFlow): string {
   const c = service.config;
   const dev = (value: string, fallback: string) =>
-    value === fallback ? value : '(set from the environment)';
+    value === fallback ? 'development default (see the README)' : 'set from the environment';
   return [
-    `RetailFlow listening on ${service.url}`,
+    `RetailFlow listening on ${service.url} (${c.mode})`,
+    `  ops:      ${service.opsUrl} (/metrics, /slo, /admin/*; ops token: ${dev(c.opsToken, DEFAULT_CONFIG.opsToken)})`,
     `  storage:  ${service.repo.kind}${c.databaseUrl ? '' : ` (${c.sqlitePath})`}`,
     `  broker:   ${service.events.brokerKind}`,
     `  limits:   ${c.redisUrl ? 'redis' : 'memory'}`,
-    `  payments: ${service.provider ? `simulator at ${service.provider.url}` : c.paymentUrl}`,
+    `  payments: ${service.provider ? `simulator at ${service.provider.url}` : (c.paymentUrl ?? 'injected')}`,
     `  traces:   ${c.otlpEndpoint ?? 'off (set OTEL_EXPORTER_OTLP_ENDPOINT)'}`,
     `  tenant keys: acme (pro) ${dev(c.acmeApiKey, DEFAULT_CONFIG.acmeApiKey)}, globex (free) ${dev(c.globexApiKey, DEFAULT_CONFIG.globexApiKey)}`,
     `  admin key:   ${dev(c.adminKey, DEFAULT_CONFIG.adminKey)}`,
-    `  try: curl -H 'Authorization: Bearer ${c.acmeApiKey === DEFAULT_CONFIG.acmeApiKey ? c.acmeApiKey : '<acme key>'}' ${service.url}/api/v1/products`,
-    `  SLOs: ${service.url}/slo   metrics: ${service.url}/metrics`,
   ].join('\n');
 }

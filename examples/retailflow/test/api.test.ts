@@ -5,6 +5,7 @@ import type { RetailFlow } from '../src/service.js';
 import {
   ACME,
   ADMIN,
+  OPS,
   GLOBEX,
   call,
   drainOutbox,
@@ -20,12 +21,14 @@ import {
 let service: RetailFlow;
 let clock: ManualClock;
 let base: string;
+let ops: string;
 /** Every order event the broker delivered, read by a tap queue bound to `order.#`. */
 const delivered: EventEnvelope[] = [];
 
 beforeAll(async () => {
   ({ service, clock } = await startTestService());
   base = service.url;
+  ops = service.opsUrl;
   await service.events.broker.subscribe({ queue: 'test.tap', topics: ['order.#'] }, ({ message }) => {
     delivered.push(message);
     return Promise.resolve();
@@ -73,7 +76,7 @@ describe('catalog', () => {
   it('serves the last good catalog while storage fails (stale on error)', async () => {
     const warm = await call<ApiPage<ApiProduct>>(base, 'GET', '/api/v1/products', { key: GLOBEX });
     expect(warm.status).toBe(200);
-    const on = await call(base, 'POST', '/admin/chaos', {
+    const on = await call(ops, 'POST', '/admin/chaos', {
       key: ADMIN,
       body: { target: 'storage', enabled: true, errorRate: 1, latencyMs: 0 },
     });
@@ -86,14 +89,14 @@ describe('catalog', () => {
       const orders = await call(base, 'GET', '/api/v1/orders', { key: GLOBEX });
       expect(orders.status).toBe(503);
     } finally {
-      await call(base, 'POST', '/admin/chaos', { key: ADMIN, body: { target: 'storage', enabled: false } });
+      await call(ops, 'POST', '/admin/chaos', { key: ADMIN, body: { target: 'storage', enabled: false } });
     }
   });
 });
 
 describe('checkout', () => {
   it('fails fast while on-call has isolated the payment breaker, and recovers on reset', async () => {
-    const isolated = await call<Record<string, string>>(base, 'POST', '/admin/breakers', {
+    const isolated = await call<Record<string, string>>(ops, 'POST', '/admin/breakers', {
       key: ADMIN,
       body: { name: 'payment-breaker', action: 'isolate' },
     });
@@ -103,7 +106,7 @@ describe('checkout', () => {
       expect(refused.status).toBe(503);
       expect(refused.body).toMatchObject({ title: 'Payment provider unavailable' });
     } finally {
-      const reset = await call<Record<string, string>>(base, 'POST', '/admin/breakers', {
+      const reset = await call<Record<string, string>>(ops, 'POST', '/admin/breakers', {
         key: ADMIN,
         body: { name: 'payment-breaker', action: 'reset' },
       });
@@ -190,10 +193,10 @@ describe('checkout', () => {
 
     const unknown = await order(base, ACME, 'co-unknown', [{ productId: 'sku-none', quantity: 1 }]);
     expect(unknown.status).toBe(404);
-    const tooMany = await order(base, ACME, 'co-stock', [
-      { productId: 'sku-scale', quantity: 100 },
-      { productId: 'sku-scale', quantity: 100 },
-    ]);
+    expect((await order(base, ACME, 'co-stock-0', [{ productId: 'sku-scale', quantity: 100 }])).status).toBe(
+      201,
+    );
+    const tooMany = await order(base, ACME, 'co-stock', [{ productId: 'sku-scale', quantity: 100 }]);
     expect(tooMany.status).toBe(409);
   });
 });
@@ -253,14 +256,14 @@ describe('ops endpoints', () => {
     );
     expect(ready.status).toBe(200);
     expect(ready.body.checks.storage?.ok).toBe(true);
-    const metrics = await call<string>(base, 'GET', '/metrics');
+    const metrics = await call<string>(ops, 'GET', '/metrics', { key: OPS });
     expect(metrics.status).toBe(200);
     expect(metrics.body).toContain('http_server_request_duration_seconds');
     expect(metrics.body).toContain('ballast_slo_error_budget_remaining_ratio');
-    const page = await call<string>(base, 'GET', '/slo');
+    const page = await call<string>(ops, 'GET', '/slo', { key: OPS });
     expect(page.contentType).toContain('text/html');
     expect(page.body).toContain('Checkout availability');
-    const json = await call<{ slos: { name: string }[] }>(base, 'GET', '/api/v1/slo');
+    const json = await call<{ slos: { name: string }[] }>(ops, 'GET', '/api/v1/slo', { key: OPS });
     expect(json.body.slos.map((s) => s.name)).toEqual([
       'checkout-availability',
       'catalog-latency',
@@ -281,7 +284,7 @@ describe('ops endpoints', () => {
         )
       ).body.flags.find((f) => f.name === 'recommendations');
     const set = (tenantId: string | null, enabled: boolean | null, flag = 'recommendations') =>
-      call(base, 'POST', '/admin/flags', { key: ADMIN, body: { flag, tenantId, enabled } });
+      call(ops, 'POST', '/admin/flags', { key: ADMIN, body: { flag, tenantId, enabled } });
 
     expect((await set('globex', false)).status).toBe(200);
     expect(await flagOf(GLOBEX)).toEqual({
@@ -310,14 +313,14 @@ describe('ops endpoints', () => {
   });
 
   it('protects /admin/chaos with the admin key and audits changes', async () => {
-    expect((await call(base, 'GET', '/admin/chaos', { key: ACME })).status).toBe(401);
-    const bad = await call(base, 'POST', '/admin/chaos', {
+    expect((await call(ops, 'GET', '/admin/chaos', { key: ACME })).status).toBe(401);
+    const bad = await call(ops, 'POST', '/admin/chaos', {
       key: ADMIN,
       body: { target: 'dns', enabled: true },
     });
     expect(bad.status).toBe(400);
     const set = await call<{ payments: { enabled: boolean; latencyMs: number } }>(
-      base,
+      ops,
       'POST',
       '/admin/chaos',
       {

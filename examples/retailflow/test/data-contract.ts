@@ -235,6 +235,12 @@ export function repositoryContract(name: string, harness: ContractHarness): void
 
     it('cancels with a soft delete, an event and an audit entry, giving stock back once', async () => {
       const o = await created('acme', 'c1');
+      // A pending order's charge may be in flight: it cannot be cancelled until its payment is recorded.
+      expect(await repo.cancelOrder({ tenantId: 'acme', orderId: o.id })).toMatchObject({
+        outcome: 'payment_in_progress',
+        order: { status: 'pending' },
+      });
+      await repo.recordPayment({ tenantId: 'acme', orderId: o.id, payment: { ok: true, paymentId: 'ch_1' } });
       const result = await repo.cancelOrder({ tenantId: 'acme', orderId: o.id, reason: 'changed mind' });
       expect(result).toMatchObject({
         outcome: 'cancelled',
@@ -248,11 +254,12 @@ export function repositoryContract(name: string, harness: ContractHarness): void
       expect((await repo.listOrders('acme')).items).toHaveLength(0);
       expect((await repo.listOrders('acme', { includeCancelled: true })).items).toHaveLength(1);
       const events = await repo.claimOutbox({ limit: 10, leaseMs: 1000 });
-      expect(events.map((e) => e.type)).toEqual(['order.created', 'order.cancelled']);
-      expect((await repo.listAudit('acme')).items.map((a) => a.action)).toEqual([
-        'order.cancelled',
-        'order.created',
-      ]);
+      expect(events.map((e) => e.type)).toEqual(['order.created', 'order.confirmed', 'order.cancelled']);
+      const audit = (await repo.listAudit('acme')).items;
+      expect(audit.map((a) => a.action)).toEqual(['order.cancelled', 'order.confirmed', 'order.created']);
+      // Numbered within the tenant, one after the other.
+      const top = audit[0]!.seq;
+      expect(audit.map((a) => a.seq)).toEqual([top, top - 1, top - 2]);
     });
 
     it('claims outbox events under a lease, retries them later, dead-letters and requeues them', async () => {

@@ -326,15 +326,21 @@ describe('fulfilment through the in-process broker', () => {
         payment: { ok: true, paymentId: `p-${id}` },
       });
     }
+    // A pending order cannot be cancelled (its charge may be in flight): its payment fails first.
+    await s.repo.recordPayment({
+      tenantId: 'acme',
+      orderId: ids[3]!,
+      payment: { ok: false, reason: 'declined' },
+    });
     await s.repo.cancelOrder({ tenantId: 'acme', orderId: ids[3]! });
     await relay.runOnce();
     await flushMicrotasks();
-    expect(fulfilment.counts).toEqual({ fulfilled: 3, duplicate: 0, skipped: 0, ignored: 5, failed: 0 });
+    expect(fulfilment.counts).toEqual({ fulfilled: 3, duplicate: 0, skipped: 0, ignored: 6, failed: 0 });
 
     // The relay crashed after the confirms but before marking them: every event is delivered again.
     for (const message of [...s.got]) await s.broker.publish(message);
     await flushMicrotasks();
-    expect(fulfilment.counts).toMatchObject({ fulfilled: 3, duplicate: 3, ignored: 10 });
+    expect(fulfilment.counts).toMatchObject({ fulfilled: 3, duplicate: 3, ignored: 12 });
     expect(await s.repo.countShipments('acme')).toBe(3);
     expect((await s.repo.getOrder('acme', ids[0]!))?.status).toBe('fulfilled');
     await fulfilment.stop();

@@ -10,7 +10,7 @@ import type { RequestPriority } from '../src/policies.js';
 describe('apiRoute', () => {
   it.each([
     ['POST', '/api/v1/orders', { template: '/api/v1/orders', priority: 'critical' }],
-    ['POST', '/API/V1/Orders/', { template: '/api/v1/orders', priority: 'critical' }],
+    ['POST', '/API/V1/Orders/', undefined],
     ['GET', '/api/v1/orders?limit=5', { template: '/api/v1/orders', priority: 'default' }],
     ['DELETE', '/api/v1/orders/o-1', { template: '/api/v1/orders/:orderId', priority: 'default' }],
     ['GET', '/api/v1/products', { template: '/api/v1/products', priority: 'sheddable' }],

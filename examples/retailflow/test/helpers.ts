@@ -8,6 +8,7 @@ import { startRetailFlow, type RetailFlow, type RetailFlowOptions } from '../src
 export const ACME = DEFAULT_CONFIG.acmeApiKey;
 export const GLOBEX = DEFAULT_CONFIG.globexApiKey;
 export const ADMIN = DEFAULT_CONFIG.adminKey;
+export const OPS = DEFAULT_CONFIG.opsToken;
 
 /** 2026-01-05T00:00:00Z: where every test clock starts. */
 export const T0 = Date.UTC(2026, 0, 5);
@@ -27,6 +28,8 @@ export async function startTestService(
       ...DEFAULT_CONFIG,
       port: 0,
       paymentPort: 0,
+      opsPort: 0,
+      preStopDelayMs: 0,
       shutdownTimeoutMs: 5000,
       requestTimeoutMs: 600_000,
       paymentTimeoutMs: 60_000,

@@ -27,7 +27,14 @@ describe('main (npm start)', () => {
       ['--conditions=@ballast/source', '--import', 'tsx', 'src/main.ts'],
       {
         cwd: root,
-        env: { ...process.env, PORT: '0', PAYMENT_PORT: '0', OTEL_EXPORTER_OTLP_ENDPOINT: endpoint },
+        env: {
+          ...process.env,
+          PORT: '0',
+          PAYMENT_PORT: '0',
+          OPS_PORT: '0',
+          PRE_STOP_DELAY_MS: '0',
+          OTEL_EXPORTER_OTLP_ENDPOINT: endpoint,
+        },
         stdio: ['ignore', 'pipe', 'pipe'],
       },
     );
@@ -44,7 +51,9 @@ describe('main (npm start)', () => {
         child.stdout.on('data', look);
         void exited.then(() => reject(new Error(`exited before listening:\n${output}`)));
       });
-      expect(output).toContain('tenant keys: acme (pro) rf_acme_dev_key, globex (free) rf_globex_dev_key');
+      // Never a key in the output, not even a development default.
+      expect(output).toContain('tenant keys: acme (pro) development default (see the README)');
+      expect(output).not.toContain('rf_acme_dev_key');
       expect((await call(url, 'GET', '/api/v1/products', { key: ACME })).status).toBe(200);
       expect((await order(url, ACME, 'main-1')).status).toBe(201);
 

@@ -6,6 +6,7 @@ import type { RetailFlow } from '../src/service.js';
 import {
   ACME,
   ADMIN,
+  OPS,
   GLOBEX,
   call,
   drainOutbox,
@@ -108,10 +109,14 @@ describe('deadlines', () => {
 describe('inventory bulkhead', () => {
   it('refuses reservations beyond its slots and queue with a 503, while catalog reads are still served', async () => {
     // A small bulkhead (2 slots, 2 queued), well inside the ingress limiter's admission (20 at first).
-    const { svc, clock, base } = await start({ inventoryConcurrency: 2, inventoryQueue: 2 });
+    const { svc, clock, base } = await start({
+      inventoryConcurrency: 2,
+      inventoryQueue: 2,
+      tenantInventoryShare: 1,
+    });
     // Warm the tenant and catalog caches, then make every store call slow (storage chaos, 1 s of manual time).
     expect((await call(base, 'GET', '/api/v1/products', { key: ACME })).status).toBe(200);
-    await call(base, 'POST', '/admin/chaos', {
+    await call(svc.opsUrl, 'POST', '/admin/chaos', {
       key: ADMIN,
       body: { target: 'storage', enabled: true, latencyMs: 1_000 },
     });
@@ -122,13 +127,16 @@ describe('inventory bulkhead', () => {
     // Cached, and not shed: checkouts wait on a slow store, not on this process's CPU (the event loop is calm).
     expect(catalog.status).toBe(200);
 
-    await call(base, 'POST', '/admin/chaos', { key: ADMIN, body: { target: 'storage', enabled: false } });
+    await call(svc.opsUrl, 'POST', '/admin/chaos', {
+      key: ADMIN,
+      body: { target: 'storage', enabled: false },
+    });
     const answers = await settle(clock, Promise.all(checkouts));
-    const busy = answers.filter((a) => a.status === 503 && a.body.type.endsWith('/inventory-busy'));
+    const busy = answers.filter((a) => a.status === 503 && a.body.type.endsWith('/busy'));
     expect(busy.length).toBeGreaterThanOrEqual(2);
     expect(busy[0]?.headers.get('retry-after')).toBe('1');
     expect(answers.filter((a) => a.status === 201).length).toBeGreaterThanOrEqual(2);
-    const metrics = await call<string>(base, 'GET', '/metrics');
+    const metrics = await call<string>(service!.opsUrl, 'GET', '/metrics', { key: OPS });
     expect(metrics.body).toMatch(
       /ballast_bulkhead_rejections_total\{[^}]*policy="inventory-bulkhead"[^}]*\} [1-9]/,
     );
@@ -166,7 +174,8 @@ describe('adaptive load shedding at ingress', () => {
   it('sheds sheddable catalog reads first while critical checkouts are still admitted', async () => {
     const providerClock = new ManualClock(0);
     const started = await startTestService(
-      { ingressInitialLimit: 13, ingressMinLimit: 13 },
+      // One tenant fills the ingress here on purpose: no per-tenant share.
+      { ingressInitialLimit: 13, ingressMinLimit: 13, tenantInventoryShare: 1, inventoryConcurrency: 16 },
       { provider: { clock: providerClock, knobs: { latencyMs: 1_000 } } },
     );
     service = started.service;
@@ -180,7 +189,8 @@ describe('adaptive load shedding at ingress', () => {
     expect(shed.status).toBe(503);
     expect(shed.contentType).toContain('application/problem+json');
     expect(shed.headers.get('retry-after')).toBe('1');
-    expect(shed.body).toMatchObject({ title: 'Service overloaded', priority: 'sheddable' });
+    expect(shed.body).toMatchObject({ title: 'Service overloaded' });
+    expect(shed.body).not.toHaveProperty('priority');
     // Default work still fits in its share, and a critical checkout is admitted.
     expect((await call(base, 'GET', '/api/v1/orders', { key: ACME })).status).toBe(200);
     const critical = order(base, ACME, 'held-critical');
@@ -189,7 +199,7 @@ describe('adaptive load shedding at ingress', () => {
     providerClock.advance(1_000);
     expect((await Promise.all([...held, critical])).map((a) => a.status)).toEqual(Array(11).fill(201));
     expect((await call(base, 'GET', '/api/v1/products', { key: ACME })).status).toBe(200);
-    const metrics = await call<string>(base, 'GET', '/metrics');
+    const metrics = await call<string>(service.opsUrl, 'GET', '/metrics', { key: OPS });
     // Shed after waiting in the limiter's queue: counted as a rejection of the ingress limiter, on its route.
     expect(metrics.body).toMatch(
       /ballast_policy_rejections_total\{[^}]*policy="ingress",reason="queue-timeout"\} 1/,
@@ -313,12 +323,12 @@ describe('order events', () => {
   });
 
   it('dead-letters a poison message and exports the DLQ depth', async () => {
-    const { svc, clock, base } = await start();
+    const { svc, clock } = await start();
     await svc.events.broker.publish(poisonEvent('evt-poison', clock.now()));
     await settle(clock, Promise.resolve());
     const queue = svc.events.fulfilment.queue;
     expect(await svc.events.broker.deadLetterDepth(queue)).toBe(1);
-    const metrics = await call<string>(base, 'GET', '/metrics');
+    const metrics = await call<string>(service!.opsUrl, 'GET', '/metrics', { key: OPS });
     expect(metrics.body).toMatch(
       new RegExp(`retailflow_dlq_depth\\{[^}]*queue="${queue.replace('.', '\\.')}"[^}]*\\} 1`),
     );

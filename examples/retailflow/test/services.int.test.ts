@@ -11,6 +11,7 @@ import { startRetailFlow, type RetailFlow } from '../src/service.js';
 import {
   ACME,
   GLOBEX,
+  OPS,
   T0,
   call,
   drainOutbox,
@@ -49,6 +50,8 @@ async function startInstances(count: number, config: Partial<RetailFlowConfig> =
           ...DEFAULT_CONFIG,
           port: 0,
           paymentPort: 0,
+          opsPort: 0,
+          preStopDelayMs: 0,
           databaseUrl: postgres.url,
           redisUrl: redis.url,
           amqpUrl: rabbitmq.url,
@@ -200,7 +203,7 @@ describe.skipIf(postgres.skip || redis.skip || rabbitmq.skip)(
         await clock.advanceAsync(10);
       }
       expect(await svc.events.broker.deadLetterDepth(queue)).toBe(1);
-      const metrics = await call<string>(svc.url, 'GET', '/metrics');
+      const metrics = await call<string>(svc.opsUrl, 'GET', '/metrics', { key: OPS });
       expect(metrics.body).toContain(`retailflow_dlq_depth{service="retailflow",queue="${queue}"} 1`);
       expect(metrics.body).toMatch(/ballast_pg_pool_connections\{[^}]*state="total"[^}]*\} [1-9]/); // USE of the pool
       const [dead] = await svc.events.broker.takeDeadLetters(queue);

@@ -67,7 +67,9 @@ describe.skipIf(!installed || postgres.skip || redis.skip)(
     const gapsHit = new Set<string>();
 
     const request = async (method: string, path: string, headers: Record<string, string>, body?: unknown) => {
-      const res = await fetch(`${service!.url}${path}`, {
+      // Admin lives on the ops listener.
+      const base = path.startsWith('/admin') ? service!.opsUrl : service!.url;
+      const res = await fetch(`${base}${path}`, {
         method,
         headers: body === undefined ? headers : { ...headers, 'content-type': 'application/json' },
         ...(body === undefined ? {} : { body: JSON.stringify(body) }),
@@ -103,7 +105,11 @@ describe.skipIf(!installed || postgres.skip || redis.skip)(
 
     /** True when RetailFlow's own scrape has a sample of `metric` above zero. */
     async function emitted(metric: string): Promise<boolean> {
-      const text = await (await fetch(`${service!.url}/metrics`)).text();
+      const text = await (
+        await fetch(`${service!.opsUrl}/metrics`, {
+          headers: { authorization: `Bearer ${DEFAULT_CONFIG.opsToken}` },
+        })
+      ).text();
       return text
         .split('\n')
         .some(
@@ -141,6 +147,10 @@ describe.skipIf(!installed || postgres.skip || redis.skip)(
           ...DEFAULT_CONFIG,
           port: 0,
           paymentPort: 0,
+          opsPort: 0,
+          preStopDelayMs: 0,
+          // The burst below must overflow the bulkhead (the alert under test): each tenant may run all its slots.
+          tenantInventoryShare: 1,
           databaseUrl: postgres.url,
           // Rate limits in Redis (database 9, away from other suites' keys) behind a proxy the test can cut.
           redisUrl: `redis://127.0.0.1:${redisProxy.port}/9`,
@@ -152,7 +162,13 @@ describe.skipIf(!installed || postgres.skip || redis.skip)(
         { log: () => {}, databaseSchema: schema },
       );
       const ruleFiles = [...ruleFilesOf(generateFiles()).keys()].map((p) => join(REPOSITORY_ROOT, p));
-      prom = await startPrometheus({ dir, job: JOB, target: new URL(service.url).host, ruleFiles });
+      prom = await startPrometheus({
+        dir,
+        job: JOB,
+        target: new URL(service.opsUrl).host,
+        bearerToken: DEFAULT_CONFIG.opsToken,
+        ruleFiles,
+      });
       await until(
         'the first scrape',
         async () => (await prom!.query(`up{job="${JOB}"} == 1`)).result.length > 0,
@@ -183,9 +199,10 @@ describe.skipIf(!installed || postgres.skip || redis.skip)(
           ),
         ),
       );
-      // A burst of checkouts on slow storage: the inventory bulkhead is full and refuses some (503).
+      // A burst of checkouts from two tenants on slow storage (one tenant alone may only run its share of the
+      // slots): the inventory bulkhead is full and refuses some (503).
       await phase('ballast_bulkhead_rejections_total', 5000, () =>
-        Promise.all(Array.from({ length: 12 }, () => checkout(ACME))),
+        Promise.all(Array.from({ length: 12 }, (_, i) => checkout(i % 2 === 0 ? ACME : GLOBEX))),
       );
       await chaos('storage', { enabled: false });
       provider.setKnobs({ latencyMs: 1500 }); // slower than the per-attempt timeout
@@ -271,7 +288,7 @@ describe.skipIf(!installed || postgres.skip || redis.skip)(
       for (const spec of generatedDashboards()) {
         expect(await prom!.labelValues(spec.jobMetric, 'job'), `${spec.uid}: job variable`).toContain(JOB);
         const instances = await prom!.labelValues(`${spec.jobMetric}{job=~"${JOB}"}`, 'instance');
-        expect(instances, `${spec.uid}: instance variable`).toEqual([new URL(service!.url).host]);
+        expect(instances, `${spec.uid}: instance variable`).toEqual([new URL(service!.opsUrl).host]);
         const values: Record<string, string> = { job: JOB, instance: '.+', __rate_interval: rateInterval };
         // Extra variables (the SLO picker): the dashboard is evaluated once per value, as an on-call would pick it.
         let choices: Record<string, string>[] = [{}];

@@ -21,7 +21,7 @@ export function catalogRoutes(
   flags: FeatureFlags,
   front: readonly RequestHandler[],
 ): Router {
-  const router = Router();
+  const router = Router({ caseSensitive: true });
   router.get('/products', ...front, async (req, res) => {
     const tenant = tenantOf(req);
     const page = pageQuery(req);

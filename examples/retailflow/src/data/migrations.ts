@@ -187,4 +187,17 @@ export const migrations: readonly Migration[] = [
       );
       ALTER TABLE outbox ADD COLUMN claim_token BIGINT;`,
   },
+  {
+    version: 8,
+    name: 'audit entries numbered per tenant',
+    // The global `seq` told every tenant how much all the others did; entries are now numbered within their
+    // tenant (system entries within the system scope, ''). Entries written before keep a NULL `tenant_seq`.
+    sql: () => `
+      ALTER TABLE audit_log ADD COLUMN tenant_seq BIGINT;
+      CREATE TABLE audit_sequences (
+        scope TEXT PRIMARY KEY,
+        last BIGINT NOT NULL
+      );
+      CREATE UNIQUE INDEX audit_log_by_tenant_seq ON audit_log (tenant_id, tenant_seq);`,
+  },
 ];

@@ -197,10 +197,14 @@ export type RecordPaymentResult =
 /**
  * Outcome of {@link Repository.cancelOrder}: `cancelled` (soft delete + `order.cancelled` event + audit, inventory
  * released), `already_cancelled` (idempotent repeat, nothing written), `not_cancellable` (already fulfilled),
- * `not_found` (no such order for this tenant).
+ * `payment_in_progress` (still `pending`: its charge may be in flight, and cancelling now could leave a charge no
+ * order records; nothing written), `not_found` (no such order for this tenant).
  */
 export type CancelOrderResult =
-  | { readonly outcome: 'cancelled' | 'already_cancelled' | 'not_cancellable'; readonly order: Order }
+  | {
+      readonly outcome: 'cancelled' | 'already_cancelled' | 'not_cancellable' | 'payment_in_progress';
+      readonly order: Order;
+    }
   | { readonly outcome: 'not_found' };
 
 /**

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { checkNumber, invalidOption, systemClock, type Clock } from '@ballast/core';
 import { StaleTokenError, type Lease, type LeaseStore } from '@ballast/resilience';
 import { decodeCursor, encodeCursor, pageLimit } from './cursor.js';
+import { InvalidCursorError } from './errors.js';
 import type {
   AuditEntry,
   CancelOrderResult,
@@ -102,7 +103,7 @@ function toOrder(r: SqlRow, items: readonly OrderItem[]): Order {
 
 function toAudit(r: SqlRow): AuditEntry {
   return {
-    seq: num(r.seq),
+    seq: r.tenant_seq === null || r.tenant_seq === undefined ? num(r.seq) : num(r.tenant_seq),
     tenantId: strOrNull(r.tenant_id),
     at: num(r.at),
     actor: String(r.actor),
@@ -339,9 +340,16 @@ export class SqlRepository implements Repository {
   }
 
   async #appendAudit(s: SqlSession, entry: NewAuditEntry, at: number): Promise<AuditEntry> {
+    // The next number of the entry's tenant (or of the system scope): the upsert locks that scope's row, so
+    // concurrent appends of one tenant take turns and two never get the same number.
+    const counter = await s.all(
+      `INSERT INTO audit_sequences (scope, last) VALUES (?, 1)
+       ON CONFLICT (scope) DO UPDATE SET last = audit_sequences.last + 1 RETURNING last`,
+      [entry.tenantId ?? ''],
+    );
     const rows = await s.all(
-      `INSERT INTO audit_log (tenant_id, at, actor, action, target_type, target_id, details)
-       VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING *`,
+      `INSERT INTO audit_log (tenant_id, at, actor, action, target_type, target_id, details, tenant_seq)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING *`,
       [
         entry.tenantId,
         at,
@@ -350,6 +358,7 @@ export class SqlRepository implements Repository {
         entry.targetType,
         entry.targetId,
         JSON.stringify(entry.details ?? {}),
+        num(counter[0]!.last),
       ],
     );
     return toAudit(rows[0]!);
@@ -598,6 +607,9 @@ export class SqlRepository implements Repository {
       if (!order) return { outcome: 'not_found' };
       if (order.status === 'cancelled') return { outcome: 'already_cancelled', order };
       if (order.status === 'fulfilled') return { outcome: 'not_cancellable', order };
+      // Decided under the row lock recordPayment takes too: a pending order's charge may be in flight, and the
+      // payment outcome must be recorded before the order can be cancelled (never a charge no order records).
+      if (order.status === 'pending') return { outcome: 'payment_in_progress', order };
       const at = this.#now();
       const reason = input.reason ?? 'cancelled by tenant';
       const cancelled: Order = {
@@ -646,19 +658,52 @@ export class SqlRepository implements Repository {
     const limit = pageLimit(page.limit);
     const where = [page.includeSystem ? '(tenant_id = ? OR tenant_id IS NULL)' : 'tenant_id = ?'];
     const params: unknown[] = [tenantId];
+    // The cursor names the last entry by its scope and per-scope number, never by the global position (which
+    // would tell a tenant how many entries all tenants wrote in between).
+    let after: [string, number] | undefined;
     if (page.cursor !== undefined) {
-      where.push('seq < ?');
-      params.push(decodeCursor(page.cursor, ['n'])[0]);
+      const [scope, n] = decodeCursor(page.cursor, ['s', 'n']) as [string, number];
+      if (scope !== tenantId && !(scope === '' && page.includeSystem))
+        throw new InvalidCursorError(page.cursor);
+      after = [scope, n];
     }
-    const rows = await this.#driver.read((s) =>
-      s.all(`SELECT * FROM audit_log WHERE ${where.join(' AND ')} ORDER BY seq DESC LIMIT ?`, [
+    const rows = await this.#driver.read(async (s) => {
+      if (after && after[1] < 0) {
+        // An entry written before per-tenant numbers: its global position (those positions are history).
+        where.push('seq < ?');
+        params.push(-after[1]);
+      } else if (after) {
+        const [scope, n] = after;
+        const found = await s.all(
+          scope === ''
+            ? 'SELECT seq FROM audit_log WHERE tenant_id IS NULL AND tenant_seq = ?'
+            : 'SELECT seq FROM audit_log WHERE tenant_id = ? AND tenant_seq = ?',
+          scope === '' ? [n] : [scope, n],
+        );
+        if (found.length === 0) throw new InvalidCursorError(page.cursor ?? '');
+        where.push('seq < ?');
+        params.push(num(found[0]!.seq));
+      }
+      return s.all(`SELECT * FROM audit_log WHERE ${where.join(' AND ')} ORDER BY seq DESC LIMIT ?`, [
         ...params,
         limit + 1,
-      ]),
-    );
-    const items = rows.slice(0, limit).map(toAudit);
-    const last = items.at(-1);
-    return { items, nextCursor: rows.length > limit && last ? encodeCursor([last.seq]) : null };
+      ]);
+    });
+    const page_ = rows.slice(0, limit);
+    const items = page_.map(toAudit);
+    const last = page_.at(-1);
+    return {
+      items,
+      nextCursor:
+        rows.length > limit && last
+          ? encodeCursor([
+              strOrNull(last.tenant_id) ?? '',
+              last.tenant_seq === null || last.tenant_seq === undefined
+                ? -num(last.seq)
+                : num(last.tenant_seq),
+            ])
+          : null,
+    };
   }
 
   // ---- flags ----

@@ -1,19 +1,26 @@
+import type { IncomingMessage } from 'node:http';
 import type { Request } from 'express';
 import type { Deadline } from '@ballast/resilience';
 import type { Tenant } from '../data/index.js';
+import type { Principal } from './authenticate.js';
+import type { OpsPrincipal } from './auth.js';
 
 /** What RetailFlow's middleware learns about a request. */
 export interface RequestContext {
   /** The authenticated tenant (set by the tenant auth middleware). */
   tenant?: Tenant;
+  /** Who authenticated, and how (set with `tenant`). */
+  principal?: Principal;
+  /** The operator of an ops-listener request. */
+  operator?: OpsPrincipal;
   /** The request's deadline: outbound calls get what is left of it (`x-request-deadline-ms`). */
   deadline?: Deadline;
 }
 
-const contexts = new WeakMap<Request, RequestContext>();
+const contexts = new WeakMap<object, RequestContext>();
 
 /** The context of `req` (created on first use; dropped with the request). */
-export function contextOf(req: Request): RequestContext {
+export function contextOf(req: Request | IncomingMessage): RequestContext {
   let context = contexts.get(req);
   if (!context) contexts.set(req, (context = {}));
   return context;

@@ -6,6 +6,9 @@ import { setRoute } from '@ballast/telemetry';
 import { sloOfRequest } from '../ops/slo-recorder.js';
 import type { RequestPriority } from '../policies.js';
 import { classify } from './priority.js';
+import type { AuthOutcome, Authenticated } from './authenticate.js';
+import { authProblem } from './auth.js';
+import { HttpProblem } from './problem.js';
 
 /**
  * Admission at the front door: a permit for a request of `priority`, held until its response ends, or a rejection
@@ -32,15 +35,15 @@ interface GuardedRoute {
   readonly slo: 'checkout' | 'catalog' | undefined;
 }
 
-/** The tenant API's routes as express matches them (case-insensitive, optional trailing slash). */
+/** The tenant API's routes as express matches them (case-sensitive routing, optional trailing slash). */
 const GUARDED: readonly GuardedRoute[] = (
   [
-    [['GET', 'HEAD', 'POST'], /^\/orders\/?$/i, '/orders'],
-    [['GET', 'HEAD', 'DELETE'], /^\/orders\/[^/]+\/?$/i, '/orders/:orderId'],
-    [['GET', 'HEAD'], /^\/products\/?$/i, '/products'],
-    [['GET', 'HEAD'], /^\/products\/[^/]+\/?$/i, '/products/:productId'],
-    [['GET', 'HEAD'], /^\/audit\/?$/i, '/audit'],
-    [['GET', 'HEAD'], /^\/flags\/?$/i, '/flags'],
+    [['GET', 'HEAD', 'POST'], /^\/orders\/?$/, '/orders'],
+    [['GET', 'HEAD', 'DELETE'], /^\/orders\/[^/]+\/?$/, '/orders/:orderId'],
+    [['GET', 'HEAD'], /^\/products\/?$/, '/products'],
+    [['GET', 'HEAD'], /^\/products\/[^/]+\/?$/, '/products/:productId'],
+    [['GET', 'HEAD'], /^\/audit\/?$/, '/audit'],
+    [['GET', 'HEAD'], /^\/flags\/?$/, '/flags'],
   ] as const
 ).flatMap(([methods, path, template]) =>
   methods.map((method) => {
@@ -57,7 +60,7 @@ const GUARDED: readonly GuardedRoute[] = (
 
 function guarded(method: string | undefined, url: string | undefined): GuardedRoute | undefined {
   if (method === undefined || url === undefined) return undefined;
-  if (url.length < PREFIX.length || url.slice(0, PREFIX.length).toLowerCase() !== PREFIX) return undefined;
+  if (!url.startsWith(PREFIX)) return undefined;
   const query = url.indexOf('?');
   const path = url.slice(PREFIX.length, query < 0 ? url.length : query);
   return GUARDED.find((g) => g.method === method && g.path.test(path));
@@ -92,6 +95,20 @@ export interface FrontDoorOptions {
   readonly contentType: string;
   /** `Retry-After` of a refusal, in seconds. @default 1 */
   readonly retryAfterSeconds?: number;
+  /**
+   * Authenticates a guarded request before it takes a permit and before its body is read; a request that fails
+   * is answered here (401, or 429 when its source failed too often) and never holds capacity. Without it, every
+   * request is admitted unauthenticated (express authenticates later).
+   */
+  readonly authenticate?: (req: IncomingMessage) => Promise<AuthOutcome>;
+  /** Records who authenticated on the request (for express's handlers). */
+  readonly onAuthenticated?: (req: IncomingMessage, auth: Authenticated) => void;
+  /**
+   * The most requests one tenant may have admitted at once (read per request: it may follow the gate's adaptive
+   * limit); beyond it the tenant gets 429 before taking a permit, so one tenant cannot hold the ingress others
+   * need. Without it, no per-tenant bound.
+   */
+  readonly perTenantLimit?: () => number;
 }
 
 /**
@@ -117,7 +134,14 @@ export function frontDoor(app: RequestListener, options: FrontDoorOptions): Requ
     return body;
   };
 
-  const refuse = (req: IncomingMessage, res: ServerResponse, { route, slo }: GuardedRoute): void => {
+  const answer = (
+    req: IncomingMessage,
+    res: ServerResponse,
+    { route, slo }: GuardedRoute,
+    status: number,
+    headers: Readonly<Record<string, string>>,
+    body: string,
+  ): void => {
     let i = 0;
     const next = (): void => {
       const handler = instrumentation[i++];
@@ -132,20 +156,46 @@ export function frontDoor(app: RequestListener, options: FrontDoorOptions): Requ
       } catch (error) {
         reportError(error, 'retailflow: recording a refused request');
       }
-      res.statusCode = 503;
-      res.setHeader('Retry-After', retryAfter);
+      res.statusCode = status;
+      for (const [name, value] of Object.entries(headers)) res.setHeader(name, value);
       res.setHeader('Content-Type', options.contentType);
-      res.end(bodyOf(route.priority));
+      res.setHeader('X-Content-Type-Options', 'nosniff');
+      res.setHeader('Cache-Control', 'no-store');
+      // The body was never read: close the connection rather than leave it to drain a slow or huge upload.
+      if (req.headers['content-length'] !== undefined || req.headers['transfer-encoding'] !== undefined) {
+        res.setHeader('Connection', 'close');
+      }
+      res.end(body);
     };
     next();
   };
+  const refuse = (req: IncomingMessage, res: ServerResponse, match: GuardedRoute): void =>
+    answer(req, res, match, 503, { 'Retry-After': retryAfter }, bodyOf(match.route.priority));
 
-  return (req, res) => {
-    const match = guarded(req.method, req.url);
-    if (match === undefined) {
-      app(req, res);
-      return;
-    }
+  const perTenant = new Map<string, number>();
+  const tenantBusy = new HttpProblem(
+    429,
+    'too-many-concurrent-requests',
+    'Too many concurrent requests',
+    'This tenant has too many requests in progress; retry shortly',
+    { headers: { 'Retry-After': '1' } },
+  );
+  /** Counts the tenant's request until its response closes; false when the tenant is at its bound. */
+  const holdTenant = (tenantId: string, res: ServerResponse): boolean => {
+    const limit = options.perTenantLimit;
+    if (limit === undefined) return true;
+    const held = perTenant.get(tenantId) ?? 0;
+    if (held >= Math.max(1, Math.floor(limit()))) return false;
+    perTenant.set(tenantId, held + 1);
+    res.once('close', () => {
+      const left = (perTenant.get(tenantId) ?? 1) - 1;
+      if (left <= 0) perTenant.delete(tenantId);
+      else perTenant.set(tenantId, left);
+    });
+    return true;
+  };
+
+  const admit = (req: IncomingMessage, res: ServerResponse, match: GuardedRoute): void => {
     options.gate.acquire(match.route.priority).then(
       (permit) => {
         if (res.destroyed) {
@@ -164,6 +214,44 @@ export function frontDoor(app: RequestListener, options: FrontDoorOptions): Requ
         reportError(error, 'retailflow: ingress gate failed; request admitted');
         app(req, res);
       },
+    );
+  };
+
+  return (req, res) => {
+    const match = guarded(req.method, req.url);
+    if (match === undefined) {
+      app(req, res);
+      return;
+    }
+    const authenticate = options.authenticate;
+    if (authenticate === undefined) {
+      admit(req, res, match);
+      return;
+    }
+    authenticate(req).then(
+      (outcome) => {
+        if (outcome.ok) {
+          options.onAuthenticated?.(req, outcome.auth);
+          if (!holdTenant(outcome.auth.principal.tenantId, res)) {
+            const body = JSON.stringify(tenantBusy.toBody(match.route.template));
+            answer(req, res, match, 429, tenantBusy.headers, body);
+            return;
+          }
+          admit(req, res, match);
+          return;
+        }
+        const problem = authProblem(outcome.failure, outcome.retryAfterMs);
+        answer(
+          req,
+          res,
+          match,
+          problem.status,
+          problem.headers,
+          JSON.stringify(problem.toBody(match.route.template)),
+        );
+      },
+      // The credential store failing is the service's problem, not the client's: express answers it (503/500).
+      () => app(req, res),
     );
   };
 }

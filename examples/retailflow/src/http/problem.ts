@@ -69,6 +69,7 @@ export function isHttpProblem(value: unknown): value is HttpProblem {
 
 /** Sends `problem` as `application/problem+json`. */
 export function sendProblem(res: Response, problem: HttpProblem, instance?: string): void {
+  if (res.headersSent) return;
   for (const [name, value] of Object.entries(problem.headers)) res.setHeader(name, value);
   res.status(problem.status).type('application/problem+json').json(problem.toBody(instance));
 }
@@ -81,7 +82,12 @@ interface BodyParserError {
   readonly limit?: number;
 }
 
-/** Maps errors thrown by express' own body parser to the problem a client can act on. */
+/**
+ * Maps the errors express and its body parser raise for bad client input to a problem a client can act on: each
+ * carries a 4xx `status` (http-errors) and often a `type`. Known types get their own problem; any other 4xx
+ * (a gzip header on a body that is not gzip, a path with `%ff`, a request aborted mid-body) is a 400-class
+ * problem with a generic message, never a 500. Messages of unknown errors are not echoed.
+ */
 function fromParserError(error: BodyParserError): HttpProblem | undefined {
   switch (error.type) {
     case 'entity.too.large':
@@ -96,9 +102,41 @@ function fromParserError(error: BodyParserError): HttpProblem | undefined {
     case 'encoding.unsupported':
     case 'charset.unsupported':
       return new HttpProblem(415, 'unsupported-encoding', 'Unsupported encoding', error.message);
+    case 'request.aborted':
+      return new HttpProblem(
+        400,
+        'request-aborted',
+        'Request aborted',
+        'The client closed the request before its body ended',
+      );
+    case 'request.size.invalid':
+      return new HttpProblem(
+        400,
+        'invalid-body-length',
+        'Invalid body length',
+        'The body length does not match `Content-Length`',
+      );
     default:
-      return undefined;
+      break;
   }
+  const status = error.status;
+  if (typeof status === 'number' && status >= 400 && status < 500) {
+    if (error.type === undefined && error.message?.startsWith('Failed to decode param')) {
+      return new HttpProblem(
+        400,
+        'invalid-path',
+        'Invalid path',
+        'The path is not valid percent-encoded UTF-8',
+      );
+    }
+    return new HttpProblem(
+      status === 413 || status === 415 || status === 408 ? status : 400,
+      'unreadable-body',
+      'Unreadable request',
+      'The request could not be read (check `Content-Encoding`, `Content-Length` and the body)',
+    );
+  }
+  return undefined;
 }
 
 /**

@@ -30,6 +30,8 @@ export interface TokenAttackResult {
 export interface AttackTarget {
   readonly idp: DevIdp;
   readonly serviceUrl: string;
+  /** RetailFlow's ops listener, where `/admin/identity` lives. */
+  readonly opsUrl: string;
   /** An admin credential of RetailFlow (for the revocation path). */
   readonly adminKey: string;
   /** RetailFlow's clock now, in ms (tokens are minted relative to it). */
@@ -53,7 +55,7 @@ const CLIENTS = {
  *
  * @example
  * ```ts
- * const results = await runTokenAttacks(service.url, await buildTokenAttacks({ idp, serviceUrl, adminKey, now }));
+ * const results = await runTokenAttacks(service.url, await buildTokenAttacks({ idp, serviceUrl, opsUrl, adminKey, now }));
  * ```
  */
 export async function buildTokenAttacks(target: AttackTarget): Promise<TokenAttack[]> {
@@ -96,7 +98,7 @@ export async function buildTokenAttacks(target: AttackTarget): Promise<TokenAtta
   const jti = JSON.parse(Buffer.from(revoked.split('.')[1]!, 'base64url').toString('utf8')) as {
     jti: string;
   };
-  const revocation = await fetch(`${target.serviceUrl}/admin/identity/revocations`, {
+  const revocation = await fetch(`${target.opsUrl}/admin/identity/revocations`, {
     method: 'POST',
     headers: { authorization: `Bearer ${target.adminKey}`, 'content-type': 'application/json' },
     body: JSON.stringify({ jti: jti.jti }),
@@ -214,7 +216,7 @@ export async function buildTokenAttacks(target: AttackTarget): Promise<TokenAtta
       name: 'token for an unknown tenant',
       ...read,
       token: await idp.mint(claims({ tenant_id: 'initech' })),
-      refusedWith: [403],
+      refusedWith: [401, 403],
     },
     {
       name: "another tenant's token on this tenant's order",
@@ -232,12 +234,13 @@ export async function buildTokenAttacks(target: AttackTarget): Promise<TokenAtta
     },
     { name: 'token without the needed scope (orders:write)', ...write, token: reader, refusedWith: [403] },
     {
+      // The tenant listener has no admin routes at all (they live on the ops listener): a 404 problem.
       name: 'admin route with a tenant token',
       method: 'POST',
       path: '/admin/identity/revocations',
       token: acme,
       body: { jti: 'x' },
-      refusedWith: [403],
+      refusedWith: [403, 404],
     },
   ];
 }

@@ -2,6 +2,7 @@ import type { Request, RequestHandler } from 'express';
 import { hashApiKey, type Repository, type Tenant } from '../data/index.js';
 import { contextOf } from '../http/context.js';
 import { HttpProblem } from '../http/problem.js';
+import type { Authenticator } from '../http/authenticate.js';
 import type { ApiKeyMatch } from './api-keys.js';
 import {
   AuthError,
@@ -111,58 +112,112 @@ function highRisk(req: Request): boolean {
  * router.post('/orders', identityAuth({ repo, cache, jwt }), handler);
  * ```
  */
-export function identityAuth(options: IdentityAuthOptions): RequestHandler {
+/**
+ * The principal and tenant a bearer credential proves: a JWT access token (when an issuer is configured), an issued
+ * API key (`rfk_...`) or a tenant key of the tenants table. Throws {@link AuthError} for a credential that proves
+ * nothing (401) or names no known tenant (403); a revocation list that cannot answer a `highRisk` request throws
+ * its own error (a 503).
+ */
+async function resolveCredential(
+  options: IdentityAuthOptions,
+  token: string,
+  risky: boolean,
+): Promise<[Principal, Tenant]> {
   const tenantById = (id: string) => options.cache(`tenant-id:${id}`, () => options.repo.getTenant(id));
+  let principal: Principal;
+  let tenant: Tenant | undefined;
+  if (JWT_SHAPE.test(token)) {
+    if (!options.jwt) throw new AuthError(401, 'invalid_token', 'no issuer configured');
+    principal = await options.jwt.authenticate(token, { highRisk: risky });
+    if (principal.tenantId === undefined) throw new AuthError(403, 'wrong_tenant', 'token names no tenant');
+    tenant = await tenantById(principal.tenantId);
+  } else {
+    [principal, tenant] = await fromApiKey(options, token, risky, tenantById);
+  }
+  if (!tenant) throw new AuthError(403, 'wrong_tenant', `unknown tenant ${String(principal.tenantId)}`);
+  return [principal, tenant];
+}
 
-  async function fromApiKey(token: string, req: Request): Promise<[Principal, Tenant | undefined]> {
-    const hash = hashApiKey(token);
-    const legacy = await options.cache(hash, () => options.repo.findTenantByApiKeyHash(hash));
-    if (legacy) {
-      const principal: Principal = {
-        tenantId: legacy.id,
-        subject: `tenant:${legacy.id}`,
-        scopes: new Set(TENANT_SCOPES),
-        via: 'api-key',
-      };
-      return [principal, legacy];
-    }
-    const keys = options.apiKeys;
-    if (!keys) throw new AuthError(401, 'invalid_token', 'unknown API key');
-    const match = await options.cache(`api-key:${hash}`, () => keys.verify(token));
-    if (!match) throw new AuthError(401, 'invalid_token', 'unknown, expired or revoked API key');
-    if (options.revocations) {
-      let revoked = false;
-      try {
-        revoked = await options.revocations.isRevoked({ jti: `key:${match.id}` });
-      } catch (error) {
-        if (highRisk(req)) throw new RevocationUnavailableError(error);
-      }
-      if (revoked) throw new AuthError(401, 'invalid_token', 'revoked API key');
-    }
+async function fromApiKey(
+  options: IdentityAuthOptions,
+  token: string,
+  risky: boolean,
+  tenantById: (id: string) => Promise<Tenant | undefined>,
+): Promise<[Principal, Tenant | undefined]> {
+  const hash = hashApiKey(token);
+  const legacy = await options.cache(hash, () => options.repo.findTenantByApiKeyHash(hash));
+  if (legacy) {
     const principal: Principal = {
-      tenantId: match.tenantId,
-      subject: `api-key:${match.id}`,
-      keyId: match.id,
+      tenantId: legacy.id,
+      subject: `tenant:${legacy.id}`,
       scopes: new Set(TENANT_SCOPES),
       via: 'api-key',
     };
-    return [principal, await tenantById(match.tenantId)];
+    return [principal, legacy];
   }
+  const keys = options.apiKeys;
+  if (!keys) throw new AuthError(401, 'invalid_token', 'unknown API key');
+  const match = await options.cache(`api-key:${hash}`, () => keys.verify(token));
+  if (!match) throw new AuthError(401, 'invalid_token', 'unknown, expired or revoked API key');
+  if (options.revocations) {
+    let revoked = false;
+    try {
+      revoked = await options.revocations.isRevoked({ jti: `key:${match.id}` });
+    } catch (error) {
+      if (risky) throw new RevocationUnavailableError(error);
+    }
+    if (revoked) throw new AuthError(401, 'invalid_token', 'revoked API key');
+  }
+  const principal: Principal = {
+    tenantId: match.tenantId,
+    subject: `api-key:${match.id}`,
+    keyId: match.id,
+    scopes: new Set(TENANT_SCOPES),
+    via: 'api-key',
+  };
+  return [principal, await tenantById(match.tenantId)];
+}
 
+/**
+ * The same credentials as {@link identityAuth}, as the front door's {@link Authenticator}: it runs before a request
+ * holds any capacity or has its body read, so a forged or revoked token is refused (and counted against its
+ * source) as cheaply as a wrong API key. Scopes are checked later, per route, by {@link identityAuth}; a
+ * revocation list that cannot answer a write is left to it too (the front door then hands the request to express).
+ *
+ * @example
+ * ```ts
+ * new RequestAuthentication({ authenticators: [identityAuthenticator({ repo, cache, jwt, apiKeys, revocations })], clock });
+ * ```
+ */
+export function identityAuthenticator(options: IdentityAuthOptions): Authenticator {
+  return {
+    name: 'identity',
+    async authenticate(credential, req) {
+      const risky = req.method !== 'GET' && req.method !== 'HEAD';
+      try {
+        const [principal, tenant] = await resolveCredential(options, credential, risky);
+        return {
+          tenant,
+          principal: {
+            tenantId: tenant.id,
+            subject: actorOf(principal),
+            scopes: [...principal.scopes],
+            via: principal.via,
+          },
+        };
+      } catch (error) {
+        if (isAuthError(error)) return undefined;
+        throw error;
+      }
+    },
+  };
+}
+
+export function identityAuth(options: IdentityAuthOptions): RequestHandler {
   async function authenticate(req: Request): Promise<void> {
     const token = bearer(req.get('authorization'));
     if (token === undefined) throw new AuthError(401, 'missing_token', 'no bearer token');
-    let principal: Principal;
-    let tenant: Tenant | undefined;
-    if (JWT_SHAPE.test(token)) {
-      if (!options.jwt) throw new AuthError(401, 'invalid_token', 'no issuer configured');
-      principal = await options.jwt.authenticate(token, { highRisk: highRisk(req) });
-      if (principal.tenantId === undefined) throw new AuthError(403, 'wrong_tenant', 'token names no tenant');
-      tenant = await tenantById(principal.tenantId);
-    } else {
-      [principal, tenant] = await fromApiKey(token, req);
-    }
-    if (!tenant) throw new AuthError(403, 'wrong_tenant', `unknown tenant ${String(principal.tenantId)}`);
+    const [principal, tenant] = await resolveCredential(options, token, highRisk(req));
     const scope = requiredScope(req.method, req.path);
     if (scope === undefined || !principal.scopes.has(scope)) {
       throw new AuthError(403, 'insufficient_scope', `needs ${String(scope)}`);

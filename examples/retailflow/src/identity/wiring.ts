@@ -4,7 +4,8 @@ import { reportError, type Clock } from '@ballast/core';
 import type { Repository, SqlDriver } from '../data/index.js';
 import { SqlApiKeyStore } from './api-keys.js';
 import { identityAdminRoutes } from './admin-routes.js';
-import { identityAuth } from './authenticate.js';
+import type { Authenticator } from '../http/authenticate.js';
+import { identityAuth, identityAuthenticator } from './authenticate.js';
 import { jwtAuthenticator, type JwtAuthenticator } from './jwt.js';
 import { InMemoryRevocationList, RedisRevocationList, type RevocationList } from './revocation.js';
 
@@ -29,6 +30,8 @@ export interface IdentityConfig {
 
 /** RetailFlow's identity plane, built once per service. */
 export interface Identity {
+  /** The same credentials for the front door, which authenticates before any capacity is taken. */
+  readonly authenticator: Authenticator;
   /** Authenticates and authorizes a tenant API request (replaces the API-key-only middleware). */
   readonly authenticate: RequestHandler;
   /** `/admin/identity`: revocations and API key lifecycle. */
@@ -87,14 +90,16 @@ export function createIdentity(
     });
   }
   const apiKeys = new SqlApiKeyStore(deps.driver, { clock: deps.clock });
+  const authOptions = {
+    repo: deps.repo,
+    cache: deps.tenantLookup,
+    ...(jwt ? { jwt } : {}),
+    apiKeys,
+    revocations,
+  };
   return {
-    authenticate: identityAuth({
-      repo: deps.repo,
-      cache: deps.tenantLookup,
-      ...(jwt ? { jwt } : {}),
-      apiKeys,
-      revocations,
-    }),
+    authenticator: identityAuthenticator(authOptions),
+    authenticate: identityAuth(authOptions),
     adminRoutes: identityAdminRoutes({
       clock: deps.clock,
       repo: deps.repo,

@@ -1,6 +1,5 @@
 import { Router } from 'express';
 import type { Repository } from '../data/index.js';
-import { adminAuth } from '../http/auth.js';
 import type { FeatureFlags } from '../flags/flags.js';
 import { HttpProblem } from '../http/problem.js';
 import { invalidRequest, jsonBody } from '../http/validation.js';
@@ -26,22 +25,20 @@ interface ChaosRequest {
 }
 
 /**
- * Admin endpoints (admin key). `GET`/`POST /admin/chaos` switch fault injection on the payment calls or the storage
+ * Admin endpoints (mounted behind the ops listener's admin authentication). `GET`/`POST /admin/chaos` switch fault injection on the payment calls or the storage
  * at run time, for drills (audited as a system-wide `chaos.set` entry). `POST /admin/flags` sets or clears
  * (`enabled: null`) a flag override for one tenant or, with `tenantId: null`, for all (audited by the store).
  * `GET`/`POST /admin/breakers` read the circuit breakers' states and isolate (open by hand) or reset one, the lever
  * the runbooks name when a dependency is known to be down (audited as `breaker.isolate` / `breaker.reset`).
  */
 export function adminRoutes(
-  adminKey: string,
   chaos: ChaosControl,
   repo: Pick<Repository, 'appendAudit' | 'getTenant' | 'setFlagOverride'>,
   schemas: OpenApiSchemas,
   flags: Pick<FeatureFlags, 'has'>,
   breakers: ReadonlyMap<string, BreakerControl> = new Map(),
 ): Router {
-  const router = Router();
-  router.use(adminAuth(adminKey));
+  const router = Router({ caseSensitive: true });
   router.get('/chaos', (_req, res) => {
     res.json(chaos.get());
   });

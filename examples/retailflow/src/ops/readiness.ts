@@ -28,6 +28,7 @@ export class Readiness {
   readonly #clock: Clock;
   readonly #timeoutMs: number;
   #draining = false;
+  #closed = false;
 
   constructor(checks: readonly ReadinessCheck[], clock: Clock, timeoutMs = 1000) {
     this.#checks = checks;
@@ -41,6 +42,17 @@ export class Readiness {
 
   startDraining(): void {
     this.#draining = true;
+  }
+
+  /** True once the listener closed: requests still arriving on kept-alive connections are refused (503). */
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** Marks the listener closed (after the pre-stop delay); implies draining. */
+  markClosed(): void {
+    this.#draining = true;
+    this.#closed = true;
   }
 
   async report(): Promise<ReadinessReport> {

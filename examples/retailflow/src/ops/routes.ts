@@ -14,13 +14,12 @@ export interface OpsDependencies {
 }
 
 /**
- * `/healthz` (liveness: the process answers), `/readyz` (dependencies answer and not draining; 503 otherwise),
- * `/metrics`, `/slo` (HTML) and `/api/v1/slo` (JSON). None of them is authenticated, rate-limited or shed: the
- * platform must always be able to ask.
+ * `/healthz` (liveness: the process answers) and `/readyz` (dependencies answer and not draining; 503 otherwise),
+ * on both listeners: neither authenticated, rate-limited nor shed, so the platform can always ask. They say
+ * nothing about tenants.
  */
-export function opsRoutes(deps: OpsDependencies): Router {
-  const router = Router();
-  const render = sloPageRenderer();
+export function healthRoutes(deps: Pick<OpsDependencies, 'readiness'>): Router {
+  const router = Router({ caseSensitive: true });
   router.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
   });
@@ -28,6 +27,16 @@ export function opsRoutes(deps: OpsDependencies): Router {
     const report = await deps.readiness.report();
     res.status(report.status === 'ready' ? 200 : 503).json(report);
   });
+  return router;
+}
+
+/**
+ * `/metrics`, `/slo` (HTML) and `/api/v1/slo` (JSON), on the ops listener behind the ops token: they show
+ * per-tenant traffic and the service's internals, which no tenant may read.
+ */
+export function opsRoutes(deps: OpsDependencies): Router {
+  const router = Router({ caseSensitive: true });
+  const render = sloPageRenderer();
   router.get('/metrics', deps.metrics);
   router.get('/slo', (_req, res) => {
     res.type('html').send(render(deps.sloReport(), new Date(deps.clock.now())));

@@ -32,6 +32,7 @@ export function sloOfRequest(req: Pick<Request, 'method' | 'path'>): 'checkout' 
 export interface SloResponse {
   readonly statusCode: number;
   readonly writableFinished: boolean;
+  readonly headersSent: boolean;
   once(event: 'finish' | 'close', listener: () => void): unknown;
 }
 
@@ -51,8 +52,11 @@ export function trackSloRequest(
     if (done) return;
     done = true;
     try {
-      if (which === 'checkout') sink(SLO.checkout, completed && res.statusCode < 500);
-      else sink(SLO.catalog, completed && clock.now() - started <= CATALOG_THRESHOLD_MS);
+      // As Prometheus sees it (RED records a request once, at its end, with the status sent if any): a request
+      // the client abandoned is bad only if a 5xx had already been sent, or (catalog) it lasted past the threshold.
+      const serverError = (completed || res.headersSent) && res.statusCode >= 500;
+      if (which === 'checkout') sink(SLO.checkout, !serverError);
+      else sink(SLO.catalog, clock.now() - started <= CATALOG_THRESHOLD_MS);
     } catch (error) {
       reportError(error, 'retailflow: SLO recording failed');
     }
@@ -62,10 +66,13 @@ export function trackSloRequest(
 }
 
 /**
- * Feeds the in-process SLO engine from live traffic, with the same definitions the Prometheus rules use:
- * a checkout is good unless it answered 5xx (shed and draining answers are 503, so they count as bad); a catalog
- * read is good when it finished within {@link CATALOG_THRESHOLD_MS}. A request the client abandoned before the
- * answer counts as bad for both. Recording never throws into the request path.
+ * Feeds the in-process SLO engine from live traffic, with the same definitions the Prometheus rules use, on the
+ * same requests: a checkout is good unless it answered 5xx (shed and draining answers are 503, so they count as
+ * bad; 401, 429 and other client errors are good); a catalog read is good when it ended within
+ * {@link CATALOG_THRESHOLD_MS}. A request the client abandoned counts as Prometheus counts it: by the status
+ * already sent (none: good) and, for the catalog, by how long it lasted; a client cannot burn the shared budget
+ * by hanging up. Only the exact, case-sensitive routes count (`/API/V1/ORDERS` is a 404 for both).
+ * Recording never throws into the request path.
  */
 export function sloRecorder(clock: Clock, sink: SloSink): RequestHandler {
   return (req, res, next) => {

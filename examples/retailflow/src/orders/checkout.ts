@@ -82,7 +82,9 @@ export class Checkout {
     const flight = `${tenant.id}\u0000${idempotencyKey}\u0000${hash}`;
     const joined = this.#inFlight.has(flight);
     const result = this.#inFlight.run(flight, () =>
-      this.#run(tenant, idempotencyKey, hash, body, deadline, actor),
+      this.#policies.tenantCheckout(tenant.id, () =>
+        this.#run(tenant, idempotencyKey, hash, body, deadline, actor),
+      ),
     );
     return joined ? result.then((r) => ({ order: r.order, replayed: true })) : result;
   }
@@ -212,7 +214,8 @@ export function checkoutStatus(order: Order): { status: number; problem?: HttpPr
       'The payment could not be taken; the order was not placed. Retry with a new Idempotency-Key.',
       {
         headers: { 'Retry-After': '5' },
-        extensions: { orderId: order.id, reason: reason.slice(UNAVAILABLE.length) },
+        // The internal reason (timeouts, breaker states) stays in the order's statusReason for operators.
+        extensions: { orderId: order.id },
       },
     ),
   };

@@ -20,7 +20,7 @@ export function orderRoutes(
   schemas: OpenApiSchemas,
   front: readonly RequestHandler[],
 ): Router {
-  const router = Router();
+  const router = Router({ caseSensitive: true });
 
   router.post('/orders', ...front, jsonBody(schemas, 'CreateOrderRequest'), async (req, res) => {
     const tenant = tenantOf(req);
@@ -30,13 +30,20 @@ export function orderRoutes(
         { path: 'header/idempotency-key', message: 'is required (1-255 characters)' },
       ]);
     }
-    const result = await checkout.place(
-      tenant,
-      key,
-      req.body as CheckoutBody,
-      deadlineOf(req),
-      auditActor(req),
-    );
+    const body = req.body as CheckoutBody;
+    // One line per product: repeated lines would add up past the per-line quantity limit.
+    const seen = new Set<string>();
+    const repeated = body.items.flatMap((item, i) => {
+      if (!seen.has(item.productId)) {
+        seen.add(item.productId);
+        return [];
+      }
+      return [{ path: `body/items/${i}/productId`, message: 'repeats a product of an earlier line' }];
+    });
+    if (repeated.length > 0) {
+      throw invalidRequest('Each product may appear on one line only (set its quantity instead)', repeated);
+    }
+    const result = await checkout.place(tenant, key, body, deadlineOf(req), auditActor(req));
     if (result.replayed) res.setHeader('Idempotent-Replayed', 'true');
     const { status, problem } = checkoutStatus(result.order);
     if (problem) {
@@ -76,6 +83,15 @@ export function orderRoutes(
       ...(actor === undefined ? {} : { actor }),
     });
     if (result.outcome === 'not_found') throw notFound(pathParam(req, 'orderId'));
+    if (result.outcome === 'payment_in_progress') {
+      throw new HttpProblem(
+        409,
+        'payment-in-progress',
+        'Payment in progress',
+        'The order is being paid for; cancel it once the payment has settled',
+        { headers: { 'Retry-After': '1' } },
+      );
+    }
     if (result.outcome === 'not_cancellable') {
       throw new HttpProblem(
         409,

@@ -1,6 +1,6 @@
 import http from 'node:http';
 import https from 'node:https';
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { checkNumber, invalidOption, systemClock, type Clock } from '@ballast/core';
 
@@ -31,6 +31,11 @@ export interface PaymentSimulatorOptions {
    * (the handshake fails otherwise). Unset means plain HTTP. @default undefined
    */
   readonly tls?: { readonly cert: string; readonly key: string; readonly ca: string };
+  /**
+   * Bearer token `GET`/`PUT /admin/knobs` require; unset leaves them open (a simulator nobody else can reach).
+   * RetailFlow passes its ops token. @default undefined
+   */
+  readonly knobsToken?: string;
 }
 
 /** A charge the provider accepted. */
@@ -102,7 +107,8 @@ async function readJson(req: http.IncomingMessage): Promise<unknown> {
  * outlive it ends with a 504 at the deadline. Knobs are read and set at run time with `GET`/`PUT /admin/knobs`.
  *
  * API: `POST /v1/charges` `{ amountCents, currency, reference }` → 201 `Charge`; `GET /v1/charges/:id`;
- * `GET|PUT /admin/knobs`; `GET /healthz`.
+ * `GET|PUT /admin/knobs` and `GET /admin/charges` (every charge made; both with `knobsToken`, as a bearer token);
+ * `GET /healthz`.
  *
  * @example
  * ```ts
@@ -121,6 +127,14 @@ export async function startPaymentSimulator(
   const byId = new Map<string, Charge>();
   let attempts = 0;
   const deadlines: (number | undefined)[] = [];
+
+  const token =
+    options.knobsToken === undefined ? undefined : createHash('sha256').update(options.knobsToken).digest();
+  const knobsAllowed = (req: http.IncomingMessage): boolean => {
+    if (token === undefined) return true;
+    const match = /^Bearer\s+(\S+)\s*$/i.exec(req.headers.authorization ?? '');
+    return match?.[1] !== undefined && timingSafeEqual(createHash('sha256').update(match[1]).digest(), token);
+  };
 
   const delay = (ms: number) =>
     ms <= 0 ? Promise.resolve() : new Promise<void>((resolve) => clock.setTimeout(resolve, ms));
@@ -173,7 +187,14 @@ export async function startPaymentSimulator(
       const found = byId.get(path.slice('/v1/charges/'.length));
       return found ? send(res, 200, found) : send(res, 404, { error: 'not_found' });
     }
+    if (path === '/admin/knobs' && !knobsAllowed(req)) {
+      res.setHeader('www-authenticate', 'Bearer realm="payment-simulator"');
+      return send(res, 401, { error: 'unauthorized' });
+    }
     if (path === '/admin/knobs' && req.method === 'GET') return send(res, 200, knobs);
+    if (path === '/admin/charges' && !knobsAllowed(req)) return send(res, 401, { error: 'unauthorized' });
+    // Every charge made, for reconciliation drills (does every charge have its order?).
+    if (path === '/admin/charges' && req.method === 'GET') return send(res, 200, [...byId.values()]);
     if (path === '/admin/knobs' && req.method === 'PUT') {
       try {
         knobs = checkKnobs(knobs, await readJson(req));

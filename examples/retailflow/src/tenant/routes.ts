@@ -11,7 +11,7 @@ export function tenantRoutes(
   flags: FeatureFlags,
   front: readonly RequestHandler[],
 ): Router {
-  const router = Router();
+  const router = Router({ caseSensitive: true });
   router.get('/audit', ...front, async (req, res) => {
     const page = await repo.listAudit(tenantOf(req).id, { ...pageQuery(req), includeSystem: true });
     res.json({ items: page.items.map(presentAudit), nextCursor: page.nextCursor });

@@ -43,22 +43,13 @@ export function translateError(error: unknown): HttpProblem | undefined {
     ]);
   }
   if (isBulkheadRejectedError(error)) {
-    return unavailable(
-      'inventory-busy',
-      'Inventory busy',
-      'Too many checkouts are reserving inventory; retry shortly',
-    );
+    return unavailable('busy', 'Service busy', 'The service is busy; retry shortly');
   }
   if (isBrokenCircuitError(error)) {
-    return unavailable(
-      'dependency-unavailable',
-      'Dependency unavailable',
-      'A dependency is failing; retry later',
-      '5',
-    );
+    return unavailable('temporarily-unavailable', 'Temporarily unavailable', 'Retry later', '5');
   }
   if (isChaosError(error)) {
-    return unavailable('fault-injected', 'Fault injected', 'A chaos experiment injected this failure');
+    return unavailable('temporarily-unavailable', 'Temporarily unavailable', 'Retry shortly');
   }
   if (isStoreUnavailable(error)) {
     return unavailable(

@@ -28,7 +28,7 @@ import type { RetailFlowConfig } from '../config.js';
 import { baselineGate } from './ingress-baselines.js';
 import type { Plan } from '../data/index.js';
 import { contextOf } from '../http/context.js';
-import { PROBLEM_BASE } from '../http/problem.js';
+import { HttpProblem, PROBLEM_BASE } from '../http/problem.js';
 import type { ChaosControl, ChaosFault, ChaosTarget, RequestPriority, ServicePolicies } from '../policies.js';
 
 /** RetailFlow's policies, plus what telemetry and tests read from them. */
@@ -121,6 +121,45 @@ class ChaosSwitch {
   }
 }
 
+/**
+ * Counts each tenant's calls in flight and refuses a call beyond `cap` with a 429 problem (`Retry-After: 1`).
+ * Entries are dropped when a tenant has nothing in flight, so memory follows the tenants active right now.
+ */
+export class TenantShare {
+  readonly #cap: number;
+  readonly #inFlight = new Map<string, number>();
+
+  constructor(cap: number) {
+    this.#cap = cap;
+  }
+
+  /** The most calls one tenant may have in flight. */
+  get cap(): number {
+    return this.#cap;
+  }
+
+  async run<T>(tenantId: string, work: () => Promise<T>): Promise<T> {
+    const held = this.#inFlight.get(tenantId) ?? 0;
+    if (held >= this.#cap) {
+      throw new HttpProblem(
+        429,
+        'too-many-concurrent-checkouts',
+        'Too many concurrent checkouts',
+        'This tenant has too many checkouts in progress; retry shortly',
+        { headers: { 'Retry-After': '1' } },
+      );
+    }
+    this.#inFlight.set(tenantId, held + 1);
+    try {
+      return await work();
+    } finally {
+      const left = (this.#inFlight.get(tenantId) ?? 1) - 1;
+      if (left <= 0) this.#inFlight.delete(tenantId);
+      else this.#inFlight.set(tenantId, left);
+    }
+  }
+}
+
 /** Admits a call only when every signal does. */
 function allAdmit(...signals: readonly AdmissionSignal[]): AdmissionSignal {
   return { admits: (priority) => signals.every((signal) => signal.admits(priority)) };
@@ -173,6 +212,14 @@ export async function createPolicies(options: {
     queueTimeoutMs: config.inventoryQueueTimeoutMs,
     clock,
   });
+  // One tenant may hold at most its share of the bulkhead (running + queued): a burst of one tenant's checkouts
+  // then waits or is refused with a 429 of its own, and never fills the slots the other tenants' checkouts need.
+  const tenantShare = new TenantShare(
+    Math.max(
+      1,
+      Math.floor(config.tenantInventoryShare * (config.inventoryConcurrency + config.inventoryQueue)),
+    ),
+  );
   // The event loop, sampled on the real clock whatever clock the rest of the service runs on: it tells whether
   // the process itself is out of CPU (see EventLoopPressure).
   const loop = config.loadShedding === 'ballast' ? new EventLoopPressure() : undefined;
@@ -204,11 +251,9 @@ export async function createPolicies(options: {
   });
   const ingress =
     config.loadShedding === 'ballast' ? ingressLimiter : await baselineGate(config.loadShedding);
-  const refusal = (priority: RequestPriority) =>
-    problemBody(503, 'overloaded', 'Service overloaded', 'The service is shedding load; retry later', {
-      priority,
-      ...(config.loadShedding === 'toobusy' ? { shedBy: 'toobusy' } : {}),
-    });
+  const refusal = (_priority: RequestPriority) =>
+    // Says what the client can act on (retry later), not which internal policy refused or how it classes requests.
+    problemBody(503, 'overloaded', 'Service overloaded', 'The service is busy; retry later', {});
 
   let redis: Redis | undefined;
   if (config.redisUrl !== undefined) {
@@ -248,7 +293,7 @@ export async function createPolicies(options: {
         429,
         'rate-limited',
         'Too many requests',
-        `The ${contextOf(req).tenant?.plan ?? ''} plan allows ${decision.limit} requests per minute`,
+        `This API key's plan allows ${decision.limit} requests per minute`,
         { retryAfterSeconds: Math.max(1, Math.ceil(decision.retryAfterMs / 1000)) },
       ),
   }) as unknown as RequestHandler;
@@ -315,6 +360,7 @@ export async function createPolicies(options: {
     tenantLookup: <T>(key: string, load: () => Promise<T>) => tenantCache.get(key, load) as Promise<T>,
     catalog: <T>(key: string, load: () => Promise<T>) => catalogCache.get(key, load) as Promise<T>,
     inventory: (work) => inventoryBulkhead.execute(() => work()),
+    tenantCheckout: (tenantId, work) => tenantShare.run(tenantId, work),
     payment: (work, deadline) =>
       paymentPipeline.execute(
         (call) => switches.payments.run(() => work(call)),

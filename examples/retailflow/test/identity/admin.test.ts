@@ -27,7 +27,7 @@ describe('API keys through /admin/identity (embedded, no IdP)', () => {
     await service?.shutdown();
   });
   const admin = (method: string, path: string, body?: unknown) =>
-    call<Key & { items: Key[] }>(service.url, method, `/admin/identity${path}`, {
+    call<Key & { items: Key[] }>(service.opsUrl, method, `/admin/identity${path}`, {
       key: ADMIN,
       ...(body === undefined ? {} : { body }),
     });
@@ -93,7 +93,9 @@ describe('API keys through /admin/identity (embedded, no IdP)', () => {
     expect((await admin('DELETE', '/tenants/acme/api-keys/0000000000000000')).status).toBe(404);
     expect((await admin('DELETE', '/tenants/acme/api-keys/..%2f..')).status).toBe(404);
     expect((await admin('POST', '/revocations', { jti: '' })).status).toBe(400);
-    const wrongKey = await call(service.url, 'GET', '/admin/identity/tenants/acme/api-keys', { key: ACME });
+    const wrongKey = await call(service.opsUrl, 'GET', '/admin/identity/tenants/acme/api-keys', {
+      key: ACME,
+    });
     expect(wrongKey.status).toBe(401);
   });
 });

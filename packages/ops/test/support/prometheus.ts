@@ -64,6 +64,8 @@ export interface PrometheusOptions {
   readonly ruleFiles: readonly string[];
   /** Scrape and rule evaluation interval. @default '1s' */
   readonly interval?: string;
+  /** Bearer token the scrape sends (RetailFlow's ops token). @default none */
+  readonly bearerToken?: string;
 }
 
 const children = new Set<ChildProcess>();
@@ -82,7 +84,15 @@ export async function startPrometheus(options: PrometheusOptions): Promise<Prome
     stringify({
       global: { scrape_interval: interval, evaluation_interval: interval, scrape_timeout: interval },
       rule_files: [...options.ruleFiles],
-      scrape_configs: [{ job_name: options.job, static_configs: [{ targets: [options.target] }] }],
+      scrape_configs: [
+        {
+          job_name: options.job,
+          static_configs: [{ targets: [options.target] }],
+          ...(options.bearerToken === undefined
+            ? {}
+            : { authorization: { type: 'Bearer', credentials: options.bearerToken } }),
+        },
+      ],
     }),
   );
   const child = spawn(

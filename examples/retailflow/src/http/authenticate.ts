@@ -1,0 +1,232 @@
+import { createHash } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
+import type { Clock } from '@ballast/core';
+import { gcraParams, MemoryRateLimitStore, type RateLimitDecision } from '@ballast/resilience';
+import { hashApiKey, type Repository, type Tenant } from '../data/index.js';
+
+/**
+ * Who a request speaks for, whatever proved it: the tenant it acts in, the subject (an API key id, a token's
+ * `sub`), what it may do (`scopes`) and how it authenticated (`via`).
+ */
+export interface Principal {
+  readonly tenantId: string;
+  readonly subject: string;
+  readonly scopes: readonly string[];
+  /** `api-key` for the static tenant keys; other authenticators name themselves (e.g. `jwt`). */
+  readonly via: string;
+}
+
+/** A request that proved who it is: its principal and the tenant (plan, status) it acts in. */
+export interface Authenticated {
+  readonly principal: Principal;
+  readonly tenant: Tenant;
+}
+
+/**
+ * One way of proving identity: given the bearer credential of a request, the principal it proves, or `undefined`
+ * when the credential is not one this authenticator accepts (the next one is asked). The seam where a JWT
+ * resource server plugs in next to API keys. Must not read the request body.
+ *
+ * @example
+ * ```ts
+ * const jwt: Authenticator = { name: 'jwt', authenticate: async (token) => verifyJwt(token) };
+ * ```
+ */
+export interface Authenticator {
+  readonly name: string;
+  authenticate(credential: string, req: IncomingMessage): Promise<Authenticated | undefined>;
+}
+
+/** Scopes an API key grants: everything a tenant may do on its own data. */
+export const API_KEY_SCOPES: readonly string[] = [
+  'catalog:read',
+  'orders:read',
+  'orders:write',
+  'audit:read',
+];
+
+/**
+ * Tenant API keys: the key's SHA-256 looked up in the store through `lookup` (a cache, so authentication keeps
+ * working on the last known answer while the store is down). Keys are never stored or compared in clear.
+ */
+export function apiKeyAuthenticator(
+  repo: Pick<Repository, 'findTenantByApiKeyHash'>,
+  lookup: <T>(keyHash: string, load: () => Promise<T>) => Promise<T>,
+): Authenticator {
+  return {
+    name: 'api-key',
+    async authenticate(credential) {
+      const hash = hashApiKey(credential);
+      const tenant = await lookup(hash, () => repo.findTenantByApiKeyHash(hash));
+      if (!tenant) return undefined;
+      return {
+        tenant,
+        principal: {
+          tenantId: tenant.id,
+          subject: `key:${hash.slice(0, 12)}`,
+          scopes: API_KEY_SCOPES,
+          via: 'api-key',
+        },
+      };
+    },
+  };
+}
+
+/** The bearer token of an `Authorization` header, or `undefined` when there is none or it is malformed. */
+export function bearerToken(header: string | string[] | undefined): string | undefined {
+  if (typeof header !== 'string') return undefined;
+  const match = /^Bearer\s+([\x21-\x7e]{1,4096})\s*$/i.exec(header);
+  return match?.[1];
+}
+
+/** Why a request was not authenticated: no credential, a wrong one, or too many wrong ones from its source. */
+export type AuthFailure = 'missing' | 'unknown' | 'throttled';
+
+/** What {@link RequestAuthentication.check} decided. */
+export type AuthOutcome =
+  | { readonly ok: true; readonly auth: Authenticated }
+  | { readonly ok: false; readonly failure: AuthFailure; readonly retryAfterMs: number };
+
+/** Options of {@link RequestAuthentication}. */
+export interface RequestAuthenticationOptions {
+  /** Asked in order; the first that accepts the credential wins. */
+  readonly authenticators: readonly Authenticator[];
+  readonly clock: Clock;
+  /** Failed attempts one source address may make per minute before it is refused unread. @default 30 */
+  readonly failuresPerMinute?: number;
+  /** Source addresses (and unknown credentials) remembered, at most. @default 10000 */
+  readonly maxEntries?: number;
+  /** How long an unknown credential is answered 401 without asking the authenticators again. @default 60000 */
+  readonly negativeTtlMs?: number;
+}
+
+/**
+ * Authentication as one step, run before a request holds any capacity and before its body is read: the bearer
+ * credential is checked by the {@link Authenticator}s; failures are counted per source address (GCRA in memory,
+ * bounded), and a source over its budget is refused without any lookup (unless its credential authenticated in
+ * the last ten minutes, so tenants sharing an address with an attacker keep working); a credential found unknown
+ * is remembered for a while (bounded), so repeating it costs a map lookup, not a database query. Only SHA-256
+ * digests of credentials are remembered.
+ *
+ * @example
+ * ```ts
+ * const auth = new RequestAuthentication({ authenticators: [apiKeyAuthenticator(repo, cache)], clock });
+ * const outcome = await auth.check(req);
+ * ```
+ */
+export class RequestAuthentication {
+  readonly #authenticators: readonly Authenticator[];
+  readonly #clock: Clock;
+  readonly #failures: MemoryRateLimitStore;
+  readonly #rule: ReturnType<typeof gcraParams>;
+  readonly #unknown: BoundedExpiry;
+  readonly #known: BoundedExpiry;
+
+  constructor(options: RequestAuthenticationOptions) {
+    this.#authenticators = options.authenticators;
+    this.#clock = options.clock;
+    const maxEntries = options.maxEntries ?? 10_000;
+    this.#failures = new MemoryRateLimitStore({ maxKeys: maxEntries });
+    const limit = options.failuresPerMinute ?? 30;
+    this.#rule = gcraParams({ limit, periodMs: 60_000 });
+    this.#unknown = new BoundedExpiry(maxEntries, options.negativeTtlMs ?? 60_000);
+    // Credentials that authenticated in the last 10 minutes (digests only).
+    this.#known = new BoundedExpiry(maxEntries, 600_000);
+  }
+
+  /** Counts one failed attempt against `key` (a source address, or a shared key such as `admin:*`). */
+  fail(key: string): RateLimitDecision {
+    return this.#failures.consume(key, this.#rule, 1, this.#clock.now());
+  }
+
+  /**
+   * Whether `key` may still fail once more; nothing is counted. `scale` multiplies the per-minute budget (a shared
+   * key such as `admin:*` gets a larger one).
+   */
+  mayTry(key: string, scale = 1): { readonly allowed: boolean; readonly retryAfterMs: number } {
+    const rule = scale === 1 ? this.#rule : this.#scaled(scale);
+    const d = this.#failures.consume(key, rule, 0, this.#clock.now());
+    if (d.remaining > 0) return { allowed: true, retryAfterMs: 0 };
+    return { allowed: false, retryAfterMs: Math.max(1, d.resetAfterMs - rule.toleranceMs + rule.emissionMs) };
+  }
+
+  /** Counts one failed attempt against `key` with a budget `scale` times the per-source one. */
+  failScaled(key: string, scale: number): void {
+    this.#failures.consume(key, this.#scaled(scale), 1, this.#clock.now());
+  }
+
+  readonly #scaledRules = new Map<number, ReturnType<typeof gcraParams>>();
+  #scaled(scale: number) {
+    let rule = this.#scaledRules.get(scale);
+    if (!rule) {
+      rule = gcraParams({ limit: this.#rule.limit * scale, periodMs: 60_000 });
+      this.#scaledRules.set(scale, rule);
+    }
+    return rule;
+  }
+
+  /** Authenticates `req` by its `Authorization: Bearer` credential. Never reads the body; never throws for bad input. */
+  async check(req: IncomingMessage): Promise<AuthOutcome> {
+    const source = sourceOf(req);
+    const credential = bearerToken(req.headers.authorization);
+    const now = this.#clock.now();
+    const digest =
+      credential === undefined ? undefined : createHash('sha256').update(credential).digest('base64');
+    // A source over its failure budget is refused before any lookup, unless it sends a credential that
+    // authenticated recently (tenants behind one address as an attacker keep working; guesses never are known).
+    const budget = this.mayTry(source);
+    if (!budget.allowed && !(digest !== undefined && this.#known.has(digest, now))) {
+      return { ok: false, failure: 'throttled', retryAfterMs: budget.retryAfterMs };
+    }
+    if (credential === undefined || digest === undefined) return this.#failed(source, 'missing');
+    if (this.#unknown.has(digest, now)) return this.#failed(source, 'unknown');
+    for (const authenticator of this.#authenticators) {
+      const auth = await authenticator.authenticate(credential, req);
+      if (auth) {
+        this.#known.add(digest, this.#clock.now());
+        return { ok: true, auth };
+      }
+    }
+    this.#unknown.add(digest, this.#clock.now());
+    return this.#failed(source, 'unknown');
+  }
+
+  #failed(source: string, failure: AuthFailure): AuthOutcome {
+    this.fail(source);
+    return { ok: false, failure, retryAfterMs: 0 };
+  }
+}
+
+/** The address a request came from (the socket's peer; RetailFlow trusts no forwarding header). */
+export function sourceOf(req: IncomingMessage): string {
+  return req.socket.remoteAddress ?? 'unknown';
+}
+
+/**
+ * A bounded set of strings that expire: two generations of maps (as `MemoryRateLimitStore`), so a flood of
+ * distinct values costs at most `max` entries and each check two map lookups.
+ */
+class BoundedExpiry {
+  readonly #generation: number;
+  readonly #ttlMs: number;
+  #young = new Map<string, number>();
+  #old = new Map<string, number>();
+
+  constructor(max: number, ttlMs: number) {
+    this.#generation = Math.max(1, Math.floor(max / 2));
+    this.#ttlMs = ttlMs;
+  }
+
+  has(value: string, now: number): boolean {
+    const until = this.#young.get(value) ?? this.#old.get(value);
+    return until !== undefined && until > now;
+  }
+
+  add(value: string, now: number): void {
+    if (this.#young.size >= this.#generation && !this.#young.has(value)) {
+      this.#old = this.#young;
+      this.#young = new Map();
+    }
+    this.#young.set(value, now + this.#ttlMs);
+  }
+}
