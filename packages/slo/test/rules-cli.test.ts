@@ -64,6 +64,18 @@ describe('ballast-slo rules', () => {
     ]);
   });
 
+  it('writes every window from the counters with --windows raw, and refuses another value', async () => {
+    const raw = await cli(['rules', 'examples/shop', '--windows', 'raw']);
+    expect(raw.code).toBe(0);
+    expect(raw.stdout).not.toContain(
+      'sum_over_time(slo:sli_bad:rate5m{slo="checkout-availability",service="shop"}[3d])',
+    );
+    expect(raw.stdout).toContain('code=~"5.."}[3d]');
+    const bad = await cli(['rules', 'examples/shop', '--windows', 'fast']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('Expected `--windows` to be `recorded` or `raw`, got `fast`');
+  });
+
   it('exits 1 with located errors on an invalid spec, 2 on usage errors', async () => {
     const invalid = await cli(['rules', 'test/fixtures/invalid/target-too-high.yaml']);
     expect(invalid.code).toBe(1);
