@@ -95,7 +95,7 @@ describe.skipIf(hasPromtool.skip)('generated promtool tests', { timeout: 300_000
   it(
     'pass `promtool test rules` for ratio, latency, Timeslices and guarded SLOs',
     // Every scenario runs both rule forms, the slow burn over more than a day of 1m steps.
-    { timeout: 900_000 },
+    { timeout: 1_800_000 },
     async () => {
       const tests = files.filter((f) => f.kind === 'tests');
       // Two promtool processes at a time: the machine has two cores.

@@ -35,10 +35,11 @@ Exit codes: 0 written, 1 invalid spec (errors on stderr), 2 usage error.`,
       interval: { type: 'string' },
       windows: { type: 'string' },
     });
-    const windows = values.windows as 'recorded' | 'raw' | undefined;
-    if (windows !== undefined && windows !== 'recorded' && windows !== 'raw') {
-      throw new UsageError(`Expected \`--windows\` to be \`recorded\` or \`raw\`, got \`${windows}\``);
+    const given = values.windows;
+    if (given !== undefined && given !== 'recorded' && given !== 'raw') {
+      throw new UsageError(`Expected \`--windows\` to be \`recorded\` or \`raw\`, got \`${given}\``);
     }
+    const windows = given as 'recorded' | 'raw' | undefined;
     const slos = await loadCommandSpecs(positionals, io);
     if (!slos) return EXIT.invalid;
     const options = {
