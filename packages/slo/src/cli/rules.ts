@@ -39,7 +39,7 @@ Exit codes: 0 written, 1 invalid spec (errors on stderr), 2 usage error.`,
     if (given !== undefined && given !== 'recorded' && given !== 'raw') {
       throw new UsageError(`Expected \`--windows\` to be \`recorded\` or \`raw\`, got \`${given}\``);
     }
-    const windows = given as 'recorded' | 'raw' | undefined;
+    const windows = given;
     const slos = await loadCommandSpecs(positionals, io);
     if (!slos) return EXIT.invalid;
     const options = {
