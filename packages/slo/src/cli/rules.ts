@@ -39,13 +39,12 @@ Exit codes: 0 written, 1 invalid spec (errors on stderr), 2 usage error.`,
     if (given !== undefined && given !== 'recorded' && given !== 'raw') {
       throw new UsageError(`Expected \`--windows\` to be \`recorded\` or \`raw\`, got \`${given}\``);
     }
-    const windows = given;
     const slos = await loadCommandSpecs(positionals, io);
     if (!slos) return EXIT.invalid;
     const options = {
       ...(values['runbook-base-url'] === undefined ? {} : { runbookBaseUrl: values['runbook-base-url'] }),
       ...(values.interval === undefined ? {} : { interval: values.interval }),
-      ...(windows === undefined ? {} : { windows }),
+      ...(given === 'recorded' || given === 'raw' ? { windows: given } : {}),
     };
     const { yaml } = generateRules(slos, options);
     if (values.output === undefined) io.stdout(yaml);
