@@ -1,6 +1,6 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
-import { generateRules } from '../rules/generate.js';
+import { generateRules, type RulesOptions } from '../rules/generate.js';
 import { generateRuleTests } from '../rules/tests.js';
 import { EXIT, UsageError, parseCommandArgs, type CliCommand } from './command.js';
 import { loadCommandSpecs } from './specs.js';
@@ -41,7 +41,7 @@ Exit codes: 0 written, 1 invalid spec (errors on stderr), 2 usage error.`,
     }
     const slos = await loadCommandSpecs(positionals, io);
     if (!slos) return EXIT.invalid;
-    const options = {
+    const options: RulesOptions = {
       ...(values['runbook-base-url'] === undefined ? {} : { runbookBaseUrl: values['runbook-base-url'] }),
       ...(values.interval === undefined ? {} : { interval: values.interval }),
       ...(given === 'recorded' || given === 'raw' ? { windows: given } : {}),
