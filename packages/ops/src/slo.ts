@@ -65,7 +65,17 @@ function sloRunbook(slo: Slo, alert: string, severity: string, expr: string, sou
           title: `Error ratio over ${w} (recorded; the alert compares it with ${conditions.map((c) => `${c.burnRate} x ${promNumber(1 - slo.objective)}`).join(' or ')})`,
           expr: `${errorRatioRecord(w)}${sel}`,
         })),
+        {
+          title:
+            'History behind the alerts (1 = every window covered; below 1 the alerts are held: insufficient history, the missing part counts as good)',
+          expr: `${SLO_RECORDS.alertHistoryCoverage}${sel}`,
+        },
         { title: 'Error budget left (recorded)', expr: `${SLO_RECORDS.budgetRemaining}${sel}` },
+        {
+          title:
+            'Share of the period the recorded budget covers (below 1, the recorded budget speaks only of that share of the period)',
+          expr: `${SLO_RECORDS.periodCoverage}${sel}`,
+        },
         {
           title: 'Error budget left (the service itself)',
           expr: `ballast_slo_error_budget_remaining_ratio${sel}`,

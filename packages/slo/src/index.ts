@@ -40,6 +40,8 @@ export type { SpecError } from './spec/errors.js';
 export { SpecValidationError, formatSpecError, isSpecValidationError } from './spec/errors.js';
 export type { SpecParseResult, SpecSource } from './spec/parse.js';
 export { parseSlos, parseSpecs } from './spec/parse.js';
+export { importSloth } from './spec/sloth.js';
+export type { SlothImportOptions } from './spec/sloth.js';
 export { loadSlos, loadSpecFiles } from './spec/load.js';
 export type { SpecKind } from './spec/schema.js';
 export { SPEC_KINDS } from './spec/schema.js';

@@ -219,8 +219,7 @@ describe.skipIf(hasPrometheus.skip)('PrometheusBackend against a real Prometheus
     const latency = await backend.status('latency');
     expect(new Date(latency.period.start).toISOString()).toMatch(/T2[23]:00:00.000Z$/);
 
-    // The generated recording rules agree with the engine (the first evaluation after the last scrape), and the
-    // generated ticket alert fires in Prometheus as the engine's ticket condition does.
+    // The generated recording rules agree with the engine (the first evaluation after the last scrape).
     const recorded = await until('a rule evaluation after the last scrape', async () => {
       const [sample] = await client.query(
         'timestamp(slo:sli_error:ratio_rate40m{slo="availability"}) and on() slo:sli_error:ratio_rate40m',
@@ -233,11 +232,20 @@ describe.skipIf(hasPrometheus.skip)('PrometheusBackend against a real Prometheus
       recorded,
     );
     expect(ratio!.value).toBeCloseTo(85 / 2585, 9);
-    const [ticket] = await client.query(
-      'ALERTS{alertname="ShopAvailabilityBurnRateTicket",alertstate="firing",severity="ticket"}',
+    // This Prometheus has seconds of history: the generated ticket is held (the 40m window counts the time before
+    // Prometheus started as good traffic), and the rules say so, while the engine judges its own seconds of data.
+    expect(
+      await client.query(
+        'ALERTS{alertname="ShopAvailabilityBurnRateTicket",alertstate="firing",severity="ticket"}',
+        recorded,
+      ),
+    ).toEqual([]);
+    const [coverage] = await client.query(
+      'slo:alert_history_coverage:ratio{slo="availability",service="shop"}',
       recorded,
     );
-    expect(ticket?.labels).toMatchObject({ slo: 'availability', service: 'shop' });
+    expect(coverage!.value).toBeGreaterThan(0);
+    expect(coverage!.value).toBeLessThan(0.1);
     expect(await client.query('ALERTS{alertname="ShopAvailabilityBurnRatePage"}', recorded)).toEqual([]);
 
     const fired = await backend.alertHistory('availability', start, last);

@@ -44,16 +44,36 @@ describe('ballast-slo rules', () => {
       '--interval',
       '30s',
     ]);
-    expect(r).toMatchObject({ code: 0, stdout: '', stderr: '' });
+    expect(r).toMatchObject({
+      code: 0,
+      stdout: '',
+      stderr:
+        'search-availability: test not generated: short history: the blip scenarios are written for event budgeting\n',
+    });
     expect(readFileSync(join(dir, 'out/rules.yml'), 'utf8')).toContain('interval: 30s');
     expect(readdirSync(join(dir, 'tests')).sort()).toEqual([
+      'checkout-availability.raw-form.rules.yml',
       'checkout-availability.rules.yml',
       'checkout-availability.test.yml',
+      'checkout-latency.raw-form.rules.yml',
       'checkout-latency.rules.yml',
       'checkout-latency.test.yml',
+      'search-availability.raw-form.rules.yml',
       'search-availability.rules.yml',
       'search-availability.test.yml',
     ]);
+  });
+
+  it('writes every window from the counters with --windows raw, and refuses another value', async () => {
+    const raw = await cli(['rules', 'examples/shop', '--windows', 'raw']);
+    expect(raw.code).toBe(0);
+    expect(raw.stdout).not.toContain(
+      'sum_over_time(slo:sli_bad:rate5m{slo="checkout-availability",service="shop"}[3d])',
+    );
+    expect(raw.stdout).toContain('code=~"5.."}[3d]');
+    const bad = await cli(['rules', 'examples/shop', '--windows', 'fast']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('Expected `--windows` to be `recorded` or `raw`, got `fast`');
   });
 
   it('exits 1 with located errors on an invalid spec, 2 on usage errors', async () => {
@@ -87,6 +107,6 @@ describe('examples/rules.ts', () => {
     expect(readFileSync(join(dir, 'slo-rules.yml'), 'utf8')).toContain(
       'runbook_url: https://github.com/acme/shop/blob/main/runbooks/ShopCheckoutLatencyBurnRateTicket.md',
     );
-    expect(readdirSync(join(dir, 'tests'))).toHaveLength(6);
+    expect(readdirSync(join(dir, 'tests'))).toHaveLength(9);
   });
 });

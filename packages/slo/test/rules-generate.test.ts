@@ -50,9 +50,9 @@ describe('burnRateAlertName', () => {
 });
 
 describe('generateRules', () => {
-  it('records the error ratio over every alert window from rate() of the counters over that window', () => {
+  it('records the error ratio over the page windows from rate() of the counters over that window', () => {
     const slo = availability();
-    for (const w of ['5m', '30m', '1h', '2h', '6h', '1d', '3d']) {
+    for (const w of ['5m', '30m', '1h', '2h', '6h']) {
       expect(recorded(slo, errorRatioRecord(w)).expr).toBe(
         `((sum(rate(http_requests_total{job="checkout",code=~"5.."}[${w}])) or vector(0)))\n/\n(sum(rate(http_requests_total{job="checkout"}[${w}])))`,
       );
@@ -61,6 +61,51 @@ describe('generateRules', () => {
         service: 'checkout',
       });
     }
+  });
+
+  it('derives windows of 12h and longer from the recorded 5m rates, unless asked for raw windows', () => {
+    const slo = availability();
+    for (const w of ['1d', '3d']) {
+      expect(recorded(slo, errorRatioRecord(w)).expr).toBe(
+        `sum_over_time(slo:sli_bad:rate5m{slo="checkout-availability",service="checkout"}[${w}])\n/\n` +
+          `sum_over_time(slo:sli_total:rate5m{slo="checkout-availability",service="checkout"}[${w}])`,
+      );
+    }
+    const raw = generateRules([slo], { windows: 'raw' }).groups.flatMap((g) => g.rules);
+    expect(raw.find((r) => 'record' in r && r.record === errorRatioRecord('3d'))!.expr).toBe(
+      '((sum(rate(http_requests_total{job="checkout",code=~"5.."}[3d])) or vector(0)))\n/\n(sum(rate(http_requests_total{job="checkout"}[3d])))',
+    );
+    expect(() => generateRules([slo], { windows: 'fast' as 'raw' })).toThrow(
+      /Expected `windows` to be 'recorded' or 'raw', got `"fast"`/,
+    );
+  });
+
+  it('reads the total selector once per window for SLIs that count good events', () => {
+    const slo = availability({
+      indicator: {
+        good: 'http_requests_total{job="checkout",code!~"5.."}',
+        total: 'http_requests_total{job="checkout"}',
+      },
+    });
+    const expr = recorded(slo, errorRatioRecord('1h')).expr;
+    expect(expr.match(/http_requests_total\{job="checkout"\}/g)).toHaveLength(1);
+    expect(expr).toBe(
+      '1 - (\n((sum(rate(http_requests_total{job="checkout",code!~"5.."}[1h])) or vector(0)))\n/\n(sum(rate(http_requests_total{job="checkout"}[1h])))\n)',
+    );
+  });
+
+  it('records how much history the alerts and the period ratio stand on', () => {
+    const slo = availability();
+    expect(recorded(slo, 'slo:history_start:timestamp').expr).toBe(
+      'last_over_time(slo:history_start:timestamp{slo="checkout-availability",service="checkout"}[1h])\nor on()\n' +
+        '(vector(time()) and on() slo:sli_total:rate5m{slo="checkout-availability",service="checkout"})',
+    );
+    expect(recorded(slo, 'slo:alert_history_coverage:ratio').expr).toBe(
+      'clamp_max(slo:history:seconds{slo="checkout-availability",service="checkout"} / 259200, 1)',
+    );
+    expect(recorded(slo, 'slo:period_coverage:ratio').expr).toContain(
+      'count_over_time(slo:sli_total:rate5m{slo="checkout-availability",service="checkout"}[30d]) - 1',
+    );
   });
 
   it('computes the period ratio from summed recorded rates, never from an average of ratios (sloth#332, #618)', () => {
@@ -94,14 +139,18 @@ describe('generateRules', () => {
     const [page, ticket] = alerts;
     expect(page!.labels).toEqual({ slo: 'checkout-availability', service: 'checkout', severity: 'page' });
     expect(ticket!.labels.severity).toBe('ticket');
-    expect(page!.expr).toMatch(
-      /ratio_rate1h\{[^}]*\} > \(14\.4 \* 0\.001\)\n\s*and\n\s*slo:sli_error:ratio_rate5m/,
+    // Each window is held to the share of it that the recorded history covers.
+    const held = (w: string, seconds: number): string =>
+      `slo:sli_error:ratio_rate${w}{slo="checkout-availability",service="checkout"} * ` +
+      `clamp_max(slo:history:seconds{slo="checkout-availability",service="checkout"} / ${seconds}, 1)`;
+    expect(page!.expr).toContain(
+      `${held('1h', 3600)} > (14.4 * 0.001)\n  and\n  ${held('5m', 300)} > (14.4 * 0.001)`,
     );
-    expect(page!.expr).toMatch(
-      /ratio_rate6h\{[^}]*\} > \(6 \* 0\.001\)\n\s*and\n\s*slo:sli_error:ratio_rate30m/,
+    expect(page!.expr).toContain(
+      `${held('6h', 21600)} > (6 * 0.001)\n  and\n  ${held('30m', 1800)} > (6 * 0.001)`,
     );
-    expect(ticket!.expr).toMatch(/ratio_rate1d\{[^}]*\} > \(3 \* 0\.001\)/);
-    expect(ticket!.expr).toMatch(/ratio_rate3d\{[^}]*\} > \(1 \* 0\.001\)/);
+    expect(ticket!.expr).toContain(`${held('1d', 86400)} > (3 * 0.001)`);
+    expect(ticket!.expr).toContain(`${held('3d', 259200)} > (1 * 0.001)`);
     expect(Object.keys(page!.annotations).sort()).toEqual(['description', 'runbook_url', 'summary']);
     expect(page!.annotations.runbook_url).toBe('runbooks/CheckoutAvailabilityBurnRatePage.md');
     const withBase = generateRules([availability()], {
@@ -122,8 +171,11 @@ describe('generateRules', () => {
     expect(page.expr).toContain(
       'slo:sli_total:rate5m{slo="checkout-availability",service="checkout"} * 300 >= 50',
     );
+    expect(recorded(slo, 'slo:sli_total:rate6h').expr).toBe(
+      'sum(rate(http_requests_total{job="checkout"}[6h]))',
+    );
     expect(recorded(slo, 'slo:sli_total:rate3d').expr).toBe(
-      'sum(rate(http_requests_total{job="checkout"}[3d]))',
+      'avg_over_time(slo:sli_total:rate5m{slo="checkout-availability",service="checkout"}[3d])',
     );
   });
 
@@ -136,9 +188,8 @@ describe('generateRules', () => {
       indicator: { latency: { histogram: 'http_request_duration_seconds{job="checkout"}', threshold: 0.3 } },
     });
     expect(recorded(slo, errorRatioRecord('56m')).expr).toBe(
-      '((sum(rate(http_request_duration_seconds_count{job="checkout"}[56m])) - ' +
-        'sum(rate(http_request_duration_seconds_bucket{job="checkout",le="0.3"}[56m]))))\n/\n' +
-        '(sum(rate(http_request_duration_seconds_count{job="checkout"}[56m])))',
+      '1 - (\n(sum(rate(http_request_duration_seconds_bucket{job="checkout",le="0.3"}[56m])))\n/\n' +
+        '(sum(rate(http_request_duration_seconds_count{job="checkout"}[56m])))\n)',
     );
   });
 
@@ -155,7 +206,7 @@ describe('generateRules', () => {
       },
     });
     expect(recorded(slo, 'slo:timeslice_error:ratio_rate1m').expr).toBe(
-      '((sum(rate(search_total[1m])) - sum(rate(search_ok_total[1m]))))\n/\n(sum(rate(search_total[1m])))',
+      '1 - (\n(sum(rate(search_ok_total[1m])))\n/\n(sum(rate(search_total[1m])))\n)',
     );
     expect(recorded(slo, 'slo:timeslice_bad:bool').expr).toBe(
       '(slo:timeslice_error:ratio_rate1m{slo="search-answers",service="search"} >= 0) > bool 0.05',

@@ -18,10 +18,13 @@ describe('generateRuleTests', () => {
     const files = generateRuleTests(slos);
     expect(files.map((f) => f.path)).toEqual([
       'checkout-availability.rules.yml',
+      'checkout-availability.raw-form.rules.yml',
       'checkout-availability.test.yml',
       'checkout-latency.rules.yml',
+      'checkout-latency.raw-form.rules.yml',
       'checkout-latency.test.yml',
       'search-availability.rules.yml',
+      'search-availability.raw-form.rules.yml',
       'search-availability.test.yml',
     ]);
     const tests = files.find((f) => f.path === 'checkout-availability.test.yml')!;
@@ -29,9 +32,16 @@ describe('generateRuleTests', () => {
       'a steady burn of 1x never pages',
       'a sudden 20x burn (error ratio 0.02) pages within 43m12s (Workbook detection time) plus two 1m steps',
       'a sudden 1000x burn (error ratio 1) pages within 52s (Workbook detection time) plus two 1m steps, and the page resolves within 32m after the errors stop',
-      'a slow 2.5x burn opens a ticket after 43m and never pages',
+      'a slow 2.5x burn opens a ticket after 1d5h41m and never pages',
+      'a fresh Prometheus with 10m of history does not page on a blip of 432 bad events in 1000 (50% of what the 1h page needs over its window), and pages on a full outage within 52s plus two steps',
+      'a Prometheus down for 20m mid-window does not page on a blip of 432 bad events in 1000 (50% of what the 1h page needs over its window) after its restart, and pages on a full outage within 52s plus two steps',
     ]);
     expect(tests.skipped).toEqual([]);
+    // Both forms of the rules run over the same series; the test counts the evaluations where they disagree.
+    expect(tests.content).toContain(
+      'rule_files:\n  - checkout-availability.rules.yml\n  - checkout-availability.raw-form.rules.yml',
+    );
+    expect(tests.content).toContain('expr: ballast_test:rule_forms_disagreements:total');
     // A 99% objective cannot burn 1000x: 100% errors is 100x.
     expect(files.find((f) => f.path === 'checkout-latency.test.yml')!.scenarios[2]).toMatch(
       /^a sudden 100x burn \(error ratio 1\)/,
@@ -54,11 +64,13 @@ describe('generateRuleTests', () => {
     });
     const tests = generateRuleTests([slo]).find((f) => f.kind === 'tests')!;
     expect(tests.skipped).toEqual(['a slow 2.5x burn: no ticket condition has a burn rate below 2.5']);
+    expect(tests.scenarios.at(-1)).toMatch(/^a Prometheus down for 20m mid-window does not page/);
     expect(tests.content).toContain('# Not generated:\n#   - a slow 2.5x burn');
   });
 });
 
-describe.skipIf(hasPromtool.skip)('generated promtool tests', () => {
+// Each test group runs both rule forms; promtool takes minutes on a busy 2-core machine.
+describe.skipIf(hasPromtool.skip)('generated promtool tests', { timeout: 300_000 }, () => {
   let dir: string;
   let files: RuleTestFile[];
 
@@ -82,7 +94,8 @@ describe.skipIf(hasPromtool.skip)('generated promtool tests', () => {
 
   it(
     'pass `promtool test rules` for ratio, latency, Timeslices and guarded SLOs',
-    { timeout: 120_000 },
+    // Every scenario runs both rule forms, the slow burn over more than a day of 1m steps.
+    { timeout: 1_800_000 },
     async () => {
       const tests = files.filter((f) => f.kind === 'tests');
       // Two promtool processes at a time: the machine has two cores.
@@ -109,12 +122,38 @@ describe.skipIf(hasPromtool.skip)('generated promtool tests', () => {
       rule_files: string[];
       tests: { name: string }[];
     };
-    test.rule_files = ['mutated.rules.yml'];
+    test.rule_files = ['mutated.rules.yml', 'checkout-availability.raw-form.rules.yml'];
     test.tests = test.tests.filter((t) => t.name.startsWith(group));
     expect(test.tests).toHaveLength(1);
     writeFileSync(join(dir, 'mutated.test.yml'), stringify(test));
     return promtool(['test', 'rules', 'mutated.test.yml'], dir);
   }
+
+  it(
+    'fail when a young Prometheus judges a window by the few minutes it has (no history guard)',
+    {
+      timeout: 120_000,
+    },
+    async () => {
+      const r = await mutated(
+        'a fresh Prometheus',
+        ' * clamp_max(slo:history:seconds{slo="checkout-availability",service="shop"} / 3600, 1)',
+        '',
+      );
+      expect(r.code).not.toBe(0);
+      expect(r.output).toContain('name: a fresh Prometheus');
+    },
+  );
+
+  it('fail when the generated rules and the raw-counter rules disagree', { timeout: 300_000 }, async () => {
+    const r = await mutated(
+      'a slow 2.5x burn',
+      'sum_over_time(slo:sli_bad:rate5m{slo="checkout-availability",service="shop"}[3d])',
+      'sum_over_time(slo:sli_bad:rate5m{slo="checkout-availability",service="shop"}[1d]) * 3',
+    );
+    expect(r.code).not.toBe(0);
+    expect(r.output).toContain('ballast_test:rule_forms_disagreements:total');
+  });
 
   it('fail when the fast page threshold is too high (20x no longer pages in time)', async () => {
     const r = await mutated('a sudden 20x burn', '(14.4 * 0.001)', '(40 * 0.001)');

@@ -28,6 +28,11 @@ export const COMMANDS: readonly CommandEntry[] = [
     load: () => import('./validate.js'),
   },
   {
+    name: 'import',
+    summary: 'Convert a Sloth spec (prometheus/v1) into OpenSLO v1',
+    load: () => import('./import.js'),
+  },
+  {
     name: 'rules',
     summary: 'Write Prometheus recording and alerting rules (and promtool tests)',
     load: () => import('./rules.js'),

@@ -94,7 +94,36 @@ export interface RulesOptions {
    * @default undefined
    */
   readonly interval?: string;
+  /**
+   * How the error ratio over a window of twelve hours or longer is computed. `'recorded'` derives it from the
+   * recorded 5m rates (`sum_over_time(slo:sli_bad:rate5m[w]) / sum_over_time(slo:sli_total:rate5m[w])`): one
+   * recorded series per window instead of every raw series, so evaluation reads a fraction of the samples; the
+   * window is blurred by 5m at its edges. `'raw'` reads `rate()` of the counters over the whole window at every
+   * evaluation. Shorter windows always read the counters, and both forms hold their alerts while the recorded
+   * history is shorter than a window (see {@link SLO_RECORDS}).
+   * @default 'recorded'
+   * @example
+   * ```ts
+   * generateRules(slos, { windows: 'raw' }); // every window from rate() of the counters
+   * ```
+   */
+  readonly windows?: 'recorded' | 'raw';
 }
+
+/**
+ * Windows this long and longer are derived from the recorded 5m rates. The 5m blur at their edges moves a
+ * crossing by a minute or two, so page windows (the Workbook's 1h and 6h, scaled to the period) stay on the
+ * counters and page exactly as before; the long ticket windows, most of the cost, are derived.
+ */
+const DERIVED_FROM_MS = 12 * 3_600_000;
+/**
+ * A recorded history with a gap longer than this starts again: a Prometheus restarted on its own storage within
+ * the hour keeps its history (its windows have a hole, judged on the rest), one started on empty storage or down
+ * longer starts from nothing.
+ */
+const HISTORY_GAP = '1h';
+/** The recent stretch whose sample count gives the evaluation interval, for the period coverage. */
+const RECENT = '10m';
 
 /** The recording windows an SLO needs: every alert window, plus the period (named by its nominal length). */
 function alertWindows(slo: Slo): string[] {
@@ -164,11 +193,15 @@ function alertRule(
   const sel = selectorOf(labels);
   const budget = promNumber(1 - slo.objective);
   const guard = slo.alerting.minEvents;
+  // While the recorded history is shorter than a window, the part of the window before it counts as good traffic
+  // at the rate seen so far: the ratio is scaled by history / window. Once the window is covered the factor is 1.
+  const held = (w: string, ms: number): string =>
+    `${errorRatioRecord(w)}${sel} * clamp_max(${SLO_RECORDS.history}${sel} / ${ms / 1000}, 1)`;
   const terms = conditions.map((c) => {
     const threshold = `(${promNumber(c.burnRate)} * ${budget})`;
     const parts = [
-      `${errorRatioRecord(c.longWindow)}${sel} > ${threshold}`,
-      `${errorRatioRecord(c.shortWindow)}${sel} > ${threshold}`,
+      `${held(c.longWindow, c.longWindowMs)} > ${threshold}`,
+      `${held(c.shortWindow, c.shortWindowMs)} > ${threshold}`,
     ];
     if (guard > 0) {
       for (const [w, ms] of [
@@ -203,7 +236,8 @@ function alertRule(
         `SLO ${slo.name} (objective ${percent(slo.objective)}, ${periodText(slo)}): the burn rate of its ` +
           `${what} is above ${conditions.map(conditionText).join(', or above ')}. ` +
           `A burn rate of 1x spends exactly the error budget in one period; at ${promNumber(fastest)}x the budget ` +
-          `is gone in ${formatDuration(periodMs(slo.timeWindow) / fastest)}.`,
+          `is gone in ${formatDuration(periodMs(slo.timeWindow) / fastest)}. While Prometheus has less history than ` +
+          `a window, the missing part counts as good traffic (${SLO_RECORDS.alertHistoryCoverage} below 1).`,
       ),
       runbook_url: `${base === '' ? '' : `${base}/`}runbooks/${alert}.md`,
     },
@@ -225,10 +259,30 @@ export function sloRuleGroups(slo: Slo, options: RulesOptions = {}): RuleGroup[]
   const sel = selectorOf(labels);
   const q = sloQueries(slo);
   const windows = alertWindows(slo);
+  const msOf = (w: string): number => parseDuration(w) ?? 0;
   const periodWindow = formatDuration(periodMs(slo.timeWindow));
   const budget = promNumber(1 - slo.objective);
+  const form = options.windows ?? 'recorded';
+  if (form !== 'recorded' && form !== 'raw') throw invalidOption('windows', "'recorded' or 'raw'", form);
+  const derived = (w: string): boolean => form === 'recorded' && msOf(w) >= DERIVED_FROM_MS;
   const sli: RecordingRule[] = [];
   const record = (name: string, expr: string): void => void sli.push({ record: name, expr, labels });
+  const overRecorded = (fn: string, name: string, w: string): string => `${fn}(${name}${sel}[${w}])`;
+
+  // The 5m rates first: the derived windows, the period ratio and the history marker read them.
+  if (slo.budgeting.method !== 'Timeslices') record(SLO_RECORDS.badRate, q.bad('5m'));
+  record(SLO_RECORDS.totalRate, q.total('5m'));
+  // When the recorded history began: carried from one evaluation to the next, started again after a long gap.
+  record(
+    SLO_RECORDS.historyStart,
+    `${overRecorded('last_over_time', SLO_RECORDS.historyStart, HISTORY_GAP)}\nor on()\n` +
+      `(vector(time()) and on() ${SLO_RECORDS.totalRate}${sel})`,
+  );
+  record(SLO_RECORDS.history, `time() - ${SLO_RECORDS.historyStart}${sel}`);
+  record(
+    SLO_RECORDS.alertHistoryCoverage,
+    `clamp_max(${SLO_RECORDS.history}${sel} / ${Math.max(...windows.map(msOf)) / 1000}, 1)`,
+  );
 
   if (slo.budgeting.method === 'Timeslices') {
     const slice = slo.budgeting.timesliceWindow;
@@ -239,16 +293,23 @@ export function sloRuleGroups(slo: Slo, options: RulesOptions = {}): RuleGroup[]
       `(${SLO_RECORDS.timesliceError(slice)}${sel} >= 0) > bool ${promNumber(1 - slo.budgeting.timesliceTarget)}`,
     );
     for (const w of windows)
-      record(errorRatioRecord(w), `avg_over_time(${SLO_RECORDS.timesliceBad}${sel}[${w}])`);
+      record(errorRatioRecord(w), overRecorded('avg_over_time', SLO_RECORDS.timesliceBad, w));
   } else {
-    for (const w of windows) record(errorRatioRecord(w), q.errorRatio(w));
-    record(SLO_RECORDS.badRate, q.bad('5m'));
-    record(SLO_RECORDS.totalRate, q.total('5m'));
+    for (const w of windows) {
+      record(
+        errorRatioRecord(w),
+        derived(w)
+          ? // Traffic-weighted: the sums of recorded 5m rates, divided (never an average of ratios).
+            `${overRecorded('sum_over_time', SLO_RECORDS.badRate, w)}\n/\n${overRecorded('sum_over_time', SLO_RECORDS.totalRate, w)}`
+          : q.errorRatio(w),
+      );
+    }
   }
   if (slo.alerting.minEvents > 0) {
     for (const w of windows) {
       const name = SLO_RECORDS.totalRateFor(w);
-      if (!sli.some((r) => r.record === name)) record(name, q.total(w));
+      if (sli.some((r) => r.record === name)) continue;
+      record(name, derived(w) ? overRecorded('avg_over_time', SLO_RECORDS.totalRate, w) : q.total(w));
     }
   }
 
@@ -261,20 +322,29 @@ export function sloRuleGroups(slo: Slo, options: RulesOptions = {}): RuleGroup[]
 
   const meta: RecordingRule[] = [];
   const metaRecord = (name: string, expr: string): void => void meta.push({ record: name, expr, labels });
+  const periodSeconds = periodMs(slo.timeWindow) / 1000;
   metaRecord(SLO_RECORDS.objective, `vector(${promNumber(slo.objective)})`);
   metaRecord(SLO_RECORDS.errorBudget, `vector(${budget})`);
-  metaRecord(SLO_RECORDS.period, `vector(${periodMs(slo.timeWindow) / 1000})`);
+  metaRecord(SLO_RECORDS.period, `vector(${periodSeconds})`);
   if (!windows.includes(periodWindow)) {
     metaRecord(
       errorRatioRecord(periodWindow),
       slo.budgeting.method === 'Timeslices'
-        ? `avg_over_time(${SLO_RECORDS.timesliceBad}${sel}[${periodWindow}])`
+        ? overRecorded('avg_over_time', SLO_RECORDS.timesliceBad, periodWindow)
         : // Traffic-weighted: the sums of recorded 5m rates, divided (never an average of ratios).
-          `sum_over_time(${SLO_RECORDS.badRate}${sel}[${periodWindow}])\n/\nsum_over_time(${SLO_RECORDS.totalRate}${sel}[${periodWindow}])`,
+          `${overRecorded('sum_over_time', SLO_RECORDS.badRate, periodWindow)}\n/\n${overRecorded('sum_over_time', SLO_RECORDS.totalRate, periodWindow)}`,
     );
   }
   metaRecord(SLO_RECORDS.periodBurnRate, `${errorRatioRecord(periodWindow)}${sel} / ${budget}`);
   metaRecord(SLO_RECORDS.budgetRemaining, `1 - ${SLO_RECORDS.periodBurnRate}${sel}`);
+  // Samples of the 5m rate over the period against those of the last 10 minutes: the share of the period that
+  // Prometheus holds (less on a young Prometheus, after gaps, or with a retention shorter than the period),
+  // whatever the evaluation interval.
+  metaRecord(
+    SLO_RECORDS.periodCoverage,
+    `clamp_max(\n(${overRecorded('count_over_time', SLO_RECORDS.totalRate, periodWindow)} - 1)\n/\n` +
+      `(${overRecorded('count_over_time', SLO_RECORDS.totalRate, RECENT)} - 1)\n* ${promNumber(msOf(RECENT) / 1000 / periodSeconds)}, 1)`,
+  );
 
   const interval = options.interval === undefined ? {} : { interval: options.interval };
   return [

@@ -56,8 +56,16 @@ export function errorRatioRecord(window: string): string {
  * - `totalRateFor(w)`: the per-second rate of all events over `w`, recorded only for the low-traffic guard.
  * - `timesliceError` / `timesliceBad`: for `Timeslices` budgeting, the error ratio of the trailing slice and
  *   whether that slice is bad (1) or good (0).
+ * - `historyStart` / `history`: when the SLO's recorded history began (its 5m rates recorded without a gap of
+ *   more than an hour) and how long ago that was, in seconds. A window longer than the history is judged as if
+ *   the missing part had been good traffic at the rate seen so far, so a young or restarted Prometheus does not
+ *   page on a blip.
+ * - `alertHistoryCoverage`: the history over the longest alert window, at most 1. Below 1 the alerts are held to
+ *   that share of their windows: on-call reads it as "insufficient history".
  * - metadata: the objective, the error budget (1 - objective), the period in seconds, the burn rate over the
- *   period and the share of the error budget left.
+ *   period, the share of the error budget left, and `periodCoverage`, the share of the period the recorded
+ *   history covers (below 1 on a young Prometheus or one whose retention is shorter than the period: the period
+ *   figures then speak only of that share).
  *
  * @example
  * ```ts
@@ -76,4 +84,8 @@ export const SLO_RECORDS = {
   period: 'slo:period:seconds',
   periodBurnRate: 'slo:period_burn_rate:ratio',
   budgetRemaining: 'slo:period_error_budget_remaining:ratio',
+  historyStart: 'slo:history_start:timestamp',
+  history: 'slo:history:seconds',
+  alertHistoryCoverage: 'slo:alert_history_coverage:ratio',
+  periodCoverage: 'slo:period_coverage:ratio',
 } as const;

@@ -24,7 +24,10 @@ export interface SloQueries {
   bad(window: string): string;
   /** Per-second rate of all events over `window`. */
   total(window: string): string;
-  /** Bad events / all events over `window` (NaN, so no sample after a comparison, when there were none). */
+  /**
+   * Bad events / all events over `window` (NaN, so no sample after a comparison, when there were none). The total
+   * is read once: an indicator that counts good events is written `1 - good / total`.
+   */
   errorRatio(window: string): string;
 }
 
@@ -71,6 +74,9 @@ export function sloQueries(slo: Slo): SloQueries {
   const indicator = slo.indicator;
   let bad: (w: string) => string;
   let total: (w: string) => string;
+  // Set for indicators that count good events: the ratio reads the total selector once (Prometheus does not
+  // share a selector read twice in one expression).
+  let errorRatio: ((w: string) => string) | undefined;
   if (indicator.kind === 'latency') {
     const bucket = histogramSelector(
       `${indicator.histogram}_bucket`,
@@ -80,6 +86,7 @@ export function sloQueries(slo: Slo): SloQueries {
     const count = histogramSelector(`${indicator.histogram}_count`, indicator.matchers);
     total = (w) => `sum(rate(${count}[${w}]))`;
     bad = (w) => `(${total(w)} - sum(rate(${bucket}[${w}])))`;
+    errorRatio = (w) => `1 - (\n(sum(rate(${bucket}[${w}])))\n/\n(${total(w)})\n)`;
   } else if (indicator.counts === 'bad') {
     const source = indicator.bad;
     total = (w) => rateOf(indicator.total, w);
@@ -88,6 +95,7 @@ export function sloQueries(slo: Slo): SloQueries {
     const good = indicator.good;
     total = (w) => rateOf(indicator.total, w);
     bad = (w) => `(${total(w)} - ${countedRateOf(good, w)})`;
+    errorRatio = (w) => `1 - (\n(${countedRateOf(good, w)})\n/\n(${total(w)})\n)`;
   }
-  return { bad, total, errorRatio: (w) => `(${bad(w)})\n/\n(${total(w)})` };
+  return { bad, total, errorRatio: errorRatio ?? ((w) => `(${bad(w)})\n/\n(${total(w)})`) };
 }

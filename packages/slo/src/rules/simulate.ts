@@ -6,7 +6,8 @@ import type { BurnRateCondition, Slo } from '../model.js';
  * place the assertions of the generated promtool tests. It predicts, for each step, whether an alert is surely
  * firing or surely not, allowing for the two readings of a range's edge (a window of `m` steps holds `m` or
  * `m - 1` increments) and a relative margin on every threshold; steps where the prediction is not sure get no
- * assertion.
+ * assertion. Like the rules, a window longer than the recorded history (which starts at the first sample with a
+ * 5m rate, sample 1) is scaled by history / window.
  */
 
 /** Events added to the counters at each step (index 0 is the first step after the starting sample). */
@@ -83,8 +84,10 @@ export function predictAlerts(
         const m = steps(w);
         let above = true;
         let below = true;
+        // The recorded history: from sample 1 (the first with a rate) to sample s.
+        const held = Math.min(1, ((s - 1) * stepMs) / w);
         for (const mm of [m, m - 1]) {
-          const r = ratio(s, Math.max(1, mm));
+          const r = ratio(s, Math.max(1, mm)) * held;
           const e = events(s, Math.max(1, mm));
           if (!(r > threshold * (1 + MARGIN)) || e < guard * (1 + MARGIN)) above = false;
           if (!(Number.isNaN(r) || r < threshold * (1 - MARGIN) || e < guard * (1 - MARGIN))) below = false;

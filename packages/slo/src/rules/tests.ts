@@ -170,6 +170,33 @@ interface Scenario {
   readonly name: string;
   readonly traffic: Traffic;
   readonly checks: readonly Check[];
+  /** Steps without a sample (Prometheus was down): the counters kept counting, nobody scraped them. */
+  readonly missing?: readonly boolean[];
+}
+
+/**
+ * A counter's samples with gaps: `counterValues` runs for the stretches that were scraped, `_` for the others.
+ */
+function seriesValues(increments: readonly number[], missing: readonly boolean[] | undefined): string {
+  if (missing === undefined || !missing.includes(true)) return counterValues(increments);
+  // Sample 0 is the starting value; sample i (1..n) follows increment i - 1 and is missing when missing[i - 1].
+  const values = [START];
+  for (const inc of increments) values.push(values.at(-1)! + inc);
+  const present = (i: number): boolean => i === 0 || !missing[i - 1];
+  const parts: string[] = [];
+  let i = 0;
+  while (i < values.length) {
+    if (!present(i)) {
+      parts.push('_');
+      i++;
+      continue;
+    }
+    let j = i;
+    while (j + 1 < values.length && present(j + 1)) j++;
+    parts.push(counterValues(increments.slice(i, j), values[i]));
+    i = j + 1;
+  }
+  return parts.join(' ');
 }
 
 /** The step of the synthetic series: a fifth of the shortest window (a third of a time slice), at most 1m. */
@@ -350,6 +377,66 @@ function scenarios(slo: Slo, step: number, skipped: string[]): Scenario[] {
       }
     }
   }
+
+  // 5. and 6. Short history: a fresh Prometheus, and one restarted on its own storage after 20 minutes down.
+  if (slo.budgeting.method === 'Timeslices') {
+    skipped.push('short history: the blip scenarios are written for event budgeting');
+    return out;
+  }
+  const fastest = [...pages].sort((a, b) => b.burnRate - a.burnRate)[0]!;
+  // A blip that spends half the fastest page's threshold over its long window: it pages only when the window
+  // is taken to be the few minutes Prometheus has seen.
+  const blip = Math.min(TRAFFIC, 0.5 * fastest.burnRate * budget * TRAFFIC * steps(fastest.longWindowMs));
+  const quiet = steps(fastest.shortWindowMs) + 2;
+  const outage = detectionMs(pages, maxBurn);
+  if (outage === undefined) {
+    skipped.push(`short history: no page condition has a burn rate below ${promNumber(maxBurn)}`);
+    return out;
+  }
+  const due = steps(outage + forMs) + 2;
+  const afterBlip = (start: number): { traffic: Traffic; checks: Check[] } => {
+    const traffic = concat(
+      { bad: [blip], total: [TRAFFIC] },
+      steady(quiet, 0),
+      burning(slo, due + 1, maxBurn, step),
+    );
+    const checks: Check[] = [];
+    for (let s = start; s <= start + quiet; s++) {
+      checks.push({ step: s, severity: 'page', firing: false });
+      if (tickets.length > 0) checks.push({ step: s, severity: 'ticket', firing: false });
+    }
+    checks.push({ step: start + quiet + due, severity: 'page', firing: true });
+    return { traffic, checks };
+  };
+  const share = blip / (fastest.burnRate * budget * TRAFFIC * steps(fastest.longWindowMs));
+  const blipText =
+    `a blip of ${promNumber(blip)} bad events in ${TRAFFIC} ` +
+    `(${promNumber(Math.round(share * 1000) / 10)}% of what the ${fastest.longWindow} page needs over its window)`;
+  {
+    const fresh = steps(10 * 60_000);
+    const after = afterBlip(fresh);
+    out.push({
+      name:
+        `a fresh Prometheus with ${formatDuration(fresh * step)} of history does not page on ${blipText}, ` +
+        `and pages on a full outage within ${formatDuration(Math.ceil((outage + forMs) / 1000) * 1000)} plus two steps`,
+      traffic: concat(steady(fresh - 1, 0), after.traffic),
+      checks: after.checks,
+    });
+  }
+  {
+    const before = steps(maxMs(pages, (c) => c.longWindowMs)) + 1;
+    const down = steps(20 * 60_000);
+    const after = afterBlip(before + down);
+    const traffic = concat(steady(before + down - 1, 0), after.traffic);
+    out.push({
+      name:
+        `a Prometheus down for ${formatDuration(down * step)} mid-window does not page on ${blipText} after its restart, ` +
+        `and pages on a full outage within ${formatDuration(Math.ceil((outage + forMs) / 1000) * 1000)} plus two steps`,
+      traffic,
+      missing: traffic.total.map((_, i) => i >= before - 1 && i < before + down - 1),
+      checks: after.checks,
+    });
+  }
   return out;
 }
 
@@ -358,6 +445,7 @@ function testFile(
   ruleSlo: Slo,
   plan: SeriesPlan,
   rulesFile: string,
+  compareFile: string,
   options: RulesOptions,
   synthetic: boolean,
   skipped: string[],
@@ -385,15 +473,26 @@ function testFile(
       interval: formatDuration(step),
       input_series: plan.series.map((s) => ({
         series: s.name,
-        values: counterValues(Array.from({ length: steps }, (_, i) => s.increments(sc.traffic, i))),
+        values: seriesValues(
+          Array.from({ length: steps }, (_, i) => s.increments(sc.traffic, i)),
+          sc.missing,
+        ),
       })),
       alert_rule_test: [...sc.checks]
-        .sort((a, b) => a.step - b.step)
+        .sort((a, b) => a.step - b.step || a.severity.localeCompare(b.severity))
         .map((c) => ({
           eval_time: formatDuration(c.step * step),
           alertname: burnRateAlertName(slo, c.severity),
           exp_alerts: c.firing ? [expected(c.severity)] : [],
         })),
+      // Both rule forms saw the same series: no evaluation where one fired and the other did not.
+      promql_expr_test: [
+        {
+          expr: DISAGREEMENTS,
+          eval_time: formatDuration(steps * step),
+          exp_samples: [{ labels: DISAGREEMENTS, value: 0 }],
+        },
+      ],
     };
   });
   const header = [
@@ -401,7 +500,9 @@ function testFile(
     `# Run: promtool test rules ${'<this file>'}`,
     '#',
     `# Objective ${promNumber(slo.objective)} (error budget ${promNumber(1 - slo.objective)}); synthetic traffic of ${TRAFFIC} events`,
-    `# every ${formatDuration(step)}. Each test proves one property of the multi-window, multi-burn-rate alerts:`,
+    `# every ${formatDuration(step)}. Each test proves one property of the multi-window, multi-burn-rate alerts, and`,
+    `# that the same rules computing every window from rate() of the counters (${compareFile}) fired and`,
+    '# resolved at the same evaluations:',
     ...list.map((sc) => `#   - ${sc.name}`),
     ...(skipped.length > 0 ? ['#', '# Not generated:', ...skipped.map((s) => `#   - ${s}`)] : []),
     ...(synthetic
@@ -418,11 +519,61 @@ function testFile(
     content:
       header +
       stringify(
-        { rule_files: [rulesFile], evaluation_interval: formatDuration(step), tests },
+        { rule_files: [rulesFile, compareFile], evaluation_interval: formatDuration(step), tests },
         { lineWidth: 0, aliasDuplicateObjects: false },
       ),
     names: list.map((s) => s.name),
   };
+}
+
+/** The recorded count of evaluations at which the two rule forms disagreed (in the comparison rules file). */
+const DISAGREEMENTS = 'ballast_test:rule_forms_disagreements:total';
+/** The SLO name of the raw-counter copy of the rules in the comparison file. */
+const RAW_SUFFIX = '--raw-form';
+
+/**
+ * The raw-counter form of an SLO's rules (as SLO `<name>--raw-form`) and a counter of the evaluations at which
+ * its alerts and those of the generated rules differ: pages at any evaluation, tickets by more than two evaluations
+ * (their long windows are derived from recorded 5m rates, blurred by 5m at the edges).
+ */
+function compareRules(slo: Slo, options: RulesOptions, step: number): string {
+  const stepText = formatDuration(step);
+  const stepsText = (n: number): string => formatDuration(n * step);
+  // Its own SLO name, so that no selector of either form reads the other's series.
+  const raw: Slo = { ...slo, name: `${slo.name}${RAW_SUFFIX}` };
+  const groups = sloRuleGroups(raw, { ...options, windows: 'raw' });
+  const firing = (name: string, severity: Severity): string =>
+    `ALERTS{alertstate="firing",slo=${JSON.stringify(name)},severity="${severity}"}`;
+  // Pages: the same state at every evaluation (read one evaluation back, when both forms have written theirs).
+  const page = [firing(slo.name, 'page'), firing(raw.name, 'page')] as const;
+  const pages =
+    `(${page[0]} offset ${stepText} unless on() ${page[1]} offset ${stepText})\nor\n` +
+    `(${page[1]} offset ${stepText} unless on() ${page[0]} offset ${stepText})`;
+  // Tickets, from windows derived from the recorded 5m rates: the state three evaluations back must be found in
+  // the other form within two evaluations either side.
+  const ticket = [firing(slo.name, 'ticket'), firing(raw.name, 'ticket')] as const;
+  const around = (series: string): string =>
+    `present_over_time(${series}[${stepsText(4)}] offset ${stepText})`;
+  const tickets =
+    `(${ticket[0]} offset ${stepsText(3)} unless on() ${around(ticket[1])})\nor\n` +
+    `(${ticket[1]} offset ${stepsText(3)} unless on() ${around(ticket[0])})`;
+  const differ = `${pages}\nor\n${tickets}`;
+  groups.push({
+    name: `slo-${slo.service}-${slo.name}-rule-forms`,
+    rules: [
+      {
+        record: DISAGREEMENTS,
+        expr: `(last_over_time(${DISAGREEMENTS}[1h]) or vector(0))\n+\nscalar(count(\n${differ}\n) or vector(0))`,
+        labels: {},
+      },
+    ],
+  });
+  return (
+    `# The rules of SLO ${slo.name} with every window read from rate() of the counters (as SLO ${slo.name}${RAW_SUFFIX}),\n` +
+    "# and a count of the evaluations at which their alerts and the generated rules' alerts differ.\n" +
+    '# For the promtool tests only. Generated by @ballast/slo. Do not edit.\n' +
+    stringify({ groups }, { lineWidth: 0, aliasDuplicateObjects: false })
+  );
 }
 
 /**
@@ -476,7 +627,16 @@ export function generateRuleTests(slos: readonly Slo[], options: RulesOptions = 
       scenarios: [],
       skipped: [],
     });
-    const { content, names } = testFile(slo, ruleSlo, plan, rulesPath, options, !real, skipped);
+    const comparePath = `${slo.name}.raw-form.rules.yml`;
+    files.push({
+      path: comparePath,
+      content: compareRules(ruleSlo, options, stepMs(slo)),
+      slo: slo.name,
+      kind: 'rules',
+      scenarios: [],
+      skipped: [],
+    });
+    const { content, names } = testFile(slo, ruleSlo, plan, rulesPath, comparePath, options, !real, skipped);
     files.push({
       path: `${slo.name}.test.yml`,
       content,

@@ -1,0 +1,361 @@
+/**
+ * What the generated rules cost a real Prometheus at scale, against Sloth's shape in the same run.
+ *
+ * Builds the scenario: 200 SLOs shaped like RetailFlow's checkout availability (good/total PromQL expressions,
+ * 28-day period, the Workbook's windows scaled to it) over 4,000 raw counters (200 services x 5 instances x 4
+ * status codes), with history backfilled by `promtool tsdb create-blocks-from openmetrics` (the raw counters at
+ * `--resolution`, and the recorded 5m rates the generated rules read, at the same resolution), and a live
+ * exporter on loopback that continues the same counters. Then, for each rule form, it starts Debian's
+ * `prometheus` on a copy of that storage (pinned to one core with taskset when available), lets the rules run for
+ * `--cycles` evaluations and reads Prometheus's own metrics: rule evaluation time per cycle (the sum of
+ * `prometheus_rule_group_last_duration_seconds` over the groups), CPU (`process_cpu_seconds_total`) and resident
+ * memory. Samples read per cycle: every rule of the first ten SLOs evaluated once through the query API with
+ * `stats=all` (`totalQueryableSamples`; Prometheus 2.42 has no counter of samples read), times SLOs / 10.
+ *
+ * Forms: `sloth` (Sloth's shape: every window a raw `rate()` ratio of the error and total queries), `raw`
+ * (`ballast-slo rules --windows raw`: every window from the counters), `recorded` (the default: long windows from
+ * the recorded 5m rates).
+ *
+ * Run: node --conditions=@ballast/source --import tsx packages/slo/bench/rules-at-scale.ts [--specs 200]
+ *      [--hours 70] [--resolution 2m] [--interval 20s] [--cycles 3] [--forms sloth,raw,recorded]
+ * Prints a table and, as its last line, one JSON object. Not part of `npm test`.
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { createWriteStream, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { parse, stringify } from 'yaml';
+import { defineSlo } from '../src/define.js';
+import { formatDuration, parseDuration } from '../src/duration.js';
+import type { Slo } from '../src/model.js';
+import { generateRules } from '../src/rules/generate.js';
+
+const { values: args } = parseArgs({
+  options: {
+    specs: { type: 'string', default: '200' },
+    hours: { type: 'string', default: '70' },
+    resolution: { type: 'string', default: '2m' },
+    interval: { type: 'string', default: '20s' },
+    cycles: { type: 'string', default: '3' },
+    forms: { type: 'string', default: 'sloth,raw,recorded' },
+  },
+});
+const SPECS = Number(args.specs);
+const HOURS = Number(args.hours);
+const RESOLUTION_S = (parseDuration(args.resolution) ?? 300_000) / 1000;
+const INTERVAL = args.interval;
+const INTERVAL_S = (parseDuration(INTERVAL) ?? 20_000) / 1000;
+const CYCLES = Number(args.cycles);
+const FORMS = args.forms.split(',') as Form[];
+type Form = 'sloth' | 'raw' | 'recorded';
+
+const INSTANCES = 5;
+/** Requests per second of each instance, by status code: 0.15% server errors, under the 0.5% budget. */
+const CODES: Readonly<Record<string, number>> = { '200': 10, '404': 0.4, '500': 0.01, '503': 0.005 };
+const METRIC = 'bench_http_requests_total';
+
+const NOW_S = Math.floor(Date.now() / 1000);
+/** The counters' zero: the start of the backfilled history. */
+const T0 = NOW_S - HOURS * 3600;
+const counter = (rate: number, t: number): number => Math.round(rate * (t - T0) * 1000) / 1000;
+
+const services = Array.from({ length: SPECS }, (_, i) => `svc${String(i).padStart(3, '0')}`);
+const slos: Slo[] = services.map((service) =>
+  defineSlo({
+    service,
+    name: `${service}-checkout-availability`,
+    objective: 0.995,
+    window: '28d',
+    indicator: {
+      good: `sum(rate(${METRIC}{service="${service}",code!~"5.."}[{{.window}}]))`,
+      total: `sum(rate(${METRIC}{service="${service}"}[{{.window}}]))`,
+    },
+  }),
+);
+
+/** Sloth's shape for the same SLOs and windows: each window's error ratio from raw rate()s, alerts on them. */
+function slothRules(): string {
+  const groups = slos.map((slo) => {
+    const sel = `{sloth_id="${slo.name}",sloth_service="${slo.service}",sloth_slo="${slo.name}"}`;
+    const labels = { sloth_id: slo.name, sloth_service: slo.service, sloth_slo: slo.name };
+    const windows = [...new Set(slo.alerting.conditions.flatMap((c) => [c.shortWindow, c.longWindow]))];
+    const rules: object[] = windows.map((w) => ({
+      record: `slo:sli_error:ratio_rate${w}`,
+      expr:
+        `(sum(rate(${METRIC}{service="${slo.service}",code=~"5.."}[${w}])))\n/\n` +
+        `(sum(rate(${METRIC}{service="${slo.service}"}[${w}])))`,
+      labels,
+    }));
+    rules.push({
+      record: 'slo:sli_error:ratio_rate28d',
+      expr: `sum_over_time(slo:sli_error:ratio_rate5m${sel}[28d])\n/ ignoring (sloth_window)\ncount_over_time(slo:sli_error:ratio_rate5m${sel}[28d])`,
+      labels,
+    });
+    for (const severity of ['page', 'ticket']) {
+      const terms = slo.alerting.conditions
+        .filter((c) => c.severity === severity)
+        .map(
+          (c) =>
+            `(slo:sli_error:ratio_rate${c.longWindow}${sel} > (${c.burnRate} * 0.005) and slo:sli_error:ratio_rate${c.shortWindow}${sel} > (${c.burnRate} * 0.005))`,
+        );
+      rules.push({ alert: `${slo.name}-${severity}`, expr: terms.join(' or '), labels: { severity } });
+    }
+    return { name: `sloth-slo-sli-recordings-${slo.name}`, interval: INTERVAL, rules };
+  });
+  return stringify({ groups }, { lineWidth: 0 });
+}
+
+function rulesOf(form: Form): string {
+  if (form === 'sloth') return slothRules();
+  return generateRules(slos, { interval: INTERVAL, windows: form }).yaml;
+}
+
+function run(cmd: string, argv: string[]): void {
+  const r = spawnSync(cmd, argv, { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+  if (r.status !== 0) throw new Error(`${cmd} ${argv.join(' ')} failed: ${r.stderr || r.error?.message}`);
+}
+
+async function write(stream: NodeJS.WritableStream, text: string): Promise<void> {
+  if (!stream.write(text)) await new Promise((resolve) => stream.once('drain', resolve));
+}
+
+/**
+ * The backfill, up to 5 minutes ago: raw counters and the recorded 5m rates, both every RESOLUTION_S (as if
+ * scrapes and rule evaluations ran at that interval: the samples every form reads scale alike with it).
+ */
+async function backfill(dir: string): Promise<void> {
+  const file = join(dir, 'history.om');
+  const out = createWriteStream(file);
+  const end = NOW_S - 300;
+  for (const service of services) {
+    for (let i = 0; i < INSTANCES; i++) {
+      for (const [code, rate] of Object.entries(CODES)) {
+        const name = `${METRIC}{service="${service}",instance="i${i}",code="${code}"}`;
+        let chunk = '';
+        for (let t = T0; t <= end; t += RESOLUTION_S) chunk += `${name} ${counter(rate, t)} ${t}\n`;
+        await write(out, chunk);
+      }
+    }
+  }
+  const total = INSTANCES * Object.values(CODES).reduce((a, b) => a + b, 0);
+  const bad = INSTANCES * (CODES['500']! + CODES['503']!);
+  for (const [metric, value] of [
+    ['slo:sli_bad:rate5m', bad],
+    ['slo:sli_total:rate5m', total],
+  ] as const) {
+    for (const slo of slos) {
+      let chunk = '';
+      const name = `${metric}{slo="${slo.name}",service="${slo.service}"}`;
+      for (let t = T0 + 300; t <= end; t += RESOLUTION_S) chunk += `${name} ${value} ${t}\n`;
+      await write(out, chunk);
+    }
+  }
+  let marker = '';
+  for (const slo of slos) {
+    for (let t = end - 1800; t <= end; t += RESOLUTION_S) {
+      marker += `slo:history_start:timestamp{slo="${slo.name}",service="${slo.service}"} ${T0 + 300} ${t}\n`;
+    }
+  }
+  await write(out, `${marker}# EOF\n`);
+  await new Promise<void>((resolve, reject) => out.end((e?: Error | null) => (e ? reject(e) : resolve())));
+  run('promtool', ['tsdb', 'create-blocks-from', 'openmetrics', file, join(dir, 'blocks')]);
+  rmSync(file);
+}
+
+/** The live exporter: the same counters, continued. */
+function exporter(): Promise<Server> {
+  const server = createServer((_, res) => {
+    const t = Date.now() / 1000;
+    const lines: string[] = [`# TYPE ${METRIC.replace(/_total$/, '')} counter`];
+    for (const service of services) {
+      for (let i = 0; i < INSTANCES; i++) {
+        for (const [code, rate] of Object.entries(CODES)) {
+          lines.push(`${METRIC}{service="${service}",instance="i${i}",code="${code}"} ${counter(rate, t)}`);
+        }
+      }
+    }
+    res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' });
+    res.end(`${lines.join('\n')}\n`);
+  });
+  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
+}
+
+async function metrics(port: number): Promise<Map<string, number>> {
+  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+  const out = new Map<string, number>();
+  for (const line of text.split('\n')) {
+    if (line.startsWith('#') || line === '') continue;
+    const space = line.lastIndexOf(' ');
+    const key = line.slice(0, space);
+    const name = key.replace(/\{.*$/, '');
+    const value = Number(line.slice(space + 1));
+    if (name === 'prometheus_rule_group_last_duration_seconds') {
+      out.set(name, (out.get(name) ?? 0) + value);
+    } else if (name === 'prometheus_rule_group_iterations_total') {
+      out.set(name, Math.min(out.get(name) ?? Infinity, value));
+    } else if (name === 'process_cpu_seconds_total' || name === 'process_resident_memory_bytes') {
+      out.set(name, value);
+    }
+  }
+  return out;
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+async function waitFor<T>(what: string, ms: number, probe: () => Promise<T | undefined>): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    try {
+      const v = await probe();
+      if (v !== undefined) return v;
+    } catch {
+      // not up yet
+    }
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(500);
+  }
+}
+
+/** Samples one evaluation of every rule of the first `sampled` SLOs reads, scaled to all SLOs. */
+async function samplesPerCycle(port: number, rules: string): Promise<number> {
+  const sampled = Math.min(10, SPECS);
+  const names = new Set(slos.slice(0, sampled).map((s) => s.name));
+  const groups = (parse(rules) as { groups: { name: string; rules: { expr: string }[] }[] }).groups;
+  let total = 0;
+  for (const g of groups.filter((x) => [...names].some((n) => x.name.includes(n)))) {
+    for (const r of g.rules) {
+      const url = `http://127.0.0.1:${port}/api/v1/query?stats=all&query=${encodeURIComponent(r.expr)}`;
+      const body = (await (await fetch(url)).json()) as {
+        data?: { stats?: { samples?: { totalQueryableSamples?: number } } };
+      };
+      total += body.data?.stats?.samples?.totalQueryableSamples ?? 0;
+    }
+  }
+  return (total * SPECS) / sampled;
+}
+
+interface FormResult {
+  readonly form: Form;
+  readonly rules: number;
+  readonly evalSecondsPerCycle: number;
+  readonly samplesPerCycle: number;
+  readonly cpuCores: number;
+  readonly rssMiB: number;
+}
+
+async function measureForm(form: Form, base: string, target: string): Promise<FormResult> {
+  const dir = join(base, form);
+  run('mkdir', ['-p', dir]);
+  run('cp', ['-r', join(base, 'blocks'), join(dir, 'data')]);
+  const rules = rulesOf(form);
+  writeFileSync(join(dir, 'rules.yml'), rules);
+  writeFileSync(
+    join(dir, 'prometheus.yml'),
+    stringify({
+      global: { scrape_interval: '1m', evaluation_interval: INTERVAL },
+      rule_files: ['rules.yml'],
+      scrape_configs: [{ job_name: 'exporter', static_configs: [{ targets: [target] }] }],
+    }),
+  );
+  const port = 19_090 + FORMS.indexOf(form);
+  const argv = [
+    `--config.file=${join(dir, 'prometheus.yml')}`,
+    `--storage.tsdb.path=${join(dir, 'data')}`,
+    '--storage.tsdb.retention.time=30d',
+    `--web.listen-address=127.0.0.1:${port}`,
+    '--log.level=warn',
+  ];
+  const pin = spawnSync('taskset', ['--version']).status === 0;
+  const child: ChildProcess = pin
+    ? spawn('taskset', ['-c', '1', 'prometheus', ...argv], { stdio: 'ignore' })
+    : spawn('prometheus', argv, { stdio: 'ignore' });
+  try {
+    await waitFor('prometheus ready', 120_000, async () =>
+      (await fetch(`http://127.0.0.1:${port}/-/ready`)).ok ? true : undefined,
+    );
+    // The first cycle reads cold chunks: start counting after it.
+    const first = await waitFor('the first evaluation', 120_000, async () => {
+      const m = await metrics(port);
+      return (m.get('prometheus_rule_group_iterations_total') ?? 0) >= 1 ? m : undefined;
+    });
+    const startIter = first.get('prometheus_rule_group_iterations_total')!;
+    const start = await metrics(port);
+    const startWall = Date.now();
+    const durations: number[] = [];
+    let last = startIter;
+    let end = start;
+    while (durations.length < CYCLES) {
+      await sleep(1000);
+      end = await metrics(port);
+      const iter = end.get('prometheus_rule_group_iterations_total') ?? 0;
+      if (iter > last) {
+        last = iter;
+        durations.push(end.get('prometheus_rule_group_last_duration_seconds') ?? 0);
+      }
+      if (Date.now() - startWall > (CYCLES + 3) * INTERVAL_S * 1000 + 60_000) break;
+    }
+    const wall = (Date.now() - startWall) / 1000;
+    const delta = (k: string): number => (end.get(k) ?? 0) - (start.get(k) ?? 0);
+    return {
+      form,
+      rules: rules.split('\n').filter((l) => /^\s+- (record|alert):/.test(l)).length,
+      evalSecondsPerCycle: durations.reduce((a, b) => a + b, 0) / Math.max(1, durations.length),
+      samplesPerCycle: await samplesPerCycle(port, rules),
+      cpuCores: delta('process_cpu_seconds_total') / wall,
+      rssMiB: (end.get('process_resident_memory_bytes') ?? 0) / 1024 / 1024,
+    };
+  } finally {
+    child.kill('SIGTERM');
+    await new Promise((resolve) => child.once('exit', resolve));
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+const base = mkdtempSync(join(tmpdir(), 'ballast-rules-at-scale-'));
+const started = Date.now();
+try {
+  console.log(
+    `scenario: ${SPECS} SLOs, ${SPECS * INSTANCES * Object.keys(CODES).length} raw series, ${HOURS}h of history ` +
+      `(raw every ${formatDuration(RESOLUTION_S * 1000)}), scrape 1m, rules every ${INTERVAL}, ${CYCLES} cycles per form`,
+  );
+  await backfill(base);
+  console.log(`backfill: ${((Date.now() - started) / 1000).toFixed(0)} s`);
+  const server = await exporter();
+  const target = `127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const results: FormResult[] = [];
+  try {
+    for (const form of FORMS) results.push(await measureForm(form, base, target));
+  } finally {
+    server.close();
+  }
+  const baseline = results.find((r) => r.form === 'sloth');
+  console.log('');
+  console.log(
+    '| rules | rules written | evaluation per cycle | samples read per cycle | Prometheus CPU | RSS |',
+  );
+  console.log('| --- | --- | --- | --- | --- | --- |');
+  for (const r of results) {
+    console.log(
+      `| ${r.form} | ${r.rules} | ${r.evalSecondsPerCycle.toFixed(2)} s | ${(r.samplesPerCycle / 1e6).toFixed(2)} M | ` +
+        `${r.cpuCores.toFixed(3)} cores | ${r.rssMiB.toFixed(0)} MiB |`,
+    );
+  }
+  const ratios: Record<string, number> = {};
+  if (baseline) {
+    for (const r of results.filter((x) => x !== baseline)) {
+      ratios[`${r.form}_vs_sloth_eval_time`] = Number(
+        (r.evalSecondsPerCycle / baseline.evalSecondsPerCycle).toFixed(3),
+      );
+      ratios[`${r.form}_vs_sloth_samples`] = Number(
+        (r.samplesPerCycle / baseline.samplesPerCycle).toFixed(3),
+      );
+    }
+  }
+  console.log(`total: ${((Date.now() - started) / 1000).toFixed(0)} s`);
+  console.log(JSON.stringify({ bench: 'rules-at-scale', results, ratios }));
+} finally {
+  rmSync(base, { recursive: true, force: true });
+}
