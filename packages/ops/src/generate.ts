@@ -173,7 +173,7 @@ export function generateOps(input: OpsInput): OpsOutput {
   files.set(`${promDir}/${P.sloRules}`, slo.rules);
   files.set(
     `${promDir}/${P.config}`,
-    prometheusConfig([P.operationalRules, P.sloRules], service.job, service.target),
+    prometheusConfig([P.operationalRules, P.sloRules], service.job, service.target, service.scrapeTokenFile),
   );
   for (const test of slo.tests) files.set(`${promDir}/${P.sloTestsDir}/${test.path}`, test.content);
 

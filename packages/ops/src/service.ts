@@ -42,6 +42,11 @@ export interface ServiceSpec {
   readonly job?: string;
   /** `host:port` Prometheus scrapes at `/metrics` (the local `prometheus.yml`, promtool test labels). @default '127.0.0.1:8080' */
   readonly target?: string;
+  /**
+   * A file holding the bearer token the scrape sends (`authorization.credentials_file` in `prometheus.yml`), for a
+   * service whose `/metrics` asks for one. @default none (no authorization header)
+   */
+  readonly scrapeTokenFile?: string;
   /** Prefix of every `runbook_url`: `<runbookBaseUrl>/runbooks/<AlertName>.md`. @default '' (a relative link) */
   readonly runbookBaseUrl?: string;
   /** How runbooks address the service from a shell. */
@@ -89,6 +94,7 @@ export interface ResolvedService {
   readonly displayName: string;
   readonly job: string;
   readonly target: string;
+  readonly scrapeTokenFile: string | undefined;
   readonly runbookBaseUrl: string;
   readonly shell: {
     readonly env: string;
@@ -129,6 +135,7 @@ export function resolveService(spec: ServiceSpec): ResolvedService {
     displayName,
     job: spec.job ?? spec.name,
     target,
+    scrapeTokenFile: spec.scrapeTokenFile,
     runbookBaseUrl: (spec.runbookBaseUrl ?? '').replace(/\/+$/, ''),
     shell: {
       env: spec.shell?.env ?? `export SERVICE_URL=http://${target}  # your instance`,
@@ -271,6 +278,7 @@ export const SERVICE_SCHEMA = {
     displayName: { type: 'string', minLength: 1 },
     job: { type: 'string', minLength: 1 },
     target: { type: 'string', pattern: '^[^\\s/]+:\\d+$' },
+    scrapeTokenFile: { type: 'string', minLength: 1 },
     runbookBaseUrl: { type: 'string', pattern: '^https?://' },
     shell: {
       type: 'object',

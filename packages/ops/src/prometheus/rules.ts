@@ -125,13 +125,26 @@ export function rulesIn(yamlText: string): RuleEntry[] {
  * A Prometheus configuration for trying the rules against a local instance of the service:
  * `prometheus --config.file=<dir>/prometheus.yml`. Rule paths are relative to the file.
  */
-export function prometheusConfig(ruleFiles: readonly string[], job: string, target: string): string {
+export function prometheusConfig(
+  ruleFiles: readonly string[],
+  job: string,
+  target: string,
+  scrapeTokenFile?: string,
+): string {
   return (
     GENERATED_HEADER +
     stableYaml({
       global: { scrape_interval: '15s', evaluation_interval: '15s' },
       rule_files: [...ruleFiles],
-      scrape_configs: [{ job_name: job, static_configs: [{ targets: [target] }] }],
+      scrape_configs: [
+        {
+          job_name: job,
+          ...(scrapeTokenFile === undefined
+            ? {}
+            : { authorization: { type: 'Bearer', credentials_file: scrapeTokenFile } }),
+          static_configs: [{ targets: [target] }],
+        },
+      ],
     })
   );
 }
