@@ -1,5 +1,6 @@
 import express, { type Express, type RequestHandler } from 'express';
 import type { Clock } from '@ballast/core';
+import type { Billing } from './billing/wiring.js';
 import { catalogRoutes } from './catalog/routes.js';
 import type { RetailFlowConfig } from './config.js';
 import type { Repository } from './data/index.js';
@@ -39,6 +40,8 @@ export interface AppDependencies {
   readonly translateError: (error: unknown) => HttpProblem | undefined;
   /** Access tokens, issued API keys, revocation and scopes; unset means the tenants table's API keys only. */
   readonly identity?: Pick<Identity, 'authenticate' | 'adminRoutes'>;
+  /** Plan quotas (after the rate limit) and `GET /usage`; unset means no quotas. */
+  readonly billing?: Pick<Billing, 'quota' | 'routes'>;
 }
 
 /**
@@ -97,10 +100,12 @@ export function createApp(deps: AppDependencies): Express {
     requestDeadline(deps.clock, deps.config.requestTimeoutMs),
     deps.identity?.authenticate ?? tenantAuth(deps.repo, deps.policies.tenantLookup),
     deps.policies.rateLimit,
+    ...(deps.billing ? [deps.billing.quota] : []),
   ];
   api.use(catalogRoutes(deps.repo, deps.policies, deps.flags, front));
   api.use(orderRoutes(deps.repo, deps.checkout, deps.schemas, front));
   api.use(tenantRoutes(deps.repo, deps.flags, front));
+  if (deps.billing) api.use(deps.billing.routes(front));
   app.use('/api/v1', api);
 
   app.use((req) => {

@@ -133,6 +133,8 @@ describe('the OpenAPI 3.1 document', () => {
     await checked('GET', '/api/v1/audit', { key: ACME });
     await checked('GET', '/api/v1/audit?cursor=nonsense', { key: ACME });
     await checked('GET', '/api/v1/flags', { key: ACME });
+    await checked('GET', '/api/v1/usage', { key: ACME });
+    await checked('GET', '/api/v1/usage?period=2025-13', { key: ACME });
 
     await checked('GET', '/api/v1/slo');
     await checked('GET', '/slo');

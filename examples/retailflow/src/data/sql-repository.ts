@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { checkNumber, invalidOption, systemClock, type Clock } from '@ballast/core';
+import { recordUsage } from '../billing/usage.js';
 import { decodeCursor, encodeCursor, pageLimit } from './cursor.js';
 import type {
   AuditEntry,
@@ -560,6 +561,16 @@ export class SqlRepository implements Repository {
         [updated.status, updated.paymentId, updated.statusReason, at, tenantId, orderId],
       );
       if (!payment.ok) await this.#release(s, order, at);
+      // The billing meter: one unit per placed order, committed with the confirmation or not at all.
+      if (payment.ok) {
+        await recordUsage(s, {
+          type: 'order.placed',
+          tenantId,
+          subject: orderId,
+          quantity: 1,
+          occurredAt: at,
+        });
+      }
       await this.#appendEvent(s, payment.ok ? 'order.confirmed' : 'order.payment_failed', updated, at);
       await this.#appendAudit(
         s,
