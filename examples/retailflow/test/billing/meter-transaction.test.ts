@@ -1,7 +1,8 @@
 import { ManualClock } from '@ballast/core';
 import { describe, expect, it } from 'vitest';
 import { periodAt } from '../../src/billing/period.js';
-import { UsageLedger } from '../../src/billing/usage.js';
+import { usageExportCommand } from '../../src/billing/export-command.js';
+import { recordUsage, UsageLedger } from '../../src/billing/usage.js';
 import { applyMigrations, SqlRepository, type SqlDriver, type SqlSession } from '../../src/data/index.js';
 import { SqliteDriver } from '../../src/data/sqlite-driver.js';
 
@@ -88,5 +89,46 @@ describe('the usage meter shares the order transaction', () => {
       },
     ]);
     await repo.close();
+  });
+});
+
+describe('usage-export', () => {
+  it('prints a period as CloudEvents, one tenant or all, and says what it expected on bad arguments', async () => {
+    const clock = new ManualClock(Date.UTC(2026, 0, 31, 23, 30));
+    const sqlite = new SqliteDriver(':memory:');
+    await applyMigrations(sqlite, clock);
+    await sqlite.transaction(async (s) => {
+      await recordUsage(s, {
+        type: 'order.placed',
+        tenantId: 'a',
+        subject: 'o1',
+        quantity: 1,
+        occurredAt: clock.now(),
+      });
+      await recordUsage(s, {
+        type: 'order.placed',
+        tenantId: 'b',
+        subject: 'o2',
+        quantity: 1,
+        occurredAt: clock.now(),
+      });
+    });
+    const all = await usageExportCommand(['--period', '2026-01'], sqlite);
+    expect(all.map((e) => [e.id, e.time])).toEqual([
+      ['order.placed/a/o1', '2026-01-31T23:30:00.000Z'],
+      ['order.placed/b/o2', '2026-01-31T23:30:00.000Z'],
+    ]);
+    // 23:30 UTC on 31 January is already February in Paris.
+    expect(await usageExportCommand(['--period', '2026-01', '--time-zone', 'Europe/Paris'], sqlite)).toEqual(
+      [],
+    );
+    expect(
+      await usageExportCommand(['--period', '2026-01', '--tenant', 'b', '--source', '/rf/eu'], sqlite),
+    ).toEqual([
+      expect.objectContaining({ id: 'order.placed/b/o2', source: '/rf/eu', subject: 'tenants/b/orders/o2' }),
+    ]);
+    await expect(usageExportCommand([], sqlite)).rejects.toThrow('Expected `--period YYYY-MM`');
+    await expect(usageExportCommand(['--period', 'jan'], sqlite)).rejects.toThrow('a month as `YYYY-MM`');
+    await sqlite.close();
   });
 });
