@@ -1,4 +1,5 @@
 import type { Clock } from '@ballast/core';
+import { buildInvoice, type Invoice } from './invoice.js';
 import { parsePeriod, periodAt, type BillingPeriod } from './period.js';
 import { QUOTA_NAMES, type PlanCatalog, type PlanId, type QuotaName } from './plans.js';
 import type { BillingAccount, QuotaEnforcer } from './quota.js';
@@ -57,6 +58,18 @@ export class UsageReporter {
       this.quotas.used(account, 'apiCalls', period),
     ]);
     return { orders, apiCalls };
+  }
+
+  /** The account's invoice for a period (default: the current one, so far), from the metered usage. */
+  async invoice(account: BillingAccount, tenantName: string, periodId?: string): Promise<Invoice> {
+    const period = this.period(account, periodId);
+    return buildInvoice({
+      tenantId: account.tenantId,
+      tenantName,
+      plan: this.plans[account.plan],
+      period,
+      usage: await this.usedIn(account, period),
+    });
   }
 
   async report(account: BillingAccount, periodId?: string): Promise<UsageReport> {
