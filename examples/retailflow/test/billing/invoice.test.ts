@@ -9,6 +9,13 @@ import { parsePeriod } from '../../src/billing/period.js';
 import { PLANS } from '../../src/billing/plans.js';
 
 const period = parsePeriod('2026-12', 'Europe/Paris');
+const hostile = buildInvoice({
+  tenantId: 'acme',
+  tenantName: '<script>alert(1)</script> | *Acme*',
+  plan: PLANS.pro,
+  period,
+  usage: { orders: 10_003, apiCalls: 1_001_001 },
+});
 
 describe('invoices', () => {
   it.each([
@@ -34,14 +41,6 @@ describe('invoices', () => {
         usage: { orders: -1, apiCalls: 0 },
       }),
     ).toThrow('Expected `usage.orders` to be an integer >= 0, got `-1` (number)');
-  });
-
-  const hostile = buildInvoice({
-    tenantId: 'acme',
-    tenantName: '<script>alert(1)</script> | *Acme*',
-    plan: PLANS.pro,
-    period,
-    usage: { orders: 10_003, apiCalls: 1_001_001 },
   });
 
   it('renders Markdown with every line, the total and tenant text escaped', () => {
