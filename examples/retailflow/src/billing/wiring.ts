@@ -48,7 +48,7 @@ export async function createBilling(options: {
 }): Promise<Billing> {
   const { config, clock } = options;
   let redis: Redis | undefined;
-  if (config.redisUrl !== undefined) {
+  if (config.redisUrl !== undefined && config.quotas) {
     redis = new Redis(config.redisUrl, {
       lazyConnect: true,
       maxRetriesPerRequest: 1,
@@ -65,7 +65,7 @@ export async function createBilling(options: {
   const plans = planCatalog(config);
   const quotas = new QuotaEnforcer({
     store: redis
-      ? new RedisQuotaStore(redis, `${options.namespace}:quota:`)
+      ? new RedisQuotaStore(redis, config.quotaKeyPrefix ?? `${options.namespace}:quota:`)
       : new MemoryQuotaStore(() => clock.now()),
     plans,
     clock,
@@ -82,11 +82,13 @@ export async function createBilling(options: {
     ledger,
     accounts,
     reporter,
-    quota: quotaMiddleware(quotas, accountOf, clock, async (req, tenantId) => {
-      const key = req.get('idempotency-key');
-      if (!options.findOrder || key === undefined || key.length === 0 || key.length > 255) return false;
-      return (await options.findOrder(tenantId, key)) !== undefined;
-    }),
+    quota: config.quotas
+      ? quotaMiddleware(quotas, accountOf, clock, async (req, tenantId) => {
+          const key = req.get('idempotency-key');
+          if (!options.findOrder || key === undefined || key.length === 0 || key.length > 255) return false;
+          return (await options.findOrder(tenantId, key)) !== undefined;
+        })
+      : (_req, _res, next) => next(),
     routes: (front) => usageRoutes(reporter, accountOf, front),
     close: async () => {
       if (redis) await redis.quit().catch(() => redis?.disconnect());
