@@ -12,6 +12,8 @@ export interface MonetizationResult {
   readonly sendsPerKey: number;
   /** Checkouts in flight when an instance was killed (real services only; 0 when skipped). */
   readonly crashCheckouts: number;
+  /** The final answers to the killed instance's checkouts, replayed on the survivor, by status. */
+  readonly crashAnswers: Readonly<Record<number, number>>;
   /** Orders placed (confirmed or fulfilled) and usage units metered, over every tenant. */
   readonly placed: number;
   readonly metered: number;
@@ -145,6 +147,7 @@ export async function monetization(options: {
     ).length;
 
     let crashCheckouts = 0;
+    const crashAnswers: Record<number, number> = {};
     if (shared) {
       crashCheckouts = options.quick ? 20 : 50;
       options.log(`monetization: killing an instance with ${crashCheckouts} checkouts in flight, replaying them on the other`);
@@ -155,12 +158,16 @@ export async function monetization(options: {
       await Promise.all(inFlight);
       // A pending order is resumed by a replay once it is 10 s old: replay until every key has a final answer.
       let open = keys;
+      const final = new Map<string, number>();
       for (let round = 0; round < 40 && open.length > 0; round++) {
         const answers = await Promise.all(open.map((key) => checkout(b.url, KEYS.acme, acmeProduct, key)));
+        open.forEach((key, i) => final.set(key, answers[i]!.status));
         open = open.filter((_, i) => answers[i]!.status === 409 || answers[i]!.status >= 500 || answers[i]!.status === 0);
         if (open.length > 0) await new Promise((resolve) => setTimeout(resolve, 1000));
       }
       if (open.length > 0) options.log(`monetization:   ${open.length} crashed checkouts still without a final answer`);
+      for (const status of final.values()) crashAnswers[status] = (crashAnswers[status] ?? 0) + 1;
+      options.log(`monetization:   final answers after the crash ${JSON.stringify(crashAnswers)}`);
     }
 
     const survivor = b.url;
@@ -180,6 +187,7 @@ export async function monetization(options: {
       checkouts,
       sendsPerKey: 3,
       crashCheckouts,
+      crashAnswers,
       placed,
       metered,
       quota: { included, attempts, admitted, refused, metered: globexMetered, bound },

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ManualClock } from '@ballast/core';
 import { periodAt } from '../../src/billing/period.js';
+import { loadConfig } from '../../src/config.js';
 import { exportUsage } from '../../src/billing/usage.js';
 import type { RetailFlow } from '../../src/service.js';
 import { ACME, GLOBEX, T0, call, order, settle, startTestService } from '../helpers.js';
@@ -93,5 +94,25 @@ describe('usage metering', () => {
     const bad = await call(service.url, 'GET', '/api/v1/usage?period=26-1', { key: ACME });
     expect(bad.status).toBe(400);
     expect(bad.body.errors).toEqual([{ path: 'query/period', message: 'must match YYYY-MM' }]);
+  });
+});
+
+describe('QUOTAS=false', () => {
+  it('meters orders but counts and refuses nothing', async () => {
+    expect(loadConfig({ QUOTAS: 'false' }).quotas).toBe(false);
+    expect(loadConfig({}).quotas).toBe(true);
+    expect(() => loadConfig({ QUOTAS: 'maybe' })).toThrow('QUOTAS');
+    const off = await startTestService({ quotas: false });
+    try {
+      const account = { tenantId: 'globex', plan: 'free' as const, timeZone: 'UTC' };
+      await off.service.billing.quotas.consume(account, 'orders', 100);
+      const placed = await settle(off.clock, order(off.service.url, GLOBEX, 'off-1'));
+      expect(placed.status).toBe(201);
+      const usage = await call<Usage>(off.service.url, 'GET', '/api/v1/usage', { key: GLOBEX });
+      expect(usage.body.quotas.orders.used).toBe(1);
+      expect(usage.body.quotas.apiCalls.used).toBe(0);
+    } finally {
+      await off.service.shutdown();
+    }
   });
 });
