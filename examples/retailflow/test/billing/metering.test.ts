@@ -50,6 +50,10 @@ describe('usage metering', () => {
     // Four days into a 31-day month: one order projects to about eight.
     expect(usage.body.quotas.orders.projected).toBe(Math.round(1 / (4 / 31)));
 
+    // The quota counter follows the bill: the replays and the unpaid checkout gave their units back.
+    const acme = { tenantId: 'acme', plan: 'pro' as const, timeZone: 'UTC' };
+    expect(await service.billing.quotas.used(acme, 'orders', periodAt(clock.now(), 'UTC'))).toBe(1);
+
     const events = await exportUsage(service.billing.ledger, periodAt(T0, 'UTC'), { tenantId: 'acme' });
     expect(events).toHaveLength(1);
     expect(events[0]).toMatchObject({
