@@ -120,3 +120,29 @@ describe('QUOTAS=false', () => {
     }
   });
 });
+
+describe('GET /api/v1/invoice', () => {
+  it('renders the period so far as HTML or Markdown, by Accept', async () => {
+    const html = await call<string>(service.url, 'GET', '/api/v1/invoice', {
+      key: ACME,
+      headers: { accept: 'text/html' },
+    });
+    expect(html.status).toBe(200);
+    expect(html.contentType).toBe('text/html; charset=utf-8');
+    expect(html.body).toContain('<h1>Invoice acme-2026-01</h1>');
+    expect(html.body).toContain('<td class="num" id="total">$49.00</td>');
+    const md = await call<string>(service.url, 'GET', '/api/v1/invoice?period=2026-01', {
+      key: ACME,
+      headers: { accept: 'text/markdown' },
+    });
+    expect(md.body).toContain('| Orders | 1 | 10,000 | overage billed |');
+    const refused = await call(service.url, 'GET', '/api/v1/invoice', {
+      key: ACME,
+      headers: { accept: 'image/png' },
+    });
+    expect([refused.status, refused.body.type]).toEqual([
+      406,
+      expect.stringMatching(/not-acceptable$/) as unknown,
+    ]);
+  });
+});
