@@ -21,6 +21,7 @@ import { hostileInput } from './hostile.js';
 import { outages } from './outages.js';
 import { overload, type SheddingMode } from './overload.js';
 import { security } from './security.js';
+import { monetization } from './monetization.js';
 import { charts, html, markdown, type ProofFigures } from './report.js';
 import { ROOT } from './service.js';
 
@@ -46,7 +47,7 @@ if (values.render !== undefined) {
 }
 const quick = values.quick === true;
 const embedded = values.embedded === true;
-const only = new Set((values.only ?? 'overload,faults,outages,hostile,security,deployments,disaster').split(','));
+const only = new Set((values.only ?? 'overload,faults,outages,hostile,security,deployments,disaster,monetization').split(','));
 const started = performance.now();
 const log = (line: string) => console.log(`[proof ${((performance.now() - started) / 1000).toFixed(0).padStart(4)} s] ${line}`);
 
@@ -137,6 +138,10 @@ if (only.has('security')) {
 if (only.has('disaster')) {
   log('disaster: two regions with streaming replication, failover and fail-back drills, backup restore');
   figures.disaster = await disaster({ quick, log });
+}
+if (only.has('monetization')) {
+  log('monetization: usage metered exactly once, quota overshoot with two instances');
+  figures.monetization = await monetization({ env, quick, log });
 }
 figures.durationSec = (performance.now() - started) / 1000;
 figures.gate = gate(figures);

@@ -5,6 +5,7 @@ import type { FaultResult } from './faults.js';
 import { gateMarkdown, type GateResult } from './gate.js';
 import type { HostileResult } from './hostile.js';
 import type { SecurityResult } from './security.js';
+import type { MonetizationResult } from './monetization.js';
 import type { OutageResult } from './outages.js';
 import type { OverloadResult, SheddingMode } from './overload.js';
 
@@ -20,6 +21,7 @@ export interface ProofFigures {
   readonly outages?: OutageResult;
   readonly hostile?: HostileResult;
   readonly security?: SecurityResult;
+  readonly monetization?: MonetizationResult;
   readonly deployments?: DeploymentsResult;
   readonly disaster?: DisasterResult;
   /** The gate's verdict over every section's goals. */
@@ -291,6 +293,24 @@ export function markdown(f: ProofFigures): string {
       ...Object.entries(dr.goals).map(
         ([k, g]) => `| ${k} | ${n(g.value, 1)} | ${g.goal === null ? 'measured' : g.goal} | ${verdict(g.met)} |`,
       ),
+      '',
+    );
+  }
+  const mon = f.monetization;
+  if (mon) {
+    const g = mon.goals;
+    lines.push(
+      '## 8. Monetization',
+      '',
+      `Quotas on, ${mon.instances} instance(s) sharing the store${mon.instances > 1 ? ' and Redis' : ''}: ${mon.checkouts} checkouts each sent ${mon.sendsPerKey} times${mon.crashCheckouts > 0 ? `, ${mon.crashCheckouts} checkouts in flight on an instance that was killed` : ''}; ${mon.quota.attempts} concurrent checkouts of a free tenant against its quota of ${mon.quota.included}. ${mon.placed} orders placed, ${mon.metered} metered.`,
+      '',
+      '| figure | value | goal | verdict |',
+      '| --- | --- | --- | --- |',
+      `| orders billed twice | ${g.billedTwice!.value} | 0 | ${verdict(g.billedTwice!.met)} |`,
+      `| placed orders not billed | ${g.unbilled!.value} | 0 | ${verdict(g.unbilled!.met)} |`,
+      `| quota overshoot (metered beyond ${mon.quota.included}) | ${g.quotaOvershoot!.value} | ≤ ${mon.quota.bound} | ${verdict(g.quotaOvershoot!.met)} |`,
+      `| refusals without a quota-exceeded 429 and Retry-After | ${g.quotaRefusalsClear!.value} | 0 | ${verdict(g.quotaRefusalsClear!.met)} |`,
+      `| usage API minus placed orders | ${g.usageApiEqualsMeter!.value} | 0 | ${verdict(g.usageApiEqualsMeter!.met)} |`,
       '',
     );
   }

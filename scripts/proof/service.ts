@@ -89,6 +89,8 @@ export async function startService(
       // The proof measures shedding and faults, not the per-tenant limits (they have their own tests).
       PRO_REQUESTS_PER_MINUTE: '1000000000',
       FREE_REQUESTS_PER_MINUTE: '1000000000',
+      // Nor the monthly quotas (the monetization section turns them on).
+      QUOTAS: 'false',
       ...env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],

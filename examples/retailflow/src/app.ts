@@ -1,5 +1,6 @@
 import express, { type Express, type RequestHandler } from 'express';
 import type { Clock } from '@ballast/core';
+import type { Billing } from './billing/wiring.js';
 import { catalogRoutes } from './catalog/routes.js';
 import type { RetailFlowConfig } from './config.js';
 import type { Repository } from './data/index.js';
@@ -41,6 +42,8 @@ export interface AppDependencies {
   readonly translateError: (error: unknown) => HttpProblem | undefined;
   /** Access tokens, issued API keys, revocation and scopes; unset means the tenants table's API keys only. */
   readonly identity?: Pick<Identity, 'authenticate' | 'adminRoutes'>;
+  /** Plan quotas (after the rate limit) and `GET /usage`; unset means no quotas. */
+  readonly billing?: Pick<Billing, 'quota' | 'routes'>;
   /** Tenant authentication (API keys, and whatever authenticators are plugged in), with its failure throttle. */
   readonly authentication: RequestAuthentication;
   /** Who may use the ops listener (`/metrics`, `/slo`: observer; `/admin/*`: admin). */
@@ -149,12 +152,14 @@ export function createApp(deps: AppDependencies): Express {
     // The front door authenticated the credential; identity re-reads it for the route's scope and the audit actor.
     deps.identity?.authenticate ?? tenantAuth(deps.authentication),
     deps.policies.rateLimit,
+    ...(deps.billing ? [deps.billing.quota] : []),
     bodyDeadline(deps.clock, deps.config.bodyTimeoutMs),
     json,
   ];
   api.use(catalogRoutes(deps.repo, deps.policies, deps.flags, front));
   api.use(orderRoutes(deps.repo, deps.checkout, deps.schemas, front));
   api.use(tenantRoutes(deps.repo, deps.flags, front));
+  if (deps.billing) api.use(deps.billing.routes(front));
   app.use('/api/v1', api);
   return finish(app, deps);
 }

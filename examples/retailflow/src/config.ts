@@ -80,6 +80,13 @@ export interface RetailFlowConfig {
    * 2x and 4x overload worse. @default false
    */
   readonly eventLoopShedding: boolean;
+  /**
+   * Enforce the plans' monthly quotas (`QUOTAS`, `true` or `false`). Usage is metered either way; off, nothing is
+   * refused or counted in the quota store (load tests that are not about quotas). @default true
+   */
+  readonly quotas: boolean;
+  /** Prefix of the quota counters' Redis keys (`QUOTA_KEY_PREFIX`). @default '<namespace>:quota:' */
+  readonly quotaKeyPrefix?: string;
   /** Starting concurrency limit of the ingress limiter (`INGRESS_INITIAL_LIMIT`). @default 200 */
   readonly ingressInitialLimit: number;
   /**
@@ -177,6 +184,7 @@ export const DEFAULT_CONFIG: RetailFlowConfig = {
   serviceName: 'retailflow',
   loadShedding: 'ballast',
   eventLoopShedding: false,
+  quotas: true,
   ingressInitialLimit: 200,
   ingressMinLimit: 100,
   mode: 'development',
@@ -391,6 +399,9 @@ export function loadConfig(
   config.eventLoopShedding =
     checkOneOf('EVENT_LOOP_SHEDDING', text(env, 'EVENT_LOOP_SHEDDING'), ['true', 'false'], 'false') ===
     'true';
+  config.quotas = checkOneOf('QUOTAS', text(env, 'QUOTAS'), ['true', 'false'], 'true') === 'true';
+  const quotaKeyPrefix = text(env, 'QUOTA_KEY_PREFIX');
+  if (quotaKeyPrefix !== undefined) config.quotaKeyPrefix = quotaKeyPrefix;
   if (text(env, 'PAYMENT_MTLS') !== undefined) {
     config.paymentMtls =
       checkOneOf('PAYMENT_MTLS', text(env, 'PAYMENT_MTLS'), ['true', 'false'], 'false') === 'true';

@@ -10,6 +10,7 @@ import { contextOf } from './http/context.js';
 import { DEFAULT_CONFIG, loadConfig, type RetailFlowConfig } from './config.js';
 import { openRepository, seedDemoData, type Repository, type SqlRepository } from './data/index.js';
 import { createIdentity } from './identity/wiring.js';
+import { createBilling, type Billing } from './billing/wiring.js';
 import { generateDevCertificates, mtlsFetch } from './identity/mtls.js';
 import { FLAG_RULES, FeatureFlags } from './flags/flags.js';
 import { loadOpenApiDocument, OpenApiSchemas } from './openapi.js';
@@ -76,6 +77,8 @@ export interface RetailFlow {
   readonly events: RetailFlowEvents;
   readonly telemetry: RetailFlowTelemetry;
   readonly readiness: Readiness;
+  /** Plans, quotas and the usage meter. */
+  readonly billing: Billing;
   /** The payment simulator, when RetailFlow started it (no `PAYMENT_URL`). */
   readonly provider: PaymentSimulator | undefined;
   /** HTTP requests being handled now. */
@@ -233,6 +236,16 @@ export async function startRetailFlow(
     );
     closers.push(() => identity.close());
 
+    const billing = await createBilling({
+      config,
+      clock,
+      driver: (repo as SqlRepository).driver,
+      namespace: options.namespace ?? 'retailflow',
+      lookup: policies.tenantLookup,
+      findOrder: (tenantId, key) => chaosRepo.findOrderByIdempotencyKey(tenantId, key),
+    });
+    closers.push(() => billing.close());
+
     const authentication = new RequestAuthentication({
       authenticators: [...(options.authenticators ?? []), identity.authenticator],
       clock,
@@ -266,6 +279,7 @@ export async function startRetailFlow(
       authentication,
       opsAuthenticator,
       identity,
+      billing,
     };
     const app = createApp(deps);
 
@@ -359,6 +373,7 @@ export async function startRetailFlow(
       events,
       telemetry,
       readiness,
+      billing,
       provider,
       get inFlight() {
         return inFlight.count;

@@ -43,6 +43,8 @@ describe.skipIf(postgres.skip)('PostgreSQL adapter', () => {
           'shipments',
           'flag_overrides',
           'api_keys',
+          'usage_events',
+          'billing_accounts',
         ]
           .map((t) => `${contractSchema}.${t}`)
           .join(', ')} RESTART IDENTITY`,

@@ -137,6 +137,14 @@ describe('the OpenAPI 3.1 document', () => {
     await checked('GET', '/api/v1/audit', { key: ACME });
     await checked('GET', '/api/v1/audit?cursor=nonsense', { key: ACME });
     await checked('GET', '/api/v1/flags', { key: ACME });
+    await checked('GET', '/api/v1/usage', { key: ACME });
+    await checked('GET', '/api/v1/usage?period=2025-13', { key: ACME });
+    await checked('GET', '/api/v1/invoice', { key: ACME, headers: { accept: 'text/html' } });
+    await checked('GET', '/api/v1/invoice?period=2026-01', {
+      key: ACME,
+      headers: { accept: 'text/markdown' },
+    });
+    await checked('GET', '/api/v1/invoice', { key: ACME, headers: { accept: 'application/pdf' } });
 
     await checked('GET', '/api/v1/slo', { key: OPS });
     await checked('GET', '/slo', { key: OPS });

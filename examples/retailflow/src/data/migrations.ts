@@ -200,4 +200,26 @@ export const migrations: readonly Migration[] = [
       );
       CREATE UNIQUE INDEX audit_log_by_tenant_seq ON audit_log (tenant_id, tenant_seq);`,
   },
+  {
+    version: 9,
+    name: 'usage metering and billing accounts',
+    sql: () => `
+      CREATE TABLE usage_events (
+        id TEXT PRIMARY KEY,
+        tenant_id TEXT NOT NULL,
+        type TEXT NOT NULL,
+        subject TEXT NOT NULL,
+        quantity BIGINT NOT NULL CHECK (quantity > 0),
+        occurred_at BIGINT NOT NULL,
+        UNIQUE (tenant_id, type, subject)
+      );
+      CREATE INDEX usage_events_by_tenant ON usage_events (tenant_id, occurred_at);
+      CREATE INDEX usage_events_by_time ON usage_events (occurred_at, id);
+      CREATE TABLE billing_accounts (
+        tenant_id TEXT PRIMARY KEY REFERENCES tenants (id),
+        plan TEXT NOT NULL CHECK (plan IN ('free', 'pro', 'enterprise')),
+        time_zone TEXT NOT NULL,
+        updated_at BIGINT NOT NULL
+      );`,
+  },
 ];

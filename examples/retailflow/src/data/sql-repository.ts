@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { checkNumber, invalidOption, systemClock, type Clock } from '@ballast/core';
 import { StaleTokenError, type Lease, type LeaseStore } from '@ballast/resilience';
+import { recordUsage } from '../billing/usage.js';
 import { decodeCursor, encodeCursor, pageLimit } from './cursor.js';
 import { InvalidCursorError } from './errors.js';
 import type {
@@ -573,6 +574,16 @@ export class SqlRepository implements Repository {
         [updated.status, updated.paymentId, updated.statusReason, at, tenantId, orderId],
       );
       if (!payment.ok) await this.#release(s, order, at);
+      // The billing meter: one unit per placed order, committed with the confirmation or not at all.
+      if (payment.ok) {
+        await recordUsage(s, {
+          type: 'order.placed',
+          tenantId,
+          subject: orderId,
+          quantity: 1,
+          occurredAt: at,
+        });
+      }
       await this.#appendEvent(s, payment.ok ? 'order.confirmed' : 'order.payment_failed', updated, at);
       await this.#appendAudit(
         s,

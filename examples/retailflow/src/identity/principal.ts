@@ -67,7 +67,7 @@ export const ROUTE_SCOPES: readonly RouteScope[] = [
   { method: 'GET', pattern: /^\/orders(\/[^/]+)?\/?$/, scope: 'orders:read' },
   { method: 'POST', pattern: /^\/orders\/?$/, scope: 'orders:write' },
   { method: 'DELETE', pattern: /^\/orders\/[^/]+\/?$/, scope: 'orders:write' },
-  { method: 'GET', pattern: /^\/(audit|flags)\/?$/, scope: 'tenant:read' },
+  { method: 'GET', pattern: /^\/(audit|flags|usage|invoice)\/?$/, scope: 'tenant:read' },
 ];
 
 /**
