@@ -8,7 +8,15 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { stringify } from 'yaml';
-import { freePort, freshDatabase, ROOT, sleep, startService, type ServiceProcess } from '../proof/service.js';
+import {
+  freePort,
+  freshDatabase,
+  KEYS,
+  ROOT,
+  sleep,
+  startService,
+  type ServiceProcess,
+} from '../proof/service.js';
 import { haproxyConfig, startHaproxy, type HaproxyProcess, type HaproxyRuntime } from './haproxy.js';
 
 /** One server slot: a name HAProxy and Prometheus know, and the track its instance belongs to. */
@@ -39,6 +47,9 @@ export interface FleetInstance {
   readonly slot: FleetSlot;
   readonly port: number;
   readonly url: string;
+  /** The ops listener: `/metrics` (ops token), `/admin/*` (admin key). */
+  readonly opsPort: number;
+  readonly opsUrl: string;
   service?: ServiceProcess | undefined;
 }
 
@@ -76,6 +87,8 @@ async function startPrometheus(
     scrape_configs: [
       {
         job_name: 'retailflow',
+        // /metrics is on each instance's ops listener and asks for the ops token.
+        authorization: { type: 'Bearer', credentials: KEYS.ops },
         static_configs: targets.map((t) => ({
           targets: [`127.0.0.1:${t.port}`],
           labels: { track: t.track, slot: t.name },
@@ -142,12 +155,19 @@ export async function startFleet(o: FleetOptions): Promise<Fleet> {
     const paymentUrl = `http://127.0.0.1:${paymentPort}`;
     for (const slot of o.slots) {
       const port = await freePort();
-      instances.set(slot.name, { slot, port, url: `http://127.0.0.1:${port}` });
+      const opsPort = await freePort();
+      instances.set(slot.name, {
+        slot,
+        port,
+        url: `http://127.0.0.1:${port}`,
+        opsPort,
+        opsUrl: `http://127.0.0.1:${opsPort}`,
+      });
     }
     const prometheus = await startPrometheus(
       dir,
       o.scrapeSec ?? 1,
-      [...instances.values()].map((i) => ({ port: i.port, track: i.slot.track, name: i.slot.name })),
+      [...instances.values()].map((i) => ({ port: i.opsPort, track: i.slot.track, name: i.slot.name })),
     );
     children.push(prometheus.child);
     const socketPath = path.join(dir, 'haproxy.sock');

@@ -210,8 +210,8 @@ async function canaryTrial(
   const load = steadyLoad(fleet.url, o.rate);
   await fleet.start('canary-1', {}, 0);
   const canary = fleet.instances.get('canary-1')!;
-  if (build === 'failing') await setChaos(canary.url, 'payments', { enabled: true, errorRate: 0.1 });
-  if (build === 'slow') await setChaos(canary.url, 'payments', { enabled: true, latencyMs: 200 });
+  if (build === 'failing') await setChaos(canary.opsUrl, 'payments', { enabled: true, errorRate: 0.1 });
+  if (build === 'slow') await setChaos(canary.opsUrl, 'payments', { enabled: true, latencyMs: 200 });
   const started = performance.now();
   let outcome: CanaryTrial['outcome'] = 'held';
   let share = 0;
@@ -221,7 +221,11 @@ async function canaryTrial(
   try {
     steps: for (const step of STEPS) {
       // The error-budget gate: no step while the stable version's budget policy says exhausted.
-      const budget = (await (await fetch(`${fleet.instances.get('stable-1')!.url}/api/v1/slo`)).json()) as {
+      const budget = (await (
+        await fetch(`${fleet.instances.get('stable-1')!.opsUrl}/api/v1/slo`, {
+          headers: { authorization: `Bearer ${KEYS.ops}` },
+        })
+      ).json()) as {
         slos?: { policy?: string }[];
       };
       if (budget.slos?.some((s) => s.policy === 'exhausted')) {

@@ -69,14 +69,19 @@ export async function freshDatabase(databaseUrl: string, name = 'ballast_proof')
  */
 export async function startService(
   env: Record<string, string>,
-  options: { readonly port?: number; readonly fresh?: boolean; readonly startTimeoutMs?: number } = {},
+  options: {
+    readonly port?: number;
+    readonly opsPort?: number;
+    readonly fresh?: boolean;
+    readonly startTimeoutMs?: number;
+  } = {},
 ): Promise<ServiceProcess> {
   if (options.fresh === true && env.DATABASE_URL !== undefined) {
     env = { ...env, DATABASE_URL: await freshDatabase(env.DATABASE_URL) };
   }
   const p = options.port ?? (await freePort());
   const paymentPort = await freePort();
-  const opsPort = await freePort();
+  const opsPort = options.opsPort ?? (await freePort());
   const child = spawn(process.execPath, [path.join(ROOT, 'examples/retailflow/dist/main.js')], {
     env: {
       ...process.env,
