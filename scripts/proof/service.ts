@@ -110,14 +110,15 @@ export async function startService(
   for (;;) {
     if (child.exitCode !== null) throw new Error(`RetailFlow exited with ${child.exitCode}:\n${out}`);
     try {
-      const res = await fetch(`${url}/healthz`);
-      if (res.ok) break;
+      // Both listeners: the ops listener (metrics, levers) may open a moment after the public one.
+      const [api, ops] = await Promise.all([fetch(`${url}/healthz`), fetch(`http://127.0.0.1:${opsPort}/healthz`)]);
+      if (api.ok && ops.ok) break;
     } catch {
       // not listening yet
     }
     if (Date.now() > deadline) {
       child.kill('SIGKILL');
-      throw new Error(`RetailFlow did not answer /healthz within ${startTimeoutMs / 1000} s:\n${out}`);
+      throw new Error(`RetailFlow did not answer /healthz on both listeners within ${startTimeoutMs / 1000} s:\n${out}`);
     }
     await sleep(100);
   }
