@@ -216,8 +216,9 @@ export async function startFleet(o: FleetOptions): Promise<Fleet> {
         const instance = instances.get(name);
         if (!instance) throw new Error(`no slot ${name}`);
         instance.service = await startService(
-          { ...env, ...extra },
-          { port: instance.port, startTimeoutMs: 90_000 },
+          // Unready for three health checks before the listener closes: HAProxy has taken it out by then.
+          { PRE_STOP_DELAY_MS: String(3 * (o.checkIntervalMs ?? 1000)), ...env, ...extra },
+          { port: instance.port, opsPort: instance.opsPort, startTimeoutMs: 90_000 },
         );
         await runtime.setWeight(name, weight ?? instance.slot.weight ?? 100);
         await runtime.setState(name, 'ready');
