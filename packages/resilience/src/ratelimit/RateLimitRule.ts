@@ -60,7 +60,8 @@ const cache = new WeakMap<RateLimitRule, GcraParams>();
  *
  * @example
  * ```ts
- * import { gcraParams } from '@ballast/resilience';
+ * // Internal to @ballast/resilience (not exported from the package).
+ * import { gcraParams } from './RateLimitRule.js';
  * gcraParams({ limit: 10, periodMs: 1000 }); // { limit: 10, periodMs: 1000, burst: 10, emissionMs: 100, toleranceMs: 1000 }
  * ```
  */
