@@ -1,15 +1,14 @@
 import {
   checkFunction,
   checkNumber,
-  EventEmitter,
   invalidOption,
   reportError,
   systemClock,
   type Clock,
-  type Event,
   type TimerHandle,
 } from '@ballast/core';
-import type { ConcurrencyLimiterGauges, Policy, PolicyEvent, Priority, RejectionReason } from '../events.js';
+import type { ConcurrencyLimiterGauges, Priority, RejectionReason } from '../events.js';
+import { EventedPolicy, policyName } from '../common/EventedPolicy.js';
 import { type Gate, type Step, toStep } from '../common/compose.js';
 import { Gradient2Limit } from './Gradient2Limit.js';
 import type { AdmissionSignal } from './EventLoopPressure.js';
@@ -135,11 +134,8 @@ class Permit implements LimiterPermit {
  * const body = await limiter.execute(() => fetchReport(), 'sheddable');
  * ```
  */
-export class ConcurrencyLimiter implements Policy, ConcurrencyLimiterGauges {
-  readonly name: string;
-  readonly kind = 'concurrency-limiter' as const;
-  readonly #events = new EventEmitter<PolicyEvent>();
-  readonly onEvent: Event<PolicyEvent> = this.#events.event;
+export class ConcurrencyLimiter extends EventedPolicy implements ConcurrencyLimiterGauges {
+  override readonly kind = 'concurrency-limiter' as const;
 
   readonly #algorithm: LimitAlgorithm;
   readonly #clock: Clock;
@@ -161,10 +157,7 @@ export class ConcurrencyLimiter implements Policy, ConcurrencyLimiterGauges {
   #dropFrom: number | undefined;
 
   constructor(options: ConcurrencyLimiterOptions = {}) {
-    this.name = options.name ?? 'concurrency-limiter';
-    if (typeof this.name !== 'string' || this.name === '') {
-      throw invalidOption('name', 'a non-empty string', options.name);
-    }
+    super(policyName(options.name, 'concurrency-limiter'));
     const algorithm = options.algorithm ?? new Gradient2Limit();
     if (typeof algorithm !== 'object' || typeof algorithm.update !== 'function') {
       throw invalidOption('algorithm', 'a LimitAlgorithm (an object with `limit` and `update`)', algorithm);
@@ -293,19 +286,11 @@ export class ConcurrencyLimiter implements Policy, ConcurrencyLimiterGauges {
         reportError(predicateError, `${this.name}: isDropped threw`);
       }
     }
-    const now = this.#events.hasListeners ? this.#clock.now() : 0;
+    const now = this.events.hasListeners ? this.#clock.now() : 0;
     if (!failed) permit.success();
     else if (dropped) permit.dropped();
     else permit.ignore();
-    if (this.#events.hasListeners) this.#emitOutcome(now - permit.startedAt, error, failed, dropped);
-  }
-
-  #emitOutcome(durationMs: number, error: unknown, failed: boolean, counted: boolean): void {
-    if (!failed) {
-      this.#events.emit({ type: 'success', policy: this.name, kind: this.kind, durationMs });
-    } else {
-      this.#events.emit({ type: 'failure', policy: this.name, kind: this.kind, durationMs, error, counted });
-    }
+    if (this.events.hasListeners) this.emitOutcome(now - permit.startedAt, error, failed, dropped);
   }
 
   #checkPriority(priority: Priority): void {
@@ -341,8 +326,8 @@ export class ConcurrencyLimiter implements Policy, ConcurrencyLimiterGauges {
       default: Math.max(1, Math.floor(to * this.#shares.default)),
       sheddable: Math.max(1, Math.floor(to * this.#shares.sheddable)),
     };
-    if (from !== 0 && this.#events.hasListeners) {
-      this.#events.emit({ type: 'limit-change', policy: this.name, kind: this.kind, from, to });
+    if (from !== 0 && this.events.hasListeners) {
+      this.events.emit({ type: 'limit-change', policy: this.name, kind: this.kind, from, to });
     }
   }
 
@@ -357,8 +342,8 @@ export class ConcurrencyLimiter implements Policy, ConcurrencyLimiterGauges {
   }
 
   #reject(priority: Priority, reason: RejectionReason): void {
-    if (this.#events.hasListeners) {
-      this.#events.emit({ type: 'rejected', policy: this.name, kind: this.kind, reason, priority });
+    if (this.events.hasListeners) {
+      this.events.emit({ type: 'rejected', policy: this.name, kind: this.kind, reason, priority });
     }
   }
 
