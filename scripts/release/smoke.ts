@@ -1,7 +1,7 @@
 /**
  * The release smoke test: what a service team meets when it installs a Ballast package from a registry.
  *
- * 1. Packs the four publishable packages (`npm pack`, so `prepack` builds them and writes the published manifest)
+ * 1. Packs the five publishable packages (`npm pack`, so `prepack` builds them and writes the published manifest)
  *    and checks each tarball: nothing private in it (no `.tsbuildinfo`, no `@ballast/source` condition), the
  *    LICENSE, then `publint --strict` and `attw` (are the types wrong).
  * 2. Starts a throwaway Verdaccio on 127.0.0.1 (generated config, storage in a temporary folder; third-party
@@ -26,7 +26,7 @@ import { SOURCE_CONDITION } from './manifest.js';
 const run = promisify(execFile);
 const ROOT = new URL('../../', import.meta.url).pathname;
 const BIN = join(ROOT, 'node_modules', '.bin');
-const PACKAGES = ['core', 'resilience', 'slo', 'telemetry'] as const;
+const PACKAGES = ['core', 'resilience', 'slo', 'telemetry', 'ops'] as const;
 type Pkg = (typeof PACKAGES)[number];
 
 const args = new Set(process.argv.slice(2));
@@ -117,6 +117,38 @@ const PROGRAMS: Record<Pkg | 'tracing', { specifier: string; body: string; expec
       };`,
     // Metrics-only: the tracing SDK is an optional peer, not installed, so the tracing subpath cannot load.
     expect: { retries: true, startTelemetryInMain: false, tracing: 'ERR_MODULE_NOT_FOUND' },
+  },
+  ops: {
+    specifier: '@ballast/ops',
+    // `ballast-ops generate` in-process on a one-SLO OpenSLO file, into a temporary folder.
+    body: `
+      const { mkdtempSync, writeFileSync, readdirSync, rmSync } = await import('node:fs');
+      const { tmpdir } = await import('node:os');
+      const { join } = await import('node:path');
+      const dir = mkdtempSync(join(tmpdir(), 'ballast-ops-smoke-'));
+      const q = (filter) => ({ metricSource: { type: 'Prometheus', spec: { query: 'http_requests_total{job="shop"' + filter + '}' } } });
+      const slo = {
+        apiVersion: 'openslo/v1', kind: 'SLO', metadata: { name: 'shop-availability' },
+        spec: {
+          service: 'shop', budgetingMethod: 'Occurrences', objectives: [{ target: 0.995 }],
+          timeWindow: [{ duration: '28d', isRolling: true }],
+          indicator: { metadata: { name: 'shop-requests' }, spec: { ratioMetric: { counter: true, good: q(',code!~"5.."'), total: q('') } } },
+        },
+      };
+      writeFileSync(join(dir, 'slos.yaml'), JSON.stringify(slo));
+      let stderr = '';
+      const io = { stdout: () => {}, stderr: (t) => { stderr += t; }, cwd: dir };
+      const code = await m.runOpsCli(['generate', '--slos', 'slos.yaml', '--out', 'out'], io);
+      const written = readdirSync(join(dir, 'out')).sort();
+      const dashboards = readdirSync(join(dir, 'out', 'dashboards')).length > 0;
+      rmSync(dir, { recursive: true, force: true });
+      return { code, stderr, written, dashboards };`,
+    expect: {
+      code: 0,
+      stderr: '',
+      written: ['dashboards', 'kubernetes', 'prometheus', 'runbooks'],
+      dashboards: true,
+    },
   },
   tracing: {
     specifier: '@ballast/telemetry/tracing',
@@ -271,6 +303,10 @@ async function installAndRun(
       `${name} (${kind}): expected ${JSON.stringify(smoke.expect)}, got ${got}`,
     );
     result[kind] = true;
+  }
+  if (name === 'ops') {
+    const { stdout } = await sh('npx', ['--no-install', 'ballast-ops', '--help'], { cwd: app, env: npmEnv });
+    check(stdout.includes('Usage: ballast-ops'), `ballast-ops --help printed:\n${stdout}`);
   }
   if (name === 'slo') {
     const { stdout } = await sh('npx', ['--no-install', 'ballast-slo', '--help'], { cwd: app, env: npmEnv });

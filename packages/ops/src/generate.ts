@@ -7,7 +7,8 @@ import { alertContext } from './alerts/ops.js';
 import type { MetricSpec } from './catalog.js';
 import { dashboardSpecs } from './dashboards/index.js';
 import { lintDashboard } from './grafana/lint.js';
-import { buildDashboard, stableJson, type DashboardSpec } from './grafana/model.js';
+import { buildDashboard, stableJson } from './grafana/model.js';
+import type { DashboardSpec } from './grafana/spec.js';
 import { analysisTemplates, prometheusRuleResource, kubernetesYaml } from './kubernetes.js';
 import {
   operationalRuleGroups,

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { BreakerMachine, HALF_OPEN_FULL, ISOLATED, OPEN } from '../src/breaker/BreakerMachine.js';
-import { ConsecutiveBreaker } from '../src/breaker/ConsecutiveBreaker.js';
+import { BreakerMachine, HALF_OPEN_FULL, ISOLATED, OPEN } from '../src/circuit-breaker/BreakerMachine.js';
+import { ConsecutiveBreaker } from '../src/circuit-breaker/ConsecutiveBreaker.js';
 import type { BreakerState } from '../src/events.js';
 
 /**

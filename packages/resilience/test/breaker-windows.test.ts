@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { CountWindowBreaker } from '../src/breaker/CountWindowBreaker.js';
-import { TimeWindowBreaker } from '../src/breaker/TimeWindowBreaker.js';
+import { CountWindowBreaker } from '../src/circuit-breaker/CountWindowBreaker.js';
+import { TimeWindowBreaker } from '../src/circuit-breaker/TimeWindowBreaker.js';
 import { rng as prng } from './limit-rng.js';
 
 interface Outcome {

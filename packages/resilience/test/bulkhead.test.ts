@@ -1,8 +1,8 @@
 import { ManualClock } from '@ballast/core';
 import { describe, expect, it } from 'vitest';
-import { BulkheadPolicy } from '../src/BulkheadPolicy.js';
+import { BulkheadPolicy } from '../src/bulkhead/BulkheadPolicy.js';
 import { Deadline } from '../src/deadline/Deadline.js';
-import { isBulkheadRejectedError } from '../src/errors/BulkheadRejectedError.js';
+import { isBulkheadRejectedError } from '../src/bulkhead/BulkheadRejectedError.js';
 import type { PolicyEvent } from '../src/events.js';
 
 function gate(): { wait: () => Promise<void>; open: () => void } {

@@ -1,10 +1,10 @@
 import { ManualClock } from '@ballast/core';
 import { describe, expect, it } from 'vitest';
 import { Deadline } from '../src/deadline/Deadline.js';
-import { isDeadlineExceededError } from '../src/errors/DeadlineExceededError.js';
-import { isTimeoutError } from '../src/errors/TimeoutError.js';
-import { RetryPolicy } from '../src/RetryPolicy.js';
-import { TimeoutPolicy } from '../src/TimeoutPolicy.js';
+import { isDeadlineExceededError } from '../src/deadline/DeadlineExceededError.js';
+import { isTimeoutError } from '../src/timeout/TimeoutError.js';
+import { RetryPolicy } from '../src/retry/RetryPolicy.js';
+import { TimeoutPolicy } from '../src/timeout/TimeoutPolicy.js';
 
 describe('CallContext.signal', () => {
   it('without deadline or caller signal it never aborts, and costs no timer', async () => {

@@ -1,12 +1,12 @@
 import { ManualClock } from '@ballast/core';
 import { describe, expect, it } from 'vitest';
-import { CircuitBreakerPolicy, httpFailure } from '../src/CircuitBreakerPolicy.js';
-import { ConsecutiveBreaker } from '../src/breaker/ConsecutiveBreaker.js';
-import { CountWindowBreaker } from '../src/breaker/CountWindowBreaker.js';
-import { databaseFailure, presets } from '../src/breaker/presets.js';
-import { TimeWindowBreaker } from '../src/breaker/TimeWindowBreaker.js';
-import { isBrokenCircuitError } from '../src/errors/BrokenCircuitError.js';
-import { isRejectedError } from '../src/errors/rejection.js';
+import { CircuitBreakerPolicy, httpFailure } from '../src/circuit-breaker/CircuitBreakerPolicy.js';
+import { ConsecutiveBreaker } from '../src/circuit-breaker/ConsecutiveBreaker.js';
+import { CountWindowBreaker } from '../src/circuit-breaker/CountWindowBreaker.js';
+import { databaseFailure, presets } from '../src/circuit-breaker/presets.js';
+import { TimeWindowBreaker } from '../src/circuit-breaker/TimeWindowBreaker.js';
+import { isBrokenCircuitError } from '../src/circuit-breaker/BrokenCircuitError.js';
+import { isRejectedError } from '../src/common/rejection.js';
 import type { PolicyEvent } from '../src/events.js';
 
 const boom = (status?: number): Error => Object.assign(new Error(`status ${status}`), { status });

@@ -1,11 +1,11 @@
 import { ManualClock } from '@ballast/core';
 import { describe, expect, expectTypeOf, it } from 'vitest';
-import { BulkheadPolicy } from '../src/BulkheadPolicy.js';
-import { ChaosPolicy, chaosEnabledByEnv } from '../src/ChaosPolicy.js';
-import { CircuitBreakerPolicy } from '../src/CircuitBreakerPolicy.js';
-import { isChaosError } from '../src/errors/ChaosError.js';
+import { BulkheadPolicy } from '../src/bulkhead/BulkheadPolicy.js';
+import { ChaosPolicy, chaosEnabledByEnv } from '../src/chaos/ChaosPolicy.js';
+import { CircuitBreakerPolicy } from '../src/circuit-breaker/CircuitBreakerPolicy.js';
+import { isChaosError } from '../src/chaos/ChaosError.js';
 import type { PolicyEvent } from '../src/events.js';
-import { FallbackPolicy } from '../src/FallbackPolicy.js';
+import { FallbackPolicy } from '../src/fallback/FallbackPolicy.js';
 import { pipeline } from '../src/Pipeline.js';
 
 describe('FallbackPolicy', () => {

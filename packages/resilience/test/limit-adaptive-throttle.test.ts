@@ -1,9 +1,9 @@
 import { ManualClock } from '@ballast/core';
 import { describe, expect, it } from 'vitest';
 import type { PolicyEvent } from '../src/events.js';
-import { isRejectedError } from '../src/errors/rejection.js';
-import { AdaptiveThrottle } from '../src/limit/AdaptiveThrottle.js';
-import { isThrottledError } from '../src/limit/ThrottledError.js';
+import { isRejectedError } from '../src/common/rejection.js';
+import { AdaptiveThrottle } from '../src/shed/AdaptiveThrottle.js';
+import { isThrottledError } from '../src/shed/ThrottledError.js';
 import { rng } from './limit-rng.js';
 
 /** Feeds `requests` attempts of which the first `accepts` are accepted, never throttling (random = 1). */

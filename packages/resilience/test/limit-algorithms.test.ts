@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { AimdLimit } from '../src/limit/AimdLimit.js';
-import { Gradient2Limit } from '../src/limit/Gradient2Limit.js';
-import type { LimitSample } from '../src/limit/LimitAlgorithm.js';
+import { AimdLimit } from '../src/shed/AimdLimit.js';
+import { Gradient2Limit } from '../src/shed/Gradient2Limit.js';
+import type { LimitSample } from '../src/shed/LimitAlgorithm.js';
 import { rng } from './limit-rng.js';
 
 function randomSamples(random: () => number, n: number, maxInFlight: number): LimitSample[] {

@@ -1,14 +1,14 @@
 import { ManualClock } from '@ballast/core';
 import { describe, expect, it } from 'vitest';
 import type { PolicyEvent, Priority } from '../src/events.js';
-import { AimdLimit } from '../src/limit/AimdLimit.js';
+import { AimdLimit } from '../src/shed/AimdLimit.js';
 import {
   ConcurrencyLimiter,
   type ConcurrencyLimiterOptions,
   type LimiterPermit,
-} from '../src/limit/ConcurrencyLimiter.js';
-import { isRejectedError } from '../src/errors/rejection.js';
-import { isLoadShedError, LoadShedError } from '../src/limit/LoadShedError.js';
+} from '../src/shed/ConcurrencyLimiter.js';
+import { isRejectedError } from '../src/common/rejection.js';
+import { isLoadShedError, LoadShedError } from '../src/shed/LoadShedError.js';
 import { RecordingLimit } from './limit-helpers.js';
 import { rng } from './limit-rng.js';
 

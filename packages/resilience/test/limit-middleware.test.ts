@@ -4,8 +4,8 @@ import { ManualClock } from '@ballast/core';
 import express from 'express';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Priority } from '../src/events.js';
-import { ConcurrencyLimiter } from '../src/limit/ConcurrencyLimiter.js';
-import { loadSheddingMiddleware } from '../src/limit/loadSheddingMiddleware.js';
+import { ConcurrencyLimiter } from '../src/shed/ConcurrencyLimiter.js';
+import { loadSheddingMiddleware } from '../src/shed/loadSheddingMiddleware.js';
 import { RecordingLimit } from './limit-helpers.js';
 
 let server: Server | undefined;

@@ -1,10 +1,10 @@
 import { ManualClock } from '@ballast/core';
 import { describe, expect, it } from 'vitest';
 import type { PolicyEvent } from '../src/events.js';
-import { FallbackPolicy } from '../src/FallbackPolicy.js';
-import { AdaptiveThrottle } from '../src/limit/AdaptiveThrottle.js';
-import { AimdLimit } from '../src/limit/AimdLimit.js';
-import { ConcurrencyLimiter } from '../src/limit/ConcurrencyLimiter.js';
+import { FallbackPolicy } from '../src/fallback/FallbackPolicy.js';
+import { AdaptiveThrottle } from '../src/shed/AdaptiveThrottle.js';
+import { AimdLimit } from '../src/shed/AimdLimit.js';
+import { ConcurrencyLimiter } from '../src/shed/ConcurrencyLimiter.js';
 import { pipeline } from '../src/Pipeline.js';
 import { RecordingLimit } from './limit-helpers.js';
 

@@ -1,6 +1,6 @@
 import { ManualClock } from '@ballast/core';
 import { expect, it } from 'vitest';
-import { isStaleTokenError } from '../src/errors/StaleTokenError.js';
+import { isStaleTokenError } from '../src/lock/StaleTokenError.js';
 import { FencingGuard } from '../src/lock/FencingGuard.js';
 import type { LeaseStore } from '../src/lock/Lease.js';
 import { LeaseLock } from '../src/lock/LeaseLock.js';

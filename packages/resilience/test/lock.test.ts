@@ -1,6 +1,6 @@
 import { ManualClock } from '@ballast/core';
 import { describe, expect, it } from 'vitest';
-import { StaleTokenError, isStaleTokenError } from '../src/errors/StaleTokenError.js';
+import { StaleTokenError, isStaleTokenError } from '../src/lock/StaleTokenError.js';
 import { FencingGuard } from '../src/lock/FencingGuard.js';
 import { LeaseLock } from '../src/lock/LeaseLock.js';
 import { MemoryLeaseStore } from '../src/lock/MemoryLeaseStore.js';

@@ -1,23 +1,23 @@
 import { describe, expect, it } from 'vitest';
-import { ExponentialBackoff } from '../src/backoff/ExponentialBackoff.js';
-import { ConsecutiveBreaker } from '../src/breaker/ConsecutiveBreaker.js';
-import { CountWindowBreaker } from '../src/breaker/CountWindowBreaker.js';
-import { TimeWindowBreaker } from '../src/breaker/TimeWindowBreaker.js';
-import { BulkheadPolicy } from '../src/BulkheadPolicy.js';
-import { ChaosPolicy } from '../src/ChaosPolicy.js';
-import { CircuitBreakerPolicy } from '../src/CircuitBreakerPolicy.js';
+import { ExponentialBackoff } from '../src/retry/ExponentialBackoff.js';
+import { ConsecutiveBreaker } from '../src/circuit-breaker/ConsecutiveBreaker.js';
+import { CountWindowBreaker } from '../src/circuit-breaker/CountWindowBreaker.js';
+import { TimeWindowBreaker } from '../src/circuit-breaker/TimeWindowBreaker.js';
+import { BulkheadPolicy } from '../src/bulkhead/BulkheadPolicy.js';
+import { ChaosPolicy } from '../src/chaos/ChaosPolicy.js';
+import { CircuitBreakerPolicy } from '../src/circuit-breaker/CircuitBreakerPolicy.js';
 import { Deadline } from '../src/deadline/Deadline.js';
-import { BrokenCircuitError, isBrokenCircuitError } from '../src/errors/BrokenCircuitError.js';
-import { BulkheadRejectedError, isBulkheadRejectedError } from '../src/errors/BulkheadRejectedError.js';
-import { ChaosError, isChaosError } from '../src/errors/ChaosError.js';
-import { DeadlineExceededError, isDeadlineExceededError } from '../src/errors/DeadlineExceededError.js';
-import { isRejectedError } from '../src/errors/rejection.js';
-import { isRetryableError, RetryableError } from '../src/errors/RetryableError.js';
-import { TimeoutError, isTimeoutError } from '../src/errors/TimeoutError.js';
-import { FallbackPolicy } from '../src/FallbackPolicy.js';
+import { BrokenCircuitError, isBrokenCircuitError } from '../src/circuit-breaker/BrokenCircuitError.js';
+import { BulkheadRejectedError, isBulkheadRejectedError } from '../src/bulkhead/BulkheadRejectedError.js';
+import { ChaosError, isChaosError } from '../src/chaos/ChaosError.js';
+import { DeadlineExceededError, isDeadlineExceededError } from '../src/deadline/DeadlineExceededError.js';
+import { isRejectedError } from '../src/common/rejection.js';
+import { isRetryableError, RetryableError } from '../src/retry/RetryableError.js';
+import { TimeoutError, isTimeoutError } from '../src/timeout/TimeoutError.js';
+import { FallbackPolicy } from '../src/fallback/FallbackPolicy.js';
 import { RetryBudget } from '../src/retry/RetryBudget.js';
-import { RetryPolicy } from '../src/RetryPolicy.js';
-import { TimeoutPolicy } from '../src/TimeoutPolicy.js';
+import { RetryPolicy } from '../src/retry/RetryPolicy.js';
+import { TimeoutPolicy } from '../src/timeout/TimeoutPolicy.js';
 
 describe('bad options throw one TypeError template', () => {
   it.each([

@@ -1,19 +1,19 @@
 import { ManualClock } from '@ballast/core';
 import { describe, expect, expectTypeOf, it } from 'vitest';
-import { ConsecutiveBreaker } from '../src/breaker/ConsecutiveBreaker.js';
-import { BulkheadPolicy } from '../src/BulkheadPolicy.js';
-import { ChaosPolicy } from '../src/ChaosPolicy.js';
-import { CircuitBreakerPolicy } from '../src/CircuitBreakerPolicy.js';
-import { ExponentialBackoff } from '../src/backoff/ExponentialBackoff.js';
+import { ConsecutiveBreaker } from '../src/circuit-breaker/ConsecutiveBreaker.js';
+import { BulkheadPolicy } from '../src/bulkhead/BulkheadPolicy.js';
+import { ChaosPolicy } from '../src/chaos/ChaosPolicy.js';
+import { CircuitBreakerPolicy } from '../src/circuit-breaker/CircuitBreakerPolicy.js';
+import { ExponentialBackoff } from '../src/retry/ExponentialBackoff.js';
 import { Deadline } from '../src/deadline/Deadline.js';
-import { isBrokenCircuitError } from '../src/errors/BrokenCircuitError.js';
-import { isTimeoutError } from '../src/errors/TimeoutError.js';
-import { RetryableError } from '../src/errors/RetryableError.js';
+import { isBrokenCircuitError } from '../src/circuit-breaker/BrokenCircuitError.js';
+import { isTimeoutError } from '../src/timeout/TimeoutError.js';
+import { RetryableError } from '../src/retry/RetryableError.js';
 import type { PolicyEvent } from '../src/events.js';
-import { FallbackPolicy } from '../src/FallbackPolicy.js';
+import { FallbackPolicy } from '../src/fallback/FallbackPolicy.js';
 import { Pipeline, pipeline } from '../src/Pipeline.js';
-import { RetryPolicy } from '../src/RetryPolicy.js';
-import { TimeoutPolicy } from '../src/TimeoutPolicy.js';
+import { RetryPolicy } from '../src/retry/RetryPolicy.js';
+import { TimeoutPolicy } from '../src/timeout/TimeoutPolicy.js';
 
 function setup() {
   const clock = new ManualClock(0);

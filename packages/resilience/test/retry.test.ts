@@ -1,12 +1,12 @@
 import { ManualClock } from '@ballast/core';
 import { describe, expect, it } from 'vitest';
-import { ExponentialBackoff } from '../src/backoff/ExponentialBackoff.js';
+import { ExponentialBackoff } from '../src/retry/ExponentialBackoff.js';
 import { Deadline } from '../src/deadline/Deadline.js';
-import { RetryableError } from '../src/errors/RetryableError.js';
+import { RetryableError } from '../src/retry/RetryableError.js';
 import type { PolicyEvent } from '../src/events.js';
 import { RetryBudget } from '../src/retry/RetryBudget.js';
 import { parseRetryAfter, retryAfterMs } from '../src/retry/retryAfter.js';
-import { RetryPolicy } from '../src/RetryPolicy.js';
+import { RetryPolicy } from '../src/retry/RetryPolicy.js';
 import { rng } from './limit-rng.js';
 
 const settle = (p: Promise<unknown>): Promise<unknown> =>

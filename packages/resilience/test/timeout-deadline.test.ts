@@ -5,10 +5,10 @@ import { TimerWheel } from '../src/common/TimerWheel.js';
 import { currentDeadline, runWithDeadline } from '../src/deadline/ambient.js';
 import { Deadline } from '../src/deadline/Deadline.js';
 import { DEADLINE_HEADER, readDeadlineHeader, writeDeadlineHeader } from '../src/deadline/header.js';
-import { isDeadlineExceededError } from '../src/errors/DeadlineExceededError.js';
-import { isTimeoutError } from '../src/errors/TimeoutError.js';
+import { isDeadlineExceededError } from '../src/deadline/DeadlineExceededError.js';
+import { isTimeoutError } from '../src/timeout/TimeoutError.js';
 import type { PolicyEvent } from '../src/events.js';
-import { TimeoutPolicy } from '../src/TimeoutPolicy.js';
+import { TimeoutPolicy } from '../src/timeout/TimeoutPolicy.js';
 
 const settle = (p: Promise<unknown>): Promise<unknown> =>
   p.then(

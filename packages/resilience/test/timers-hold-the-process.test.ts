@@ -1,15 +1,15 @@
 import { type Clock, ManualClock, type TimerHandle, type TimerOptions } from '@ballast/core';
 import { describe, expect, it } from 'vitest';
-import { BulkheadPolicy } from '../src/BulkheadPolicy.js';
-import { ChaosPolicy } from '../src/ChaosPolicy.js';
+import { BulkheadPolicy } from '../src/bulkhead/BulkheadPolicy.js';
+import { ChaosPolicy } from '../src/chaos/ChaosPolicy.js';
 import { CoarseClock } from '../src/common/CoarseClock.js';
 import { TimerWheel } from '../src/common/TimerWheel.js';
 import { Deadline } from '../src/deadline/Deadline.js';
-import { ConcurrencyLimiter } from '../src/limit/ConcurrencyLimiter.js';
-import { EventLoopPressure } from '../src/limit/EventLoopPressure.js';
+import { ConcurrencyLimiter } from '../src/shed/ConcurrencyLimiter.js';
+import { EventLoopPressure } from '../src/shed/EventLoopPressure.js';
 import { RateLimiter } from '../src/ratelimit/RateLimiter.js';
-import { RetryPolicy } from '../src/RetryPolicy.js';
-import { TimeoutPolicy } from '../src/TimeoutPolicy.js';
+import { RetryPolicy } from '../src/retry/RetryPolicy.js';
+import { TimeoutPolicy } from '../src/timeout/TimeoutPolicy.js';
 
 // The Clock contract: a timer that settles something a caller awaits holds the process (the default); background
 // work sets `ref: false`. On a ManualClock, `pendingRefTimers` counts the timers that would hold a Node process.

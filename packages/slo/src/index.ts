@@ -24,11 +24,6 @@ export { defineSlo, isValidTimeZone, parseHistogramSelector } from './define.js'
 export { defaultAlertWindows } from './alert-windows.js';
 export { formatDuration, parseDuration } from './duration.js';
 export { WINDOW_PLACEHOLDER, prometheusSource, windowedQuery } from './promql.js';
-export type { CliCommand, CliIo } from './cli/command.js';
-export { EXIT, UsageError, isUsageError, parseCommandArgs } from './cli/command.js';
-export type { CommandEntry } from './cli/commands.js';
-export { COMMANDS } from './cli/commands.js';
-export { main } from './cli/main.js';
 export type { SloEngineOptions } from './engine/engine.js';
 export { SloEngine } from './engine/engine.js';
 export type { AlertStatus, BurnRate, ErrorBudget, SloAlertEvent, SloStatus } from './engine/status.js';

@@ -1,4 +1,4 @@
-import type { DashboardSpec } from '../grafana/model.js';
+import type { DashboardSpec } from '../grafana/spec.js';
 import { redDashboard } from './red.js';
 import { resilienceDashboard } from './resilience.js';
 import { sloDetailDashboard } from './slo-detail.js';

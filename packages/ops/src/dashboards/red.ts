@@ -1,4 +1,4 @@
-import type { DashboardSpec } from '../grafana/model.js';
+import type { DashboardSpec } from '../grafana/spec.js';
 import { quantile, rate, sel, sumBy } from './query.js';
 
 const SERVER = 'http_server_request_duration_seconds';

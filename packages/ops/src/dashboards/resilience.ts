@@ -1,4 +1,4 @@
-import type { DashboardSpec } from '../grafana/model.js';
+import type { DashboardSpec } from '../grafana/spec.js';
 import { increase, quantile, rate, sel, sumBy } from './query.js';
 
 /** Resilience: what every Ballast policy is doing (breakers, shedding, limits, retries, rate limits). */

@@ -1,5 +1,5 @@
 import { parseDuration } from '@ballast/slo';
-import type { DashboardSpec } from '../grafana/model.js';
+import type { DashboardSpec } from '../grafana/spec.js';
 import { sel } from './query.js';
 
 const ERROR_RATIO = 'slo:sli_error:ratio_rate';

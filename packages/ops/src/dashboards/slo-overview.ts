@@ -1,4 +1,4 @@
-import type { DashboardSpec } from '../grafana/model.js';
+import type { DashboardSpec } from '../grafana/spec.js';
 import { sel } from './query.js';
 
 /** SLO overview: every SLO of the service, its error budget left, burn rates and alerts. */

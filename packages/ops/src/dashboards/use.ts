@@ -1,4 +1,4 @@
-import type { DashboardSpec } from '../grafana/model.js';
+import type { DashboardSpec } from '../grafana/spec.js';
 import { rate, sel, sumBy } from './query.js';
 
 /** USE: utilization, saturation and errors of every resource that can saturate a Node.js service. */

@@ -14,6 +14,10 @@ import type {
   VariableModel,
 } from '@grafana/schema';
 
+import type { DashboardSpec, PanelSpec } from './spec.js';
+
+export type { DashboardSpec, LabelVariableSpec, PanelSpec, QuerySpec, RowSpec } from './spec.js';
+
 /** The JSON model schema version written (Grafana 10.4 / 11 read it without migration). */
 export const SCHEMA_VERSION = 39;
 
@@ -22,56 +26,6 @@ export const DATASOURCE = { type: 'prometheus', uid: '${datasource}' } as const;
 
 /** A JSON value (what the dashboard files hold). */
 export type Json = string | number | boolean | null | readonly Json[] | { readonly [key: string]: Json };
-
-/** One query of a panel. */
-export interface QuerySpec {
-  readonly expr: string;
-  /** Grafana legend template, e.g. `{{http_route}}`. */
-  readonly legend: string;
-}
-
-/** One panel, as the dashboard builders describe it. */
-export interface PanelSpec {
-  readonly title: string;
-  readonly description: string;
-  /** A Grafana unit id: `s`, `bytes`, `percentunit`, `reqps`, `ops`, `short`, `none`. */
-  readonly unit: string;
-  readonly queries: readonly QuerySpec[];
-  /** @default 'timeseries' */
-  readonly kind?: 'timeseries' | 'stat' | 'bargauge';
-  /** Grid width in columns of 24. @default 12 */
-  readonly width?: number;
-  readonly min?: number;
-  readonly max?: number;
-  /** Draw a dashed threshold line / colour step at this value. */
-  readonly threshold?: number;
-}
-
-/** A row of panels. */
-export interface RowSpec {
-  readonly title: string;
-  readonly panels: readonly PanelSpec[];
-}
-
-/** An extra template variable (a label of a catalog metric), after `datasource`, `job` and `instance`. */
-export interface LabelVariableSpec {
-  readonly name: string;
-  readonly label: string;
-  /** The `label_values(...)` query. */
-  readonly query: string;
-}
-
-/** A whole dashboard. */
-export interface DashboardSpec {
-  readonly uid: string;
-  readonly title: string;
-  readonly description: string;
-  readonly tags: readonly string[];
-  /** The metric whose `job`/`instance` labels fill those variables. */
-  readonly jobMetric: string;
-  readonly variables?: readonly LabelVariableSpec[];
-  readonly rows: readonly RowSpec[];
-}
 
 const PANEL_HEIGHT = 8;
 

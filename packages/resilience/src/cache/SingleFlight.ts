@@ -1,5 +1,4 @@
-import { EventEmitter, invalidOption, type Event } from '@ballast/core';
-import type { Policy, PolicyEvent } from '../events.js';
+import { EventedPolicy, policyName } from '../common/EventedPolicy.js';
 
 /** Options for {@link SingleFlight}. */
 export interface SingleFlightOptions {
@@ -19,18 +18,12 @@ export interface SingleFlightOptions {
  * const product = await flights.run(`product:${id}`, () => db.loadProduct(id));
  * ```
  */
-export class SingleFlight<V> implements Policy {
-  readonly name: string;
-  readonly kind = 'single-flight' as const;
-  readonly #events = new EventEmitter<PolicyEvent>();
-  readonly onEvent: Event<PolicyEvent> = this.#events.event;
+export class SingleFlight<V> extends EventedPolicy {
+  override readonly kind = 'single-flight' as const;
   readonly #inFlight = new Map<string, Promise<V>>();
 
   constructor(options: SingleFlightOptions = {}) {
-    this.name = options.name ?? 'single-flight';
-    if (typeof this.name !== 'string' || this.name === '') {
-      throw invalidOption('name', 'a non-empty string', options.name);
-    }
+    super(policyName(options.name, 'single-flight'));
   }
 
   /** Keys with an execution in progress. */
@@ -60,8 +53,8 @@ export class SingleFlight<V> implements Policy {
   }
 
   #emit(result: 'miss' | 'shared'): void {
-    if (this.#events.hasListeners) {
-      this.#events.emit({ type: 'cache', policy: this.name, kind: this.kind, result });
+    if (this.events.hasListeners) {
+      this.events.emit({ type: 'cache', policy: this.name, kind: this.kind, result });
     }
   }
 }

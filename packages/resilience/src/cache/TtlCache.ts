@@ -1,13 +1,5 @@
-import {
-  checkFunction,
-  checkNumber,
-  EventEmitter,
-  invalidOption,
-  systemClock,
-  type Clock,
-  type Event,
-} from '@ballast/core';
-import type { Policy, PolicyEvent } from '../events.js';
+import { checkFunction, checkNumber, invalidOption, systemClock, type Clock } from '@ballast/core';
+import { EventedPolicy, policyName } from '../common/EventedPolicy.js';
 import { SingleFlight } from './SingleFlight.js';
 
 /** Options for {@link TtlCache}. */
@@ -56,11 +48,8 @@ interface Entry<V> {
  * const price = await prices.get(sku, () => pricing.fetch(sku));
  * ```
  */
-export class TtlCache<V> implements Policy {
-  readonly name: string;
-  readonly kind = 'cache' as const;
-  readonly #events = new EventEmitter<PolicyEvent>();
-  readonly onEvent: Event<PolicyEvent> = this.#events.event;
+export class TtlCache<V> extends EventedPolicy {
+  override readonly kind = 'cache' as const;
 
   readonly #ttlMs: number;
   readonly #jitter: number;
@@ -76,10 +65,7 @@ export class TtlCache<V> implements Policy {
     if (typeof options !== 'object' || options === null) {
       throw invalidOption('options', 'an object with `ttlMs`', options);
     }
-    this.name = options.name ?? 'cache';
-    if (typeof this.name !== 'string' || this.name === '') {
-      throw invalidOption('name', 'a non-empty string', options.name);
-    }
+    super(policyName(options.name, 'cache'));
     if (options.ttlMs === undefined) throw invalidOption('ttlMs', 'a finite number > 0', undefined);
     this.#ttlMs = checkNumber('ttlMs', options.ttlMs, 0, { above: 0 });
     this.#jitter = checkNumber('jitter', options.jitter, 0.1, { min: 0, max: 1 });
@@ -163,8 +149,8 @@ export class TtlCache<V> implements Policy {
   }
 
   #refreshFailed(error: unknown): void {
-    if (this.#events.hasListeners) {
-      this.#events.emit({
+    if (this.events.hasListeners) {
+      this.events.emit({
         type: 'failure',
         policy: this.name,
         kind: this.kind,
@@ -176,8 +162,8 @@ export class TtlCache<V> implements Policy {
   }
 
   #emit(result: 'hit' | 'miss' | 'stale' | 'shared'): void {
-    if (this.#events.hasListeners) {
-      this.#events.emit({ type: 'cache', policy: this.name, kind: this.kind, result });
+    if (this.events.hasListeners) {
+      this.events.emit({ type: 'cache', policy: this.name, kind: this.kind, result });
     }
   }
 }

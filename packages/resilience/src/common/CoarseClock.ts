@@ -12,7 +12,8 @@ import { type Clock, type TimerHandle, type TimerOptions, systemClock } from '@b
  * @example
  * ```ts
  * import { ManualClock } from '@ballast/core';
- * import { CoarseClock } from '@ballast/resilience';
+ * // Internal to @ballast/resilience (not exported from the package).
+ * import { CoarseClock } from './CoarseClock.js';
  * const coarse = new CoarseClock(new ManualClock(0), 1);
  * coarse.now(); // 0
  * ```

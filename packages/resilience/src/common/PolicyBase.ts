@@ -1,5 +1,6 @@
-import { type Clock, EventEmitter, systemClock } from '@ballast/core';
-import type { Policy, PolicyEvent, PolicyKind } from '../events.js';
+import { type Clock, systemClock } from '@ballast/core';
+import type { Policy, PolicyKind } from '../events.js';
+import { EventedPolicy } from './EventedPolicy.js';
 import type { ExecuteOptions, Operation } from './CallContext.js';
 import { type Composable, type Runner, type Step, compile, run, toStep } from './compose.js';
 
@@ -7,13 +8,10 @@ import { type Composable, type Runner, type Step, compile, run, toStep } from '.
  * What every Ballast policy shares: a `name`, a `clock`, one event stream, and `execute` (the policy run alone, as
  * a one-step pipeline). `R` is what the policy may return instead of the operation's result (fallback, chaos).
  */
-export abstract class PolicyBase<R = never> implements Policy, Composable {
-  abstract readonly kind: PolicyKind;
-  readonly name: string;
+export abstract class PolicyBase<R = never> extends EventedPolicy implements Policy, Composable {
+  abstract override readonly kind: PolicyKind;
   /** Source of time for this policy. */
   readonly clock: Clock;
-  protected readonly events = new EventEmitter<PolicyEvent>();
-  readonly onEvent = this.events.event;
   #runner: Runner | undefined;
   /**
    * Type-level only (never set at run time): what the policy may return instead of the operation's result, boxed
@@ -23,7 +21,7 @@ export abstract class PolicyBase<R = never> implements Policy, Composable {
   declare readonly fallbackResult?: { readonly type: R };
 
   constructor(name: string, clock: Clock | undefined) {
-    this.name = name;
+    super(name);
     this.clock = clock ?? systemClock;
   }
 
@@ -41,13 +39,4 @@ export abstract class PolicyBase<R = never> implements Policy, Composable {
 
   /** @internal How this policy takes part in a pipeline. */
   abstract [toStep](): Step;
-
-  /** Emits `success` or `failure` (call only when `events.hasListeners`). */
-  protected emitOutcome(durationMs: number, error: unknown, failed: boolean, counted = true): void {
-    this.events.emit(
-      failed
-        ? { policy: this.name, kind: this.kind, type: 'failure', durationMs, error, counted }
-        : { policy: this.name, kind: this.kind, type: 'success', durationMs },
-    );
-  }
 }

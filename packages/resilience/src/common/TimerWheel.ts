@@ -18,7 +18,8 @@ export interface WheelEntry {
  * @example
  * ```ts
  * import { ManualClock } from '@ballast/core';
- * import { TimerWheel } from '@ballast/resilience';
+ * // Internal to @ballast/resilience (not exported from the package).
+ * import { TimerWheel } from './TimerWheel.js';
  * const clock = new ManualClock(0);
  * const wheel = new TimerWheel(clock, 1);
  * const entry = wheel.schedule(250, () => console.log('due'));

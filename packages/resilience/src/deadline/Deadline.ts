@@ -1,7 +1,7 @@
 import { type Clock, checkNumber, reportError, systemClock } from '@ballast/core';
 import { fastClock } from '../common/CoarseClock.js';
 import { type WheelEntry, wheelFor } from '../common/TimerWheel.js';
-import { DeadlineExceededError } from '../errors/DeadlineExceededError.js';
+import { DeadlineExceededError } from './DeadlineExceededError.js';
 
 /**
  * A point in time by which a request must be answered. Nested calls receive the same deadline (through the call

@@ -1,5 +1,5 @@
 import { invalidOption } from '@ballast/core';
-import { StaleTokenError } from '../errors/StaleTokenError.js';
+import { StaleTokenError } from './StaleTokenError.js';
 
 /**
  * The resource side of fencing, in memory: remembers the highest token seen per resource and refuses anything

@@ -60,6 +60,8 @@ const cache = new WeakMap<RateLimitRule, GcraParams>();
  *
  * @example
  * ```ts
+ * // The parameters a RateLimitStore's `consume()` takes, for code that drives a store directly
+ * // (a failure counter on a MemoryRateLimitStore, say) rather than through a RateLimiter.
  * import { gcraParams } from '@ballast/resilience';
  * gcraParams({ limit: 10, periodMs: 1000 }); // { limit: 10, periodMs: 1000, burst: 10, emissionMs: 100, toleranceMs: 1000 }
  * ```

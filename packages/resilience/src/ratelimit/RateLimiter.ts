@@ -1,14 +1,12 @@
 import {
   checkNumber,
   checkOneOf,
-  EventEmitter,
   invalidOption,
   systemClock,
   type Clock,
-  type Event,
   type TimerHandle,
 } from '@ballast/core';
-import type { Policy, PolicyEvent } from '../events.js';
+import { EventedPolicy, policyName } from '../common/EventedPolicy.js';
 import { MemoryRateLimitStore } from './MemoryRateLimitStore.js';
 import { gcraParams, type GcraParams, type RateLimitDecision, type RateLimitRule } from './RateLimitRule.js';
 import type { RateLimitStore } from './RateLimitStore.js';
@@ -87,11 +85,8 @@ class StoreTimeoutError extends Error {
  * if (!decision.allowed) console.log(`retry in ${decision.retryAfterMs} ms`);
  * ```
  */
-export class RateLimiter implements Policy {
-  readonly name: string;
-  readonly kind = 'rate-limiter' as const;
-  readonly #events = new EventEmitter<PolicyEvent>();
-  readonly onEvent: Event<PolicyEvent> = this.#events.event;
+export class RateLimiter extends EventedPolicy {
+  override readonly kind = 'rate-limiter' as const;
 
   readonly #params: GcraParams;
   readonly #store: RateLimitStore;
@@ -108,10 +103,7 @@ export class RateLimiter implements Policy {
     if (typeof options !== 'object' || options === null) {
       throw invalidOption('options', 'an object with a `rule`', options);
     }
-    this.name = options.name ?? 'rate-limiter';
-    if (typeof this.name !== 'string' || this.name === '') {
-      throw invalidOption('name', 'a non-empty string', options.name);
-    }
+    super(policyName(options.name, 'rate-limiter'));
     this.#params = gcraParams(options.rule, 'rule');
     this.#store = options.store ?? new MemoryRateLimitStore();
     if (typeof this.#store.consume !== 'function') {
@@ -227,9 +219,9 @@ export class RateLimiter implements Policy {
   };
 
   #decided(key: string, decision: RateLimitDecision): RateLimitDecision {
-    if (this.#events.hasListeners) {
+    if (this.events.hasListeners) {
       const { allowed, remaining, retryAfterMs } = decision;
-      this.#events.emit({
+      this.events.emit({
         type: 'rate-limit',
         policy: this.name,
         kind: this.kind,
@@ -239,15 +231,15 @@ export class RateLimiter implements Policy {
         retryAfterMs,
       });
       if (!allowed) {
-        this.#events.emit({ type: 'rejected', policy: this.name, kind: this.kind, reason: 'rate-limited' });
+        this.events.emit({ type: 'rejected', policy: this.name, kind: this.kind, reason: 'rate-limited' });
       }
     }
     return decision;
   }
 
   #storeFailed(key: string, params: GcraParams, error: unknown): RateLimitDecision {
-    if (this.#events.hasListeners) {
-      this.#events.emit({
+    if (this.events.hasListeners) {
+      this.events.emit({
         type: 'store-error',
         policy: this.name,
         kind: this.kind,

@@ -25,7 +25,9 @@ const EPSILON_MS = 1e-6;
  *
  * @example
  * ```ts
- * import { gcra, gcraParams } from '@ballast/resilience';
+ * // Internal to @ballast/resilience (stores use it; not exported from the package).
+ * import { gcra } from './gcra.js';
+ * import { gcraParams } from './RateLimitRule.js';
  * const d = gcra(undefined, 0, gcraParams({ limit: 10, periodMs: 1000 }), 1);
  * // d.allowed === true, d.remaining === 9, d.resetAfterMs === 100
  * ```

@@ -5,7 +5,7 @@ import {
   type HttpRequestLike,
   type HttpResponseLike,
   type MiddlewareLike,
-} from '../limit/http.js';
+} from '../shed/http.js';
 import { rateLimitHeaders, type RateLimitHeaderStandard } from './rateLimitHeaders.js';
 import type { RateLimitDecision, RateLimitRule } from './RateLimitRule.js';
 import type { RateLimiter } from './RateLimiter.js';

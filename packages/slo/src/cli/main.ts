@@ -32,7 +32,8 @@ export const processIo: CliIo = {
  *
  * @example
  * ```ts
- * import { main } from '@ballast/slo';
+ * // Internal to @ballast/slo: the `ballast-slo` bin calls it; tests run it in-process.
+ * import { main } from './main.js';
  * const code = await main(['validate', 'slos/checkout.yaml']);
  * ```
  */

@@ -1,12 +1,12 @@
 import { type Clock, checkFunction, checkNumber, invalidOption, reportError } from '@ballast/core';
-import type { Breaker } from './breaker/Breaker.js';
-import { BreakerMachine, type BreakerMachineSnapshot, ISOLATED, OPEN } from './breaker/BreakerMachine.js';
-import { ConsecutiveBreaker } from './breaker/ConsecutiveBreaker.js';
-import { fastClock } from './common/CoarseClock.js';
-import { PolicyBase } from './common/PolicyBase.js';
-import { type Gate, type Step, toStep } from './common/compose.js';
-import { BrokenCircuitError } from './errors/BrokenCircuitError.js';
-import type { BreakerState } from './events.js';
+import type { Breaker } from './Breaker.js';
+import { BreakerMachine, type BreakerMachineSnapshot, ISOLATED, OPEN } from './BreakerMachine.js';
+import { ConsecutiveBreaker } from './ConsecutiveBreaker.js';
+import { fastClock } from '../common/CoarseClock.js';
+import { PolicyBase } from '../common/PolicyBase.js';
+import { type Gate, type Step, toStep } from '../common/compose.js';
+import { BrokenCircuitError } from './BrokenCircuitError.js';
+import type { BreakerState } from '../events.js';
 
 /** Options for {@link CircuitBreakerPolicy}. */
 export interface CircuitBreakerOptions {

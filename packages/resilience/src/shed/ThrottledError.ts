@@ -1,5 +1,5 @@
 import { brand, hasBrand } from '@ballast/core';
-import { markRejected } from '../errors/rejection.js';
+import { markRejected } from '../common/rejection.js';
 
 const kind = Symbol.for('ballast.ThrottledError');
 

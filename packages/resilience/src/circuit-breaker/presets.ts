@@ -1,5 +1,5 @@
-import type { CircuitBreakerOptions } from '../CircuitBreakerPolicy.js';
-import { CircuitBreakerPolicy, httpFailure } from '../CircuitBreakerPolicy.js';
+import type { CircuitBreakerOptions } from './CircuitBreakerPolicy.js';
+import { CircuitBreakerPolicy, httpFailure } from './CircuitBreakerPolicy.js';
 import { CountWindowBreaker } from './CountWindowBreaker.js';
 import { TimeWindowBreaker } from './TimeWindowBreaker.js';
 

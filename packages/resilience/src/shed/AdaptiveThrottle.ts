@@ -1,14 +1,5 @@
-import {
-  checkFunction,
-  checkNumber,
-  EventEmitter,
-  invalidOption,
-  reportError,
-  systemClock,
-  type Clock,
-  type Event,
-} from '@ballast/core';
-import type { Policy, PolicyEvent } from '../events.js';
+import { checkFunction, checkNumber, reportError, systemClock, type Clock } from '@ballast/core';
+import { EventedPolicy, policyName } from '../common/EventedPolicy.js';
 import { type Gate, type Step, toStep } from '../common/compose.js';
 import { SlidingWindow } from '../common/SlidingWindow.js';
 import { ThrottledError } from './ThrottledError.js';
@@ -60,11 +51,8 @@ export interface AdaptiveThrottleOptions {
  * const stock = await throttle.execute(() => inventory.get(sku));
  * ```
  */
-export class AdaptiveThrottle implements Policy {
-  readonly name: string;
-  readonly kind = 'adaptive-throttle' as const;
-  readonly #events = new EventEmitter<PolicyEvent>();
-  readonly onEvent: Event<PolicyEvent> = this.#events.event;
+export class AdaptiveThrottle extends EventedPolicy {
+  override readonly kind = 'adaptive-throttle' as const;
 
   readonly #k: number;
   readonly #clock: Clock;
@@ -74,10 +62,7 @@ export class AdaptiveThrottle implements Policy {
   readonly #window: SlidingWindow;
 
   constructor(options: AdaptiveThrottleOptions = {}) {
-    this.name = options.name ?? 'adaptive-throttle';
-    if (typeof this.name !== 'string' || this.name === '') {
-      throw invalidOption('name', 'a non-empty string', options.name);
-    }
+    super(policyName(options.name, 'adaptive-throttle'));
     this.#k = checkNumber('k', options.k, 2, { above: 0 });
     const windowMs = checkNumber('windowMs', options.windowMs, 120_000, { above: 0 });
     const buckets = checkNumber('buckets', options.buckets, 24, { integer: true, min: 1, max: 10_000 });
@@ -112,8 +97,8 @@ export class AdaptiveThrottle implements Policy {
     const p = this.rejectionProbability;
     this.#window.add(this.#clock.now(), REQUESTS);
     if (p > 0 && this.#random() < p) {
-      if (this.#events.hasListeners) {
-        this.#events.emit({ type: 'rejected', policy: this.name, kind: this.kind, reason: 'throttled' });
+      if (this.events.hasListeners) {
+        this.events.emit({ type: 'rejected', policy: this.name, kind: this.kind, reason: 'throttled' });
       }
       return false;
     }
@@ -162,7 +147,7 @@ export class AdaptiveThrottle implements Policy {
   #enter(): number {
     const p = this.rejectionProbability;
     if (!this.attempt()) throw new ThrottledError(p);
-    return this.#events.hasListeners ? this.#clock.now() : 0;
+    return this.events.hasListeners ? this.#clock.now() : 0;
   }
 
   #leave(started: number, error: unknown, failed: boolean): void {
@@ -175,9 +160,9 @@ export class AdaptiveThrottle implements Policy {
       }
     }
     if (!rejected) this.accepted();
-    if (this.#events.hasListeners) {
+    if (this.events.hasListeners) {
       const durationMs = started === 0 ? 0 : this.#clock.now() - started;
-      this.#events.emit(
+      this.events.emit(
         failed
           ? { type: 'failure', policy: this.name, kind: this.kind, durationMs, error, counted: rejected }
           : { type: 'success', policy: this.name, kind: this.kind, durationMs },

@@ -1,9 +1,9 @@
 import { type Clock, type TimerHandle, checkNumber } from '@ballast/core';
-import type { Call } from './common/CallContext.js';
-import { PolicyBase } from './common/PolicyBase.js';
-import { type Gate, type Step, toStep } from './common/compose.js';
-import { BulkheadRejectedError } from './errors/BulkheadRejectedError.js';
-import type { BulkheadGauges } from './events.js';
+import type { Call } from '../common/CallContext.js';
+import { PolicyBase } from '../common/PolicyBase.js';
+import { type Gate, type Step, toStep } from '../common/compose.js';
+import { BulkheadRejectedError } from './BulkheadRejectedError.js';
+import type { BulkheadGauges } from '../events.js';
 
 /** Options for {@link BulkheadPolicy}. */
 export interface BulkheadOptions {

@@ -1,9 +1,9 @@
 import { type Clock, checkFunction, invalidOption } from '@ballast/core';
-import type { CallContext } from './common/CallContext.js';
-import { PolicyBase } from './common/PolicyBase.js';
-import { type Gate, type Runner, type Step, fuse, toStep } from './common/compose.js';
-import { isRejectedError } from './errors/rejection.js';
-import { isTimeoutError } from './errors/TimeoutError.js';
+import type { CallContext } from '../common/CallContext.js';
+import { PolicyBase } from '../common/PolicyBase.js';
+import { type Gate, type Runner, type Step, fuse, toStep } from '../common/compose.js';
+import { isRejectedError } from '../common/rejection.js';
+import { isTimeoutError } from '../timeout/TimeoutError.js';
 
 /** Options for {@link FallbackPolicy}. */
 export interface FallbackOptions<F> {

@@ -1,13 +1,13 @@
-import { sleep } from './common/sleep.js';
+import { sleep } from '../common/sleep.js';
 import { type Clock, checkFunction, checkNumber, invalidOption } from '@ballast/core';
-import type { Backoff } from './backoff/Backoff.js';
-import { ExponentialBackoff } from './backoff/ExponentialBackoff.js';
-import type { Call } from './common/CallContext.js';
-import { PolicyBase } from './common/PolicyBase.js';
-import { type Gate, type Runner, type Step, admit, leaveGates, toStep } from './common/compose.js';
-import { isRetryableError } from './errors/RetryableError.js';
-import type { RetryBudget } from './retry/RetryBudget.js';
-import { retryAfterMs } from './retry/retryAfter.js';
+import type { Backoff } from './Backoff.js';
+import { ExponentialBackoff } from './ExponentialBackoff.js';
+import type { Call } from '../common/CallContext.js';
+import { PolicyBase } from '../common/PolicyBase.js';
+import { type Gate, type Runner, type Step, admit, leaveGates, toStep } from '../common/compose.js';
+import { isRetryableError } from './RetryableError.js';
+import type { RetryBudget } from './RetryBudget.js';
+import { retryAfterMs } from './retryAfter.js';
 
 /** Options for {@link RetryPolicy}. */
 export interface RetryOptions {

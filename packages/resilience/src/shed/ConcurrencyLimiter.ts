@@ -1,19 +1,18 @@
 import {
   checkFunction,
   checkNumber,
-  EventEmitter,
   invalidOption,
   reportError,
   systemClock,
   type Clock,
-  type Event,
-  type TimerHandle,
 } from '@ballast/core';
-import type { ConcurrencyLimiterGauges, Policy, PolicyEvent, Priority, RejectionReason } from '../events.js';
+import type { ConcurrencyLimiterGauges, Priority, RejectionReason } from '../events.js';
+import { EventedPolicy, policyName } from '../common/EventedPolicy.js';
 import { type Gate, type Step, toStep } from '../common/compose.js';
 import { Gradient2Limit } from './Gradient2Limit.js';
 import type { AdmissionSignal } from './EventLoopPressure.js';
 import type { LimitAlgorithm } from './LimitAlgorithm.js';
+import { CoDelQueue, PRIORITY_ORDER } from './CoDelQueue.js';
 import { LoadShedError, type LoadShedReason } from './LoadShedError.js';
 
 /** Share of the limit each priority class may fill (of all calls in flight), in (0, 1]. */
@@ -77,16 +76,7 @@ export interface LimiterPermit {
   ignore(): void;
 }
 
-interface Waiter {
-  readonly priority: Priority;
-  readonly enqueuedAt: number;
-  readonly resolve: (permit: LimiterPermit) => void;
-  readonly reject: (error: LoadShedError) => void;
-  timer: TimerHandle | undefined;
-}
-
-const ORDER: readonly Priority[] = ['critical', 'default', 'sheddable'];
-const PRIORITIES: readonly string[] = ORDER;
+const PRIORITIES: readonly string[] = PRIORITY_ORDER;
 
 class Permit implements LimiterPermit {
   #done = false;
@@ -135,19 +125,14 @@ class Permit implements LimiterPermit {
  * const body = await limiter.execute(() => fetchReport(), 'sheddable');
  * ```
  */
-export class ConcurrencyLimiter implements Policy, ConcurrencyLimiterGauges {
-  readonly name: string;
-  readonly kind = 'concurrency-limiter' as const;
-  readonly #events = new EventEmitter<PolicyEvent>();
-  readonly onEvent: Event<PolicyEvent> = this.#events.event;
+export class ConcurrencyLimiter extends EventedPolicy implements ConcurrencyLimiterGauges {
+  override readonly kind = 'concurrency-limiter' as const;
 
   readonly #algorithm: LimitAlgorithm;
   readonly #clock: Clock;
   readonly #shares: PriorityShares;
   readonly #isDropped: (error: unknown) => boolean;
-  readonly #maxQueue: number;
-  readonly #targetMs: number;
-  readonly #intervalMs: number;
+  readonly #queue: CoDelQueue<Permit>;
   readonly #onPermitEnd = (permit: Permit, outcome: 0 | 1 | 2): void => this.#onRelease(permit, outcome);
   readonly #admission: AdmissionSignal | undefined;
 
@@ -155,16 +140,9 @@ export class ConcurrencyLimiter implements Policy, ConcurrencyLimiterGauges {
   #thresholds: Record<Priority, number> = { critical: 0, default: 0, sheddable: 0 };
   #inFlight = 0;
   #byPriority: Record<Priority, number> = { critical: 0, default: 0, sheddable: 0 };
-  #queues: Record<Priority, Waiter[]> = { critical: [], default: [], sheddable: [] };
-  #queued = 0;
-  /** CoDel: when the queueing delay, above target since then, starts dropping; undefined while below target. */
-  #dropFrom: number | undefined;
 
   constructor(options: ConcurrencyLimiterOptions = {}) {
-    this.name = options.name ?? 'concurrency-limiter';
-    if (typeof this.name !== 'string' || this.name === '') {
-      throw invalidOption('name', 'a non-empty string', options.name);
-    }
+    super(policyName(options.name, 'concurrency-limiter'));
     const algorithm = options.algorithm ?? new Gradient2Limit();
     if (typeof algorithm !== 'object' || typeof algorithm.update !== 'function') {
       throw invalidOption('algorithm', 'a LimitAlgorithm (an object with `limit` and `update`)', algorithm);
@@ -184,9 +162,16 @@ export class ConcurrencyLimiter implements Policy, ConcurrencyLimiterGauges {
     }
     this.#admission = options.admission;
     const queue = options.queue === false ? { maxSize: 0 } : (options.queue ?? {});
-    this.#maxQueue = checkNumber('queue.maxSize', queue.maxSize, 50, { integer: true, min: 0 });
-    this.#targetMs = checkNumber('queue.targetMs', queue.targetMs, 5, { above: 0 });
-    this.#intervalMs = checkNumber('queue.intervalMs', queue.intervalMs, 100, { min: this.#targetMs });
+    const targetMs = checkNumber('queue.targetMs', queue.targetMs, 5, { above: 0 });
+    this.#queue = new CoDelQueue<Permit>({
+      maxSize: checkNumber('queue.maxSize', queue.maxSize, 50, { integer: true, min: 0 }),
+      targetMs,
+      intervalMs: checkNumber('queue.intervalMs', queue.intervalMs, 100, { min: targetMs }),
+      clock: this.#clock,
+      hasRoom: (priority) => this.#inFlight < this.#thresholds[priority],
+      admit: (priority) => this.#admit(priority),
+      shed: (priority, reason) => this.#shed(priority, reason),
+    });
     this.#limit = 0;
     this.#setLimit(algorithm.limit);
   }
@@ -203,7 +188,7 @@ export class ConcurrencyLimiter implements Policy, ConcurrencyLimiterGauges {
 
   /** Calls waiting in the queue. */
   get queued(): number {
-    return this.#queued;
+    return this.#queue.size;
   }
 
   /** Calls holding a permit, per priority class. */
@@ -232,10 +217,10 @@ export class ConcurrencyLimiter implements Policy, ConcurrencyLimiterGauges {
   }
 
   #acquireAdmitted(priority: Priority): Promise<LimiterPermit> {
-    if (this.#inFlight < this.#thresholds[priority] && this.#queued === 0) {
+    if (this.#inFlight < this.#thresholds[priority] && this.#queue.size === 0) {
       return Promise.resolve(this.#admit(priority));
     }
-    return this.#enqueue(priority);
+    return this.#queue.enqueue(priority);
   }
 
   /**
@@ -246,7 +231,7 @@ export class ConcurrencyLimiter implements Policy, ConcurrencyLimiterGauges {
     if (!PRIORITIES.includes(priority)) this.#checkPriority(priority);
     if (!this.#admitted(priority)) throw this.#shed(priority, 'pressure');
     const permit =
-      this.#inFlight < this.#thresholds[priority] && this.#queued === 0
+      this.#inFlight < this.#thresholds[priority] && this.#queue.size === 0
         ? this.#admit(priority)
         : await this.#acquireAdmitted(priority);
     try {
@@ -272,7 +257,7 @@ export class ConcurrencyLimiter implements Policy, ConcurrencyLimiterGauges {
   readonly #gate: Gate = {
     enter: () => {
       if (!this.#admitted('default')) throw this.#shed('default', 'pressure');
-      return this.#inFlight < this.#thresholds.default && this.#queued === 0
+      return this.#inFlight < this.#thresholds.default && this.#queue.size === 0
         ? this.#admit('default')
         : this.#acquireAdmitted('default');
     },
@@ -293,19 +278,11 @@ export class ConcurrencyLimiter implements Policy, ConcurrencyLimiterGauges {
         reportError(predicateError, `${this.name}: isDropped threw`);
       }
     }
-    const now = this.#events.hasListeners ? this.#clock.now() : 0;
+    const now = this.events.hasListeners ? this.#clock.now() : 0;
     if (!failed) permit.success();
     else if (dropped) permit.dropped();
     else permit.ignore();
-    if (this.#events.hasListeners) this.#emitOutcome(now - permit.startedAt, error, failed, dropped);
-  }
-
-  #emitOutcome(durationMs: number, error: unknown, failed: boolean, counted: boolean): void {
-    if (!failed) {
-      this.#events.emit({ type: 'success', policy: this.name, kind: this.kind, durationMs });
-    } else {
-      this.#events.emit({ type: 'failure', policy: this.name, kind: this.kind, durationMs, error, counted });
-    }
+    if (this.events.hasListeners) this.emitOutcome(now - permit.startedAt, error, failed, dropped);
   }
 
   #checkPriority(priority: Priority): void {
@@ -327,8 +304,8 @@ export class ConcurrencyLimiter implements Policy, ConcurrencyLimiterGauges {
       const rttMs = this.#clock.now() - permit.startedAt;
       this.#setLimit(this.#algorithm.update({ rttMs, inFlight: permit.inFlight, dropped: outcome === 1 }));
     }
-    if (this.#queued > 0) this.#drain();
-    else this.#dropFrom = undefined; // capacity freed with nobody waiting: no standing queue
+    if (this.#queue.size > 0) this.#queue.drain();
+    else this.#queue.idle();
   }
 
   #setLimit(next: number): void {
@@ -341,8 +318,8 @@ export class ConcurrencyLimiter implements Policy, ConcurrencyLimiterGauges {
       default: Math.max(1, Math.floor(to * this.#shares.default)),
       sheddable: Math.max(1, Math.floor(to * this.#shares.sheddable)),
     };
-    if (from !== 0 && this.#events.hasListeners) {
-      this.#events.emit({ type: 'limit-change', policy: this.name, kind: this.kind, from, to });
+    if (from !== 0 && this.events.hasListeners) {
+      this.events.emit({ type: 'limit-change', policy: this.name, kind: this.kind, from, to });
     }
   }
 
@@ -357,8 +334,8 @@ export class ConcurrencyLimiter implements Policy, ConcurrencyLimiterGauges {
   }
 
   #reject(priority: Priority, reason: RejectionReason): void {
-    if (this.#events.hasListeners) {
-      this.#events.emit({ type: 'rejected', policy: this.name, kind: this.kind, reason, priority });
+    if (this.events.hasListeners) {
+      this.events.emit({ type: 'rejected', policy: this.name, kind: this.kind, reason, priority });
     }
   }
 
@@ -366,72 +343,5 @@ export class ConcurrencyLimiter implements Policy, ConcurrencyLimiterGauges {
     const error = new LoadShedError(detail, priority, this.#limit);
     this.#reject(priority, error.reason);
     return error;
-  }
-
-  #enqueue(priority: Priority): Promise<LimiterPermit> {
-    if (this.#queued >= this.#maxQueue && !this.#evictFor(priority)) {
-      return Promise.reject(this.#shed(priority, this.#maxQueue === 0 ? 'limit' : 'queue-full'));
-    }
-    return new Promise<LimiterPermit>((resolve, reject) => {
-      const now = this.#clock.now();
-      const waiter: Waiter = { priority, enqueuedAt: now, resolve, reject, timer: undefined };
-      const dropping = this.#dropFrom !== undefined && now >= this.#dropFrom;
-      waiter.timer = this.#clock.setTimeout(
-        () => this.#expire(waiter),
-        dropping ? this.#targetMs : this.#intervalMs,
-      );
-      this.#queues[priority].push(waiter);
-      this.#queued++;
-      // The limit may have room for this priority while a higher class waits for more: try now.
-      this.#drain();
-    });
-  }
-
-  /** Makes room in a full queue for `priority` by shedding the newest call of a lower class. */
-  #evictFor(priority: Priority): boolean {
-    for (let i = ORDER.length - 1; ORDER[i] !== priority; i--) {
-      const queue = this.#queues[ORDER[i]!];
-      const victim = queue.pop();
-      if (victim) {
-        this.#queued--;
-        if (victim.timer !== undefined) this.#clock.clearTimeout(victim.timer);
-        victim.reject(this.#shed(victim.priority, 'queue-full'));
-        return true;
-      }
-    }
-    return false;
-  }
-
-  #expire(waiter: Waiter): void {
-    const queue = this.#queues[waiter.priority];
-    const i = queue.indexOf(waiter);
-    if (i < 0) return;
-    queue.splice(i, 1);
-    this.#queued--;
-    // A call waited a whole timeout: the delay has been above target at least that long.
-    this.#dropFrom ??= this.#clock.now();
-    waiter.reject(this.#shed(waiter.priority, 'queue-timeout'));
-  }
-
-  #drain(): void {
-    for (const priority of ORDER) {
-      const queue = this.#queues[priority];
-      while (queue.length > 0 && this.#inFlight < this.#thresholds[priority]) {
-        const waiter = queue.shift()!;
-        this.#queued--;
-        if (waiter.timer !== undefined) this.#clock.clearTimeout(waiter.timer);
-        const now = this.#clock.now();
-        if (now - waiter.enqueuedAt <= this.#targetMs) {
-          this.#dropFrom = undefined;
-        } else if (this.#dropFrom === undefined) {
-          this.#dropFrom = now + this.#intervalMs;
-        } else if (now >= this.#dropFrom) {
-          waiter.reject(this.#shed(priority, 'queue-timeout'));
-          continue;
-        }
-        waiter.resolve(this.#admit(priority));
-      }
-      if (queue.length > 0) return; // strict priority: lower classes wait while a higher one cannot run
-    }
   }
 }

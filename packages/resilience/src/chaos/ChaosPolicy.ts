@@ -1,8 +1,8 @@
-import { sleep } from './common/sleep.js';
+import { sleep } from '../common/sleep.js';
 import { type Clock, checkFunction, checkNumber, invalidOption } from '@ballast/core';
-import { PolicyBase } from './common/PolicyBase.js';
-import { type Gate, type Runner, type Step, fuse, toStep } from './common/compose.js';
-import { ChaosError } from './errors/ChaosError.js';
+import { PolicyBase } from '../common/PolicyBase.js';
+import { type Gate, type Runner, type Step, fuse, toStep } from '../common/compose.js';
+import { ChaosError } from './ChaosError.js';
 
 /** The fault a {@link ChaosPolicy} injects. */
 export type ChaosFault<R = never> =

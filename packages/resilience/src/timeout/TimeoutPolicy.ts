@@ -1,11 +1,11 @@
 import { type Clock, checkNumber, checkOneOf, invalidOption } from '@ballast/core';
-import type { Call } from './common/CallContext.js';
-import { fastClock } from './common/CoarseClock.js';
-import { PolicyBase } from './common/PolicyBase.js';
-import { wheelFor } from './common/TimerWheel.js';
-import { type Gate, type Runner, type Step, fuse, toStep } from './common/compose.js';
-import { DeadlineExceededError, isDeadlineExceededError } from './errors/DeadlineExceededError.js';
-import { TimeoutError, isTimeoutError } from './errors/TimeoutError.js';
+import type { Call } from '../common/CallContext.js';
+import { fastClock } from '../common/CoarseClock.js';
+import { PolicyBase } from '../common/PolicyBase.js';
+import { wheelFor } from '../common/TimerWheel.js';
+import { type Gate, type Runner, type Step, fuse, toStep } from '../common/compose.js';
+import { DeadlineExceededError, isDeadlineExceededError } from '../deadline/DeadlineExceededError.js';
+import { TimeoutError, isTimeoutError } from './TimeoutError.js';
 
 /**
  * How a timeout is enforced.
