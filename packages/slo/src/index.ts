@@ -31,15 +31,15 @@ export type { CalendarPeriod } from './engine/calendar.js';
 export { calendarPeriod } from './engine/calendar.js';
 export type { BudgetPolicy, BudgetPolicyState, ResolvedBudgetPolicy } from './budget-policy.js';
 export { budgetAllows, budgetPolicyState, resolveBudgetPolicy } from './budget-policy.js';
-export type { SpecError } from './spec/errors.js';
-export { SpecValidationError, formatSpecError, isSpecValidationError } from './spec/errors.js';
-export type { SpecParseResult, SpecSource } from './spec/parse.js';
-export { parseSlos, parseSpecs } from './spec/parse.js';
-export { importSloth } from './spec/sloth.js';
-export type { SlothImportOptions } from './spec/sloth.js';
-export { loadSlos, loadSpecFiles } from './spec/load.js';
-export type { SpecKind } from './spec/schema.js';
-export { SPEC_KINDS } from './spec/schema.js';
+export type { SpecError } from './openslo/errors.js';
+export { SpecValidationError, formatSpecError, isSpecValidationError } from './openslo/errors.js';
+export type { SpecParseResult, SpecSource } from './openslo/parse.js';
+export { parseSlos, parseSpecs } from './openslo/parse.js';
+export { importSloth } from './openslo/sloth.js';
+export type { SlothImportOptions } from './openslo/sloth.js';
+export { loadSlos, loadSpecFiles } from './openslo/load.js';
+export type { SpecKind } from './openslo/schema.js';
+export { SPEC_KINDS } from './openslo/schema.js';
 export type {
   AlertingRule,
   GeneratedRules,

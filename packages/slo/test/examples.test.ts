@@ -8,7 +8,7 @@ import { checkoutSlos } from '../examples/define-slo.js';
 import { startSloEngine } from '../examples/engine.js';
 // The examples import the package by name, as users do; this test hands them an engine of the same type.
 import { SloEngine } from '@ballast/slo';
-import { loadSlos } from '../src/spec/load.js';
+import { loadSlos } from '../src/openslo/load.js';
 
 const examples = join(import.meta.dirname, '..', 'examples');
 const MIN = 60_000;

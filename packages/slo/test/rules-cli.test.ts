@@ -6,7 +6,7 @@ import type { CliIo } from '../src/cli/command.js';
 import { writePrometheusRules } from '../examples/rules.js';
 import { main } from '../src/cli/main.js';
 import { generateRules } from '../src/rules/generate.js';
-import { loadSlos } from '../src/spec/load.js';
+import { loadSlos } from '../src/openslo/load.js';
 
 const pkg = join(import.meta.dirname, '..');
 

@@ -8,7 +8,7 @@ import type { Slo } from '../src/model.js';
 import { generateRules, type AlertingRule, type RecordingRule } from '../src/rules/generate.js';
 import { burnRateAlertName, errorRatioRecord } from '../src/rules/names.js';
 import { counterValues } from '../src/rules/tests.js';
-import { loadSlos } from '../src/spec/load.js';
+import { loadSlos } from '../src/openslo/load.js';
 import { promtool, tool } from './rules-tools.js';
 
 const examples = join(import.meta.dirname, '..', 'examples', 'shop', 'slos.yaml');

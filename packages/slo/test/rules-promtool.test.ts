@@ -6,7 +6,7 @@ import { parse, stringify } from 'yaml';
 import { defineSlo } from '../src/define.js';
 import type { Slo } from '../src/model.js';
 import { generateRuleTests, type RuleTestFile } from '../src/rules/tests.js';
-import { loadSlos } from '../src/spec/load.js';
+import { loadSlos } from '../src/openslo/load.js';
 import { promtool, tool } from './rules-tools.js';
 
 const examples = join(import.meta.dirname, '..', 'examples', 'shop', 'slos.yaml');

@@ -4,9 +4,9 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { main } from '../src/cli/main.js';
 import { generateRules } from '../src/rules/generate.js';
-import { isSpecValidationError } from '../src/spec/errors.js';
-import { parseSlos } from '../src/spec/parse.js';
-import { importSloth } from '../src/spec/sloth.js';
+import { isSpecValidationError } from '../src/openslo/errors.js';
+import { parseSlos } from '../src/openslo/parse.js';
+import { importSloth } from '../src/openslo/sloth.js';
 
 const fixtures = join(import.meta.dirname, 'fixtures', 'sloth');
 const read = (name: string): string => readFileSync(join(fixtures, name), 'utf8');

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { isMap, isSeq, parseAllDocuments, visit } from 'yaml';
-import { parseSpecs } from '../src/spec/parse.js';
+import { parseSpecs } from '../src/openslo/parse.js';
 import { seededRandom as random } from '@ballast/testkit';
 
 const valid = join(import.meta.dirname, 'fixtures', 'valid');

@@ -1,8 +1,8 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { formatSpecError } from '../src/spec/errors.js';
-import { parseSpecs } from '../src/spec/parse.js';
+import { formatSpecError } from '../src/openslo/errors.js';
+import { parseSpecs } from '../src/openslo/parse.js';
 
 const dir = join(import.meta.dirname, 'fixtures', 'invalid');
 

@@ -2,9 +2,9 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { defineSlo } from '../src/define.js';
-import { isSpecValidationError } from '../src/spec/errors.js';
-import { loadSlos, loadSpecFiles } from '../src/spec/load.js';
-import { parseSlos, parseSpecs } from '../src/spec/parse.js';
+import { isSpecValidationError } from '../src/openslo/errors.js';
+import { loadSlos, loadSpecFiles } from '../src/openslo/load.js';
+import { parseSlos, parseSpecs } from '../src/openslo/parse.js';
 
 const valid = join(import.meta.dirname, 'fixtures', 'valid');
 

@@ -1,8 +1,8 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
-import { formatSpecError, isSpecValidationError } from '../spec/errors.js';
-import { parseSlos } from '../spec/parse.js';
-import { importSloth } from '../spec/sloth.js';
+import { formatSpecError, isSpecValidationError } from '../openslo/errors.js';
+import { parseSlos } from '../openslo/parse.js';
+import { importSloth } from '../openslo/sloth.js';
 import { EXIT, UsageError, parseCommandArgs, type CliCommand } from './command.js';
 
 /** `ballast-slo import`: OpenSLO v1 specs from a Sloth spec. */

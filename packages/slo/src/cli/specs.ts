@@ -1,8 +1,8 @@
 import { readdir, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { Slo } from '../model.js';
-import { formatSpecError } from '../spec/errors.js';
-import { loadSpecFiles } from '../spec/load.js';
+import { formatSpecError } from '../openslo/errors.js';
+import { loadSpecFiles } from '../openslo/load.js';
 import { UsageError, type CliIo } from './command.js';
 
 /**
