@@ -206,6 +206,7 @@ const hints = {
 } as const;
 const labels = { type: 'object', additionalProperties: { type: 'string' } } as const;
 const duration = { type: 'string', pattern: '^\\d+[smhd]$' } as const;
+const testTime = { type: 'string', pattern: '^(\\d+m)?(\\d+s)?$', minLength: 2 } as const;
 const customAlert = {
   type: 'object',
   additionalProperties: false,
@@ -242,6 +243,7 @@ const customAlert = {
         required: ['name', 'series', 'firing', 'quiet'],
         properties: {
           name: { type: 'string', minLength: 1 },
+          interval: { type: 'string', pattern: '^\\d+[sm]$' },
           series: {
             type: 'array',
             minItems: 1,
@@ -258,10 +260,10 @@ const customAlert = {
               type: 'object',
               additionalProperties: false,
               required: ['at', 'labels'],
-              properties: { at: { type: 'string', pattern: '^\\d+m$' }, labels },
+              properties: { at: testTime, labels },
             },
           },
-          quiet: { type: 'array', items: { type: 'string', pattern: '^\\d+m$' } },
+          quiet: { type: 'array', items: testTime },
         },
       },
     },
