@@ -8,6 +8,7 @@ import {
   ruleFilesOf,
   runbookPages,
   loadCatalog,
+  operationalAlerts,
   RUNBOOK_BASE_URL,
   SERVICE,
 } from './support/retailflow.js';
@@ -32,6 +33,26 @@ const pageFiles = [...files.keys()]
   .map((p) => p.slice('runbooks/'.length));
 
 describe('alerts and runbooks', () => {
+  // On-call sets the dashboards' variables from the alert's labels: a runbook may only ask for labels the firing
+  // alert carries (the promtool cases state them exactly; the SLO alerts carry their rule's static labels).
+  it.each(alerts.map((a) => [a.alert!, a] as const))(
+    '%s: the runbook takes from the alert only labels the alert carries',
+    (name, rule) => {
+      const tested = operationalAlerts().find((a) => a.name === name);
+      const carried = new Set([
+        ...Object.keys(rule.labels),
+        ...(tested?.tests.flatMap((t) => t.firing.flatMap((f) => Object.keys(f.labels))) ?? []),
+      ]);
+      const page = files.get(`runbooks/${name}.md`)!;
+      const line = page.split('\n').find((l) => l.includes('Open the dashboards'))!;
+      expect(line, `${name}.md has no dashboard step`).toBeDefined();
+      const asked = /to the ones in the alert labels/.test(line)
+        ? [...line.matchAll(/`(\w+)`/g)].map((m) => m[1]!)
+        : [...line.matchAll(/(?:alert's|its) `(\w+)` label/g)].map((m) => m[1]!);
+      for (const label of asked) expect(carried, `${name}.md asks for the alert's ${label}`).toContain(label);
+    },
+  );
+
   it('generates rule files with the operational alerts', () => {
     for (const name of [
       'BallastCircuitBreakerStuckOpen',
