@@ -132,7 +132,7 @@ export function generateOps(input: OpsInput): OpsOutput {
   const k8sDir = service.output.kubernetes.replace(/\/+$/, '');
   const P = PROMETHEUS_FILES;
   const files = new Map<string, string>();
-  const context = alertContext(service.job, service.target, service.shell.url);
+  const context = alertContext(service.job, service.target, service.shell.url, service.shell.metrics);
 
   const slo = sloArtifacts(
     slos,
