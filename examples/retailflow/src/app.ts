@@ -13,6 +13,7 @@ import { requestDeadline } from './http/deadline.js';
 import { HttpProblem, problemHandler } from './http/problem.js';
 import type { OpenApiSchemas } from './openapi.js';
 import { adminRoutes } from './ops/admin.js';
+import { planRule } from './wiring/policies.js';
 import { healthRoutes, opsRoutes, type OpsDependencies } from './ops/routes.js';
 import type { Checkout } from './orders/checkout.js';
 import { orderRoutes } from './orders/routes.js';
@@ -107,7 +108,10 @@ export function createOpsApp(deps: AppDependencies): Express {
     opsAuth(deps.opsAuthenticator, 'admin', throttle),
     bodyDeadline(deps.clock, deps.config.bodyTimeoutMs),
     json,
-    adminRoutes(deps.policies.chaos, deps.adminRepo, deps.schemas, deps.flags, deps.policies.breakers),
+    adminRoutes(deps.policies.chaos, deps.adminRepo, deps.schemas, deps.flags, deps.policies.breakers, {
+      overrides: deps.policies.tenantLimits,
+      planLimit: (plan) => planRule(plan, deps.config).limit,
+    }),
   );
   app.use(opsAuth(deps.opsAuthenticator, 'observer', throttle), opsRoutes(deps.ops));
   return finish(app, deps);

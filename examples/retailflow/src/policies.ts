@@ -68,6 +68,11 @@ export interface ServicePolicies {
   readonly chaos: ChaosControl;
   /** The circuit breakers on-call may isolate or reset by hand (`/admin/breakers`), by policy name. */
   readonly breakers: ReadonlyMap<string, BreakerControl>;
+  /**
+   * Per-tenant rate-limit overrides in requests per minute (`/admin/tenants/:id/limit`), in force on this instance
+   * until cleared or restarted; a tenant without one gets its plan's limit.
+   */
+  readonly tenantLimits: Map<string, number>;
   /** Stops timers and connections the policies hold. */
   readonly close: () => Promise<void>;
 }

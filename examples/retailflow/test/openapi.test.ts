@@ -168,6 +168,14 @@ describe('the OpenAPI 3.1 document', () => {
         .status,
     ).toBe(404);
     await checked('POST', '/admin/breakers?invalid', { key: ADMIN, body: { name: 'payment-breaker' } });
+    const limit = '/admin/tenants/globex/limit';
+    await checked('POST', limit, { key: ADMIN, body: { requestsPerMinute: 30 } });
+    await checked('POST', limit, { key: ADMIN, body: { requestsPerMinute: null } });
+    expect(
+      (await checked('POST', '/admin/tenants/initech/limit', { key: ADMIN, body: { requestsPerMinute: 1 } }))
+        .status,
+    ).toBe(404);
+    await checked('POST', `${limit}?invalid`, { key: ADMIN, body: { requestsPerMinute: 'many' } });
     const override = (body: unknown, invalid = false) =>
       checked('POST', invalid ? '/admin/flags?invalid' : '/admin/flags', { key: ADMIN, body });
     expect((await override({ flag: 'recommendations', tenantId: 'globex', enabled: false })).status).toBe(

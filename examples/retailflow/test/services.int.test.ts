@@ -175,7 +175,9 @@ describe.skipIf(postgres.skip || redis.skip || rabbitmq.skip)(
         }
         await clock.advanceAsync(1_000);
         expect((await svc.repo.outboxStats()).depth).toBeGreaterThan(0);
-        expect((await call(svc.url, 'GET', '/readyz')).status).toBe(503);
+        // The broker is reported but does not take the instance out of the load balancer: orders keep flowing.
+        const degraded = await call<{ status: string }>(svc.url, 'GET', '/readyz');
+        expect([degraded.status, degraded.body.status]).toEqual([200, 'degraded']);
 
         open = true;
         await drainOutbox(svc, clock);

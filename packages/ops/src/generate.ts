@@ -133,7 +133,7 @@ export function generateOps(input: OpsInput): OpsOutput {
   const k8sDir = service.output.kubernetes.replace(/\/+$/, '');
   const P = PROMETHEUS_FILES;
   const files = new Map<string, string>();
-  const context = alertContext(service.job, service.target, service.shell.url);
+  const context = alertContext(service.job, service.target, service.shell.url, service.shell.metrics);
 
   const slo = sloArtifacts(
     slos,
@@ -197,6 +197,13 @@ export function generateOps(input: OpsInput): OpsOutput {
       summary: alert.summary,
       expr: alert.expr,
       source: source(P.operationalRules),
+      // What promtool proves the firing alert carries.
+      labels: [
+        ...new Set([
+          ...Object.keys(alert.labels ?? {}),
+          ...alert.tests.flatMap((t) => t.firing.flatMap((f) => Object.keys(f.labels))),
+        ]),
+      ],
       // Custom alerts got their hints merged already; generic ones get the service's now.
       runbook: custom.has(alert.name)
         ? alert.runbook
@@ -212,7 +219,8 @@ export function generateOps(input: OpsInput): OpsOutput {
       ruleFile: P.sloRules,
     })),
   ];
-  for (const page of pages) files.set(`runbooks/${page.name}.md`, renderRunbook(page, refs, service.shell));
+  const shell = { ...service.shell, job: service.job };
+  for (const page of pages) files.set(`runbooks/${page.name}.md`, renderRunbook(page, refs, shell));
   const index: IndexEntry[] = pages.map((p) => ({
     name: p.name,
     severity: p.severity,

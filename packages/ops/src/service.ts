@@ -55,6 +55,13 @@ export interface ServiceSpec {
     readonly env?: string;
     /** How commands name the base URL. @default '$SERVICE_URL' */
     readonly url?: string;
+    /**
+     * The command that prints `/metrics` (generated diagnoses pipe it to `grep`), for a service whose metrics live
+     * on another listener or ask for a token.
+     * @default 'curl -s "<url>/metrics"'
+     * @example 'curl -s -H "Authorization: Bearer $OPS_TOKEN" "$OPS_URL/metrics"'
+     */
+    readonly metrics?: string;
     /** What the diagnosis calls the commands. @default '<displayName> endpoints' */
     readonly label?: string;
     /** Commands every runbook's diagnosis starts with (readiness, feature switches in force). */
@@ -99,6 +106,7 @@ export interface ResolvedService {
   readonly shell: {
     readonly env: string;
     readonly url: string;
+    readonly metrics: string;
     readonly label: string;
     readonly commands: readonly string[];
     readonly sloCommands: readonly string[];
@@ -140,6 +148,7 @@ export function resolveService(spec: ServiceSpec): ResolvedService {
     shell: {
       env: spec.shell?.env ?? `export SERVICE_URL=http://${target}  # your instance`,
       url: spec.shell?.url ?? '$SERVICE_URL',
+      metrics: spec.shell?.metrics ?? `curl -s "${spec.shell?.url ?? '$SERVICE_URL'}/metrics"`,
       label: spec.shell?.label ?? `${displayName} endpoints`,
       commands: spec.shell?.commands ?? [],
       sloCommands: spec.shell?.sloCommands ?? [],
@@ -206,6 +215,7 @@ const hints = {
 } as const;
 const labels = { type: 'object', additionalProperties: { type: 'string' } } as const;
 const duration = { type: 'string', pattern: '^\\d+[smhd]$' } as const;
+const testTime = { type: 'string', pattern: '^(\\d+m)?(\\d+s)?$', minLength: 2 } as const;
 const customAlert = {
   type: 'object',
   additionalProperties: false,
@@ -242,6 +252,7 @@ const customAlert = {
         required: ['name', 'series', 'firing', 'quiet'],
         properties: {
           name: { type: 'string', minLength: 1 },
+          interval: { type: 'string', pattern: '^\\d+[sm]$' },
           series: {
             type: 'array',
             minItems: 1,
@@ -258,10 +269,10 @@ const customAlert = {
               type: 'object',
               additionalProperties: false,
               required: ['at', 'labels'],
-              properties: { at: { type: 'string', pattern: '^\\d+m$' }, labels },
+              properties: { at: testTime, labels },
             },
           },
-          quiet: { type: 'array', items: { type: 'string', pattern: '^\\d+m$' } },
+          quiet: { type: 'array', items: testTime },
         },
       },
     },
@@ -286,6 +297,7 @@ export const SERVICE_SCHEMA = {
       properties: {
         env: { type: 'string' },
         url: { type: 'string', minLength: 1 },
+        metrics: { type: 'string', minLength: 1 },
         label: { type: 'string', minLength: 1 },
         commands: strings,
         sloCommands: strings,

@@ -28,7 +28,12 @@ export function sloArtifacts(slos: readonly Slo[], runbookBaseUrl: string, sourc
   const runbooks = generated.alerts.map(({ alert, slo: name, severity }) => {
     const slo = slos.find((s) => s.name === name)!;
     const rule = generated.groups.flatMap((g) => g.rules).find((r) => 'alert' in r && r.alert === alert);
-    return { ...sloRunbook(slo, alert, severity, rule?.expr ?? '', source), slo: slo.name };
+    const labels = rule && 'labels' in rule && rule.labels ? Object.keys(rule.labels) : [];
+    return {
+      ...sloRunbook(slo, alert, severity, rule?.expr ?? '', source),
+      labels: labels.filter((l) => l !== 'severity'),
+      slo: slo.name,
+    };
   });
   return { slos, rules: generated.yaml, groups: generated.groups, tests, runbooks };
 }

@@ -53,7 +53,11 @@ describe('operational alerts', () => {
   it.each(OPERATIONAL_ALERTS.map((a) => [a.name, a] as const))(
     '%s has tests that prove it fires and resolves',
     (_, alert) => {
-      const minutes = (t: string) => Number(t.replace(/m$/, ''));
+      // Test times are `10m`, `1m30s` or `45s`: compared in seconds.
+      const minutes = (t: string) => {
+        const m = /^(?:(\d+)m)?(?:(\d+)s)?$/.exec(t);
+        return Number(m?.[1] ?? 0) * 60 + Number(m?.[2] ?? 0);
+      };
       const firing = alert.tests.flatMap((t) => t.firing.map((f) => minutes(f.at)));
       expect(firing.length).toBeGreaterThan(0);
       // Resolves: some case is quiet after it fired; and quiet before `for` elapsed or in a healthy case.

@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
@@ -8,6 +8,7 @@ import {
   ruleFilesOf,
   runbookPages,
   loadCatalog,
+  operationalAlerts,
   RUNBOOK_BASE_URL,
   SERVICE,
 } from './support/retailflow.js';
@@ -32,6 +33,48 @@ const pageFiles = [...files.keys()]
   .map((p) => p.slice('runbooks/'.length));
 
 describe('alerts and runbooks', () => {
+  it('every /metrics command reaches the metrics the way the service file says (listener and token)', () => {
+    for (const page of pageFiles) {
+      const text = files.get(`runbooks/${page}`)!;
+      for (const line of text.split('\n').filter((l) => /curl .*\/metrics"/.test(l))) {
+        expect(line.trim(), page).toMatch(
+          new RegExp(`^${SERVICE.shell.metrics.replace(/[$()*+.?[\\\]^{|}]/g, '\\$&')}`),
+        );
+      }
+    }
+  });
+
+  it("every breaker a runbook names is one of RetailFlow's", () => {
+    const source = readFileSync(join(root, 'examples/retailflow/src/wiring/policies.ts'), 'utf8');
+    const breakers = new Set([...source.matchAll(/name: '([a-z-]+-breaker)'/g)].map((m) => m[1]!));
+    expect(breakers.size).toBeGreaterThan(0);
+    for (const page of pageFiles) {
+      for (const m of files.get(`runbooks/${page}`)!.matchAll(/`([a-z-]+-breaker)`/g)) {
+        expect(breakers, `${page} names ${m[1]!}`).toContain(m[1]);
+      }
+    }
+  });
+
+  // On-call sets the dashboards' variables from the alert's labels: a runbook may only ask for labels the firing
+  // alert carries (the promtool cases state them exactly; the SLO alerts carry their rule's static labels).
+  it.each(alerts.map((a) => [a.alert!, a] as const))(
+    '%s: the runbook takes from the alert only labels the alert carries',
+    (name, rule) => {
+      const tested = operationalAlerts().find((a) => a.name === name);
+      const carried = new Set([
+        ...Object.keys(rule.labels),
+        ...(tested?.tests.flatMap((t) => t.firing.flatMap((f) => Object.keys(f.labels))) ?? []),
+      ]);
+      const page = files.get(`runbooks/${name}.md`)!;
+      const line = page.split('\n').find((l) => l.includes('Open the dashboards'))!;
+      expect(line, `${name}.md has no dashboard step`).toBeDefined();
+      const asked = /to the ones in the alert labels/.test(line)
+        ? [...line.matchAll(/`(\w+)`/g)].map((m) => m[1]!)
+        : [...line.matchAll(/(?:alert's|its) `(\w+)` label/g)].map((m) => m[1]!);
+      for (const label of asked) expect(carried, `${name}.md asks for the alert's ${label}`).toContain(label);
+    },
+  );
+
   it('generates rule files with the operational alerts', () => {
     for (const name of [
       'BallastCircuitBreakerStuckOpen',

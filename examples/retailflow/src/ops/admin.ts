@@ -1,5 +1,5 @@
 import { Router } from 'express';
-import type { Repository } from '../data/index.js';
+import type { Plan, Repository } from '../data/index.js';
 import type { FeatureFlags } from '../flags/flags.js';
 import { HttpProblem } from '../http/problem.js';
 import { invalidRequest, jsonBody } from '../http/validation.js';
@@ -17,6 +17,10 @@ interface BreakerRequest {
   readonly action: 'isolate' | 'reset';
 }
 
+interface TenantLimitRequest {
+  readonly requestsPerMinute: number | null;
+}
+
 interface ChaosRequest {
   readonly target: ChaosTarget;
   readonly enabled: boolean;
@@ -30,6 +34,8 @@ interface ChaosRequest {
  * (`enabled: null`) a flag override for one tenant or, with `tenantId: null`, for all (audited by the store).
  * `GET`/`POST /admin/breakers` read the circuit breakers' states and isolate (open by hand) or reset one, the lever
  * the runbooks name when a dependency is known to be down (audited as `breaker.isolate` / `breaker.reset`).
+ * `POST /admin/tenants/:tenantId/limit` overrides one tenant's requests per minute on this instance, or clears the
+ * override with `null` (audited as `tenant.limit`): the lever for a tenant flooding the service.
  */
 export function adminRoutes(
   chaos: ChaosControl,
@@ -37,6 +43,7 @@ export function adminRoutes(
   schemas: OpenApiSchemas,
   flags: Pick<FeatureFlags, 'has'>,
   breakers: ReadonlyMap<string, BreakerControl> = new Map(),
+  tenantLimits?: { readonly overrides: Map<string, number>; readonly planLimit: (plan: Plan) => number },
 ): Router {
   const router = Router({ caseSensitive: true });
   router.get('/chaos', (_req, res) => {
@@ -80,6 +87,31 @@ export function adminRoutes(
       details: { state: breaker.state },
     });
     res.json(breakerStates());
+  });
+  router.post('/tenants/:tenantId/limit', jsonBody(schemas, 'TenantLimitRequest'), async (req, res) => {
+    const tenantId = String(req.params.tenantId);
+    const body = req.body as TenantLimitRequest;
+    const tenant = await repo.getTenant(tenantId);
+    if (!tenant || !tenantLimits) {
+      throw new HttpProblem(404, 'not-found', 'Not found', `No tenant ${tenantId}`);
+    }
+    if (body.requestsPerMinute === null) tenantLimits.overrides.delete(tenantId);
+    else tenantLimits.overrides.set(tenantId, body.requestsPerMinute);
+    const override = tenantLimits.overrides.get(tenantId);
+    const limit = {
+      tenantId,
+      requestsPerMinute: override ?? tenantLimits.planLimit(tenant.plan),
+      override: override !== undefined,
+    };
+    await repo.appendAudit({
+      tenantId,
+      actor: 'admin',
+      action: 'tenant.limit',
+      targetType: 'tenant',
+      targetId: tenantId,
+      details: { ...limit },
+    });
+    res.json(limit);
   });
   router.post('/flags', jsonBody(schemas, 'FlagOverrideRequest'), async (req, res) => {
     const body = req.body as FlagOverrideRequest;

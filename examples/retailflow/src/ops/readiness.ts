@@ -3,6 +3,12 @@ import { reportError, type Clock } from '@ballast/core';
 /** One dependency check for `/readyz`: resolves when the dependency answers. */
 export interface ReadinessCheck {
   readonly name: string;
+  /**
+   * A dependency the service keeps answering without (the broker: events wait in the outbox). Its failure is
+   * reported and makes the status `degraded`, but the instance stays ready, so a load balancer keeps it.
+   * @default false
+   */
+  readonly degradable?: boolean;
   check(signal: AbortSignal): Promise<void>;
 }
 
@@ -12,9 +18,11 @@ export interface CheckResult {
   readonly detail?: string;
 }
 
-/** What `/readyz` answers. */
+/**
+ * What `/readyz` answers: `ready` and `degraded` (a degradable dependency is down) answer 200, `not-ready` 503.
+ */
 export interface ReadinessReport {
-  readonly status: 'ready' | 'not-ready';
+  readonly status: 'ready' | 'degraded' | 'not-ready';
   readonly checks: Readonly<Record<string, CheckResult>>;
 }
 
@@ -64,8 +72,15 @@ export class Readiness {
         checks[c.name] = await this.#run(c);
       }),
     );
-    const ready = Object.values(checks).every((c) => c.ok);
-    return { status: ready ? 'ready' : 'not-ready', checks };
+    const degradable = new Set(this.#checks.filter((c) => c.degradable === true).map((c) => c.name));
+    const failed = Object.entries(checks).filter(([, c]) => !c.ok);
+    const status =
+      failed.length === 0
+        ? 'ready'
+        : failed.every(([name]) => degradable.has(name))
+          ? 'degraded'
+          : 'not-ready';
+    return { status, checks };
   }
 
   async #run(c: ReadinessCheck): Promise<CheckResult> {

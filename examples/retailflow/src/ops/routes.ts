@@ -14,7 +14,8 @@ export interface OpsDependencies {
 }
 
 /**
- * `/healthz` (liveness: the process answers) and `/readyz` (dependencies answer and not draining; 503 otherwise),
+ * `/healthz` (liveness: the process answers) and `/readyz` (dependencies answer and not draining; 503 otherwise;
+ * a degradable dependency such as the broker down answers 200 with `status: "degraded"`),
  * on both listeners: neither authenticated, rate-limited nor shed, so the platform can always ask. They say
  * nothing about tenants.
  */
@@ -25,7 +26,7 @@ export function healthRoutes(deps: Pick<OpsDependencies, 'readiness'>): Router {
   });
   router.get('/readyz', async (_req, res) => {
     const report = await deps.readiness.report();
-    res.status(report.status === 'ready' ? 200 : 503).json(report);
+    res.status(report.status === 'not-ready' ? 503 : 200).json(report);
   });
   return router;
 }

@@ -77,6 +77,7 @@ export async function startEvents(options: {
   );
   telemetry.readEventGauges({
     outboxDepth: async () => (await repo.outboxStats()).depth,
+    outboxOldestAgeMs: async () => (await repo.outboxStats()).lagMs,
     dlq: async () => ({ [fulfilment.queue]: await broker.deadLetterDepth(fulfilment.queue) }),
   });
   relay.start();

@@ -281,12 +281,15 @@ export async function createPolicies(options: {
     clock,
     onStoreError: 'open',
   });
+  const tenantLimits = new Map<string, number>();
   const rateLimit = rateLimitMiddleware<Request>(tenantLimiter, {
     key: (req) => contextOf(req).tenant?.id,
     contentType: PROBLEM_CONTENT_TYPE,
     rule: (req) => {
       const tenant = contextOf(req).tenant;
-      return tenant ? planRule(tenant.plan, config) : undefined;
+      if (!tenant) return undefined;
+      const override = tenantLimits.get(tenant.id);
+      return override === undefined ? planRule(tenant.plan, config) : { limit: override, periodMs: 60_000 };
     },
     body: (req, decision) =>
       problemBody(
@@ -368,6 +371,7 @@ export async function createPolicies(options: {
       ),
     chaos,
     breakers: new Map([[paymentBreaker.name, paymentBreaker]]),
+    tenantLimits,
     storageChaos: (work) => switches.storage.run(work),
     paymentBreaker,
     paymentRetryBudget,

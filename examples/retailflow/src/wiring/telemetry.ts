@@ -39,7 +39,10 @@ export interface RetailFlowTelemetry {
   observeRepository(repo: Repository): void;
   /** One published order event and its outbox lag (`retailflow_outbox_lag_seconds`). */
   recordOutboxLag(lagMs: number): void;
-  /** Where `retailflow_outbox_depth` and `retailflow_dlq_depth{queue}` are read at scrape time. */
+  /**
+   * Where `retailflow_outbox_depth`, `retailflow_outbox_oldest_age_seconds` and `retailflow_dlq_depth{queue}` are
+   * read at scrape time.
+   */
   readEventGauges(read: EventGaugeReaders): void;
   /** Flushes and stops the trace exporter (when tracing is on) and stops collectors. */
   shutdown(): Promise<void>;
@@ -51,6 +54,11 @@ export interface RetailFlowTelemetry {
  */
 export interface EventGaugeReaders {
   readonly outboxDepth: () => Promise<number>;
+  /**
+   * Age in ms of the oldest unpublished event (0 when the outbox is empty), read from the outbox table. Unlike the
+   * lag histogram, which is observed only when an event is published, it grows while the broker refuses publishes.
+   */
+  readonly outboxOldestAgeMs?: () => Promise<number>;
   readonly dlq: () => Promise<Readonly<Record<string, number>>>;
 }
 
@@ -98,6 +106,21 @@ export function createTelemetry(options: {
         this.set(await readers.outboxDepth());
       } catch (error) {
         reportError(error, 'retailflow: reading the outbox depth for /metrics');
+      }
+    },
+  });
+  new Gauge({
+    name: 'retailflow_outbox_oldest_age_seconds',
+    help: 'Age of the oldest order event not yet published (0 when the outbox is empty); grows while the broker is down.',
+    registers: [metrics.prom],
+    async collect() {
+      const read = readers?.outboxOldestAgeMs;
+      if (!read) return;
+      try {
+        const ageMs = await read();
+        if (Number.isFinite(ageMs) && ageMs >= 0) this.set(ageMs / 1000);
+      } catch (error) {
+        reportError(error, 'retailflow: reading the outbox age for /metrics');
       }
     },
   });

@@ -47,12 +47,12 @@ export function BallastCircuitBreakerStuckOpen({
       ],
       curl: [metrics('ballast_circuit_breaker_state')],
       steps: [
-        'Find the dependency behind the breaker (the policy name says it, e.g. `payments-breaker`) and check its own status page or dashboard.',
+        "The alert's `policy` label names the breaker; find the dependency behind it and check that dependency's own status page or dashboard.",
         'Look at the outbound error types: timeouts point at a slow dependency, connection errors at a network or DNS problem, 5xx at the dependency itself.',
       ],
       mitigation: [
         'If the dependency is known to be down for a while, isolate the breaker so no trial call adds load while its owner fixes it: `breaker.isolate()` on the `CircuitBreakerPolicy`. Its state shows `isolated` and calls fail with reason `circuit-isolated`. Release it with `breaker.reset()` when the dependency is back.',
-        'Make sure the fallback for the feature is serving (cached catalog, queued payment) rather than errors.',
+        'If the feature has a fallback, make sure it is serving rather than errors; without one, callers get the fast failure the breaker gives them.',
         'Do not raise the breaker thresholds to make the alert go away: the breaker is doing its job.',
       ],
       mitigationCommands: [],

@@ -27,12 +27,18 @@ export interface TestSeries {
   readonly values: string;
 }
 
-/** One promtool test: input series at a 1m interval, and when the alert must (and must not) be firing. */
+/** One promtool test: input series at `interval`, and when the alert must (and must not) be firing. */
 export interface AlertTestCase {
   /** What the case proves (becomes a comment in the test file). */
   readonly name: string;
+  /**
+   * Time between two values of each series (rules are evaluated every 15 s).
+   * @default '1m'
+   * @example '15s'
+   */
+  readonly interval?: string;
   readonly series: readonly TestSeries[];
-  /** Evaluation times (e.g. `10m`) at which the alert fires with these labels (besides `severity`). */
+  /** Evaluation times (e.g. `10m`, `1m30s`) at which the alert fires with these labels (besides `severity`). */
   readonly firing: readonly { readonly at: string; readonly labels: Readonly<Record<string, string>> }[];
   /** Evaluation times at which the alert must not fire (before `for` elapsed, after the cause went away). */
   readonly quiet: readonly string[];

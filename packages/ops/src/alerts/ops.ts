@@ -13,11 +13,16 @@ export interface AlertContext {
 
 /**
  * The {@link AlertContext} of a service scraped as `job` at `target`, whose base URL shell commands name `url`
- * (`$SERVICE_URL`).
+ * (`$SERVICE_URL`); `metricsCommand` prints its `/metrics` when they are elsewhere or need a token.
  */
-export function alertContext(job: string, target: string, url: string): AlertContext {
+export function alertContext(
+  job: string,
+  target: string,
+  url: string,
+  metricsCommand = `curl -s "${url}/metrics"`,
+): AlertContext {
   return {
-    metrics: (pattern) => `curl -s "${url}/metrics" | grep -E '^(${pattern})'`,
+    metrics: (pattern) => `${metricsCommand} | grep -E '^(${pattern})'`,
     TEST_TARGET: `job="${job}",instance="${target}"`,
     TEST_LABELS: { job, instance: target },
   };

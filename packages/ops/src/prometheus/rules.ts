@@ -59,10 +59,10 @@ export function operationalRuleTests(
       const times: { at: string; labels: Readonly<Record<string, string>> | undefined }[] = [
         ...test.firing.map((f) => ({ at: f.at, labels: f.labels })),
         ...test.quiet.map((at) => ({ at, labels: undefined })),
-      ].sort((a, b) => minutes(a.at) - minutes(b.at));
+      ].sort((a, b) => seconds(a.at) - seconds(b.at));
       return {
         name: `${alert.name}: ${test.name}`,
-        interval: '1m',
+        interval: test.interval ?? '1m',
         input_series: test.series.map((s) => ({ series: s.series, values: s.values })),
         alert_rule_test: times.map(({ at, labels }) => ({
           eval_time: at,
@@ -81,13 +81,18 @@ export function operationalRuleTests(
       };
     }),
   );
-  return GENERATED_HEADER + stableYaml({ rule_files: [ruleFile], evaluation_interval: '1m', tests });
+  // Rules are evaluated every 15 s, as the generated prometheus.yml does, so a test can show an alert firing during a
+  // fault that lasts one minute.
+  return GENERATED_HEADER + stableYaml({ rule_files: [ruleFile], evaluation_interval: '15s', tests });
 }
 
-function minutes(duration: string): number {
-  const m = /^(\d+)m$/.exec(duration);
-  if (!m) throw new Error(`Expected a test time in whole minutes (e.g. \`10m\`), got \`${duration}\``);
-  return Number(m[1]);
+function seconds(duration: string): number {
+  const m = /^(?:(\d+)m)?(?:(\d+)s)?$/.exec(duration);
+  if (!m || duration === '')
+    throw new Error(
+      `Expected a test time in minutes and seconds (e.g. \`10m\`, \`1m30s\`), got \`${duration}\``,
+    );
+  return Number(m[1] ?? 0) * 60 + Number(m[2] ?? 0);
 }
 
 function mapValues(record: Record<string, string>, f: (v: string) => string): Record<string, string> {

@@ -8,6 +8,8 @@ export const GENERATED_NOTE =
 export interface ShellRef {
   readonly env: string;
   readonly label: string;
+  /** The service's Prometheus `job`, for alerts that do not carry it. @default the alert's `job` */
+  readonly job?: string;
 }
 
 /** What a runbook needs to know about a dashboard to link to it. */
@@ -25,7 +27,29 @@ export interface RunbookPage {
   readonly summary: string;
   readonly expr: string;
   readonly source: string;
+  /**
+   * Labels the firing alert carries (besides `severity`): the diagnosis tells on-call which dashboard variables
+   * to take from them and which to leave at All.
+   * @default [] (the alert carries neither `job` nor `instance`)
+   */
+  readonly labels?: readonly string[];
   readonly runbook: AlertSpec['runbook'];
+}
+
+/**
+ * How to set the dashboards' `job`, `instance` (and `slo`) variables from what the alert really carries: an alert
+ * aggregated over every instance names none, so `instance` stays All; one without `job` is the service's own.
+ */
+function dashboardSelection(labels: readonly string[], job: string | undefined): string {
+  const has = (l: string) => labels.includes(l);
+  const parts = [
+    has('job') || job === undefined ? "set `job` to the alert's `job` label" : `set \`job\` to \`${job}\``,
+    has('instance')
+      ? '`instance` to its `instance` label'
+      : '`instance` to All (the alert counts every instance)',
+  ];
+  if (has('slo')) parts.push('`slo` to its `slo` label');
+  return `1. Open the dashboards, ${parts.slice(0, -1).join(', ')} and ${parts[parts.length - 1]!}:`;
 }
 
 function fence(lang: string, lines: readonly string[]): string {
@@ -64,7 +88,7 @@ export function renderRunbook(
     '',
     '## Diagnosis',
     '',
-    '1. Open the dashboards, set `job` and `instance` to the ones in the alert labels:',
+    dashboardSelection(page.labels ?? [], shell.job),
     '',
     ...(panelLines.length > 0 ? panelLines : [`- ${dashboards.map((d) => `**${d.title}**`).join(', ')}`]).map(
       (l) => `   ${l}`,
