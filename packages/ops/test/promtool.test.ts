@@ -53,6 +53,8 @@ describe('generated Prometheus rules', () => {
   });
 
   it(`promtool check config ${PROMETHEUS_CONFIG} (it loads every rules file)`, () => {
+    // The scrape reads RetailFlow's ops token from a file next to the config (mounted in a real deployment).
+    writeFileSync(join(dirname(join(dir, PROMETHEUS_CONFIG)), 'ops-token'), 'rf_ops_dev_token\n');
     const r = promtoolOn('check', PROMETHEUS_CONFIG, 'config');
     expect(r.code, r.output).toBe(0);
     for (const file of ruleFiles.filter((f) => !f.includes('/'))) expect(r.output).toContain(file);
