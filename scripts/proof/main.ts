@@ -124,7 +124,7 @@ if (only.has('deployments') && !embedded) {
     env,
     rate: quick ? 60 : 100,
     holdSec: quick ? 3 : 10,
-    stepSec: quick ? 12 : 30,
+    stepSec: quick ? 15 : 30,
     goodTrials: quick ? 1 : 3,
     log,
   });
