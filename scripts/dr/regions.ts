@@ -102,6 +102,12 @@ export function spawnInstance(instance: Instance, databaseUrl: string): void {
       ...process.env,
       PORT: String(instance.port),
       PAYMENT_PORT: String(instance.paymentPort),
+      // Each instance's ops listener on a port of its own (the drill reads only the public API).
+      OPS_PORT: '0',
+      // HAProxy's checks take a failed region out; no load balancer waits on a planned stop here.
+      PRE_STOP_DELAY_MS: '0',
+      // Billing has its own section; its monthly quotas would only refuse the drill's steady checkouts.
+      QUOTAS: 'false',
       HOST: '127.0.0.1',
       DATABASE_URL: databaseUrl,
       DATABASE_WAIT_FOR_PRIMARY_MS: '3600000',
