@@ -1,6 +1,7 @@
-import { Router } from 'express';
+import { Router, type Request } from 'express';
 import type { Plan, Repository } from '../data/index.js';
 import type { FeatureFlags } from '../flags/flags.js';
+import { contextOf } from '../http/context.js';
 import { HttpProblem } from '../http/problem.js';
 import { invalidRequest, jsonBody } from '../http/validation.js';
 import type { OpenApiSchemas } from '../openapi.js';
@@ -60,7 +61,7 @@ export function adminRoutes(
     chaos.set(body.target, next);
     await repo.appendAudit({
       tenantId: null,
-      actor: 'admin',
+      actor: actorOf(req),
       action: 'chaos.set',
       targetType: 'chaos',
       targetId: body.target,
@@ -80,7 +81,7 @@ export function adminRoutes(
     else breaker.reset();
     await repo.appendAudit({
       tenantId: null,
-      actor: 'admin',
+      actor: actorOf(req),
       action: `breaker.${body.action}`,
       targetType: 'breaker',
       targetId: body.name,
@@ -105,7 +106,7 @@ export function adminRoutes(
     };
     await repo.appendAudit({
       tenantId,
-      actor: 'admin',
+      actor: actorOf(req),
       action: 'tenant.limit',
       targetType: 'tenant',
       targetId: tenantId,
@@ -121,8 +122,13 @@ export function adminRoutes(
     if (body.tenantId !== null && !(await repo.getTenant(body.tenantId))) {
       throw new HttpProblem(404, 'not-found', 'Not found', `No tenant ${body.tenantId}`);
     }
-    await repo.setFlagOverride({ ...body, actor: 'admin' });
+    await repo.setFlagOverride({ ...body, actor: actorOf(req) });
     res.json({ flag: body.flag, tenantId: body.tenantId, enabled: body.enabled });
   });
   return router;
+}
+
+/** Who pulled a lever, as the ops listener authenticated them (`admin-key` for the static key), for the audit log. */
+function actorOf(req: Request): string {
+  return contextOf(req).operator?.subject ?? 'admin';
 }
