@@ -91,7 +91,10 @@ const REFUSED_AT_MOST = 0.01;
  * 2x and 4x capacity open loop for a fixed time in each shedding mode, each mode on a fresh service process.
  */
 export async function overload(opts: OverloadOptions): Promise<OverloadResult> {
-  const start = (mode: SheddingMode): Promise<ServiceProcess> => startService({ ...opts.env, LOAD_SHEDDING: mode }, { fresh: true });
+  // One tenant sends every checkout of this mix: its share of the ingress and of the bulkhead would be the limit
+  // measured, not shedding. Fairness between tenants is the hostile section's noisy-neighbour scenario.
+  const start = (mode: SheddingMode): Promise<ServiceProcess> =>
+    startService({ TENANT_INVENTORY_SHARE: '1', ...opts.env, LOAD_SHEDDING: mode }, { fresh: true });
   // Capacity is the service's own, without any shedding in the way.
   let service = await start('none');
   const ramp: RampPoint[] = [];
