@@ -142,7 +142,7 @@ export interface RetailFlowConfig {
   /**
    * Share of the inventory bulkhead's running slots one tenant may hold (`TENANT_INVENTORY_SHARE`, 0-1), and of
    * the ingress limit one tenant's requests may hold: beyond it the tenant's request is answered 429, so one
-   * tenant's burst cannot fill the bulkhead or the ingress for the others.
+   * tenant's burst cannot fill the bulkhead or the ingress for the others. `1` sets no per-tenant cap on checkouts.
    * @default 0.5
    */
   readonly tenantInventoryShare: number;

@@ -214,12 +214,17 @@ export async function createPolicies(options: {
   });
   // One tenant may hold at most its share of the bulkhead (running + queued): a burst of one tenant's checkouts
   // then waits or is refused with a 429 of its own, and never fills the slots the other tenants' checkouts need.
-  const tenantShare = new TenantShare(
-    Math.max(
-      1,
-      Math.floor(config.tenantInventoryShare * (config.inventoryConcurrency + config.inventoryQueue)),
-    ),
-  );
+  // A share of 1 lets one tenant hold everything: no cap beyond the bulkhead's own (a service with one tenant, or
+  // a benchmark of shedding rather than of fairness).
+  const tenantShare =
+    config.tenantInventoryShare >= 1
+      ? undefined
+      : new TenantShare(
+          Math.max(
+            1,
+            Math.floor(config.tenantInventoryShare * (config.inventoryConcurrency + config.inventoryQueue)),
+          ),
+        );
   // The event loop, sampled on the real clock whatever clock the rest of the service runs on: it tells whether
   // the process itself is out of CPU (see EventLoopPressure).
   const loop = config.loadShedding === 'ballast' ? new EventLoopPressure() : undefined;
@@ -363,7 +368,7 @@ export async function createPolicies(options: {
     tenantLookup: <T>(key: string, load: () => Promise<T>) => tenantCache.get(key, load) as Promise<T>,
     catalog: <T>(key: string, load: () => Promise<T>) => catalogCache.get(key, load) as Promise<T>,
     inventory: (work) => inventoryBulkhead.execute(() => work()),
-    tenantCheckout: (tenantId, work) => tenantShare.run(tenantId, work),
+    tenantCheckout: (tenantId, work) => (tenantShare ? tenantShare.run(tenantId, work) : work()),
     payment: (work, deadline) =>
       paymentPipeline.execute(
         (call) => switches.payments.run(() => work(call)),
