@@ -45,6 +45,9 @@ export const GOAL_RULES: Readonly<Record<string, GoalRule>> = {
   // A detection time and a recovery time that move with the machine's load, far inside their goals when met.
   'faults.pageWithinDetection': { tolerance: 0.1 },
   'faults.failsFast': { tolerance: 0.1 },
+  // The quick run's burst is short: a handful of the victim's checkouts (shed while the machine is saturated) move
+  // the share by a percent.
+  'hostile.noisyNeighbourVictimSuccess': { tolerance: 0.02 },
 };
 
 interface GoalShape {

@@ -95,6 +95,8 @@ export async function monetization(options: {
   const env: Record<string, string> = {
     ...options.env,
     QUOTAS: 'true',
+    // One tenant's 140 concurrent checkouts: its monthly quota is what is measured, not its share of the bulkhead.
+    TENANT_INVENTORY_SHARE: '1',
     QUOTA_KEY_PREFIX: `proof_${randomBytes(4).toString('hex')}:quota:`,
   };
   // Both instances on one fresh database of this section's own.
