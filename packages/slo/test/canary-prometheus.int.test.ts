@@ -1,12 +1,11 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer as createNetServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { command } from '../src/cli/canary.js';
 import type { CliIo } from '../src/cli/command.js';
-import { promtool, tool } from './rules-tools.js';
+import { freePort, startBackfilledPrometheus, type BackfilledPrometheus } from './backfilled-prometheus.js';
+import { tool } from './rules-tools.js';
 
 // A real Prometheus over backfilled history: one stable fleet and four canary tracks whose behaviour is known, so
 // the judge's answers can be checked exactly. Backfilled blocks make the test independent of scrape timing.
@@ -116,67 +115,20 @@ spec:
               query: sum(rate(shop_requests_total[{{.window}}]))
 `;
 
-async function freePort(): Promise<number> {
-  const server = createNetServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
-
 describe.skipIf(hasPrometheus.skip)('ballast-slo canary against a real Prometheus', () => {
   let dir: string;
-  let prometheus: ChildProcess | undefined;
+  let prometheus: BackfilledPrometheus | undefined;
   let url: string;
-  let log = '';
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'ballast-canary-'));
-    writeFileSync(join(dir, 'history.om'), openMetrics());
     writeFileSync(join(dir, 'slo.yaml'), SPEC);
-    writeFileSync(join(dir, 'prometheus.yml'), 'global:\n  scrape_interval: 15s\n');
-    const created = await promtool([
-      'tsdb',
-      'create-blocks-from',
-      'openmetrics',
-      join(dir, 'history.om'),
-      join(dir, 'data'),
-    ]);
-    if (created.code !== 0) throw new Error(`promtool backfill failed:\n${created.output}`);
-    const port = await freePort();
-    url = `http://127.0.0.1:${port}`;
-    prometheus = spawn(
-      'prometheus',
-      [
-        `--config.file=${join(dir, 'prometheus.yml')}`,
-        `--storage.tsdb.path=${join(dir, 'data')}`,
-        `--web.listen-address=127.0.0.1:${port}`,
-        '--storage.tsdb.retention.time=30d',
-        '--log.level=warn',
-      ],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
-    );
-    prometheus.stdout?.on('data', (d: Buffer) => (log += d.toString()));
-    prometheus.stderr?.on('data', (d: Buffer) => (log += d.toString()));
-    const deadline = performance.now() + 20_000;
-    for (;;) {
-      const ready = await fetch(`${url}/-/ready`).then(
-        (r) => r.ok,
-        () => false,
-      );
-      if (ready) break;
-      if (performance.now() > deadline) throw new Error(`Prometheus did not start:\n${log}`);
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
+    prometheus = await startBackfilledPrometheus(dir, openMetrics());
+    url = prometheus.url;
   }, 40_000);
 
   afterAll(async () => {
-    const child = prometheus;
-    if (child && child.exitCode === null) {
-      const exited = new Promise((resolve) => child.once('exit', resolve));
-      child.kill('SIGTERM');
-      await exited;
-    }
+    await prometheus?.stop();
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 

@@ -1,12 +1,11 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CliIo } from '../src/cli/command.js';
 import { main } from '../src/cli/main.js';
-import { promtool, tool } from './rules-tools.js';
+import { freePort, startBackfilledPrometheus, type BackfilledPrometheus } from './backfilled-prometheus.js';
+import { tool } from './rules-tools.js';
 
 // `ballast-slo status --prometheus` and `ballast-slo gate` against a real Prometheus whose TSDB was backfilled
 // with `promtool tsdb create-blocks-from openmetrics`: the history is exact and known, and nothing waits for a scrape.
@@ -120,20 +119,10 @@ function openMetrics(end: number): string {
   return lines.join('\n');
 }
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  const port = typeof address === 'object' && address ? address.port : 0;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
-
 describe.skipIf(hasPrometheus.skip)('ballast-slo gate and status --prometheus, on a real Prometheus', () => {
   let dir: string;
-  let prometheus: ChildProcess | undefined;
+  let prometheus: BackfilledPrometheus | undefined;
   let url: string;
-  let log = '';
   // The end of the history: a whole minute, 10 minutes ago (inside the default retention, outside the head).
   const end = Math.floor(Date.now() / 60_000) * 60 - 600;
   const at = String(end * 1000);
@@ -149,44 +138,12 @@ describe.skipIf(hasPrometheus.skip)('ballast-slo gate and status --prometheus, o
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'ballast-gate-'));
     writeFileSync(join(dir, 'slos.yaml'), SPEC);
-    writeFileSync(join(dir, 'history.om'), openMetrics(end));
-    writeFileSync(join(dir, 'prometheus.yml'), 'global:\n  evaluation_interval: 15s\n');
-    const backfill = await promtool(['tsdb', 'create-blocks-from', 'openmetrics', 'history.om', 'data'], dir);
-    expect(backfill.code, backfill.output).toBe(0);
-    const port = await freePort();
-    url = `http://127.0.0.1:${port}`;
-    prometheus = spawn(
-      'prometheus',
-      [
-        `--config.file=${join(dir, 'prometheus.yml')}`,
-        `--storage.tsdb.path=${join(dir, 'data')}`,
-        `--web.listen-address=127.0.0.1:${port}`,
-        '--log.level=warn',
-      ],
-      { stdio: ['ignore', 'ignore', 'pipe'] },
-    );
-    prometheus.stderr?.on('data', (d: Buffer) => (log = (log + d.toString()).slice(-10_000)));
-    for (let i = 0; ; i++) {
-      if (prometheus.exitCode !== null) throw new Error(`prometheus exited:\n${log}`);
-      const ready = await fetch(`${url}/-/ready`).then(
-        (r) => r.ok,
-        () => false,
-      );
-      if (ready) break;
-      if (i > 200) throw new Error(`prometheus not ready at ${url}:\n${log}`);
-      await new Promise((r) => setTimeout(r, 100));
-    }
+    prometheus = await startBackfilledPrometheus(dir, openMetrics(end));
+    url = prometheus.url;
   }, 30_000);
 
   afterAll(async () => {
-    const child = prometheus;
-    if (child && child.exitCode === null) {
-      const exited = new Promise((resolve) => child.once('exit', resolve));
-      child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
-      await exited;
-      clearTimeout(timer);
-    }
+    await prometheus?.stop();
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
