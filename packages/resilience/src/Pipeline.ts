@@ -2,7 +2,7 @@ import { type Clock, invalidOption } from '@ballast/core';
 import type { ExecuteOptions, Operation } from './common/CallContext.js';
 import { type Composable, type Step, compile, fuse, toStep } from './common/compose.js';
 import { PolicyBase } from './common/PolicyBase.js';
-import type { Policy } from './events.js';
+import type { Policy } from '@ballast/core';
 
 /** A policy that can go in a {@link pipeline}: every Ballast resilience policy, and pipelines themselves. */
 export type PipelinePolicy = Policy & Composable;

@@ -1,3 +1,5 @@
+// The policy event contract lives in `@ballast/core` (types only), so `@ballast/telemetry` reads it without
+// depending on this package; it is re-exported here whole.
 export type {
   BreakerState,
   BulkheadGauges,
@@ -20,7 +22,7 @@ export type {
   StoreErrorEvent,
   SuccessEvent,
   TimeoutEvent,
-} from './events.js';
+} from '@ballast/core';
 
 // Composition: pipelines, the call context and the refusal guard shared by every policy.
 export type { CallContext, ExecuteOptions, Operation } from './common/CallContext.js';

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { BreakerMachine, HALF_OPEN_FULL, ISOLATED, OPEN } from '../src/circuit-breaker/BreakerMachine.js';
 import { ConsecutiveBreaker } from '../src/circuit-breaker/ConsecutiveBreaker.js';
-import type { BreakerState } from '../src/events.js';
+import type { BreakerState } from '@ballast/core';
 
 /**
  * Table-driven transitions of the pure breaker state machine. Each step is applied at time `t`:

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { BulkheadPolicy } from '../src/bulkhead/BulkheadPolicy.js';
 import { Deadline } from '../src/deadline/Deadline.js';
 import { isBulkheadRejectedError } from '../src/bulkhead/BulkheadRejectedError.js';
-import type { PolicyEvent } from '../src/events.js';
+import type { PolicyEvent } from '@ballast/core';
 
 function gate(): { wait: () => Promise<void>; open: () => void } {
   const waiting: (() => void)[] = [];

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { PolicyEvent } from '../src/events.js';
+import type { PolicyEvent } from '@ballast/core';
 import { SingleFlight } from '../src/cache/SingleFlight.js';
 
 function deferred<T>() {

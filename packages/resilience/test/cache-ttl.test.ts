@@ -1,6 +1,6 @@
 import { flushMicrotasks, ManualClock } from '@ballast/core';
 import { describe, expect, it } from 'vitest';
-import type { PolicyEvent } from '../src/events.js';
+import type { PolicyEvent } from '@ballast/core';
 import { TtlCache, type TtlCacheOptions } from '../src/cache/TtlCache.js';
 
 function setup(options: Partial<TtlCacheOptions> = {}) {

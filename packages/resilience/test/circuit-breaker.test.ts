@@ -7,7 +7,7 @@ import { databaseFailure, presets } from '../src/circuit-breaker/presets.js';
 import { TimeWindowBreaker } from '../src/circuit-breaker/TimeWindowBreaker.js';
 import { isBrokenCircuitError } from '../src/circuit-breaker/BrokenCircuitError.js';
 import { isRejectedError } from '../src/common/rejection.js';
-import type { PolicyEvent } from '../src/events.js';
+import type { PolicyEvent } from '@ballast/core';
 
 const boom = (status?: number): Error => Object.assign(new Error(`status ${status}`), { status });
 const fail = (error: Error) => (): Promise<never> => Promise.reject(error);

@@ -4,7 +4,7 @@ import { BulkheadPolicy } from '../src/bulkhead/BulkheadPolicy.js';
 import { ChaosPolicy, chaosEnabledByEnv } from '../src/chaos/ChaosPolicy.js';
 import { CircuitBreakerPolicy } from '../src/circuit-breaker/CircuitBreakerPolicy.js';
 import { isChaosError } from '../src/chaos/ChaosError.js';
-import type { PolicyEvent } from '../src/events.js';
+import type { PolicyEvent } from '@ballast/core';
 import { FallbackPolicy } from '../src/fallback/FallbackPolicy.js';
 import { pipeline } from '../src/Pipeline.js';
 

@@ -1,6 +1,6 @@
 import { ManualClock } from '@ballast/core';
 import { describe, expect, it } from 'vitest';
-import type { PolicyEvent } from '../src/events.js';
+import type { PolicyEvent } from '@ballast/core';
 import { isRejectedError } from '../src/common/rejection.js';
 import { AdaptiveThrottle } from '../src/shed/AdaptiveThrottle.js';
 import { isThrottledError } from '../src/shed/ThrottledError.js';

@@ -1,6 +1,6 @@
 import { ManualClock } from '@ballast/core';
 import { describe, expect, it } from 'vitest';
-import type { PolicyEvent, Priority } from '../src/events.js';
+import type { PolicyEvent, Priority } from '@ballast/core';
 import { AimdLimit } from '../src/shed/AimdLimit.js';
 import {
   ConcurrencyLimiter,

@@ -3,7 +3,7 @@ import http, { type Server } from 'node:http';
 import { ManualClock } from '@ballast/core';
 import express from 'express';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { Priority } from '../src/events.js';
+import type { Priority } from '@ballast/core';
 import { ConcurrencyLimiter } from '../src/shed/ConcurrencyLimiter.js';
 import { loadSheddingMiddleware } from '../src/shed/loadSheddingMiddleware.js';
 import { RecordingLimit } from './limit-helpers.js';

@@ -1,6 +1,6 @@
 import { ManualClock } from '@ballast/core';
 import { describe, expect, it } from 'vitest';
-import type { PolicyEvent } from '../src/events.js';
+import type { PolicyEvent } from '@ballast/core';
 import { FallbackPolicy } from '../src/fallback/FallbackPolicy.js';
 import { AdaptiveThrottle } from '../src/shed/AdaptiveThrottle.js';
 import { AimdLimit } from '../src/shed/AimdLimit.js';

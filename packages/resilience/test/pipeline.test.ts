@@ -9,7 +9,7 @@ import { Deadline } from '../src/deadline/Deadline.js';
 import { isBrokenCircuitError } from '../src/circuit-breaker/BrokenCircuitError.js';
 import { isTimeoutError } from '../src/timeout/TimeoutError.js';
 import { RetryableError } from '../src/retry/RetryableError.js';
-import type { PolicyEvent } from '../src/events.js';
+import type { PolicyEvent } from '@ballast/core';
 import { FallbackPolicy } from '../src/fallback/FallbackPolicy.js';
 import { Pipeline, pipeline } from '../src/Pipeline.js';
 import { RetryPolicy } from '../src/retry/RetryPolicy.js';

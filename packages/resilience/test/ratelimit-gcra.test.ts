@@ -1,6 +1,6 @@
 import { ManualClock } from '@ballast/core';
 import { describe, expect, it } from 'vitest';
-import type { PolicyEvent } from '../src/events.js';
+import type { PolicyEvent } from '@ballast/core';
 import { gcra } from '../src/ratelimit/gcra.js';
 import { MemoryRateLimitStore } from '../src/ratelimit/MemoryRateLimitStore.js';
 import { RateLimiter } from '../src/ratelimit/RateLimiter.js';

@@ -6,7 +6,7 @@ import { ManualClock } from '@ballast/core';
 import { testService } from '@ballast/testkit/vitest';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { PolicyEvent } from '../src/events.js';
+import type { PolicyEvent } from '@ballast/core';
 import { createTenantLimiter, plans } from '../examples/rate-limiting.js';
 import { gcra } from '../src/ratelimit/gcra.js';
 import { RateLimiter } from '../src/ratelimit/RateLimiter.js';

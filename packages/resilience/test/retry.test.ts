@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { ExponentialBackoff } from '../src/retry/ExponentialBackoff.js';
 import { Deadline } from '../src/deadline/Deadline.js';
 import { RetryableError } from '../src/retry/RetryableError.js';
-import type { PolicyEvent } from '../src/events.js';
+import type { PolicyEvent } from '@ballast/core';
 import { RetryBudget } from '../src/retry/RetryBudget.js';
 import { parseRetryAfter, retryAfterMs } from '../src/retry/retryAfter.js';
 import { RetryPolicy } from '../src/retry/RetryPolicy.js';

@@ -7,7 +7,7 @@ import { Deadline } from '../src/deadline/Deadline.js';
 import { DEADLINE_HEADER, readDeadlineHeader, writeDeadlineHeader } from '../src/deadline/header.js';
 import { isDeadlineExceededError } from '../src/deadline/DeadlineExceededError.js';
 import { isTimeoutError } from '../src/timeout/TimeoutError.js';
-import type { PolicyEvent } from '../src/events.js';
+import type { PolicyEvent } from '@ballast/core';
 import { TimeoutPolicy } from '../src/timeout/TimeoutPolicy.js';
 
 const settle = (p: Promise<unknown>): Promise<unknown> =>

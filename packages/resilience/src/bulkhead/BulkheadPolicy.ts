@@ -3,7 +3,7 @@ import type { Call } from '../common/CallContext.js';
 import { PolicyBase } from '../common/PolicyBase.js';
 import { type Gate, type Step, toStep } from '../common/compose.js';
 import { BulkheadRejectedError } from './BulkheadRejectedError.js';
-import type { BulkheadGauges } from '../events.js';
+import type { BulkheadGauges } from '@ballast/core';
 
 /** Options for {@link BulkheadPolicy}. */
 export interface BulkheadOptions {

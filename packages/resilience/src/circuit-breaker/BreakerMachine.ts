@@ -1,4 +1,4 @@
-import type { BreakerState } from '../events.js';
+import type { BreakerState } from '@ballast/core';
 import type { Breaker, BreakerSnapshot } from './Breaker.js';
 
 /** Half-open behaviour of a {@link BreakerMachine}. */

@@ -6,7 +6,7 @@ import { fastClock } from '../common/CoarseClock.js';
 import { PolicyBase } from '../common/PolicyBase.js';
 import { type Gate, type Step, toStep } from '../common/compose.js';
 import { BrokenCircuitError } from './BrokenCircuitError.js';
-import type { BreakerState } from '../events.js';
+import type { BreakerState } from '@ballast/core';
 
 /** Options for {@link CircuitBreakerPolicy}. */
 export interface CircuitBreakerOptions {

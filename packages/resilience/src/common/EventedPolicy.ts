@@ -1,5 +1,5 @@
 import { type Event, EventEmitter, invalidOption } from '@ballast/core';
-import type { Policy, PolicyEvent, PolicyKind } from '../events.js';
+import type { Policy, PolicyEvent, PolicyKind } from '@ballast/core';
 
 /**
  * What every Ballast policy shares, whether or not it runs calls itself: a `name`, a `kind` and one event stream

@@ -1,5 +1,5 @@
 import { type Clock, systemClock } from '@ballast/core';
-import type { Policy, PolicyKind } from '../events.js';
+import type { Policy, PolicyKind } from '@ballast/core';
 import { EventedPolicy } from './EventedPolicy.js';
 import type { ExecuteOptions, Operation } from './CallContext.js';
 import { type Composable, type Runner, type Step, compile, run, toStep } from './compose.js';

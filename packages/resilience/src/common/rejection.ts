@@ -1,5 +1,5 @@
 import { brand, hasBrand } from '@ballast/core';
-import type { RejectionReason } from '../events.js';
+import type { RejectionReason } from '@ballast/core';
 
 const kind = Symbol.for('ballast.RejectedError');
 

@@ -1,5 +1,5 @@
 import type { Clock, TimerHandle } from '@ballast/core';
-import type { Priority } from '../events.js';
+import type { Priority } from '@ballast/core';
 import type { LoadShedError, LoadShedReason } from './LoadShedError.js';
 
 /** Priority classes in the order they leave the queue. */

@@ -6,7 +6,7 @@ import {
   systemClock,
   type Clock,
 } from '@ballast/core';
-import type { ConcurrencyLimiterGauges, Priority, RejectionReason } from '../events.js';
+import type { ConcurrencyLimiterGauges, Priority, RejectionReason } from '@ballast/core';
 import { EventedPolicy, policyName } from '../common/EventedPolicy.js';
 import { type Gate, type Step, toStep } from '../common/compose.js';
 import { Gradient2Limit } from './Gradient2Limit.js';

@@ -12,7 +12,7 @@ import {
   type Clock,
   type TimerHandle,
 } from '@ballast/core';
-import type { Priority } from '../events.js';
+import type { Priority } from '@ballast/core';
 
 /** One reading of how busy the event loop was since the previous one. */
 export interface EventLoopSample {

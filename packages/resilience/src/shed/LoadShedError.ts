@@ -1,6 +1,6 @@
 import { brand, hasBrand } from '@ballast/core';
 import { markRejected } from '../common/rejection.js';
-import type { Priority } from '../events.js';
+import type { Priority } from '@ballast/core';
 
 const kind = Symbol.for('ballast.LoadShedError');
 

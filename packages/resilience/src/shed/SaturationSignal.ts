@@ -1,5 +1,5 @@
 import { checkNumber, invalidOption, reportError } from '@ballast/core';
-import type { Priority } from '../events.js';
+import type { Priority } from '@ballast/core';
 import type { AdmissionSignal } from './EventLoopPressure.js';
 
 /** Options for {@link SaturationSignal}. */

@@ -1,5 +1,5 @@
 import { checkFunction, checkNumber, invalidOption } from '@ballast/core';
-import type { Priority } from '../events.js';
+import type { Priority } from '@ballast/core';
 import type { ConcurrencyLimiter, LimiterPermit } from './ConcurrencyLimiter.js';
 import {
   JSON_CONTENT_TYPE,
