@@ -42,7 +42,9 @@ export function haproxyConfig(o: HaproxyOptions): string {
     '  timeout connect 1s',
     '  timeout client 30s',
     '  timeout server 30s',
-    '  timeout http-keep-alive 2s',
+    // Longer than any client's idle keep-alive (the drills' undici pool closes idle sockets after 1 s), so HAProxy
+    // never closes a connection a client is sending on.
+    '  timeout http-keep-alive 10s',
     // A check answers within this, whatever `inter` is: a busy instance's /readyz is slow before it is wrong.
     '  timeout check 3s',
     '  option redispatch',

@@ -26,7 +26,15 @@ interface Answer {
 
 /** Steady open-loop load through HAProxy: one checkout in three requests, the rest catalog reads. */
 function steadyLoad(url: string, rate: number) {
-  const pool = new Pool(url, { connections: 32, pipelining: 1, headersTimeout: 10_000, bodyTimeout: 10_000 });
+  // Idle sockets close after 1 s, before HAProxy's keep-alive timeout: no request goes out on a closing socket.
+  const pool = new Pool(url, {
+    connections: 32,
+    pipelining: 1,
+    headersTimeout: 10_000,
+    bodyTimeout: 10_000,
+    keepAliveTimeout: 1000,
+    keepAliveMaxTimeout: 1000,
+  });
   const answers: Answer[] = [];
   const pending = new Set<Promise<void>>();
   let running = true;
