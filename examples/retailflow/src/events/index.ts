@@ -20,6 +20,8 @@ export type { EnvelopeFromOutboxOptions } from './envelope.js';
 export { checkEnvelope, decodeEnvelope, encodeEnvelope, envelopeFromOutbox } from './envelope.js';
 export type { EventSchemaFile, SchemaCheck } from './schemas.js';
 export { DEFAULT_SCHEMA_DIR, EventSchemaRegistry, eventSchemas, readSchemaFiles } from './schemas.js';
+export type { RegistryGateInput, RegistryProblem, SchemaBreak } from './compatibility.js';
+export { backwardBreaks, checkSchemaRegistry } from './compatibility.js';
 export type { UpcastOptions, Upcaster } from './upcasters.js';
 export { UPCASTERS, upcast } from './upcasters.js';
 export { topicMatches } from './topic.js';
