@@ -163,6 +163,23 @@ describe('the relay publishes the newest version, validated', () => {
     );
     expect((await repo.listDeadLettered())[0]).toMatchObject({ aggregateId: id });
   });
+  it('dead-letters an event type that has no schema, saying which file to add', async () => {
+    driver.db
+      .prepare(
+        `INSERT INTO outbox (id, tenant_id, aggregate_type, aggregate_id, type, payload, created_at, next_attempt_at)
+         VALUES ('x1', 'acme', 'order', 'o1', 'order.shipped', '{}', 1, 1)`,
+      )
+      .run();
+    const relay = new OutboxRelay({ store: repo, broker, clock });
+    const dead: RelayDeadLetteredEvent[] = [];
+    relay.onDeadLettered((e) => dead.push(e));
+    await relay.runOnce();
+    expect(got).toEqual([]);
+    expect((dead[0]!.error as Error).message).toBe(
+      'outbox event x1: order.shipped v1 does not match its schema: no schema for event type order.shipped ' +
+        '(add events/schemas/order.shipped/v1.schema.json)',
+    );
+  });
 });
 
 describe('the fulfilment consumer reads tolerantly and dead-letters what it cannot read', () => {

@@ -111,7 +111,7 @@ export class EventSchemaRegistry {
         ok: false,
         errors: [
           known.length === 0
-            ? `no schema for event type ${type}`
+            ? `no schema for event type ${type} (add events/schemas/${type}/v1.schema.json)`
             : `no schema for ${type} v${version} (known: ${known.map((v) => `v${v}`).join(', ')})`,
         ],
       };
