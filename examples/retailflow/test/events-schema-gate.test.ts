@@ -115,6 +115,13 @@ describe('backwardBreaks (BACKWARD mode: the new schema reads what the old one w
       '`pattern` added: "^ord_"',
     ],
     [
+      'extra fields constrained by a schema',
+      (s: Json) => (s.additionalProperties = { type: 'string' }),
+      '(payload)',
+      'unsupported-change',
+      '`additionalProperties` changed to a schema',
+    ],
+    [
       'a keyword the gate cannot reason about',
       (s: Json) => (props(s).orderId = { oneOf: [{ type: 'string' }, { type: 'integer' }] }),
       'orderId',

@@ -205,7 +205,16 @@ function compare(prev: Schema, next: Schema, path: string, out: SchemaBreak[]): 
       message: 'required field removed: readers of the previous version rely on it',
     });
   }
-  if (next.additionalProperties === false && prev.additionalProperties !== false) {
+  if (
+    asSchema(next.additionalProperties) &&
+    !isDeepStrictEqual(prev.additionalProperties, next.additionalProperties)
+  ) {
+    out.push({
+      path: where(path),
+      rule: 'unsupported-change',
+      message: '`additionalProperties` changed to a schema and the gate cannot prove the change compatible',
+    });
+  } else if (next.additionalProperties === false && prev.additionalProperties !== false) {
     out.push({
       path: where(path),
       rule: 'closed-content',
