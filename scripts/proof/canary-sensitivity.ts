@@ -303,3 +303,39 @@ export function canarySensitivity(o: CanarySensitivityOptions = {}): CanarySensi
   }
   return { seed, trials, stepSec, builds, rows, byMinEvents };
 }
+
+// Run alone (`npx tsx --conditions=@ballast/source scripts/proof/canary-sensitivity.ts [stepSec] [drillRate]
+// [trials]`): prints the study as Markdown tables, then its JSON on the last line. The deployments section of the
+// proof runs the same study with its own step length and rate.
+if (process.argv[1] && import.meta.url.endsWith(process.argv[1].replace(/^.*[\\/]scripts[\\/]/, 'scripts/'))) {
+  const [stepSec = 15, drillRate = 60, trials = 200] = process.argv.slice(2).map(Number);
+  const study = canarySensitivity({
+    stepSec,
+    drillRate,
+    trials,
+    rates: [...new Set([15, 30, drillRate, 2 * drillRate])].sort((a, b) => a - b),
+  });
+  const pct = (x: number) => `${(x * 100).toFixed(0)}%`;
+  const sec = (x: number) => (Number.isFinite(x) ? `${x.toFixed(0)} s` : '–');
+  const table = (rows: readonly ScenarioSummary[]) => [
+    '| req/s | first share | min events | build | rolled back | held | promoted | rollback after p50 / p90 | harmed p50 / p90 |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- | --- |',
+    ...rows.map(
+      (r) =>
+        `| ${r.rate} | ${pct(r.firstShare)} | ${r.minEvents} | ${r.build} | ${pct(r.rolledBack / r.trials)} | ${pct(r.held / r.trials)} | ${pct(r.promoted / r.trials)} | ${sec(r.decidedP50Sec)} / ${sec(r.decidedP90Sec)} | ${Number.isFinite(r.harmedP50) ? `${r.harmedP50} / ${r.harmedP90}` : '–'} |`,
+    ),
+  ];
+  console.log(
+    [
+      `# Canary sensitivity: ${stepSec} s steps, ${trials} trials per row, seed ${study.seed}`,
+      '',
+      ...table(study.rows),
+      '',
+      `## At ${drillRate} req/s from 5%, by minimum sample`,
+      '',
+      ...table(study.byMinEvents),
+      '',
+      JSON.stringify(study),
+    ].join('\n'),
+  );
+}
