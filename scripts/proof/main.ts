@@ -126,6 +126,7 @@ if (only.has('deployments') && !embedded) {
     holdSec: quick ? 3 : 10,
     stepSec: quick ? 15 : 30,
     goodTrials: quick ? 1 : 3,
+    sensitivityTrials: quick ? 100 : 400,
     log,
   });
 } else if (only.has('deployments')) {

@@ -265,6 +265,7 @@ export function markdown(f: ProofFigures): string {
           `| ${c.build} | ${c.outcome} | ${n(c.decidedAfterSec, 1)} s | ${pct(c.shareAtDecision)} | ${c.canaryCheckoutFailureRatio === null ? '–' : pct(c.canaryCheckoutFailureRatio)} | ${c.harmed} / ${c.served} | ${c.judgements} | ${c.reasons.slice(0, 2).join('; ').replace(/\|/g, '/')} |`,
       ),
       '',
+      ...sensitivityLines(dep),
     );
   }
   const dr = f.disaster;
@@ -315,6 +316,34 @@ export function markdown(f: ProofFigures): string {
     );
   }
   return lines.join('\n');
+}
+
+/** The canary sensitivity study as a paragraph and two tables. */
+function sensitivityLines(dep: NonNullable<ProofFigures['deployments']>): string[] {
+  const st = dep.sensitivity as DeploymentsResult['sensitivity'] | undefined;
+  if (!st) return [];
+  const pct = (x: number) => `${(x * 100).toFixed(x < 0.01 && x > 0 ? 2 : 0)}%`;
+  const sec = (x: number | null) => (x === null || !Number.isFinite(x) ? '–' : `${x.toFixed(0)} s`);
+  const row = (r: DeploymentsResult['sensitivity']['rows'][number]) =>
+    r.build === 'good'
+      ? `| ${r.rate} | ${pct(r.firstShare)} | ${r.minEvents} | ${r.build} | ${pct(r.rolledBack / r.trials)} false rollbacks, ${pct(r.held / r.trials)} held | – | – |`
+      : `| ${r.rate} | ${pct(r.firstShare)} | ${r.minEvents} | ${r.build} | ${pct(r.rolledBack / r.trials)} rolled back, ${pct(r.held / r.trials)} held, ${pct(r.promoted / r.trials)} promoted | ${sec(r.decidedP50Sec)} / ${sec(r.decidedP90Sec)} | ${Number.isFinite(r.harmedP50) ? `${r.harmedP50} / ${r.harmedP90} (${pct(r.harmedShareP50)})` : '–'} |`;
+  const header = [
+    '| req/s | first share | min events | build | outcomes | rollback after p50 / p90 | requests harmed p50 / p90 (share of served) |',
+    '| --- | --- | --- | --- | --- | --- | --- |',
+  ];
+  return [
+    `How detection and harm move with the canary's share and the traffic rate: the same rollout (${st.stepSec} s steps, judged every 2 s by \`judgeCanary\` with the drill's options) replayed on simulated traffic of the drill's shape, ${st.trials} seeded trials per row (seed ${st.seed}; failing build: ${(st.builds[0]!.checkoutFailure * 100).toFixed(1)}% of its checkouts fail, as in the committed quick run's drill (this run's: ${((dep.canaries.find((c) => c.build === 'failing')?.canaryCheckoutFailureRatio ?? 0) * 100).toFixed(1)}%); slow build: +${st.builds[1]!.addedLatencyMs} ms). Detection time falls with the canary's traffic (share × rate); the requests a bad build harms before its rollback stay nearly constant (the judge needs a fixed number of bad events), so a smaller first share spreads the same harm over more time; at low traffic a failing build can pass every step on too few events, and larger minimum samples trade promotion time for fewer escapes.`,
+    '',
+    ...header,
+    ...st.rows.map(row),
+    '',
+    `At ${dep.rate} req/s from 5%, by minimum sample per SLO:`,
+    '',
+    ...header,
+    ...st.byMinEvents.map(row),
+    '',
+  ];
 }
 
 /** The attack goals (slow bodies, abusive input, cancel races, noisy neighbour) as table rows. */

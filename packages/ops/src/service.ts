@@ -90,6 +90,12 @@ export interface ServiceSpec {
     readonly labels?: Readonly<Record<string, string>>;
     /** The Prometheus address Argo Rollouts analysis queries. @default 'http://prometheus.monitoring:9090' */
     readonly prometheusAddress?: string;
+    /**
+     * The series label holding a pod's Argo Rollouts template hash (relabelled from the pod label
+     * `rollouts-pod-template-hash`): how analysis tells the canary's series from the stable version's.
+     * @default 'rollouts_pod_template_hash'
+     */
+    readonly podTemplateHashLabel?: string;
   };
   /** Where rules and Kubernetes resources go, relative to `--out`. */
   readonly output?: { readonly prometheus?: string; readonly kubernetes?: string };
@@ -122,6 +128,7 @@ export interface ResolvedService {
     readonly namespace: string | undefined;
     readonly labels: Readonly<Record<string, string>>;
     readonly prometheusAddress: string;
+    readonly podTemplateHashLabel: string;
   };
   readonly output: { readonly prometheus: string; readonly kubernetes: string };
 }
@@ -164,6 +171,7 @@ export function resolveService(spec: ServiceSpec): ResolvedService {
       namespace: spec.kubernetes?.namespace,
       labels: spec.kubernetes?.labels ?? {},
       prometheusAddress: spec.kubernetes?.prometheusAddress ?? 'http://prometheus.monitoring:9090',
+      podTemplateHashLabel: spec.kubernetes?.podTemplateHashLabel ?? 'rollouts_pod_template_hash',
     },
     output: {
       prometheus: spec.output?.prometheus ?? 'prometheus',
@@ -326,6 +334,7 @@ export const SERVICE_SCHEMA = {
         namespace: { type: 'string', pattern: NAME },
         labels,
         prometheusAddress: { type: 'string', pattern: '^https?://' },
+        podTemplateHashLabel: { type: 'string', pattern: '^[a-zA-Z_][a-zA-Z0-9_]*$' },
       },
     },
     output: {

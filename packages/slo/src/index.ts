@@ -80,4 +80,8 @@ export type {
 } from './canary/judge.js';
 export { judgeCanary } from './canary/judge.js';
 export type { CanaryLatencyQuery, CanaryQueryOptions } from './canary/prometheus.js';
-export { canaryLatencyFromPrometheus, canarySlosFromPrometheus } from './canary/prometheus.js';
+export {
+  canaryLatencyFromPrometheus,
+  canarySlosFromPrometheus,
+  sloQueriesWithMatchers,
+} from './canary/prometheus.js';

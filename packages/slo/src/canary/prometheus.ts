@@ -2,7 +2,7 @@ import { invalidOption } from '@ballast/core';
 import { parseDuration } from '../duration.js';
 import type { Indicator, PrometheusSource, Slo } from '../model.js';
 import type { PrometheusClient } from '../prometheus/client.js';
-import { sloQueries } from '../rules/queries.js';
+import { sloQueries, type SloQueries } from '../rules/queries.js';
 import type { CanaryMetricInput, CanarySloInput } from './judge.js';
 
 /**
@@ -107,6 +107,21 @@ function narrow(slo: Slo, matchers: string): Slo {
     };
   }
   return { ...slo, indicator };
+}
+
+/**
+ * The SLO's queries narrowed to one version: `matchers` added to every selector of its indicator (in an
+ * expression, to every range selector). What {@link canarySlosFromPrometheus} reads, for tools that write the
+ * queries out (Argo Rollouts analysis templates, dashboards of a rollout).
+ *
+ * @example
+ * ```ts
+ * import { sloQueriesWithMatchers } from '@ballast/slo';
+ * sloQueriesWithMatchers(slo, 'track="canary"').errorRatio('5m');
+ * ```
+ */
+export function sloQueriesWithMatchers(slo: Slo, matchers: string): SloQueries {
+  return sloQueries(narrow(slo, matchers));
 }
 
 function windowSeconds(window: string): number {
