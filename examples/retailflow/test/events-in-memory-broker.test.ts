@@ -16,6 +16,7 @@ import {
 const event = (id: string, type = 'order.confirmed'): EventEnvelope => ({
   id,
   type,
+  schemaVersion: 1,
   tenantId: 'acme',
   aggregateType: 'order',
   aggregateId: `o-${id}`,
@@ -54,13 +55,22 @@ describe('envelopes', () => {
   });
 
   it('builds an envelope from an outbox row, and calls a row with a broken payload poison', () => {
+    const payload = {
+      orderId: 'o1',
+      status: 'pending',
+      totalCents: 600,
+      currency: 'USD',
+      paymentId: null,
+      reason: null,
+      items: [{ productId: 'sku-filter', name: 'Paper filters, 100', quantity: 1, unitPriceCents: 600 }],
+    };
     const row = {
       id: 'e1',
       tenantId: 'acme',
       aggregateType: 'order',
       aggregateId: 'o1',
       type: 'order.created',
-      payload: '{"orderId":"o1"}',
+      payload: JSON.stringify(payload),
       createdAt: 42,
       attempts: 0,
       lastError: null,
@@ -68,13 +78,17 @@ describe('envelopes', () => {
     expect(envelopeFromOutbox(row)).toEqual({
       id: 'e1',
       type: 'order.created',
+      schemaVersion: 1,
       tenantId: 'acme',
       aggregateType: 'order',
       aggregateId: 'o1',
       occurredAt: 42,
-      payload: { orderId: 'o1' },
+      payload,
     });
     expect(() => envelopeFromOutbox({ ...row, payload: '{oops' })).toThrow(PoisonMessageError);
+    expect(() => envelopeFromOutbox({ ...row, payload: '{"orderId":"o1"}' })).toThrow(
+      'outbox event e1: order.created v1 does not match its schema: payload has no `status`',
+    );
   });
 });
 

@@ -335,7 +335,14 @@ describe('fulfilment through the in-process broker', () => {
     await s.repo.cancelOrder({ tenantId: 'acme', orderId: ids[3]! });
     await relay.runOnce();
     await flushMicrotasks();
-    expect(fulfilment.counts).toEqual({ fulfilled: 3, duplicate: 0, skipped: 0, ignored: 6, failed: 0 });
+    expect(fulfilment.counts).toEqual({
+      fulfilled: 3,
+      duplicate: 0,
+      skipped: 0,
+      ignored: 6,
+      failed: 0,
+      rejected: 0,
+    });
 
     // The relay crashed after the confirms but before marking them: every event is delivered again.
     for (const message of [...s.got]) await s.broker.publish(message);

@@ -15,6 +15,7 @@ import {
   type RelayOutageEvent,
 } from '../src/events/index.js';
 import { KEYS } from './data-contract.js';
+import { fakeFulfilmentStore } from './fake-fulfilment-store.js';
 import { TcpProxy } from './tcp-proxy.js';
 
 const rabbit = testService('rabbitmq');
@@ -122,7 +123,38 @@ describe.skipIf(rabbit.skip)('RabbitMQ broker', () => {
     );
     expect(dead.map((d) => d.message?.id ?? d.body).sort()).toEqual(['bad', '{not json']);
     expect(dead.every((d) => d.reason === 'rejected' && d.queue === q)).toBe(true);
+    // The reason travels with the dead letter (republished with x-ballast-dead-letter-reason).
+    expect(dead.find((d) => d.message?.id === 'bad')?.detail).toBe('cannot ship');
+    expect(dead.find((d) => d.message === null)?.detail).toBe('message body is not JSON');
     expect(ok).toEqual(['good']);
+  });
+
+  it('dead-letters an order event of a schema version the fulfilment consumer does not know, with the reason', async () => {
+    const broker = make();
+    await broker.start();
+    const q = queue('fulfilment-versions');
+    const store = fakeFulfilmentStore();
+    const shipped = store.shipped;
+    const fulfilment = new FulfilmentConsumer({ broker, queue: q, store });
+    await fulfilment.start();
+    const confirmed = (id: string, schemaVersion: number): EventEnvelope => ({
+      ...event(id),
+      schemaVersion,
+      payload: { orderId: `o-${id}`, futureField: true },
+    });
+    await broker.publish(confirmed('v9', 9));
+    await broker.publish(confirmed('v1', 1));
+    const dead = await poll(async () =>
+      (await broker.deadLetterDepth(q)) >= 1 && shipped.length >= 1 ? broker.takeDeadLetters(q) : undefined,
+    );
+    await fulfilment.stop();
+    expect(shipped).toEqual(['o-v1']);
+    expect(dead).toHaveLength(1);
+    expect(dead[0]!.message).toMatchObject({ id: 'v9', schemaVersion: 9 });
+    expect(dead[0]!.detail).toContain(
+      'order.confirmed schema version 9 is newer than this reader knows (v1)',
+    );
+    expect(fulfilment.counts).toMatchObject({ fulfilled: 1, rejected: 1 });
   });
 
   it('redelivers a failing message and dead-letters it at the delivery limit', async () => {

@@ -7,6 +7,12 @@ import type { Event } from '@ballast/core';
 export interface EventEnvelope {
   readonly id: string;
   readonly type: string;
+  /**
+   * Version of the payload's schema (`events/schemas/<type>/v<N>.schema.json`). Envelopes written before events were
+   * versioned have none and are read as 1; `checkEnvelope` and `decodeEnvelope` fill it in.
+   * @default 1
+   */
+  readonly schemaVersion?: number;
   readonly tenantId: string;
   readonly aggregateType: string;
   readonly aggregateId: string;
@@ -68,6 +74,12 @@ export interface DeadLetter {
    * `delivery_limit` (failed `maxDeliveries` times).
    */
   readonly reason: string;
+  /**
+   * What the consumer said when it refused the message as poison (the `PoisonMessageError` message, e.g. a schema
+   * version it does not know), or why the broker could not decode it; `undefined` when not known (e.g. dead-lettered
+   * by the delivery limit, or by a RabbitMQ broker that could not republish with the reason).
+   */
+  readonly detail?: string;
 }
 
 /** Connection state changes, for `/readyz` and telemetry. */

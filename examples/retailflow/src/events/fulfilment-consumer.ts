@@ -1,7 +1,9 @@
 import { EventEmitter, checkNumber } from '@ballast/core';
 import type { FulfilmentOutcome, FulfilmentStore } from '../data/repository.js';
 import type { Broker, Consumer, Delivery } from './broker.js';
-import { PoisonMessageError } from './errors.js';
+import { PoisonMessageError, isPoisonMessageError } from './errors.js';
+import type { EventSchemaRegistry } from './schemas.js';
+import { upcast, type Upcaster } from './upcasters.js';
 
 /** Options of {@link FulfilmentConsumer}. */
 export interface FulfilmentConsumerOptions {
@@ -16,6 +18,10 @@ export interface FulfilmentConsumerOptions {
   readonly prefetch?: number;
   /** @default 5 */
   readonly maxDeliveries?: number;
+  /** The schema versions this consumer knows; a newer version is dead-lettered. @default eventSchemas() */
+  readonly registry?: EventSchemaRegistry;
+  /** @default UPCASTERS */
+  readonly upcasters?: readonly Upcaster[];
 }
 
 /** Tallies of what the consumer did with the deliveries it got. */
@@ -28,8 +34,18 @@ export interface FulfilmentCounts {
   readonly skipped: number;
   /** Events of other types on the queue, acknowledged without effect. */
   readonly ignored: number;
-  /** Deliveries that threw (store down, poison payload). */
+  /** Deliveries that threw (store down, poison payload), `rejected` ones included. */
   readonly failed: number;
+  /** Deliveries refused as poison and dead-lettered at once (e.g. a schema version newer than this consumer). */
+  readonly rejected: number;
+}
+
+/** A delivery refused as poison: it goes to the dead-letter queue with `reason`. */
+export interface FulfilmentRejectedEvent {
+  readonly eventId: string;
+  readonly type: string;
+  readonly schemaVersion: number;
+  readonly reason: string;
 }
 
 /** One delivery handled. */
@@ -45,6 +61,12 @@ export interface FulfilmentProcessedEvent {
  * processed-event record and the shipment commit in one transaction — so the broker's at-least-once delivery
  * (redeliveries, relay republishing after a crash) gives exactly-once effects. `counts` is the proof.
  *
+ * It is a tolerant reader: it lifts older payload versions with the upcasters, reads only `orderId`, and ignores
+ * fields it does not know. An `order.confirmed` of a schema version newer than it knows, or without an `orderId`
+ * matching the envelope, is refused as poison: the broker dead-letters it with the reason
+ * (`DeadLetter.detail`), and it can be replayed once a consumer that knows the version is deployed. Events of
+ * other types are acknowledged without effect, whatever their version.
+ *
  * @example
  * ```ts
  * import { FulfilmentConsumer } from './events/index.js';
@@ -59,12 +81,17 @@ export class FulfilmentConsumer {
   readonly #name: string;
   readonly #prefetch: number;
   readonly #maxDeliveries: number;
+  readonly #registry: EventSchemaRegistry | undefined;
+  readonly #upcasters: readonly Upcaster[] | undefined;
   readonly #processed = new EventEmitter<FulfilmentProcessedEvent>();
+  readonly #rejected = new EventEmitter<FulfilmentRejectedEvent>();
   #consumer: Consumer | undefined;
-  #counts = { fulfilled: 0, duplicate: 0, skipped: 0, ignored: 0, failed: 0 };
+  #counts = { fulfilled: 0, duplicate: 0, skipped: 0, ignored: 0, failed: 0, rejected: 0 };
 
   /** Fires for every delivery handled without error. */
   readonly onProcessed = this.#processed.event;
+  /** Fires for every delivery refused as poison (dead-lettered with the reason). */
+  readonly onRejected = this.#rejected.event;
 
   constructor(options: FulfilmentConsumerOptions) {
     this.#broker = options.broker;
@@ -73,6 +100,8 @@ export class FulfilmentConsumer {
     this.#name = options.consumerName ?? 'fulfilment';
     this.#prefetch = checkNumber('prefetch', options.prefetch, 10, { integer: true, min: 1 });
     this.#maxDeliveries = checkNumber('maxDeliveries', options.maxDeliveries, 5, { integer: true, min: 1 });
+    this.#registry = options.registry;
+    this.#upcasters = options.upcasters;
   }
 
   /** A snapshot of the tallies. */
@@ -114,11 +143,22 @@ export class FulfilmentConsumer {
             `order.confirmed event ${message.id} is about a ${message.aggregateType}`,
           );
         }
+        const event = upcast(message, {
+          ...(this.#registry ? { registry: this.#registry } : {}),
+          ...(this.#upcasters ? { upcasters: this.#upcasters } : {}),
+        });
+        const orderId = (event.payload as { orderId?: unknown } | null)?.orderId;
+        if (typeof orderId !== 'string' || orderId !== message.aggregateId) {
+          throw new PoisonMessageError(
+            `order.confirmed event ${message.id}: payload.orderId ${JSON.stringify(orderId)} is not the ` +
+              `envelope's aggregateId ${JSON.stringify(message.aggregateId)}`,
+          );
+        }
         outcome = await this.#store.fulfilOrder({
           consumer: this.#name,
           eventId: message.id,
           tenantId: message.tenantId,
-          orderId: message.aggregateId,
+          orderId,
         });
       }
       this.#counts[outcome]++;
@@ -132,6 +172,17 @@ export class FulfilmentConsumer {
       }
     } catch (error) {
       this.#counts.failed++;
+      if (isPoisonMessageError(error)) {
+        this.#counts.rejected++;
+        if (this.#rejected.hasListeners) {
+          this.#rejected.emit({
+            eventId: message.id,
+            type: message.type,
+            schemaVersion: message.schemaVersion ?? 1,
+            reason: error.message,
+          });
+        }
+      }
       throw error;
     }
   }

@@ -162,8 +162,14 @@ export class InMemoryBroker implements Broker {
       let message: EventEnvelope;
       try {
         message = decodeEnvelope(stored.body);
-      } catch {
-        queue.dead.push({ message: null, body: stored.body, queue: queue.name, reason: 'rejected' });
+      } catch (error) {
+        queue.dead.push({
+          message: null,
+          body: stored.body,
+          queue: queue.name,
+          reason: 'rejected',
+          detail: (error as Error).message,
+        });
         continue;
       }
       consumer.inFlight++;
@@ -192,6 +198,7 @@ export class InMemoryBroker implements Broker {
           body: stored.body,
           queue: queue.name,
           reason: 'rejected',
+          detail: error.message,
         });
       } else if (stored.deliveries >= queue.maxDeliveries) {
         queue.dead.push({

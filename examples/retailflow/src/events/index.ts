@@ -16,7 +16,14 @@ export {
   isPoisonMessageError,
   isPublishRejectedError,
 } from './errors.js';
+export type { EnvelopeFromOutboxOptions } from './envelope.js';
 export { checkEnvelope, decodeEnvelope, encodeEnvelope, envelopeFromOutbox } from './envelope.js';
+export type { EventSchemaFile, SchemaCheck } from './schemas.js';
+export { DEFAULT_SCHEMA_DIR, EventSchemaRegistry, eventSchemas, readSchemaFiles } from './schemas.js';
+export type { RegistryGateInput, RegistryProblem, SchemaBreak } from './compatibility.js';
+export { backwardBreaks, checkSchemaRegistry } from './compatibility.js';
+export type { UpcastOptions, Upcaster } from './upcasters.js';
+export { UPCASTERS, upcast } from './upcasters.js';
 export { topicMatches } from './topic.js';
 export type { InMemoryBrokerOptions } from './in-memory-broker.js';
 export { InMemoryBroker } from './in-memory-broker.js';
@@ -36,6 +43,7 @@ export type {
   FulfilmentConsumerOptions,
   FulfilmentCounts,
   FulfilmentProcessedEvent,
+  FulfilmentRejectedEvent,
 } from './fulfilment-consumer.js';
 export { FulfilmentConsumer } from './fulfilment-consumer.js';
 export type { RabbitMqBrokerOptions } from './rabbitmq-broker.js';

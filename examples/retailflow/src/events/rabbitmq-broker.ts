@@ -57,8 +57,10 @@ interface Subscription {
  * The RabbitMQ broker (amqplib). Publishes persistent messages to a durable topic exchange on a confirm channel
  * and resolves only on the broker's ack. Each subscription is a durable quorum queue with a dead-letter exchange
  * (`x-dead-letter-exchange` → `<queue>.dlq`) and `x-delivery-limit`, consumed on its own channel with a prefetch
- * and manual acks: success acks, a `PoisonMessageError` (or an undecodable body) nacks without requeue — straight
- * to the DLQ — and other errors nack with requeue until the delivery limit dead-letters the message.
+ * and manual acks: success acks, a `PoisonMessageError` (or an undecodable body) goes straight to the DLQ — republished
+ * there with the reason in the `x-ballast-dead-letter-reason` header and then acked (a plain nack without requeue
+ * when that publish is not confirmed) — and other errors nack with requeue until the delivery limit dead-letters
+ * the message.
  *
  * When the connection drops it reconnects with backoff, redeclares the topology and resumes every consumer;
  * meanwhile `publish` rejects at once with a `BrokerUnavailableError` (the outbox relay keeps the events).
@@ -266,8 +268,8 @@ export class RabbitMqBroker implements Broker {
     let message: EventEnvelope;
     try {
       message = decodeEnvelope(msg.content);
-    } catch {
-      settle(() => channel.nack(msg, false, false));
+    } catch (error) {
+      await this.#deadLetter(sub, channel, msg, (error as Error).message, settle);
       return;
     }
     const delivery: Delivery = {
@@ -281,12 +283,59 @@ export class RabbitMqBroker implements Broker {
       settle(() => channel.ack(msg));
     } catch (error) {
       if (isPoisonMessageError(error)) {
-        settle(() => channel.nack(msg, false, false));
+        await this.#deadLetter(sub, channel, msg, error.message, settle);
       } else {
         reportError(error, `consumer of ${sub.options.queue} failed`);
         settle(() => channel.nack(msg, false, true));
       }
     }
+  }
+
+  /**
+   * Dead-letters a poison message with the reason: republishes it to the queue's DLQ (through the dead-letter
+   * exchange) with `x-ballast-dead-letter-reason`, and acks it once confirmed. Without a confirm (no connection,
+   * timeout, refusal) it nacks without requeue, and RabbitMQ dead-letters it without the reason.
+   */
+  async #deadLetter(
+    sub: Subscription,
+    channel: amqp.Channel,
+    msg: amqp.ConsumeMessage,
+    reason: string,
+    settle: (fn: () => void) => void,
+  ): Promise<void> {
+    const publisher = this.#publisher;
+    if (publisher) {
+      const confirmed = await new Promise<boolean>((resolve) => {
+        const timer = this.#clock.setTimeout(() => resolve(false), this.#confirmTimeoutMs);
+        try {
+          publisher.publish(
+            this.deadLetterExchange,
+            sub.options.queue,
+            msg.content,
+            {
+              ...msg.properties,
+              persistent: true,
+              headers: {
+                ...(msg.properties.headers ?? {}),
+                'x-ballast-dead-letter-reason': reason.slice(0, 1024),
+              },
+            },
+            (error: unknown) => {
+              this.#clock.clearTimeout(timer);
+              resolve(error === null || error === undefined);
+            },
+          );
+        } catch {
+          this.#clock.clearTimeout(timer);
+          resolve(false);
+        }
+      });
+      if (confirmed) {
+        settle(() => channel.ack(msg));
+        return;
+      }
+    }
+    settle(() => channel.nack(msg, false, false));
   }
 
   publish(message: EventEnvelope): Promise<void> {
@@ -333,7 +382,7 @@ export class RabbitMqBroker implements Broker {
             messageId: message.id,
             type: message.type,
             timestamp: Math.floor(message.occurredAt / 1000),
-            headers: { 'x-tenant-id': message.tenantId },
+            headers: { 'x-tenant-id': message.tenantId, 'x-schema-version': message.schemaVersion ?? 1 },
           },
           done,
         );
@@ -408,8 +457,16 @@ export class RabbitMqBroker implements Broker {
         } catch {
           message = null;
         }
-        const deaths = msg.properties.headers?.['x-death'] as { reason?: string }[] | undefined;
-        out.push({ message, body, queue, reason: deaths?.[0]?.reason ?? 'rejected' });
+        const headers = msg.properties.headers ?? {};
+        const deaths = headers['x-death'] as { reason?: string }[] | undefined;
+        const detail = headers['x-ballast-dead-letter-reason'] as unknown;
+        out.push({
+          message,
+          body,
+          queue,
+          reason: deaths?.[0]?.reason ?? 'rejected',
+          ...(typeof detail === 'string' ? { detail } : {}),
+        });
       }
       return out;
     });

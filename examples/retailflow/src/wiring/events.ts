@@ -47,6 +47,12 @@ export async function startEvents(options: {
     store: repo,
     queue: `${prefix}.fulfilment`,
   });
+  fulfilment.onRejected((e) =>
+    reportError(
+      new Error(e.reason),
+      `event ${e.eventId} (${e.type} v${e.schemaVersion}) dead-lettered by ${fulfilment.queue}`,
+    ),
+  );
   try {
     await fulfilment.start();
   } catch (error) {
