@@ -159,4 +159,69 @@ describe('frontDoor', () => {
       setErrorHandler(previous);
     }
   });
+
+  it('refuses a class being shed before authenticating it, and hands the tenant to the gate', async () => {
+    const checked: string[] = [];
+    const acquired: string[] = [];
+    let shedding = true;
+    const gate: IngressGate = {
+      admits: (priority) => !(shedding && priority === 'sheddable'),
+      acquire: (priority, tenant) => {
+        acquired.push(`${priority}:${tenant}`);
+        return Promise.resolve({ priority, success() {}, dropped() {}, ignore() {} });
+      },
+    };
+    const metrics = createMetricsRegistry();
+    const listener = frontDoor((_req, res) => res.end('ok'), {
+      gate,
+      instrumentation: [redMiddleware(metrics) as never],
+      slo: () => undefined,
+      body: () => ({ status: 503 }),
+      contentType: 'application/problem+json',
+      authenticate: (req) => {
+        checked.push(req.url ?? '');
+        return Promise.resolve({
+          ok: true,
+          auth: {
+            principal: { tenantId: 'acme', subject: 'key:1', scopes: [], via: 'api-key' },
+            tenant: { id: 'acme' } as never,
+          },
+        });
+      },
+    });
+    const server = await serve(listener);
+    close = server.close;
+    // Shed class: 503 with no credential check at all.
+    expect((await fetch(`${server.url}/api/v1/products`)).status).toBe(503);
+    expect(checked).toEqual([]);
+    // Admitted class: authenticated, then a permit for its tenant.
+    expect((await fetch(`${server.url}/api/v1/orders`, { method: 'POST' })).status).toBe(200);
+    expect(checked).toEqual(['/api/v1/orders']);
+    expect(acquired).toEqual(['critical:acme']);
+    shedding = false;
+    expect((await fetch(`${server.url}/api/v1/products`)).status).toBe(200);
+    expect(acquired).toEqual(['critical:acme', 'sheddable:acme']);
+  });
+
+  it('lets the request through when the admission signal throws, and reports it', async () => {
+    const reported: string[] = [];
+    const previous = setErrorHandler((_error, context) => reported.push(context));
+    try {
+      const { listener } = start(
+        {
+          admits: () => {
+            throw new Error('signal bug');
+          },
+          acquire: (priority) => Promise.resolve({ priority, success() {}, dropped() {}, ignore() {} }),
+        },
+        (_req, res) => res.end('served'),
+      );
+      const server = await serve(listener);
+      close = server.close;
+      expect(await (await fetch(`${server.url}/api/v1/products`)).text()).toBe('served');
+      expect(reported).toEqual(['retailflow: ingress admission signal failed; request let through']);
+    } finally {
+      setErrorHandler(previous);
+    }
+  });
 });

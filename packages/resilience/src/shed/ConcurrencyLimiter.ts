@@ -32,8 +32,8 @@ export interface LimiterPartitions {
    */
   readonly classes?: Partial<Readonly<Record<Priority, number>>>;
   /**
-   * Split each class's reservation equally among the tenants with calls running or waiting (at least one permit
-   * each): once the limit is full, a call is admitted only while its tenant holds less than its split of the class's
+   * Split each class's reservation equally among the tenants with calls of that class running or waiting (at least
+   * one permit each): once the limit is full, a call is admitted only while its tenant holds less than its split of the class's
    * reservation (whatever other tenants borrowed), and a released permit goes to the waiting tenant that holds the
    * fewest. A full queue makes
    * room for a tenant by shedding the newest call of the tenant with the most waiting. Calls without a tenant are
@@ -113,7 +113,10 @@ const PRIORITIES: readonly string[] = PRIORITY_ORDER;
 interface TenantCount {
   held: number;
   waiting: number;
+  /** Permits held per class. */
   readonly byClass: Record<Priority, number>;
+  /** Calls running or waiting per class (the tenant is active in a class while this is above 0). */
+  readonly activeByClass: Record<Priority, number>;
 }
 
 class Permit implements LimiterPermit {
@@ -191,6 +194,8 @@ export class ConcurrencyLimiter extends EventedPolicy implements ConcurrencyLimi
   readonly #reserve: Readonly<Record<Priority, number>> | undefined;
   #reserved: Record<Priority, number> = { critical: 0, default: 0, sheddable: 0 };
   readonly #byTenant: Map<string | undefined, TenantCount> | undefined;
+  /** Partitioned by tenant: how many tenants have calls running or waiting in each class. */
+  readonly #activeTenants: Record<Priority, number> = { critical: 0, default: 0, sheddable: 0 };
 
   constructor(options: ConcurrencyLimiterOptions = {}) {
     super(policyName(options.name, 'concurrency-limiter'));
@@ -238,7 +243,7 @@ export class ConcurrencyLimiter extends EventedPolicy implements ConcurrencyLimi
         : { partitioned: { held: (tenant: string | undefined) => this.#byTenant?.get(tenant)?.held ?? 0 } }),
       ...(this.#byTenant === undefined
         ? {}
-        : { onWait: (ticket: QueueTicket, delta: 1 | -1) => this.#tenantWait(ticket.tenant, delta) }),
+        : { onWait: (ticket: QueueTicket, delta: 1 | -1) => this.#tenantWait(ticket, delta) }),
     });
     this.#limit = 0;
     this.#setLimit(algorithm.limit);
@@ -311,29 +316,43 @@ export class ConcurrencyLimiter extends EventedPolicy implements ConcurrencyLimi
     // Each active tenant's reservation in a class is an equal split of the class's.
     const reserved = this.#reserved[priority];
     if (reserved === 0) return false;
-    const active = byTenant.size + (byTenant.has(tenant) ? 0 : 1);
-    const held = byTenant.get(tenant)?.byClass[priority] ?? 0;
-    return held < Math.max(1, Math.floor(reserved / active));
+    const entry = byTenant.get(tenant);
+    const active = this.#activeTenants[priority] + ((entry?.activeByClass[priority] ?? 0) > 0 ? 0 : 1);
+    return (entry?.byClass[priority] ?? 0) < Math.max(1, Math.floor(reserved / active));
   }
 
   #tenantEntry(tenant: string | undefined): TenantCount {
     const byTenant = this.#byTenant!;
     let entry = byTenant.get(tenant);
     if (entry === undefined) {
-      entry = { held: 0, waiting: 0, byClass: { critical: 0, default: 0, sheddable: 0 } };
+      entry = {
+        held: 0,
+        waiting: 0,
+        byClass: { critical: 0, default: 0, sheddable: 0 },
+        activeByClass: { critical: 0, default: 0, sheddable: 0 },
+      };
       byTenant.set(tenant, entry);
     }
     return entry;
   }
 
-  #tenantWait(tenant: string | undefined, delta: 1 | -1): void {
-    const entry = this.#tenantEntry(tenant);
+  #tenantWait(ticket: QueueTicket, delta: 1 | -1): void {
+    const entry = this.#tenantEntry(ticket.tenant);
     entry.waiting += delta;
-    if (entry.held <= 0 && entry.waiting <= 0) this.#byTenant!.delete(tenant);
+    this.#tenantActive(entry, ticket.priority, delta);
+    if (entry.held <= 0 && entry.waiting <= 0) this.#byTenant!.delete(ticket.tenant);
+  }
+
+  /** Counts a call of `priority` joining (+1) or leaving (-1) a tenant's running or waiting calls. */
+  #tenantActive(entry: TenantCount, priority: Priority, delta: 1 | -1): void {
+    const before = entry.activeByClass[priority];
+    entry.activeByClass[priority] = before + delta;
+    if (before === 0 && delta === 1) this.#activeTenants[priority]++;
+    else if (before === 1 && delta === -1) this.#activeTenants[priority]--;
   }
 
   /**
-   * Runs `fn` under a permit. Errors for which `isDropped` answers true are drops; other errors release the permit
+   * Runs `fn` under a permit (of `tenant`, when the limiter is partitioned by tenant). Errors for which `isDropped` answers true are drops; other errors release the permit
    * without a sample. Rejects with a {@link LoadShedError} when the call is shed.
    */
   async execute<T>(fn: () => T | Promise<T>, priority: Priority = 'default', tenant?: string): Promise<T> {
@@ -407,6 +426,7 @@ export class ConcurrencyLimiter extends EventedPolicy implements ConcurrencyLimi
       const entry = this.#tenantEntry(tenant);
       entry.held++;
       entry.byClass[priority]++;
+      this.#tenantActive(entry, priority, 1);
     }
     return new Permit(priority, tenant, this.#clock.now(), this.#inFlight, this.#onPermitEnd);
   }
@@ -418,6 +438,7 @@ export class ConcurrencyLimiter extends EventedPolicy implements ConcurrencyLimi
       const entry = this.#tenantEntry(permit.tenant);
       entry.held--;
       entry.byClass[permit.priority]--;
+      this.#tenantActive(entry, permit.priority, -1);
       if (entry.held <= 0 && entry.waiting <= 0) this.#byTenant.delete(permit.tenant);
     }
     if (outcome !== 2) {
