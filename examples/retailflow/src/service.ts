@@ -297,6 +297,7 @@ export async function startRetailFlow(
           context.principal = auth.principal;
         },
         gate: policies.ingress,
+        priorities: policies.routePriorities,
         instrumentation: telemetry.middleware,
         slo: (which, res) => slos.track(which, res),
         body: policies.refusal,

@@ -5,6 +5,7 @@ import { setErrorHandler } from '@ballast/core';
 import { LoadShedError, type LimiterPermit } from '@ballast/resilience';
 import { createMetricsRegistry, redMiddleware, renderMetrics } from '@ballast/telemetry';
 import { apiRoute, frontDoor, type IngressGate } from '../src/http/front-door.js';
+import { RoutePriorities } from '../src/http/route-table.js';
 import type { RequestPriority } from '../src/policies.js';
 
 describe('apiRoute', () => {
@@ -223,5 +224,26 @@ describe('frontDoor', () => {
     } finally {
       setErrorHandler(previous);
     }
+  });
+
+  it('sheds a route with the priority an operator set for it on this instance', async () => {
+    const { gate } = scriptedGate(new Set(['sheddable']));
+    const priorities = new RoutePriorities();
+    const listener = frontDoor((_req, res) => res.end('ok'), {
+      gate,
+      priorities,
+      instrumentation: [],
+      slo: () => undefined,
+      body: () => ({ status: 503 }),
+      contentType: 'application/problem+json',
+    });
+    const server = await serve(listener);
+    close = server.close;
+    expect((await fetch(`${server.url}/api/v1/orders`)).status).toBe(200);
+    priorities.set('listOrders', 'sheddable');
+    expect((await fetch(`${server.url}/api/v1/orders`)).status).toBe(503);
+    expect((await fetch(`${server.url}/api/v1/orders/o-1`)).status).toBe(200); // another route: untouched
+    priorities.set('listOrders', null);
+    expect((await fetch(`${server.url}/api/v1/orders`)).status).toBe(200);
   });
 });

@@ -3,9 +3,14 @@ import type { Request, RequestHandler, Response } from 'express';
 import { reportError } from '@ballast/core';
 import { isLoadShedError, releaseOnResponse, type LimiterPermit } from '@ballast/resilience';
 import { setRoute } from '@ballast/telemetry';
-import { sloOfRequest } from '../ops/slo-recorder.js';
 import type { RequestPriority } from '../policies.js';
-import { classify } from './priority.js';
+import {
+  API_PREFIX,
+  matchRoute,
+  type MatchedRoute,
+  type RouteSlo,
+  type RoutePriorities,
+} from './route-table.js';
 import type { AuthOutcome, Authenticated } from './authenticate.js';
 import { authProblem } from './auth.js';
 
@@ -30,50 +35,23 @@ export interface ApiRoute {
   readonly priority: RequestPriority;
 }
 
-const PREFIX = '/api/v1';
-
-/** One guarded route and method, with what is known of it before any request: its priority and its SLO. */
+/** A guarded request: its route in the table and the priority it is admitted with. */
 interface GuardedRoute {
-  readonly method: string;
-  readonly path: RegExp;
   readonly route: ApiRoute;
-  readonly slo: 'checkout' | 'catalog' | undefined;
+  readonly slo: RouteSlo | undefined;
 }
 
-/** The tenant API's routes as express matches them (case-sensitive routing, optional trailing slash). */
-const GUARDED: readonly GuardedRoute[] = (
-  [
-    [['GET', 'HEAD', 'POST'], /^\/orders\/?$/, '/orders'],
-    [['GET', 'HEAD', 'DELETE'], /^\/orders\/[^/]+\/?$/, '/orders/:orderId'],
-    [['GET', 'HEAD'], /^\/products\/?$/, '/products'],
-    [['GET', 'HEAD'], /^\/products\/[^/]+\/?$/, '/products/:productId'],
-    [['GET', 'HEAD'], /^\/audit\/?$/, '/audit'],
-    [['GET', 'HEAD'], /^\/flags\/?$/, '/flags'],
-  ] as const
-).flatMap(([methods, path, template]) =>
-  methods.map((method) => {
-    // classify and sloOfRequest read the path relative to /api/v1; the template stands for every path of the route.
-    const relative = { method, path: template };
-    return {
-      method,
-      path,
-      route: { template: PREFIX + template, priority: classify(relative) },
-      slo: sloOfRequest(relative),
-    };
-  }),
-);
-
-function guarded(method: string | undefined, url: string | undefined): GuardedRoute | undefined {
+function matched(method: string | undefined, url: string | undefined): MatchedRoute | undefined {
   if (method === undefined || url === undefined) return undefined;
-  if (!url.startsWith(PREFIX)) return undefined;
+  if (!url.startsWith(API_PREFIX)) return undefined;
   const query = url.indexOf('?');
-  const path = url.slice(PREFIX.length, query < 0 ? url.length : query);
-  return GUARDED.find((g) => g.method === method && g.path.test(path));
+  return matchRoute(method, url.slice(API_PREFIX.length, query < 0 ? url.length : query));
 }
 
 /**
- * The tenant API route a raw request (`method`, `url` with its query) is for, with its priority class, or
- * `undefined` for anything else (ops endpoints, admin, unknown paths: the front door lets those through).
+ * The tenant API route a raw request (`method`, `url` with its query) is for, with its priority class in the route
+ * table (see `API_ROUTES`), or `undefined` for anything else (ops endpoints, admin, unknown paths: the front door
+ * lets those through).
  *
  * @example
  * ```ts
@@ -81,7 +59,8 @@ function guarded(method: string | undefined, url: string | undefined): GuardedRo
  * ```
  */
 export function apiRoute(method: string | undefined, url: string | undefined): ApiRoute | undefined {
-  return guarded(method, url)?.route;
+  const route = matched(method, url);
+  return route === undefined ? undefined : { template: route.template, priority: route.priority };
 }
 
 /** Options for {@link frontDoor}. */
@@ -108,6 +87,11 @@ export interface FrontDoorOptions {
   readonly authenticate?: (req: IncomingMessage) => Promise<AuthOutcome>;
   /** Records who authenticated on the request (for express's handlers). */
   readonly onAuthenticated?: (req: IncomingMessage, auth: Authenticated) => void;
+  /**
+   * Each route's priority in force on this instance (operators may override the table's at run time). Without it,
+   * the table's.
+   */
+  readonly priorities?: RoutePriorities;
 }
 
 /**
@@ -207,12 +191,17 @@ export function frontDoor(app: RequestListener, options: FrontDoorOptions): Requ
     );
   };
 
+  const priorities = options.priorities;
   return (req, res) => {
-    const match = guarded(req.method, req.url);
-    if (match === undefined) {
+    const route = matched(req.method, req.url);
+    if (route === undefined) {
       app(req, res);
       return;
     }
+    const match: GuardedRoute = {
+      route: { template: route.template, priority: priorities ? priorities.of(route) : route.priority },
+      slo: route.slo,
+    };
     // The cheapest refusal first: a class the gate is shedding is refused before its credential is checked.
     if (!gateAdmits(match.route.priority)) {
       refuse(req, res, match);

@@ -29,6 +29,7 @@ import { baselineGate } from './ingress-baselines.js';
 import type { Plan } from '../data/index.js';
 import { contextOf } from '../http/context.js';
 import { HttpProblem, PROBLEM_BASE } from '../http/problem.js';
+import { RoutePriorities } from '../http/route-table.js';
 import type { ChaosControl, ChaosFault, ChaosTarget, RequestPriority, ServicePolicies } from '../policies.js';
 
 /** RetailFlow's policies, plus what telemetry and tests read from them. */
@@ -379,6 +380,7 @@ export async function createPolicies(options: {
     chaos,
     breakers: new Map([[paymentBreaker.name, paymentBreaker]]),
     tenantLimits,
+    routePriorities: new RoutePriorities(),
     storageChaos: (work) => switches.storage.run(work),
     paymentBreaker,
     paymentRetryBudget,
