@@ -26,8 +26,8 @@ describe.skipIf(!canPin)('Pinning', () => {
     await pinning.pin(parent.pid!, '0', 'parent');
     expect(await affinity(parent.pid!)).toBe('1');
     const forked = await new Promise<number>((resolve) => {
-      parent.stdout!.once('data', (d: Buffer) => resolve(Number(d.toString().trim())));
-      parent.stdin!.write('go\n');
+      parent.stdout.once('data', (d: Buffer) => resolve(Number(d.toString().trim())));
+      parent.stdin.write('go\n');
     });
     expect(await affinity(forked)).toBe('1'); // inherited
     expect(pinning.notes).toEqual([`parent (pid ${parent.pid}) on CPU 0`]);
