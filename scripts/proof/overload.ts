@@ -392,7 +392,12 @@ export async function overload(opts: OverloadOptions): Promise<OverloadResult> {
       try {
         if (pinned) {
           await pinning.pin(process.pid, '1', 'load generator');
-          if (postmaster !== undefined) await pinning.pin(postmaster, '1', 'PostgreSQL postmaster');
+          // Another user's postmaster may refuse (EPERM): the run goes on with PostgreSQL unpinned, and says so.
+          if (postmaster !== undefined) {
+            await pinning
+              .pin(postmaster, '1', 'PostgreSQL postmaster')
+              .catch((error: unknown) => pinning.notes.push(`PostgreSQL not pinned (${String(error)})`));
+          }
         }
         const pin = (service: ServiceProcess) =>
           pinned && service.child.pid !== undefined ? pinning.pin(service.child.pid, '0', 'RetailFlow') : Promise.resolve();
