@@ -34,18 +34,29 @@ export interface GateResult {
  * one miss is a failure. Every waiver names what must change for the goal to be met.
  */
 export const GOAL_RULES: Readonly<Record<string, GoalRule>> = {
-  'overload.goodputAt4x': {
-    waived:
-      'not met by the current shedding (63% of capacity in the committed run): overload work on partitioned shares and cheaper checkouts is open; reported, not gating',
-  },
-  'overload.p99At4x': {
-    waived:
-      'not met by the current shedding (187 ms against 58 ms in the committed run): overload work is open; reported, not gating',
-  },
+  // Overload goals are medians of the pinned runs (each run judged against its own capacity and baselines); the
+  // tolerances cover what repeated runs on this 2-core machine still spread by.
   'overload.criticalFirst': {
     waived:
-      'not met since authentication moved into the front door ahead of shedding (critical 10% vs sheddable 34% served at 4x in a quick run, 17% vs 15% in the last committed full run): part of the open overload work; reported, not gating',
+      'regressed when authentication moved into the front door ahead of shedding; the front door now asks the admission signal before authenticating, but the only run since (2026-12-06, a machine so loaded the service served 10 req/s) did not show it met (47% of checkouts vs 69% of reads served at 4x, pinned median); to gate once a run on a quiet machine meets it; reported, not gating',
   },
+  'overload.criticalGoodputAt4x': {
+    tolerance: 0.05,
+    waived:
+      'new goal, not yet met: the last full run served 55% of the checkouts the service serves alone at 4x; meeting it needs checkouts admitted at the door only as fast as the inventory bulkhead completes them (a critical partition sized from the bulkhead) and refusals cheaper than parsing; reported, not gating',
+  },
+  'overload.costWeightedGoodputAt4x': {
+    tolerance: 0.05,
+    waived:
+      'new goal, not yet met: serving checkouts first trades many cheap reads for each checkout, and the last full run spent 62% of capacity usefully against 80% without shedding; reported, not gating',
+  },
+  'overload.sheddableServedAt1x': { tolerance: 0.01 },
+  'overload.p99At4x': {
+    tolerance: 0.25,
+    waived:
+      'not met by the current shedding (admitted p99 at 4x several times the unloaded one in every run so far); needs the bulkhead-sized critical partition above; reported, not gating',
+  },
+  'overload.tenantFairness': { tolerance: 0.05 },
   // A detection time and a recovery time that move with the machine's load, far inside their goals when met.
   'faults.pageWithinDetection': { tolerance: 0.1 },
   // The quick run sees a few dozen failed checkouts, so its p99 is their slowest: one that waited out its payment

@@ -40,6 +40,8 @@ export interface LoadOptions {
   readonly criticalShare?: number;
   /** A 2xx slower than this does not count as goodput. @default 1000 */
   readonly deadlineMs?: number;
+  /** The API key checkouts are sent with (the tenant they are for). @default the acme key */
+  readonly checkoutKey?: string;
 }
 
 /** The p-th percentile (0..100) of `values` (nearest rank); NaN when empty. */
@@ -166,7 +168,11 @@ export async function runLoad(opts: LoadOptions): Promise<RunResult> {
           ? {
               method: 'POST',
               path: CHECKOUT.path,
-              headers: { ...CHECKOUT.headers, 'idempotency-key': randomUUID() },
+              headers: {
+                ...CHECKOUT.headers,
+                ...(opts.checkoutKey === undefined ? {} : { authorization: `Bearer ${opts.checkoutKey}` }),
+                'idempotency-key': randomUUID(),
+              },
               body: checkoutBody(index),
             }
           : { method: 'GET', path: read.path, headers: read.headers },

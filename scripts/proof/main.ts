@@ -69,14 +69,18 @@ const figures: { -readonly [K in keyof ProofFigures]: ProofFigures[K] } = {
 };
 
 if (only.has('overload')) {
-  log('overload: closed-loop ramp, then 1x/2x/4x capacity in three shedding modes');
+  log('overload: closed-loop ramp, then 1x/2x/4x capacity in three shedding modes, pinned and unpinned, repeated');
   figures.overload = await overload({
-    rampConnections: quick ? [2, 8, 32] : [1, 2, 4, 8, 16, 32, 64],
-    rampSec: quick ? 2 : 4,
-    stepSec: quick ? 2 : 10,
+    rampConnections: quick ? [2, 8, 32] : [2, 4, 8, 16, 32],
+    rampSec: 2,
+    stepSec: quick ? 2 : 3,
     warmSec: quick ? 1 : 2,
     modes: (values.modes ?? 'ballast,none,toobusy').split(',') as SheddingMode[],
     multiples: [1, 2, 4],
+    // The baselines are compared at 4x only (and at 1x in the full run).
+    baselineMultiples: quick ? [4] : [1, 4],
+    repeats: quick ? { pinned: 2, unpinned: 1 } : { pinned: 2, unpinned: 2 },
+    ...(env.DATABASE_URL === undefined ? {} : { databaseUrl: env.DATABASE_URL }),
     env,
     log,
   });

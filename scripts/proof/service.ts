@@ -48,7 +48,7 @@ export interface ServiceProcess {
  * scenario (and every shedding mode of the overload one) starts on empty tables, so no earlier run's rows (a
  * growing outbox, thousands of orders) skew what it measures.
  */
-export async function freshDatabase(databaseUrl: string, name = 'ballast_proof'): Promise<string> {
+export async function freshDatabase(databaseUrl: string, name = `ballast_proof_${process.pid}`): Promise<string> {
   const admin = new pg.Client({ connectionString: databaseUrl });
   await admin.connect();
   try {

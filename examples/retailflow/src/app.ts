@@ -108,10 +108,18 @@ export function createOpsApp(deps: AppDependencies): Express {
     opsAuth(deps.opsAuthenticator, 'admin', throttle),
     bodyDeadline(deps.clock, deps.config.bodyTimeoutMs),
     json,
-    adminRoutes(deps.policies.chaos, deps.adminRepo, deps.schemas, deps.flags, deps.policies.breakers, {
-      overrides: deps.policies.tenantLimits,
-      planLimit: (plan) => planRule(plan, deps.config).limit,
-    }),
+    adminRoutes(
+      deps.policies.chaos,
+      deps.adminRepo,
+      deps.schemas,
+      deps.flags,
+      deps.policies.breakers,
+      {
+        overrides: deps.policies.tenantLimits,
+        planLimit: (plan) => planRule(plan, deps.config).limit,
+      },
+      deps.policies.routePriorities,
+    ),
   );
   app.use(opsAuth(deps.opsAuthenticator, 'observer', throttle), opsRoutes(deps.ops));
   return finish(app, deps);

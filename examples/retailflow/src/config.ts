@@ -140,9 +140,9 @@ export interface RetailFlowConfig {
    */
   readonly minRequestDeadlineMs: number;
   /**
-   * Share of the inventory bulkhead's running slots one tenant may hold (`TENANT_INVENTORY_SHARE`, 0-1), and of
-   * the ingress limit one tenant's requests may hold: beyond it the tenant's request is answered 429, so one
-   * tenant's burst cannot fill the bulkhead or the ingress for the others. `1` sets no per-tenant cap on checkouts.
+   * Share of the inventory bulkhead's running slots one tenant may hold (`TENANT_INVENTORY_SHARE`, 0-1): beyond it
+   * the tenant's checkout is answered 429, so one tenant's burst cannot fill the bulkhead for the others (the
+   * ingress limiter is partitioned by tenant whatever this says). `1` sets no per-tenant cap on checkouts.
    * @default 0.5
    */
   readonly tenantInventoryShare: number;

@@ -1,6 +1,7 @@
 import type { RequestHandler } from 'express';
 import type { BreakerState, CallContext, Deadline } from '@ballast/resilience';
 import type { IngressGate } from './http/front-door.js';
+import type { RoutePriorities } from './http/route-table.js';
 
 /** What an operator can do to a circuit breaker: read its state, open it by hand, close it again. */
 export interface BreakerControl {
@@ -36,7 +37,7 @@ export interface ChaosControl {
  */
 export interface ServicePolicies {
   /**
-   * Ingress admission by priority class (see `classify`), applied by the front door before express: Ballast's
+   * Ingress admission by priority class (see `the route table), applied by the front door before express: Ballast's
    * adaptive limiter, or a baseline the proof compares it with.
    */
   readonly ingress: IngressGate;
@@ -73,6 +74,11 @@ export interface ServicePolicies {
    * until cleared or restarted; a tenant without one gets its plan's limit.
    */
   readonly tenantLimits: Map<string, number>;
+  /**
+   * Each API route's shedding priority on this instance: the route table's unless overridden at run time
+   * (`/admin/routes/:routeId/priority`), until cleared or restarted. The front door reads it per request.
+   */
+  readonly routePriorities: RoutePriorities;
   /** Stops timers and connections the policies hold. */
   readonly close: () => Promise<void>;
 }

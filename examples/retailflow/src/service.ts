@@ -291,14 +291,13 @@ export async function startRetailFlow(
       { connectionsCheckingInterval: 1000 },
       frontDoor(app, {
         authenticate: (req) => authentication.check(req),
-        // One tenant may hold at most its share of the ingress limit (the adaptive limit as it is now).
-        perTenantLimit: () => config.tenantInventoryShare * policies.ingressLimiter.limit,
         onAuthenticated: (req, auth) => {
           const context = contextOf(req);
           context.tenant = auth.tenant;
           context.principal = auth.principal;
         },
         gate: policies.ingress,
+        priorities: policies.routePriorities,
         instrumentation: telemetry.middleware,
         slo: (which, res) => slos.track(which, res),
         body: policies.refusal,

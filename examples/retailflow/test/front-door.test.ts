@@ -5,6 +5,7 @@ import { setErrorHandler } from '@ballast/core';
 import { LoadShedError, type LimiterPermit } from '@ballast/resilience';
 import { createMetricsRegistry, redMiddleware, renderMetrics } from '@ballast/telemetry';
 import { apiRoute, frontDoor, type IngressGate } from '../src/http/front-door.js';
+import { RoutePriorities } from '../src/http/route-table.js';
 import type { RequestPriority } from '../src/policies.js';
 
 describe('apiRoute', () => {
@@ -158,5 +159,91 @@ describe('frontDoor', () => {
     } finally {
       setErrorHandler(previous);
     }
+  });
+
+  it('refuses a class being shed before authenticating it, and hands the tenant to the gate', async () => {
+    const checked: string[] = [];
+    const acquired: string[] = [];
+    let shedding = true;
+    const gate: IngressGate = {
+      admits: (priority) => !(shedding && priority === 'sheddable'),
+      acquire: (priority, tenant) => {
+        acquired.push(`${priority}:${tenant}`);
+        return Promise.resolve({ priority, success() {}, dropped() {}, ignore() {} });
+      },
+    };
+    const metrics = createMetricsRegistry();
+    const listener = frontDoor((_req, res) => res.end('ok'), {
+      gate,
+      instrumentation: [redMiddleware(metrics) as never],
+      slo: () => undefined,
+      body: () => ({ status: 503 }),
+      contentType: 'application/problem+json',
+      authenticate: (req) => {
+        checked.push(req.url ?? '');
+        return Promise.resolve({
+          ok: true,
+          auth: {
+            principal: { tenantId: 'acme', subject: 'key:1', scopes: [], via: 'api-key' },
+            tenant: { id: 'acme' } as never,
+          },
+        });
+      },
+    });
+    const server = await serve(listener);
+    close = server.close;
+    // Shed class: 503 with no credential check at all.
+    expect((await fetch(`${server.url}/api/v1/products`)).status).toBe(503);
+    expect(checked).toEqual([]);
+    // Admitted class: authenticated, then a permit for its tenant.
+    expect((await fetch(`${server.url}/api/v1/orders`, { method: 'POST' })).status).toBe(200);
+    expect(checked).toEqual(['/api/v1/orders']);
+    expect(acquired).toEqual(['critical:acme']);
+    shedding = false;
+    expect((await fetch(`${server.url}/api/v1/products`)).status).toBe(200);
+    expect(acquired).toEqual(['critical:acme', 'sheddable:acme']);
+  });
+
+  it('lets the request through when the admission signal throws, and reports it', async () => {
+    const reported: string[] = [];
+    const previous = setErrorHandler((_error, context) => reported.push(context));
+    try {
+      const { listener } = start(
+        {
+          admits: () => {
+            throw new Error('signal bug');
+          },
+          acquire: (priority) => Promise.resolve({ priority, success() {}, dropped() {}, ignore() {} }),
+        },
+        (_req, res) => res.end('served'),
+      );
+      const server = await serve(listener);
+      close = server.close;
+      expect(await (await fetch(`${server.url}/api/v1/products`)).text()).toBe('served');
+      expect(reported).toEqual(['retailflow: ingress admission signal failed; request let through']);
+    } finally {
+      setErrorHandler(previous);
+    }
+  });
+
+  it('sheds a route with the priority an operator set for it on this instance', async () => {
+    const { gate } = scriptedGate(new Set(['sheddable']));
+    const priorities = new RoutePriorities();
+    const listener = frontDoor((_req, res) => res.end('ok'), {
+      gate,
+      priorities,
+      instrumentation: [],
+      slo: () => undefined,
+      body: () => ({ status: 503 }),
+      contentType: 'application/problem+json',
+    });
+    const server = await serve(listener);
+    close = server.close;
+    expect((await fetch(`${server.url}/api/v1/orders`)).status).toBe(200);
+    priorities.set('listOrders', 'sheddable');
+    expect((await fetch(`${server.url}/api/v1/orders`)).status).toBe(503);
+    expect((await fetch(`${server.url}/api/v1/orders/o-1`)).status).toBe(200); // another route: untouched
+    priorities.set('listOrders', null);
+    expect((await fetch(`${server.url}/api/v1/orders`)).status).toBe(200);
   });
 });

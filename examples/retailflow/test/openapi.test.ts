@@ -176,6 +176,15 @@ describe('the OpenAPI 3.1 document', () => {
         .status,
     ).toBe(404);
     await checked('POST', `${limit}?invalid`, { key: ADMIN, body: { requestsPerMinute: 'many' } });
+    await checked('GET', '/admin/routes', { key: ADMIN });
+    const priority = '/admin/routes/listOrders/priority';
+    await checked('POST', priority, { key: ADMIN, body: { priority: 'sheddable' } });
+    await checked('POST', priority, { key: ADMIN, body: { priority: null } });
+    expect(
+      (await checked('POST', '/admin/routes/nope/priority', { key: ADMIN, body: { priority: 'critical' } }))
+        .status,
+    ).toBe(404);
+    await checked('POST', `${priority}?invalid`, { key: ADMIN, body: { priority: 'urgent' } });
     const override = (body: unknown, invalid = false) =>
       checked('POST', invalid ? '/admin/flags?invalid' : '/admin/flags', { key: ADMIN, body });
     expect((await override({ flag: 'recommendations', tenantId: 'globex', enabled: false })).status).toBe(

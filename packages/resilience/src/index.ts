@@ -97,6 +97,7 @@ export type { AimdOptions } from './shed/AimdLimit.js';
 export { AimdLimit } from './shed/AimdLimit.js';
 export type {
   ConcurrencyLimiterOptions,
+  LimiterPartitions,
   LimiterPermit,
   LimiterQueueOptions,
   PriorityShares,

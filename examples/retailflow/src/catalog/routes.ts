@@ -2,6 +2,7 @@ import { Router, type RequestHandler } from 'express';
 import type { Repository } from '../data/index.js';
 import type { FeatureFlags } from '../flags/flags.js';
 import { tenantOf } from '../http/context.js';
+import { API_ROUTES } from '../http/route-table.js';
 import { HttpProblem } from '../http/problem.js';
 import { presentProduct } from '../http/present.js';
 import { pageQuery, pathParam } from '../http/validation.js';
@@ -22,14 +23,14 @@ export function catalogRoutes(
   front: readonly RequestHandler[],
 ): Router {
   const router = Router({ caseSensitive: true });
-  router.get('/products', ...front, async (req, res) => {
+  router.get(API_ROUTES.listProducts.path, ...front, async (req, res) => {
     const tenant = tenantOf(req);
     const page = pageQuery(req);
     const key = `${tenant.id}:list:${page.limit ?? ''}:${page.cursor ?? ''}`;
     const result = await policies.catalog(key, () => repo.listProducts(tenant.id, page));
     res.json({ items: result.items.map(presentProduct), nextCursor: result.nextCursor });
   });
-  router.get('/products/:productId', ...front, async (req, res) => {
+  router.get(API_ROUTES.getProduct.path, ...front, async (req, res) => {
     const tenant = tenantOf(req);
     const id = pathParam(req, 'productId');
     const product = await policies.catalog(`${tenant.id}:product:${id}`, () =>

@@ -3,19 +3,29 @@ import type { Request, RequestHandler, Response } from 'express';
 import { reportError } from '@ballast/core';
 import { isLoadShedError, releaseOnResponse, type LimiterPermit } from '@ballast/resilience';
 import { setRoute } from '@ballast/telemetry';
-import { sloOfRequest } from '../ops/slo-recorder.js';
 import type { RequestPriority } from '../policies.js';
-import { classify } from './priority.js';
+import {
+  API_PREFIX,
+  matchRoute,
+  type MatchedRoute,
+  type RouteSlo,
+  type RoutePriorities,
+} from './route-table.js';
 import type { AuthOutcome, Authenticated } from './authenticate.js';
 import { authProblem } from './auth.js';
-import { HttpProblem } from './problem.js';
 
 /**
- * Admission at the front door: a permit for a request of `priority`, held until its response ends, or a rejection
- * with a `LoadShedError` when the request is shed. A `ConcurrencyLimiter` is one.
+ * Admission at the front door: a permit for a request of `priority` (of `tenant`, once authenticated), held until
+ * its response ends, or a rejection with a `LoadShedError` when the request is shed. A `ConcurrencyLimiter` is one.
  */
 export interface IngressGate {
-  acquire(priority: RequestPriority): Promise<LimiterPermit>;
+  acquire(priority: RequestPriority, tenant?: string): Promise<LimiterPermit>;
+  /**
+   * Whether a request of `priority` would be admitted at all right now (no permit taken): asked before the request
+   * is authenticated, so what the gate would refuse costs no credential check. Without it, every request is
+   * authenticated first.
+   */
+  admits?(priority: RequestPriority): boolean;
 }
 
 /** An API route the front door guards: the template RED metrics and SLOs know it by. */
@@ -25,50 +35,23 @@ export interface ApiRoute {
   readonly priority: RequestPriority;
 }
 
-const PREFIX = '/api/v1';
-
-/** One guarded route and method, with what is known of it before any request: its priority and its SLO. */
+/** A guarded request: its route in the table and the priority it is admitted with. */
 interface GuardedRoute {
-  readonly method: string;
-  readonly path: RegExp;
   readonly route: ApiRoute;
-  readonly slo: 'checkout' | 'catalog' | undefined;
+  readonly slo: RouteSlo | undefined;
 }
 
-/** The tenant API's routes as express matches them (case-sensitive routing, optional trailing slash). */
-const GUARDED: readonly GuardedRoute[] = (
-  [
-    [['GET', 'HEAD', 'POST'], /^\/orders\/?$/, '/orders'],
-    [['GET', 'HEAD', 'DELETE'], /^\/orders\/[^/]+\/?$/, '/orders/:orderId'],
-    [['GET', 'HEAD'], /^\/products\/?$/, '/products'],
-    [['GET', 'HEAD'], /^\/products\/[^/]+\/?$/, '/products/:productId'],
-    [['GET', 'HEAD'], /^\/audit\/?$/, '/audit'],
-    [['GET', 'HEAD'], /^\/flags\/?$/, '/flags'],
-  ] as const
-).flatMap(([methods, path, template]) =>
-  methods.map((method) => {
-    // classify and sloOfRequest read the path relative to /api/v1; the template stands for every path of the route.
-    const relative = { method, path: template };
-    return {
-      method,
-      path,
-      route: { template: PREFIX + template, priority: classify(relative) },
-      slo: sloOfRequest(relative),
-    };
-  }),
-);
-
-function guarded(method: string | undefined, url: string | undefined): GuardedRoute | undefined {
+function matched(method: string | undefined, url: string | undefined): MatchedRoute | undefined {
   if (method === undefined || url === undefined) return undefined;
-  if (!url.startsWith(PREFIX)) return undefined;
+  if (!url.startsWith(API_PREFIX)) return undefined;
   const query = url.indexOf('?');
-  const path = url.slice(PREFIX.length, query < 0 ? url.length : query);
-  return GUARDED.find((g) => g.method === method && g.path.test(path));
+  return matchRoute(method, url.slice(API_PREFIX.length, query < 0 ? url.length : query));
 }
 
 /**
- * The tenant API route a raw request (`method`, `url` with its query) is for, with its priority class, or
- * `undefined` for anything else (ops endpoints, admin, unknown paths: the front door lets those through).
+ * The tenant API route a raw request (`method`, `url` with its query) is for, with its priority class in the route
+ * table (see `API_ROUTES`), or `undefined` for anything else (ops endpoints, admin, unknown paths: the front door
+ * lets those through).
  *
  * @example
  * ```ts
@@ -76,7 +59,8 @@ function guarded(method: string | undefined, url: string | undefined): GuardedRo
  * ```
  */
 export function apiRoute(method: string | undefined, url: string | undefined): ApiRoute | undefined {
-  return guarded(method, url)?.route;
+  const route = matched(method, url);
+  return route === undefined ? undefined : { template: route.template, priority: route.priority };
 }
 
 /** Options for {@link frontDoor}. */
@@ -104,17 +88,19 @@ export interface FrontDoorOptions {
   /** Records who authenticated on the request (for express's handlers). */
   readonly onAuthenticated?: (req: IncomingMessage, auth: Authenticated) => void;
   /**
-   * The most requests one tenant may have admitted at once (read per request: it may follow the gate's adaptive
-   * limit); beyond it the tenant gets 429 before taking a permit, so one tenant cannot hold the ingress others
-   * need. Without it, no per-tenant bound.
+   * Each route's priority in force on this instance (operators may override the table's at run time). Without it,
+   * the table's.
    */
-  readonly perTenantLimit?: () => number;
+  readonly priorities?: RoutePriorities;
 }
 
 /**
  * Load shedding in front of express: the tenant API's requests are admitted or refused by `gate` before express
  * parses, routes or authenticates anything, so a refusal costs a fraction of what the cheapest handled request
- * does (the proof measured a refusal through express at about the cost of a cached catalog read). A refused request
+ * does. The order is cheapest refusal first: the route's class is asked of the gate's admission signal
+ * (`gate.admits`) before the credential is checked, so a class being shed costs no authentication; then the request
+ * is authenticated (a failure answered 401/429 without a permit); then it takes a permit for its tenant (the gate's
+ * per-tenant shares keep one tenant from holding what the others need) (the proof measured a refusal through express at about the cost of a cached catalog read). A refused request
  * still gets its RED metrics (with its route template, not `__unmatched__`) and counts against its SLO. An admitted
  * request holds its permit until the response ends: a 503 or 504 is a drop for the limit algorithm, a client that
  * left gives no sample. Everything else (ops endpoints, admin, unknown paths) goes straight to `app`.
@@ -171,32 +157,20 @@ export function frontDoor(app: RequestListener, options: FrontDoorOptions): Requ
   };
   const refuse = (req: IncomingMessage, res: ServerResponse, match: GuardedRoute): void =>
     answer(req, res, match, 503, { 'Retry-After': retryAfter }, bodyOf(match.route.priority));
-
-  const perTenant = new Map<string, number>();
-  const tenantBusy = new HttpProblem(
-    429,
-    'too-many-concurrent-requests',
-    'Too many concurrent requests',
-    'This tenant has too many requests in progress; retry shortly',
-    { headers: { 'Retry-After': '1' } },
-  );
-  /** Counts the tenant's request until its response closes; false when the tenant is at its bound. */
-  const holdTenant = (tenantId: string, res: ServerResponse): boolean => {
-    const limit = options.perTenantLimit;
-    if (limit === undefined) return true;
-    const held = perTenant.get(tenantId) ?? 0;
-    if (held >= Math.max(1, Math.floor(limit()))) return false;
-    perTenant.set(tenantId, held + 1);
-    res.once('close', () => {
-      const left = (perTenant.get(tenantId) ?? 1) - 1;
-      if (left <= 0) perTenant.delete(tenantId);
-      else perTenant.set(tenantId, left);
-    });
-    return true;
+  const gateAdmits = (priority: RequestPriority): boolean => {
+    const gate = options.gate;
+    if (gate.admits === undefined) return true;
+    try {
+      return gate.admits(priority);
+    } catch (error) {
+      // A failing signal must not become an outage: the request goes on to authentication and the permit.
+      reportError(error, 'retailflow: ingress admission signal failed; request let through');
+      return true;
+    }
   };
 
-  const admit = (req: IncomingMessage, res: ServerResponse, match: GuardedRoute): void => {
-    options.gate.acquire(match.route.priority).then(
+  const admit = (req: IncomingMessage, res: ServerResponse, match: GuardedRoute, tenant?: string): void => {
+    options.gate.acquire(match.route.priority, tenant).then(
       (permit) => {
         if (res.destroyed) {
           permit.ignore(); // the client left while the request waited in the queue: do not run it
@@ -217,10 +191,20 @@ export function frontDoor(app: RequestListener, options: FrontDoorOptions): Requ
     );
   };
 
+  const priorities = options.priorities;
   return (req, res) => {
-    const match = guarded(req.method, req.url);
-    if (match === undefined) {
+    const route = matched(req.method, req.url);
+    if (route === undefined) {
       app(req, res);
+      return;
+    }
+    const match: GuardedRoute = {
+      route: { template: route.template, priority: priorities ? priorities.of(route) : route.priority },
+      slo: route.slo,
+    };
+    // The cheapest refusal first: a class the gate is shedding is refused before its credential is checked.
+    if (!gateAdmits(match.route.priority)) {
+      refuse(req, res, match);
       return;
     }
     const authenticate = options.authenticate;
@@ -232,12 +216,7 @@ export function frontDoor(app: RequestListener, options: FrontDoorOptions): Requ
       (outcome) => {
         if (outcome.ok) {
           options.onAuthenticated?.(req, outcome.auth);
-          if (!holdTenant(outcome.auth.principal.tenantId, res)) {
-            const body = JSON.stringify(tenantBusy.toBody(match.route.template));
-            answer(req, res, match, 429, tenantBusy.headers, body);
-            return;
-          }
-          admit(req, res, match);
+          admit(req, res, match, outcome.auth.principal.tenantId);
           return;
         }
         const problem = authProblem(outcome.failure, outcome.retryAfterMs);

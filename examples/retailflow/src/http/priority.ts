@@ -1,9 +1,12 @@
 import type { Request } from 'express';
 import type { RequestPriority } from '../policies.js';
+import { matchRoute } from './route-table.js';
 
 /**
- * The load-shedding class of an API request: checkout is `critical` (revenue; shed last), catalog reads are
- * `sheddable` (cached, retried cheaply by clients; shed first), everything else is `default`.
+ * The load-shedding class the route table (`API_ROUTES`) gives an API request (path relative to `/api/v1`):
+ * checkout is `critical`, catalog reads `sheddable`, everything else (and any path outside the table) `default`.
+ * Operators may override a route's class at run time (`POST /admin/routes/:routeId/priority`); this answers the
+ * table's.
  *
  * @example
  * ```ts
@@ -11,8 +14,5 @@ import type { RequestPriority } from '../policies.js';
  * ```
  */
 export function classify(req: Pick<Request, 'method' | 'path'>): RequestPriority {
-  if (req.method === 'POST' && req.path === '/orders') return 'critical';
-  if (req.method === 'GET' && (req.path === '/products' || req.path.startsWith('/products/')))
-    return 'sheddable';
-  return 'default';
+  return matchRoute(req.method, req.path)?.priority ?? 'default';
 }

@@ -5,7 +5,8 @@ import { contextOf } from '../http/context.js';
 import { HttpProblem } from '../http/problem.js';
 import { invalidRequest, jsonBody } from '../http/validation.js';
 import type { OpenApiSchemas } from '../openapi.js';
-import type { BreakerControl, ChaosControl, ChaosTarget } from '../policies.js';
+import type { RoutePriorities } from '../http/route-table.js';
+import type { BreakerControl, ChaosControl, ChaosTarget, RequestPriority } from '../policies.js';
 
 interface FlagOverrideRequest {
   readonly flag: string;
@@ -20,6 +21,10 @@ interface BreakerRequest {
 
 interface TenantLimitRequest {
   readonly requestsPerMinute: number | null;
+}
+
+interface RoutePriorityRequest {
+  readonly priority: RequestPriority | null;
 }
 
 interface ChaosRequest {
@@ -37,6 +42,9 @@ interface ChaosRequest {
  * the runbooks name when a dependency is known to be down (audited as `breaker.isolate` / `breaker.reset`).
  * `POST /admin/tenants/:tenantId/limit` overrides one tenant's requests per minute on this instance, or clears the
  * override with `null` (audited as `tenant.limit`): the lever for a tenant flooding the service.
+ * `GET /admin/routes` lists the tenant API's routes with the shedding priority in force, and
+ * `POST /admin/routes/:routeId/priority` overrides one route's priority on this instance, or clears the override with
+ * `null` (audited as `route.priority`): the lever for shedding a route earlier (or later) than the route table says.
  */
 export function adminRoutes(
   chaos: ChaosControl,
@@ -45,6 +53,7 @@ export function adminRoutes(
   flags: Pick<FeatureFlags, 'has'>,
   breakers: ReadonlyMap<string, BreakerControl> = new Map(),
   tenantLimits?: { readonly overrides: Map<string, number>; readonly planLimit: (plan: Plan) => number },
+  routePriorities?: RoutePriorities,
 ): Router {
   const router = Router({ caseSensitive: true });
   router.get('/chaos', (_req, res) => {
@@ -113,6 +122,32 @@ export function adminRoutes(
       details: { ...limit },
     });
     res.json(limit);
+  });
+  router.get('/routes', (_req, res) => {
+    res.json({ routes: routePriorities?.list() ?? [] });
+  });
+  router.post('/routes/:routeId/priority', jsonBody(schemas, 'RoutePriorityRequest'), async (req, res) => {
+    const routeId = String(req.params.routeId);
+    const body = req.body as RoutePriorityRequest;
+    if (!routePriorities?.has(routeId)) {
+      throw new HttpProblem(
+        404,
+        'not-found',
+        'Not found',
+        `No route ${routeId} (GET /admin/routes lists them)`,
+      );
+    }
+    const previous = routePriorities.get(routeId).priority;
+    const now = routePriorities.set(routeId, body.priority);
+    await repo.appendAudit({
+      tenantId: null,
+      actor: actorOf(req),
+      action: 'route.priority',
+      targetType: 'route',
+      targetId: routeId,
+      details: { ...now, previous },
+    });
+    res.json(now);
   });
   router.post('/flags', jsonBody(schemas, 'FlagOverrideRequest'), async (req, res) => {
     const body = req.body as FlagOverrideRequest;

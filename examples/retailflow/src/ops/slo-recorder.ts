@@ -1,5 +1,6 @@
 import type { Request, RequestHandler } from 'express';
 import { reportError, type Clock } from '@ballast/core';
+import { matchRoute, type RouteSlo } from '../http/route-table.js';
 
 /** Names of RetailFlow's SLOs in `slo/retailflow.yaml`. */
 export const SLO = {
@@ -20,12 +21,9 @@ export const OUTBOX_THRESHOLD_MS = 30_000;
 /** Receives one good or bad event for an SLO (the engine's `record`). */
 export type SloSink = (slo: string, good: boolean) => void;
 
-/** Which SLO an API request (path relative to `/api/v1`) counts towards, if any. */
-export function sloOfRequest(req: Pick<Request, 'method' | 'path'>): 'checkout' | 'catalog' | undefined {
-  if (req.method === 'POST' && req.path === '/orders') return 'checkout';
-  if (req.method === 'GET' && (req.path === '/products' || req.path.startsWith('/products/')))
-    return 'catalog';
-  return undefined;
+/** Which SLO an API request (path relative to `/api/v1`) counts towards, if any, as the route table says. */
+export function sloOfRequest(req: Pick<Request, 'method' | 'path'>): RouteSlo | undefined {
+  return matchRoute(req.method, req.path)?.slo;
 }
 
 /** The part of a response {@link trackSloRequest} reads. */

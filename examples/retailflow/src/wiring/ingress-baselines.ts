@@ -1,4 +1,4 @@
-import { LoadShedError, type LimiterPermit } from '@ballast/resilience';
+import type { LimiterPermit } from '@ballast/resilience';
 import type { LoadSheddingMode } from '../config.js';
 import type { IngressGate } from '../http/front-door.js';
 
@@ -21,7 +21,8 @@ export async function baselineGate(mode: Exclude<LoadSheddingMode, 'ballast'>): 
   if (mode === 'none') return { acquire: () => admitted };
   const { default: toobusy } = await import('toobusy-js');
   return {
-    acquire: (priority) =>
-      toobusy() ? Promise.reject(new LoadShedError('pressure', priority, 0)) : admitted,
+    // Decided once per request, before authentication (where the front door asks Ballast's admission signal).
+    admits: () => !toobusy(),
+    acquire: () => admitted,
   };
 }

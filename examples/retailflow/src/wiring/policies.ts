@@ -29,6 +29,7 @@ import { baselineGate } from './ingress-baselines.js';
 import type { Plan } from '../data/index.js';
 import { contextOf } from '../http/context.js';
 import { HttpProblem, PROBLEM_BASE } from '../http/problem.js';
+import { RoutePriorities } from '../http/route-table.js';
 import type { ChaosControl, ChaosFault, ChaosTarget, RequestPriority, ServicePolicies } from '../policies.js';
 
 /** RetailFlow's policies, plus what telemetry and tests read from them. */
@@ -250,8 +251,10 @@ export async function createPolicies(options: {
       minLimit: config.ingressMinLimit,
       maxLimit: Math.max(1000, config.ingressInitialLimit),
     }),
-    // Sheddable reads may fill 80% of the limit: the top fifth stays free for checkouts.
-    shares: { sheddable: 0.8, default: 0.9 },
+    // Guaranteed shares, not nested caps: checkouts keep half the limit however many reads arrive, other API
+    // calls a fifth, reads the rest; what a class leaves unused the others borrow. Each tenant's share of a class
+    // is an equal split among the tenants active now, so one tenant's flood borrows only what nobody else uses.
+    partitions: { classes: { critical: 0.5, default: 0.2, sheddable: 0.3 }, tenants: true },
     admission: loop && config.eventLoopShedding ? allAdmit(checkoutPressure, loop) : checkoutPressure,
   });
   const ingress =
@@ -377,6 +380,7 @@ export async function createPolicies(options: {
     chaos,
     breakers: new Map([[paymentBreaker.name, paymentBreaker]]),
     tenantLimits,
+    routePriorities: new RoutePriorities(),
     storageChaos: (work) => switches.storage.run(work),
     paymentBreaker,
     paymentRetryBudget,

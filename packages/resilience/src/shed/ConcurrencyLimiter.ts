@@ -12,11 +12,36 @@ import { type Gate, type Step, toStep } from '../common/compose.js';
 import { Gradient2Limit } from './Gradient2Limit.js';
 import type { AdmissionSignal } from './EventLoopPressure.js';
 import type { LimitAlgorithm } from './LimitAlgorithm.js';
-import { CoDelQueue, PRIORITY_ORDER } from './CoDelQueue.js';
+import { CoDelQueue, PRIORITY_ORDER, type QueueTicket } from './CoDelQueue.js';
 import { LoadShedError, type LoadShedReason } from './LoadShedError.js';
 
 /** Share of the limit each priority class may fill (of all calls in flight), in (0, 1]. */
 export type PriorityShares = Readonly<Record<Priority, number>>;
+
+/**
+ * Guaranteed shares of a {@link ConcurrencyLimiter} (partitions) instead of nested caps: each class, and each
+ * tenant, has a reservation it can always use, and capacity nobody uses is borrowed by whoever needs it.
+ */
+export interface LimiterPartitions {
+  /**
+   * Fraction of the limit reserved for each priority class, each in [0, 1], together at most 1. A class below its
+   * reservation is admitted even when the limit is full (the limiter then runs over its limit by what other classes
+   * borrowed, until their calls end); at or above it, the class borrows only while fewer than `limit` calls run.
+   * A class left out reserves nothing and only borrows.
+   * @default { critical: 0.5, default: 0.3, sheddable: 0.2 }
+   */
+  readonly classes?: Partial<Readonly<Record<Priority, number>>>;
+  /**
+   * Split each class's reservation equally among the tenants with calls of that class running or waiting (at least
+   * one permit each): once the limit is full, a call is admitted only while its tenant holds less than its split of the class's
+   * reservation (whatever other tenants borrowed), and a released permit goes to the waiting tenant that holds the
+   * fewest. A full queue makes
+   * room for a tenant by shedding the newest call of the tenant with the most waiting. Calls without a tenant are
+   * counted as one tenant of their own.
+   * @default false
+   */
+  readonly tenants?: boolean;
+}
 
 /** The CoDel-style queue in front of a {@link ConcurrencyLimiter}. */
 export interface LimiterQueueOptions {
@@ -47,6 +72,12 @@ export interface ConcurrencyLimiterOptions {
    * @default { sheddable: 0.5, default: 0.9, critical: 1 }
    */
   readonly shares?: Partial<Readonly<Record<'sheddable' | 'default', number>>>;
+  /**
+   * Partitioned admission (guaranteed per-class and per-tenant shares, unused capacity borrowable) instead of the
+   * nested `shares`; give one or the other.
+   * @default none (nested shares)
+   */
+  readonly partitions?: LimiterPartitions;
   /** The queue for calls that arrive over the limit; `false` disables it. @default { maxSize: 50, targetMs: 5, intervalMs: 100 } */
   readonly queue?: LimiterQueueOptions | false;
   /**
@@ -78,10 +109,21 @@ export interface LimiterPermit {
 
 const PRIORITIES: readonly string[] = PRIORITY_ORDER;
 
+/** What one tenant holds and has waiting, in a limiter partitioned by tenant. */
+interface TenantCount {
+  held: number;
+  waiting: number;
+  /** Permits held per class. */
+  readonly byClass: Record<Priority, number>;
+  /** Calls running or waiting per class (the tenant is active in a class while this is above 0). */
+  readonly activeByClass: Record<Priority, number>;
+}
+
 class Permit implements LimiterPermit {
   #done = false;
   constructor(
     readonly priority: Priority,
+    readonly tenant: string | undefined,
     readonly startedAt: number,
     readonly inFlight: number,
     readonly release: (permit: Permit, outcome: 0 | 1 | 2) => void,
@@ -115,6 +157,10 @@ class Permit implements LimiterPermit {
  * leaves the queue within the target. Higher classes leave the queue first; a full queue gives a higher-priority
  * arrival the place of its newest lowest-priority call.
  *
+ * With `partitions`, each class (and each tenant) has a guaranteed share of the limit instead of a nested cap:
+ * critical work keeps its reservation however much sheddable work arrives, and one tenant's flood borrows only what
+ * nobody else uses (see {@link LimiterPartitions}).
+ *
  * Emits `limit-change`, `rejected` (reason `shed` with the priority; `queue-timeout` for queue drops), and from
  * {@link ConcurrencyLimiter.execute} `success`/`failure` with durations.
  *
@@ -123,6 +169,10 @@ class Permit implements LimiterPermit {
  * import { ConcurrencyLimiter } from '@ballast/resilience';
  * const limiter = new ConcurrencyLimiter({ name: 'api' });
  * const body = await limiter.execute(() => fetchReport(), 'sheddable');
+ *
+ * // Guaranteed shares: half the limit for checkouts whatever else arrives, an equal split per tenant.
+ * const ingress = new ConcurrencyLimiter({ partitions: { classes: { critical: 0.5, default: 0.3 }, tenants: true } });
+ * const permit = await ingress.acquire('critical', 'tenant-a');
  * ```
  */
 export class ConcurrencyLimiter extends EventedPolicy implements ConcurrencyLimiterGauges {
@@ -140,6 +190,12 @@ export class ConcurrencyLimiter extends EventedPolicy implements ConcurrencyLimi
   #thresholds: Record<Priority, number> = { critical: 0, default: 0, sheddable: 0 };
   #inFlight = 0;
   #byPriority: Record<Priority, number> = { critical: 0, default: 0, sheddable: 0 };
+  /** Partitioned mode: the class reservations (fractions), or undefined for nested shares. */
+  readonly #reserve: Readonly<Record<Priority, number>> | undefined;
+  #reserved: Record<Priority, number> = { critical: 0, default: 0, sheddable: 0 };
+  readonly #byTenant: Map<string | undefined, TenantCount> | undefined;
+  /** Partitioned by tenant: how many tenants have calls running or waiting in each class. */
+  readonly #activeTenants: Record<Priority, number> = { critical: 0, default: 0, sheddable: 0 };
 
   constructor(options: ConcurrencyLimiterOptions = {}) {
     super(policyName(options.name, 'concurrency-limiter'));
@@ -149,6 +205,17 @@ export class ConcurrencyLimiter extends EventedPolicy implements ConcurrencyLimi
     }
     this.#algorithm = algorithm;
     this.#clock = options.clock ?? systemClock;
+    if (options.partitions !== undefined && options.shares !== undefined) {
+      throw invalidOption(
+        'shares',
+        'no `shares` when `partitions` are given (use one or the other)',
+        options.shares,
+      );
+    }
+    this.#reserve = options.partitions === undefined ? undefined : reservations(options.partitions);
+    const tenants: unknown = options.partitions?.tenants ?? false;
+    if (typeof tenants !== 'boolean') throw invalidOption('partitions.tenants', 'a boolean', tenants);
+    this.#byTenant = tenants ? new Map() : undefined;
     const sheddable = checkNumber('shares.sheddable', options.shares?.sheddable, 0.5, { above: 0, max: 1 });
     const dflt = checkNumber('shares.default', options.shares?.default, 0.9, { min: sheddable, max: 1 });
     this.#shares = { critical: 1, default: dflt, sheddable };
@@ -168,9 +235,15 @@ export class ConcurrencyLimiter extends EventedPolicy implements ConcurrencyLimi
       targetMs,
       intervalMs: checkNumber('queue.intervalMs', queue.intervalMs, 100, { min: targetMs }),
       clock: this.#clock,
-      hasRoom: (priority) => this.#inFlight < this.#thresholds[priority],
-      admit: (priority) => this.#admit(priority),
+      hasRoom: (ticket) => this.#hasRoom(ticket.priority, ticket.tenant),
+      admit: (ticket) => this.#admit(ticket.priority, ticket.tenant),
       shed: (priority, reason) => this.#shed(priority, reason),
+      ...(this.#reserve === undefined
+        ? {}
+        : { partitioned: { held: (tenant: string | undefined) => this.#byTenant?.get(tenant)?.held ?? 0 } }),
+      ...(this.#byTenant === undefined
+        ? {}
+        : { onWait: (ticket: QueueTicket, delta: 1 | -1) => this.#tenantWait(ticket, delta) }),
     });
     this.#limit = 0;
     this.#setLimit(algorithm.limit);
@@ -197,43 +270,98 @@ export class ConcurrencyLimiter extends EventedPolicy implements ConcurrencyLimi
   }
 
   /**
-   * Takes a permit now, or answers `undefined` (and emits `rejected`) when this priority has no room. Never queues.
+   * Whether a call of `priority` would pass the admission signal now (no permit is taken, nothing is emitted): a
+   * front door asks it before spending anything on a request (authentication, parsing) it would refuse anyway.
    */
-  tryAcquire(priority: Priority = 'default'): LimiterPermit | undefined {
+  admits(priority: Priority = 'default'): boolean {
     this.#checkPriority(priority);
-    if (this.#inFlight < this.#thresholds[priority] && this.#admitted(priority)) return this.#admit(priority);
+    return this.#admitted(priority);
+  }
+
+  /**
+   * Takes a permit now, or answers `undefined` (and emits `rejected`) when this priority (or, partitioned by tenant,
+   * this `tenant`) has no room. Never queues.
+   */
+  tryAcquire(priority: Priority = 'default', tenant?: string): LimiterPermit | undefined {
+    this.#checkPriority(priority);
+    if (this.#hasRoom(priority, tenant) && this.#admitted(priority)) return this.#admit(priority, tenant);
     this.#reject(priority, 'shed');
     return undefined;
   }
 
   /**
-   * Takes a permit: at once when this priority has room, else after waiting in the queue. Rejects with a
-   * {@link LoadShedError} when the call is shed.
+   * Takes a permit: at once when this priority (and `tenant`, when the limiter is partitioned by tenant) has room,
+   * else after waiting in the queue. Rejects with a {@link LoadShedError} when the call is shed.
    */
-  acquire(priority: Priority = 'default'): Promise<LimiterPermit> {
+  acquire(priority: Priority = 'default', tenant?: string): Promise<LimiterPermit> {
     this.#checkPriority(priority);
     if (!this.#admitted(priority)) return Promise.reject(this.#shed(priority, 'pressure'));
-    return this.#acquireAdmitted(priority);
+    return this.#acquireAdmitted(priority, tenant);
   }
 
-  #acquireAdmitted(priority: Priority): Promise<LimiterPermit> {
-    if (this.#inFlight < this.#thresholds[priority] && this.#queue.size === 0) {
-      return Promise.resolve(this.#admit(priority));
+  #acquireAdmitted(priority: Priority, tenant?: string): Promise<LimiterPermit> {
+    if (this.#queue.size === 0 && this.#hasRoom(priority, tenant)) {
+      return Promise.resolve(this.#admit(priority, tenant));
     }
-    return this.#queue.enqueue(priority);
+    return this.#queue.enqueue(priority, tenant);
+  }
+
+  /** Whether a call of `priority` for `tenant` may run now. */
+  #hasRoom(priority: Priority, tenant: string | undefined): boolean {
+    if (this.#reserve === undefined) return this.#inFlight < this.#thresholds[priority];
+    // Unused capacity is borrowed by anyone; once the limit is full, only reservations admit.
+    if (this.#inFlight < this.#limit) return true;
+    const byTenant = this.#byTenant;
+    if (byTenant === undefined) return this.#byPriority[priority] < this.#reserved[priority];
+    // Each active tenant's reservation in a class is an equal split of the class's.
+    const reserved = this.#reserved[priority];
+    if (reserved === 0) return false;
+    const entry = byTenant.get(tenant);
+    const active = this.#activeTenants[priority] + ((entry?.activeByClass[priority] ?? 0) > 0 ? 0 : 1);
+    return (entry?.byClass[priority] ?? 0) < Math.max(1, Math.floor(reserved / active));
+  }
+
+  #tenantEntry(tenant: string | undefined): TenantCount {
+    const byTenant = this.#byTenant!;
+    let entry = byTenant.get(tenant);
+    if (entry === undefined) {
+      entry = {
+        held: 0,
+        waiting: 0,
+        byClass: { critical: 0, default: 0, sheddable: 0 },
+        activeByClass: { critical: 0, default: 0, sheddable: 0 },
+      };
+      byTenant.set(tenant, entry);
+    }
+    return entry;
+  }
+
+  #tenantWait(ticket: QueueTicket, delta: 1 | -1): void {
+    const entry = this.#tenantEntry(ticket.tenant);
+    entry.waiting += delta;
+    this.#tenantActive(entry, ticket.priority, delta);
+    if (entry.held <= 0 && entry.waiting <= 0) this.#byTenant!.delete(ticket.tenant);
+  }
+
+  /** Counts a call of `priority` joining (+1) or leaving (-1) a tenant's running or waiting calls. */
+  #tenantActive(entry: TenantCount, priority: Priority, delta: 1 | -1): void {
+    const before = entry.activeByClass[priority];
+    entry.activeByClass[priority] = before + delta;
+    if (before === 0 && delta === 1) this.#activeTenants[priority]++;
+    else if (before === 1 && delta === -1) this.#activeTenants[priority]--;
   }
 
   /**
-   * Runs `fn` under a permit. Errors for which `isDropped` answers true are drops; other errors release the permit
+   * Runs `fn` under a permit (of `tenant`, when the limiter is partitioned by tenant). Errors for which `isDropped` answers true are drops; other errors release the permit
    * without a sample. Rejects with a {@link LoadShedError} when the call is shed.
    */
-  async execute<T>(fn: () => T | Promise<T>, priority: Priority = 'default'): Promise<T> {
+  async execute<T>(fn: () => T | Promise<T>, priority: Priority = 'default', tenant?: string): Promise<T> {
     if (!PRIORITIES.includes(priority)) this.#checkPriority(priority);
     if (!this.#admitted(priority)) throw this.#shed(priority, 'pressure');
     const permit =
-      this.#inFlight < this.#thresholds[priority] && this.#queue.size === 0
-        ? this.#admit(priority)
-        : await this.#acquireAdmitted(priority);
+      this.#queue.size === 0 && this.#hasRoom(priority, tenant)
+        ? this.#admit(priority, tenant)
+        : await this.#acquireAdmitted(priority, tenant);
     try {
       const value = await fn();
       this.#release(permit as Permit, undefined, false);
@@ -257,8 +385,8 @@ export class ConcurrencyLimiter extends EventedPolicy implements ConcurrencyLimi
   readonly #gate: Gate = {
     enter: () => {
       if (!this.#admitted('default')) throw this.#shed('default', 'pressure');
-      return this.#inFlight < this.#thresholds.default && this.#queue.size === 0
-        ? this.#admit('default')
+      return this.#queue.size === 0 && this.#hasRoom('default', undefined)
+        ? this.#admit('default', undefined)
         : this.#acquireAdmitted('default');
     },
     leave: (permit, _call, error, failed) => {
@@ -291,15 +419,28 @@ export class ConcurrencyLimiter extends EventedPolicy implements ConcurrencyLimi
     }
   }
 
-  #admit(priority: Priority): Permit {
+  #admit(priority: Priority, tenant: string | undefined): Permit {
     this.#inFlight++;
     this.#byPriority[priority]++;
-    return new Permit(priority, this.#clock.now(), this.#inFlight, this.#onPermitEnd);
+    if (this.#byTenant !== undefined) {
+      const entry = this.#tenantEntry(tenant);
+      entry.held++;
+      entry.byClass[priority]++;
+      this.#tenantActive(entry, priority, 1);
+    }
+    return new Permit(priority, tenant, this.#clock.now(), this.#inFlight, this.#onPermitEnd);
   }
 
   #onRelease(permit: Permit, outcome: 0 | 1 | 2): void {
     this.#inFlight--;
     this.#byPriority[permit.priority]--;
+    if (this.#byTenant !== undefined) {
+      const entry = this.#tenantEntry(permit.tenant);
+      entry.held--;
+      entry.byClass[permit.priority]--;
+      this.#tenantActive(entry, permit.priority, -1);
+      if (entry.held <= 0 && entry.waiting <= 0) this.#byTenant.delete(permit.tenant);
+    }
     if (outcome !== 2) {
       const rttMs = this.#clock.now() - permit.startedAt;
       this.#setLimit(this.#algorithm.update({ rttMs, inFlight: permit.inFlight, dropped: outcome === 1 }));
@@ -318,6 +459,14 @@ export class ConcurrencyLimiter extends EventedPolicy implements ConcurrencyLimi
       default: Math.max(1, Math.floor(to * this.#shares.default)),
       sheddable: Math.max(1, Math.floor(to * this.#shares.sheddable)),
     };
+    if (this.#reserve !== undefined) {
+      const r = this.#reserve;
+      this.#reserved = {
+        critical: Math.floor(to * r.critical),
+        default: Math.floor(to * r.default),
+        sheddable: Math.floor(to * r.sheddable),
+      };
+    }
     if (from !== 0 && this.events.hasListeners) {
       this.events.emit({ type: 'limit-change', policy: this.name, kind: this.kind, from, to });
     }
@@ -344,4 +493,41 @@ export class ConcurrencyLimiter extends EventedPolicy implements ConcurrencyLimi
     this.#reject(priority, error.reason);
     return error;
   }
+}
+
+const DEFAULT_RESERVATIONS: Readonly<Record<Priority, number>> = {
+  critical: 0.5,
+  default: 0.3,
+  sheddable: 0.2,
+};
+
+/** The class reservations of `partitions`, checked: each in [0, 1], together at most 1. */
+function reservations(partitions: LimiterPartitions): Readonly<Record<Priority, number>> {
+  if (typeof partitions !== 'object' || partitions === null) {
+    throw invalidOption('partitions', 'an object with `classes` and/or `tenants`', partitions);
+  }
+  const classes = partitions.classes;
+  if (classes === undefined) return DEFAULT_RESERVATIONS;
+  if (typeof classes !== 'object' || classes === null) {
+    throw invalidOption('partitions.classes', 'an object of fractions per priority class', classes);
+  }
+  for (const key of Object.keys(classes)) {
+    if (!PRIORITIES.includes(key)) {
+      throw invalidOption('partitions.classes', "keys among 'critical', 'default', 'sheddable'", key);
+    }
+  }
+  const out = {
+    critical: checkNumber('partitions.classes.critical', classes.critical, 0, { min: 0, max: 1 }),
+    default: checkNumber('partitions.classes.default', classes.default, 0, { min: 0, max: 1 }),
+    sheddable: checkNumber('partitions.classes.sheddable', classes.sheddable, 0, { min: 0, max: 1 }),
+  };
+  const total = out.critical + out.default + out.sheddable;
+  if (total > 1 + 1e-9) {
+    throw invalidOption(
+      'partitions.classes',
+      `fractions that add up to at most 1 (they add up to ${total})`,
+      classes,
+    );
+  }
+  return out;
 }

@@ -1,0 +1,197 @@
+import { ManualClock } from '@ballast/core';
+import { describe, expect, it } from 'vitest';
+import type { Priority } from '@ballast/core';
+import {
+  ConcurrencyLimiter,
+  type ConcurrencyLimiterOptions,
+  type LimiterPermit,
+} from '../src/shed/ConcurrencyLimiter.js';
+import { isLoadShedError } from '../src/shed/LoadShedError.js';
+import { RecordingLimit } from './limit-helpers.js';
+
+function setup(limit: number, options: Partial<ConcurrencyLimiterOptions> = {}) {
+  const clock = new ManualClock(1_000);
+  const limiter = new ConcurrencyLimiter({
+    clock,
+    algorithm: new RecordingLimit(limit),
+    queue: false,
+    partitions: { classes: { critical: 0.5, default: 0.3, sheddable: 0.2 } },
+    ...options,
+  });
+  return { clock, limiter };
+}
+
+function take(limiter: ConcurrencyLimiter, n: number, priority: Priority, tenant?: string): LimiterPermit[] {
+  const permits: LimiterPermit[] = [];
+  for (let i = 0; i < n; i++) {
+    const permit = limiter.tryAcquire(priority, tenant);
+    if (permit) permits.push(permit);
+  }
+  return permits;
+}
+
+async function settle<T>(promise: Promise<T>): Promise<{ value?: T; error?: unknown }> {
+  return promise.then(
+    (value) => ({ value }),
+    (error: unknown) => ({ error }),
+  );
+}
+
+describe('ConcurrencyLimiter partitions (guaranteed class shares)', () => {
+  it('lets one class borrow the whole limit while nobody else uses it', () => {
+    const { limiter } = setup(10);
+    expect(take(limiter, 12, 'sheddable')).toHaveLength(10);
+    expect(limiter.inFlight).toBe(10);
+  });
+
+  it('keeps a class its reservation however much another class borrowed', () => {
+    const { limiter } = setup(10);
+    take(limiter, 10, 'sheddable'); // the whole limit, borrowed
+    // Critical reserves 5 of 10: all five are admitted over the limit, the sixth is not.
+    expect(take(limiter, 6, 'critical')).toHaveLength(5);
+    expect(limiter.inFlight).toBe(15);
+    // Default reserves 3.
+    expect(take(limiter, 4, 'default')).toHaveLength(3);
+    // Sheddable is far over its reservation of 2: nothing more.
+    expect(limiter.tryAcquire('sheddable')).toBeUndefined();
+  });
+
+  it('stops borrowing while the limit is full, and borrowers are not replaced as they end', () => {
+    const { limiter } = setup(10);
+    const reads = take(limiter, 10, 'sheddable');
+    take(limiter, 5, 'critical');
+    for (const p of reads.slice(0, 5)) p.success();
+    // 10 in flight (5 reads, 5 checkouts): full; reads hold 5 > 2 reserved.
+    expect(limiter.tryAcquire('sheddable')).toBeUndefined();
+    for (const p of reads.slice(5, 9)) p.success();
+    // 6 in flight: room again, anyone may borrow.
+    expect(limiter.tryAcquire('sheddable')).toBeDefined();
+  });
+
+  it('admits a class without a reservation only on borrowed capacity', () => {
+    const { limiter } = setup(10, { partitions: { classes: { critical: 1 } } });
+    take(limiter, 10, 'critical');
+    expect(limiter.tryAcquire('sheddable')).toBeUndefined();
+    expect(limiter.tryAcquire('default')).toBeUndefined();
+  });
+
+  it('queued calls of a class within its reservation run before a blocked higher class', async () => {
+    const { limiter } = setup(10, { queue: { maxSize: 10, targetMs: 5, intervalMs: 100 } });
+    const critical = take(limiter, 10, 'critical'); // full, critical over its reservation of 5
+    const waitingCritical = settle(limiter.acquire('critical'));
+    const waitingDefault = settle(limiter.acquire('default'));
+    await Promise.resolve();
+    // Default holds nothing of its 3 reserved: admitted though the limit is full and critical waits.
+    const admitted = await waitingDefault;
+    expect(admitted.value?.priority).toBe('default');
+    critical[0]!.success();
+    // 10 in flight again (9 critical + 1 default): the waiting checkout takes the freed place... only once below the
+    // limit or within reservation; it is neither, so it waits until a second permit ends.
+    critical[1]!.success();
+    expect((await waitingCritical).value?.priority).toBe('critical');
+  });
+
+  it('rejects bad partitions with a clear error', () => {
+    expect(() => setup(10, { partitions: { classes: { critical: 0.7, sheddable: 0.5 } } })).toThrow(
+      /Expected `partitions.classes` to be fractions that add up to at most 1 \(they add up to 1.2\)/,
+    );
+    expect(() => setup(10, { partitions: { classes: { urgent: 0.5 } as never } })).toThrow(
+      /Expected `partitions.classes` to be keys among 'critical', 'default', 'sheddable', got `"urgent"`/,
+    );
+    expect(() => setup(10, { partitions: { classes: { critical: -0.1 } } })).toThrow(
+      /partitions.classes.critical/,
+    );
+    expect(() => setup(10, { partitions: { tenants: 'yes' as never } })).toThrow(
+      /`partitions.tenants` to be a boolean/,
+    );
+    expect(() => setup(10, { shares: { sheddable: 0.5 } })).toThrow(
+      /no `shares` when `partitions` are given/,
+    );
+  });
+
+  it('uses the default reservations (half critical, 0.3 default, 0.2 sheddable) when only tenants are given', () => {
+    const { limiter } = setup(10, { partitions: { tenants: false } });
+    take(limiter, 10, 'sheddable');
+    expect(take(limiter, 9, 'critical')).toHaveLength(5);
+    expect(take(limiter, 9, 'default')).toHaveLength(3);
+  });
+
+  it('follows the limit as the algorithm moves it', () => {
+    const clock = new ManualClock(0);
+    const algorithm = new RecordingLimit(10);
+    const limiter = new ConcurrencyLimiter({
+      clock,
+      algorithm,
+      queue: false,
+      partitions: { classes: { critical: 0.5 } },
+    });
+    algorithm.limit = 20;
+    limiter.tryAcquire('sheddable')!.success(); // the sample moves the limit to 20
+    expect(limiter.limit).toBe(20);
+    take(limiter, 20, 'sheddable');
+    expect(take(limiter, 20, 'critical')).toHaveLength(10);
+  });
+});
+
+describe('ConcurrencyLimiter partitions (tenants)', () => {
+  const tenants = { classes: { critical: 1 }, tenants: true } as const;
+
+  it('lets one tenant borrow the whole limit while it is alone', () => {
+    const { limiter } = setup(10, { partitions: tenants });
+    expect(take(limiter, 12, 'critical', 'flood')).toHaveLength(10);
+  });
+
+  it('keeps a tenant its equal split while another floods', () => {
+    const { limiter } = setup(10, { partitions: tenants });
+    take(limiter, 10, 'critical', 'flood');
+    // Two tenants active: each is guaranteed 5. The flood holds 10, so it gets nothing more; the victim gets 5.
+    expect(take(limiter, 8, 'critical', 'victim')).toHaveLength(5);
+    expect(limiter.tryAcquire('critical', 'flood')).toBeUndefined();
+  });
+
+  it('hands a released permit to the waiting tenant that holds the fewest', async () => {
+    const { limiter } = setup(4, {
+      partitions: tenants,
+      queue: { maxSize: 10, targetMs: 50, intervalMs: 100 },
+    });
+    const flood = take(limiter, 4, 'critical', 'flood');
+    const floodWaiting = settle(limiter.acquire('critical', 'flood'));
+    // Two tenants: the victim's split is 2 of 4; both are admitted at once though the limit is full.
+    const victim = [await limiter.acquire('critical', 'victim'), await limiter.acquire('critical', 'victim')];
+    expect(limiter.inFlight).toBe(6);
+    const victimWaiting = settle(limiter.acquire('critical', 'victim'));
+    for (const p of flood.slice(0, 3)) p.success();
+    // 3 in flight (1 flood, 2 victim): room for one; the flood holds fewer, so its waiter goes first.
+    expect((await floodWaiting).value?.priority).toBe('critical');
+    expect(limiter.queued).toBe(1);
+    victim[0]!.success();
+    // 3 in flight again: the victim's waiter takes the place.
+    expect((await victimWaiting).value?.priority).toBe('critical');
+    expect(limiter.queued).toBe(0);
+  });
+
+  it('makes room in a full queue by shedding the newest call of the tenant with the most waiting', async () => {
+    const { limiter } = setup(2, {
+      partitions: tenants,
+      queue: { maxSize: 3, targetMs: 50, intervalMs: 100 },
+    });
+    take(limiter, 2, 'critical', 'flood');
+    // The victim's split is 1 of 2 and it holds 0: it runs at once; then it waits like everyone else.
+    expect(limiter.tryAcquire('critical', 'victim')).toBeDefined();
+    const floods = [1, 2, 3].map(() => settle(limiter.acquire('critical', 'flood')));
+    const victim = settle(limiter.acquire('critical', 'victim'));
+    const evicted = await floods[2]!;
+    expect(isLoadShedError(evicted.error)).toBe(true);
+    // Two of the flood's calls and the victim's wait.
+    expect(limiter.queued).toBe(3);
+    void victim;
+  });
+
+  it('forgets tenants with nothing running or waiting (memory follows the active tenants)', () => {
+    const { limiter } = setup(10, { partitions: tenants });
+    for (let i = 0; i < 1000; i++) limiter.tryAcquire('critical', `t${i}`)?.success();
+    // With one tenant active, its split is the whole limit again.
+    expect(take(limiter, 10, 'critical', 'alone')).toHaveLength(10);
+    expect(take(limiter, 10, 'critical', 'second')).toHaveLength(5);
+  });
+});
