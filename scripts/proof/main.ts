@@ -23,7 +23,7 @@ import { overload, type SheddingMode } from './overload.js';
 import { security } from './security.js';
 import { monetization } from './monetization.js';
 import { charts, html, markdown, type ProofFigures } from './report.js';
-import { ROOT } from './service.js';
+import { ROOT, dropFreshDatabases } from './service.js';
 
 const { values } = parseArgs({
   options: {
@@ -161,6 +161,7 @@ log(`wrote ${path.relative(process.cwd(), path.join(out, 'report.md'))} and repo
 // Everything measured, without the raw per-request latency arrays.
 const summary = JSON.stringify(figures, (key, value: unknown) => (key === 'admittedLatencies' ? undefined : value));
 await writeFile(path.join(out, 'figures.json'), `${summary}\n`);
+if (env.DATABASE_URL !== undefined) await dropFreshDatabases(env.DATABASE_URL).catch(() => undefined);
 console.log(gateMarkdown(figures.gate));
 console.log(summary);
 if (!figures.gate.passed) {

@@ -43,12 +43,26 @@ export interface ServiceProcess {
   output(): string;
 }
 
+const created = new Set<string>();
+
+/** Drops the databases this run created (the run's figures are written; nothing reads them after). */
+export async function dropFreshDatabases(databaseUrl: string): Promise<void> {
+  const admin = new pg.Client({ connectionString: databaseUrl });
+  await admin.connect();
+  try {
+    for (const name of created) await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+  } finally {
+    await admin.end();
+  }
+}
+
 /**
  * Drops and recreates the database `name` (default `ballast_proof`) on the server of `databaseUrl` and answers its URL: every
  * scenario (and every shedding mode of the overload one) starts on empty tables, so no earlier run's rows (a
  * growing outbox, thousands of orders) skew what it measures.
  */
 export async function freshDatabase(databaseUrl: string, name = `ballast_proof_${process.pid}`): Promise<string> {
+  created.add(name);
   const admin = new pg.Client({ connectionString: databaseUrl });
   await admin.connect();
   try {
