@@ -44,7 +44,7 @@ export function BallastCriticalTrafficShed({ TEST_LABELS, TEST_TARGET, metrics }
       ],
       mitigation: [
         'Add capacity: scale out instances; the limiter on each instance finds its own limit within a minute.',
-        'Change a shed priority: move non-essential routes classified `default` down to `sheddable` so they are refused before critical ones (the priority classifier that feeds the ingress shedder; a deploy applies it).',
+        'Change a shed priority: move non-essential routes classified `default` down to `sheddable` so they are refused before critical ones (the priority classifier that feeds the ingress shedder: at run time through the service lever when it has one, listed above, otherwise by a deploy).',
         'If one tenant drives the load, lower its rate limit rather than letting the shedder refuse everyone.',
         'If a slow dependency holds requests open, isolate its breaker (`breaker.isolate()`) so requests fail fast and free their concurrency; `breaker.reset()` releases it.',
       ],
