@@ -9,6 +9,7 @@ import { RequestAuthentication, type Authenticator } from './http/authenticate.j
 import { contextOf } from './http/context.js';
 import { DEFAULT_CONFIG, loadConfig, type RetailFlowConfig } from './config.js';
 import { openRepository, seedDemoData, type Repository, type SqlRepository } from './data/index.js';
+import { sqlSnapshotStore } from './data/slo-snapshots.js';
 import { createIdentity } from './identity/wiring.js';
 import { createBilling, type Billing } from './billing/wiring.js';
 import { generateDevCertificates, mtlsFetch } from './identity/mtls.js';
@@ -181,7 +182,22 @@ export async function startRetailFlow(
     });
     closers.push(() => logging.close());
 
-    const slos = await createSlos({ clock, service: 'retailflow' });
+    const slos = await createSlos({
+      clock,
+      service: 'retailflow',
+      // Budgets and firing alerts survive a restart: the engine's state lives in the service's database.
+      snapshots: sqlSnapshotStore(
+        (repo as SqlRepository).driver,
+        config.sloSnapshotKey ?? config.serviceName,
+      ),
+      snapshotEveryMs: config.sloSnapshotIntervalMs,
+      ...(config.prometheusUrl === undefined
+        ? {}
+        : { prometheus: { url: config.prometheusUrl, refreshMs: config.prometheusRefreshMs } }),
+    });
+    log(
+      `retailflow: SLO state ${slos.persistence?.state.detail ?? 'not persisted'}; budgets from ${slos.source().kind}`,
+    );
     closers.push(() => slos.close());
     telemetry.observeSlos(slos.engine);
 
