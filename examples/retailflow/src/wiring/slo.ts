@@ -151,7 +151,16 @@ export async function createSlos(options: {
     }
     const readAt = fleet ? { readAt: new Date(fleet.at).toISOString() } : {};
     if (current()) {
-      return { kind: 'prometheus', reason: `the fleet's view from ${prom.url}`, ...readAt, ...persisted };
+      const failing =
+        lastError === undefined
+          ? ''
+          : `; the last read failed (${lastError}): this instance's engine decides once the view is older than ${staleAfterMs} ms`;
+      return {
+        kind: 'prometheus',
+        reason: `the fleet's view from ${prom.url}${failing}`,
+        ...readAt,
+        ...persisted,
+      };
     }
     const why = lastError ?? `its last answer is older than ${staleAfterMs} ms`;
     return {
