@@ -36,6 +36,11 @@ export interface RunbookHints {
 /**
  * Where the service's logs and traces are read, for the runbooks' step from an exemplar's `trace_id` to the
  * request's log lines (JSON lines, each carrying `trace_id`, as `@ballast/telemetry`'s `traceLogMixin` writes).
+ *
+ * @example
+ * ```ts
+ * const logs: LogsSpec = { command: 'journalctl -u shop --since=-1h -o cat', loki: '{service_name="shop"}' };
+ * ```
  */
 export interface LogsSpec {
   /**
