@@ -162,11 +162,13 @@ describe('from the alert to one failing request (exemplar → trace → logs)', 
       .find((lines) => lines.some((l) => l.includes(containing)))!
       .filter(Boolean);
 
-  it('SLO runbooks on the request histogram walk it; the outbox SLO, whose histogram has no exemplars, does not', () => {
+  it('SLO runbooks on the request histogram and alerts with an exemplars hint walk it; the outbox SLO does not', () => {
     for (const name of alertNames) {
       const page = files.get(`runbooks/${name}.md`)!;
       const walks = page.includes('### From the alert to one failing request');
-      expect(walks, name).toBe(/^Retailflow(Checkout|Catalog).*BurnRate/.test(name));
+      expect(walks, name).toBe(
+        /^Retailflow(Checkout|Catalog).*BurnRate/.test(name) || name === 'BallastCircuitBreakerStuckOpen',
+      );
     }
     expect(checkout).toContain('panel **Latency p50 / p99 by route**, with *Exemplars* on');
     const exemplars = block(checkout, 'query_exemplars').find((l) => l.includes('query_exemplars'))!;
