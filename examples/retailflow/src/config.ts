@@ -34,8 +34,10 @@ export interface RetailFlowConfig {
   readonly prometheusRefreshMs: number;
   /**
    * Row of `slo_snapshots` this instance saves its SLO engine's state to and restores it from
-   * (`SLO_SNAPSHOT_KEY`). Replicas sharing a database each need their own (a StatefulSet's pod name); with
-   * `PROMETHEUS_URL`, the fleet's view decides anyway. @default the service name (`OTEL_SERVICE_NAME`)
+   * (`SLO_SNAPSHOT_KEY`). The default names the instance (host name and `PORT`), so replicas sharing a database
+   * never restore each other's counts; set it where the host name changes at each restart but the instance is the
+   * same (a Deployment's pods: use a StatefulSet's pod name, or rely on `PROMETHEUS_URL`).
+   * @default `<OTEL_SERVICE_NAME>@<hostname>:<PORT>`
    */
   readonly sloSnapshotKey?: string;
   /**

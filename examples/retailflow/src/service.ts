@@ -1,4 +1,5 @@
 import http from 'node:http';
+import { hostname } from 'node:os';
 import type { AddressInfo } from 'node:net';
 import { reportError, systemClock, type Clock } from '@ballast/core';
 import { instrumentFetch } from '@ballast/telemetry';
@@ -186,10 +187,7 @@ export async function startRetailFlow(
       clock,
       service: 'retailflow',
       // Budgets and firing alerts survive a restart: the engine's state lives in the service's database.
-      snapshots: sqlSnapshotStore(
-        (repo as SqlRepository).driver,
-        config.sloSnapshotKey ?? config.serviceName,
-      ),
+      snapshots: sqlSnapshotStore((repo as SqlRepository).driver, sloSnapshotKey(config)),
       snapshotEveryMs: config.sloSnapshotIntervalMs,
       ...(config.prometheusUrl === undefined
         ? {}
@@ -401,6 +399,20 @@ export async function startRetailFlow(
     await closeAll();
     throw error;
   }
+}
+
+/**
+ * The row of `slo_snapshots` this instance's SLO engine is saved to and restored from: `SLO_SNAPSHOT_KEY`, else
+ * `<service>@<hostname>:<PORT>`, so an instance only ever restores its own state (a restart on the same host and
+ * port), never another replica's sharing the database.
+ *
+ * @example
+ * ```ts
+ * sloSnapshotKey(loadConfig({ PORT: '3000' })); // 'retailflow@web-1:3000'
+ * ```
+ */
+export function sloSnapshotKey(config: RetailFlowConfig): string {
+  return config.sloSnapshotKey ?? `${config.serviceName}@${hostname()}:${config.port}`;
 }
 
 /**

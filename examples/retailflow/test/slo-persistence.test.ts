@@ -1,15 +1,16 @@
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ManualClock } from '@ballast/core';
 import { testService } from '@ballast/testkit/vitest';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
-import type { RetailFlowConfig } from '../src/config.js';
+import { DEFAULT_CONFIG, type RetailFlowConfig } from '../src/config.js';
 import { openRepository, type SqlRepository } from '../src/data/index.js';
 import { sqlSnapshotStore } from '../src/data/slo-snapshots.js';
 import type { SloReport } from '../src/ops/slo-view.js';
+import { sloSnapshotKey } from '../src/service.js';
 import { ACME, OPS, T0, call, order, settle, startTestService } from './helpers.js';
 
 const DAY = 86_400_000;
@@ -105,11 +106,40 @@ describe.each(stores)('SLO engine state across a restart ($name)', ({ skip, conf
   );
 });
 
+describe('replicas sharing a database', () => {
+  it("never restore each other's counts: each instance has its own row", async () => {
+    const sqlitePath = join(dir, 'replicas.db');
+    const a = await startTestService({ sqlitePath });
+    try {
+      expect((await settle(a.clock, order(a.service.url, ACME, 'replica-a'))).status).toBe(201);
+    } finally {
+      await a.service.shutdown();
+    }
+    // Another instance on the same database (another host or PORT) starts from zero, and says so.
+    const b = await startTestService({ sqlitePath, sloSnapshotKey: 'retailflow@replica-b:3000' });
+    try {
+      expect((await report(b.service.opsUrl)).source?.state).toBe('no snapshot yet: counting from now');
+      expect(b.service.slos.engine.status('checkout-availability').events.good).toBe(0);
+    } finally {
+      await b.service.shutdown();
+    }
+    // The first instance, restarted, gets its own back.
+    const again = await startTestService({ sqlitePath });
+    try {
+      expect(again.service.slos.engine.status('checkout-availability').events.good).toBe(1);
+    } finally {
+      await again.service.shutdown();
+    }
+  });
+});
+
 describe('a snapshot that cannot be restored', () => {
   it('starts the engine fresh and says why on /slo; the service serves as usual', async () => {
     const sqlitePath = join(dir, 'corrupt.db');
     const repo = await openRepository({ sqlitePath, clock: new ManualClock(T0) });
-    await sqlSnapshotStore((repo as SqlRepository).driver, 'retailflow').save('{"format": "trunc', T0);
+    const key = sloSnapshotKey({ ...DEFAULT_CONFIG, port: 0 }); // the instance startTestService starts
+    expect(key).toBe(`retailflow@${hostname()}:0`);
+    await sqlSnapshotStore((repo as SqlRepository).driver, key).save('{"format": "trunc', T0);
     await repo.close();
 
     const { service, clock } = await startTestService({ sqlitePath });
