@@ -24,6 +24,27 @@ export interface RetailFlowConfig {
   readonly redisUrl?: string;
   /** RabbitMQ URL for order events (`AMQP_URL`); unset means the in-process broker. */
   readonly amqpUrl?: string;
+  /**
+   * Prometheus that scrapes every replica (`PROMETHEUS_URL`): when set, the error-budget policy (and the flags that
+   * follow it) and `/slo` read the fleet's view from it, so every replica decides alike; while it does not answer,
+   * each replica's own engine decides (`/slo` says `local-fallback` and why). Unset means the local engine.
+   */
+  readonly prometheusUrl?: string;
+  /** How often the fleet's view is read from Prometheus, in ms (`PROMETHEUS_REFRESH_MS`). @default 15000 */
+  readonly prometheusRefreshMs: number;
+  /**
+   * Row of `slo_snapshots` this instance saves its SLO engine's state to and restores it from
+   * (`SLO_SNAPSHOT_KEY`). The default names the instance (host name and `PORT`), so replicas sharing a database
+   * never restore each other's counts; set it where the host name changes at each restart but the instance is the
+   * same (a Deployment's pods: use a StatefulSet's pod name, or rely on `PROMETHEUS_URL`).
+   * @default `<OTEL_SERVICE_NAME>@<hostname>:<PORT>`
+   */
+  readonly sloSnapshotKey?: string;
+  /**
+   * How often the SLO engine's state is saved, in ms (`SLO_SNAPSHOT_INTERVAL_MS`; also at shutdown); a crash loses
+   * at most this much of the counts. `0` saves at shutdown only. @default 60000
+   */
+  readonly sloSnapshotIntervalMs: number;
   /** OTLP/HTTP endpoint for traces (`OTEL_EXPORTER_OTLP_ENDPOINT`); unset means no trace export. */
   readonly otlpEndpoint?: string;
   /** Base URL of the payment provider (`PAYMENT_URL`); unset means RetailFlow starts its simulator. */
@@ -197,6 +218,8 @@ export const DEFAULT_CONFIG: RetailFlowConfig = {
   tenantInventoryShare: 0.5,
   authFailuresPerMinute: 30,
   preStopDelayMs: 10_000,
+  prometheusRefreshMs: 15_000,
+  sloSnapshotIntervalMs: 60_000,
 };
 
 /** The secrets of the configuration: never printed, never defaulted in production. */
@@ -306,6 +329,8 @@ export function loadConfig(
     redisUrl: url(env, 'REDIS_URL', ['redis:', 'rediss:']),
     amqpUrl: url(env, 'AMQP_URL', ['amqp:', 'amqps:']),
     otlpEndpoint: url(env, 'OTEL_EXPORTER_OTLP_ENDPOINT', ['http:', 'https:']),
+    prometheusUrl: url(env, 'PROMETHEUS_URL', ['http:', 'https:']),
+    sloSnapshotKey: text(env, 'SLO_SNAPSHOT_KEY'),
     paymentUrl: url(env, 'PAYMENT_URL', ['http:', 'https:']),
     oidcIssuer: url(env, 'OIDC_ISSUER', ['http:', 'https:']),
     oidcAudience: text(env, 'OIDC_AUDIENCE'),
@@ -347,6 +372,20 @@ export function loadConfig(
       1e9,
     ),
     preStopDelayMs: integer(env, 'PRE_STOP_DELAY_MS', DEFAULT_CONFIG.preStopDelayMs, 0, 600_000),
+    prometheusRefreshMs: integer(
+      env,
+      'PROMETHEUS_REFRESH_MS',
+      DEFAULT_CONFIG.prometheusRefreshMs,
+      1000,
+      3_600_000,
+    ),
+    sloSnapshotIntervalMs: integer(
+      env,
+      'SLO_SNAPSHOT_INTERVAL_MS',
+      DEFAULT_CONFIG.sloSnapshotIntervalMs,
+      0,
+      86_400_000,
+    ),
     proRequestsPerMinute: integer(
       env,
       'PRO_REQUESTS_PER_MINUTE',

@@ -1,4 +1,5 @@
 import http from 'node:http';
+import { hostname } from 'node:os';
 import type { AddressInfo } from 'node:net';
 import { reportError, systemClock, type Clock } from '@ballast/core';
 import { instrumentFetch } from '@ballast/telemetry';
@@ -9,6 +10,7 @@ import { RequestAuthentication, type Authenticator } from './http/authenticate.j
 import { contextOf } from './http/context.js';
 import { DEFAULT_CONFIG, loadConfig, type RetailFlowConfig } from './config.js';
 import { openRepository, seedDemoData, type Repository, type SqlRepository } from './data/index.js';
+import { sqlSnapshotStore } from './data/slo-snapshots.js';
 import { createIdentity } from './identity/wiring.js';
 import { createBilling, type Billing } from './billing/wiring.js';
 import { generateDevCertificates, mtlsFetch } from './identity/mtls.js';
@@ -181,7 +183,19 @@ export async function startRetailFlow(
     });
     closers.push(() => logging.close());
 
-    const slos = await createSlos({ clock, service: 'retailflow' });
+    const slos = await createSlos({
+      clock,
+      service: 'retailflow',
+      // Budgets and firing alerts survive a restart: the engine's state lives in the service's database.
+      snapshots: sqlSnapshotStore((repo as SqlRepository).driver, sloSnapshotKey(config)),
+      snapshotEveryMs: config.sloSnapshotIntervalMs,
+      ...(config.prometheusUrl === undefined
+        ? {}
+        : { prometheus: { url: config.prometheusUrl, refreshMs: config.prometheusRefreshMs } }),
+    });
+    log(
+      `retailflow: SLO state ${slos.persistence?.state.detail ?? 'not persisted'}; budgets from ${slos.source().kind}`,
+    );
     closers.push(() => slos.close());
     telemetry.observeSlos(slos.engine);
 
@@ -384,6 +398,20 @@ export async function startRetailFlow(
     await closeAll();
     throw error;
   }
+}
+
+/**
+ * The row of `slo_snapshots` this instance's SLO engine is saved to and restored from: `SLO_SNAPSHOT_KEY`, else
+ * `<service>@<hostname>:<PORT>`, so an instance only ever restores its own state (a restart on the same host and
+ * port), never another replica's sharing the database.
+ *
+ * @example
+ * ```ts
+ * sloSnapshotKey(loadConfig({ PORT: '3000' })); // 'retailflow@web-1:3000'
+ * ```
+ */
+export function sloSnapshotKey(config: RetailFlowConfig): string {
+  return config.sloSnapshotKey ?? `${config.serviceName}@${hostname()}:${config.port}`;
 }
 
 /**

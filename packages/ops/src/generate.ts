@@ -208,18 +208,24 @@ export function generateOps(input: OpsInput): OpsOutput {
       runbook: custom.has(alert.name)
         ? alert.runbook
         : withHints(alert.runbook, hintsFor(alert.name), service),
+      ...(hintsFor(alert.name)?.exemplars ? { exemplars: hintsFor(alert.name)!.exemplars! } : {}),
       ruleFile: P.operationalRules,
     })),
-    ...slo.runbooks.map((page) => ({
-      ...page,
-      runbook: withHints(page.runbook, mergeHints(service.slos[page.slo], hintsFor(page.name)), service, [
-        ...service.shell.sloCommands,
-        ...service.shell.commands,
-      ]),
-      ruleFile: P.sloRules,
-    })),
+    ...slo.runbooks.map((page) => {
+      const hints = mergeHints(service.slos[page.slo], hintsFor(page.name));
+      const exemplars = hints?.exemplars ?? page.exemplars;
+      return {
+        ...page,
+        runbook: withHints(page.runbook, hints, service, [
+          ...service.shell.sloCommands,
+          ...service.shell.commands,
+        ]),
+        ...(exemplars ? { exemplars } : {}),
+        ruleFile: P.sloRules,
+      };
+    }),
   ];
-  const shell = { ...service.shell, job: service.job };
+  const shell = { ...service.shell, job: service.job, logs: service.logs };
   for (const page of pages) files.set(`runbooks/${page.name}.md`, renderRunbook(page, refs, shell));
   const index: IndexEntry[] = pages.map((p) => ({
     name: p.name,
@@ -250,6 +256,7 @@ function mergeHints(a: RunbookHints | undefined, b: RunbookHints | undefined): R
     levers: cat(a.levers, b.levers),
     mitigation: cat(a.mitigation, b.mitigation),
     mitigationCommands: cat(a.mitigationCommands, b.mitigationCommands),
+    ...((b.exemplars ?? a.exemplars) ? { exemplars: (b.exemplars ?? a.exemplars)! } : {}),
   };
 }
 

@@ -12,7 +12,14 @@
  */
 export type { OpsInput, OpsOutput, RunbookPageOf } from './generate.js';
 export { PROMETHEUS_FILES, generateOps, isRuleFile, ruleFilesOf, withHints } from './generate.js';
-export type { Lever, ResolvedService, RunbookHints, ServiceFileError, ServiceSpec } from './service.js';
+export type {
+  Lever,
+  LogsSpec,
+  ResolvedService,
+  RunbookHints,
+  ServiceFileError,
+  ServiceSpec,
+} from './service.js';
 export {
   SERVICE_SCHEMA,
   defaultService,

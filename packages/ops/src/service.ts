@@ -24,6 +24,37 @@ export interface RunbookHints {
   readonly mitigation?: readonly string[];
   /** Shell commands for the mitigation, after the levers' commands. */
   readonly mitigationCommands?: readonly string[];
+  /**
+   * The histogram bucket selector whose exemplars lead from this alert to the traces of failing requests
+   * (`http_server_request_duration_seconds_bucket{http_route="/api/v1/orders",http_response_status_code=~"5.."}`):
+   * the runbook then walks alert → dashboard → exemplar trace → log lines. SLO runbooks derive one from the SLO's
+   * indicator; other alerts get the walk only when this is set.
+   */
+  readonly exemplars?: string;
+}
+
+/**
+ * Where the service's logs and traces are read, for the runbooks' step from an exemplar's `trace_id` to the
+ * request's log lines (JSON lines, each carrying `trace_id`, as `@ballast/telemetry`'s `traceLogMixin` writes).
+ *
+ * @example
+ * ```ts
+ * const logs: LogsSpec = { command: 'journalctl -u shop --since=-1h -o cat', loki: '{service_name="shop"}' };
+ * ```
+ */
+export interface LogsSpec {
+  /**
+   * A shell command that prints the service's JSON log lines (the runbook pipes it to `jq`).
+   * @default 'kubectl logs -l app.kubernetes.io/name=<name> --since=1h --prefix=false'
+   */
+  readonly command?: string;
+  /** A LogQL stream selector for the same lines in Loki. @default '{app="<name>"}' */
+  readonly loki?: string;
+  /**
+   * A URL of one trace in the tracing UI, with `<trace_id>` where the id goes
+   * (`https://tempo.example/explore?traceId=<trace_id>`). @default none (the runbook says "your tracing backend")
+   */
+  readonly traceUrl?: string;
 }
 
 /** A lever on-call can pull: one mitigation step in prose and the commands that pull it. */
@@ -74,6 +105,8 @@ export interface ServiceSpec {
   readonly incidentLevers?: readonly string[];
   /** Who to escalate to, for the handoff checklist. @default 'the owners of the service's dependencies' */
   readonly escalation?: string;
+  /** Where its logs and traces are read (the runbooks' exemplar → trace → logs step). */
+  readonly logs?: LogsSpec;
   /** Hints for the generated alerts, by alert name. */
   readonly alerts?: Readonly<Record<string, RunbookHints>>;
   /** Hints for the SLO alerts, by SLO name. */
@@ -120,6 +153,7 @@ export interface ResolvedService {
   readonly levers: Readonly<Record<string, Lever>>;
   readonly incidentLevers: readonly string[];
   readonly escalation: string;
+  readonly logs: { readonly command: string; readonly loki: string; readonly traceUrl: string | undefined };
   readonly alerts: Readonly<Record<string, RunbookHints>>;
   readonly slos: Readonly<Record<string, RunbookHints>>;
   readonly customAlerts: readonly AlertSpec[];
@@ -163,6 +197,12 @@ export function resolveService(spec: ServiceSpec): ResolvedService {
     levers,
     incidentLevers: spec.incidentLevers ?? Object.keys(levers),
     escalation: spec.escalation ?? "the owners of the service's dependencies",
+    logs: {
+      command:
+        spec.logs?.command ?? `kubectl logs -l app.kubernetes.io/name=${spec.name} --since=1h --prefix=false`,
+      loki: spec.logs?.loki ?? `{app="${spec.name}"}`,
+      traceUrl: spec.logs?.traceUrl,
+    },
     alerts: spec.alerts ?? {},
     slos: spec.slos ?? {},
     customAlerts: spec.customAlerts ?? [],
@@ -219,6 +259,7 @@ const hints = {
     levers: strings,
     mitigation: strings,
     mitigationCommands: strings,
+    exemplars: { type: 'string', minLength: 1 },
   },
 } as const;
 const labels = { type: 'object', additionalProperties: { type: 'string' } } as const;
@@ -323,6 +364,15 @@ export const SERVICE_SCHEMA = {
     },
     incidentLevers: strings,
     escalation: { type: 'string', minLength: 1 },
+    logs: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        command: { type: 'string', minLength: 1 },
+        loki: { type: 'string', pattern: '^\\{.*\\}$' },
+        traceUrl: { type: 'string', pattern: '^https?://.*<trace_id>' },
+      },
+    },
     alerts: { type: 'object', additionalProperties: hints },
     slos: { type: 'object', additionalProperties: hints },
     customAlerts: { type: 'array', items: customAlert },

@@ -46,8 +46,28 @@ function percent(ratio: number): string {
   return `${Number((ratio * 100).toPrecision(10))}%`;
 }
 
+/**
+ * The histogram buckets whose exemplars are this SLO's requests: `<histogram>_bucket{...}` of a latency SLI, or
+ * the first selector of a ratio SLI's `total` when it is the `_count` or `_bucket` of `@ballast/telemetry`'s
+ * request histogram (`http_server_request_duration_seconds`, whose buckets carry exemplars). `undefined` otherwise:
+ * the service file's `exemplars` hint names one.
+ */
+export function exemplarSelector(slo: Slo): string | undefined {
+  const indicator = slo.indicator;
+  if (indicator.kind === 'latency')
+    return `${indicator.histogram}_bucket${indicator.matchers ? `{${indicator.matchers}}` : ''}`;
+  if (indicator.kind !== 'ratio') return undefined;
+  const match = /([a-zA-Z_:][a-zA-Z0-9_:]*)_(count|bucket)(\{[^}]*\})?/.exec(indicator.total.query);
+  // Only the request histogram of `@ballast/telemetry` is known to carry exemplars; name others in the service file.
+  if (!match || match[1] !== 'http_server_request_duration_seconds') return undefined;
+  // A bucket selector without `le` (every bucket of the SLO's requests), bad answers first where the SLI names a status.
+  const matchers = (match[3] ?? '{}').replace(/,?\s*le\s*=\s*"[^"]*"/, '').replace(/^\{,/, '{');
+  return `${match[1]}_bucket${matchers === '{}' ? '' : matchers}`;
+}
+
 function sloRunbook(slo: Slo, alert: string, severity: string, expr: string, source: string): RunbookPage {
   const sel = `{slo="${slo.name}"}`;
+  const exemplars = exemplarSelector(slo);
   const conditions = slo.alerting.conditions.filter((c) => c.severity === severity);
   const windows = conditions
     .map((c) => `${c.burnRate}x over ${c.longWindow} and ${c.shortWindow}`)
@@ -58,6 +78,7 @@ function sloRunbook(slo: Slo, alert: string, severity: string, expr: string, sou
     summary: `${slo.displayName} is burning its error budget too fast`,
     expr,
     source,
+    ...(exemplars ? { exemplars } : {}),
     runbook: {
       meaning:
         `SLO **${slo.displayName}** (\`${slo.name}\`, service \`${slo.service}\`) promises ${percent(slo.objective)} good events. ` +

@@ -1,4 +1,6 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
@@ -150,4 +152,103 @@ describe('alerts and runbooks', () => {
       }
     }
   });
+});
+
+describe('from the alert to one failing request (exemplar → trace → logs)', () => {
+  const checkout = files.get('runbooks/RetailflowCheckoutAvailabilityBurnRatePage.md')!;
+  const block = (text: string, containing: string): string[] =>
+    [...text.matchAll(/```sh\n([\s\S]*?)```/g)]
+      .map((m) => m[1]!.split('\n').map((l) => l.trim()))
+      .find((lines) => lines.some((l) => l.includes(containing)))!
+      .filter(Boolean);
+
+  it('SLO runbooks on the request histogram and alerts with an exemplars hint walk it; the outbox SLO does not', () => {
+    for (const name of alertNames) {
+      const page = files.get(`runbooks/${name}.md`)!;
+      const walks = page.includes('### From the alert to one failing request');
+      expect(walks, name).toBe(
+        /^Retailflow(Checkout|Catalog).*BurnRate/.test(name) || name === 'BallastCircuitBreakerStuckOpen',
+      );
+    }
+    expect(checkout).toContain('panel **Latency p50 / p99 by route**, with *Exemplars* on');
+    const exemplars = block(checkout, 'query_exemplars').find((l) => l.includes('query_exemplars'))!;
+    const selector = /'query=([^']+)'/.exec(exemplars)![1]!;
+    // The failed checkouts only, from the service file's hint, on a series the request histogram has.
+    expect(selector).toBe(
+      'http_server_request_duration_seconds_bucket{http_route="/api/v1/orders",http_request_method="POST",http_response_status_code=~"5.."}',
+    );
+    expect(loadCatalog().map((m) => m.name)).toContain('http_server_request_duration_seconds');
+    expect(files.get('runbooks/RetailflowCatalogLatencyBurnRatePage.md')).toContain(
+      `'query=http_server_request_duration_seconds_bucket{http_route=~"/api/v1/products.*",http_request_method="GET"}'`,
+    );
+  });
+
+  it.skipIf(!existsSync('/usr/bin/jq') && !existsSync('/usr/local/bin/jq'))(
+    "the log queries find the request's lines by trace_id and every warning, skipping lines that are not JSON",
+    () => {
+      const dir = mkdtempSync(join(tmpdir(), 'ballast-logs-'));
+      try {
+        const log = join(dir, 'retailflow.log');
+        const trace = '4bf92f3577b34da6a3ce929d0e0e4736';
+        const lines = [
+          'RetailFlow listening on http://127.0.0.1:3000 (development)',
+          { level: 30, time: 1, service: 'retailflow', msg: 'request completed', trace_id: 'other' },
+          {
+            level: 50,
+            time: 2,
+            service: 'retailflow',
+            msg: 'request failed',
+            trace_id: trace,
+            route: '/api/v1/orders',
+            tenant: 'acme',
+            err: { message: 'provider down' },
+          },
+          {
+            level: 40,
+            time: 3,
+            service: 'retailflow',
+            msg: 'checkout failed',
+            trace_id: trace,
+            tenant: 'acme',
+          },
+        ].map((l) => (typeof l === 'string' ? l : JSON.stringify(l)));
+        writeFileSync(log, `${lines.join('\n')}\n`);
+        const [byTrace, warnings] = block(checkout, "jq -cR 'fromjson?").map((command) =>
+          execFileSync(
+            'bash',
+            ['-c', command.replace(SERVICE.logs.command, `cat ${log}`).replace('<trace_id>', trace)],
+            {
+              encoding: 'utf8',
+            },
+          )
+            .trim()
+            .split('\n')
+            .map((l) => JSON.parse(l) as Record<string, unknown>),
+        );
+        expect(byTrace!.map((l) => l.time)).toEqual([2, 3]);
+        expect(warnings).toEqual([
+          {
+            time: 2,
+            level: 50,
+            msg: 'request failed',
+            trace_id: trace,
+            route: '/api/v1/orders',
+            tenant: 'acme',
+            err: 'provider down',
+          },
+          {
+            time: 3,
+            level: 40,
+            msg: 'checkout failed',
+            trace_id: trace,
+            route: null,
+            tenant: 'acme',
+            err: null,
+          },
+        ]);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    },
+  );
 });

@@ -26,6 +26,15 @@ export { formatDuration, parseDuration } from './duration.js';
 export { WINDOW_PLACEHOLDER, prometheusSource, windowedQuery } from './promql.js';
 export type { SloEngineOptions } from './engine/engine.js';
 export { SloEngine } from './engine/engine.js';
+export type { SloRestoreResult } from './engine/snapshot.js';
+export { SloSnapshotError, isSloSnapshotError } from './engine/snapshot.js';
+export type {
+  SloPersistence,
+  SloPersistenceOptions,
+  SloPersistenceState,
+  SloSnapshotStore,
+} from './engine/persistence.js';
+export { persistSloEngine } from './engine/persistence.js';
 export type { AlertStatus, BurnRate, ErrorBudget, SloAlertEvent, SloStatus } from './engine/status.js';
 export type { CalendarPeriod } from './engine/calendar.js';
 export { calendarPeriod } from './engine/calendar.js';

@@ -1,4 +1,5 @@
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ManualClock } from '@ballast/core';
 import { describe, expect, it, vi } from 'vitest';
@@ -6,6 +7,7 @@ import { canShip } from '../examples/budget-gate.js';
 import { judgeCheckoutCanary } from '../examples/canary.js';
 import { checkoutSlos } from '../examples/define-slo.js';
 import { startSloEngine } from '../examples/engine.js';
+import { startDurableEngine } from '../examples/persist-engine.js';
 // The examples import the package by name, as users do; this test hands them an engine of the same type.
 import { SloEngine } from '@ballast/slo';
 import { loadSlos } from '../src/openslo/load.js';
@@ -56,6 +58,33 @@ describe('examples', () => {
     expect(gates()).toEqual([false, true]);
     engine.record('checkout-availability', 0, 30); // overspent: exhausted
     expect(gates()).toEqual([false, false]);
+  });
+});
+
+describe('persist-engine.ts', () => {
+  it('a restarted engine picks up the budget where the last one left off', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ballast-slo-state-'));
+    const log = vi.spyOn(console, 'log').mockImplementation(() => undefined);
+    try {
+      const path = join(dir, 'slo-state.json');
+      const clock = new ManualClock(Date.UTC(2026, 0, 5));
+      const first = await startDurableEngine(checkoutSlos, path, clock);
+      expect(log).toHaveBeenLastCalledWith('SLO engine: no snapshot yet: counting from now');
+      first.engine.record('checkout-availability', 990, 10);
+      clock.advance(MIN);
+      await first.close();
+      const second = await startDurableEngine(checkoutSlos, path, clock);
+      expect(log).toHaveBeenLastCalledWith(
+        `SLO engine: restored 2 SLOs from a snapshot taken at ${new Date(clock.now()).toISOString()}`,
+      );
+      expect(second.engine.status('checkout-availability').errorBudget).toEqual(
+        first.engine.status('checkout-availability').errorBudget,
+      );
+      await second.close();
+    } finally {
+      log.mockRestore();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 

@@ -4,7 +4,7 @@
  * load is measured as wall requests per second and as requests per CPU-second of the server process (its
  * capacity, whatever else the shared machine runs).
  */
-import { type ChildProcess, fork } from 'node:child_process';
+import { type ChildProcess, execFileSync, fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import type { BenchResult } from '@ballast/testkit';
@@ -24,12 +24,22 @@ export interface Load {
   readonly perCpuSecond: number;
 }
 
-/** Forks `server.ts` serving `variant` and waits until it listens. */
+/**
+ * The CPU list the servers are pinned to (`BENCH_SERVER_CPUS`, a `taskset` list such as `1`), or undefined for
+ * no pinning. Run the load generator elsewhere (`taskset -c 0 node ...`), so it never takes the servers' core.
+ */
+export const SERVER_CPUS = process.env.BENCH_SERVER_CPUS || undefined;
+
+/** Forks `server.ts` serving `variant` (pinned with `taskset` to {@link SERVER_CPUS}) and waits until it listens. */
 export async function startServer(variant: Variant): Promise<Server> {
   const child = fork(fileURLToPath(new URL('./server.ts', import.meta.url)), [variant], {
     execArgv: ['--conditions=@ballast/source', '--import', 'tsx'],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
+  if (SERVER_CPUS !== undefined && child.pid !== undefined) {
+    // Every thread of the child (libuv's pool, V8's helpers), not only the main one.
+    execFileSync('taskset', ['-a', '-p', '-c', SERVER_CPUS, String(child.pid)], { stdio: 'ignore' });
+  }
   const port = await new Promise<number>((resolve, reject) => {
     child.once('message', (m: { port: number }) => resolve(m.port));
     child.once('exit', (code) => reject(new Error(`${variant} server exited with ${code}`)));

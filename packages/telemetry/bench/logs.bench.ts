@@ -1,6 +1,7 @@
 /**
  * What request logging costs: the same express app served bare and with pino-http (Ballast's `httpLogLevel`, so
- * only failures are written; and a line for every request), each in its own child process; autocannon loads one
+ * only failures are written; and a line for every request), and the same route on plain `node:http` (no framework,
+ * no logging: the floor), each in its own child process (pinned with `BENCH_SERVER_CPUS`); autocannon loads one
  * server at a time, in rotating rounds, from this process; ratios are medians of per-round ratios of requests per
  * CPU-second of the server. Then the cost of one JSON line in-process, with and without the trace mixin (inside an
  * active, sampled span).
@@ -13,9 +14,9 @@ import { measure, report, row } from '@ballast/testkit';
 import { traceLogMixin } from '../src/logs/trace-context.js';
 import { startTelemetry } from '../src/tracing/start-telemetry.js';
 import type { Variant } from './apps.js';
-import { runRounds } from './http-harness.js';
+import { SERVER_CPUS, runRounds } from './http-harness.js';
 
-const VARIANTS = ['bare', 'log-failures', 'log-every'] as const satisfies readonly Variant[];
+const VARIANTS = ['node-http', 'bare', 'log-failures', 'log-every'] as const satisfies readonly Variant[];
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 7);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 2);
 
@@ -69,8 +70,16 @@ report(
     log_every_vs_bare: rounds.pairedRatio('log-every', 'bare', 'perCpuSecond'),
     log_failures_vs_bare_wall: rounds.pairedRatio('log-failures', 'bare', 'rps'),
     log_every_vs_bare_wall: rounds.pairedRatio('log-every', 'bare', 'rps'),
+    bare_vs_node_http: rounds.pairedRatio('bare', 'node-http', 'perCpuSecond'),
+    log_failures_vs_node_http: rounds.pairedRatio('log-failures', 'node-http', 'perCpuSecond'),
+    log_every_vs_node_http: rounds.pairedRatio('log-every', 'node-http', 'perCpuSecond'),
     mixin_line_vs_plain_line:
       row(results, 'pino line + traceLogMixin').medianNs / row(results, 'pino line').medianNs,
   },
-  { rounds: ROUNDS, seconds_per_round: SECONDS, samples: rounds.rawSamples() },
+  {
+    rounds: ROUNDS,
+    seconds_per_round: SECONDS,
+    server_cpus: SERVER_CPUS ?? 'unpinned',
+    samples: rounds.rawSamples(),
+  },
 );

@@ -222,4 +222,16 @@ export const migrations: readonly Migration[] = [
         updated_at BIGINT NOT NULL
       );`,
   },
+  {
+    version: 14,
+    name: 'SLO engine snapshots',
+    // One row per engine (key: the service, or an instance's own key): its state as JSON text, overwritten by
+    // each save, so error budgets and firing alerts survive a restart.
+    sql: () => `
+      CREATE TABLE slo_snapshots (
+        key TEXT PRIMARY KEY,
+        snapshot TEXT NOT NULL,
+        taken_at BIGINT NOT NULL
+      );`,
+  },
 ];

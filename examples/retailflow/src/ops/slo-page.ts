@@ -16,14 +16,18 @@ const TEMPLATE = `<!doctype html>
   .policy { font-weight: 600; border-radius: .3rem; padding: .1rem .45rem; }
   .ok { background: #e3f5e8; color: #17602c; }
   .warning { background: #fff3d6; color: #7a5200; }
-  .exhausted { background: #fde2e1; color: #8d1c17; }
+  .exhausted, .local-fallback { background: #fde2e1; color: #8d1c17; }
+  .source { border-radius: .3rem; padding: .1rem .45rem; }
   .bar { background: #eef0f4; height: .55rem; border-radius: .3rem; width: 10rem; }
   .bar > span { display: block; height: 100%; border-radius: .3rem; background: #3b7be0; }
 </style>
 </head>
 <body>
 <h1>{{service}}: service level objectives</h1>
-<p>Read live from the in-process SLO engine at {{generatedAt}}. JSON: <a href="/api/v1/slo">/api/v1/slo</a>.</p>
+<p>Read at {{generatedAt}} from
+{{#if source}}<strong class="source {{source.kind}}">{{source.kind}}</strong>: {{source.reason}}{{#if source.readAt}} (last answer {{source.readAt}}){{/if}}.{{else}}the in-process SLO engine.{{/if}}
+JSON: <a href="/api/v1/slo">/api/v1/slo</a>.</p>
+{{#if source.state}}<p>Engine state: {{source.state}}.</p>{{/if}}
 <table>
   <thead><tr><th>SLO</th><th>Objective</th><th>SLI</th><th>Error budget left</th><th></th><th>Policy</th></tr></thead>
   <tbody>
@@ -67,6 +71,7 @@ export function sloPageRenderer(): (report: SloReport, now: Date) => string {
   return (report, now) =>
     template({
       service: report.service,
+      source: report.source,
       generatedAt: now.toISOString(),
       slos: report.slos.map((s) => ({ ...s, hasSli: s.sli !== null })),
     });

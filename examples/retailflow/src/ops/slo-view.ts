@@ -15,8 +15,25 @@ export interface SloStatusView {
   readonly burnRates?: Readonly<Record<string, number>>;
 }
 
-/** Every SLO of the service, read live from the in-process engine. */
+/** Where the figures (and the budget policy the flags follow) come from now, and why. */
+export interface SloSourceView {
+  /**
+   * `prometheus`: the fleet's view (every replica's traffic, kept across restarts), read from `PROMETHEUS_URL`;
+   * `local-fallback`: `PROMETHEUS_URL` is set but Prometheus does not answer, so this instance's engine decides;
+   * `local`: no `PROMETHEUS_URL`, this instance's engine.
+   */
+  readonly kind: 'prometheus' | 'local-fallback' | 'local';
+  /** One sentence saying why. */
+  readonly reason: string;
+  /** When Prometheus last answered (ISO 8601). */
+  readonly readAt?: string;
+  /** How the in-process engine's state started (restored from a snapshot, or fresh and why). */
+  readonly state?: string;
+}
+
+/** Every SLO of the service, from the source {@link SloSourceView} names. */
 export interface SloReport {
   readonly service: string;
+  readonly source?: SloSourceView;
   readonly slos: readonly SloStatusView[];
 }

@@ -10,6 +10,8 @@ export interface ShellRef {
   readonly label: string;
   /** The service's Prometheus `job`, for alerts that do not carry it. @default the alert's `job` */
   readonly job?: string;
+  /** Where its logs and traces are read, for the exemplar → trace → logs step. @default no such step */
+  readonly logs?: { readonly command: string; readonly loki: string; readonly traceUrl: string | undefined };
 }
 
 /** What a runbook needs to know about a dashboard to link to it. */
@@ -33,7 +35,62 @@ export interface RunbookPage {
    * @default [] (the alert carries neither `job` nor `instance`)
    */
   readonly labels?: readonly string[];
+  /**
+   * The histogram bucket selector whose exemplars are the requests this alert counts: the diagnosis then walks
+   * from the alert to one request's trace and log lines. @default none (no such step)
+   */
+  readonly exemplars?: string;
   readonly runbook: AlertSpec['runbook'];
+}
+
+/** The RED dashboard panel whose exemplars link to traces. */
+const EXEMPLAR_PANEL = { dashboard: 'ballast-red', panel: 'Latency p50 / p99 by route' } as const;
+
+/**
+ * The diagnosis step from the alert to one failing request: the dashboard panel with exemplars, the same
+ * exemplars from Prometheus's API, the trace, then the request's log lines by `trace_id` (jq and LogQL).
+ */
+function requestTrail(
+  selector: string,
+  dashboards: readonly DashboardRef[],
+  logs: NonNullable<ShellRef['logs']>,
+): string[] {
+  const red = dashboards.find((d) => d.uid === EXEMPLAR_PANEL.dashboard);
+  const sh = (q: string) => `'${q.replace(/'/g, `'\\''`)}'`;
+  return [
+    '### From the alert to one failing request',
+    '',
+    'Alert → dashboard → exemplar trace → log lines: every request the service records carries, on its latency bucket, an exemplar with its `trace_id` (sampled traces only), and every log line written while it ran carries the same `trace_id`.',
+    '',
+    red
+      ? `1. Dashboard: **${red.title}** ([\`dashboards/${red.file}\`](../dashboards/${red.file})) → panel **${EXEMPLAR_PANEL.panel}**, with *Exemplars* on (Prometheus keeps them with \`--enable-feature=exemplar-storage\`). Each dot is one request; pick one on the alert's route inside the firing window, and copy its \`trace_id\`.`
+      : '1. Dashboard: the request latency panel, with *Exemplars* on (Prometheus keeps them with `--enable-feature=exemplar-storage`). Each dot is one request; copy the `trace_id` of one inside the firing window.',
+    '2. Or list the trace ids of the last 30 minutes from Prometheus directly (the bucket series the alert counts):',
+    '',
+    indent(
+      fence('sh', [
+        'export PROMETHEUS=http://127.0.0.1:9090  # your Prometheus',
+        `curl -s "$PROMETHEUS/api/v1/query_exemplars" --data-urlencode ${sh(`query=${selector}`)} --data-urlencode "start=$(date -d '-30 min' +%s)" --data-urlencode "end=$(date +%s)" | jq -r '.data[].exemplars[] | [.timestamp, .labels.trace_id] | @tsv' | sort -r | head`,
+      ]),
+      3,
+    ),
+    '',
+    logs.traceUrl
+      ? `3. Open the trace: \`${logs.traceUrl}\` (put the id in place of \`<trace_id>\`). Its spans say which step failed or took the time (the database, the payment provider, a queue).`
+      : '3. Open the trace in your tracing backend (the OTLP endpoint the service exports to) by its id. Its spans say which step failed or took the time (the database, the payment provider, a queue).',
+    "4. Read that request's log lines (JSON, one per line, other lines skipped; `level` 50 is error, 40 warn):",
+    '',
+    indent(
+      fence('sh', [
+        `${logs.command} | jq -cR 'fromjson? | select(.trace_id == "<trace_id>")'`,
+        `${logs.command} | jq -cR 'fromjson? | select(.level >= 40) | {time, level, msg, trace_id, route, tenant, err: .err.message}'  # every warning and error of the window`,
+      ]),
+      3,
+    ),
+    '',
+    `   In Loki (LogQL): \`${logs.loki} | json | trace_id="<trace_id>"\`, and for every error: \`${logs.loki} | json | level >= 50\`.`,
+    '',
+  ];
 }
 
 /**
@@ -65,7 +122,8 @@ export function renderRunbook(
   const { runbook } = page;
   const panelLines: string[] = runbook.panels.map((ref) => {
     const d = dashboards.find((x) => x.uid === ref.dashboard);
-    if (!d) throw new Error(`Runbook ${page.name} links to dashboard \`${ref.dashboard}\`, which is not generated`);
+    if (!d)
+      throw new Error(`Runbook ${page.name} links to dashboard \`${ref.dashboard}\`, which is not generated`);
     return `- **${d.title}** ([\`dashboards/${d.file}\`](../dashboards/${d.file})) → panel **${ref.panel}**`;
   });
   const parts = [
@@ -102,6 +160,7 @@ export function renderRunbook(
       : []),
     ...runbook.steps.map((s, i) => `${i + (runbook.curl.length > 0 ? 4 : 3)}. ${s}`),
     '',
+    ...(page.exemplars && shell.logs ? requestTrail(page.exemplars, dashboards, shell.logs) : []),
     '## Mitigation',
     '',
     ...runbook.mitigation.map((s, i) => `${i + 1}. ${s}`),

@@ -147,6 +147,28 @@ export class EventRing {
     return out;
   }
 
+  /**
+   * The events of each bucket the ring still holds (not running totals), oldest first: bucket `first + i` holds
+   * `good[i]` good and `bad[i]` bad events. Replaying them with {@link record} into a ring that starts at `first`
+   * rebuilds this ring's window sums and slice classifications exactly.
+   */
+  buckets(): { first: number; good: number[]; bad: number[] } {
+    const size = this.size;
+    const head = this.#head;
+    // Slots hold buckets (head - size, head]; a delta needs its predecessor's total too, except at #first.
+    const first = Math.max(this.#first, head - size + 2);
+    const good: number[] = [];
+    const bad: number[] = [];
+    for (let b = first; b <= head; b++) {
+      const slot = b % size;
+      const prev = (b - 1 + size) % size;
+      const atFirst = b === this.#first;
+      good.push(this.#good[slot]! - (atFirst ? 0 : this.#good[prev]!));
+      bad.push(this.#bad[slot]! - (atFirst ? 0 : this.#bad[prev]!));
+    }
+    return { first, good, bad };
+  }
+
   /** Completed good and bad slices whose bucket starts at or after `start` (time slices only). */
   sumSlices(start: number, out: Counts): Counts {
     const goodSlices = this.#goodSlices;

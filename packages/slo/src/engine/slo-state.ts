@@ -38,8 +38,9 @@ interface WindowSpec {
 /** The mutable per-SLO state of the engine: the ring of counts, alert states and the cached calendar period. */
 export class SloState {
   readonly slo: Slo;
-  readonly ring: EventRing;
-  readonly #startMs: number;
+  ring: EventRing;
+  #startMs: number;
+  readonly #span: number;
   readonly #windows: readonly WindowSpec[];
   readonly #firingSince: (number | null)[];
   readonly #errorRatio: number;
@@ -65,16 +66,82 @@ export class SloState {
         r,
       );
     }
-    this.ring = new EventRing(
-      r,
-      span,
-      startMs,
-      slo.budgeting.method === 'Timeslices' ? slo.budgeting.timesliceTarget : undefined,
-    );
+    this.#span = span;
+    this.ring = this.#newRing(r, startMs);
     this.#firingSince = slo.alerting.conditions.map(() => null);
     this.#errorRatio = 1 - slo.objective;
     const longs = slo.alerting.conditions.map((c) => c.longWindowMs);
     this.#tteWindow = longs.length > 0 ? Math.min(...longs) : 3_600_000;
+  }
+
+  #newRing(resolutionMs: number, startMs: number): EventRing {
+    const slo = this.slo;
+    return new EventRing(
+      resolutionMs,
+      this.#span,
+      startMs,
+      slo.budgeting.method === 'Timeslices' ? slo.budgeting.timesliceTarget : undefined,
+    );
+  }
+
+  /** When this state began observing (the engine's start, or the restored state's). */
+  get startMs(): number {
+    return this.#startMs;
+  }
+
+  /**
+   * What must not change between a snapshot and its restore for its counts to mean the same: the indicator (what
+   * an event is), the budgeting (slices) and the bucket length.
+   */
+  get fingerprint(): string {
+    const { indicator, budgeting } = this.slo;
+    return JSON.stringify({ indicator, budgeting, resolutionMs: this.ring.resolutionMs });
+  }
+
+  /** The conditions' firing-since times (epoch ms, null when not firing), in condition order. */
+  get firingSince(): readonly (number | null)[] {
+    return this.#firingSince;
+  }
+
+  /**
+   * Merges a snapshot's buckets (older) with the events recorded since this state began, into a new ring that
+   * starts at the snapshot's first bucket; takes the snapshot's start time and, for conditions not firing now,
+   * its firing-since times (so an alert that fired before the restart is not announced again).
+   */
+  restore(
+    saved: { startedAt: number; first: number; good: readonly number[]; bad: readonly number[] },
+    firingSince: readonly (number | null)[] | undefined,
+    now: number,
+  ): void {
+    const r = this.ring.resolutionMs;
+    const mine = this.ring.buckets();
+    const counts = new Map<number, [number, number]>();
+    const add = (first: number, good: readonly number[], bad: readonly number[]) => {
+      for (let i = 0; i < good.length; i++) {
+        const g = good[i]!;
+        const b = bad[i]!;
+        if (g === 0 && b === 0) continue;
+        const c = counts.get(first + i);
+        if (c) {
+          c[0] += g;
+          c[1] += b;
+        } else counts.set(first + i, [g, b]);
+      }
+    };
+    add(saved.first, saved.good, saved.bad);
+    add(mine.first, mine.good, mine.bad);
+    const first = Math.min(saved.first, mine.first);
+    const ring = this.#newRing(r, first * r);
+    for (const bucket of [...counts.keys()].sort((a, b) => a - b)) {
+      const [g, b] = counts.get(bucket)!;
+      ring.record(bucket * r, g, b);
+    }
+    ring.advanceTo(now);
+    this.ring = ring;
+    this.#startMs = Math.min(this.#startMs, saved.startedAt);
+    if (firingSince && firingSince.length === this.#firingSince.length) {
+      for (let i = 0; i < firingSince.length; i++) this.#firingSince[i] ??= firingSince[i] ?? null;
+    }
   }
 
   #period(now: number): { start: number; end: number; length: number } {
