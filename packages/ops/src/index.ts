@@ -12,7 +12,15 @@
  */
 export type { OpsInput, OpsOutput, RunbookPageOf } from './generate.js';
 export { PROMETHEUS_FILES, generateOps, isRuleFile, ruleFilesOf, withHints } from './generate.js';
-export type { Lever, ResolvedService, RunbookHints, ServiceFileError, ServiceSpec } from './service.js';
+export type {
+  Lever,
+  ResolvedService,
+  RunbookHints,
+  ServiceFileError,
+  ServiceMetric,
+  ServiceSpec,
+} from './service.js';
+export type { PanelSpec, QuerySpec, RowSpec } from './grafana/spec.js';
 export {
   SERVICE_SCHEMA,
   defaultService,
