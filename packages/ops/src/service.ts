@@ -148,6 +148,7 @@ export interface ResolvedService {
   readonly metrics: readonly string[];
   /** The described {@link ServiceSpec.metrics}, as catalog entries. */
   readonly metricSpecs: readonly MetricSpec[];
+  /** {@link ServiceSpec.dashboards}. @default {} */
   readonly dashboards: Readonly<Record<string, readonly RowSpec[]>>;
   readonly kubernetes: {
     readonly namespace: string | undefined;
