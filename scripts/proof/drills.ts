@@ -53,8 +53,10 @@ export interface Drill {
   readonly failure: string;
   /** Seconds from the fault to the alert firing in Prometheus. */
   readonly firedAfterSec: number | null;
-  /** Seconds from the mitigation to the alert no longer firing. */
+  /** Seconds from the mitigation done to the alert no longer firing. */
   readonly resolvedAfterSec: number | null;
+  /** Seconds the mitigation itself took (a command, or a restart). */
+  readonly mitigationSec: number | null;
   /** What the diagnosis showed, one line per check (`ok`/`MISSING`: what was looked for). */
   readonly evidence: readonly string[];
   readonly mitigation: string;
@@ -91,19 +93,22 @@ function durationMs(text: string): number {
   return ms;
 }
 
-/** `text` (a Prometheus duration) divided by `factor`, in whole milliseconds (at least 1 ms). */
-function compressDuration(text: string, factor: number): string {
+/** `text` (a Prometheus duration) divided by `factor`, in whole milliseconds (at least `minMs`, 1 ms). */
+function compressDuration(text: string, factor: number, minMs = 1): string {
   if (!DURATION.test(text)) throw new Error(`not a Prometheus duration: ${text}`);
   const ms = durationMs(text);
-  return ms === 0 ? '0s' : `${Math.max(1, Math.round(ms / factor))}ms`;
+  return ms === 0 ? '0s' : `${Math.max(minMs, 1, Math.round(ms / factor))}ms`;
 }
 
-/** Divides every range selector (`[5m]`, `[1h:1m]`) of a PromQL expression by `factor`. */
-export function compressExpr(expr: string, factor: number): string {
+/**
+ * Divides every range selector (`[5m]`, `[1h:1m]`) of a PromQL expression by `factor`; a range never gets shorter
+ * than `minRangeMs` (the runbook's diagnosis queries keep enough samples when scrapes are slow).
+ */
+export function compressExpr(expr: string, factor: number, minRangeMs = 1): string {
   return expr.replace(/\[((?:\d+(?:ms|[smhdwy]))+)(?::((?:\d+(?:ms|[smhdwy]))+))?\]/g, (_all, range: string, step?: string) =>
     step === undefined
-      ? `[${compressDuration(range, factor)}]`
-      : `[${compressDuration(range, factor)}:${compressDuration(step, factor)}]`,
+      ? `[${compressDuration(range, factor, minRangeMs)}]`
+      : `[${compressDuration(range, factor, minRangeMs)}:${compressDuration(step, factor)}]`,
   );
 }
 
@@ -123,6 +128,12 @@ export function compressRules(yamlText: string, factor: number): string {
   }
   return stringify(doc, { lineWidth: 0 });
 }
+
+/**
+ * Prometheus scrapes every 3 s with a 3 s timeout: 1 s scrapes timed out on a loaded 2-core machine, turning
+ * targets `up == 0` and breaking the rate windows the alerts read. The compressed 15 s windows hold five samples.
+ */
+const SCRAPE_SEC = 3;
 
 // --- Prometheus ---------------------------------------------------------------------------------------------------
 
@@ -204,8 +215,12 @@ async function waitAlert(
   }
 }
 
-async function query(prometheusUrl: string, promql: string): Promise<{ ok: boolean; result: unknown; error?: string }> {
-  const res = await fetch(`${prometheusUrl}/api/v1/query?query=${encodeURIComponent(promql)}`);
+async function query(
+  prometheusUrl: string,
+  promql: string,
+  atSec: number,
+): Promise<{ ok: boolean; result: unknown; error?: string }> {
+  const res = await fetch(`${prometheusUrl}/api/v1/query?query=${encodeURIComponent(promql)}&time=${atSec.toFixed(3)}`);
   const body = (await res.json()) as { status: string; data?: { result: unknown }; error?: string };
   return body.status === 'success' ? { ok: true, result: body.data?.result } : { ok: false, result: null, error: body.error ?? 'failed' };
 }
@@ -217,16 +232,23 @@ interface Instance {
   readonly port: number;
   readonly opsPort: number;
   readonly env: Record<string, string>;
+  /** Where the instance's JSON log goes (the runbook's `$RETAILFLOW_LOG`). */
+  readonly logFile: string;
   service: ServiceProcess;
 }
 
-/** The values an engineer puts in the runbook's `export` line: this instance and its secrets. */
-function shellEnv(instance: Instance): Record<string, string> {
+/**
+ * The values an engineer puts in the runbook's `export` line: this instance, its secrets, its JSON log (the
+ * file the process's output goes to) and a tenant's key for the audit log.
+ */
+function shellEnv(instance: Instance, logFile: string): Record<string, string> {
   return {
     RETAILFLOW: `http://127.0.0.1:${instance.port}`,
     RETAILFLOW_OPS: `http://127.0.0.1:${instance.opsPort}`,
     OPS_TOKEN: KEYS.ops,
     ADMIN_KEY: KEYS.admin,
+    RETAILFLOW_LOG: logFile,
+    TENANT_KEY: KEYS.acme,
   };
 }
 
@@ -296,6 +318,7 @@ async function drill(
   const evidence: string[] = [];
   let firedAfterSec: number | null = null;
   let resolvedAfterSec: number | null = null;
+  let mitigationSec: number | null = null;
   let mitigation = plan.mitigation.describe;
   const fail = (failure: string): Drill => ({
     alert: plan.alert,
@@ -304,6 +327,7 @@ async function drill(
     failure,
     firedAfterSec,
     resolvedAfterSec,
+    mitigationSec,
     evidence,
     mitigation,
     commands,
@@ -311,10 +335,11 @@ async function drill(
   const labels = plan.labels(instance);
   try {
     const runbook: RunbookCommands = await readRunbook(ROOT, plan.alert);
-    const missing = Object.keys(shellEnv(instance)).filter((v) => !runbook.variables.includes(v));
-    const unknown = runbook.variables.filter((v) => !(v in shellEnv(instance)));
-    if (unknown.length > 0) return fail(`the runbook's export line sets ${unknown.join(', ')}, which the drill does not know`);
-    void missing;
+    const env = shellEnv(instance, instance.logFile);
+    const unknown = runbook.variables.filter((v) => !(v in env));
+    if (unknown.length > 0) {
+      return fail(`the runbook's export line sets ${unknown.join(', ')}, which the drill does not know`);
+    }
     // Quiet before the fault: an alert already firing proves nothing.
     const before = (await alerts(prometheusUrl)).find((a) => matches(a, plan.alert, labels) && a.state === 'firing');
     if (before) return fail('the alert was already firing before the fault');
@@ -326,20 +351,22 @@ async function drill(
     if (firedAfterSec === null) return fail(`the alert did not fire within ${waitSec} s of the fault`);
     log(`  ${plan.alert}: firing after ${firedAfterSec.toFixed(1)} s; running the runbook's diagnosis`);
 
-    // Diagnosis: every shell command and every query of the runbook, placeholders filled from the alert's labels.
-    const env = shellEnv(instance);
-    for (const line of runbook.diagnosisShell) {
-      commands.push(await runShell(fillPlaceholders(line, fired.labels, `runbooks/${plan.alert}.md`), env));
-    }
+    // Diagnosis: every query and every shell command of the runbook, placeholders filled from the alert's labels.
+    // The queries read Prometheus as it was when the page went out, over windows of at least 10 scrapes: what the
+    // dashboards showed the engineer who opened them then.
+    const pagedAtSec = Date.now() / 1000;
     for (const q of runbook.diagnosisQueries) {
-      const promql = compressExpr(fillPlaceholders(q, fired.labels, `runbooks/${plan.alert}.md`), compression);
-      const answer = await query(prometheusUrl, promql);
+      const promql = compressExpr(fillPlaceholders(q, fired.labels, `runbooks/${plan.alert}.md`), compression, 10 * SCRAPE_SEC * 1000);
+      const answer = await query(prometheusUrl, promql, pagedAtSec);
       commands.push({
         kind: 'promql',
         command: promql,
         exitCode: answer.ok ? 0 : 1,
         output: answer.ok ? JSON.stringify(answer.result).slice(0, 4000) : (answer.error ?? ''),
       });
+    }
+    for (const line of runbook.diagnosisShell) {
+      commands.push(await runShell(fillPlaceholders(line, fired.labels, `runbooks/${plan.alert}.md`), env));
     }
     for (const e of plan.evidence) {
       const candidates = commands.filter((c) => e.in.test(c.command));
@@ -355,8 +382,9 @@ async function drill(
     const notShown = evidence.filter((l) => l.startsWith('MISSING'));
     if (notShown.length > 0) return fail(`the diagnosis did not point at the cause: ${notShown.join('; ')}`);
 
-    // Mitigation: the runbook's own command (or the step it describes, when it gives no command).
-    const mitigatedAt = performance.now();
+    // Mitigation: the runbook's own command (or the step it describes, when it gives no command). The time to
+    // resolve counts from when it is done (a restart takes the instance's start-up).
+    const mitigationStarted = performance.now();
     if ('command' in plan.mitigation) {
       const pick = plan.mitigation;
       const line = runbook.mitigationShell.find((c) => pick.command.test(c));
@@ -370,12 +398,25 @@ async function drill(
     } else {
       await plan.mitigation.action();
     }
+    const mitigatedAt = performance.now();
+    mitigationSec = (mitigatedAt - mitigationStarted) / 1000;
     log(`  ${plan.alert}: mitigated (${plan.mitigation.describe}); waiting for the alert to resolve`);
     const resolved = await waitAlert(prometheusUrl, plan.alert, labels, false, waitSec);
     resolvedAfterSec = resolved.afterSec === null ? null : (performance.now() - mitigatedAt) / 1000;
     if (resolved.afterSec === null) return fail(`the alert still fired ${waitSec} s after the mitigation`);
     log(`  ${plan.alert}: resolved ${resolvedAfterSec!.toFixed(1)} s after the mitigation`);
-    return { alert: plan.alert, fault: plan.fault, passed: true, failure: '', firedAfterSec, resolvedAfterSec, evidence, mitigation, commands };
+    return {
+      alert: plan.alert,
+      fault: plan.fault,
+      passed: true,
+      failure: '',
+      firedAfterSec,
+      resolvedAfterSec,
+      mitigationSec,
+      evidence,
+      mitigation,
+      commands,
+    };
   } catch (error) {
     return fail(`the drill broke: ${(error as Error).message}`);
   } finally {
@@ -504,9 +545,7 @@ async function dropDatabase(base: string, name: string): Promise<void> {
 export async function drills(opts: DrillsOptions): Promise<DrillsResult> {
   const compression = opts.compression ?? 20;
   const waitSec = opts.waitSec ?? 150;
-  // Every 3 s with a 3 s timeout: 1 s scrapes timed out on a loaded 2-core machine, turning targets `up == 0` and
-  // breaking the rate windows the alerts read. The compressed 15 s windows still hold five samples.
-  const scrapeSec = 3;
+  const scrapeSec = SCRAPE_SEC;
   const { log } = opts;
   const run_ = `${process.pid}_${Date.now().toString(36)}`;
   const dir = await mkdtemp(path.join(tmpdir(), 'ballast-drills-'));
@@ -538,6 +577,7 @@ export async function drills(opts: DrillsOptions): Promise<DrillsResult> {
         databases.push(db);
         return {
           name,
+          logFile: path.join(dir, `${name}.log`),
           port: await freePort(),
           opsPort: await freePort(),
           env: {
@@ -551,7 +591,12 @@ export async function drills(opts: DrillsOptions): Promise<DrillsResult> {
       }),
     );
     const services = await Promise.allSettled(
-      specs.map((spec) => startService(spec.env, { port: spec.port, opsPort: spec.opsPort, startTimeoutMs: 120_000 })),
+      specs.map((spec) => startService(spec.env, {
+          port: spec.port,
+          opsPort: spec.opsPort,
+          startTimeoutMs: 120_000,
+          logFile: spec.logFile,
+        })),
     );
     services.forEach((s, k) => {
       if (s.status === 'fulfilled') instances.push({ ...specs[k]!, service: s.value });
@@ -595,6 +640,11 @@ export async function drills(opts: DrillsOptions): Promise<DrillsResult> {
           evidence: [
             { what: 'the payment breaker is open', in: /ballast_circuit_breaker_state/, shows: /policy="payment-breaker"[^}]*state="open"[^}]*\}\s+1\b/ },
             { what: 'no chaos experiment is on (the provider itself fails)', in: /admin\/chaos/, shows: /"payments":\{"enabled":false/ },
+            {
+              what: 'the failed-checkout log names payment-unavailable and the open breaker',
+              in: /checkout failed/,
+              shows: /"reason":"payment-unavailable","detail":"unavailable: /,
+            },
             { what: 'the breaker reopening is payment-breaker', in: /half-open/, shows: /"policy":"payment-breaker"/ },
             { what: 'the outbound errors name the payment provider', in: /http_client_request_duration_seconds_count/, shows: new RegExp(`"server_address":"127\\.0\\.0\\.1"|${new URL(payments.service.paymentUrl).port}`) },
           ],
@@ -678,7 +728,12 @@ export async function drills(opts: DrillsOptions): Promise<DrillsResult> {
           ],
           mitigation: {
             action: async () => {
-              down.service = await startService(down.env, { port: down.port, opsPort: down.opsPort, startTimeoutMs: 90_000 });
+              down.service = await startService(down.env, {
+                port: down.port,
+                opsPort: down.opsPort,
+                startTimeoutMs: 90_000,
+                logFile: down.logFile,
+              });
             },
             describe: 'restart the instance (the runbook: "Restart the instance"; the command is the process manager\'s)',
           },

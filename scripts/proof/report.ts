@@ -323,11 +323,11 @@ export function markdown(f: ProofFigures): string {
       '',
       `Each operational alert of RetailFlow, against a live instance and a real Prometheus loading the generated rules with every duration divided by ${dri.compression} (scrape and evaluation every ${dri.scrapeSec} s): the fault injected, the alert waited for, the diagnosis commands and queries of the generated runbook run with its placeholders filled in and their output checked for the cause, the runbook's mitigation run, the alert waited out.`,
       '',
-      '| alert | fault | fired after | resolved after mitigation | mitigation | verdict |',
-      '| --- | --- | --- | --- | --- | --- |',
+      '| alert | fault | fired after | mitigation took | resolved after it | mitigation | verdict |',
+      '| --- | --- | --- | --- | --- | --- | --- |',
       ...dri.drills.map(
         (d) =>
-          `| ${d.alert} | ${d.fault} | ${n(d.firedAfterSec, 1)} s | ${n(d.resolvedAfterSec, 1)} s | ${d.mitigation.replace(/\|/g, '/')} | ${d.passed ? 'passed' : `**not met**: ${d.failure.replace(/\|/g, '/')}`} |`,
+          `| ${d.alert} | ${d.fault} | ${n(d.firedAfterSec, 1)} s | ${n(d.mitigationSec, 1)} s | ${n(d.resolvedAfterSec, 1)} s | ${d.mitigation.replace(/\|/g, '/')} | ${d.passed ? 'passed' : `**not met**: ${d.failure.replace(/\|/g, '/')}`} |`,
       ),
       '',
       'What each diagnosis showed:',
