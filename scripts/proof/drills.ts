@@ -759,7 +759,8 @@ export async function drills(opts: DrillsOptions): Promise<DrillsResult> {
     return { compression, scrapeSec, drills: results, goals };
   } finally {
     await Promise.allSettled(loads.map((l) => l.stop()));
-    await Promise.allSettled(instances.map((i) => i.service.stop(5000)));
+    // The drills are over: no graceful drain to wait for (their databases are dropped below).
+    await Promise.allSettled(instances.map((i) => i.service.kill()));
     if (prometheus && prometheus.exitCode === null) {
       const exited = once(prometheus, 'exit');
       prometheus.kill('SIGTERM');
