@@ -287,7 +287,11 @@ const row = {
               type: 'object',
               additionalProperties: false,
               required: ['expr', 'legend'],
-              properties: { expr: { type: 'string', minLength: 1 }, legend: { type: 'string' } },
+              properties: {
+                expr: { type: 'string', minLength: 1 },
+                legend: { type: 'string' },
+                exemplar: { type: 'boolean' },
+              },
             },
           },
           kind: { enum: ['timeseries', 'stat', 'bargauge'] },

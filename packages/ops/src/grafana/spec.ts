@@ -15,6 +15,11 @@ export interface QuerySpec {
   readonly expr: string;
   /** Grafana legend template, e.g. `{{http_route}}`. */
   readonly legend: string;
+  /**
+   * Show the histogram's exemplars (one dot per sampled request, carrying its `trace_id`): from the dashboard to
+   * the trace, then to the request's log lines. @default false
+   */
+  readonly exemplar?: boolean;
 }
 
 /**
