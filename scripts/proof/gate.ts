@@ -62,6 +62,14 @@ export const GOAL_RULES: Readonly<Record<string, GoalRule>> = {
   // The quick run sees a few dozen failed checkouts, so its p99 is their slowest: one that waited out its payment
   // attempt (1 s) before the breaker opened lands just past the goal.
   'faults.failsFast': { tolerance: 0.25 },
+  // Runbook drills: a drill whose commands fail or point elsewhere, or whose alert never fires or never resolves,
+  // has no value and fails. A drill that passed but took longer than its budget (the compressed `for:` and windows
+  // plus the fault's own timing) is within tolerance up to 50% over: on this shared 2-core machine scrapes and
+  // rule evaluations slow down with the load.
+  'drills.BallastCircuitBreakerStuckOpen': { tolerance: 0.5 },
+  'drills.RetailFlowOutboxEventsWaiting': { tolerance: 0.5 },
+  'drills.BallastTenantRateLimitSpike': { tolerance: 0.5 },
+  'drills.BallastTargetDown': { tolerance: 0.5 },
   // The quick run's burst is short: a handful of the victim's checkouts (shed while the machine is saturated) move
   // the share by a percent.
   'hostile.noisyNeighbourVictimSuccess': { tolerance: 0.02 },

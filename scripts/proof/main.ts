@@ -6,6 +6,7 @@
 //   npm run proof -- --embedded   embedded stores; the outage scenario needs real services and is skipped
 //   npm run proof -- --render proof/figures.json   re-render the report of a saved run
 //   npm run proof -- --only hostile,faults         run some sections only
+//   npm run proof -- --only drills            every operational alert drilled with its runbook (real Prometheus)
 //   npm run proof -- --only disaster               region failover, fail-back and backup drills (needs root)
 // The run is a gate: it exits 1 when a goal is missed beyond its stated tolerance (scripts/proof/gate.ts).
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
@@ -15,6 +16,7 @@ import { parseArgs } from 'node:util';
 import { serviceUrl } from '@ballast/testkit';
 import { deployments } from './deployments.js';
 import { disaster } from './disaster.js';
+import { drills } from './drills.js';
 import { dependencyFaults } from './faults.js';
 import { gate, gateMarkdown } from './gate.js';
 import { hostileInput } from './hostile.js';
@@ -47,7 +49,7 @@ if (values.render !== undefined) {
 }
 const quick = values.quick === true;
 const embedded = values.embedded === true;
-const only = new Set((values.only ?? 'overload,faults,outages,hostile,security,deployments,disaster,monetization').split(','));
+const only = new Set((values.only ?? 'overload,faults,outages,hostile,security,deployments,disaster,monetization,drills').split(','));
 const started = performance.now();
 const log = (line: string) => console.log(`[proof ${((performance.now() - started) / 1000).toFixed(0).padStart(4)} s] ${line}`);
 
@@ -147,6 +149,12 @@ if (only.has('disaster')) {
 if (only.has('monetization')) {
   log('monetization: usage metered exactly once, quota overshoot with two instances');
   figures.monetization = await monetization({ env, quick, log });
+}
+if (only.has('drills') && !embedded) {
+  log('drills: each operational alert fired, diagnosed and mitigated with its own runbook (real Prometheus)');
+  figures.drills = await drills({ env, compression: 20, waitSec: 180, log });
+} else if (only.has('drills')) {
+  log('drills: skipped (they cut a proxy to RabbitMQ and need the real services; run without --embedded)');
 }
 figures.durationSec = (performance.now() - started) / 1000;
 figures.gate = gate(figures);

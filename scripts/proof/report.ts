@@ -1,6 +1,7 @@
 import { lineChart } from './chart.js';
 import type { DeploymentsResult } from './deployments.js';
 import type { DisasterResult } from './disaster.js';
+import type { DrillsResult } from './drills.js';
 import type { FaultResult } from './faults.js';
 import { gateMarkdown, type GateResult } from './gate.js';
 import type { HostileResult } from './hostile.js';
@@ -24,6 +25,7 @@ export interface ProofFigures {
   readonly monetization?: MonetizationResult;
   readonly deployments?: DeploymentsResult;
   readonly disaster?: DisasterResult;
+  readonly drills?: DrillsResult;
   /** The gate's verdict over every section's goals. */
   readonly gate?: GateResult;
 }
@@ -325,6 +327,26 @@ export function markdown(f: ProofFigures): string {
       `| quota overshoot (metered beyond ${mon.quota.included}) | ${g.quotaOvershoot!.value} | ≤ ${mon.quota.bound} | ${verdict(g.quotaOvershoot!.met)} |`,
       `| refusals without a quota-exceeded 429 and Retry-After | ${g.quotaRefusalsClear!.value} | 0 | ${verdict(g.quotaRefusalsClear!.met)} |`,
       `| usage API minus placed orders | ${g.usageApiEqualsMeter!.value} | 0 | ${verdict(g.usageApiEqualsMeter!.met)} |`,
+      '',
+    );
+  }
+  const dri = f.drills;
+  if (dri) {
+    lines.push(
+      '## 9. Runbook drills',
+      '',
+      `Each operational alert of RetailFlow, against a live instance and a real Prometheus loading the generated rules with every duration divided by ${dri.compression} (scrape and evaluation every ${dri.scrapeSec} s): the fault injected, the alert waited for, the diagnosis commands and queries of the generated runbook run with its placeholders filled in and their output checked for the cause, the runbook's mitigation run, the alert waited out.`,
+      '',
+      '| alert | fault | fired after | mitigation took | resolved after it | mitigation | verdict |',
+      '| --- | --- | --- | --- | --- | --- | --- |',
+      ...dri.drills.map(
+        (d) =>
+          `| ${d.alert} | ${d.fault} | ${n(d.firedAfterSec, 1)} s | ${n(d.mitigationSec, 1)} s | ${n(d.resolvedAfterSec, 1)} s | ${d.mitigation.replace(/\|/g, '/')} | ${d.passed ? 'passed' : `**not met**: ${d.failure.replace(/\|/g, '/')}`} |`,
+      ),
+      '',
+      'What each diagnosis showed:',
+      '',
+      ...dri.drills.map((d) => `- ${d.alert}: ${d.evidence.join('; ')}`),
       '',
     );
   }

@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
+import { createWriteStream } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -88,6 +89,8 @@ export async function startService(
     readonly opsPort?: number;
     readonly fresh?: boolean;
     readonly startTimeoutMs?: number;
+    /** Also append everything the process writes (its JSON log) to this file. */
+    readonly logFile?: string;
   } = {},
 ): Promise<ServiceProcess> {
   if (options.fresh === true && env.DATABASE_URL !== undefined) {
@@ -115,6 +118,11 @@ export async function startService(
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
+  if (options.logFile !== undefined) {
+    const file = createWriteStream(options.logFile, { flags: 'a' });
+    child.stdout?.pipe(file);
+    child.once('exit', () => file.end());
+  }
   child.stdout?.on('data', (d: Buffer) => (out = (out + d.toString()).slice(-20_000)));
   child.stderr?.on('data', (d: Buffer) => (out = (out + d.toString()).slice(-20_000)));
   const url = `http://127.0.0.1:${p}`;

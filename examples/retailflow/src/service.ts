@@ -32,6 +32,7 @@ import { createTelemetry, type RetailFlowTelemetry } from './wiring/telemetry.js
 import { startEvents, type RetailFlowEvents } from './wiring/events.js';
 import { translateError } from './wiring/errors.js';
 import { InFlightRequests } from './ops/in-flight.js';
+import { checkoutFailureLog } from './wiring/checkout-failures.js';
 import { createLogger, createLogging } from './wiring/logging.js';
 import type { Logger } from 'pino';
 
@@ -176,11 +177,10 @@ export async function startRetailFlow(
     });
     closers.push(() => policies.close());
     telemetry.observePolicies(policies);
-    const logging = createLogging({
-      logger: options.logger ?? createLogger({ service: config.serviceName }),
-      clock,
-      policies,
-    });
+    const logger = options.logger ?? createLogger({ service: config.serviceName });
+    const logging = createLogging({ logger, clock, policies });
+    // One warning per failed checkout (rate limited), whether express or the front door answered it.
+    const checkoutFailures = checkoutFailureLog({ logger, clock });
     closers.push(() => logging.close());
 
     const slos = await createSlos({
@@ -283,7 +283,7 @@ export async function startRetailFlow(
       schemas,
       ops: { readiness, metrics: telemetry.metricsHandler, sloReport: () => slos.report(), clock },
       // Request logs after RED (which captures the route they name); not in the front door: sheds are counted, not logged.
-      instrumentation: [...telemetry.middleware, logging.middleware],
+      instrumentation: [...telemetry.middleware, logging.middleware, checkoutFailures],
       sloRecorder: slos.recorder,
       onUnexpected: (error: unknown) => {
         // A request its client abandoned can still be running when shutdown closes the store; its failure then
@@ -312,7 +312,7 @@ export async function startRetailFlow(
         },
         gate: policies.ingress,
         priorities: policies.routePriorities,
-        instrumentation: telemetry.middleware,
+        instrumentation: [...telemetry.middleware, checkoutFailures],
         slo: (which, res) => slos.track(which, res),
         body: policies.refusal,
         contentType: PROBLEM_CONTENT_TYPE,

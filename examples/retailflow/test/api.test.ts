@@ -263,6 +263,10 @@ describe('ops endpoints', () => {
     const page = await call<string>(ops, 'GET', '/slo', { key: OPS });
     expect(page.contentType).toContain('text/html');
     expect(page.body).toContain('Checkout availability');
+    // Which of the two "budget left" figures to trust: the page names both and the coverage that decides.
+    expect(page.body).toContain('ballast_slo_error_budget_remaining_ratio');
+    expect(page.body).toContain('slo:period_error_budget_remaining:ratio');
+    expect(page.body).toContain('slo:period_coverage:ratio');
     const json = await call<{ slos: { name: string }[] }>(ops, 'GET', '/api/v1/slo', { key: OPS });
     expect(json.body.slos.map((s) => s.name)).toEqual([
       'checkout-availability',

@@ -3,10 +3,11 @@ import { Writable } from 'node:stream';
 import { SpanKind } from '@opentelemetry/api';
 import { InMemorySpanExporter } from '@opentelemetry/sdk-trace-base';
 import { startTelemetry, type TelemetryHandle } from '@ballast/telemetry/tracing';
+import type { ManualClock } from '@ballast/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RetailFlow } from '../src/service.js';
 import { createLogger } from '../src/wiring/logging.js';
-import { ACME, call, startTestService } from './helpers.js';
+import { ACME, ADMIN, call, order, settle, startTestService } from './helpers.js';
 
 type Line = Record<string, unknown> & { level: number; msg: string };
 
@@ -16,6 +17,7 @@ describe('request logs', () => {
   const lines: Line[] = [];
   let tracing: TelemetryHandle;
   let service: RetailFlow;
+  let clock: ManualClock;
 
   beforeAll(async () => {
     tracing = startTelemetry({ exporter, handleSignals: false, serviceName: 'retailflow' });
@@ -28,7 +30,7 @@ describe('request logs', () => {
       },
     });
     const logger = createLogger({ service: 'retailflow', level: 'info', destination: sink });
-    ({ service } = await startTestService({}, { tracing, logger }));
+    ({ service, clock } = await startTestService({}, { tracing, logger }));
   });
   afterAll(async () => {
     await service?.shutdown(); // shuts the tracing handle down too
@@ -112,5 +114,77 @@ describe('request logs', () => {
         (l) => l.level === 50 && (l.res as { statusCode?: number } | undefined)?.statusCode === 500,
       ).length,
     ).toBeGreaterThanOrEqual(31);
+  });
+
+  it("writes one warning per failed checkout with its trace, tenant, reason and the order's own reason, rate limited", async () => {
+    const on = await call(service.opsUrl, 'POST', '/admin/chaos', {
+      key: ADMIN,
+      body: { target: 'payments', enabled: true, errorRate: 1, latencyMs: 0 },
+    });
+    expect(on.status).toBe(200);
+    const before = lines.length;
+    try {
+      for (let i = 0; i < 25; i++) {
+        const answer = await settle(clock, order(service.url, ACME, `failing-${i}`));
+        expect(answer.status).toBe(503);
+      }
+    } finally {
+      await call(service.opsUrl, 'POST', '/admin/chaos', {
+        key: ADMIN,
+        body: { target: 'payments', enabled: false },
+      });
+    }
+    await tracing.forceFlush();
+    await new Promise((resolve) => setImmediate(resolve));
+    const failed = lines.slice(before).filter((l) => l.msg === 'checkout failed');
+    // 25 failures of one reason, 20 lines a minute: the other 5 are counted, not written.
+    expect(failed).toHaveLength(20);
+    expect(failed[0]).toMatchObject({
+      level: 40,
+      event: 'checkout.failed',
+      tenant: 'acme',
+      status: 503,
+      reason: 'payment-unavailable',
+    });
+    expect(typeof failed[0]!.orderId).toBe('string');
+    expect(String(failed[0]!.detail)).toMatch(/^unavailable: /);
+    const spans = exporter.getFinishedSpans().filter((s) => s.kind === SpanKind.SERVER);
+    expect(spans.map((s) => s.spanContext().traceId)).toContain(failed[0]!.trace_id);
+
+    // The next minute's first line says how many were lost.
+    clock.advance(60_000);
+    await call(service.opsUrl, 'POST', '/admin/chaos', {
+      key: ADMIN,
+      body: { target: 'payments', enabled: true, errorRate: 1, latencyMs: 0 },
+    });
+    try {
+      expect((await settle(clock, order(service.url, ACME, 'failing-next-minute'))).status).toBe(503);
+    } finally {
+      await call(service.opsUrl, 'POST', '/admin/chaos', {
+        key: ADMIN,
+        body: { target: 'payments', enabled: false },
+      });
+    }
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(lines.filter((l) => l.msg === 'checkout failed').at(-1)).toMatchObject({
+      reason: 'payment-unavailable',
+      suppressed: 5,
+    });
+  });
+
+  it('does not log a checkout that succeeded or that the client got wrong', async () => {
+    // The failures above opened the payment breaker: close it by hand (the admin lever).
+    const reset = await call(service.opsUrl, 'POST', '/admin/breakers', {
+      key: ADMIN,
+      body: { name: 'payment-breaker', action: 'reset' },
+    });
+    expect(reset.status).toBe(200);
+    const before = lines.length;
+    expect((await settle(clock, order(service.url, ACME, 'fine-1'))).status).toBe(201);
+    expect((await order(service.url, ACME, 'bad-1', [{ productId: 'sku-mug', quantity: 0 }])).status).toBe(
+      400,
+    );
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(lines.slice(before).filter((l) => l.msg === 'checkout failed')).toEqual([]);
   });
 });

@@ -141,12 +141,25 @@ export function generateOps(input: OpsInput): OpsOutput {
     `\`${promDir}/${P.sloRules}\`, written by \`@ballast/slo\``,
   );
   const recorded = new Set(rulesIn(slo.rules).flatMap((r) => (r.record ? [r.record] : [])));
-  const dashboards = dashboardSpecs(recorded);
+  const generated = dashboardSpecs(recorded);
+  for (const uid of Object.keys(service.dashboards)) {
+    if (!generated.some((d) => d.uid === uid)) {
+      throw new Error(
+        `service file: dashboards.${uid}: no generated dashboard has this uid (expected one of ${generated.map((d) => d.uid).join(', ')})`,
+      );
+    }
+  }
+  // The service's own rows go at the end of the dashboard they name.
+  const dashboards = generated.map((d) => ({
+    ...d,
+    rows: [...d.rows, ...(service.dashboards[d.uid] ?? [])],
+  }));
+  const lintCatalog = [...catalog, ...service.metricSpecs];
   const refs: DashboardRef[] = dashboards.map((d) => ({ uid: d.uid, title: d.title, file: `${d.uid}.json` }));
   const lint: string[] = [];
   for (const spec of dashboards) {
     const json = buildDashboard(spec);
-    lint.push(...lintDashboard(JSON.parse(JSON.stringify(json)), { catalog, recorded }));
+    lint.push(...lintDashboard(JSON.parse(JSON.stringify(json)), { catalog: lintCatalog, recorded }));
     files.set(`dashboards/${spec.uid}.json`, stableJson(json));
   }
 

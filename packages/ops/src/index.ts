@@ -18,8 +18,10 @@ export type {
   ResolvedService,
   RunbookHints,
   ServiceFileError,
+  ServiceMetric,
   ServiceSpec,
 } from './service.js';
+export type { PanelSpec, QuerySpec, RowSpec } from './grafana/spec.js';
 export {
   SERVICE_SCHEMA,
   defaultService,

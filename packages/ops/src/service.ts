@@ -1,6 +1,8 @@
 import { Ajv, type ErrorObject } from 'ajv';
 import { LineCounter, isMap, isSeq, parseDocument, type Node } from 'yaml';
 import type { AlertSpec, DiagnosisQuery, PanelRef } from './alerts/alert.js';
+import type { MetricSpec, MetricType } from './catalog.js';
+import type { RowSpec } from './grafana/spec.js';
 
 /**
  * The service file: what `ballast-ops generate` knows about a service besides its SLOs (its name and Prometheus
@@ -113,8 +115,17 @@ export interface ServiceSpec {
   readonly slos?: Readonly<Record<string, RunbookHints>>;
   /** The service's own alerts, each with its rule, promtool cases and runbook. */
   readonly customAlerts?: readonly AlertSpec[];
-  /** Metric names the service exports besides the telemetry catalog (custom alerts may query them). */
-  readonly metrics?: readonly string[];
+  /**
+   * Metrics the service exports besides the telemetry catalog: a name (custom alerts may query it), or a
+   * {@link ServiceMetric} for a metric its dashboard rows plot (the dashboard linter reads its type and unit).
+   */
+  readonly metrics?: readonly (string | ServiceMetric)[];
+  /**
+   * Rows the service adds at the end of the generated dashboards, by dashboard uid (`ballast-use`, `ballast-red`,
+   * ...): panels over its own metrics, held to the same rules as the generated ones (`$job`/`$instance` matchers,
+   * counters under `rate(...[$__rate_interval])`, metrics from the catalog or {@link ServiceSpec.metrics}).
+   */
+  readonly dashboards?: Readonly<Record<string, readonly RowSpec[]>>;
   /** Kubernetes resources. */
   readonly kubernetes?: {
     /** @default none (the namespace of `kubectl apply`) */
@@ -132,6 +143,22 @@ export interface ServiceSpec {
   };
   /** Where rules and Kubernetes resources go, relative to `--out`. */
   readonly output?: { readonly prometheus?: string; readonly kubernetes?: string };
+}
+
+/**
+ * A metric of the service's own, described for the dashboard linter.
+ *
+ * @example
+ * ```ts
+ * const depth: ServiceMetric = { name: 'shop_outbox_depth', type: 'gauge', unit: 'events', help: 'Events waiting.' };
+ * ```
+ */
+export interface ServiceMetric {
+  /** As exposed (counters end in `_total`; a histogram by its base name). */
+  readonly name: string;
+  readonly type: MetricType;
+  readonly unit: string;
+  readonly help: string;
 }
 
 /** A service file with defaults applied. */
@@ -157,7 +184,12 @@ export interface ResolvedService {
   readonly alerts: Readonly<Record<string, RunbookHints>>;
   readonly slos: Readonly<Record<string, RunbookHints>>;
   readonly customAlerts: readonly AlertSpec[];
+  /** Names of {@link ServiceSpec.metrics}. */
   readonly metrics: readonly string[];
+  /** The described {@link ServiceSpec.metrics}, as catalog entries. */
+  readonly metricSpecs: readonly MetricSpec[];
+  /** {@link ServiceSpec.dashboards}. @default {} */
+  readonly dashboards: Readonly<Record<string, readonly RowSpec[]>>;
   readonly kubernetes: {
     readonly namespace: string | undefined;
     readonly labels: Readonly<Record<string, string>>;
@@ -206,7 +238,23 @@ export function resolveService(spec: ServiceSpec): ResolvedService {
     alerts: spec.alerts ?? {},
     slos: spec.slos ?? {},
     customAlerts: spec.customAlerts ?? [],
-    metrics: spec.metrics ?? [],
+    metrics: (spec.metrics ?? []).map((m) => (typeof m === 'string' ? m : m.name)),
+    metricSpecs: (spec.metrics ?? []).flatMap((m) =>
+      typeof m === 'string'
+        ? []
+        : [
+            {
+              name: m.name,
+              type: m.type,
+              unit: m.unit,
+              help: m.help,
+              labels: [],
+              group: 'USE' as const,
+              source: 'ballast' as const,
+            },
+          ],
+    ),
+    dashboards: spec.dashboards ?? {},
     kubernetes: {
       namespace: spec.kubernetes?.namespace,
       labels: spec.kubernetes?.labels ?? {},
@@ -234,6 +282,7 @@ export function defaultService(serviceNames: readonly string[]): ResolvedService
 }
 
 const NAME = '^[a-z0-9]([a-z0-9-]*[a-z0-9])?$';
+const METRIC_NAME = '^[a-zA-Z_:][a-zA-Z0-9_:]*$';
 const strings = { type: 'array', items: { type: 'string', minLength: 1 } } as const;
 const query = {
   type: 'object',
@@ -263,6 +312,47 @@ const hints = {
   },
 } as const;
 const labels = { type: 'object', additionalProperties: { type: 'string' } } as const;
+const row = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['title', 'panels'],
+  properties: {
+    title: { type: 'string', minLength: 1 },
+    panels: {
+      type: 'array',
+      minItems: 1,
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['title', 'description', 'unit', 'queries'],
+        properties: {
+          title: { type: 'string', minLength: 1 },
+          description: { type: 'string', minLength: 1 },
+          unit: { type: 'string', minLength: 1 },
+          queries: {
+            type: 'array',
+            minItems: 1,
+            items: {
+              type: 'object',
+              additionalProperties: false,
+              required: ['expr', 'legend'],
+              properties: {
+                expr: { type: 'string', minLength: 1 },
+                legend: { type: 'string' },
+                exemplar: { type: 'boolean' },
+              },
+            },
+          },
+          kind: { enum: ['timeseries', 'stat', 'bargauge'] },
+          width: { type: 'integer', minimum: 1, maximum: 24 },
+          min: { type: 'number' },
+          max: { type: 'number' },
+          threshold: { type: 'number' },
+        },
+      },
+    },
+  },
+} as const;
 const duration = { type: 'string', pattern: '^\\d+[smhd]$' } as const;
 const testTime = { type: 'string', pattern: '^(\\d+m)?(\\d+s)?$', minLength: 2 } as const;
 const customAlert = {
@@ -376,7 +466,26 @@ export const SERVICE_SCHEMA = {
     alerts: { type: 'object', additionalProperties: hints },
     slos: { type: 'object', additionalProperties: hints },
     customAlerts: { type: 'array', items: customAlert },
-    metrics: { type: 'array', items: { type: 'string', pattern: '^[a-zA-Z_:][a-zA-Z0-9_:]*$' } },
+    metrics: {
+      type: 'array',
+      items: {
+        anyOf: [
+          { type: 'string', pattern: METRIC_NAME },
+          {
+            type: 'object',
+            additionalProperties: false,
+            required: ['name', 'type', 'unit', 'help'],
+            properties: {
+              name: { type: 'string', pattern: METRIC_NAME },
+              type: { enum: ['counter', 'gauge', 'histogram'] },
+              unit: { type: 'string', minLength: 1 },
+              help: { type: 'string', minLength: 1 },
+            },
+          },
+        ],
+      },
+    },
+    dashboards: { type: 'object', additionalProperties: { type: 'array', items: row } },
     kubernetes: {
       type: 'object',
       additionalProperties: false,

@@ -114,6 +114,7 @@ function sloRunbook(slo: Slo, alert: string, severity: string, expr: string, sou
       curl: [],
       steps: [
         `Open the SLO detail dashboard with \`slo = ${slo.name}\`: is the burn still going on (short window up) or already over?`,
+        `Two figures answer "how much budget is left", and they differ: \`${SLO_RECORDS.budgetRemaining}\` is Prometheus's, over every instance and the whole ${slo.timeWindow.duration} period, but only over the data Prometheus holds: \`${SLO_RECORDS.periodCoverage}\` is the share of the period it covers. \`ballast_slo_error_budget_remaining_ratio\` is one instance's own engine, over the requests that instance served since it started (the service's \`/slo\` page shows it). With coverage at 1, trust the recorded figure; below 1 it speaks of that share only and looks fuller than the period would, so read it with its coverage.`,
       ],
       mitigation: [
         'When the burn is over, note the budget spent; if the budget is exhausted, the error budget policy applies (freeze risky changes until it recovers; `ballast-slo gate` in the deploy pipeline enforces it).',

@@ -45,6 +45,14 @@ JSON: <a href="/api/v1/slo">/api/v1/slo</a>.</p>
   {{/each}}
   </tbody>
 </table>
+<h2>Which "budget left" to trust</h2>
+<p>This page's figure is this instance's own engine: the requests <em>this instance</em> served since it started
+(<code>ballast_slo_error_budget_remaining_ratio</code>). Prometheus records a second one over every instance and the
+whole period, <code>slo:period_error_budget_remaining:ratio</code>, but it can only count the data it holds:
+<code>slo:period_coverage:ratio</code> says which share of the period that is. With coverage at 1, trust
+Prometheus's figure (the fleet, the full period; the error budget policy and <code>ballast-slo gate</code> read it).
+Below 1 (a young Prometheus, a retention shorter than the period, a gap), it speaks of that share only and looks
+fuller than the period would: read it with its coverage, and use this page for this instance's recent traffic.</p>
 </body>
 </html>
 `;

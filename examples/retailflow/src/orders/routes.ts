@@ -6,6 +6,7 @@ import { HttpProblem, sendProblem } from '../http/problem.js';
 import { presentOrder } from '../http/present.js';
 import { invalidRequest, jsonBody, pageQuery, pathParam } from '../http/validation.js';
 import type { OpenApiSchemas } from '../openapi.js';
+import { noteCheckoutFailure } from '../wiring/checkout-failures.js';
 import { type CheckoutBody, type Checkout, checkoutStatus } from './checkout.js';
 
 const notFound = (id: string) => new HttpProblem(404, 'not-found', 'Not found', `No order ${id}`);
@@ -47,6 +48,8 @@ export function orderRoutes(
     if (result.replayed) res.setHeader('Idempotent-Replayed', 'true');
     const { status, problem } = checkoutStatus(result.order);
     if (problem) {
+      // The order's own reason (a breaker state, a timeout) goes to the failed-checkout log line, not the client.
+      noteCheckoutFailure(res, result.order.statusReason ?? result.order.status);
       sendProblem(res, problem, req.originalUrl);
       return;
     }

@@ -16,10 +16,10 @@ export function BallastCircuitBreakerStuckOpen({
     for: '2m',
     summary: 'Circuit breaker {{ $labels.policy }} keeps failing its half-open probes',
     description:
-      'Breaker {{ $labels.policy }} on {{ $labels.instance }} went from half-open back to open at least 3 times in 15 minutes: every time its half-open period ended, the trial call failed. The dependency behind it is still down.',
+      'Breaker {{ $labels.policy }} on {{ $labels.instance }} went from half-open back to open at least 3 times in 15 minutes: after each half-open period a trial call failed. The dependency behind it is still failing: down (every call fails) or failing part of its calls (the breaker closes, then trips again); the outbound error ratio tells which. Isolating the breaker stops the trials, and the alert then resolves whether or not the dependency recovered.',
     runbook: {
       meaning:
-        'A circuit breaker opens when the dependency it protects fails too often, waits its half-open period, then lets trial calls through. This alert fires when the trial calls failed at least three times in 15 minutes: the breaker has been open for several half-open periods in a row, so the dependency is not recovering on its own.',
+        'A circuit breaker opens when the dependency it protects fails too often, waits its half-open period, then lets trial calls through. This alert fires when a trial call failed at least three times in 15 minutes: the dependency is not recovering on its own. It does not say whether the dependency is down or failing part of its calls (a trial that passes closes the breaker until enough calls fail again): the outbound error ratio says which. It counts failed trials only, so it also resolves once the breaker is isolated (no trials run), dependency healthy or not.',
       impact:
         'Calls through the breaker fail fast with a broken-circuit error instead of waiting on a dead dependency. Users of the features that need it get errors or a fallback.',
       queries: [

@@ -38,11 +38,12 @@ export const redDashboard: DashboardSpec = {
         },
         {
           title: 'Latency p50 / p99 by route',
-          description: 'Request duration quantiles estimated from the histogram, per route.',
+          description:
+            'Request duration quantiles estimated from the histogram, per route. The dots are exemplars: sampled requests with their trace id, a link from a spike to its trace and, through the trace id, to its log lines.',
           unit: 's',
           queries: [
             { expr: quantile(0.5, SERVER, 'http_route'), legend: 'p50 {{http_route}}' },
-            { expr: quantile(0.99, SERVER, 'http_route'), legend: 'p99 {{http_route}}' },
+            { expr: quantile(0.99, SERVER, 'http_route'), legend: 'p99 {{http_route}}', exemplar: true },
           ],
         },
         {

@@ -148,6 +148,7 @@ function buildPanel(panel: PanelSpec, id: number, gridPos: GridPos): Panel {
       datasource: { ...DATASOURCE },
       editorMode: 'code',
       expr: q.expr,
+      ...(q.exemplar === true ? { exemplar: true } : {}),
       legendFormat: q.legend,
       range: true,
       refId: String.fromCharCode(65 + i),

@@ -54,7 +54,7 @@ export function generateFiles(): Map<string, string> {
 
 /** The catalog plus the metrics the service file adds. */
 export function loadCatalog(): readonly MetricSpec[] {
-  return METRIC_CATALOG;
+  return [...METRIC_CATALOG, ...SERVICE.metricSpecs];
 }
 
 /** The rule files Prometheus loads, path → rules. */

@@ -1,0 +1,774 @@
+// Runbooks as tests. For each operational alert of RetailFlow, a drill against live instances (real PostgreSQL,
+// Redis and RabbitMQ) scraped by a real Prometheus that loads the generated rules: inject the fault, wait for the
+// alert, run the diagnosis commands parsed from the generated runbook (runbooks/<Alert>.md) with its placeholders
+// filled in, check that their output points at the cause, run the runbook's mitigation command, and check that the
+// alert resolves. A runbook whose commands fail or point elsewhere fails its drill.
+//
+// Time is compressed: every duration in the generated rules (`for:` and range selectors) is divided by
+// `compression`, thresholds are kept, so an alert that waits 5 minutes in production waits 15 s here at 20x. The
+// runbooks' PromQL queries get the same treatment. The drills run side by side, each on its own instance and
+// database, so the section takes as long as its slowest drill.
+//
+// Faults never touch the shared services: the broker outage cuts a TCP proxy between one instance and RabbitMQ
+// (on a virtual host of its own), the payment provider goes down through the simulator's knobs, the target-down
+// drill kills one instance.
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { once } from 'node:events';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import pg from 'pg';
+import { parse, stringify } from 'yaml';
+import { fillPlaceholders, readRunbook, type RunbookCommands } from './runbook.js';
+import { freePort, KEYS, ROOT, sleep, startService, type ServiceProcess } from './service.js';
+
+const run = promisify(execFile);
+
+type Goal = {
+  readonly value: number | null;
+  readonly goal: number;
+  readonly met: boolean;
+  readonly firedAfterSec: number | null;
+  readonly resolvedAfterSec: number | null;
+};
+
+/** What one command of a runbook answered. */
+export interface CommandRun {
+  readonly kind: 'sh' | 'promql';
+  readonly command: string;
+  readonly exitCode: number;
+  /** The first 400 characters of its output (stdout, then stderr), or the query's result as JSON. */
+  readonly output: string;
+}
+
+/** One drill's story. */
+export interface Drill {
+  readonly alert: string;
+  readonly fault: string;
+  readonly passed: boolean;
+  /** Why the drill failed ('' when it passed). */
+  readonly failure: string;
+  /** Seconds from the fault to the alert firing in Prometheus. */
+  readonly firedAfterSec: number | null;
+  /** Seconds from the mitigation done to the alert no longer firing. */
+  readonly resolvedAfterSec: number | null;
+  /** Seconds the mitigation itself took (a command, or a restart). */
+  readonly mitigationSec: number | null;
+  /** What the diagnosis showed, one line per check (`ok`/`MISSING`: what was looked for). */
+  readonly evidence: readonly string[];
+  readonly mitigation: string;
+  readonly commands: readonly CommandRun[];
+}
+
+/** What the drills section measured. */
+export interface DrillsResult {
+  readonly compression: number;
+  readonly scrapeSec: number;
+  readonly drills: readonly Drill[];
+  readonly goals: Record<string, Goal>;
+}
+
+/** Knobs of the section. */
+export interface DrillsOptions {
+  /** Base environment (DATABASE_URL, REDIS_URL, AMQP_URL of the real services). */
+  readonly env: Record<string, string>;
+  /** Durations in the rules are divided by this. @default 20 */
+  readonly compression?: number;
+  /** Longest a drill waits for its alert to fire, then to resolve, in seconds. @default 150 */
+  readonly waitSec?: number;
+  readonly log: (line: string) => void;
+}
+
+// --- time compression of the generated rules --------------------------------------------------------------------
+
+const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000, y: 31_536_000_000 };
+const DURATION = /^(?:\d+(?:ms|[smhdwy]))+$/;
+
+function durationMs(text: string): number {
+  let ms = 0;
+  for (const m of text.matchAll(/(\d+)(ms|[smhdwy])/g)) ms += Number(m[1]) * UNIT_MS[m[2]!]!;
+  return ms;
+}
+
+/** `text` (a Prometheus duration) divided by `factor`, in whole milliseconds (at least `minMs`, 1 ms). */
+function compressDuration(text: string, factor: number, minMs = 1): string {
+  if (!DURATION.test(text)) throw new Error(`not a Prometheus duration: ${text}`);
+  const ms = durationMs(text);
+  return ms === 0 ? '0s' : `${Math.max(minMs, 1, Math.round(ms / factor))}ms`;
+}
+
+/**
+ * Divides every range selector (`[5m]`, `[1h:1m]`) of a PromQL expression by `factor`; a range never gets shorter
+ * than `minRangeMs` (the runbook's diagnosis queries keep enough samples when scrapes are slow).
+ */
+export function compressExpr(expr: string, factor: number, minRangeMs = 1): string {
+  return expr.replace(/\[((?:\d+(?:ms|[smhdwy]))+)(?::((?:\d+(?:ms|[smhdwy]))+))?\]/g, (_all, range: string, step?: string) =>
+    step === undefined
+      ? `[${compressDuration(range, factor, minRangeMs)}]`
+      : `[${compressDuration(range, factor, minRangeMs)}:${compressDuration(step, factor)}]`,
+  );
+}
+
+interface RuleFile {
+  groups: { name: string; interval?: string; rules: { expr: string; for?: string; alert?: string; record?: string }[] }[];
+}
+
+/** A generated rule file with every `for:`, group interval and range selector divided by `factor`. */
+export function compressRules(yamlText: string, factor: number): string {
+  const doc = parse(yamlText) as RuleFile;
+  for (const group of doc.groups) {
+    if (group.interval !== undefined) group.interval = compressDuration(group.interval, factor);
+    for (const rule of group.rules) {
+      rule.expr = compressExpr(String(rule.expr), factor);
+      if (rule.for !== undefined) rule.for = compressDuration(rule.for, factor);
+    }
+  }
+  return stringify(doc, { lineWidth: 0 });
+}
+
+/**
+ * Prometheus scrapes every 3 s with a 3 s timeout: 1 s scrapes timed out on a loaded 2-core machine, turning
+ * targets `up == 0` and breaking the rate windows the alerts read. The compressed 15 s windows hold five samples.
+ */
+const SCRAPE_SEC = 3;
+
+// --- Prometheus ---------------------------------------------------------------------------------------------------
+
+interface PromAlert {
+  readonly labels: Record<string, string>;
+  readonly state: 'pending' | 'firing';
+}
+
+async function startPrometheus(dir: string, scrapeSec: number, targets: readonly number[], compression: number) {
+  const rules: string[] = [];
+  // The operational alerts (and the absence alerts beside them): the SLO rules are not drilled here, and their
+  // hundreds of recorded windows would slow every evaluation on a busy machine.
+  for (const file of ['operational-alerts.yaml']) {
+    const text = await readFile(path.join(ROOT, 'examples/retailflow/prometheus', file), 'utf8');
+    await writeFile(path.join(dir, file), compressRules(text, compression));
+    rules.push(path.join(dir, file));
+  }
+  const check = await run('promtool', ['check', 'rules', ...rules]).catch((e: { stdout?: string; stderr?: string }) => {
+    throw new Error(`promtool rejected the compressed rules:\n${e.stdout ?? ''}${e.stderr ?? ''}`);
+  });
+  void check;
+  const port = await freePort();
+  const config = {
+    global: { scrape_interval: `${scrapeSec}s`, evaluation_interval: '1s', scrape_timeout: `${scrapeSec}s` },
+    rule_files: rules,
+    scrape_configs: [
+      {
+        job_name: 'retailflow',
+        authorization: { type: 'Bearer', credentials: KEYS.ops },
+        static_configs: [{ targets: targets.map((p) => `127.0.0.1:${p}`) }],
+      },
+    ],
+  };
+  await writeFile(path.join(dir, 'prometheus.yml'), stringify(config));
+  const child = spawn(
+    'prometheus',
+    [
+      `--config.file=${path.join(dir, 'prometheus.yml')}`,
+      `--storage.tsdb.path=${path.join(dir, 'tsdb')}`,
+      `--web.listen-address=127.0.0.1:${port}`,
+      '--log.level=warn',
+    ],
+    { stdio: ['ignore', 'ignore', 'pipe'] },
+  );
+  let err = '';
+  child.stderr?.on('data', (d: Buffer) => (err = (err + d.toString()).slice(-4000)));
+  const url = `http://127.0.0.1:${port}`;
+  const deadline = performance.now() + 30_000;
+  while (!(await fetch(`${url}/-/ready`).then((r) => r.ok, () => false))) {
+    if (child.exitCode !== null || performance.now() > deadline) throw new Error(`Prometheus did not start:\n${err}`);
+    await sleep(100);
+  }
+  return { url, child };
+}
+
+async function alerts(prometheusUrl: string): Promise<PromAlert[]> {
+  const res = await fetch(`${prometheusUrl}/api/v1/alerts`);
+  const body = (await res.json()) as { data: { alerts: PromAlert[] } };
+  return body.data.alerts;
+}
+
+const matches = (a: PromAlert, name: string, labels: Record<string, string>) =>
+  a.labels.alertname === name && Object.entries(labels).every(([k, v]) => a.labels[k] === v);
+
+/** Polls Prometheus until `want(firing)` holds; answers the seconds it took and the firing alert's labels. */
+async function waitAlert(
+  prometheusUrl: string,
+  name: string,
+  labels: Record<string, string>,
+  firing: boolean,
+  timeoutSec: number,
+): Promise<{ afterSec: number | null; labels: Record<string, string> }> {
+  const started = performance.now();
+  for (;;) {
+    const found = (await alerts(prometheusUrl).catch(() => [])).find((a) => matches(a, name, labels) && a.state === 'firing');
+    if (firing === (found !== undefined)) return { afterSec: (performance.now() - started) / 1000, labels: found?.labels ?? labels };
+    if (performance.now() - started > timeoutSec * 1000) return { afterSec: null, labels };
+    await sleep(250);
+  }
+}
+
+async function query(
+  prometheusUrl: string,
+  promql: string,
+  atSec: number,
+): Promise<{ ok: boolean; result: unknown; error?: string }> {
+  const res = await fetch(`${prometheusUrl}/api/v1/query?query=${encodeURIComponent(promql)}&time=${atSec.toFixed(3)}`);
+  const body = (await res.json()) as { status: string; data?: { result: unknown }; error?: string };
+  return body.status === 'success' ? { ok: true, result: body.data?.result } : { ok: false, result: null, error: body.error ?? 'failed' };
+}
+
+// --- running a runbook's commands ---------------------------------------------------------------------------------
+
+interface Instance {
+  readonly name: string;
+  readonly port: number;
+  readonly opsPort: number;
+  readonly env: Record<string, string>;
+  /** Where the instance's JSON log goes (the runbook's `$RETAILFLOW_LOG`). */
+  readonly logFile: string;
+  service: ServiceProcess;
+}
+
+/**
+ * The values an engineer puts in the runbook's `export` line: this instance, its secrets, its JSON log (the
+ * file the process's output goes to) and a tenant's key for the audit log.
+ */
+function shellEnv(instance: Instance, logFile: string): Record<string, string> {
+  return {
+    RETAILFLOW: `http://127.0.0.1:${instance.port}`,
+    RETAILFLOW_OPS: `http://127.0.0.1:${instance.opsPort}`,
+    OPS_TOKEN: KEYS.ops,
+    ADMIN_KEY: KEYS.admin,
+    RETAILFLOW_LOG: logFile,
+    TENANT_KEY: KEYS.acme,
+  };
+}
+
+async function runShell(command: string, env: Record<string, string>): Promise<CommandRun> {
+  // bash without rc files (stdin is not a socket either, which would make bash read ~/.bashrc): the command runs
+  // as written in the runbook, with the variables of its export line.
+  const child = spawn('bash', ['--norc', '--noprofile', '-o', 'pipefail', '-c', command], {
+    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: tmpdir(), ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout.on('data', (d: Buffer) => (output = (output + d.toString()).slice(0, 8000)));
+  child.stderr.on('data', (d: Buffer) => (output = (output + d.toString()).slice(0, 8000)));
+  const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
+  const [code, signal] = (await once(child, 'close')) as [number | null, string | null];
+  clearTimeout(timer);
+  return {
+    kind: 'sh',
+    command,
+    exitCode: code ?? 1,
+    output: `${signal === null ? '' : `[killed by ${signal} after 20 s] `}${output}`.slice(0, 4000),
+  };
+}
+
+/** One piece of evidence the diagnosis must show: a pattern in a command's output (or a query's result). */
+interface Evidence {
+  readonly what: string;
+  /** Which commands' outputs to look in (a pattern of the command). */
+  readonly in: RegExp;
+  /** What the output must show. */
+  readonly shows: RegExp;
+  /**
+   * The command is expected to fail with one of these exit codes (curl's 7: connection refused, on a dead
+   * instance; 1 from `curl | grep` under pipefail, grep finding nothing): that exit is the evidence, not a broken
+   * runbook.
+   */
+  readonly exitCodes?: readonly number[];
+}
+
+/** A drill's definition. */
+interface DrillPlan {
+  readonly alert: string;
+  readonly fault: string;
+  /** Labels that identify this drill's alert among the others. */
+  readonly labels: (instance: Instance) => Record<string, string>;
+  readonly inject: () => Promise<void>;
+  readonly evidence: readonly Evidence[];
+  /** The mitigation: which runbook command to run (its pattern and the values it is run with), or an action. */
+  readonly mitigation:
+    | { readonly command: RegExp; readonly rewrite?: (command: string) => string; readonly describe: string }
+    | { readonly action: () => Promise<void>; readonly describe: string };
+  /** Undoes what the drill left behind once the alert has resolved (the fault itself, a lever). */
+  readonly cleanup?: () => Promise<void>;
+  /** Most seconds from the fault to the all-clear (the compressed `for:` and windows, plus detection slack). */
+  readonly budgetSec: number;
+}
+
+async function drill(
+  plan: DrillPlan,
+  instance: Instance,
+  prometheusUrl: string,
+  compression: number,
+  waitSec: number,
+  log: (line: string) => void,
+): Promise<Drill> {
+  const commands: CommandRun[] = [];
+  const evidence: string[] = [];
+  let firedAfterSec: number | null = null;
+  let resolvedAfterSec: number | null = null;
+  let mitigationSec: number | null = null;
+  let mitigation = plan.mitigation.describe;
+  const fail = (failure: string): Drill => ({
+    alert: plan.alert,
+    fault: plan.fault,
+    passed: false,
+    failure,
+    firedAfterSec,
+    resolvedAfterSec,
+    mitigationSec,
+    evidence,
+    mitigation,
+    commands,
+  });
+  const labels = plan.labels(instance);
+  try {
+    const runbook: RunbookCommands = await readRunbook(ROOT, plan.alert);
+    const env = shellEnv(instance, instance.logFile);
+    const unknown = runbook.variables.filter((v) => !(v in env));
+    if (unknown.length > 0) {
+      return fail(`the runbook's export line sets ${unknown.join(', ')}, which the drill does not know`);
+    }
+    // Quiet before the fault: an alert already firing proves nothing.
+    const before = (await alerts(prometheusUrl)).find((a) => matches(a, plan.alert, labels) && a.state === 'firing');
+    if (before) return fail('the alert was already firing before the fault');
+
+    log(`  ${plan.alert}: ${plan.fault}`);
+    await plan.inject();
+    const fired = await waitAlert(prometheusUrl, plan.alert, labels, true, waitSec);
+    firedAfterSec = fired.afterSec;
+    if (firedAfterSec === null) return fail(`the alert did not fire within ${waitSec} s of the fault`);
+    log(`  ${plan.alert}: firing after ${firedAfterSec.toFixed(1)} s; running the runbook's diagnosis`);
+
+    // Diagnosis: every query and every shell command of the runbook, placeholders filled from the alert's labels.
+    // The queries read Prometheus as it was when the page went out, over windows of at least 10 scrapes: what the
+    // dashboards showed the engineer who opened them then.
+    const pagedAtSec = Date.now() / 1000;
+    for (const q of runbook.diagnosisQueries) {
+      const promql = compressExpr(fillPlaceholders(q, fired.labels, `runbooks/${plan.alert}.md`), compression, 10 * SCRAPE_SEC * 1000);
+      const answer = await query(prometheusUrl, promql, pagedAtSec);
+      commands.push({
+        kind: 'promql',
+        command: promql,
+        exitCode: answer.ok ? 0 : 1,
+        output: answer.ok ? JSON.stringify(answer.result).slice(0, 4000) : (answer.error ?? ''),
+      });
+    }
+    for (const line of runbook.diagnosisShell) {
+      commands.push(await runShell(fillPlaceholders(line, fired.labels, `runbooks/${plan.alert}.md`), env));
+    }
+    for (const e of plan.evidence) {
+      const candidates = commands.filter((c) => e.in.test(c.command));
+      const hit = candidates.find((c) => e.shows.test(c.output) && (e.exitCodes === undefined || e.exitCodes.includes(c.exitCode)));
+      evidence.push(`${hit ? 'ok' : 'MISSING'}: ${e.what}`);
+    }
+    const broken = commands.filter(
+      (c) => c.exitCode !== 0 && !plan.evidence.some((e) => e.exitCodes?.includes(c.exitCode) === true && e.in.test(c.command)),
+    );
+    if (broken.length > 0) {
+      return fail(`runbook commands failed: ${broken.map((c) => `\`${c.command}\` (exit ${c.exitCode}: ${c.output.slice(0, 120)})`).join('; ')}`);
+    }
+    const notShown = evidence.filter((l) => l.startsWith('MISSING'));
+    if (notShown.length > 0) return fail(`the diagnosis did not point at the cause: ${notShown.join('; ')}`);
+
+    // Mitigation: the runbook's own command (or the step it describes, when it gives no command). The time to
+    // resolve counts from when it is done (a restart takes the instance's start-up).
+    const mitigationStarted = performance.now();
+    if ('command' in plan.mitigation) {
+      const pick = plan.mitigation;
+      const line = runbook.mitigationShell.find((c) => pick.command.test(c));
+      if (line === undefined) return fail(`the runbook's mitigation has no command matching ${String(pick.command)}`);
+      const filled = fillPlaceholders(line, fired.labels, `runbooks/${plan.alert}.md`);
+      const final = pick.rewrite ? pick.rewrite(filled) : filled;
+      mitigation = `${plan.mitigation.describe}: ${final}`;
+      const result = await runShell(final, env);
+      commands.push(result);
+      if (result.exitCode !== 0) return fail(`the mitigation command failed (exit ${result.exitCode}): ${result.output.slice(0, 200)}`);
+    } else {
+      await plan.mitigation.action();
+    }
+    const mitigatedAt = performance.now();
+    mitigationSec = (mitigatedAt - mitigationStarted) / 1000;
+    log(`  ${plan.alert}: mitigated (${plan.mitigation.describe}); waiting for the alert to resolve`);
+    const resolved = await waitAlert(prometheusUrl, plan.alert, labels, false, waitSec);
+    resolvedAfterSec = resolved.afterSec === null ? null : (performance.now() - mitigatedAt) / 1000;
+    if (resolved.afterSec === null) return fail(`the alert still fired ${waitSec} s after the mitigation`);
+    log(`  ${plan.alert}: resolved ${resolvedAfterSec!.toFixed(1)} s after the mitigation`);
+    return {
+      alert: plan.alert,
+      fault: plan.fault,
+      passed: true,
+      failure: '',
+      firedAfterSec,
+      resolvedAfterSec,
+      mitigationSec,
+      evidence,
+      mitigation,
+      commands,
+    };
+  } catch (error) {
+    return fail(`the drill broke: ${(error as Error).message}`);
+  } finally {
+    await plan.cleanup?.().catch(() => undefined);
+  }
+}
+
+// --- faults -------------------------------------------------------------------------------------------------------
+
+/** A TCP proxy in front of RabbitMQ that the drill can cut (every connection dropped, new ones refused) and restore. */
+async function tcpProxy(targetPort: number) {
+  const sockets = new Set<net.Socket>();
+  let cut = false;
+  const server = net.createServer((client) => {
+    if (cut) {
+      client.destroy();
+      return;
+    }
+    const upstream = net.connect(targetPort, '127.0.0.1');
+    sockets.add(client);
+    sockets.add(upstream);
+    const close = () => {
+      client.destroy();
+      upstream.destroy();
+      sockets.delete(client);
+      sockets.delete(upstream);
+    };
+    client.on('error', close).on('close', close);
+    upstream.on('error', close).on('close', close);
+    client.pipe(upstream).pipe(client);
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  return {
+    port: (server.address() as net.AddressInfo).port,
+    cut() {
+      cut = true;
+      for (const s of sockets) s.destroy();
+      sockets.clear();
+    },
+    restore() {
+      cut = false;
+    },
+    async close() {
+      this.cut();
+      server.close();
+      await once(server, 'close');
+    },
+  };
+}
+
+/** Steady requests until stopped: checkouts of `key` (or catalog reads) at `rate` a second. */
+function steady(url: () => string, key: string, rate: number, kind: 'checkout' | 'read') {
+  let running = true;
+  const pending = new Set<Promise<unknown>>();
+  const statuses: Record<number, number> = {};
+  const done = (async () => {
+    const started = performance.now();
+    let sent = 0;
+    while (running) {
+      const due = Math.floor(((performance.now() - started) / 1000) * rate);
+      while (sent < due) {
+        sent++;
+        const p = fetch(
+          `${url()}${kind === 'checkout' ? '/api/v1/orders' : '/api/v1/products?limit=5'}`,
+          kind === 'checkout'
+            ? {
+                method: 'POST',
+                headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json', 'idempotency-key': randomUUID() },
+                body: JSON.stringify({ items: [{ productId: 'sku-filter', quantity: 1 }] }),
+                signal: AbortSignal.timeout(10_000),
+              }
+            : { headers: { authorization: `Bearer ${key}` }, signal: AbortSignal.timeout(10_000) },
+        ).then(
+          async (r) => {
+            await r.arrayBuffer();
+            statuses[r.status] = (statuses[r.status] ?? 0) + 1;
+          },
+          () => {
+            statuses[0] = (statuses[0] ?? 0) + 1;
+          },
+        );
+        pending.add(p);
+        void p.finally(() => pending.delete(p));
+      }
+      await sleep(20);
+    }
+    await Promise.allSettled([...pending]);
+  })();
+  return {
+    statuses,
+    async stop() {
+      running = false;
+      await done;
+    },
+  };
+}
+
+// --- the section --------------------------------------------------------------------------------------------------
+
+async function database(base: string, name: string): Promise<string> {
+  const admin = new pg.Client({ connectionString: base });
+  await admin.connect();
+  try {
+    await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+    await admin.query(`CREATE DATABASE ${name}`);
+  } finally {
+    await admin.end();
+  }
+  const u = new URL(base);
+  u.pathname = `/${name}`;
+  return u.toString();
+}
+
+async function dropDatabase(base: string, name: string): Promise<void> {
+  const admin = new pg.Client({ connectionString: base });
+  await admin.connect();
+  try {
+    await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+  } finally {
+    await admin.end();
+  }
+}
+
+/** Runs the drills side by side and answers what each showed. */
+export async function drills(opts: DrillsOptions): Promise<DrillsResult> {
+  const compression = opts.compression ?? 20;
+  const waitSec = opts.waitSec ?? 150;
+  const scrapeSec = SCRAPE_SEC;
+  const { log } = opts;
+  const run_ = `${process.pid}_${Date.now().toString(36)}`;
+  const dir = await mkdtemp(path.join(tmpdir(), 'ballast-drills-'));
+  const baseDb = opts.env.DATABASE_URL;
+  const amqp = opts.env.AMQP_URL === undefined ? undefined : new URL(opts.env.AMQP_URL);
+  const vhost = `ballast-drills-${run_}`;
+  const databases: string[] = [];
+  const instances: Instance[] = [];
+  let prometheus: ChildProcess | undefined;
+  let proxy: Awaited<ReturnType<typeof tcpProxy>> | undefined;
+  const loads: { stop(): Promise<void> }[] = [];
+  try {
+    if (amqp !== undefined) {
+      await run('rabbitmqctl', ['add_vhost', vhost]);
+      await run('rabbitmqctl', ['set_permissions', '-p', vhost, amqp.username || 'guest', '.*', '.*', '.*']);
+      proxy = await tcpProxy(Number(amqp.port || 5672));
+    }
+    const amqpUrl = (port: string) => {
+      if (amqp === undefined) return {};
+      const u = new URL(amqp.toString());
+      u.port = port;
+      u.pathname = `/${encodeURIComponent(vhost)}`;
+      return { AMQP_URL: u.toString() };
+    };
+    const names = ['payments', 'broker', 'tenant', 'down'] as const;
+    const specs = await Promise.all(
+      names.map(async (name) => {
+        const db = `ballast_drill_${name}_${run_}`;
+        databases.push(db);
+        return {
+          name,
+          logFile: path.join(dir, `${name}.log`),
+          port: await freePort(),
+          opsPort: await freePort(),
+          env: {
+            ...opts.env,
+            ...(baseDb === undefined ? {} : { DATABASE_URL: await database(baseDb, db) }),
+            ...amqpUrl(name === 'broker' && proxy ? String(proxy.port) : amqp?.port || '5672'),
+            // The tenant drill floods a free-plan tenant past its plan: real limits on that instance.
+            ...(name === 'tenant' ? { FREE_REQUESTS_PER_MINUTE: '120' } : {}),
+          },
+        };
+      }),
+    );
+    const services = await Promise.allSettled(
+      specs.map((spec) => startService(spec.env, {
+          port: spec.port,
+          opsPort: spec.opsPort,
+          startTimeoutMs: 120_000,
+          logFile: spec.logFile,
+        })),
+    );
+    services.forEach((s, k) => {
+      if (s.status === 'fulfilled') instances.push({ ...specs[k]!, service: s.value });
+    });
+    const failedStart = services.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+    if (failedStart) throw failedStart.reason;
+    const byName = (n: (typeof names)[number]) => instances.find((i) => i.name === n)!;
+    const started = await startPrometheus(dir, scrapeSec, instances.map((i) => i.opsPort), compression);
+    prometheus = started.child;
+    const promUrl = started.url;
+    log(`  Prometheus on ${promUrl} (rules compressed ${compression}x), ${instances.length} RetailFlow instances`);
+    // A few scrapes of healthy traffic first, so rates and windows have a before.
+    for (const i of instances) loads.push(steady(() => i.service.url, KEYS.acme, 1, 'read'));
+    await sleep(5000);
+
+    const payments = byName('payments');
+    const broker = byName('broker');
+    const tenant = byName('tenant');
+    const down = byName('down');
+    const knobs = (body: Record<string, unknown>) =>
+      fetch(`${payments.service.paymentUrl}/admin/knobs`, {
+        method: 'PUT',
+        headers: { authorization: `Bearer ${KEYS.ops}`, 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      }).then((r) => {
+        if (!r.ok) throw new Error(`PUT /admin/knobs answered ${r.status}`);
+      });
+    const instanceLabel = (i: Instance) => ({ instance: `127.0.0.1:${i.opsPort}` });
+    const flood = { rate: 6 };
+
+    const plans: [DrillPlan, Instance][] = [
+      [
+        {
+          alert: 'BallastCircuitBreakerStuckOpen',
+          fault: 'the payment provider answers every charge 503 (the simulator is down)',
+          labels: (i) => ({ ...instanceLabel(i), policy: 'payment-breaker' }),
+          inject: async () => {
+            loads.push(steady(() => payments.service.url, KEYS.acme, 2, 'checkout'));
+            await knobs({ down: true });
+          },
+          evidence: [
+            { what: 'the payment breaker is open', in: /ballast_circuit_breaker_state/, shows: /policy="payment-breaker"[^}]*state="open"[^}]*\}\s+1\b/ },
+            { what: 'no chaos experiment is on (the provider itself fails)', in: /admin\/chaos/, shows: /"payments":\{"enabled":false/ },
+            {
+              what: 'the failed-checkout log names payment-unavailable and the open breaker',
+              in: /checkout failed/,
+              shows: /"reason":"payment-unavailable","detail":"unavailable: /,
+            },
+            { what: 'the breaker reopening is payment-breaker', in: /half-open/, shows: /"policy":"payment-breaker"/ },
+            { what: 'the outbound errors name the payment provider', in: /http_client_request_duration_seconds_count/, shows: new RegExp(`"server_address":"127\\.0\\.0\\.1"|${new URL(payments.service.paymentUrl).port}`) },
+          ],
+          mitigation: { command: /"action":"isolate"/, describe: "isolate the payment breaker (the runbook's lever)" },
+          cleanup: async () => {
+            await knobs({ down: false });
+            await fetch(`${payments.service.opsUrl}/admin/breakers`, {
+              method: 'POST',
+              headers: { authorization: `Bearer ${KEYS.admin}`, 'content-type': 'application/json' },
+              body: JSON.stringify({ name: 'payment-breaker', action: 'reset' }),
+            });
+          },
+          // Three half-open probes 10 s apart, the compressed `for`, and the compressed 15-minute window to forget.
+          budgetSec: 40 + 900 / compression + 120 / compression + 20,
+        },
+        payments,
+      ],
+      [
+        {
+          alert: 'RetailFlowOutboxEventsWaiting',
+          fault: 'RabbitMQ unreachable from the instance (its TCP proxy cut) while checkouts go on',
+          labels: () => ({ job: 'retailflow' }),
+          inject: () => {
+            loads.push(steady(() => broker.service.url, KEYS.acme, 2, 'checkout'));
+            proxy?.cut();
+            return Promise.resolve();
+          },
+          evidence: [
+            { what: '/readyz reports the broker check failing', in: /readyz/, shows: /"broker":\{"ok":false/ },
+            { what: 'events wait in the outbox', in: /retailflow_outbox/, shows: /^retailflow_outbox_depth(\{[^}]*\})?\s+[1-9]/m },
+            { what: 'no chaos experiment is on', in: /admin\/chaos/, shows: /"payments":\{"enabled":false/ },
+          ],
+          mitigation: {
+            action: () => Promise.resolve(proxy?.restore()),
+            describe: 'restore the broker (the runbook: "Restore the broker")',
+          },
+          cleanup: () => Promise.resolve(proxy?.restore()),
+          // 20 s of age, then the relay's next attempt (at most 10 s of backoff) and a scrape.
+          budgetSec: 20 + 10 + 15 + 20,
+        },
+        broker,
+      ],
+      [
+        {
+          alert: 'BallastTenantRateLimitSpike',
+          fault: `tenant globex (free plan, 120 requests a minute) sends ${flood.rate} requests a second: a launch it did not announce`,
+          labels: () => ({ tenant: 'globex' }),
+          inject: () => {
+            loads.push(steady(() => tenant.service.url, KEYS.globex, flood.rate, 'read'));
+            return Promise.resolve();
+          },
+          evidence: [
+            { what: 'the top rate-limited tenant is globex', in: /topk/, shows: /"tenant":"globex"/ },
+            { what: "globex's requests are answered 429", in: /tenant="globex"/, shows: /"http_response_status_code":"429"/ },
+            { what: 'the tenant limiter is refusing', in: /ballast_rate_limit_decisions_total/, shows: /decision="limited"[^\n]*\s[1-9]/ },
+          ],
+          // The load is legitimate: raise globex's limit above its rate with the runbook's lever (the example
+          // value 60 is the one an engineer changes).
+          mitigation: {
+            command: /\/admin\/tenants\/<tenant>\/limit|\/admin\/tenants\/globex\/limit/,
+            rewrite: (c) => c.replace('"requestsPerMinute":60', `"requestsPerMinute":${flood.rate * 60 * 2}`),
+            describe: "raise globex's limit to twice its rate (the runbook's tenant-limit lever)",
+          },
+          // The compressed `for` (5 m) after the compressed 5-minute rate window sees the 429s, and again to forget.
+          budgetSec: 2 * (300 / compression) + 300 / compression + 30,
+        },
+        tenant,
+      ],
+      [
+        {
+          alert: 'BallastTargetDown',
+          fault: 'the instance is killed (SIGKILL): nothing answers on its ports',
+          labels: (i) => instanceLabel(i),
+          inject: async () => down.service.kill(),
+          evidence: [
+            { what: '/readyz: connection refused (curl exit 7)', in: /readyz/, shows: /^$/, exitCodes: [7] },
+            { what: '/admin/chaos: connection refused (curl exit 7)', in: /admin\/chaos/, shows: /^$/, exitCodes: [7] },
+            // `curl | grep` under pipefail: the pipeline fails with grep's 1 (nothing read) after curl's 7.
+            { what: '/metrics: nothing answers', in: /\/metrics/, shows: /^$/, exitCodes: [7, 1] },
+            { what: 'Prometheus names the instance down', in: /== 0/, shows: new RegExp(`"instance":"127\\.0\\.0\\.1:${down.opsPort}"`) },
+          ],
+          mitigation: {
+            action: async () => {
+              down.service = await startService(down.env, {
+                port: down.port,
+                opsPort: down.opsPort,
+                startTimeoutMs: 90_000,
+                logFile: down.logFile,
+              });
+            },
+            describe: 'restart the instance (the runbook: "Restart the instance"; the command is the process manager\'s)',
+          },
+          budgetSec: 120 / compression + 30 + 30,
+        },
+        down,
+      ],
+    ];
+    const results = await Promise.all(plans.map(([plan, instance]) => drill(plan, instance, promUrl, compression, waitSec, log)));
+    const goals: Record<string, Goal> = {};
+    for (const [plan] of plans) {
+      const d = results.find((r) => r.alert === plan.alert)!;
+      if (!d.passed) log(`  ${d.alert}: FAILED: ${d.failure}`);
+      const total = d.firedAfterSec === null || d.resolvedAfterSec === null ? null : d.firedAfterSec + d.resolvedAfterSec;
+      goals[plan.alert] = {
+        value: d.passed ? total : null,
+        goal: Math.round(plan.budgetSec),
+        met: d.passed && total !== null && total <= plan.budgetSec,
+        firedAfterSec: d.firedAfterSec,
+        resolvedAfterSec: d.resolvedAfterSec,
+      };
+    }
+    return { compression, scrapeSec, drills: results, goals };
+  } finally {
+    await Promise.allSettled(loads.map((l) => l.stop()));
+    // The drills are over: no graceful drain to wait for (their databases are dropped below).
+    await Promise.allSettled(instances.map((i) => i.service.kill()));
+    if (prometheus && prometheus.exitCode === null) {
+      const exited = once(prometheus, 'exit');
+      prometheus.kill('SIGTERM');
+      await exited;
+    }
+    await proxy?.close();
+    if (amqp !== undefined) await run('rabbitmqctl', ['delete_vhost', vhost]).catch(() => undefined);
+    if (baseDb !== undefined) for (const db of databases) await dropDatabase(baseDb, db).catch(() => undefined);
+    await rm(dir, { recursive: true, force: true });
+  }
+}

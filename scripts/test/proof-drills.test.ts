@@ -1,0 +1,90 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { parse } from 'yaml';
+import { describe, expect, it } from 'vitest';
+import { compressExpr, compressRules } from '../proof/drills.js';
+import { fillPlaceholders, readRunbook } from '../proof/runbook.js';
+import { ROOT } from '../proof/service.js';
+
+describe('runbook drills: reading a generated runbook', () => {
+  it("takes the diagnosis commands, queries and mitigation commands of a runbook, and its export line's variables", async () => {
+    const runbook = await readRunbook(ROOT, 'BallastTenantRateLimitSpike');
+    expect(runbook.diagnosisShell).toContain('curl -s "$RETAILFLOW/readyz"');
+    expect(runbook.diagnosisShell.some((c) => c.startsWith('export '))).toBe(false);
+    expect(runbook.diagnosisQueries).toContain(
+      'topk(10, sum by (tenant) (rate(http_server_request_duration_seconds_count{http_response_status_code="429"}[5m])))',
+    );
+    // The alert rule at the top is not a diagnosis query.
+    expect(runbook.diagnosisQueries.some((q) => q.includes('> 0.5'))).toBe(false);
+    expect(runbook.mitigationShell.filter((c) => c.includes('/admin/tenants/<tenant>/limit'))).toHaveLength(
+      2,
+    );
+    expect(runbook.variables).toEqual(
+      expect.arrayContaining([
+        'RETAILFLOW',
+        'RETAILFLOW_OPS',
+        'OPS_TOKEN',
+        'ADMIN_KEY',
+        'RETAILFLOW_LOG',
+        'TENANT_KEY',
+      ]),
+    );
+  });
+
+  it('fills placeholders from the alert labels and names one the alert does not carry', () => {
+    expect(fillPlaceholders('POST /admin/tenants/<tenant>/limit', { tenant: 'globex' }, 'here')).toBe(
+      'POST /admin/tenants/globex/limit',
+    );
+    expect(() => fillPlaceholders('breaker <policy>', { tenant: 'globex' }, 'runbooks/X.md')).toThrow(
+      'runbooks/X.md: placeholder <policy> is not a label of the alert',
+    );
+  });
+
+  it('every shell command of every runbook uses only the variables its export line sets', async () => {
+    const alerts = readdirSync(path.join(ROOT, 'runbooks'))
+      .filter((f) => /^[A-Z].*\.md$/.test(f) && f !== 'README.md')
+      .map((f) => f.replace(/\.md$/, ''));
+    expect(alerts.length).toBeGreaterThan(10);
+    for (const alert of alerts) {
+      const runbook = await readRunbook(ROOT, alert);
+      for (const command of [...runbook.diagnosisShell, ...runbook.mitigationShell]) {
+        for (const m of command.matchAll(/\$([A-Z_][A-Z0-9_]*)/g)) {
+          expect(runbook.variables, `${alert}: ${command}`).toContain(m[1]);
+        }
+      }
+    }
+  });
+});
+
+describe('runbook drills: compressed time', () => {
+  it('divides range selectors and subqueries, with a floor for diagnosis queries', () => {
+    expect(compressExpr('rate(x[5m])', 20)).toBe('rate(x[15000ms])');
+    expect(compressExpr('increase(x[15m]) and y[1h30m:1m]', 20)).toBe(
+      'increase(x[45000ms]) and y[270000ms:3000ms]',
+    );
+    expect(compressExpr('rate(x[5m])', 20, 30_000)).toBe('rate(x[30000ms])');
+    expect(compressExpr('x{le="30"} > 30', 20)).toBe('x{le="30"} > 30');
+  });
+
+  it('divides every `for:` and window of the generated rule file and keeps its thresholds', () => {
+    const text = readFileSync(
+      path.join(ROOT, 'examples/retailflow/prometheus/operational-alerts.yaml'),
+      'utf8',
+    );
+    const rules = (
+      parse(compressRules(text, 20)) as {
+        groups: { rules: { alert: string; expr: string; for?: string }[] }[];
+      }
+    ).groups.flatMap((g) => g.rules);
+    const byName = new Map(rules.map((r) => [r.alert, r]));
+    expect(byName.get('BallastCircuitBreakerStuckOpen')).toMatchObject({
+      for: '6000ms',
+      expr: 'sum by (job, instance, policy) (increase(ballast_circuit_breaker_transitions_total{from="half-open",to="open"}[45000ms])) >= 3',
+    });
+    expect(byName.get('RetailFlowOutboxEventsWaiting')).toMatchObject({
+      for: '0s',
+      expr: 'max by (job) (retailflow_outbox_oldest_age_seconds) > 20',
+    });
+    expect(byName.get('BallastTargetDown')?.for).toBe('6000ms');
+  });
+});
