@@ -65,6 +65,12 @@ export interface RetailFlowConfig {
   readonly paymentTimeoutMs: number;
   /** How long shutdown waits for in-flight requests (`SHUTDOWN_TIMEOUT_MS`). @default 10000 */
   readonly shutdownTimeoutMs: number;
+  /**
+   * How often the checkout saga's recovery step looks for stuck sagas, in ms (`SAGA_RECOVERY_INTERVAL_MS`; it also
+   * runs once at start): checkouts whose process died mid-charge are resumed, refunds and voids that failed are
+   * retried. 0 turns it off. @default 30000
+   */
+  readonly sagaRecoveryIntervalMs?: number;
   /** `service.name` for telemetry (`OTEL_SERVICE_NAME`). @default 'retailflow' */
   readonly serviceName: string;
   /**
@@ -380,6 +386,7 @@ export function loadConfig(
     requestTimeoutMs: integer(env, 'REQUEST_TIMEOUT_MS', DEFAULT_CONFIG.requestTimeoutMs, 1, 600_000),
     paymentTimeoutMs: integer(env, 'PAYMENT_TIMEOUT_MS', DEFAULT_CONFIG.paymentTimeoutMs, 1, 600_000),
     shutdownTimeoutMs: integer(env, 'SHUTDOWN_TIMEOUT_MS', DEFAULT_CONFIG.shutdownTimeoutMs, 0, 600_000),
+    sagaRecoveryIntervalMs: integer(env, 'SAGA_RECOVERY_INTERVAL_MS', 30_000, 0, 86_400_000),
     serviceName: text(env, 'OTEL_SERVICE_NAME') ?? DEFAULT_CONFIG.serviceName,
     loadShedding: checkOneOf(
       'LOAD_SHEDDING',

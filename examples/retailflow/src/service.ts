@@ -16,6 +16,7 @@ import { FLAG_RULES, FeatureFlags } from './flags/flags.js';
 import { loadOpenApiDocument, OpenApiSchemas } from './openapi.js';
 import { Readiness } from './ops/readiness.js';
 import { Checkout } from './orders/checkout.js';
+import { CheckoutSaga } from './orders/saga.js';
 import { httpPaymentGateway, type PaymentGateway } from './payments/client.js';
 import {
   startPaymentSimulator,
@@ -174,8 +175,9 @@ export async function startRetailFlow(
     });
     closers.push(() => policies.close());
     telemetry.observePolicies(policies);
+    const logger = options.logger ?? createLogger({ service: config.serviceName });
     const logging = createLogging({
-      logger: options.logger ?? createLogger({ service: config.serviceName }),
+      logger,
       clock,
       policies,
     });
@@ -199,9 +201,9 @@ export async function startRetailFlow(
 
     const schemas = new OpenApiSchemas(loadOpenApiDocument());
     const flags = new FeatureFlags(FLAG_RULES, (slo) => slos.policy(slo));
-    const checkout = new Checkout(
+    const saga = new CheckoutSaga(
       chaosRepo,
-      policies,
+      policies.payment,
       options.paymentGateway ??
         httpPaymentGateway(
           paymentUrl,
@@ -211,8 +213,28 @@ export async function startRetailFlow(
             ...(certs ? { fetch: mtlsFetch(certs.client) } : {}),
           }),
         ),
-      { clock },
+      {
+        clock,
+        onError: (error, order) =>
+          logger.warn(
+            { err: error, tenant: order.tenantId, orderId: order.id },
+            'checkout saga: compensation or recovery failed; retried by the next recovery pass',
+          ),
+      },
     );
+    const checkout = new Checkout(chaosRepo, policies, saga, { clock });
+    const recoveryIntervalMs = config.sagaRecoveryIntervalMs ?? 30_000;
+    if (recoveryIntervalMs > 0) {
+      const stopRecovery = saga.start(recoveryIntervalMs, (report) => {
+        if (report.resumed + report.compensated + report.failed > 0) {
+          logger.info({ saga: report }, 'checkout saga recovery pass');
+        }
+      });
+      closers.push(async () => {
+        stopRecovery();
+        await saga.idle();
+      });
+    }
     const readiness = new Readiness(
       [
         { name: 'storage', check: () => repo.health() },
@@ -265,6 +287,7 @@ export async function startRetailFlow(
       adminRepo: repo,
       policies,
       checkout,
+      saga,
       flags,
       schemas,
       ops: { readiness, metrics: telemetry.metricsHandler, sloReport: () => slos.report(), clock },

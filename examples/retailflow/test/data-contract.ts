@@ -217,7 +217,11 @@ export function repositoryContract(name: string, harness: ContractHarness): void
       });
       expect(paid).toMatchObject({ outcome: 'updated', order: { status: 'confirmed', paymentId: 'pay_1' } });
       expect(
-        await repo.recordPayment({ tenantId: 'acme', orderId: ok.id, payment: { ok: false, reason: 'x' } }),
+        await repo.recordPayment({
+          tenantId: 'acme',
+          orderId: ok.id,
+          payment: { ok: false, failure: 'declined', reason: 'x' },
+        }),
       ).toMatchObject({ outcome: 'unchanged', order: { status: 'confirmed' } });
 
       const bad = await created('acme', 'bad');
@@ -225,9 +229,16 @@ export function repositoryContract(name: string, harness: ContractHarness): void
       const failed = await repo.recordPayment({
         tenantId: 'acme',
         orderId: bad.id,
-        payment: { ok: false, reason: 'card declined' },
+        payment: { ok: false, failure: 'declined', reason: 'card declined' },
       });
-      expect(failed).toMatchObject({ order: { status: 'payment_failed', statusReason: 'card declined' } });
+      expect(failed).toMatchObject({
+        saga: 'completed',
+        order: {
+          status: 'payment_failed',
+          paymentFailure: 'declined',
+          statusReason: 'declined: card declined',
+        },
+      });
       expect((await repo.getProduct('acme', 'sku-mug'))?.stock).toBe(798);
       const types = (await repo.claimOutbox({ limit: 10, leaseMs: 1000 })).map((e) => e.type);
       expect(types).toEqual(['order.created', 'order.confirmed', 'order.created', 'order.payment_failed']);
@@ -235,16 +246,17 @@ export function repositoryContract(name: string, harness: ContractHarness): void
 
     it('cancels with a soft delete, an event and an audit entry, giving stock back once', async () => {
       const o = await created('acme', 'c1');
-      // A pending order's charge may be in flight: it cannot be cancelled until its payment is recorded.
-      expect(await repo.cancelOrder({ tenantId: 'acme', orderId: o.id })).toMatchObject({
-        outcome: 'payment_in_progress',
-        order: { status: 'pending' },
-      });
       await repo.recordPayment({ tenantId: 'acme', orderId: o.id, payment: { ok: true, paymentId: 'ch_1' } });
       const result = await repo.cancelOrder({ tenantId: 'acme', orderId: o.id, reason: 'changed mind' });
       expect(result).toMatchObject({
         outcome: 'cancelled',
-        order: { status: 'cancelled', deletedAt: clock.now(), statusReason: 'changed mind' },
+        saga: 'refunding',
+        order: {
+          status: 'cancelled',
+          deletedAt: clock.now(),
+          statusReason: 'changed mind',
+          paymentId: 'ch_1',
+        },
       });
       expect(await repo.cancelOrder({ tenantId: 'acme', orderId: o.id })).toMatchObject({
         outcome: 'already_cancelled',

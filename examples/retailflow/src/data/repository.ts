@@ -1,3 +1,4 @@
+import type { ChargeOutcome, OrderEvent, PaymentFailureKind, SagaStep } from '../orders/events.js';
 /**
  * The storage contract of RetailFlow. One interface, two adapters (SQLite embedded by default, PostgreSQL with
  * `DATABASE_URL`); the HTTP layer, the outbox relay and the fulfilment consumer only ever see this file.
@@ -68,6 +69,8 @@ export interface Order {
   readonly currency: string;
   /** The payment provider's id once the payment succeeded; `null` before or when it failed. */
   readonly paymentId: string | null;
+  /** Why the payment failed (`declined` by the provider, or `unavailable`: no answer); `null` unless it failed. */
+  readonly paymentFailure: PaymentFailureKind | null;
   /** Why the payment failed or why the order was cancelled; `null` otherwise. */
   readonly statusReason: string | null;
   readonly createdAt: number;
@@ -102,7 +105,7 @@ export interface NewAuditEntry {
   readonly details?: Readonly<Record<string, unknown>>;
 }
 
-/** Types of the events an order writes to the outbox. */
+/** Types of the events an order publishes through the outbox. */
 export type OrderEventType = 'order.created' | 'order.confirmed' | 'order.payment_failed' | 'order.cancelled';
 
 /** A row of the outbox, as the relay claims it. `payload` is kept as stored text so a poison row can be seen. */
@@ -183,29 +186,68 @@ export type CreateOrderResult =
       readonly available: number;
     };
 
-/** What the payment provider answered, for {@link Repository.recordPayment}. */
-export type PaymentOutcome =
-  { readonly ok: true; readonly paymentId: string } | { readonly ok: false; readonly reason: string };
+/**
+ * What the payment provider answered, for {@link Repository.recordPayment}: the payment id, or why it failed
+ * (`declined`: refused, nothing charged; `unavailable`: the outcome is unknown, so the saga voids the charge).
+ */
+export type PaymentOutcome = ChargeOutcome;
 
 /**
  * Outcome of {@link Repository.recordPayment}: `updated` when a `pending` order moved to `confirmed` or
- * `payment_failed` (with its event and audit entry), `unchanged` when it was no longer pending, `not_found`.
+ * `payment_failed` (with its events and audit entry; then `cancelled` too if a cancellation was requested
+ * meanwhile), `unchanged` when it was no longer pending, `not_found`. `saga` is where its checkout saga stands.
  */
 export type RecordPaymentResult =
-  { readonly outcome: 'updated' | 'unchanged'; readonly order: Order } | { readonly outcome: 'not_found' };
+  | { readonly outcome: 'updated' | 'unchanged'; readonly order: Order; readonly saga: SagaStep }
+  | { readonly outcome: 'not_found' };
 
 /**
  * Outcome of {@link Repository.cancelOrder}: `cancelled` (soft delete + `order.cancelled` event + audit, inventory
- * released), `already_cancelled` (idempotent repeat, nothing written), `not_cancellable` (already fulfilled),
- * `payment_in_progress` (still `pending`: its charge may be in flight, and cancelling now could leave a charge no
- * order records; nothing written), `not_found` (no such order for this tenant).
+ * released; a paid order's saga moves to `refunding`), `cancel_requested` (still `pending`: its charge may be in
+ * flight; the request is recorded and the saga cancels the order once the charge settles, refunding a charge that
+ * succeeded), `already_cancelled` (idempotent repeat, nothing written), `not_cancellable` (already fulfilled),
+ * `not_found` (no such order for this tenant).
  */
 export type CancelOrderResult =
   | {
-      readonly outcome: 'cancelled' | 'already_cancelled' | 'not_cancellable' | 'payment_in_progress';
+      readonly outcome: 'cancelled' | 'cancel_requested' | 'already_cancelled' | 'not_cancellable';
       readonly order: Order;
+      readonly saga: SagaStep;
     }
   | { readonly outcome: 'not_found' };
+
+/** A checkout saga that has not completed (the `checkout_sagas` projection), for the recovery step. */
+export interface OpenSaga {
+  readonly order: Order;
+  readonly step: Exclude<SagaStep, 'completed'>;
+  readonly cancelRequested: boolean;
+  /** When its last event was written (epoch ms). */
+  readonly updatedAt: number;
+}
+
+/** Outcome of {@link Repository.recordCompensation}: `recorded` (`order.refunded` appended), `unchanged`, `not_found`. */
+export type RecordCompensationResult =
+  { readonly outcome: 'recorded' | 'unchanged'; readonly order: Order } | { readonly outcome: 'not_found' };
+
+/** What {@link Repository.rebuildOrderProjections} did. */
+export interface RebuildReport {
+  /** Orders whose projection rows were rebuilt from their events. */
+  readonly orders: number;
+  /** Events replayed. */
+  readonly events: number;
+  /** Open checkout sagas after the rebuild. */
+  readonly openSagas: number;
+  /** Stock reservations held after the rebuild. */
+  readonly reservations: number;
+}
+
+/** A stock reservation held by a `pending` or `confirmed` order (the `stock_reservations` projection). */
+export interface StockReservation {
+  readonly tenantId: string;
+  readonly orderId: string;
+  readonly productId: string;
+  readonly quantity: number;
+}
 
 /**
  * Outcome of {@link FulfilmentStore.fulfilOrder}: `fulfilled` (effect applied now), `duplicate` (this event id
@@ -351,6 +393,23 @@ export interface Repository extends OutboxStore, FulfilmentStore {
     readonly actor?: string;
     readonly reason?: string;
   }): Promise<CancelOrderResult>;
+  /** Records that a saga's compensation ran (the charge under the order's key was refunded or voided). */
+  recordCompensation(input: {
+    readonly tenantId: string;
+    readonly orderId: string;
+    readonly chargeId: string | null;
+  }): Promise<RecordCompensationResult>;
+  /** The order's events, oldest first (empty for an unknown order). */
+  orderEvents(tenantId: string, orderId: string): Promise<OrderEvent[]>;
+  /** Checkout sagas not completed whose last event is older than `updatedBefore` (all tenants), oldest first. */
+  listOpenSagas(options: { readonly updatedBefore: number; readonly limit?: number }): Promise<OpenSaga[]>;
+  /** Stock reservations held by the tenant's orders (one row per order and product). */
+  listReservations(tenantId: string): Promise<StockReservation[]>;
+  /**
+   * Rebuilds the order projections (`orders`, `order_items`, `stock_reservations`, `checkout_sagas`) from the
+   * events, in one transaction. Orders written before events existed (no stream) are left as they are.
+   */
+  rebuildOrderProjections(): Promise<RebuildReport>;
 
   // Audit
   /** Appends an audit entry (admin actions; order changes write their own). */

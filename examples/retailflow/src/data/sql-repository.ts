@@ -4,6 +4,22 @@ import { StaleTokenError, type Lease, type LeaseStore } from '@ballast/resilienc
 import { recordUsage } from '../billing/usage.js';
 import { decodeCursor, encodeCursor, pageLimit } from './cursor.js';
 import { InvalidCursorError } from './errors.js';
+import {
+  decideCancel,
+  decideChargeOutcome,
+  foldOrder,
+  type OrderEvent,
+  type OrderEventData,
+  type OrderState,
+  type PaymentFailureKind,
+} from '../orders/events.js';
+import {
+  appendOrderEvents,
+  IdempotencyKeyTaken,
+  isOrderVersionConflictError,
+  loadOrderEvents,
+  rebuildProjections,
+} from './order-store.js';
 import type {
   AuditEntry,
   CancelOrderResult,
@@ -12,8 +28,8 @@ import type {
   FlagOverride,
   FulfilmentOutcome,
   NewAuditEntry,
+  OpenSaga,
   Order,
-  OrderEventType,
   OrderItem,
   OrderLineInput,
   OrderStatus,
@@ -24,9 +40,12 @@ import type {
   PaymentOutcome,
   Plan,
   Product,
+  RebuildReport,
+  RecordCompensationResult,
   RecordPaymentResult,
   RelayFence,
   Repository,
+  StockReservation,
   Tenant,
 } from './repository.js';
 import type { SqlDriver, SqlRow, SqlSession } from './sql-driver.js';
@@ -95,6 +114,7 @@ function toOrder(r: SqlRow, items: readonly OrderItem[]): Order {
     totalCents: num(r.total_cents),
     currency: String(r.currency),
     paymentId: strOrNull(r.payment_id),
+    paymentFailure: (strOrNull(r.payment_failure) as PaymentFailureKind | null) ?? null,
     statusReason: strOrNull(r.status_reason),
     createdAt: num(r.created_at),
     updatedAt: num(r.updated_at),
@@ -134,19 +154,6 @@ function checkId(name: string, value: unknown, max = 200): string {
     throw invalidOption(name, `a non-empty string of at most ${max} characters`, value);
   }
   return value;
-}
-
-/** The payload every order event carries: the order as it is after the change. */
-function orderEventPayload(order: Order): Record<string, unknown> {
-  return {
-    orderId: order.id,
-    status: order.status,
-    totalCents: order.totalCents,
-    currency: order.currency,
-    paymentId: order.paymentId,
-    reason: order.statusReason,
-    items: order.items,
-  };
 }
 
 /**
@@ -332,12 +339,45 @@ export class SqlRepository implements Repository {
     return this.#orderWhere(s, 'tenant_id = ? AND idempotency_key = ?', [tenantId, key]);
   }
 
-  async #appendEvent(s: SqlSession, type: OrderEventType, order: Order, at: number): Promise<void> {
-    await s.run(
-      `INSERT INTO outbox (id, tenant_id, aggregate_type, aggregate_id, type, payload, created_at, next_attempt_at)
-       VALUES (?, ?, 'order', ?, ?, ?, ?, ?)`,
-      [this.#newId(), order.tenantId, order.id, type, JSON.stringify(orderEventPayload(order)), at, at],
-    );
+  /**
+   * Runs a command on one order: loads its stream, folds it, lets `fn` decide and append (expecting the version it
+   * read), all in one transaction. A concurrent append to the same stream makes the loser's transaction roll back
+   * with an `OrderVersionConflictError`; the command is then decided again on the new state (up to 5 times).
+   */
+  async #onOrder<T>(
+    tenantId: string,
+    orderId: string,
+    notFound: T,
+    fn: (s: SqlSession, state: OrderState) => Promise<T>,
+  ): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.#tx(async (s) => {
+          const state = foldOrder(await loadOrderEvents(s, tenantId, orderId));
+          return state === undefined ? notFound : fn(s, state);
+        });
+      } catch (error) {
+        if (!isOrderVersionConflictError(error) || attempt >= 5) throw error;
+      }
+    }
+  }
+
+  #append(
+    s: SqlSession,
+    state: OrderState,
+    events: readonly OrderEventData[],
+    actor: string,
+    at: number,
+  ): Promise<{ state: OrderState; appended: OrderEvent[] }> {
+    return appendOrderEvents(s, {
+      tenantId: state.order.tenantId,
+      orderId: state.order.id,
+      state,
+      events,
+      at,
+      actor,
+      newId: this.#newId,
+    });
   }
 
   async #appendAudit(s: SqlSession, entry: NewAuditEntry, at: number): Promise<AuditEntry> {
@@ -415,47 +455,37 @@ export class SqlRepository implements Repository {
         return { productId: id, name: p.name, quantity: quantities.get(id)!, unitPriceCents: p.priceCents };
       });
       const at = this.#now();
-      const order: Order = {
-        tenantId,
-        id: this.#newId(),
-        idempotencyKey: key,
-        requestHash: hash,
-        status: 'pending',
-        items,
-        totalCents: items.reduce((sum, item) => sum + item.quantity * item.unitPriceCents, 0),
-        currency: [...currencies][0]!,
-        paymentId: null,
-        statusReason: null,
-        createdAt: at,
-        updatedAt: at,
-        deletedAt: null,
-      };
-      // The unique (tenant_id, idempotency_key) decides duplicates, earlier or concurrent: the loser inserts
-      // nothing (on PostgreSQL it waits for the winner to commit first) and reads the winner's order after
-      // rolling back.
-      const inserted = await s.all(
-        `INSERT INTO orders (tenant_id, id, idempotency_key, request_hash, status, total_cents, currency,
-           payment_id, status_reason, created_at, updated_at, deleted_at)
-         VALUES (?, ?, ?, ?, 'pending', ?, ?, NULL, NULL, ?, ?, NULL)
-         ON CONFLICT (tenant_id, idempotency_key) DO NOTHING RETURNING id`,
-        [tenantId, order.id, key, hash, order.totalCents, order.currency, at, at],
-      );
-      if (inserted.length === 0) throw new Rollback('lost_race' as const);
-
-      await s.run(
-        `INSERT INTO order_items (tenant_id, order_id, line, product_id, name, quantity, unit_price_cents)
-         VALUES ${items.map(() => '(?, ?, ?, ?, ?, ?, ?)').join(', ')}`,
-        items.flatMap((item, line) => [
+      // The order is its `order.created` event; the projections (order list, items, reservations, saga) and the
+      // outbox row are written with it. The unique (tenant_id, idempotency_key) of the order list decides
+      // duplicates, earlier or concurrent: the loser inserts nothing (on PostgreSQL it waits for the winner to
+      // commit first) and reads the winner's order after rolling back.
+      let order: Order;
+      try {
+        const { state } = await appendOrderEvents(s, {
           tenantId,
-          order.id,
-          line,
-          item.productId,
-          item.name,
-          item.quantity,
-          item.unitPriceCents,
-        ]),
-      );
-      await this.#appendEvent(s, 'order.created', order, at);
+          orderId: this.#newId(),
+          state: undefined,
+          events: [
+            {
+              type: 'order.created',
+              data: {
+                idempotencyKey: key,
+                requestHash: hash,
+                items,
+                totalCents: items.reduce((sum, item) => sum + item.quantity * item.unitPriceCents, 0),
+                currency: [...currencies][0]!,
+              },
+            },
+          ],
+          at,
+          actor,
+          newId: this.#newId,
+        });
+        order = state.order;
+      } catch (error) {
+        if (error instanceof IdempotencyKeyTaken) throw new Rollback('lost_race' as const);
+        throw error;
+      }
       await this.#appendAudit(
         s,
         {
@@ -556,49 +586,62 @@ export class SqlRepository implements Repository {
     actor?: string;
   }): Promise<RecordPaymentResult> {
     const { tenantId, orderId, payment } = input;
-    return this.#tx(async (s) => {
-      const order = await this.#orderWhere(
-        s,
-        'tenant_id = ? AND id = ?',
-        [tenantId, orderId],
-        this.#forUpdate,
-      );
-      if (!order) return { outcome: 'not_found' };
-      if (order.status !== 'pending') return { outcome: 'unchanged', order };
-      const at = this.#now();
-      const updated: Order = payment.ok
-        ? { ...order, status: 'confirmed', paymentId: payment.paymentId, updatedAt: at }
-        : { ...order, status: 'payment_failed', statusReason: payment.reason, updatedAt: at };
-      await s.run(
-        'UPDATE orders SET status = ?, payment_id = ?, status_reason = ?, updated_at = ? WHERE tenant_id = ? AND id = ?',
-        [updated.status, updated.paymentId, updated.statusReason, at, tenantId, orderId],
-      );
-      if (!payment.ok) await this.#release(s, order, at);
-      // The billing meter: one unit per placed order, committed with the confirmation or not at all.
-      if (payment.ok) {
-        await recordUsage(s, {
-          type: 'order.placed',
-          tenantId,
-          subject: orderId,
-          quantity: 1,
-          occurredAt: at,
-        });
-      }
-      await this.#appendEvent(s, payment.ok ? 'order.confirmed' : 'order.payment_failed', updated, at);
-      await this.#appendAudit(
-        s,
-        {
-          tenantId,
-          actor: input.actor ?? 'system',
-          action: payment.ok ? 'order.confirmed' : 'order.payment_failed',
-          targetType: 'order',
-          targetId: orderId,
-          details: payment.ok ? { paymentId: payment.paymentId } : { reason: payment.reason },
-        },
-        at,
-      );
-      return { outcome: 'updated', order: updated };
-    });
+    return this.#onOrder<RecordPaymentResult>(
+      tenantId,
+      orderId,
+      { outcome: 'not_found' },
+      async (s, state) => {
+        const events = decideChargeOutcome(state, payment);
+        if (events.length === 0) return { outcome: 'unchanged', order: state.order, saga: state.saga.step };
+        const at = this.#now();
+        const actor = input.actor ?? 'system';
+        const { state: after } = await this.#append(s, state, events, actor, at);
+        if (state.reserved && !after.reserved) await this.#release(s, state.order, at);
+        // The billing meter: one unit per placed order, committed with the confirmation or not at all.
+        if (payment.ok) {
+          await recordUsage(s, {
+            type: 'order.placed',
+            tenantId,
+            subject: orderId,
+            quantity: 1,
+            occurredAt: at,
+          });
+        }
+        await this.#appendAudit(
+          s,
+          {
+            tenantId,
+            actor,
+            action: payment.ok ? 'order.confirmed' : 'order.payment_failed',
+            targetType: 'order',
+            targetId: orderId,
+            details: payment.ok
+              ? { paymentId: payment.paymentId }
+              : { failure: payment.failure, reason: after.order.statusReason },
+          },
+          at,
+        );
+        if (after.order.status === 'cancelled') {
+          await this.#appendAudit(
+            s,
+            {
+              tenantId,
+              actor,
+              action: 'order.cancelled',
+              targetType: 'order',
+              targetId: orderId,
+              details: {
+                reason: after.order.statusReason,
+                previousStatus: 'pending',
+                requestedEarlier: true,
+              },
+            },
+            at,
+          );
+        }
+        return { outcome: 'updated', order: after.order, saga: after.saga.step };
+      },
+    );
   }
 
   cancelOrder(input: {
@@ -608,50 +651,111 @@ export class SqlRepository implements Repository {
     reason?: string;
   }): Promise<CancelOrderResult> {
     const { tenantId, orderId } = input;
-    return this.#tx(async (s) => {
-      const order = await this.#orderWhere(
-        s,
-        'tenant_id = ? AND id = ?',
-        [tenantId, orderId],
-        this.#forUpdate,
-      );
-      if (!order) return { outcome: 'not_found' };
-      if (order.status === 'cancelled') return { outcome: 'already_cancelled', order };
-      if (order.status === 'fulfilled') return { outcome: 'not_cancellable', order };
-      // Decided under the row lock recordPayment takes too: a pending order's charge may be in flight, and the
-      // payment outcome must be recorded before the order can be cancelled (never a charge no order records).
-      if (order.status === 'pending') return { outcome: 'payment_in_progress', order };
-      const at = this.#now();
+    return this.#onOrder<CancelOrderResult>(tenantId, orderId, { outcome: 'not_found' }, async (s, state) => {
       const reason = input.reason ?? 'cancelled by tenant';
-      const cancelled: Order = {
-        ...order,
-        status: 'cancelled',
-        statusReason: reason,
-        updatedAt: at,
-        deletedAt: at,
-      };
-      await s.run(
-        `UPDATE orders SET status = 'cancelled', status_reason = ?, updated_at = ?, deleted_at = ?
-         WHERE tenant_id = ? AND id = ?`,
-        [reason, at, at, tenantId, orderId],
-      );
-      // A failed payment already gave its units back.
-      if (order.status !== 'payment_failed') await this.#release(s, order, at);
-      await this.#appendEvent(s, 'order.cancelled', cancelled, at);
+      const decision = decideCancel(state, reason);
+      if (decision.events.length === 0) {
+        return { outcome: decision.outcome, order: state.order, saga: state.saga.step };
+      }
+      const at = this.#now();
+      const actor = input.actor ?? `tenant:${tenantId}`;
+      const { state: after } = await this.#append(s, state, decision.events, actor, at);
+      if (state.reserved && !after.reserved) await this.#release(s, state.order, at);
       await this.#appendAudit(
         s,
         {
           tenantId,
-          actor: input.actor ?? `tenant:${tenantId}`,
-          action: 'order.cancelled',
+          actor,
+          action: decision.outcome === 'cancelled' ? 'order.cancelled' : 'order.cancel_requested',
           targetType: 'order',
           targetId: orderId,
-          details: { reason, previousStatus: order.status },
+          details: { reason, previousStatus: state.order.status },
         },
         at,
       );
-      return { outcome: 'cancelled', order: cancelled };
+      return { outcome: decision.outcome, order: after.order, saga: after.saga.step };
     });
+  }
+
+  recordCompensation(input: {
+    tenantId: string;
+    orderId: string;
+    chargeId: string | null;
+  }): Promise<RecordCompensationResult> {
+    const { tenantId, orderId } = input;
+    return this.#onOrder<RecordCompensationResult>(
+      tenantId,
+      orderId,
+      { outcome: 'not_found' },
+      async (s, state) => {
+        if (state.saga.step !== 'voiding' && state.saga.step !== 'refunding') {
+          return { outcome: 'unchanged', order: state.order };
+        }
+        const at = this.#now();
+        const { state: after } = await this.#append(
+          s,
+          state,
+          [{ type: 'order.refunded', data: { chargeId: input.chargeId } }],
+          'system',
+          at,
+        );
+        await this.#appendAudit(
+          s,
+          {
+            tenantId,
+            actor: 'system',
+            action: 'order.refunded',
+            targetType: 'order',
+            targetId: orderId,
+            details: { chargeId: input.chargeId, compensated: state.saga.step },
+          },
+          at,
+        );
+        return { outcome: 'recorded', order: after.order };
+      },
+    );
+  }
+
+  orderEvents(tenantId: string, orderId: string): Promise<OrderEvent[]> {
+    return this.#driver.read((s) => loadOrderEvents(s, tenantId, orderId));
+  }
+
+  async listOpenSagas(options: { updatedBefore: number; limit?: number }): Promise<OpenSaga[]> {
+    const limit = pageLimit(options.limit ?? 100);
+    return this.#driver.read(async (s) => {
+      const sagas = await s.all(
+        'SELECT * FROM checkout_sagas WHERE updated_at < ? ORDER BY updated_at LIMIT ?',
+        [Math.floor(options.updatedBefore), limit],
+      );
+      const result: OpenSaga[] = [];
+      for (const saga of sagas) {
+        const order = await this.#orderWhere(s, 'tenant_id = ? AND id = ?', [saga.tenant_id, saga.order_id]);
+        if (!order) continue;
+        result.push({
+          order,
+          step: saga.step as OpenSaga['step'],
+          cancelRequested: num(saga.cancel_requested) === 1,
+          updatedAt: num(saga.updated_at),
+        });
+      }
+      return result;
+    });
+  }
+
+  async listReservations(tenantId: string): Promise<StockReservation[]> {
+    const rows = await this.#driver.read((s) =>
+      s.all('SELECT * FROM stock_reservations WHERE tenant_id = ? ORDER BY order_id, product_id', [tenantId]),
+    );
+    return rows.map((r) => ({
+      tenantId: String(r.tenant_id),
+      orderId: String(r.order_id),
+      productId: String(r.product_id),
+      quantity: num(r.quantity),
+    }));
+  }
+
+  rebuildOrderProjections(): Promise<RebuildReport> {
+    return this.#driver.transaction((s) => rebuildProjections(s, this.kind));
   }
 
   // ---- audit ----
@@ -968,11 +1072,17 @@ export class SqlRepository implements Repository {
         [input.consumer, input.eventId, at],
       );
       if (fresh.length === 0) return 'duplicate';
-      const changed = await s.run(
-        `UPDATE orders SET status = 'fulfilled', updated_at = ? WHERE tenant_id = ? AND id = ? AND status = 'confirmed'`,
-        [at, input.tenantId, input.orderId],
+      // The stream is read and appended to under the processed-event row's lock: a concurrent cancellation that
+      // appends first makes this append fail on the version, and the whole delivery is retried.
+      const state = foldOrder(await loadOrderEvents(s, input.tenantId, input.orderId));
+      if (state?.order.status !== 'confirmed') return 'skipped';
+      await this.#append(
+        s,
+        state,
+        [{ type: 'order.fulfilled', data: { eventId: input.eventId } }],
+        `consumer:${input.consumer}`,
+        at,
       );
-      if (changed === 0) return 'skipped';
       await s.run('INSERT INTO shipments (tenant_id, order_id, event_id, shipped_at) VALUES (?, ?, ?, ?)', [
         input.tenantId,
         input.orderId,
