@@ -187,6 +187,7 @@ export const DEFAULT_CONFIG: RetailFlowConfig = {
   requestTimeoutMs: 5000,
   paymentTimeoutMs: 1000,
   shutdownTimeoutMs: 10_000,
+  sagaRecoveryIntervalMs: 30_000,
   serviceName: 'retailflow',
   loadShedding: 'ballast',
   eventLoopShedding: false,
@@ -386,7 +387,13 @@ export function loadConfig(
     requestTimeoutMs: integer(env, 'REQUEST_TIMEOUT_MS', DEFAULT_CONFIG.requestTimeoutMs, 1, 600_000),
     paymentTimeoutMs: integer(env, 'PAYMENT_TIMEOUT_MS', DEFAULT_CONFIG.paymentTimeoutMs, 1, 600_000),
     shutdownTimeoutMs: integer(env, 'SHUTDOWN_TIMEOUT_MS', DEFAULT_CONFIG.shutdownTimeoutMs, 0, 600_000),
-    sagaRecoveryIntervalMs: integer(env, 'SAGA_RECOVERY_INTERVAL_MS', 30_000, 0, 86_400_000),
+    sagaRecoveryIntervalMs: integer(
+      env,
+      'SAGA_RECOVERY_INTERVAL_MS',
+      DEFAULT_CONFIG.sagaRecoveryIntervalMs ?? 30_000,
+      0,
+      86_400_000,
+    ),
     serviceName: text(env, 'OTEL_SERVICE_NAME') ?? DEFAULT_CONFIG.serviceName,
     loadShedding: checkOneOf(
       'LOAD_SHEDDING',

@@ -215,6 +215,7 @@ export async function startRetailFlow(
         ),
       {
         clock,
+        refundTimeoutMs: config.paymentTimeoutMs,
         onError: (error, order) =>
           logger.warn(
             { err: error, tenant: order.tenantId, orderId: order.id },
@@ -230,10 +231,9 @@ export async function startRetailFlow(
           logger.info({ saga: report }, 'checkout saga recovery pass');
         }
       });
-      closers.push(async () => {
-        stopRecovery();
-        await saga.idle();
-      });
+      // Compensations still running at shutdown are not waited for: their sagas stay open in the store, and the
+      // next recovery pass (here or on another instance) finishes them.
+      closers.push(() => stopRecovery());
     }
     const readiness = new Readiness(
       [

@@ -1,7 +1,6 @@
 import { brand, hasBrand } from '@ballast/core';
 import {
   evolve,
-  foldOrder,
   PUBLISHED_ORDER_EVENTS,
   publishedPayload,
   type OrderEvent,
@@ -160,8 +159,6 @@ export async function appendOrderEvents(
   return { state, appended };
 }
 
-const marks = (n: number): string => Array.from({ length: n }, () => '?').join(', ');
-
 async function insertOrderRows(s: SqlSession, state: OrderState): Promise<boolean> {
   const o = state.order;
   const inserted = await s.all(
@@ -258,24 +255,67 @@ async function project(s: SqlSession, before: OrderState | undefined, after: Ord
   }
 }
 
+const withStream = (table: string, idColumn: string): string =>
+  `EXISTS (SELECT 1 FROM order_events e WHERE e.tenant_id = ${table}.tenant_id AND e.order_id = ${table}.${idColumn})`;
+
+/** The projection rows of the orders that have a stream, one canonical text per row, for comparison. */
+async function projectionRows(s: SqlSession): Promise<string[]> {
+  const canonical = (table: string, rows: SqlRow[]): string[] =>
+    rows.map(
+      (r) =>
+        `${table} ${JSON.stringify(
+          Object.keys(r)
+            .sort()
+            .map((k) => [k, typeof r[k] === 'bigint' || /^-?\d+$/.test(String(r[k])) ? Number(r[k]) : r[k]]),
+        )}`,
+    );
+  return [
+    ...canonical('orders', await s.all(`SELECT * FROM orders WHERE ${withStream('orders', 'id')}`)),
+    ...canonical(
+      'order_items',
+      await s.all(`SELECT * FROM order_items WHERE ${withStream('order_items', 'order_id')}`),
+    ),
+    ...canonical('stock_reservations', await s.all('SELECT * FROM stock_reservations')),
+    ...canonical('checkout_sagas', await s.all('SELECT * FROM checkout_sagas')),
+  ].sort();
+}
+
+/** How many rows two sorted lists of rows do not share (a multiset symmetric difference). */
+function drift(before: readonly string[], after: readonly string[]): number {
+  let i = 0;
+  let j = 0;
+  let differ = 0;
+  while (i < before.length || j < after.length) {
+    if (i < before.length && j < after.length && before[i] === after[j]) {
+      i++;
+      j++;
+    } else if (j >= after.length || (i < before.length && before[i]! < after[j]!)) {
+      differ++;
+      i++;
+    } else {
+      differ++;
+      j++;
+    }
+  }
+  return differ;
+}
+
 /**
  * Rebuilds `orders`, `order_items`, `stock_reservations` and `checkout_sagas` from `order_events`, in the caller's
- * transaction (on PostgreSQL, writers of events wait until it commits). Rows of orders without a stream (written
- * before migration 10) are left alone.
+ * transaction (on PostgreSQL, writers of events wait until it commits), and counts the projection rows that
+ * differed from what was there (`drift`: 0 when the live projections were right). Rows of orders without a stream
+ * (written before migration 10) are left alone.
  */
 export async function rebuildProjections(
   s: SqlSession,
   dialect: SqlDialect,
-): Promise<{ orders: number; events: number; openSagas: number; reservations: number }> {
+): Promise<{ orders: number; events: number; openSagas: number; reservations: number; drift: number }> {
   if (dialect === 'postgres') await s.exec('LOCK TABLE order_events IN EXCLUSIVE MODE');
-  const withStream =
-    'EXISTS (SELECT 1 FROM order_events e WHERE e.tenant_id = %t.tenant_id AND e.order_id = %t.%id)';
+  const before = await projectionRows(s);
   await s.run('DELETE FROM checkout_sagas');
   await s.run('DELETE FROM stock_reservations');
-  await s.run(
-    `DELETE FROM order_items WHERE ${withStream.replaceAll('%t', 'order_items').replace('%id', 'order_id')}`,
-  );
-  await s.run(`DELETE FROM orders WHERE ${withStream.replaceAll('%t', 'orders').replace('%id', 'id')}`);
+  await s.run(`DELETE FROM order_items WHERE ${withStream('order_items', 'order_id')}`);
+  await s.run(`DELETE FROM orders WHERE ${withStream('orders', 'id')}`);
   const states = new Map<string, OrderState | undefined>();
   let events = 0;
   let after = 0;
@@ -313,30 +353,11 @@ export async function rebuildProjections(
       openSagas++;
     }
   }
-  return { orders: states.size, events, openSagas, reservations };
-}
-
-/** Folds the streams of several orders at once (for reads that need saga state). */
-export async function loadStates(
-  s: SqlSession,
-  tenantId: string,
-  orderIds: readonly string[],
-): Promise<Map<string, OrderState>> {
-  const result = new Map<string, OrderState>();
-  if (orderIds.length === 0) return result;
-  const rows = await s.all(
-    `SELECT * FROM order_events WHERE tenant_id = ? AND order_id IN (${marks(orderIds.length)}) ORDER BY order_id, version`,
-    [tenantId, ...orderIds],
-  );
-  const byOrder = new Map<string, OrderEvent[]>();
-  for (const event of rows.map(toEvent)) {
-    let list = byOrder.get(event.orderId);
-    if (!list) byOrder.set(event.orderId, (list = []));
-    list.push(event);
-  }
-  for (const [id, events] of byOrder) {
-    const state = foldOrder(events);
-    if (state) result.set(id, state);
-  }
-  return result;
+  return {
+    orders: states.size,
+    events,
+    openSagas,
+    reservations,
+    drift: drift(before, await projectionRows(s)),
+  };
 }

@@ -239,6 +239,10 @@ export interface RebuildReport {
   readonly openSagas: number;
   /** Stock reservations held after the rebuild. */
   readonly reservations: number;
+  /** Projection rows that differed from the rebuilt ones (0 when the live projections were right). */
+  readonly drift: number;
+  /** True when the rebuild was rolled back (`dryRun`): only the report is real. */
+  readonly dryRun: boolean;
 }
 
 /** A stock reservation held by a `pending` or `confirmed` order (the `stock_reservations` projection). */
@@ -407,9 +411,10 @@ export interface Repository extends OutboxStore, FulfilmentStore {
   listReservations(tenantId: string): Promise<StockReservation[]>;
   /**
    * Rebuilds the order projections (`orders`, `order_items`, `stock_reservations`, `checkout_sagas`) from the
-   * events, in one transaction. Orders written before events existed (no stream) are left as they are.
+   * events, in one transaction. Orders written before events existed (no stream) are left as they are. With
+   * `dryRun`, the transaction is rolled back: the report (its `drift` above all) checks the live projections.
    */
-  rebuildOrderProjections(): Promise<RebuildReport>;
+  rebuildOrderProjections(options?: { readonly dryRun?: boolean }): Promise<RebuildReport>;
 
   // Audit
   /** Appends an audit entry (admin actions; order changes write their own). */

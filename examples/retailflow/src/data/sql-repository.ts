@@ -754,8 +754,13 @@ export class SqlRepository implements Repository {
     }));
   }
 
-  rebuildOrderProjections(): Promise<RebuildReport> {
-    return this.#driver.transaction((s) => rebuildProjections(s, this.kind));
+  rebuildOrderProjections(options: { readonly dryRun?: boolean } = {}): Promise<RebuildReport> {
+    const dryRun = options.dryRun === true;
+    return this.#tx(async (s) => {
+      const report: RebuildReport = { ...(await rebuildProjections(s, this.kind)), dryRun };
+      if (dryRun) throw new Rollback(report);
+      return report;
+    });
   }
 
   // ---- audit ----

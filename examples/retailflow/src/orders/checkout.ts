@@ -81,9 +81,9 @@ export class Checkout {
     this.#resumeAfterMs = checkNumber('resumeAfterMs', options.resumeAfterMs, 10_000, { min: 0 });
   }
 
-  /** Checkouts currently running in this process (and compensations they started). */
+  /** Checkouts currently running in this process. */
   get inFlight(): number {
-    return this.#inFlight.size + this.#saga.compensating;
+    return this.#inFlight.size;
   }
 
   /**

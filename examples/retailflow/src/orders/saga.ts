@@ -1,7 +1,7 @@
 import { checkNumber, systemClock, type Clock, type TimerHandle } from '@ballast/core';
 import type { Deadline } from '@ballast/resilience';
 import type { Order, Repository } from '../data/index.js';
-import { isPaymentError, type PaymentGateway } from '../payments/client.js';
+import { isPaymentError, type PaymentGateway, type Refund } from '../payments/client.js';
 import type { ServicePolicies } from '../policies.js';
 import type { ChargeOutcome, SagaStep } from './events.js';
 
@@ -23,6 +23,12 @@ export interface CheckoutSagaOptions {
   readonly stuckAfterMs?: number;
   /** Told about a compensation or recovery that failed (it is retried by the next recovery pass). */
   readonly onError?: (error: unknown, order: Order) => void;
+  /**
+   * How long one refund (or void) call may take before it is abandoned, in ms on the saga's clock. Refunds make one
+   * attempt and skip the checkout's retry budget and breaker (a failed refund is retried by the next recovery pass,
+   * and never counts against the charges' budget). @default 1000
+   */
+  readonly refundTimeoutMs?: number;
 }
 
 /** What one {@link CheckoutSaga.recover} pass did. */
@@ -63,6 +69,7 @@ export class CheckoutSaga {
   readonly #clock: Clock;
   readonly #stuckAfterMs: number;
   readonly #onError: (error: unknown, order: Order) => void;
+  readonly #refundTimeoutMs: number;
   readonly #background = new Set<Promise<unknown>>();
   #pass: Promise<void> | undefined;
 
@@ -78,6 +85,7 @@ export class CheckoutSaga {
     this.#clock = options.clock ?? systemClock;
     this.#stuckAfterMs = checkNumber('stuckAfterMs', options.stuckAfterMs, 10_000, { min: 0 });
     this.#onError = options.onError ?? (() => {});
+    this.#refundTimeoutMs = checkNumber('refundTimeoutMs', options.refundTimeoutMs, 1000, { min: 1 });
   }
 
   /** Compensations running in the background (the request that started them has been answered). */
@@ -154,10 +162,21 @@ export class CheckoutSaga {
    * when the provider or the store fails (the saga stays open for the next recovery pass).
    */
   async compensate(order: Order): Promise<void> {
-    const refund = await this.#payment(
-      (call) => this.#gateway.refund({ idempotencyKey: providerKey(order), reference: order.id }, call),
-      undefined,
+    const controller = new AbortController();
+    const timer = this.#clock.setTimeout(
+      () => controller.abort(new Error(`refund timed out after ${this.#refundTimeoutMs} ms`)),
+      this.#refundTimeoutMs,
+      { ref: false },
     );
+    let refund: Refund;
+    try {
+      refund = await this.#gateway.refund(
+        { idempotencyKey: providerKey(order), reference: order.id },
+        { signal: controller.signal, deadline: undefined },
+      );
+    } finally {
+      this.#clock.clearTimeout(timer);
+    }
     await this.#repo.recordCompensation({
       tenantId: order.tenantId,
       orderId: order.id,
