@@ -4,7 +4,7 @@ import { randomUUID } from 'node:crypto';
 import { appendOrderEvents, isOrderVersionConflictError, loadOrderEvents } from '../src/data/order-store.js';
 import { foldOrder } from '../src/orders/events.js';
 import {
-  SqlRepository,
+  type SqlRepository,
   hashApiKey,
   isInvalidCursorError,
   requestHash,

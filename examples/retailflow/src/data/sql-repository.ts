@@ -722,10 +722,11 @@ export class SqlRepository implements Repository {
 
   async listOpenSagas(options: { updatedBefore: number; limit?: number }): Promise<OpenSaga[]> {
     const limit = pageLimit(options.limit ?? 100);
+    const updatedBefore = checkNumber('updatedBefore', options.updatedBefore, 0);
     return this.#driver.read(async (s) => {
       const sagas = await s.all(
         'SELECT * FROM checkout_sagas WHERE updated_at < ? ORDER BY updated_at LIMIT ?',
-        [Math.floor(options.updatedBefore), limit],
+        [Math.min(Math.floor(updatedBefore), Number.MAX_SAFE_INTEGER), limit],
       );
       const result: OpenSaga[] = [];
       for (const saga of sagas) {
