@@ -545,5 +545,62 @@ export function repositoryContract(name: string, harness: ContractHarness): void
       expect(await live()).toEqual(before);
       expect((await repo.rebuildOrderProjections()).drift).toBe(0);
     });
+
+    it('gives an order written before order streams existed its stream on first use', async () => {
+      const driver = (repo as SqlRepository).driver;
+      const legacy = async (id: string, status: string, paymentId: string | null) => {
+        await driver.transaction(async (s) => {
+          await s.run(
+            `INSERT INTO orders (tenant_id, id, idempotency_key, request_hash, status, total_cents, currency, payment_id,
+               status_reason, created_at, updated_at, deleted_at)
+             VALUES ('acme', ?, ?, 'h', ?, 1800, 'USD', ?, NULL, ?, ?, NULL)`,
+            [id, `legacy-${id}`, status, paymentId, clock.now() - 1000, clock.now() - 500],
+          );
+          await s.run(
+            `INSERT INTO order_items (tenant_id, order_id, line, product_id, name, quantity, unit_price_cents)
+             VALUES ('acme', ?, 0, 'sku-mug', 'Stoneware mug', 1, 1800)`,
+            [id],
+          );
+        });
+      };
+      await legacy('old-pending', 'pending', null);
+      await legacy('old-paid', 'confirmed', 'pay-old');
+      // Rows without a stream are left alone by a rebuild.
+      expect(await repo.rebuildOrderProjections({ dryRun: true })).toMatchObject({ orders: 0, drift: 0 });
+
+      const paid = await repo.recordPayment({
+        tenantId: 'acme',
+        orderId: 'old-pending',
+        payment: { ok: true, paymentId: 'pay-new' },
+      });
+      expect(paid).toMatchObject({
+        outcome: 'updated',
+        order: { status: 'confirmed', paymentId: 'pay-new' },
+      });
+      const events = await repo.orderEvents('acme', 'old-pending');
+      expect(events.map((e) => [e.version, e.type, e.actor])).toEqual([
+        [1, 'order.created', 'system:import'],
+        [2, 'order.confirmed', 'system'],
+      ]);
+      expect(
+        await repo.fulfilOrder({
+          consumer: 'fulfilment',
+          eventId: 'e-old',
+          tenantId: 'acme',
+          orderId: 'old-paid',
+        }),
+      ).toBe('fulfilled');
+      expect((await repo.orderEvents('acme', 'old-paid')).map((e) => e.type)).toEqual([
+        'order.created',
+        'order.confirmed',
+        'order.fulfilled',
+      ]);
+      // Only the new change is published: consumers saw the old ones when they happened.
+      expect((await repo.claimOutbox({ limit: 10, leaseMs: 1000 })).map((e) => e.type)).toEqual([
+        'order.confirmed',
+      ]);
+      expect(await repo.listReservations('acme')).toHaveLength(2);
+      expect(await repo.rebuildOrderProjections({ dryRun: true })).toMatchObject({ orders: 2, drift: 0 });
+    });
   });
 }

@@ -8,6 +8,7 @@ import {
   type OrderState,
 } from '../orders/events.js';
 import type { SqlDialect } from './migrations.js';
+import type { Order } from './repository.js';
 import type { SqlRow, SqlSession } from './sql-driver.js';
 
 const conflictBrand = Symbol.for('ballast.retailflow.OrderVersionConflictError');
@@ -360,4 +361,92 @@ export async function rebuildProjections(
     reservations,
     drift: drift(before, await projectionRows(s)),
   };
+}
+
+/**
+ * The events an order written before migration 10 (a row, no stream) stands for: `order.created`, then what its
+ * status says happened. They are written as its stream (not published: consumers saw these changes when they
+ * happened), its projection rows get their version, reservations and saga, and the order is a stream from then on.
+ */
+function legacyEvents(order: Order): OrderEventData[] {
+  const events: OrderEventData[] = [
+    {
+      type: 'order.created',
+      data: {
+        idempotencyKey: order.idempotencyKey,
+        requestHash: order.requestHash,
+        items: order.items,
+        totalCents: order.totalCents,
+        currency: order.currency,
+      },
+    },
+  ];
+  if (order.paymentId !== null)
+    events.push({ type: 'order.confirmed', data: { paymentId: order.paymentId } });
+  if (order.paymentFailure !== null) {
+    const reason = order.statusReason ?? '';
+    const prefix = `${order.paymentFailure}: `;
+    events.push({
+      type: 'order.payment_failed',
+      data: {
+        failure: order.paymentFailure,
+        reason: reason.startsWith(prefix) ? reason.slice(prefix.length) : reason,
+      },
+    });
+  }
+  if (order.status === 'fulfilled') events.push({ type: 'order.fulfilled', data: { eventId: 'imported' } });
+  if (order.status === 'cancelled') {
+    events.push({ type: 'order.cancelled', data: { reason: order.statusReason ?? 'cancelled' } });
+  }
+  return events;
+}
+
+/**
+ * Gives an order written before migration 10 its stream (see {@link legacyEvents}), in the caller's transaction, and
+ * returns its state. Throws {@link OrderVersionConflictError} when another writer imported it first.
+ */
+export async function importLegacyOrder(
+  s: SqlSession,
+  order: Order,
+  newId: () => string,
+): Promise<OrderState> {
+  let state: OrderState | undefined;
+  for (const [i, data] of legacyEvents(order).entries()) {
+    const event = {
+      ...data,
+      eventId: newId(),
+      tenantId: order.tenantId,
+      orderId: order.id,
+      version: i + 1,
+      at: i === 0 ? order.createdAt : order.updatedAt,
+      actor: 'system:import',
+    } as OrderEvent;
+    const inserted = await s.all(
+      `INSERT INTO order_events (event_id, tenant_id, order_id, version, type, data, at, actor)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (tenant_id, order_id, version) DO NOTHING RETURNING version`,
+      [
+        event.eventId,
+        event.tenantId,
+        event.orderId,
+        event.version,
+        event.type,
+        JSON.stringify(event.data),
+        event.at,
+        event.actor,
+      ],
+    );
+    if (inserted.length === 0) throw new OrderVersionConflictError(order.tenantId, order.id, i);
+    state = evolve(state, event);
+  }
+  if (state === undefined) throw new Error(`order ${order.id}: nothing to import`);
+  // The row keeps what it says (its texts and times); it only learns its version, and the stock it holds and its
+  // saga become visible in their projections.
+  await s.run('UPDATE orders SET version = ? WHERE tenant_id = ? AND id = ?', [
+    state.version,
+    order.tenantId,
+    order.id,
+  ]);
+  if (state.reserved) await insertReservations(s, state);
+  if (state.saga.step !== 'completed') await writeSaga(s, state, order.updatedAt);
+  return state;
 }

@@ -16,6 +16,7 @@ import {
 import {
   appendOrderEvents,
   IdempotencyKeyTaken,
+  importLegacyOrder,
   isOrderVersionConflictError,
   loadOrderEvents,
   rebuildProjections,
@@ -353,13 +354,21 @@ export class SqlRepository implements Repository {
     for (let attempt = 1; ; attempt++) {
       try {
         return await this.#tx(async (s) => {
-          const state = foldOrder(await loadOrderEvents(s, tenantId, orderId));
+          const state = await this.#stateOf(s, tenantId, orderId);
           return state === undefined ? notFound : fn(s, state);
         });
       } catch (error) {
         if (!isOrderVersionConflictError(error) || attempt >= 5) throw error;
       }
     }
+  }
+
+  /** The order folded from its stream; an order written before streams existed gets its stream first. */
+  async #stateOf(s: SqlSession, tenantId: string, orderId: string): Promise<OrderState | undefined> {
+    const state = foldOrder(await loadOrderEvents(s, tenantId, orderId));
+    if (state !== undefined) return state;
+    const legacy = await this.#orderWhere(s, 'tenant_id = ? AND id = ?', [tenantId, orderId]);
+    return legacy && importLegacyOrder(s, legacy, this.#newId);
   }
 
   #append(
@@ -1080,7 +1089,7 @@ export class SqlRepository implements Repository {
       if (fresh.length === 0) return 'duplicate';
       // The stream is read and appended to under the processed-event row's lock: a concurrent cancellation that
       // appends first makes this append fail on the version, and the whole delivery is retried.
-      const state = foldOrder(await loadOrderEvents(s, input.tenantId, input.orderId));
+      const state = await this.#stateOf(s, input.tenantId, input.orderId);
       if (state?.order.status !== 'confirmed') return 'skipped';
       await this.#append(
         s,
