@@ -333,24 +333,8 @@ export interface FulfilmentStore {
   isProcessed(consumer: string, eventId: string): Promise<boolean>;
 }
 
-/**
- * The storage interface of RetailFlow. Create one with `openRepository`, `createSqliteRepository` or
- * `createPostgresRepository`; migrations are applied when it opens.
- *
- * @example
- * ```ts
- * import { openRepository, seedDemoData, requestHash } from './data/index.js';
- * const repo = await openRepository({ sqlite: ':memory:' });
- * await seedDemoData(repo, { apiKeys: { acme: 'acme-key', globex: 'globex-key' } });
- * const body = { items: [{ productId: 'sku-espresso', quantity: 1 }] };
- * const result = await repo.createOrder({ tenantId: 'acme', idempotencyKey: 'k1', requestHash: requestHash(body), items: body.items });
- * ```
- */
-export interface Repository extends OutboxStore, FulfilmentStore {
-  /** Which adapter this is. */
-  readonly kind: 'sqlite' | 'postgres';
-
-  // Tenants
+/** Tenants and their API key hashes (table `tenants`). */
+export interface TenantStore {
   /** The tenant whose API key hashes to `apiKeyHash`, or `undefined`. */
   findTenantByApiKeyHash(apiKeyHash: string): Promise<Tenant | undefined>;
   getTenant(tenantId: string): Promise<Tenant | undefined>;
@@ -362,8 +346,10 @@ export interface Repository extends OutboxStore, FulfilmentStore {
     readonly plan: Plan;
     readonly apiKeyHash: string;
   }): Promise<Tenant>;
+}
 
-  // Catalog
+/** Products and their stock on the shelf (table `products`). */
+export interface CatalogStore {
   getProduct(tenantId: string, productId: string): Promise<Product | undefined>;
   /** Products of the tenant ordered by id. Throws an `InvalidCursorError` on a cursor it did not issue. */
   listProducts(tenantId: string, page?: PageRequest): Promise<Page<Product>>;
@@ -371,8 +357,13 @@ export interface Repository extends OutboxStore, FulfilmentStore {
   ensureProduct(product: Omit<Product, 'updatedAt'>): Promise<Product>;
   /** Sets a product's stock (admin/seeding); returns `undefined` when there is no such product. */
   setStock(tenantId: string, productId: string, stock: number): Promise<Product | undefined>;
+}
 
-  // Orders
+/**
+ * Orders: each one a stream of events (`order_events`, see `orders/events.ts`) with its read models (order list,
+ * items, stock reservations, open checkout sagas) as projections written in the same transaction.
+ */
+export interface OrderStore {
   /** Creates an order, reserves inventory, writes `order.created` and an audit entry, in one transaction. */
   createOrder(input: CreateOrderInput): Promise<CreateOrderResult>;
   /** The order with this id for this tenant, including cancelled (soft-deleted) ones. */
@@ -415,8 +406,10 @@ export interface Repository extends OutboxStore, FulfilmentStore {
    * `dryRun`, the transaction is rolled back: the report (its `drift` above all) checks the live projections.
    */
   rebuildOrderProjections(options?: { readonly dryRun?: boolean }): Promise<RebuildReport>;
+}
 
-  // Audit
+/** The append-only audit log (`audit_log`), numbered per tenant. */
+export interface AuditStore {
   /** Appends an audit entry (admin actions; order changes write their own). */
   appendAudit(entry: NewAuditEntry): Promise<AuditEntry>;
   /** The tenant's audit log, newest first; with `includeSystem`, system-wide entries are included. */
@@ -424,8 +417,10 @@ export interface Repository extends OutboxStore, FulfilmentStore {
     tenantId: string,
     page?: PageRequest & { readonly includeSystem?: boolean },
   ): Promise<Page<AuditEntry>>;
+}
 
-  // Feature flags
+/** Feature-flag overrides per tenant or global (`flag_overrides`). */
+export interface FlagStore {
   /** Sets (`enabled` boolean) or clears (`null`) an override; audited. `tenantId: null` is global. */
   setFlagOverride(input: {
     readonly tenantId: string | null;
@@ -435,8 +430,25 @@ export interface Repository extends OutboxStore, FulfilmentStore {
   }): Promise<void>;
   /** Overrides that apply to the tenant, by flag: its own first (they win), then the global ones. */
   listFlagOverrides(tenantId: string): Promise<FlagOverride[]>;
+}
 
-  // Operations
+/**
+ * The storage interface of RetailFlow. Create one with `openRepository`, `createSqliteRepository` or
+ * `createPostgresRepository`; migrations are applied when it opens.
+ *
+ * @example
+ * ```ts
+ * import { openRepository, seedDemoData, requestHash } from './data/index.js';
+ * const repo = await openRepository({ sqlite: ':memory:' });
+ * await seedDemoData(repo, { apiKeys: { acme: 'acme-key', globex: 'globex-key' } });
+ * const body = { items: [{ productId: 'sku-espresso', quantity: 1 }] };
+ * const result = await repo.createOrder({ tenantId: 'acme', idempotencyKey: 'k1', requestHash: requestHash(body), items: body.items });
+ * ```
+ */
+export interface Repository
+  extends TenantStore, CatalogStore, OrderStore, AuditStore, FlagStore, OutboxStore, FulfilmentStore {
+  /** Which adapter this is. */
+  readonly kind: 'sqlite' | 'postgres';
   /**
    * Resolves when the store answers a trivial query and (PostgreSQL) is a primary that accepts writes; rejects
    * otherwise (for `/readyz`), so a load balancer never sends traffic to an instance whose database is a standby.
