@@ -235,6 +235,11 @@ describe('the checkout saga', () => {
       outcome: 'cancel_requested',
       order: { status: 'pending' },
     });
+    // Asking again records nothing more; another tenant cannot even see the order.
+    expect(await repo.cancelOrder({ tenantId: 'acme', orderId: order.id })).toMatchObject({
+      outcome: 'cancel_requested',
+    });
+    expect(await repo.cancelOrder({ tenantId: 'globex', orderId: order.id })).toEqual({ outcome: 'not_found' });
     provider.release();
     expect(await charging).toMatchObject({ status: 'cancelled', paymentId: 'ch_1' });
     await saga.idle();

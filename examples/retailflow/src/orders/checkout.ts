@@ -17,6 +17,8 @@ export interface CheckoutBody {
  * - `payment_unavailable`: the charge got no answer (outage, timeouts, open breaker); the stock was released and
  *   the saga voids whatever may have been charged; the client retries with a new key;
  * - `in_progress`: the first request with this key is still being processed (or not old enough to resume);
+ * - `cancelled`: the tenant cancelled the order while this checkout's charge was in flight; the saga carried the
+ *   cancellation out once the charge settled (a charge that succeeded is refunded);
  * - `unknown_product`, `insufficient_stock`: nothing was written;
  * - `key_conflict`: the key was used before with another body.
  *
@@ -24,7 +26,7 @@ export interface CheckoutBody {
  */
 export type CheckoutOutcome =
   | {
-      readonly kind: 'placed' | 'payment_declined' | 'payment_unavailable' | 'in_progress';
+      readonly kind: 'placed' | 'payment_declined' | 'payment_unavailable' | 'in_progress' | 'cancelled';
       readonly order: Order;
       readonly replayed: boolean;
     }
@@ -142,8 +144,12 @@ export class Checkout {
         if (created.order.status !== 'pending' || !stale) return settledOutcome(created.order, true);
         return settledOutcome(await this.#saga.charge(created.order, deadline), true);
       }
-      case 'created':
-        return settledOutcome(await this.#saga.charge(created.order, deadline), false);
+      case 'created': {
+        const order = await this.#saga.charge(created.order, deadline);
+        // Cancelled while this very request was paying for it: never answered as placed.
+        if (order.status === 'cancelled') return { kind: 'cancelled', order, replayed: false };
+        return settledOutcome(order, false);
+      }
     }
   }
 }

@@ -14,7 +14,8 @@ const notFound = (id: string) => new HttpProblem(404, 'not-found', 'Not found', 
 /**
  * The HTTP answer for a checkout outcome: 201 for a placed order (paid, fulfilled or since cancelled), 402 when the
  * provider declined, 503 + `Retry-After` when it was unavailable (the client retries with a new key), 409 +
- * `Retry-After` while the first request with this key is still in flight (or not yet old enough to resume), 404 /
+ * `Retry-After` while the first request with this key is still in flight (or not yet old enough to resume), 409 when
+ * the order was cancelled while this request paid for it, 404 /
  * 409 / 422 for an unknown product, too little stock, a reused key.
  */
 export function checkoutAnswer(
@@ -32,6 +33,17 @@ export function checkoutAnswer(
           'Request in progress',
           'The first request with this Idempotency-Key is still being processed',
           { headers: { 'Retry-After': '1' }, extensions: { orderId: outcome.order.id } },
+        ),
+      };
+    case 'cancelled':
+      return {
+        status: 409,
+        problem: new HttpProblem(
+          409,
+          'order-cancelled',
+          'Order cancelled',
+          'The order was cancelled while its payment was in flight; a charge that went through is refunded',
+          { extensions: { orderId: outcome.order.id } },
         ),
       };
     case 'payment_declined':

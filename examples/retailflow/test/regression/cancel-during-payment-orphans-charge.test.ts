@@ -59,9 +59,12 @@ describe('cancelling an order while its payment is in flight', () => {
 
     provider.release();
     const placed = await placing;
-    // The charge went through, so the checkout placed the order; it was cancelled right after, as asked.
-    expect(placed.status).toBe(201);
-    expect(placed.body.status).toBe('cancelled');
+    // The charge went through and was recorded; the order was cancelled right after, as asked, and the checkout
+    // says so instead of answering it placed.
+    expect(placed.status).toBe(409);
+    const problem = placed.body as unknown as { type: string; orderId: string };
+    expect(problem.type.endsWith('/order-cancelled')).toBe(true);
+    expect(problem.orderId).toBe(pending!.id);
     await until(() => provider.refunded.length === 1, 'the refund');
     await until(
       async () => (await service!.repo.listOpenSagas({ updatedBefore: Infinity })).length === 0,
