@@ -1,7 +1,11 @@
 import { ManualClock } from '@ballast/core';
 import { beforeEach, afterEach, describe, expect, it } from 'vitest';
 import { randomUUID } from 'node:crypto';
-import { appendOrderEvents, isOrderVersionConflictError, loadOrderEvents } from '../src/data/order-streams.js';
+import {
+  appendOrderEvents,
+  isOrderVersionConflictError,
+  loadOrderEvents,
+} from '../src/data/order-streams.js';
 import { foldOrder } from '../src/orders/events.js';
 import {
   type SqlRepository,

@@ -18,7 +18,7 @@ afterEach(() => rmSync(dir, { recursive: true, force: true }));
 /** A store file with orders in every state, one of them left mid-checkout by a process that died. */
 async function storeWithOrders(path: string) {
   const clock = new ManualClock(1_700_000_000_000);
-  const repo = (await createSqliteRepository({ path, clock }));
+  const repo = await createSqliteRepository({ path, clock });
   await seedDemoData(repo, { apiKeys: { acme: 'acme-rebuild-key', globex: 'globex-rebuild-key' } });
   const ids: string[] = [];
   for (let i = 0; i < 4; i++) {

@@ -239,7 +239,9 @@ describe('the checkout saga', () => {
     expect(await repo.cancelOrder({ tenantId: 'acme', orderId: order.id })).toMatchObject({
       outcome: 'cancel_requested',
     });
-    expect(await repo.cancelOrder({ tenantId: 'globex', orderId: order.id })).toEqual({ outcome: 'not_found' });
+    expect(await repo.cancelOrder({ tenantId: 'globex', orderId: order.id })).toEqual({
+      outcome: 'not_found',
+    });
     provider.release();
     expect(await charging).toMatchObject({ status: 'cancelled', paymentId: 'ch_1' });
     await saga.idle();
