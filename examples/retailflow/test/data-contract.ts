@@ -474,6 +474,28 @@ export function repositoryContract(name: string, harness: ContractHarness): void
       expect(await repo.listReservations('acme')).toEqual([]);
     });
 
+    it('settles a fulfilment racing a cancellation: shipped and not cancellable, or cancelled and skipped', async () => {
+      for (let i = 0; i < 4; i++) {
+        const o = await created('acme', `ship-${i}`, [line('sku-grinder', 1)]);
+        await repo.recordPayment({
+          tenantId: 'acme',
+          orderId: o.id,
+          payment: { ok: true, paymentId: `s${i}` },
+        });
+        const [shipped, cancel] = await Promise.all([
+          repo.fulfilOrder({ consumer: 'fulfilment', eventId: `race-${i}`, tenantId: 'acme', orderId: o.id }),
+          repo.cancelOrder({ tenantId: 'acme', orderId: o.id }),
+        ]);
+        const status = (await repo.getOrder('acme', o.id))?.status;
+        if (shipped === 'fulfilled') {
+          expect([status, cancel.outcome]).toEqual(['fulfilled', 'not_cancellable']);
+        } else {
+          expect([shipped, status, cancel.outcome]).toEqual(['skipped', 'cancelled', 'cancelled']);
+        }
+      }
+      expect(await repo.rebuildOrderProjections({ dryRun: true })).toMatchObject({ drift: 0 });
+    });
+
     it('rebuilds the projections from the events: the same orders, reservations and sagas as live', async () => {
       const pending = await created('acme', 'p1', [line('sku-mug', 1), line('sku-kettle', 2)]);
       const paid = await created('acme', 'p2');

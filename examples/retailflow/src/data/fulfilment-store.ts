@@ -1,5 +1,6 @@
 import { appendAuditEntry } from './audit-store.js';
 import type { SqlOrderStore } from './order-store.js';
+import { isOrderVersionConflictError } from './order-streams.js';
 import type { FulfilmentOutcome, FulfilmentStore } from './repository.js';
 import type { SqlContext } from './sql-context.js';
 import { checkId, num } from './sql-rows.js';
@@ -17,7 +18,7 @@ export class SqlFulfilmentStore implements FulfilmentStore {
     this.orders = orders;
   }
 
-  fulfilOrder(input: {
+  async fulfilOrder(input: {
     consumer: string;
     eventId: string;
     tenantId: string;
@@ -25,6 +26,23 @@ export class SqlFulfilmentStore implements FulfilmentStore {
   }): Promise<FulfilmentOutcome> {
     checkId('consumer', input.consumer);
     checkId('eventId', input.eventId);
+    // A concurrent change of the order (a cancellation) that appends first rolls this delivery back with a version
+    // conflict: decided again on the new state, a few times, before the broker's redelivery is left to it.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.#fulfil(input);
+      } catch (error) {
+        if (!isOrderVersionConflictError(error) || attempt >= 5) throw error;
+      }
+    }
+  }
+
+  #fulfil(input: {
+    consumer: string;
+    eventId: string;
+    tenantId: string;
+    orderId: string;
+  }): Promise<FulfilmentOutcome> {
     return this.ctx.tx(async (s) => {
       const at = this.ctx.now();
       // The processed-event row commits with the effect or not at all; a concurrent duplicate waits on the
@@ -36,7 +54,7 @@ export class SqlFulfilmentStore implements FulfilmentStore {
       );
       if (fresh.length === 0) return 'duplicate';
       // The stream is read and appended to under the processed-event row's lock: a concurrent cancellation that
-      // appends first makes this append fail on the version, and the whole delivery is retried.
+      // appends first makes this append fail on the version, and the whole delivery is tried again.
       const state = await this.orders.stateOf(s, input.tenantId, input.orderId);
       if (state?.order.status !== 'confirmed') return 'skipped';
       await this.orders.appendEvents(
