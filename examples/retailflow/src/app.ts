@@ -16,6 +16,7 @@ import { adminRoutes } from './ops/admin.js';
 import { planRule } from './wiring/policies.js';
 import { healthRoutes, opsRoutes, type OpsDependencies } from './ops/routes.js';
 import type { Checkout } from './orders/checkout.js';
+import type { CheckoutSaga } from './orders/saga.js';
 import { orderRoutes } from './orders/routes.js';
 import type { ServicePolicies } from './policies.js';
 import { tenantRoutes } from './tenant/routes.js';
@@ -30,6 +31,8 @@ export interface AppDependencies {
   readonly adminRepo: Repository;
   readonly policies: ServicePolicies;
   readonly checkout: Checkout;
+  /** The checkout saga (cancellations start refunds through it). */
+  readonly saga: CheckoutSaga;
   readonly flags: FeatureFlags;
   readonly schemas: OpenApiSchemas;
   readonly ops: OpsDependencies;
@@ -169,7 +172,7 @@ export function createApp(deps: AppDependencies): Express {
     json,
   ];
   api.use(catalogRoutes(deps.repo, deps.policies, deps.flags, front));
-  api.use(orderRoutes(deps.repo, deps.checkout, deps.schemas, front));
+  api.use(orderRoutes(deps.repo, deps.checkout, deps.saga, deps.schemas, front));
   api.use(tenantRoutes(deps.repo, deps.flags, front));
   if (deps.billing) api.use(deps.billing.routes(front));
   app.use('/api/v1', api);

@@ -86,6 +86,12 @@ export interface RetailFlowConfig {
   readonly paymentTimeoutMs: number;
   /** How long shutdown waits for in-flight requests (`SHUTDOWN_TIMEOUT_MS`). @default 10000 */
   readonly shutdownTimeoutMs: number;
+  /**
+   * How often the checkout saga's recovery step looks for stuck sagas, in ms (`SAGA_RECOVERY_INTERVAL_MS`; it also
+   * runs once at start): checkouts whose process died mid-charge are resumed, refunds and voids that failed are
+   * retried. 0 turns it off. @default 30000
+   */
+  readonly sagaRecoveryIntervalMs?: number;
   /** `service.name` for telemetry (`OTEL_SERVICE_NAME`). @default 'retailflow' */
   readonly serviceName: string;
   /**
@@ -202,6 +208,7 @@ export const DEFAULT_CONFIG: RetailFlowConfig = {
   requestTimeoutMs: 5000,
   paymentTimeoutMs: 1000,
   shutdownTimeoutMs: 10_000,
+  sagaRecoveryIntervalMs: 30_000,
   serviceName: 'retailflow',
   loadShedding: 'ballast',
   eventLoopShedding: false,
@@ -419,6 +426,13 @@ export function loadConfig(
     requestTimeoutMs: integer(env, 'REQUEST_TIMEOUT_MS', DEFAULT_CONFIG.requestTimeoutMs, 1, 600_000),
     paymentTimeoutMs: integer(env, 'PAYMENT_TIMEOUT_MS', DEFAULT_CONFIG.paymentTimeoutMs, 1, 600_000),
     shutdownTimeoutMs: integer(env, 'SHUTDOWN_TIMEOUT_MS', DEFAULT_CONFIG.shutdownTimeoutMs, 0, 600_000),
+    sagaRecoveryIntervalMs: integer(
+      env,
+      'SAGA_RECOVERY_INTERVAL_MS',
+      DEFAULT_CONFIG.sagaRecoveryIntervalMs ?? 30_000,
+      0,
+      86_400_000,
+    ),
     serviceName: text(env, 'OTEL_SERVICE_NAME') ?? DEFAULT_CONFIG.serviceName,
     loadShedding: checkOneOf(
       'LOAD_SHEDDING',

@@ -18,6 +18,7 @@ import { FLAG_RULES, FeatureFlags } from './flags/flags.js';
 import { loadOpenApiDocument, OpenApiSchemas } from './openapi.js';
 import { Readiness } from './ops/readiness.js';
 import { Checkout } from './orders/checkout.js';
+import { CheckoutSaga } from './orders/saga.js';
 import { httpPaymentGateway, type PaymentGateway } from './payments/client.js';
 import {
   startPaymentSimulator,
@@ -213,9 +214,9 @@ export async function startRetailFlow(
 
     const schemas = new OpenApiSchemas(loadOpenApiDocument());
     const flags = new FeatureFlags(FLAG_RULES, (slo) => slos.policy(slo));
-    const checkout = new Checkout(
+    const saga = new CheckoutSaga(
       chaosRepo,
-      policies,
+      policies.payment,
       options.paymentGateway ??
         httpPaymentGateway(
           paymentUrl,
@@ -225,8 +226,28 @@ export async function startRetailFlow(
             ...(certs ? { fetch: mtlsFetch(certs.client) } : {}),
           }),
         ),
-      { clock },
+      {
+        clock,
+        refundTimeoutMs: config.paymentTimeoutMs,
+        onError: (error, order) =>
+          logger.warn(
+            { err: error, tenant: order.tenantId, orderId: order.id },
+            'checkout saga: compensation or recovery failed; retried by the next recovery pass',
+          ),
+      },
     );
+    const checkout = new Checkout(chaosRepo, policies, saga, { clock });
+    const recoveryIntervalMs = config.sagaRecoveryIntervalMs ?? 30_000;
+    if (recoveryIntervalMs > 0) {
+      const stopRecovery = saga.start(recoveryIntervalMs, (report) => {
+        if (report.resumed + report.compensated + report.failed > 0) {
+          logger.info({ saga: report }, 'checkout saga recovery pass');
+        }
+      });
+      // Compensations still running at shutdown are not waited for: their sagas stay open in the store, and the
+      // next recovery pass (here or on another instance) finishes them.
+      closers.push(() => stopRecovery());
+    }
     const readiness = new Readiness(
       [
         { name: 'storage', check: () => repo.health() },
@@ -279,6 +300,7 @@ export async function startRetailFlow(
       adminRepo: repo,
       policies,
       checkout,
+      saga,
       flags,
       schemas,
       ops: { readiness, metrics: telemetry.metricsHandler, sloReport: () => slos.report(), clock },

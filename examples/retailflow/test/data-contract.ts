@@ -1,6 +1,14 @@
 import { ManualClock } from '@ballast/core';
 import { beforeEach, afterEach, describe, expect, it } from 'vitest';
+import { randomUUID } from 'node:crypto';
 import {
+  appendOrderEvents,
+  isOrderVersionConflictError,
+  loadOrderEvents,
+} from '../src/data/order-streams.js';
+import { foldOrder } from '../src/orders/events.js';
+import {
+  type SqlRepository,
   hashApiKey,
   isInvalidCursorError,
   requestHash,
@@ -217,7 +225,11 @@ export function repositoryContract(name: string, harness: ContractHarness): void
       });
       expect(paid).toMatchObject({ outcome: 'updated', order: { status: 'confirmed', paymentId: 'pay_1' } });
       expect(
-        await repo.recordPayment({ tenantId: 'acme', orderId: ok.id, payment: { ok: false, reason: 'x' } }),
+        await repo.recordPayment({
+          tenantId: 'acme',
+          orderId: ok.id,
+          payment: { ok: false, failure: 'declined', reason: 'x' },
+        }),
       ).toMatchObject({ outcome: 'unchanged', order: { status: 'confirmed' } });
 
       const bad = await created('acme', 'bad');
@@ -225,9 +237,16 @@ export function repositoryContract(name: string, harness: ContractHarness): void
       const failed = await repo.recordPayment({
         tenantId: 'acme',
         orderId: bad.id,
-        payment: { ok: false, reason: 'card declined' },
+        payment: { ok: false, failure: 'declined', reason: 'card declined' },
       });
-      expect(failed).toMatchObject({ order: { status: 'payment_failed', statusReason: 'card declined' } });
+      expect(failed).toMatchObject({
+        saga: 'completed',
+        order: {
+          status: 'payment_failed',
+          paymentFailure: 'declined',
+          statusReason: 'declined: card declined',
+        },
+      });
       expect((await repo.getProduct('acme', 'sku-mug'))?.stock).toBe(798);
       const types = (await repo.claimOutbox({ limit: 10, leaseMs: 1000 })).map((e) => e.type);
       expect(types).toEqual(['order.created', 'order.confirmed', 'order.created', 'order.payment_failed']);
@@ -235,16 +254,17 @@ export function repositoryContract(name: string, harness: ContractHarness): void
 
     it('cancels with a soft delete, an event and an audit entry, giving stock back once', async () => {
       const o = await created('acme', 'c1');
-      // A pending order's charge may be in flight: it cannot be cancelled until its payment is recorded.
-      expect(await repo.cancelOrder({ tenantId: 'acme', orderId: o.id })).toMatchObject({
-        outcome: 'payment_in_progress',
-        order: { status: 'pending' },
-      });
       await repo.recordPayment({ tenantId: 'acme', orderId: o.id, payment: { ok: true, paymentId: 'ch_1' } });
       const result = await repo.cancelOrder({ tenantId: 'acme', orderId: o.id, reason: 'changed mind' });
       expect(result).toMatchObject({
         outcome: 'cancelled',
-        order: { status: 'cancelled', deletedAt: clock.now(), statusReason: 'changed mind' },
+        saga: 'refunding',
+        order: {
+          status: 'cancelled',
+          deletedAt: clock.now(),
+          statusReason: 'changed mind',
+          paymentId: 'ch_1',
+        },
       });
       expect(await repo.cancelOrder({ tenantId: 'acme', orderId: o.id })).toMatchObject({
         outcome: 'already_cancelled',
@@ -372,6 +392,241 @@ export function repositoryContract(name: string, harness: ContractHarness): void
       });
       expect(entry).toMatchObject({ tenantId: null, at: clock.now(), details: { errorRate: 0.5 } });
       await expect(repo.health()).resolves.toBeUndefined();
+    });
+
+    it('keeps each order as a stream of versioned events, and publishes the public ones with the event id', async () => {
+      const o = await created('acme', 's1');
+      await repo.recordPayment({ tenantId: 'acme', orderId: o.id, payment: { ok: true, paymentId: 'p1' } });
+      clock.advance(5);
+      await repo.cancelOrder({ tenantId: 'acme', orderId: o.id });
+      await repo.recordCompensation({ tenantId: 'acme', orderId: o.id, chargeId: 'p1' });
+      const events = await repo.orderEvents('acme', o.id);
+      expect(events.map((e) => [e.version, e.type])).toEqual([
+        [1, 'order.created'],
+        [2, 'order.confirmed'],
+        [3, 'order.cancelled'],
+        [4, 'order.refunded'],
+      ]);
+      expect(events[3]).toMatchObject({ actor: 'system', data: { chargeId: 'p1' }, at: clock.now() });
+      const published = await repo.claimOutbox({ limit: 10, leaseMs: 1000 });
+      // The outbox carries the published events only, each under its event's id (consumers deduplicate on it).
+      expect(published.map((e) => [e.id, e.type])).toEqual(
+        events.slice(0, 3).map((e) => [e.eventId, e.type]),
+      );
+      expect(JSON.parse(published[2]!.payload)).toEqual({
+        orderId: o.id,
+        status: 'cancelled',
+        totalCents: 3600,
+        currency: 'USD',
+        paymentId: 'p1',
+        reason: 'cancelled by tenant',
+        items: o.items,
+      });
+      expect(await repo.orderEvents('acme', 'no-such-order')).toEqual([]);
+      expect(await repo.orderEvents('globex', o.id)).toEqual([]);
+    });
+
+    it('fails a conflicting append with a typed error and writes nothing of it', async () => {
+      const o = await created('acme', 'v1');
+      const driver = (repo as SqlRepository).driver;
+      const state = await driver.read(async (s) => foldOrder(await loadOrderEvents(s, 'acme', o.id)));
+      const append = (paymentId: string) =>
+        driver.transaction((s) =>
+          appendOrderEvents(s, {
+            tenantId: 'acme',
+            orderId: o.id,
+            state,
+            events: [{ type: 'order.confirmed', data: { paymentId } }],
+            at: clock.now(),
+            actor: 'test',
+            newId: randomUUID,
+          }),
+        );
+      await append('first');
+      const error: unknown = await append('second').catch((e: unknown) => e);
+      expect(isOrderVersionConflictError(error)).toBe(true);
+      expect(error).toMatchObject({ tenantId: 'acme', orderId: o.id, expectedVersion: 1 });
+      expect((await repo.orderEvents('acme', o.id)).map((e) => e.type)).toEqual([
+        'order.created',
+        'order.confirmed',
+      ]);
+      expect(await repo.getOrder('acme', o.id)).toMatchObject({ status: 'confirmed', paymentId: 'first' });
+      expect((await repo.outboxStats()).depth).toBe(2);
+    });
+
+    it('settles a cancellation racing the payment record into one consistent order, whichever wins', async () => {
+      for (let i = 0; i < 4; i++) {
+        const o = await created('acme', `race-${i}`, [line('sku-kettle', 1)]);
+        const [cancel, paid] = await Promise.all([
+          repo.cancelOrder({ tenantId: 'acme', orderId: o.id }),
+          repo.recordPayment({ tenantId: 'acme', orderId: o.id, payment: { ok: true, paymentId: `p${i}` } }),
+        ]);
+        expect(paid.outcome).toBe('updated');
+        expect(['cancelled', 'cancel_requested']).toContain(cancel.outcome);
+        // Either way the order ends cancelled with its charge recorded, and the saga refunds it.
+        expect(await repo.getOrder('acme', o.id)).toMatchObject({ status: 'cancelled', paymentId: `p${i}` });
+        const [saga] = (await repo.listOpenSagas({ updatedBefore: Infinity })).filter(
+          (s) => s.order.id === o.id,
+        );
+        expect(saga?.step).toBe('refunding');
+      }
+      expect((await repo.getProduct('acme', 'sku-kettle'))?.stock).toBe(300);
+      expect(await repo.listReservations('acme')).toEqual([]);
+    });
+
+    it('settles a fulfilment racing a cancellation: shipped and not cancellable, or cancelled and skipped', async () => {
+      for (let i = 0; i < 4; i++) {
+        const o = await created('acme', `ship-${i}`, [line('sku-grinder', 1)]);
+        await repo.recordPayment({
+          tenantId: 'acme',
+          orderId: o.id,
+          payment: { ok: true, paymentId: `s${i}` },
+        });
+        const [shipped, cancel] = await Promise.all([
+          repo.fulfilOrder({ consumer: 'fulfilment', eventId: `race-${i}`, tenantId: 'acme', orderId: o.id }),
+          repo.cancelOrder({ tenantId: 'acme', orderId: o.id }),
+        ]);
+        const status = (await repo.getOrder('acme', o.id))?.status;
+        if (shipped === 'fulfilled') {
+          expect([status, cancel.outcome]).toEqual(['fulfilled', 'not_cancellable']);
+        } else {
+          expect([shipped, status, cancel.outcome]).toEqual(['skipped', 'cancelled', 'cancelled']);
+        }
+      }
+      expect(await repo.rebuildOrderProjections({ dryRun: true })).toMatchObject({ drift: 0 });
+    });
+
+    it('rebuilds the projections from the events: the same orders, reservations and sagas as live', async () => {
+      const pending = await created('acme', 'p1', [line('sku-mug', 1), line('sku-kettle', 2)]);
+      const paid = await created('acme', 'p2');
+      await repo.recordPayment({
+        tenantId: 'acme',
+        orderId: paid.id,
+        payment: { ok: true, paymentId: 'pay-2' },
+      });
+      const unknown = await created('acme', 'p3');
+      await repo.recordPayment({
+        tenantId: 'acme',
+        orderId: unknown.id,
+        payment: { ok: false, failure: 'unavailable', reason: 'timeout' },
+      });
+      const asked = await created('globex', 'p4');
+      await repo.cancelOrder({ tenantId: 'globex', orderId: asked.id });
+      const shipped = await created('acme', 'p5');
+      await repo.recordPayment({
+        tenantId: 'acme',
+        orderId: shipped.id,
+        payment: { ok: true, paymentId: 'pay-5' },
+      });
+      await repo.fulfilOrder({
+        consumer: 'fulfilment',
+        eventId: 'e5',
+        tenantId: 'acme',
+        orderId: shipped.id,
+      });
+
+      const live = async () => ({
+        acme: (await repo.listOrders('acme', { includeCancelled: true, limit: 100 })).items,
+        globex: (await repo.listOrders('globex', { includeCancelled: true, limit: 100 })).items,
+        reservations: [...(await repo.listReservations('acme')), ...(await repo.listReservations('globex'))],
+        sagas: await repo.listOpenSagas({ updatedBefore: Infinity }),
+      });
+      const before = await live();
+      expect(before.reservations.map((r) => [r.orderId, r.productId, r.quantity])).toEqual(
+        expect.arrayContaining([
+          [pending.id, 'sku-kettle', 2],
+          [pending.id, 'sku-mug', 1],
+          [paid.id, 'sku-mug', 2],
+          [asked.id, 'sku-mug', 2],
+          [shipped.id, 'sku-mug', 2],
+        ]),
+      );
+      expect(before.reservations).toHaveLength(5);
+      expect(before.sagas.map((s) => [s.order.id, s.step, s.cancelRequested]).sort()).toEqual(
+        [
+          [pending.id, 'charging', false],
+          [unknown.id, 'voiding', false],
+          [asked.id, 'charging', true],
+        ].sort(),
+      );
+      expect(await repo.rebuildOrderProjections({ dryRun: true })).toMatchObject({ drift: 0, dryRun: true });
+
+      // A projection that went wrong (a bug, a hand edit) is put right by the rebuild.
+      const driver = (repo as SqlRepository).driver;
+      await driver.transaction(async (s) => {
+        await s.run("UPDATE orders SET status = 'confirmed' WHERE id = ?", [pending.id]);
+        await s.run('DELETE FROM stock_reservations WHERE order_id = ?', [paid.id]);
+        await s.run('DELETE FROM checkout_sagas WHERE order_id = ?', [unknown.id]);
+      });
+      expect((await repo.rebuildOrderProjections({ dryRun: true })).drift).toBe(4);
+      expect((await repo.getOrder('acme', pending.id))?.status).toBe('confirmed'); // a dry run changes nothing
+      expect(await repo.rebuildOrderProjections()).toEqual({
+        orders: 5,
+        events: 10,
+        openSagas: 3,
+        reservations: 5,
+        drift: 4,
+        dryRun: false,
+      });
+      expect(await live()).toEqual(before);
+      expect((await repo.rebuildOrderProjections()).drift).toBe(0);
+    });
+
+    it('gives an order written before order streams existed its stream on first use', async () => {
+      const driver = (repo as SqlRepository).driver;
+      const legacy = async (id: string, status: string, paymentId: string | null) => {
+        await driver.transaction(async (s) => {
+          await s.run(
+            `INSERT INTO orders (tenant_id, id, idempotency_key, request_hash, status, total_cents, currency, payment_id,
+               status_reason, created_at, updated_at, deleted_at)
+             VALUES ('acme', ?, ?, 'h', ?, 1800, 'USD', ?, NULL, ?, ?, NULL)`,
+            [id, `legacy-${id}`, status, paymentId, clock.now() - 1000, clock.now() - 500],
+          );
+          await s.run(
+            `INSERT INTO order_items (tenant_id, order_id, line, product_id, name, quantity, unit_price_cents)
+             VALUES ('acme', ?, 0, 'sku-mug', 'Stoneware mug', 1, 1800)`,
+            [id],
+          );
+        });
+      };
+      await legacy('old-pending', 'pending', null);
+      await legacy('old-paid', 'confirmed', 'pay-old');
+      // Rows without a stream are left alone by a rebuild.
+      expect(await repo.rebuildOrderProjections({ dryRun: true })).toMatchObject({ orders: 0, drift: 0 });
+
+      const paid = await repo.recordPayment({
+        tenantId: 'acme',
+        orderId: 'old-pending',
+        payment: { ok: true, paymentId: 'pay-new' },
+      });
+      expect(paid).toMatchObject({
+        outcome: 'updated',
+        order: { status: 'confirmed', paymentId: 'pay-new' },
+      });
+      const events = await repo.orderEvents('acme', 'old-pending');
+      expect(events.map((e) => [e.version, e.type, e.actor])).toEqual([
+        [1, 'order.created', 'system:import'],
+        [2, 'order.confirmed', 'system'],
+      ]);
+      expect(
+        await repo.fulfilOrder({
+          consumer: 'fulfilment',
+          eventId: 'e-old',
+          tenantId: 'acme',
+          orderId: 'old-paid',
+        }),
+      ).toBe('fulfilled');
+      expect((await repo.orderEvents('acme', 'old-paid')).map((e) => e.type)).toEqual([
+        'order.created',
+        'order.confirmed',
+        'order.fulfilled',
+      ]);
+      // Only the new change is published: consumers saw the old ones when they happened.
+      expect((await repo.claimOutbox({ limit: 10, leaseMs: 1000 })).map((e) => e.type)).toEqual([
+        'order.confirmed',
+      ]);
+      expect(await repo.listReservations('acme')).toHaveLength(2);
+      expect(await repo.rebuildOrderProjections({ dryRun: true })).toMatchObject({ orders: 2, drift: 0 });
     });
   });
 }

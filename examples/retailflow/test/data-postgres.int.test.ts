@@ -45,6 +45,9 @@ describe.skipIf(postgres.skip)('PostgreSQL adapter', () => {
           'api_keys',
           'usage_events',
           'billing_accounts',
+          'order_events',
+          'stock_reservations',
+          'checkout_sagas',
         ]
           .map((t) => `${contractSchema}.${t}`)
           .join(', ')} RESTART IDENTITY`,

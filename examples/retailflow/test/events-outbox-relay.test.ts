@@ -330,7 +330,7 @@ describe('fulfilment through the in-process broker', () => {
     await s.repo.recordPayment({
       tenantId: 'acme',
       orderId: ids[3]!,
-      payment: { ok: false, reason: 'declined' },
+      payment: { ok: false, failure: 'declined', reason: 'card declined' },
     });
     await s.repo.cancelOrder({ tenantId: 'acme', orderId: ids[3]! });
     await relay.runOnce();

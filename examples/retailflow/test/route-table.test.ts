@@ -29,7 +29,7 @@ describe('the route table', () => {
     const none = {} as never;
     const routers = [
       catalogRoutes(none, none, none, []),
-      orderRoutes(none, none, none, []),
+      orderRoutes(none, none, none, none, []),
       tenantRoutes(none, none, []),
       usageRoutes(none, none, []),
     ];

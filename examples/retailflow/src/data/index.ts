@@ -1,6 +1,15 @@
 export type {
   AuditEntry,
+  AuditStore,
   CancelOrderResult,
+  CatalogStore,
+  FlagStore,
+  OpenSaga,
+  OrderStore,
+  RebuildReport,
+  RecordCompensationResult,
+  StockReservation,
+  TenantStore,
   CreateOrderInput,
   CreateOrderResult,
   FlagOverride,
@@ -27,6 +36,7 @@ export type {
 } from './repository.js';
 export { hashApiKey, requestHash } from './hash.js';
 export { InvalidCursorError, isInvalidCursorError } from './errors.js';
+export { OrderVersionConflictError, isOrderVersionConflictError } from './order-streams.js';
 export { DEFAULT_PAGE_LIMIT, MAX_PAGE_LIMIT } from './cursor.js';
 export type { Migration, SqlDialect } from './migrations.js';
 export { migrations } from './migrations.js';

@@ -25,6 +25,17 @@ const appendOnly = (d: SqlDialect): string =>
        CREATE TRIGGER audit_log_append_only BEFORE UPDATE OR DELETE ON audit_log
          FOR EACH ROW EXECUTE FUNCTION audit_log_append_only();`;
 
+const eventsAppendOnly = (d: SqlDialect): string =>
+  d === 'sqlite'
+    ? `CREATE TRIGGER order_events_no_update BEFORE UPDATE ON order_events
+         BEGIN SELECT RAISE(ABORT, 'order_events is append-only'); END;
+       CREATE TRIGGER order_events_no_delete BEFORE DELETE ON order_events
+         BEGIN SELECT RAISE(ABORT, 'order_events is append-only'); END;`
+    : `CREATE FUNCTION order_events_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+         BEGIN RAISE EXCEPTION 'order_events is append-only'; END $$;
+       CREATE TRIGGER order_events_append_only BEFORE UPDATE OR DELETE ON order_events
+         FOR EACH ROW EXECUTE FUNCTION order_events_append_only();`;
+
 /**
  * RetailFlow's schema, oldest first. Add a migration at the end with the next version; never edit one that has
  * shipped. Timestamps are epoch milliseconds (BIGINT), booleans 0/1, JSON as text, so one schema serves both
@@ -221,6 +232,58 @@ export const migrations: readonly Migration[] = [
         time_zone TEXT NOT NULL,
         updated_at BIGINT NOT NULL
       );`,
+  },
+  {
+    version: 10,
+    name: 'event-sourced orders: event streams and the stock reservation projection',
+    // Each order is a stream of events numbered by `version`; the unique (tenant, order, version) is the optimistic
+    // concurrency check: two writers that read the same version cannot both append. `orders` and `order_items`
+    // become projections of the streams (they keep their shape; `version` is the last event folded in), and
+    // `stock_reservations` lists the units each live order holds. Orders written before this migration have no
+    // stream and keep their rows as they are.
+    sql: (d) => `
+      CREATE TABLE order_events (
+        ${autoSeq(d)},
+        event_id TEXT NOT NULL UNIQUE,
+        tenant_id TEXT NOT NULL,
+        order_id TEXT NOT NULL,
+        version INTEGER NOT NULL CHECK (version > 0),
+        type TEXT NOT NULL,
+        data TEXT NOT NULL,
+        at BIGINT NOT NULL,
+        actor TEXT NOT NULL,
+        UNIQUE (tenant_id, order_id, version)
+      );
+      ${eventsAppendOnly(d)}
+      CREATE TABLE stock_reservations (
+        tenant_id TEXT NOT NULL,
+        order_id TEXT NOT NULL,
+        product_id TEXT NOT NULL,
+        quantity BIGINT NOT NULL CHECK (quantity > 0),
+        reserved_at BIGINT NOT NULL,
+        PRIMARY KEY (tenant_id, order_id, product_id)
+      );
+      CREATE INDEX stock_reservations_by_product ON stock_reservations (tenant_id, product_id);
+      ALTER TABLE orders ADD COLUMN version INTEGER NOT NULL DEFAULT 0;
+      ALTER TABLE orders ADD COLUMN payment_failure TEXT;
+      UPDATE orders SET payment_failure = CASE WHEN status_reason LIKE 'declined: %' THEN 'declined' ELSE 'unavailable' END
+        WHERE status = 'payment_failed';`,
+  },
+  {
+    version: 11,
+    name: 'checkout sagas',
+    // The open checkout sagas (a projection of the order streams): the recovery step resumes or compensates the
+    // ones whose last event is old. A completed saga has no row.
+    sql: () => `
+      CREATE TABLE checkout_sagas (
+        tenant_id TEXT NOT NULL,
+        order_id TEXT NOT NULL,
+        step TEXT NOT NULL CHECK (step IN ('charging', 'voiding', 'refunding')),
+        cancel_requested INTEGER NOT NULL,
+        updated_at BIGINT NOT NULL,
+        PRIMARY KEY (tenant_id, order_id)
+      );
+      CREATE INDEX checkout_sagas_by_age ON checkout_sagas (updated_at);`,
   },
   {
     version: 14,

@@ -1,3 +1,4 @@
+import type { ChargeOutcome, OrderEvent, PaymentFailureKind, SagaStep } from '../orders/events.js';
 /**
  * The storage contract of RetailFlow. One interface, two adapters (SQLite embedded by default, PostgreSQL with
  * `DATABASE_URL`); the HTTP layer, the outbox relay and the fulfilment consumer only ever see this file.
@@ -68,6 +69,8 @@ export interface Order {
   readonly currency: string;
   /** The payment provider's id once the payment succeeded; `null` before or when it failed. */
   readonly paymentId: string | null;
+  /** Why the payment failed (`declined` by the provider, or `unavailable`: no answer); `null` unless it failed. */
+  readonly paymentFailure: PaymentFailureKind | null;
   /** Why the payment failed or why the order was cancelled; `null` otherwise. */
   readonly statusReason: string | null;
   readonly createdAt: number;
@@ -102,7 +105,7 @@ export interface NewAuditEntry {
   readonly details?: Readonly<Record<string, unknown>>;
 }
 
-/** Types of the events an order writes to the outbox. */
+/** Types of the events an order publishes through the outbox. */
 export type OrderEventType = 'order.created' | 'order.confirmed' | 'order.payment_failed' | 'order.cancelled';
 
 /** A row of the outbox, as the relay claims it. `payload` is kept as stored text so a poison row can be seen. */
@@ -183,29 +186,72 @@ export type CreateOrderResult =
       readonly available: number;
     };
 
-/** What the payment provider answered, for {@link Repository.recordPayment}. */
-export type PaymentOutcome =
-  { readonly ok: true; readonly paymentId: string } | { readonly ok: false; readonly reason: string };
+/**
+ * What the payment provider answered, for {@link Repository.recordPayment}: the payment id, or why it failed
+ * (`declined`: refused, nothing charged; `unavailable`: the outcome is unknown, so the saga voids the charge).
+ */
+export type PaymentOutcome = ChargeOutcome;
 
 /**
  * Outcome of {@link Repository.recordPayment}: `updated` when a `pending` order moved to `confirmed` or
- * `payment_failed` (with its event and audit entry), `unchanged` when it was no longer pending, `not_found`.
+ * `payment_failed` (with its events and audit entry; then `cancelled` too if a cancellation was requested
+ * meanwhile), `unchanged` when it was no longer pending, `not_found`. `saga` is where its checkout saga stands.
  */
 export type RecordPaymentResult =
-  { readonly outcome: 'updated' | 'unchanged'; readonly order: Order } | { readonly outcome: 'not_found' };
+  | { readonly outcome: 'updated' | 'unchanged'; readonly order: Order; readonly saga: SagaStep }
+  | { readonly outcome: 'not_found' };
 
 /**
  * Outcome of {@link Repository.cancelOrder}: `cancelled` (soft delete + `order.cancelled` event + audit, inventory
- * released), `already_cancelled` (idempotent repeat, nothing written), `not_cancellable` (already fulfilled),
- * `payment_in_progress` (still `pending`: its charge may be in flight, and cancelling now could leave a charge no
- * order records; nothing written), `not_found` (no such order for this tenant).
+ * released; a paid order's saga moves to `refunding`), `cancel_requested` (still `pending`: its charge may be in
+ * flight; the request is recorded and the saga cancels the order once the charge settles, refunding a charge that
+ * succeeded), `already_cancelled` (idempotent repeat, nothing written), `not_cancellable` (already fulfilled),
+ * `not_found` (no such order for this tenant).
  */
 export type CancelOrderResult =
   | {
-      readonly outcome: 'cancelled' | 'already_cancelled' | 'not_cancellable' | 'payment_in_progress';
+      readonly outcome: 'cancelled' | 'cancel_requested' | 'already_cancelled' | 'not_cancellable';
       readonly order: Order;
+      readonly saga: SagaStep;
     }
   | { readonly outcome: 'not_found' };
+
+/** A checkout saga that has not completed (the `checkout_sagas` projection), for the recovery step. */
+export interface OpenSaga {
+  readonly order: Order;
+  readonly step: Exclude<SagaStep, 'completed'>;
+  readonly cancelRequested: boolean;
+  /** When its last event was written (epoch ms). */
+  readonly updatedAt: number;
+}
+
+/** Outcome of {@link Repository.recordCompensation}: `recorded` (`order.refunded` appended), `unchanged`, `not_found`. */
+export type RecordCompensationResult =
+  { readonly outcome: 'recorded' | 'unchanged'; readonly order: Order } | { readonly outcome: 'not_found' };
+
+/** What {@link Repository.rebuildOrderProjections} did. */
+export interface RebuildReport {
+  /** Orders whose projection rows were rebuilt from their events. */
+  readonly orders: number;
+  /** Events replayed. */
+  readonly events: number;
+  /** Open checkout sagas after the rebuild. */
+  readonly openSagas: number;
+  /** Stock reservations held after the rebuild. */
+  readonly reservations: number;
+  /** Projection rows that differed from the rebuilt ones (0 when the live projections were right). */
+  readonly drift: number;
+  /** True when the rebuild was rolled back (`dryRun`): only the report is real. */
+  readonly dryRun: boolean;
+}
+
+/** A stock reservation held by a `pending` or `confirmed` order (the `stock_reservations` projection). */
+export interface StockReservation {
+  readonly tenantId: string;
+  readonly orderId: string;
+  readonly productId: string;
+  readonly quantity: number;
+}
 
 /**
  * Outcome of {@link FulfilmentStore.fulfilOrder}: `fulfilled` (effect applied now), `duplicate` (this event id
@@ -287,24 +333,8 @@ export interface FulfilmentStore {
   isProcessed(consumer: string, eventId: string): Promise<boolean>;
 }
 
-/**
- * The storage interface of RetailFlow. Create one with `openRepository`, `createSqliteRepository` or
- * `createPostgresRepository`; migrations are applied when it opens.
- *
- * @example
- * ```ts
- * import { openRepository, seedDemoData, requestHash } from './data/index.js';
- * const repo = await openRepository({ sqlite: ':memory:' });
- * await seedDemoData(repo, { apiKeys: { acme: 'acme-key', globex: 'globex-key' } });
- * const body = { items: [{ productId: 'sku-espresso', quantity: 1 }] };
- * const result = await repo.createOrder({ tenantId: 'acme', idempotencyKey: 'k1', requestHash: requestHash(body), items: body.items });
- * ```
- */
-export interface Repository extends OutboxStore, FulfilmentStore {
-  /** Which adapter this is. */
-  readonly kind: 'sqlite' | 'postgres';
-
-  // Tenants
+/** Tenants and their API key hashes (table `tenants`). */
+export interface TenantStore {
   /** The tenant whose API key hashes to `apiKeyHash`, or `undefined`. */
   findTenantByApiKeyHash(apiKeyHash: string): Promise<Tenant | undefined>;
   getTenant(tenantId: string): Promise<Tenant | undefined>;
@@ -316,8 +346,10 @@ export interface Repository extends OutboxStore, FulfilmentStore {
     readonly plan: Plan;
     readonly apiKeyHash: string;
   }): Promise<Tenant>;
+}
 
-  // Catalog
+/** Products and their stock on the shelf (table `products`). */
+export interface CatalogStore {
   getProduct(tenantId: string, productId: string): Promise<Product | undefined>;
   /** Products of the tenant ordered by id. Throws an `InvalidCursorError` on a cursor it did not issue. */
   listProducts(tenantId: string, page?: PageRequest): Promise<Page<Product>>;
@@ -325,8 +357,13 @@ export interface Repository extends OutboxStore, FulfilmentStore {
   ensureProduct(product: Omit<Product, 'updatedAt'>): Promise<Product>;
   /** Sets a product's stock (admin/seeding); returns `undefined` when there is no such product. */
   setStock(tenantId: string, productId: string, stock: number): Promise<Product | undefined>;
+}
 
-  // Orders
+/**
+ * Orders: each one a stream of events (`order_events`, see `orders/events.ts`) with its read models (order list,
+ * items, stock reservations, open checkout sagas) as projections written in the same transaction.
+ */
+export interface OrderStore {
   /** Creates an order, reserves inventory, writes `order.created` and an audit entry, in one transaction. */
   createOrder(input: CreateOrderInput): Promise<CreateOrderResult>;
   /** The order with this id for this tenant, including cancelled (soft-deleted) ones. */
@@ -351,8 +388,28 @@ export interface Repository extends OutboxStore, FulfilmentStore {
     readonly actor?: string;
     readonly reason?: string;
   }): Promise<CancelOrderResult>;
+  /** Records that a saga's compensation ran (the charge under the order's key was refunded or voided). */
+  recordCompensation(input: {
+    readonly tenantId: string;
+    readonly orderId: string;
+    readonly chargeId: string | null;
+  }): Promise<RecordCompensationResult>;
+  /** The order's events, oldest first (empty for an unknown order). */
+  orderEvents(tenantId: string, orderId: string): Promise<OrderEvent[]>;
+  /** Checkout sagas not completed whose last event is older than `updatedBefore` (all tenants), oldest first. */
+  listOpenSagas(options: { readonly updatedBefore: number; readonly limit?: number }): Promise<OpenSaga[]>;
+  /** Stock reservations held by the tenant's orders (one row per order and product). */
+  listReservations(tenantId: string): Promise<StockReservation[]>;
+  /**
+   * Rebuilds the order projections (`orders`, `order_items`, `stock_reservations`, `checkout_sagas`) from the
+   * events, in one transaction. Orders written before events existed (no stream) are left as they are. With
+   * `dryRun`, the transaction is rolled back: the report (its `drift` above all) checks the live projections.
+   */
+  rebuildOrderProjections(options?: { readonly dryRun?: boolean }): Promise<RebuildReport>;
+}
 
-  // Audit
+/** The append-only audit log (`audit_log`), numbered per tenant. */
+export interface AuditStore {
   /** Appends an audit entry (admin actions; order changes write their own). */
   appendAudit(entry: NewAuditEntry): Promise<AuditEntry>;
   /** The tenant's audit log, newest first; with `includeSystem`, system-wide entries are included. */
@@ -360,8 +417,10 @@ export interface Repository extends OutboxStore, FulfilmentStore {
     tenantId: string,
     page?: PageRequest & { readonly includeSystem?: boolean },
   ): Promise<Page<AuditEntry>>;
+}
 
-  // Feature flags
+/** Feature-flag overrides per tenant or global (`flag_overrides`). */
+export interface FlagStore {
   /** Sets (`enabled` boolean) or clears (`null`) an override; audited. `tenantId: null` is global. */
   setFlagOverride(input: {
     readonly tenantId: string | null;
@@ -371,8 +430,25 @@ export interface Repository extends OutboxStore, FulfilmentStore {
   }): Promise<void>;
   /** Overrides that apply to the tenant, by flag: its own first (they win), then the global ones. */
   listFlagOverrides(tenantId: string): Promise<FlagOverride[]>;
+}
 
-  // Operations
+/**
+ * The storage interface of RetailFlow. Create one with `openRepository`, `createSqliteRepository` or
+ * `createPostgresRepository`; migrations are applied when it opens.
+ *
+ * @example
+ * ```ts
+ * import { openRepository, seedDemoData, requestHash } from './data/index.js';
+ * const repo = await openRepository({ sqlite: ':memory:' });
+ * await seedDemoData(repo, { apiKeys: { acme: 'acme-key', globex: 'globex-key' } });
+ * const body = { items: [{ productId: 'sku-espresso', quantity: 1 }] };
+ * const result = await repo.createOrder({ tenantId: 'acme', idempotencyKey: 'k1', requestHash: requestHash(body), items: body.items });
+ * ```
+ */
+export interface Repository
+  extends TenantStore, CatalogStore, OrderStore, AuditStore, FlagStore, OutboxStore, FulfilmentStore {
+  /** Which adapter this is. */
+  readonly kind: 'sqlite' | 'postgres';
   /**
    * Resolves when the store answers a trivial query and (PostgreSQL) is a primary that accepts writes; rejects
    * otherwise (for `/readyz`), so a load balancer never sends traffic to an instance whose database is a standby.

@@ -1,50 +1,71 @@
 import type { Order, OrderLineInput, Repository, Tenant } from '../data/index.js';
 import { requestHash } from '../data/index.js';
-import { HttpProblem } from '../http/problem.js';
-import { isPaymentError, type PaymentGateway } from '../payments/client.js';
 import type { ServicePolicies } from '../policies.js';
 import { SingleFlight, type Deadline } from '@ballast/resilience';
 import { checkNumber, systemClock, type Clock } from '@ballast/core';
+import type { CheckoutSaga } from './saga.js';
 
 /** A checkout request body (validated against `CreateOrderRequest` before it gets here). */
 export interface CheckoutBody {
   readonly items: readonly OrderLineInput[];
 }
 
-/** What the HTTP layer answers for a checkout: the order and whether this was a replay of an earlier request. */
-export interface CheckoutResult {
-  readonly order: Order;
-  readonly replayed: boolean;
-}
+/**
+ * What a checkout ended in. The use case never speaks HTTP: the routes map each outcome to a status.
+ * - `placed`: the order was paid (it may since have been fulfilled, or cancelled and refunded);
+ * - `payment_declined`: the provider refused the charge; the stock was released;
+ * - `payment_unavailable`: the charge got no answer (outage, timeouts, open breaker); the stock was released and
+ *   the saga voids whatever may have been charged; the client retries with a new key;
+ * - `in_progress`: the first request with this key is still being processed (or not old enough to resume);
+ * - `cancelled`: the tenant cancelled the order while this checkout's charge was in flight; the saga carried the
+ *   cancellation out once the charge settled (a charge that succeeded is refunded);
+ * - `unknown_product`, `insufficient_stock`: nothing was written;
+ * - `key_conflict`: the key was used before with another body.
+ *
+ * `replayed` is true when the answer is an earlier request's (same key and body).
+ */
+export type CheckoutOutcome =
+  | {
+      readonly kind: 'placed' | 'payment_declined' | 'payment_unavailable' | 'in_progress' | 'cancelled';
+      readonly order: Order;
+      readonly replayed: boolean;
+    }
+  | { readonly kind: 'unknown_product'; readonly productId: string }
+  | {
+      readonly kind: 'insufficient_stock';
+      readonly productId: string;
+      readonly requested: number;
+      readonly available: number;
+    }
+  | { readonly kind: 'key_conflict'; readonly orderId: string };
 
-/** Prefixes of `statusReason` on a `payment_failed` order: who is to blame decides the HTTP status. */
-const DECLINED = 'declined: ';
-const UNAVAILABLE = 'unavailable: ';
-
-function describe(error: unknown): string {
-  if (error instanceof Error)
-    return error.name === 'Error' ? error.message : `${error.name}: ${error.message}`;
-  return String(error);
+/** The outcome an order stands for, once its checkout ran (or while it still runs). */
+export function settledOutcome(order: Order, replayed: boolean): CheckoutOutcome {
+  if (order.status === 'pending') return { kind: 'in_progress', order, replayed };
+  // Read from the typed failure, never from the reason text: a cancelled order whose charge failed stays failed.
+  if (order.paymentFailure === 'declined') return { kind: 'payment_declined', order, replayed };
+  if (order.paymentFailure === 'unavailable') return { kind: 'payment_unavailable', order, replayed };
+  return { kind: 'placed', order, replayed };
 }
 
 /**
  * The checkout use case: an idempotent order creation (inventory reserved behind the bulkhead, `order.created`
- * in the outbox, one transaction) followed by a payment through the payment policies, then the payment outcome
- * recorded (with its own outbox event). Concurrent duplicates in this process share one execution; across
- * processes the store's unique `(tenant, idempotency key)` makes them one order.
+ * in its stream and the outbox, one transaction), then the charge through the checkout saga, which records the
+ * outcome with its own event. Concurrent duplicates in this process share one execution; across processes the
+ * store's unique `(tenant, idempotency key)` makes them one order.
  *
  * An order left `pending` (the process died, or the store failed, between the reservation and the payment record)
- * is resumed by the next replay of its key once it is older than `resumeAfterMs`: the charge is sent again with
- * the same provider idempotency key (`<tenant>:<order id>`), so the provider answers the charge it already made
- * instead of charging twice, and the outcome is recorded. Two processes resuming at once are safe for the same
+ * is resumed by the next replay of its key once it is older than `resumeAfterMs`, or by the saga's recovery step:
+ * the charge is sent again with the same provider idempotency key (`<tenant>:<order id>`), so the provider answers
+ * the charge it already made instead of charging twice. Two processes resuming at once are safe for the same
  * reason; the store records the first outcome and leaves the order unchanged for the second.
  */
 export class Checkout {
   readonly #repo: Repository;
   readonly #policies: ServicePolicies;
-  readonly #gateway: PaymentGateway;
+  readonly #saga: CheckoutSaga;
   /** Concurrent duplicates (same tenant, key and body) in this process join the first one. */
-  readonly #inFlight = new SingleFlight<CheckoutResult>({ name: 'checkout-dedupe' });
+  readonly #inFlight = new SingleFlight<CheckoutOutcome>({ name: 'checkout-dedupe' });
   readonly #clock: Clock;
   readonly #resumeAfterMs: number;
 
@@ -52,12 +73,12 @@ export class Checkout {
   constructor(
     repo: Repository,
     policies: ServicePolicies,
-    gateway: PaymentGateway,
+    saga: CheckoutSaga,
     options: { readonly clock?: Clock; readonly resumeAfterMs?: number } = {},
   ) {
     this.#repo = repo;
     this.#policies = policies;
-    this.#gateway = gateway;
+    this.#saga = saga;
     this.#clock = options.clock ?? systemClock;
     this.#resumeAfterMs = checkNumber('resumeAfterMs', options.resumeAfterMs, 10_000, { min: 0 });
   }
@@ -68,8 +89,8 @@ export class Checkout {
   }
 
   /**
-   * Places the order, or answers the earlier outcome of the same key and body. Throws {@link HttpProblem}s.
-   * `actor` is who the audit log names (e.g. `jwt:alice@retailflow-web`); unset means `tenant:<id>`.
+   * Places the order, or answers the earlier outcome of the same key and body. `actor` is who the audit log names
+   * (e.g. `jwt:alice@retailflow-web`); unset means `tenant:<id>`.
    */
   place(
     tenant: Tenant,
@@ -77,7 +98,7 @@ export class Checkout {
     body: CheckoutBody,
     deadline: Deadline | undefined,
     actor?: string,
-  ): Promise<CheckoutResult> {
+  ): Promise<CheckoutOutcome> {
     const hash = requestHash(body);
     const flight = `${tenant.id}\u0000${idempotencyKey}\u0000${hash}`;
     const joined = this.#inFlight.has(flight);
@@ -86,7 +107,7 @@ export class Checkout {
         this.#run(tenant, idempotencyKey, hash, body, deadline, actor),
       ),
     );
-    return joined ? result.then((r) => ({ order: r.order, replayed: true })) : result;
+    return joined ? result.then((r) => ('order' in r ? { ...r, replayed: true } : r)) : result;
   }
 
   async #run(
@@ -96,7 +117,7 @@ export class Checkout {
     body: CheckoutBody,
     deadline: Deadline | undefined,
     actor: string | undefined,
-  ): Promise<CheckoutResult> {
+  ): Promise<CheckoutOutcome> {
     const created = await this.#policies.inventory(() =>
       this.#repo.createOrder({
         tenantId: tenant.id,
@@ -108,115 +129,61 @@ export class Checkout {
     );
     switch (created.outcome) {
       case 'unknown_product':
-        throw new HttpProblem(404, 'unknown-product', 'Unknown product', `No product ${created.productId}`, {
-          extensions: { productId: created.productId },
-        });
+        return { kind: 'unknown_product', productId: created.productId };
       case 'insufficient_stock':
-        throw new HttpProblem(
-          409,
-          'insufficient-stock',
-          'Insufficient stock',
-          `${created.requested} of ${created.productId} requested, ${created.available} available`,
-          {
-            extensions: {
-              productId: created.productId,
-              requested: created.requested,
-              available: created.available,
-            },
-          },
-        );
+        return {
+          kind: 'insufficient_stock',
+          productId: created.productId,
+          requested: created.requested,
+          available: created.available,
+        };
       case 'key_conflict':
-        throw new HttpProblem(
-          422,
-          'idempotency-key-reused',
-          'Idempotency-Key reused',
-          'This Idempotency-Key was already used with a different request body',
-          { extensions: { orderId: created.order.id } },
-        );
+        return { kind: 'key_conflict', orderId: created.order.id };
       case 'replayed': {
         const stale = this.#clock.now() - created.order.updatedAt >= this.#resumeAfterMs;
-        if (created.order.status !== 'pending' || !stale) return { order: created.order, replayed: true };
-        const settled = await this.#pay(tenant, created.order, deadline);
-        return { order: settled, replayed: true };
+        if (created.order.status !== 'pending' || !stale) return settledOutcome(created.order, true);
+        return settledOutcome(await this.#saga.charge(created.order, deadline), true);
       }
-      case 'created':
-        break;
+      case 'created': {
+        const order = await this.#saga.charge(created.order, deadline);
+        // Cancelled while this very request was paying for it: never answered as placed.
+        if (order.status === 'cancelled') return { kind: 'cancelled', order, replayed: false };
+        return settledOutcome(order, false);
+      }
     }
-    return { order: await this.#pay(tenant, created.order, deadline), replayed: false };
-  }
-
-  /** Charges for `order` through the payment policies and records the outcome; returns the order as stored. */
-  async #pay(tenant: Tenant, order: Order, deadline: Deadline | undefined): Promise<Order> {
-    let outcome: { ok: true; paymentId: string } | { ok: false; reason: string };
-    try {
-      const charge = await this.#policies.payment(
-        (call) =>
-          this.#gateway.charge(
-            {
-              amountCents: order.totalCents,
-              currency: order.currency,
-              reference: order.id,
-              idempotencyKey: `${tenant.id}:${order.id}`,
-            },
-            call,
-          ),
-        deadline,
-      );
-      outcome = { ok: true, paymentId: charge.id };
-    } catch (error) {
-      const declined = isPaymentError(error) && !error.retryable;
-      outcome = { ok: false, reason: (declined ? DECLINED : UNAVAILABLE) + describe(error) };
-    }
-    // Settled even when the caller's deadline has passed: the order must not stay pending.
-    const settled = await this.#repo.recordPayment({
-      tenantId: tenant.id,
-      orderId: order.id,
-      payment: outcome,
-    });
-    return settled.outcome === 'not_found' ? order : settled.order;
   }
 }
 
 /**
- * The HTTP answer for an order a checkout produced: 201 for a placed order (paid, fulfilled or since cancelled),
- * 402 when the provider declined, 503 + `Retry-After` when it was unavailable (the client retries with a new key),
- * 409 + `Retry-After` while the first request with this key is still in flight (or not yet old enough to resume).
+ * What a cancellation ended in: `cancelled` (a paid order's refund runs next), `cancel_requested` (its charge is in
+ * flight: the saga cancels it once the charge settles, refunding a charge that succeeded), `already_cancelled`,
+ * `not_cancellable` (fulfilled), `not_found`.
  */
-export function checkoutStatus(order: Order): { status: number; problem?: HttpProblem } {
-  if (order.status === 'pending') {
-    return {
-      status: 409,
-      problem: new HttpProblem(
-        409,
-        'request-in-progress',
-        'Request in progress',
-        'The first request with this Idempotency-Key is still being processed',
-        { headers: { 'Retry-After': '1' }, extensions: { orderId: order.id } },
-      ),
-    };
+export type CancelOutcome =
+  | {
+      readonly kind: 'cancelled' | 'cancel_requested' | 'already_cancelled' | 'not_cancellable';
+      readonly order: Order;
+    }
+  | { readonly kind: 'not_found' };
+
+/**
+ * The cancellation use case: cancels the order (or records the request while its charge is in flight) and starts
+ * the refund of a paid order in the background; the saga's recovery step retries a refund that failed.
+ *
+ * @example
+ * ```ts
+ * const outcome = await cancelOrder(repo, saga, { tenantId: 'acme', orderId });
+ * ```
+ */
+export async function cancelOrder(
+  repo: Repository,
+  saga: CheckoutSaga,
+  input: { readonly tenantId: string; readonly orderId: string; readonly actor?: string },
+): Promise<CancelOutcome> {
+  const result = await repo.cancelOrder(input);
+  if (result.outcome === 'not_found') return { kind: 'not_found' };
+  if (result.outcome === 'cancelled' && (result.saga === 'refunding' || result.saga === 'voiding')) {
+    saga.compensateLater(result.order);
   }
-  if (order.status !== 'payment_failed') return { status: 201 };
-  const reason = order.statusReason ?? '';
-  if (reason.startsWith(DECLINED)) {
-    return {
-      status: 402,
-      problem: new HttpProblem(402, 'payment-declined', 'Payment declined', reason.slice(DECLINED.length), {
-        extensions: { orderId: order.id },
-      }),
-    };
-  }
-  return {
-    status: 503,
-    problem: new HttpProblem(
-      503,
-      'payment-unavailable',
-      'Payment provider unavailable',
-      'The payment could not be taken; the order was not placed. Retry with a new Idempotency-Key.',
-      {
-        headers: { 'Retry-After': '5' },
-        // The internal reason (timeouts, breaker states) stays in the order's statusReason for operators.
-        extensions: { orderId: order.id },
-      },
-    ),
-  };
+  return { kind: result.outcome, order: result.order };
 }

@@ -35,6 +35,19 @@ export interface ChargeRequest {
   readonly idempotencyKey: string;
 }
 
+/** Undoes whatever was charged under a charge's idempotency key. */
+export interface RefundRequest {
+  /** The `Idempotency-Key` the charge was (or may have been) sent with. */
+  readonly idempotencyKey: string;
+  /** Our reference (the order id). */
+  readonly reference: string;
+}
+
+/** What a refund did: `chargeId` of the refunded charge, or `null` when nothing had been charged (the key is void). */
+export interface Refund {
+  readonly chargeId: string | null;
+}
+
 /** The payment provider as checkout sees it. */
 export interface PaymentGateway {
   /**
@@ -42,6 +55,12 @@ export interface PaymentGateway {
    * `x-request-deadline-ms`. Throws {@link PaymentError}.
    */
   charge(request: ChargeRequest, call: Pick<CallContext, 'signal' | 'deadline'>): Promise<Charge>;
+  /**
+   * Refunds the charge made under `request.idempotencyKey`, or voids the key when no charge was made (a charge
+   * still in flight is then refused by the provider), so the checkout saga can undo a charge whose outcome it does
+   * not know. Idempotent. Throws {@link PaymentError}.
+   */
+  refund(request: RefundRequest, call: Pick<CallContext, 'signal' | 'deadline'>): Promise<Refund>;
 }
 
 /**
@@ -59,33 +78,51 @@ export interface PaymentGateway {
  * ```
  */
 export function httpPaymentGateway(baseUrl: string, fetchImpl: typeof fetch = fetch): PaymentGateway {
-  const endpoint = new URL('/v1/charges', baseUrl).href;
+  const charges = new URL('/v1/charges', baseUrl).href;
+  const refunds = new URL('/v1/refunds', baseUrl).href;
+  async function post<T>(
+    endpoint: string,
+    idempotencyKey: string,
+    body: unknown,
+    call: Pick<CallContext, 'signal' | 'deadline'>,
+  ): Promise<T> {
+    const signal = call.signal;
+    let response: Response;
+    try {
+      response = await fetchImpl(endpoint, {
+        method: 'POST',
+        headers: writeDeadlineHeader(
+          { 'content-type': 'application/json', 'idempotency-key': idempotencyKey },
+          call.deadline,
+        ),
+        body: JSON.stringify(body),
+        signal,
+      });
+    } catch (error) {
+      if (signal.aborted) throw signal.reason;
+      throw new PaymentError('payment provider unreachable', undefined, true, error);
+    }
+    if (response.ok) return (await response.json()) as T;
+    await response.body?.cancel();
+    const retryable = response.status >= 500 || response.status === 429 || response.status === 408;
+    throw new PaymentError(`payment provider answered ${response.status}`, response.status, retryable);
+  }
   return {
-    async charge(request, call) {
-      const signal = call.signal;
-      let response: Response;
-      try {
-        response = await fetchImpl(endpoint, {
-          method: 'POST',
-          headers: writeDeadlineHeader(
-            { 'content-type': 'application/json', 'idempotency-key': request.idempotencyKey },
-            call.deadline,
-          ),
-          body: JSON.stringify({
-            amountCents: request.amountCents,
-            currency: request.currency,
-            reference: request.reference,
-          }),
-          signal,
-        });
-      } catch (error) {
-        if (signal.aborted) throw signal.reason;
-        throw new PaymentError('payment provider unreachable', undefined, true, error);
-      }
-      if (response.ok) return (await response.json()) as Charge;
-      await response.body?.cancel();
-      const retryable = response.status >= 500 || response.status === 429 || response.status === 408;
-      throw new PaymentError(`payment provider answered ${response.status}`, response.status, retryable);
+    charge: (request, call) =>
+      post<Charge>(
+        charges,
+        request.idempotencyKey,
+        { amountCents: request.amountCents, currency: request.currency, reference: request.reference },
+        call,
+      ),
+    async refund(request, call) {
+      const answer = await post<{ chargeId: string | null }>(
+        refunds,
+        request.idempotencyKey,
+        { reference: request.reference },
+        call,
+      );
+      return { chargeId: answer.chargeId };
     },
   };
 }

@@ -44,7 +44,8 @@ export interface Charge {
   readonly amountCents: number;
   readonly currency: string;
   readonly reference: string;
-  readonly status: 'succeeded';
+  /** `refunded` once `POST /v1/refunds` ran for its idempotency key. */
+  readonly status: 'succeeded' | 'refunded';
 }
 
 /** A running simulator. */
@@ -106,7 +107,9 @@ async function readJson(req: http.IncomingMessage): Promise<unknown> {
  * never taken twice), and the caller's remaining budget in `x-request-deadline-ms` is honoured: work that would
  * outlive it ends with a 504 at the deadline. Knobs are read and set at run time with `GET`/`PUT /admin/knobs`.
  *
- * API: `POST /v1/charges` `{ amountCents, currency, reference }` → 201 `Charge`; `GET /v1/charges/:id`;
+ * API: `POST /v1/charges` `{ amountCents, currency, reference }` → 201 `Charge` (409 `voided` for a key refunded
+ * before its charge arrived); `POST /v1/refunds` with the charge's `Idempotency-Key` → 200 `{ chargeId, status }`
+ * (refunds the charge made under the key, or voids the key); `GET /v1/charges/:id`;
  * `GET|PUT /admin/knobs` and `GET /admin/charges` (every charge made; both with `knobsToken`, as a bearer token);
  * `GET /healthz`.
  *
@@ -125,6 +128,7 @@ export async function startPaymentSimulator(
   let knobs = checkKnobs({ latencyMs: 0, errorRate: 0, down: false }, options.knobs ?? {});
   const byKey = new Map<string, Charge>();
   const byId = new Map<string, Charge>();
+  const voided = new Set<string>();
   let attempts = 0;
   const deadlines: (number | undefined)[] = [];
 
@@ -169,6 +173,11 @@ export async function startPaymentSimulator(
       return;
     }
     const key = req.headers['idempotency-key'];
+    // A key refunded (voided) before its charge arrived, or while it was held up: never charged afterwards.
+    if (typeof key === 'string' && voided.has(key) && !byKey.has(key)) {
+      send(res, 409, { error: 'voided' });
+      return;
+    }
     const existing = typeof key === 'string' ? byKey.get(key) : undefined;
     if (existing) {
       send(res, 200, existing);
@@ -180,9 +189,40 @@ export async function startPaymentSimulator(
     send(res, 201, made);
   }
 
+  /**
+   * Refunds the charge made under an idempotency key, or voids the key when there is none yet (a charge held up in
+   * flight is then refused), so a caller that does not know whether its charge went through can undo it either way.
+   * Idempotent: a repeat answers the same.
+   */
+  async function refund(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    await readJson(req);
+    const key = req.headers['idempotency-key'];
+    if (typeof key !== 'string' || key.length === 0) {
+      send(res, 400, { error: 'idempotency_key_required' });
+      return;
+    }
+    await delay(knobs.latencyMs);
+    if (res.destroyed) return;
+    if (knobs.down || (knobs.errorRate > 0 && random() < knobs.errorRate)) {
+      send(res, 503, { error: 'provider_unavailable' });
+      return;
+    }
+    voided.add(key);
+    const made = byKey.get(key);
+    if (!made) {
+      send(res, 200, { chargeId: null, status: 'voided' });
+      return;
+    }
+    const refunded: Charge = { ...made, status: 'refunded' };
+    byKey.set(key, refunded);
+    byId.set(made.id, refunded);
+    send(res, 200, { chargeId: made.id, status: 'refunded' });
+  }
+
   async function handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     const path = new URL(req.url ?? '/', 'http://provider').pathname;
     if (req.method === 'POST' && path === '/v1/charges') return charge(req, res);
+    if (req.method === 'POST' && path === '/v1/refunds') return refund(req, res);
     if (req.method === 'GET' && path.startsWith('/v1/charges/')) {
       const found = byId.get(path.slice('/v1/charges/'.length));
       return found ? send(res, 200, found) : send(res, 404, { error: 'not_found' });

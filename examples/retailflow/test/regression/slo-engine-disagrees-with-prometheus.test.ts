@@ -77,6 +77,7 @@ describe('the checkout SLO', () => {
         if (fail) throw new Error('provider down');
         return { id: `ch_${request.reference}`, ...request, status: 'succeeded' as const };
       },
+      refund: (request) => Promise.resolve({ chargeId: `ch_${request.reference}` }),
     };
     const started = await startTestService({}, { paymentGateway: gateway });
     service = started.service;
