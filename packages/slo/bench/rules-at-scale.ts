@@ -237,6 +237,44 @@ async function samplesPerCycle(port: number, rules: string): Promise<number> {
   return (total * SPECS) / sampled;
 }
 
+/** A rule's name without the window or severity: what the profile groups evaluation time by. */
+function ruleKind(rule: { name: string; type: string }): string {
+  if (rule.type === 'alerting')
+    return `alert ${rule.name.replace(/^.*BurnRate|^svc\d+-checkout-availability-/, '')}`;
+  return rule.name.replace(/rate(\d+[smhdw])+$/, 'rate<w>');
+}
+
+/**
+ * Where the evaluation time goes: `/api/v1/rules` gives each rule's last evaluation time; summed per rule kind
+ * (record name with the window replaced by `<w>`, or the alert's severity) over every group.
+ */
+async function profile(port: number): Promise<Record<string, number>> {
+  const body = (await (await fetch(`http://127.0.0.1:${port}/api/v1/rules`)).json()) as {
+    data: { groups: { rules: { name: string; type: string; evaluationTime: number }[] }[] };
+  };
+  const out: Record<string, number> = {};
+  for (const g of body.data.groups) {
+    for (const r of g.rules) out[ruleKind(r)] = (out[ruleKind(r)] ?? 0) + r.evaluationTime;
+  }
+  return Object.fromEntries(
+    Object.entries(out)
+      .sort((a, b) => b[1] - a[1])
+      .map(([k, v]) => [k, Number(v.toFixed(3))]),
+  );
+}
+
+/** A free loopback port (the kernel's pick), for Prometheus's listener. */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once('error', reject);
+    probe.listen(0, '127.0.0.1', () => {
+      const { port } = probe.address() as AddressInfo;
+      probe.close(() => resolve(port));
+    });
+  });
+}
+
 interface FormResult {
   readonly form: Form;
   readonly rules: number;
@@ -244,6 +282,8 @@ interface FormResult {
   readonly samplesPerCycle: number;
   readonly cpuCores: number;
   readonly rssMiB: number;
+  /** Seconds of the last evaluation per rule kind, summed over groups. */
+  readonly profile: Record<string, number>;
 }
 
 async function measureForm(form: Form, base: string, target: string): Promise<FormResult> {
@@ -260,7 +300,7 @@ async function measureForm(form: Form, base: string, target: string): Promise<Fo
       scrape_configs: [{ job_name: 'exporter', static_configs: [{ targets: [target] }] }],
     }),
   );
-  const port = 19_090 + FORMS.indexOf(form);
+  const port = await freePort();
   const argv = [
     `--config.file=${join(dir, 'prometheus.yml')}`,
     `--storage.tsdb.path=${join(dir, 'data')}`,
@@ -306,6 +346,7 @@ async function measureForm(form: Form, base: string, target: string): Promise<Fo
       samplesPerCycle: await samplesPerCycle(port, rules),
       cpuCores: delta('process_cpu_seconds_total') / wall,
       rssMiB: (end.get('process_resident_memory_bytes') ?? 0) / 1024 / 1024,
+      profile: await profile(port),
     };
   } finally {
     child.kill('SIGTERM');
@@ -353,6 +394,10 @@ try {
         (r.samplesPerCycle / baseline.samplesPerCycle).toFixed(3),
       );
     }
+  }
+  for (const r of results) {
+    console.log(`\nprofile ${r.form} (seconds of the last evaluation, summed over groups):`);
+    for (const [k, v] of Object.entries(r.profile)) console.log(`  ${k.padEnd(48)} ${v.toFixed(3)}`);
   }
   console.log(`total: ${((Date.now() - started) / 1000).toFixed(0)} s`);
   console.log(JSON.stringify({ bench: 'rules-at-scale', results, ratios }));
