@@ -233,6 +233,9 @@ describe('generateRules', () => {
     for (const alert of sli!.rules.filter((r): r is AlertingRule => 'alert' in r)) {
       for (const record of metaRecords) expect(alert.expr).not.toContain(record);
     }
+    // The group that decides (error ratios and alerts) is the same rule for rule: the alerts cannot change.
+    const [sliAlone] = generateRules([slo], { interval: '30s' }).groups;
+    expect(sli).toEqual(sliAlone);
     expect(generateRules([slo], { interval: '30s' }).groups.map((g) => g.interval)).toEqual(['30s', '30s']);
     expect(() => generateRules([slo], { metaInterval: 'often' })).toThrow(
       'Expected `metaInterval` to be a duration such as `1m` or `5m`, got `"often"`',
