@@ -111,8 +111,8 @@ export interface RulesOptions {
   /**
    * The evaluation interval of each SLO's metadata group (objective, error budget, period, the period's error
    * ratio and burn rate, budget left, period coverage): figures over a whole period that move slowly and that no
-   * alert reads. A longer interval than the alerts' cuts the rules evaluated per cycle by a third; the budget
-   * figures are then up to that old. Omitted, the group uses `interval`.
+   * alert reads (7 of an SLO's 21 rules). A longer interval than the alerts' evaluates them less often; the
+   * budget figures are then up to that old. Omitted, the group uses `interval`.
    * @default undefined (the same as `interval`)
    * @example
    * ```ts
