@@ -30,7 +30,7 @@ export function sloArtifacts(slos: readonly Slo[], runbookBaseUrl: string, sourc
     const rule = generated.groups.flatMap((g) => g.rules).find((r) => 'alert' in r && r.alert === alert);
     const labels = rule && 'labels' in rule && rule.labels ? Object.keys(rule.labels) : [];
     return {
-      ...sloRunbook(slo, alert, severity, rule?.expr ?? '', source),
+      ...sloRunbook(slo, alert, severity, rule?.expr ?? '', source, siblings(slos, slo)),
       labels: labels.filter((l) => l !== 'severity'),
       slo: slo.name,
     };
@@ -65,9 +65,38 @@ export function exemplarSelector(slo: Slo): string | undefined {
   return `${match[1]}_bucket${matchers === '{}' ? '' : matchers}`;
 }
 
-function sloRunbook(slo: Slo, alert: string, severity: string, expr: string, source: string): RunbookPage {
+/** The other objectives of the SLO document `slo` is one objective of (none for a single-objective SLO). */
+function siblings(slos: readonly Slo[], slo: Slo): Slo[] {
+  const group = slo.objectiveOf?.slo;
+  return group === undefined ? [] : slos.filter((s) => s.objectiveOf?.slo === group && s !== slo);
+}
+
+function sloRunbook(
+  slo: Slo,
+  alert: string,
+  severity: string,
+  expr: string,
+  source: string,
+  others: readonly Slo[],
+): RunbookPage {
   const sel = `{slo="${slo.name}"}`;
   const exemplars = exemplarSelector(slo);
+  const objectiveText =
+    slo.objectiveOf === undefined
+      ? ''
+      : ` It is objective \`${slo.objectiveOf.objective}\` of the SLO \`${slo.objectiveOf.slo}\`` +
+        (others.length === 0
+          ? '.'
+          : `, whose other objectives (${others.map((o) => `\`${o.name}\` at ${percent(o.objective)}`).join(', ')}) have their own budgets and alerts: a burn that pages the strictest objective may only ticket, or not touch, a looser one.`);
+  const groupQuery =
+    others.length === 0
+      ? []
+      : [
+          {
+            title: `Error budget left of every objective of \`${slo.objectiveOf!.slo}\` (recorded)`,
+            expr: `${SLO_RECORDS.budgetRemaining}{slo=~"${[slo, ...others].map((o) => o.name.replace(/\./g, '\\\\.')).join('|')}"}`,
+          },
+        ];
   const conditions = slo.alerting.conditions.filter((c) => c.severity === severity);
   const windows = conditions
     .map((c) => `${c.burnRate}x over ${c.longWindow} and ${c.shortWindow}`)
@@ -81,7 +110,7 @@ function sloRunbook(slo: Slo, alert: string, severity: string, expr: string, sou
     ...(exemplars ? { exemplars } : {}),
     runbook: {
       meaning:
-        `SLO **${slo.displayName}** (\`${slo.name}\`, service \`${slo.service}\`) promises ${percent(slo.objective)} good events. ` +
+        `SLO **${slo.displayName}** (\`${slo.name}\`, service \`${slo.service}\`) promises ${percent(slo.objective)} good events.${objectiveText} ` +
         `Its error ratio has been above the error budget times ${windows}: a long window proves the burn is real, a short ` +
         `one proves it is still going on. ${severity === 'page' ? 'At this rate a large share of the budget is gone within hours: act now.' : 'At this rate the budget runs out before the period ends: fix it in working hours.'}`,
       impact:
@@ -97,6 +126,7 @@ function sloRunbook(slo: Slo, alert: string, severity: string, expr: string, sou
           expr: `${SLO_RECORDS.alertHistoryCoverage}${sel}`,
         },
         { title: 'Error budget left (recorded)', expr: `${SLO_RECORDS.budgetRemaining}${sel}` },
+        ...groupQuery,
         {
           title:
             'Share of the period the recorded budget covers (below 1, the recorded budget speaks only of that share of the period)',

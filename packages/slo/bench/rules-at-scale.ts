@@ -12,12 +12,22 @@
  * memory. Samples read per cycle: every rule of the first ten SLOs evaluated once through the query API with
  * `stats=all` (`totalQueryableSamples`; Prometheus 2.42 has no counter of samples read), times SLOs / 10.
  *
- * Forms: `sloth` (Sloth's shape: every window a raw `rate()` ratio of the error and total queries), `raw`
- * (`ballast-slo rules --windows raw`: every window from the counters), `recorded` (the default: long windows from
- * the recorded 5m rates).
+ * Forms: `none` (no rules: what scrapes and the TSDB cost, subtracted to give the rules' CPU), `sloth` (Sloth's
+ * shape: every window a raw `rate()` ratio of the error and total queries), `raw` (`ballast-slo rules --windows
+ * raw`: every window from the counters), `recorded` (the default: long windows from the recorded 5m rates),
+ * `recorded-meta` (the default with the metadata groups every `--meta-interval`, 1m: a third as often as the
+ * alerts at the 20s interval). Every form runs `--warmup` (60s) after each group's first evaluation, then is
+ * measured over `--cycles` x `--interval` (at least one `--meta-interval`).
+ *
+ * Evaluation per cycle is the sum over groups of each group's last evaluation time (from `/api/v1/rules`), a group
+ * that runs every 5m counted for a fifteenth at a 20s interval. It is wall time: on a busy core it includes the
+ * time a group waited for the CPU, so it grows with the number of groups evaluating at once. Each form also prints
+ * where that time goes, summed per rule kind.
  *
  * Run: node --conditions=@ballast/source --import tsx packages/slo/bench/rules-at-scale.ts [--specs 200]
- *      [--hours 70] [--resolution 2m] [--interval 20s] [--cycles 3] [--forms sloth,raw,recorded]
+ *      [--hours 70] [--resolution 2m] [--interval 20s] [--cycles 6] [--forms none,sloth,raw,recorded,recorded-meta]
+ *      [--meta-interval 1m] [--warmup 60s]
+ *      [--block-duration 2h] (the backfill's block length; a Prometheus that ran for days holds compacted blocks)
  * Prints a table and, as its last line, one JSON object. Not part of `npm test`.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
@@ -39,8 +49,11 @@ const { values: args } = parseArgs({
     hours: { type: 'string', default: '70' },
     resolution: { type: 'string', default: '2m' },
     interval: { type: 'string', default: '20s' },
-    cycles: { type: 'string', default: '3' },
-    forms: { type: 'string', default: 'sloth,raw,recorded' },
+    cycles: { type: 'string', default: '6' },
+    forms: { type: 'string', default: 'none,sloth,raw,recorded,recorded-meta' },
+    'block-duration': { type: 'string', default: '2h' },
+    'meta-interval': { type: 'string', default: '1m' },
+    warmup: { type: 'string', default: '60s' },
   },
 });
 const SPECS = Number(args.specs);
@@ -50,7 +63,11 @@ const INTERVAL = args.interval;
 const INTERVAL_S = (parseDuration(INTERVAL) ?? 20_000) / 1000;
 const CYCLES = Number(args.cycles);
 const FORMS = args.forms.split(',') as Form[];
-type Form = 'sloth' | 'raw' | 'recorded';
+type Form = 'none' | 'sloth' | 'raw' | 'recorded' | 'recorded-meta';
+const BLOCK_DURATION = args['block-duration'];
+const META_INTERVAL = args['meta-interval'];
+/** How long every form runs after each group's first evaluation before measuring (cold chunks, page cache). */
+const WARMUP_S = (parseDuration(args.warmup) ?? 60_000) / 1000;
 
 const INSTANCES = 5;
 /** Requests per second of each instance, by status code: 0.15% server errors, under the 0.5% budget. */
@@ -109,7 +126,11 @@ function slothRules(): string {
 }
 
 function rulesOf(form: Form): string {
+  if (form === 'none') return 'groups: []\n';
   if (form === 'sloth') return slothRules();
+  if (form === 'recorded-meta') {
+    return generateRules(slos, { interval: INTERVAL, windows: 'recorded', metaInterval: META_INTERVAL }).yaml;
+  }
   return generateRules(slos, { interval: INTERVAL, windows: form }).yaml;
 }
 
@@ -161,7 +182,14 @@ async function backfill(dir: string): Promise<void> {
   }
   await write(out, `${marker}# EOF\n`);
   await new Promise<void>((resolve, reject) => out.end((e?: Error | null) => (e ? reject(e) : resolve())));
-  run('promtool', ['tsdb', 'create-blocks-from', 'openmetrics', file, join(dir, 'blocks')]);
+  run('promtool', [
+    'tsdb',
+    'create-blocks-from',
+    'openmetrics',
+    `--max-block-duration=${BLOCK_DURATION}`,
+    file,
+    join(dir, 'blocks'),
+  ]);
   rmSync(file);
 }
 
@@ -237,13 +265,69 @@ async function samplesPerCycle(port: number, rules: string): Promise<number> {
   return (total * SPECS) / sampled;
 }
 
+/** The rule groups as Prometheus reports them: interval and last evaluation (seconds), when it last ran. */
+async function groupsOf(
+  port: number,
+): Promise<{ interval: number; evaluationTime: number; lastEvaluation: number }[]> {
+  const body = (await (await fetch(`http://127.0.0.1:${port}/api/v1/rules`)).json()) as {
+    data: { groups: { interval: number; evaluationTime: number; lastEvaluation: string }[] };
+  };
+  return body.data.groups.map((g) => ({
+    interval: g.interval,
+    evaluationTime: g.evaluationTime,
+    lastEvaluation: Math.max(0, Date.parse(g.lastEvaluation) || 0),
+  }));
+}
+
+/** A rule's name without the window or severity: what the profile groups evaluation time by. */
+function ruleKind(rule: { name: string; type: string }): string {
+  if (rule.type === 'alerting')
+    return `alert ${rule.name.replace(/^.*BurnRate|^svc\d+-checkout-availability-/, '')}`;
+  return rule.name.replace(/rate(\d+[smhdw])+$/, 'rate<w>');
+}
+
+/**
+ * Where the evaluation time goes: `/api/v1/rules` gives each rule's last evaluation time; summed per rule kind
+ * (record name with the window replaced by `<w>`, or the alert's severity) over every group.
+ */
+async function profile(port: number): Promise<Record<string, number>> {
+  const body = (await (await fetch(`http://127.0.0.1:${port}/api/v1/rules`)).json()) as {
+    data: { groups: { rules: { name: string; type: string; evaluationTime: number }[] }[] };
+  };
+  const out: Record<string, number> = {};
+  for (const g of body.data.groups) {
+    for (const r of g.rules) out[ruleKind(r)] = (out[ruleKind(r)] ?? 0) + r.evaluationTime;
+  }
+  return Object.fromEntries(
+    Object.entries(out)
+      .sort((a, b) => b[1] - a[1])
+      .map(([k, v]) => [k, Number(v.toFixed(3))]),
+  );
+}
+
+/** A free loopback port (the kernel's pick), for Prometheus's listener. */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once('error', reject);
+    probe.listen(0, '127.0.0.1', () => {
+      const { port } = probe.address() as AddressInfo;
+      probe.close(() => resolve(port));
+    });
+  });
+}
+
 interface FormResult {
   readonly form: Form;
   readonly rules: number;
   readonly evalSecondsPerCycle: number;
   readonly samplesPerCycle: number;
   readonly cpuCores: number;
+  /** Prometheus CPU seconds per cycle of INTERVAL (rules, scrapes, compaction: compare with the `none` form). */
+  readonly cpuSecondsPerCycle: number;
   readonly rssMiB: number;
+  /** Seconds of the last evaluation per rule kind, summed over groups. */
+  readonly profile: Record<string, number>;
 }
 
 async function measureForm(form: Form, base: string, target: string): Promise<FormResult> {
@@ -260,7 +344,7 @@ async function measureForm(form: Form, base: string, target: string): Promise<Fo
       scrape_configs: [{ job_name: 'exporter', static_configs: [{ targets: [target] }] }],
     }),
   );
-  const port = 19_090 + FORMS.indexOf(form);
+  const port = await freePort();
   const argv = [
     `--config.file=${join(dir, 'prometheus.yml')}`,
     `--storage.tsdb.path=${join(dir, 'data')}`,
@@ -276,36 +360,36 @@ async function measureForm(form: Form, base: string, target: string): Promise<Fo
     await waitFor('prometheus ready', 120_000, async () =>
       (await fetch(`http://127.0.0.1:${port}/-/ready`)).ok ? true : undefined,
     );
-    // The first cycle reads cold chunks: start counting after it.
-    const first = await waitFor('the first evaluation', 120_000, async () => {
-      const m = await metrics(port);
-      return (m.get('prometheus_rule_group_iterations_total') ?? 0) >= 1 ? m : undefined;
-    });
-    const startIter = first.get('prometheus_rule_group_iterations_total')!;
+    // Every group evaluates once first (cold chunks; a 5m metadata group first runs up to 5m in): count after.
+    await waitFor('every group evaluated once', 420_000, async () =>
+      (await groupsOf(port)).every((g) => g.lastEvaluation > 0) ? true : undefined,
+    );
+    await sleep(WARMUP_S * 1000);
     const start = await metrics(port);
     const startWall = Date.now();
+    // CPU over whole cycles of the slowest group, at least CYCLES cycles of the alerts' groups: the same window
+    // for every form when --cycles x --interval covers --meta-interval.
+    const longest = Math.max(INTERVAL_S, ...(await groupsOf(port)).map((g) => g.interval));
+    const windowS = Math.max(CYCLES * INTERVAL_S, longest);
     const durations: number[] = [];
-    let last = startIter;
-    let end = start;
-    while (durations.length < CYCLES) {
-      await sleep(1000);
-      end = await metrics(port);
-      const iter = end.get('prometheus_rule_group_iterations_total') ?? 0;
-      if (iter > last) {
-        last = iter;
-        durations.push(end.get('prometheus_rule_group_last_duration_seconds') ?? 0);
-      }
-      if (Date.now() - startWall > (CYCLES + 3) * INTERVAL_S * 1000 + 60_000) break;
+    while ((Date.now() - startWall) / 1000 < windowS) {
+      await sleep(INTERVAL_S * 1000);
+      // Each group's last evaluation time, weighted by how often it runs per cycle of INTERVAL.
+      const groups = await groupsOf(port);
+      durations.push(groups.reduce((sum, g) => sum + (g.evaluationTime * INTERVAL_S) / g.interval, 0));
     }
+    const end = await metrics(port);
     const wall = (Date.now() - startWall) / 1000;
     const delta = (k: string): number => (end.get(k) ?? 0) - (start.get(k) ?? 0);
     return {
       form,
       rules: rules.split('\n').filter((l) => /^\s+- (record|alert):/.test(l)).length,
       evalSecondsPerCycle: durations.reduce((a, b) => a + b, 0) / Math.max(1, durations.length),
+      cpuSecondsPerCycle: (delta('process_cpu_seconds_total') / wall) * INTERVAL_S,
       samplesPerCycle: await samplesPerCycle(port, rules),
       cpuCores: delta('process_cpu_seconds_total') / wall,
       rssMiB: (end.get('process_resident_memory_bytes') ?? 0) / 1024 / 1024,
+      profile: await profile(port),
     };
   } finally {
     child.kill('SIGTERM');
@@ -332,27 +416,36 @@ try {
     server.close();
   }
   const baseline = results.find((r) => r.form === 'sloth');
+  const idle = results.find((r) => r.form === 'none');
+  /** CPU seconds per cycle the rules cost: the form's minus Prometheus's with no rules (scrapes, TSDB). */
+  const ruleCpu = (r: FormResult): number => r.cpuSecondsPerCycle - (idle?.cpuSecondsPerCycle ?? 0);
   console.log('');
   console.log(
-    '| rules | rules written | evaluation per cycle | samples read per cycle | Prometheus CPU | RSS |',
+    '| rules | rules written | evaluation per cycle (sum over groups) | samples read per cycle | Prometheus CPU per cycle | of which rules | RSS |',
   );
-  console.log('| --- | --- | --- | --- | --- | --- |');
+  console.log('| --- | --- | --- | --- | --- | --- | --- |');
   for (const r of results) {
     console.log(
       `| ${r.form} | ${r.rules} | ${r.evalSecondsPerCycle.toFixed(2)} s | ${(r.samplesPerCycle / 1e6).toFixed(2)} M | ` +
-        `${r.cpuCores.toFixed(3)} cores | ${r.rssMiB.toFixed(0)} MiB |`,
+        `${r.cpuSecondsPerCycle.toFixed(2)} s | ${idle ? `${ruleCpu(r).toFixed(2)} s` : '-'} | ${r.rssMiB.toFixed(0)} MiB |`,
     );
   }
   const ratios: Record<string, number> = {};
   if (baseline) {
-    for (const r of results.filter((x) => x !== baseline)) {
-      ratios[`${r.form}_vs_sloth_eval_time`] = Number(
+    for (const r of results.filter((x) => x !== baseline && x !== idle)) {
+      const key = r.form.replace(/-/g, '_');
+      ratios[`${key}_vs_sloth_eval_time`] = Number(
         (r.evalSecondsPerCycle / baseline.evalSecondsPerCycle).toFixed(3),
       );
-      ratios[`${r.form}_vs_sloth_samples`] = Number(
-        (r.samplesPerCycle / baseline.samplesPerCycle).toFixed(3),
-      );
+      ratios[`${key}_vs_sloth_samples`] = Number((r.samplesPerCycle / baseline.samplesPerCycle).toFixed(3));
+      if (idle) {
+        ratios[`${key}_vs_sloth_rule_cpu`] = Number((ruleCpu(r) / ruleCpu(baseline)).toFixed(3));
+      }
     }
+  }
+  for (const r of results) {
+    console.log(`\nprofile ${r.form} (seconds of the last evaluation, summed over groups):`);
+    for (const [k, v] of Object.entries(r.profile)) console.log(`  ${k.padEnd(48)} ${v.toFixed(3)}`);
   }
   console.log(`total: ${((Date.now() - started) / 1000).toFixed(0)} s`);
   console.log(JSON.stringify({ bench: 'rules-at-scale', results, ratios }));

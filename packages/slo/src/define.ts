@@ -8,6 +8,7 @@ import type {
   BurnRateCondition,
   CalendarUnit,
   Indicator,
+  ObjectiveOf,
   PrometheusSource,
   Severity,
   Slo,
@@ -100,6 +101,12 @@ export interface SloInput {
   readonly labels?: Readonly<Record<string, string>>;
   /** Where the spec came from (set by the YAML loader). */
   readonly source?: SpecLocation;
+  /**
+   * For one objective of an SLO with several: the group's name and this objective's key. The engine then also
+   * records events given under `objectiveOf.slo` for this SLO (one call records every objective of the group).
+   * @default undefined
+   */
+  readonly objectiveOf?: ObjectiveOf;
 }
 
 /** A Prometheus label value and metric-friendly name: letters, digits, `_`, `-`, `.`, 1-63 characters. */
@@ -337,5 +344,19 @@ export function defineSlo(input: SloInput): Slo {
     alerting: buildAlerting(input.alerting, timeWindow),
     labels,
     ...(input.source === undefined ? {} : { source: input.source }),
+    ...(input.objectiveOf === undefined ? {} : { objectiveOf: buildObjectiveOf(input.objectiveOf, name) }),
   };
+}
+
+function buildObjectiveOf(value: ObjectiveOf, name: string): ObjectiveOf {
+  if (typeof value !== 'object' || value === null) {
+    throw invalidOption('objectiveOf', '{ slo, objective, index }', value);
+  }
+  const slo = checkName('objectiveOf.slo', value.slo);
+  if (slo === name) throw invalidOption('objectiveOf.slo', `a group name other than the SLO's own`, slo);
+  if (typeof value.objective !== 'string' || value.objective === '') {
+    throw invalidOption('objectiveOf.objective', 'a non-empty string', value.objective);
+  }
+  const index = checkNumber('objectiveOf.index', value.index, 0, { min: 0, integer: true });
+  return { slo, objective: value.objective, index };
 }

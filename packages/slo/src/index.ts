@@ -8,6 +8,7 @@ export type {
   GoodRatioIndicator,
   Indicator,
   LatencyIndicator,
+  ObjectiveOf,
   OccurrencesBudgeting,
   PrometheusSource,
   RatioIndicator,

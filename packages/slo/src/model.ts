@@ -237,6 +237,24 @@ export interface SpecLocation {
 }
 
 /**
+ * Where an objective of an SLO document with several objectives (OpenSLO `objectives: [...]`) came from. Each
+ * objective is its own {@link Slo}, named `<document>-<objective>`, with its own error budget, series, alerts and
+ * report line; this says which document and objective it is.
+ * @example
+ * ```ts
+ * if (slo.objectiveOf) console.log(`${slo.objectiveOf.slo}, objective ${slo.objectiveOf.objective}`);
+ * ```
+ */
+export interface ObjectiveOf {
+  /** The SLO document's name (`search-latency`); recording events under it records them for every objective. */
+  readonly slo: string;
+  /** The objective's key: its `name`, else its display name in kebab case, else its position from 1. */
+  readonly objective: string;
+  /** The objective's position in the document, from 0. */
+  readonly index: number;
+}
+
+/**
  * One service level objective.
  *
  * @example
@@ -269,6 +287,8 @@ export interface Slo {
   readonly labels: Readonly<Record<string, string>>;
   /** Set for SLOs loaded from a file. */
   readonly source?: SpecLocation;
+  /** Set for one objective of a document with several: the document and the objective. */
+  readonly objectiveOf?: ObjectiveOf;
 }
 
 const DAY_MS = 86_400_000;

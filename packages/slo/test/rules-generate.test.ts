@@ -224,6 +224,24 @@ describe('generateRules', () => {
     }
   });
 
+  it('evaluates the metadata group at its own interval when asked, the alerts at theirs', () => {
+    const slo = availability();
+    const [sli, meta] = generateRules([slo], { interval: '30s', metaInterval: '5m' }).groups;
+    expect([sli!.interval, meta!.interval]).toEqual(['30s', '5m']);
+    // Nothing an alert reads lives in the metadata group.
+    const metaRecords = new Set(meta!.rules.map((r) => ('record' in r ? r.record : '')));
+    for (const alert of sli!.rules.filter((r): r is AlertingRule => 'alert' in r)) {
+      for (const record of metaRecords) expect(alert.expr).not.toContain(record);
+    }
+    // The group that decides (error ratios and alerts) is the same rule for rule: the alerts cannot change.
+    const [sliAlone] = generateRules([slo], { interval: '30s' }).groups;
+    expect(sli).toEqual(sliAlone);
+    expect(generateRules([slo], { interval: '30s' }).groups.map((g) => g.interval)).toEqual(['30s', '30s']);
+    expect(() => generateRules([slo], { metaInterval: 'often' })).toThrow(
+      'Expected `metaInterval` to be a duration such as `1m` or `5m`, got `"often"`',
+    );
+  });
+
   it('rejects SLOs with the same name', () => {
     expect(() => generateRules([availability(), availability()])).toThrow(
       /Expected `slos` to be SLOs with unique names, got `"checkout-availability"`/,

@@ -111,7 +111,7 @@ const CORPUS: Record<string, [line: number, column: number, path: string, messag
   'missing-target': [28, 7, 'spec.objectives[0]', 'missing required field `target`'],
   'no-indicator': [6, 3, 'spec', 'missing `indicator` or `indicatorRef`'],
   'not-a-mapping': [1, 1, '', 'expected a mapping with `apiVersion`, `kind`, `metadata` and `spec`, got'],
-  'op-on-ratio': [29, 7, 'spec.objectives[0].op', '`op` and `value` apply to `thresholdMetric` SLIs only'],
+  'op-on-ratio': [29, 11, 'spec.objectives[0].op', '`op: lte` applies to `thresholdMetric` SLIs only'],
   'query-missing': [
     22,
     15,
@@ -141,7 +141,38 @@ const CORPUS: Record<string, [line: number, column: number, path: string, messag
     20,
     19,
     'spec.indicator.spec.ratioMetric.total.metricSource.type',
-    'expected `Prometheus`',
+    'unsupported indicator source `Datadog`: Ballast reads Prometheus only',
+  ],
+  'source-cloudwatch': [
+    13,
+    17,
+    'spec.indicator.spec.thresholdMetric.metricSource.type',
+    'unsupported indicator source `CloudWatch`: Ballast reads Prometheus only (`type: Prometheus` with a PromQL `spec.query`)',
+  ],
+  'source-ref-only': [
+    20,
+    13,
+    'spec.indicator.spec.ratioMetric.total.metricSource.metricSourceRef',
+    'a `metricSourceRef` without `type` is not supported (Ballast reads no DataSource documents)',
+  ],
+  'ratio-raw': [
+    14,
+    9,
+    'spec.indicator.spec.ratioMetric.raw',
+    'a `raw` ratio metric (a precomputed ratio) is not supported',
+  ],
+  'datasource-kind': [3, 7, 'kind', '`DataSource` documents are not supported'],
+  'alert-when-breaching-false': [
+    34,
+    9,
+    'spec.alertPolicies[0].spec.alertWhenBreaching',
+    '`alertWhenBreaching: false` is not supported',
+  ],
+  'alert-condition-op-lte': [
+    42,
+    21,
+    'spec.alertPolicies[0].spec.conditions[0].spec.condition.op',
+    'expected `gt` or `gte` (burn rates are compared with `>`), got `"lte"`',
   ],
   'target-and-percent': [
     29,
@@ -170,7 +201,12 @@ const CORPUS: Record<string, [line: number, column: number, path: string, messag
     'applies to `budgetingMethod: Timeslices` only',
   ],
   'timeslices-missing-window': [28, 7, 'spec.objectives[0]', 'missing required field `timeSliceWindow`'],
-  'two-objectives': [28, 5, 'spec.objectives', 'expected a list of exactly one objective'],
+  'objectives-same-key': [
+    30,
+    7,
+    'spec.objectives[1].displayName',
+    '`internal` (from `displayName`) is also the key of objectives[0]: give one a `name`',
+  ],
   'two-time-windows': [24, 5, 'spec.timeWindow', 'expected a list of exactly one time window, got 2 item(s)'],
   'unknown-field-metadata': [
     5,
@@ -183,7 +219,7 @@ const CORPUS: Record<string, [line: number, column: number, path: string, messag
     2,
     7,
     'kind',
-    'expected one of `SLO`, `SLI`, `AlertPolicy`, `AlertCondition`, `Service`, got `"DataSource"`',
+    'expected one of `SLO`, `SLI`, `AlertPolicy`, `AlertCondition`, `AlertNotificationTarget`, `Service`, got `"Dashboard"`',
   ],
   'unknown-sli-ref': [7, 17, 'spec.indicatorRef', 'unknown SLI `checkout-requests`'],
   'wrong-api-version': [1, 13, 'apiVersion', 'expected `openslo/v1`, got `"openslo/v2alpha"`'],
@@ -214,6 +250,36 @@ describe('the malformed-spec corpus', () => {
     expect(formatSpecError(first)).toBe(
       `${file}:${line}:${column}: ${path === '' ? '' : `${path}: `}${first.message}`,
     );
+  });
+});
+
+describe('what Ballast does not read', () => {
+  it.each(['source-cloudwatch', 'source-ref-only', 'ratio-raw'])(
+    '%s.yaml gives one error, not the schema errors of the unsupported part',
+    (name) => {
+      const file = `${name}.yaml`;
+      const { errors } = parseSpecs([{ file, text: readFileSync(join(dir, file), 'utf8') }]);
+      expect(errors.map(formatSpecError)).toHaveLength(1);
+    },
+  );
+
+  it('accepts AlertNotificationTarget documents (routing stays with Alertmanager)', () => {
+    const text = readFileSync(join(dir, 'alert-severity.yaml'), 'utf8').replace(
+      'severity: critical',
+      'severity: page',
+    );
+    const target = `---
+apiVersion: openslo/v1
+kind: AlertNotificationTarget
+metadata:
+  name: OnCallDevopsMailNotification
+spec:
+  description: Notifies by a mail message to the on-call devops mailing group
+  target: email
+`;
+    const { slos, errors } = parseSpecs([{ file: 'targets.yaml', text: text + target }]);
+    expect(errors).toEqual([]);
+    expect(slos.map((s) => s.name)).toEqual(['checkout-availability']);
   });
 });
 

@@ -10,7 +10,7 @@ export const command: CliCommand = {
   name: 'rules',
   summary: 'Write Prometheus recording and alerting rules (and promtool tests)',
   usage:
-    'ballast-slo rules <files or directories...> [-o FILE] [--tests DIR] [--runbook-base-url URL] [--interval D] [--windows recorded|raw]',
+    'ballast-slo rules <files or directories...> [-o FILE] [--tests DIR] [--runbook-base-url URL] [--interval D] [--meta-interval D] [--windows recorded|raw]',
   help: `Prints one Prometheus rules file for every SLO in the spec files: the error ratio over each alert window
 (slo:sli_error:ratio_rate<window>), the period's traffic-weighted error ratio, metadata (slo:objective:ratio,
 slo:error_budget:ratio, slo:period:seconds, slo:period_burn_rate:ratio, slo:period_error_budget_remaining:ratio),
@@ -23,6 +23,8 @@ Options:
                              <slo>.test.yml; run them with: promtool test rules DIR/*.test.yml
   --runbook-base-url URL     prefix of each alert's runbook_url: URL/runbooks/<AlertName>.md (default: relative)
   --interval DURATION        evaluation interval of every rule group (default: Prometheus's global one)
+  --meta-interval DURATION   evaluation interval of each SLO's metadata group (budget left, period figures:
+                             nothing an alert reads); longer than --interval, fewer rules per cycle
   --windows recorded|raw     windows of 12h and more from the recorded 5m rates (recorded, the default) or
                              from rate() of the counters (raw)
 
@@ -33,6 +35,7 @@ Exit codes: 0 written, 1 invalid spec (errors on stderr), 2 usage error.`,
       tests: { type: 'string' },
       'runbook-base-url': { type: 'string' },
       interval: { type: 'string' },
+      'meta-interval': { type: 'string' },
       windows: { type: 'string' },
     });
     const given = values.windows;
@@ -44,6 +47,7 @@ Exit codes: 0 written, 1 invalid spec (errors on stderr), 2 usage error.`,
     const options: RulesOptions = {
       ...(values['runbook-base-url'] === undefined ? {} : { runbookBaseUrl: values['runbook-base-url'] }),
       ...(values.interval === undefined ? {} : { interval: values.interval }),
+      ...(values['meta-interval'] === undefined ? {} : { metaInterval: values['meta-interval'] }),
       ...(given === 'recorded' || given === 'raw' ? { windows: given } : {}),
     };
     const { yaml } = generateRules(slos, options);

@@ -95,6 +95,8 @@ export interface SloEngineOptions {
 export class SloEngine {
   readonly #clock: Clock;
   readonly #states = new Map<string, SloState>();
+  /** The objectives of each SLO document with several (`objectiveOf.slo`): recording under it records each. */
+  readonly #groups = new Map<string, SloState[]>();
   readonly #policy: ResolvedBudgetPolicy;
   readonly #alert = new EventEmitter<SloAlertEvent>();
   readonly #unknown = new Set<string>();
@@ -137,7 +139,22 @@ export class SloEngine {
         throw invalidOption(`slos[${i}]`, 'an SLO from defineSlo() or parseSpecs()', slo);
       }
       if (this.#states.has(slo.name)) throw invalidOption(`slos[${i}].name`, 'a unique SLO name', slo.name);
-      this.#states.set(slo.name, new SloState(slo, start, resolutionMs));
+      const state = new SloState(slo, start, resolutionMs);
+      this.#states.set(slo.name, state);
+      if (slo.objectiveOf !== undefined) {
+        const group = this.#groups.get(slo.objectiveOf.slo);
+        if (group) group.push(state);
+        else this.#groups.set(slo.objectiveOf.slo, [state]);
+      }
+    }
+    for (const [name, group] of this.#groups) {
+      if (this.#states.has(name)) {
+        throw invalidOption(
+          `slos[${slos.indexOf(group[0]!.slo)}].objectiveOf.slo`,
+          'a group name that is not also an SLO name',
+          name,
+        );
+      }
     }
     if (this.#evaluateEveryMs > 0) this.#schedule();
     if (this.#timestampResolutionMs > 0) this.#tick();
@@ -169,10 +186,14 @@ export class SloEngine {
     return this.#state(sloName).ring.byteLength;
   }
 
-  /** Records `good` good and `bad` bad events for `sloName` at the clock's current time. Never throws. */
+  /**
+   * Records `good` good and `bad` bad events for `sloName` at the clock's current time. Never throws. Given the
+   * name of an SLO document with several objectives (`objectiveOf.slo`), records them for each objective.
+   */
   record(sloName: string, good: number, bad: number): void {
     const state = this.#states.get(sloName);
-    if (state === undefined) return this.#unknownSlo(sloName);
+    const group = state === undefined ? this.#groups.get(sloName) : undefined;
+    if (state === undefined && group === undefined) return this.#unknownSlo(sloName);
     if (!(good >= 0 && bad >= 0 && good + bad < Infinity)) {
       reportError(
         invalidOption('record(good, bad)', 'finite numbers >= 0', [good, bad]),
@@ -180,16 +201,26 @@ export class SloEngine {
       );
       return;
     }
-    state.ring.record(this.#stamp(), good, bad);
+    const t = this.#stamp();
+    if (state !== undefined) state.ring.record(t, good, bad);
+    else for (const member of group!) member.ring.record(t, good, bad);
   }
 
-  /** Records one event: good when `ok` is true. The fast path for per-request instrumentation. Never throws. */
+  /**
+   * Records one event: good when `ok` is true. The fast path for per-request instrumentation. Never throws. Given
+   * the name of an SLO document with several objectives, records the event for each objective.
+   */
   recordEvent(sloName: string, ok: boolean): void {
     const state = this.#states.get(sloName);
-    if (state === undefined) return this.#unknownSlo(sloName);
     const t = this.#timestampResolutionMs > 0 ? this.#now : this.#clock.now();
-    if (ok) state.ring.record(t, 1, 0);
-    else state.ring.record(t, 0, 1);
+    if (state !== undefined) {
+      if (ok) state.ring.record(t, 1, 0);
+      else state.ring.record(t, 0, 1);
+      return;
+    }
+    const group = this.#groups.get(sloName);
+    if (group === undefined) return this.#unknownSlo(sloName);
+    for (const member of group) member.ring.record(t, ok ? 1 : 0, ok ? 0 : 1);
   }
 
   /** Records one good event. */
@@ -205,16 +236,25 @@ export class SloEngine {
   /**
    * Records one observation of a latency SLO: good when `value` (in the histogram's unit, seconds for
    * `*_seconds`) is at or below the SLO's threshold. Reported and dropped for SLOs that are not latency SLOs.
+   * Given the name of an SLO document with several objectives, each objective judges the value against its own
+   * threshold (one observation can be good for `lte 1s` and bad for `lte 0.3s`).
    */
   recordLatency(sloName: string, value: number): void {
     const state = this.#states.get(sloName);
-    if (state === undefined) return this.#unknownSlo(sloName);
+    if (state !== undefined) return this.#recordLatency(state, value);
+    const group = this.#groups.get(sloName);
+    if (group === undefined) return this.#unknownSlo(sloName);
+    for (const member of group) this.#recordLatency(member, value);
+  }
+
+  #recordLatency(state: SloState, value: number): void {
     const indicator = state.slo.indicator;
     if (indicator.kind !== 'latency') {
-      reportError(new TypeError(`SLO ${sloName} is not a latency SLO`), 'recordLatency');
+      reportError(new TypeError(`SLO ${state.slo.name} is not a latency SLO`), 'recordLatency');
       return;
     }
-    this.recordEvent(sloName, value <= indicator.threshold);
+    const ok = value <= indicator.threshold;
+    state.ring.record(this.#stamp(), ok ? 1 : 0, ok ? 0 : 1);
   }
 
   /**

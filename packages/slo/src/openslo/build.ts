@@ -77,29 +77,57 @@ class Builder {
     );
   }
 
-  indicator(spec: RawSloSpec, slo: At): IndicatorInput | undefined {
-    let sli: At | undefined;
+  /** The SLI the SLO reads (inline or by reference): where its spec lives, or `undefined` after reporting. */
+  sli(spec: RawSloSpec, slo: At): At | undefined {
     const specAt = { doc: slo.doc, path: [...slo.path, 'spec'] };
     if (spec.indicator && spec.indicatorRef !== undefined) {
       return this.fail(specAt, 'expected either `indicator` or `indicatorRef`, not both', 'indicatorRef');
     }
-    if (spec.indicator) sli = { doc: slo.doc, path: [...specAt.path, 'indicator', 'spec'] };
-    else if (spec.indicatorRef !== undefined) {
+    if (spec.indicator) return { doc: slo.doc, path: [...specAt.path, 'indicator', 'spec'] };
+    if (spec.indicatorRef !== undefined) {
       const doc = this.resolve('SLI', spec.indicatorRef, {
         doc: slo.doc,
         path: [...specAt.path, 'indicatorRef'],
       });
-      if (!doc) return undefined;
-      sli = { doc, path: ['spec'] };
-    } else {
-      return this.fail(
-        specAt,
-        'missing `indicator` or `indicatorRef` (an inline SLI or the name of an SLI document)',
-      );
+      return doc ? { doc, path: ['spec'] } : undefined;
     }
+    return this.fail(
+      specAt,
+      'missing `indicator` or `indicatorRef` (an inline SLI or the name of an SLI document)',
+    );
+  }
+
+  /** The ratio half of the indicator, shared by every objective: `undefined` after reporting a problem. */
+  ratio(sli: At): IndicatorInput | undefined {
     const raw = sli.doc.get(sli.path) as RawSliSpec;
-    const objective = spec.objectives[0];
-    const objectiveAt = { doc: slo.doc, path: [...specAt.path, 'objectives', 0] };
+    const ratio = raw.ratioMetric!;
+    const ratioAt = { doc: sli.doc, path: [...sli.path, 'ratioMetric'] };
+    if (ratio.good && ratio.bad)
+      return this.fail(ratioAt, 'expected either `good` or `bad`, not both', 'bad');
+    const total = this.query(ratio.total, { doc: sli.doc, path: [...ratioAt.path, 'total'] });
+    if (ratio.good) {
+      const good = this.query(ratio.good, { doc: sli.doc, path: [...ratioAt.path, 'good'] });
+      return good !== undefined && total !== undefined ? { good, total } : undefined;
+    }
+    if (ratio.bad) {
+      const bad = this.query(ratio.bad, { doc: sli.doc, path: [...ratioAt.path, 'bad'] });
+      return bad !== undefined && total !== undefined ? { bad, total } : undefined;
+    }
+    return this.fail(ratioAt, 'missing `good` or `bad` (the events to count against `total`)');
+  }
+
+  /**
+   * The indicator of each objective: a ratio SLI is the same for all of them, a threshold SLI takes each
+   * objective's `value` as its latency threshold. `undefined` after reporting a problem.
+   */
+  indicators(spec: RawSloSpec, slo: At): IndicatorInput[] | undefined {
+    const sli = this.sli(spec, slo);
+    if (!sli) return undefined;
+    const raw = sli.doc.get(sli.path) as RawSliSpec;
+    const objectiveAt = (i: number): At => ({
+      doc: slo.doc,
+      path: [...slo.path, 'spec', 'objectives', i],
+    });
     if (raw.ratioMetric && raw.thresholdMetric) {
       return this.fail(
         sli,
@@ -108,27 +136,22 @@ class Builder {
       );
     }
     if (raw.ratioMetric) {
-      const ratio = raw.ratioMetric;
-      const ratioAt = { doc: sli.doc, path: [...sli.path, 'ratioMetric'] };
-      if (objective.op !== undefined || objective.value !== undefined) {
-        this.fail(
-          objectiveAt,
-          '`op` and `value` apply to `thresholdMetric` SLIs only',
-          objective.op !== undefined ? 'op' : 'value',
-        );
+      let ok = true;
+      for (const [i, objective] of spec.objectives.entries()) {
+        if (objective.value !== undefined) {
+          ok = false;
+          this.fail(objectiveAt(i), '`op` and `value` apply to `thresholdMetric` SLIs only', 'value');
+        }
+        if (objective.op === 'lte' || objective.op === 'lt') {
+          ok = false;
+          this.fail(
+            { doc: slo.doc, path: [...objectiveAt(i).path, 'op'] },
+            `\`op: ${objective.op}\` applies to \`thresholdMetric\` SLIs only; a ratio objective means good / total >= target (omit \`op\`, or write \`gte\` or \`gt\`)`,
+          );
+        }
       }
-      if (ratio.good && ratio.bad)
-        return this.fail(ratioAt, 'expected either `good` or `bad`, not both', 'bad');
-      const total = this.query(ratio.total, { doc: sli.doc, path: [...ratioAt.path, 'total'] });
-      if (ratio.good) {
-        const good = this.query(ratio.good, { doc: sli.doc, path: [...ratioAt.path, 'good'] });
-        return good !== undefined && total !== undefined ? { good, total } : undefined;
-      }
-      if (ratio.bad) {
-        const bad = this.query(ratio.bad, { doc: sli.doc, path: [...ratioAt.path, 'bad'] });
-        return bad !== undefined && total !== undefined ? { bad, total } : undefined;
-      }
-      return this.fail(ratioAt, 'missing `good` or `bad` (the events to count against `total`)');
+      const ratio = this.ratio(sli);
+      return ok && ratio ? spec.objectives.map(() => ratio) : undefined;
     }
     if (raw.thresholdMetric) {
       const query = raw.thresholdMetric.metricSource.spec.query;
@@ -139,15 +162,64 @@ class Builder {
           `expected a histogram selector such as \`http_request_duration_seconds{job="api"}\`, got ${shown(query)}`,
         );
       }
-      if (objective.value === undefined) {
-        return this.fail(
-          objectiveAt,
-          'missing required field `value` (the latency threshold in the histogram unit, e.g. `0.3`)',
-        );
+      const out: IndicatorInput[] = [];
+      for (const [i, objective] of spec.objectives.entries()) {
+        if (objective.op === 'gte' || objective.op === 'gt') {
+          this.fail(
+            { doc: slo.doc, path: [...objectiveAt(i).path, 'op'] },
+            `expected \`lte\` or \`lt\` (good events are at or below \`value\`: a histogram counts observations up to a bucket bound), got ${shown(objective.op)}`,
+          );
+        } else if (objective.value === undefined) {
+          this.fail(
+            objectiveAt(i),
+            'missing required field `value` (the latency threshold in the histogram unit, e.g. `0.3`)',
+          );
+        } else out.push({ latency: { histogram: query, threshold: objective.value } });
       }
-      return { latency: { histogram: query, threshold: objective.value } };
+      return out.length === spec.objectives.length ? out : undefined;
     }
     return this.fail(sli, 'missing `ratioMetric` or `thresholdMetric`');
+  }
+
+  /**
+   * The key of each objective when there are several (its `name`, else its display name in kebab case, else its
+   * position from 1), checked unique and short enough for `<slo>-<key>` to be a name.
+   */
+  objectiveKeys(spec: RawSloSpec, sloName: string, slo: At): string[] | undefined {
+    if (spec.objectives.length === 1) return [''];
+    const keys: string[] = [];
+    const first = new Map<string, number>();
+    let ok = true;
+    for (const [i, o] of spec.objectives.entries()) {
+      const at = { doc: slo.doc, path: [...slo.path, 'spec', 'objectives', i] };
+      const fromDisplay = (o.displayName ?? '')
+        .toLowerCase()
+        .replace(/[^a-z0-9]+/g, '-')
+        .replace(/^-+|-+$/g, '')
+        .slice(0, 32)
+        .replace(/-+$/, '');
+      const key = o.name ?? (fromDisplay === '' ? String(i + 1) : fromDisplay);
+      const seen = first.get(key);
+      if (seen !== undefined) {
+        ok = false;
+        this.fail(
+          at,
+          `expected objectives with distinct keys; \`${key}\` (from ${o.name === undefined ? '`displayName`' : '`name`'}) is also the key of objectives[${seen}]: give one a \`name\``,
+          o.name === undefined ? 'displayName' : 'name',
+        );
+        continue;
+      }
+      first.set(key, i);
+      if (`${sloName}-${key}`.length > 63) {
+        ok = false;
+        this.fail(
+          at,
+          `expected \`<slo>-<objective>\` within 63 characters, got \`${sloName}-${key}\`: give the objective a shorter \`name\``,
+        );
+      }
+      keys.push(key);
+    }
+    return ok ? keys : undefined;
   }
 
   window(spec: RawSloSpec, slo: At): WindowInput | undefined {
@@ -188,14 +260,18 @@ class Builder {
     return { calendar: unit, timeZone: tw.calendar.timeZone };
   }
 
-  objective(spec: RawSloSpec, slo: At): { objective: number; budgeting: SloInput['budgeting'] } | undefined {
-    const o = spec.objectives[0];
-    const at = { doc: slo.doc, path: [...slo.path, 'spec', 'objectives', 0] };
+  objective(
+    spec: RawSloSpec,
+    slo: At,
+    i: number,
+  ): { objective: number; budgeting: SloInput['budgeting'] } | undefined {
+    const o = spec.objectives[i]!;
+    const at = { doc: slo.doc, path: [...slo.path, 'spec', 'objectives', i] };
     let objective: number | undefined;
     if (o.target !== undefined && o.targetPercent !== undefined) {
       this.fail(at, 'expected either `target` or `targetPercent`, not both', 'targetPercent');
     } else if (o.target !== undefined) objective = o.target;
-    else if (o.targetPercent !== undefined) objective = o.targetPercent / 100;
+    else if (o.targetPercent !== undefined) objective = Number((o.targetPercent / 100).toPrecision(12));
     else
       this.fail(
         at,
@@ -289,6 +365,16 @@ class Builder {
         continue;
       }
       const rawPolicy = policy.spec.doc.get(policy.spec.path) as RawAlertPolicySpec;
+      if (rawPolicy.alertWhenBreaching === false) {
+        // The generated alerts fire while a condition breaches; a policy that must not would write dead alerts.
+        ok = false;
+        this.fail(
+          policy.spec,
+          '`alertWhenBreaching: false` is not supported: the generated burn-rate alerts fire while a condition breaches; leave the policy out of the SLO instead',
+          'alertWhenBreaching',
+        );
+        continue;
+      }
       for (const [j, c] of rawPolicy.conditions.entries()) {
         const cAt = { doc: policy.spec.doc, path: [...policy.spec.path, 'conditions', j] };
         const condition = this.refOrInline(c, 'conditionRef', 'AlertCondition', cAt);
@@ -347,42 +433,78 @@ class Builder {
 }
 
 /**
- * Builds the {@link Slo} of one schema-valid SLO document: resolves references, checks what the schema cannot
- * express, and calls {@link defineSlo}. Returns the located errors instead when there are any.
+ * Builds the {@link Slo}s of one schema-valid SLO document (one per objective): resolves references, checks what
+ * the schema cannot express, and calls {@link defineSlo}. Returns the located errors instead when there are any.
+ * A document with one objective gives one SLO named after it; with several, each objective gives an SLO named
+ * `<document>-<key>` with `objectiveOf` set, an `objective` label and `<display name>: <objective>` as display name.
  */
-export function buildSlo(doc: SpecDocument, registry: SpecRegistry): { slo?: Slo; errors: SpecError[] } {
+export function buildSlo(doc: SpecDocument, registry: SpecRegistry): { slos: Slo[]; errors: SpecError[] } {
   const b = new Builder(registry);
   const root: At = { doc, path: [] };
   const meta = doc.get(['metadata']) as RawMetadata;
   const spec = doc.get(['spec']) as RawSloSpec;
-  const indicator = b.indicator(spec, root);
+  const indicators = b.indicators(spec, root);
   const window = b.window(spec, root);
-  const objective = b.objective(spec, root);
+  const objectives = spec.objectives.map((_, i) => b.objective(spec, root, i));
+  const keys = b.objectiveKeys(spec, meta.name, root);
   const conditions = b.alerting(spec, root);
   const metadata = b.metadata(meta, root);
-  if (b.errors.length > 0 || !indicator || !window || !objective || conditions === false || !metadata) {
-    return { errors: b.errors };
+  if (
+    b.errors.length > 0 ||
+    !indicators ||
+    !window ||
+    !keys ||
+    objectives.some((o) => o === undefined) ||
+    conditions === false ||
+    !metadata
+  ) {
+    return { slos: [], errors: b.errors };
   }
   const location = doc.error([], '');
-  try {
-    const slo = defineSlo({
-      service: spec.service,
-      name: meta.name,
-      ...(meta.displayName === undefined ? {} : { displayName: meta.displayName }),
-      ...(spec.description === undefined ? {} : { description: spec.description }),
-      objective: objective.objective,
-      window,
-      indicator,
-      ...(objective.budgeting === undefined ? {} : { budgeting: objective.budgeting }),
-      alerting: {
-        ...(conditions === undefined ? {} : { conditions }),
-        ...(metadata.minEvents === undefined ? {} : { minEvents: metadata.minEvents }),
-      },
-      labels: metadata.labels,
-      source: { file: location.file, line: location.line, column: location.column },
-    });
-    return { slo, errors: [] };
-  } catch (error) {
-    return { errors: [doc.error(['spec'], error instanceof Error ? error.message : String(error))] };
+  const several = spec.objectives.length > 1;
+  const slos: Slo[] = [];
+  const errors: SpecError[] = [];
+  for (const [i, raw] of spec.objectives.entries()) {
+    const objective = objectives[i]!;
+    const key = keys[i]!;
+    const objectiveLocation = several ? doc.error(['spec', 'objectives', i], '') : location;
+    const displayName = meta.displayName ?? meta.name;
+    try {
+      slos.push(
+        defineSlo({
+          service: spec.service,
+          name: several ? `${meta.name}-${key}` : meta.name,
+          ...(several
+            ? { displayName: `${displayName}: ${raw.displayName ?? key}` }
+            : meta.displayName === undefined
+              ? {}
+              : { displayName: meta.displayName }),
+          ...(spec.description === undefined ? {} : { description: spec.description }),
+          objective: objective.objective,
+          window,
+          indicator: indicators[i]!,
+          ...(objective.budgeting === undefined ? {} : { budgeting: objective.budgeting }),
+          alerting: {
+            ...(conditions === undefined ? {} : { conditions }),
+            ...(metadata.minEvents === undefined ? {} : { minEvents: metadata.minEvents }),
+          },
+          labels: several ? { objective: key, ...metadata.labels } : metadata.labels,
+          source: {
+            file: objectiveLocation.file,
+            line: objectiveLocation.line,
+            column: objectiveLocation.column,
+          },
+          ...(several ? { objectiveOf: { slo: meta.name, objective: key, index: i } } : {}),
+        }),
+      );
+    } catch (error) {
+      errors.push(
+        doc.error(
+          several ? ['spec', 'objectives', i] : ['spec'],
+          error instanceof Error ? error.message : String(error),
+        ),
+      );
+    }
   }
+  return errors.length > 0 ? { slos: [], errors } : { slos, errors };
 }

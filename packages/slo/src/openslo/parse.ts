@@ -95,6 +95,15 @@ function readFile(source: SpecSource, errors: SpecError[], out: Parsed[]): numbe
       );
       continue;
     }
+    if (kind === 'DataSource') {
+      errors.push(
+        doc.error(
+          ['kind'],
+          '`DataSource` documents are not supported: Ballast reads Prometheus only; write `type: Prometheus` and `spec.query` in each `metricSource`',
+        ),
+      );
+      continue;
+    }
     if (typeof kind !== 'string' || !(SPEC_KINDS as readonly string[]).includes(kind)) {
       errors.push(
         doc.error(
@@ -187,7 +196,20 @@ export function parseSpecs(sources: readonly SpecSource[]): SpecParseResult {
         errors.push(e);
       }
     }
-    if (built.slo) slos.push(built.slo);
+    for (const slo of built.slos) {
+      const clash = slos.find((s) => s.name === slo.name);
+      if (clash) {
+        // An objective's `<slo>-<key>` can meet another document's name.
+        errors.push(
+          doc.error(
+            slo.objectiveOf ? ['spec', 'objectives', slo.objectiveOf.index] : ['metadata', 'name'],
+            `expected unique SLO names; \`${slo.name}\` is also the SLO at ${clash.source ? `${clash.source.file}:${clash.source.line}:${clash.source.column}` : 'another document'}`,
+          ),
+        );
+        continue;
+      }
+      slos.push(slo);
+    }
   }
   errors.sort((a, b) => (a.file === b.file ? a.line - b.line || a.column - b.column : 0));
   return { slos: errors.length > 0 ? [] : slos, errors, documents };

@@ -47,6 +47,7 @@ export interface RawConditionItem {
 
 export interface RawAlertPolicySpec {
   readonly description?: string;
+  readonly alertWhenBreaching?: boolean;
   readonly conditions: readonly RawConditionItem[];
 }
 
@@ -64,8 +65,9 @@ export interface RawTimeWindow {
 }
 
 export interface RawObjective {
+  readonly name?: string;
   readonly displayName?: string;
-  readonly op?: 'lte' | 'lt';
+  readonly op?: 'lte' | 'lt' | 'gte' | 'gt';
   readonly value?: number;
   readonly target?: number;
   readonly targetPercent?: number;
@@ -80,6 +82,6 @@ export interface RawSloSpec {
   readonly indicator?: { readonly metadata: RawMetadata; readonly spec: RawSliSpec };
   readonly timeWindow: readonly [RawTimeWindow];
   readonly budgetingMethod: 'Occurrences' | 'Timeslices';
-  readonly objectives: readonly [RawObjective];
+  readonly objectives: readonly RawObjective[];
   readonly alertPolicies?: readonly RawAlertPolicyItem[];
 }

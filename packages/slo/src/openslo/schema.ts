@@ -207,15 +207,22 @@ const sloSpec = {
     objectives: {
       type: 'array',
       minItems: 1,
-      maxItems: 1,
-      expected: 'a list of exactly one objective (write one SLO per objective)',
+      expected: 'a non-empty list of objectives (each gets its own error budget and alerts)',
       items: {
         type: 'object',
         expected: 'a mapping with `target` (or `targetPercent`)',
         additionalProperties: false,
         properties: {
+          name: {
+            type: 'string',
+            pattern: '^[a-z0-9]([a-z0-9-]{0,30}[a-z0-9])?$',
+            expected: 'a key of 1-32 lowercase letters, digits or `-` (the SLO is named `<slo>-<key>`)',
+          },
           displayName: text,
-          op: { enum: ['lte', 'lt'], expected: '`lte` or `lt` (good events are at or below `value`)' },
+          op: {
+            enum: ['lte', 'lt', 'gte', 'gt'],
+            expected: '`lte`, `lt`, `gte` or `gt`',
+          },
           value: { type: 'number', exclusiveMinimum: 0, expected: 'a threshold > 0 such as `0.3`' },
           target: {
             type: 'number',
@@ -277,10 +284,17 @@ function document(kind: string, spec: object): object {
  * The OpenSLO kinds Ballast reads.
  * @example
  * ```ts
- * SPEC_KINDS; // ['SLO', 'SLI', 'AlertPolicy', 'AlertCondition', 'Service']
+ * SPEC_KINDS; // ['SLO', 'SLI', 'AlertPolicy', 'AlertCondition', 'AlertNotificationTarget', 'Service']
  * ```
  */
-export const SPEC_KINDS = ['SLO', 'SLI', 'AlertPolicy', 'AlertCondition', 'Service'] as const;
+export const SPEC_KINDS = [
+  'SLO',
+  'SLI',
+  'AlertPolicy',
+  'AlertCondition',
+  'AlertNotificationTarget',
+  'Service',
+] as const;
 
 /**
  * One of {@link SPEC_KINDS}.
@@ -297,6 +311,14 @@ export const SCHEMAS: Readonly<Record<SpecKind, object>> = {
   SLI: document('SLI', sliSpec),
   AlertPolicy: document('AlertPolicy', alertPolicySpec),
   AlertCondition: document('AlertCondition', alertConditionSpec),
+  // Read and checked, not used: where alerts go is Alertmanager's routing (on the alerts' labels).
+  AlertNotificationTarget: document('AlertNotificationTarget', {
+    type: 'object',
+    expected: 'a mapping with `target` (and optional `description`)',
+    required: ['target'],
+    additionalProperties: false,
+    properties: { target: text, description: text },
+  }),
   Service: document('Service', {
     type: 'object',
     expected: 'a mapping (with optional `description`)',

@@ -82,6 +82,74 @@ function toSpecError(doc: SpecDocument, error: ErrorObject): SpecError {
 }
 
 /**
+ * Parts of OpenSLO that Ballast does not read, each reported as one error naming what is not supported and what to
+ * write instead (rather than the schema's list of unknown fields and missing ones): a metric source of another
+ * type than Prometheus (or only a `metricSourceRef` to a DataSource), and `raw` (precomputed) ratio metrics. Returns
+ * the errors and the paths they cover (the schema's errors inside those are dropped).
+ */
+function unsupported(doc: SpecDocument): { errors: SpecError[]; covered: SpecPath[] } {
+  const errors: SpecError[] = [];
+  const covered: SpecPath[] = [];
+  const visit = (value: unknown, path: SpecPath): void => {
+    if (value === null || typeof value !== 'object') return;
+    if (Array.isArray(value)) {
+      value.forEach((item, i) => visit(item, [...path, i]));
+      return;
+    }
+    const record = value as Record<string, unknown>;
+    for (const [key, child] of Object.entries(record)) {
+      const at = [...path, key];
+      if (key === 'metricSource' && child !== null && typeof child === 'object' && !Array.isArray(child)) {
+        const source = child as Record<string, unknown>;
+        const type = source.type;
+        if (typeof type === 'string' && type.toLowerCase() !== 'prometheus') {
+          covered.push(at);
+          errors.push(
+            doc.error(
+              [...at, 'type'],
+              `unsupported indicator source \`${type}\`: Ballast reads Prometheus only (\`type: Prometheus\` with a PromQL \`spec.query\`)`,
+            ),
+          );
+          continue;
+        }
+        if (type === undefined && source.metricSourceRef !== undefined) {
+          covered.push(at);
+          errors.push(
+            doc.error(
+              at,
+              'a `metricSourceRef` without `type` is not supported (Ballast reads no DataSource documents); write `type: Prometheus` and `spec.query`',
+              'metricSourceRef',
+            ),
+          );
+          continue;
+        }
+      }
+      if (key === 'ratioMetric' && child !== null && typeof child === 'object' && !Array.isArray(child)) {
+        const ratio = child as Record<string, unknown>;
+        if (ratio.raw !== undefined || ratio.rawType !== undefined) {
+          covered.push(at);
+          errors.push(
+            doc.error(
+              at,
+              'a `raw` ratio metric (a precomputed ratio) is not supported: error budgets need counts of events; give `good` or `bad`, and `total`, as counters',
+              ratio.raw !== undefined ? 'raw' : 'rawType',
+            ),
+          );
+          continue;
+        }
+      }
+      visit(child, at);
+    }
+  };
+  visit(doc.value, []);
+  return { errors, covered };
+}
+
+function inside(path: SpecPath, prefix: SpecPath): boolean {
+  return prefix.length <= path.length && prefix.every((p, i) => path[i] === p);
+}
+
+/**
  * Validates one document against the schema of its kind and returns every problem, located, and whether the
  * known fields are all well-formed (`shapeOk`: the only problems are unknown fields), in which case references and
  * cross-field rules can still be checked. The `kind` must have been checked before.
@@ -91,10 +159,13 @@ export function validateDocument(
   kind: SpecKind,
 ): { errors: SpecError[]; shapeOk: boolean } {
   const validate = validators()[kind];
-  if (validate(doc.value)) return { errors: [], shapeOk: true };
-  const errors: SpecError[] = [];
+  const valid = validate(doc.value);
+  const { errors: notRead, covered } = unsupported(doc);
+  if (valid && notRead.length === 0) return { errors: [], shapeOk: true };
+  const errors: SpecError[] = [...notRead];
   const seen = new Set<string>();
-  for (const error of validate.errors ?? []) {
+  for (const error of valid ? [] : (validate.errors ?? [])) {
+    if (covered.some((c) => inside(pointerToPath(error.instancePath), c))) continue;
     const e = toSpecError(doc, error);
     // A value that is both the wrong type and fails a pattern yields two Ajv errors at one place; keep the first.
     const key = `${e.line}:${e.column}:${e.path}:${error.keyword === 'required' ? e.message : ''}`;
@@ -102,6 +173,8 @@ export function validateDocument(
     seen.add(key);
     errors.push(e);
   }
-  const shapeOk = (validate.errors ?? []).every((e) => e.keyword === 'additionalProperties');
+  const shapeOk =
+    notRead.length === 0 &&
+    (valid || (validate.errors ?? []).every((e) => e.keyword === 'additionalProperties'));
   return { errors, shapeOk };
 }

@@ -108,6 +108,18 @@ export interface RulesOptions {
    * ```
    */
   readonly windows?: 'recorded' | 'raw';
+  /**
+   * The evaluation interval of each SLO's metadata group (objective, error budget, period, the period's error
+   * ratio and burn rate, budget left, period coverage): figures over a whole period that move slowly and that no
+   * alert reads (7 of an SLO's 21 rules). A longer interval than the alerts' evaluates them less often; the
+   * budget figures are then up to that old. Omitted, the group uses `interval`.
+   * @default undefined (the same as `interval`)
+   * @example
+   * ```ts
+   * generateRules(slos, { interval: '30s', metaInterval: '5m' });
+   * ```
+   */
+  readonly metaInterval?: string;
 }
 
 /**
@@ -347,9 +359,13 @@ export function sloRuleGroups(slo: Slo, options: RulesOptions = {}): RuleGroup[]
   );
 
   const interval = options.interval === undefined ? {} : { interval: options.interval };
+  if (options.metaInterval !== undefined && parseDuration(options.metaInterval) === undefined) {
+    throw invalidOption('metaInterval', 'a duration such as `1m` or `5m`', options.metaInterval);
+  }
+  const metaInterval = options.metaInterval === undefined ? interval : { interval: options.metaInterval };
   return [
     { name: `slo-${slo.service}-${slo.name}-sli-and-alerts`, ...interval, rules: [...sli, ...alerts] },
-    { name: `slo-${slo.service}-${slo.name}-meta`, ...interval, rules: meta },
+    { name: `slo-${slo.service}-${slo.name}-meta`, ...metaInterval, rules: meta },
   ];
 }
 
