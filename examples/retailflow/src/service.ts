@@ -11,6 +11,7 @@ import { DEFAULT_CONFIG, loadConfig, type RetailFlowConfig } from './config.js';
 import { openRepository, seedDemoData, type Repository, type SqlRepository } from './data/index.js';
 import { createIdentity } from './identity/wiring.js';
 import { createBilling, type Billing } from './billing/wiring.js';
+import { createCost, type RetailFlowCost } from './cost/wiring.js';
 import { generateDevCertificates, mtlsFetch } from './identity/mtls.js';
 import { FLAG_RULES, FeatureFlags } from './flags/flags.js';
 import { loadOpenApiDocument, OpenApiSchemas } from './openapi.js';
@@ -79,6 +80,8 @@ export interface RetailFlow {
   readonly readiness: Readiness;
   /** Plans, quotas and the usage meter. */
   readonly billing: Billing;
+  /** Cost attribution by tenant and route, and its report. */
+  readonly cost: RetailFlowCost;
   /** The payment simulator, when RetailFlow started it (no `PAYMENT_URL`). */
   readonly provider: PaymentSimulator | undefined;
   /** HTTP requests being handled now. */
@@ -247,6 +250,18 @@ export async function startRetailFlow(
     });
     closers.push(() => billing.close());
 
+    // Per-request cost by tenant and route (CPU, database time, bytes), priced for `GET /admin/cost`.
+    const cost = createCost({
+      config,
+      clock,
+      registry: telemetry.metrics.prom,
+      driver: (repo as SqlRepository).driver,
+      billing,
+      repo,
+      policies: policies.observable,
+    });
+    closers.push(() => cost.close());
+
     const authentication = new RequestAuthentication({
       authenticators: [...(options.authenticators ?? []), identity.authenticator],
       clock,
@@ -269,7 +284,8 @@ export async function startRetailFlow(
       schemas,
       ops: { readiness, metrics: telemetry.metricsHandler, sloReport: () => slos.report(), clock },
       // Request logs after RED (which captures the route they name); not in the front door: sheds are counted, not logged.
-      instrumentation: [...telemetry.middleware, logging.middleware],
+      // Cost after RED too: it reads the route RED captured when the response closes.
+      instrumentation: [...telemetry.middleware, cost.middleware, logging.middleware],
       sloRecorder: slos.recorder,
       onUnexpected: (error: unknown) => {
         // A request its client abandoned can still be running when shutdown closes the store; its failure then
@@ -281,6 +297,7 @@ export async function startRetailFlow(
       opsAuthenticator,
       identity,
       billing,
+      cost,
     };
     const app = createApp(deps);
 
@@ -375,6 +392,7 @@ export async function startRetailFlow(
       telemetry,
       readiness,
       billing,
+      cost,
       provider,
       get inFlight() {
         return inFlight.count;
