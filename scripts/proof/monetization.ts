@@ -1,4 +1,5 @@
 import { randomBytes, randomUUID } from 'node:crypto';
+import type { CostResult } from './cost.js';
 import { freshDatabase, KEYS, startService, type ServiceProcess } from './service.js';
 
 type Goal = { readonly value: number; readonly goal: number; readonly met: boolean };
@@ -26,6 +27,8 @@ export interface MonetizationResult {
     /** The stated overshoot bound of the quota enforcer while its store answers. */
     readonly bound: number;
   };
+  /** Cost attribution: cost per 1,000 checkouts, per tenant and plan, and measured levers (see cost.ts). */
+  readonly cost?: CostResult;
   readonly goals: Record<string, Goal>;
 }
 

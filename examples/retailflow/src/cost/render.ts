@@ -53,6 +53,12 @@ function view(report: CostReport) {
         levers: d.levers,
       })),
     })),
+    routes: report.routes.slice(0, 10).map((r) => ({
+      what: `${r.method} ${r.route}`,
+      requests: r.requests.toLocaleString('en-US'),
+      cost: money(r.cost),
+      per1000: money(r.costPer1000Requests),
+    })),
     method: report.method,
   };
 }
@@ -72,6 +78,12 @@ const MARKDOWN = `# RetailFlow cost report
 | Tenant | Plan | Requests | CPU | Database | Egress | Fixed share | Cost | Per 1,000 requests | Revenue | Margin |
 | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |
 {{#each tenants}}| {{md name}} ({{md id}}) | {{plan}} | {{requests}} | {{cpu}} | {{database}} | {{egress}} | {{fixed}} | {{cost}} | {{per1000}} | {{revenue}} | {{margin}} |
+{{/each}}
+## Routes (variable cost, every tenant)
+
+| Route | Requests | Cost | Per 1,000 requests |
+| --- | ---: | ---: | ---: |
+{{#each routes}}| \`{{what}}\` | {{requests}} | {{cost}} | {{per1000}} |
 {{/each}}
 ## What drives the cost, and what would cut it
 

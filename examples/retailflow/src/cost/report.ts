@@ -69,6 +69,18 @@ export interface PlanMargin {
   readonly marginRatio: number | null;
 }
 
+/** One route over every tenant: its variable cost (CPU, database, egress). */
+export interface RouteCost {
+  readonly method: string;
+  readonly route: string;
+  readonly requests: number;
+  readonly cpuSeconds: number;
+  readonly dbSeconds: number;
+  readonly bytesOut: number;
+  readonly cost: number;
+  readonly costPer1000Requests: number;
+}
+
 /** What `GET /admin/cost` answers: cost, revenue and margin per tenant and plan over a window of this instance. */
 export interface CostReport {
   readonly window: { readonly from: string; readonly to: string; readonly seconds: number };
@@ -89,6 +101,8 @@ export interface CostReport {
   };
   readonly tenants: readonly TenantCost[];
   readonly plans: readonly PlanMargin[];
+  /** Every route's variable cost over every tenant, most expensive first. */
+  readonly routes: readonly RouteCost[];
   /** Process CPU no request was charged with (relay, consumer, scrapes, the front door, GC), priced. */
   readonly unattributed: { readonly cpuSeconds: number; readonly cost: number };
   readonly method: string;
@@ -258,6 +272,46 @@ export function priceCosts(
       marginRatio: revenue > 0 ? round((revenue - cost) / revenue, 4) : null,
     });
   }
+  const byRoute = new Map<
+    string,
+    {
+      method: string;
+      route: string;
+      requests: number;
+      cpuSeconds: number;
+      dbSeconds: number;
+      bytesOut: number;
+    }
+  >();
+  for (const row of all) {
+    const key = `${row.method} ${row.route}`;
+    const r = byRoute.get(key) ?? {
+      method: row.method,
+      route: row.route,
+      requests: 0,
+      cpuSeconds: 0,
+      dbSeconds: 0,
+      bytesOut: 0,
+    };
+    r.requests += row.requests;
+    r.cpuSeconds += row.cpuSeconds;
+    r.dbSeconds += row.dbSeconds;
+    r.bytesOut += row.bytesOut;
+    byRoute.set(key, r);
+  }
+  const routes: RouteCost[] = [...byRoute.values()]
+    .map((r) => {
+      const c = variableCost(r, prices);
+      const cost = c.cpu + c.database + c.egress;
+      return {
+        ...r,
+        cpuSeconds: round(r.cpuSeconds),
+        dbSeconds: round(r.dbSeconds),
+        cost: round(cost, 9),
+        costPer1000Requests: r.requests > 0 ? round((cost / r.requests) * 1000, 9) : 0,
+      };
+    })
+    .sort((a, b) => b.cost - a.cost);
   const unattributedCpu = Math.max(0, snapshot.processCpuSeconds - totalCpu);
   const unattributedCost = (unattributedCpu / 3600) * prices.cpuHour;
   const tenantCost = tenants.reduce((s, t) => s + t.cost.total, 0);
@@ -283,6 +337,7 @@ export function priceCosts(
     },
     tenants,
     plans,
+    routes,
     unattributed: { cpuSeconds: round(unattributedCpu), cost: round(unattributedCost, 9) },
     method: COST_METHOD,
   };
