@@ -146,6 +146,8 @@ export async function monetization(options: {
     const statuses = new Map<number, number>();
     for (const a of quotaAnswers) statuses.set(a.status, (statuses.get(a.status) ?? 0) + 1);
     options.log(`monetization:   answers ${JSON.stringify(Object.fromEntries(statuses))}`);
+    const serverError = quotaAnswers.find((r) => r.status >= 500 && r.status !== 503);
+    if (serverError) options.log(`monetization:   a ${serverError.status} answered: ${JSON.stringify(serverError.body).slice(0, 300)}`);
     const admitted = quotaAnswers.filter((r) => r.status === 201).length;
     const refused = quotaAnswers.filter(
       (r) => r.status === 429 && String(r.body.type).endsWith('quota-exceeded') && r.headers.get('retry-after') !== null,

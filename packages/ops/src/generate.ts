@@ -6,6 +6,7 @@ import { operationalAlerts } from './alerts/index.js';
 import { alertContext } from './alerts/ops.js';
 import type { MetricSpec } from './catalog.js';
 import { dashboardSpecs } from './dashboards/index.js';
+import { serviceMetricSpecs } from './service-metrics.js';
 import { lintDashboard } from './grafana/lint.js';
 import { buildDashboard, stableJson } from './grafana/model.js';
 import type { DashboardSpec } from './grafana/spec.js';
@@ -141,12 +142,17 @@ export function generateOps(input: OpsInput): OpsOutput {
     `\`${promDir}/${P.sloRules}\`, written by \`@ballast/slo\``,
   );
   const recorded = new Set(rulesIn(slo.rules).flatMap((r) => (r.record ? [r.record] : [])));
-  const dashboards = dashboardSpecs(recorded);
+  const dashboards = [...dashboardSpecs(recorded), ...service.dashboards];
   const refs: DashboardRef[] = dashboards.map((d) => ({ uid: d.uid, title: d.title, file: `${d.uid}.json` }));
   const lint: string[] = [];
   for (const spec of dashboards) {
     const json = buildDashboard(spec);
-    lint.push(...lintDashboard(JSON.parse(JSON.stringify(json)), { catalog, recorded }));
+    lint.push(
+      ...lintDashboard(JSON.parse(JSON.stringify(json)), {
+        catalog: [...catalog, ...serviceMetricSpecs(service.metrics)],
+        recorded,
+      }),
+    );
     files.set(`dashboards/${spec.uid}.json`, stableJson(json));
   }
 

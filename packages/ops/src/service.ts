@@ -1,6 +1,7 @@
 import { Ajv, type ErrorObject } from 'ajv';
 import { LineCounter, isMap, isSeq, parseDocument, type Node } from 'yaml';
 import type { AlertSpec, DiagnosisQuery, PanelRef } from './alerts/alert.js';
+import type { DashboardSpec } from './grafana/spec.js';
 
 /**
  * The service file: what `ballast-ops generate` knows about a service besides its SLOs (its name and Prometheus
@@ -82,6 +83,13 @@ export interface ServiceSpec {
   readonly customAlerts?: readonly AlertSpec[];
   /** Metric names the service exports besides the telemetry catalog (custom alerts may query them). */
   readonly metrics?: readonly string[];
+  /**
+   * The service's own dashboards (usage, cost, business figures), in the shape of the generated ones: written to
+   * `dashboards/<uid>.json` and linted like them. Their metrics must be in the telemetry catalog or in `metrics`
+   * (a name ending in `_total` is read as a counter, `_bucket`/`_count`/`_sum` as a histogram's series, any other
+   * as a gauge); every selector matches on `job=~"$job"` and `instance=~"$instance"`. @default []
+   */
+  readonly dashboards?: readonly DashboardSpec[];
   /** Kubernetes resources. */
   readonly kubernetes?: {
     /** @default none (the namespace of `kubectl apply`) */
@@ -118,6 +126,7 @@ export interface ResolvedService {
   readonly slos: Readonly<Record<string, RunbookHints>>;
   readonly customAlerts: readonly AlertSpec[];
   readonly metrics: readonly string[];
+  readonly dashboards: readonly DashboardSpec[];
   readonly kubernetes: {
     readonly namespace: string | undefined;
     readonly labels: Readonly<Record<string, string>>;
@@ -160,6 +169,7 @@ export function resolveService(spec: ServiceSpec): ResolvedService {
     slos: spec.slos ?? {},
     customAlerts: spec.customAlerts ?? [],
     metrics: spec.metrics ?? [],
+    dashboards: spec.dashboards ?? [],
     kubernetes: {
       namespace: spec.kubernetes?.namespace,
       labels: spec.kubernetes?.labels ?? {},
@@ -279,6 +289,60 @@ const customAlert = {
   },
 } as const;
 
+const dashboard = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['uid', 'title', 'description', 'tags', 'jobMetric', 'rows'],
+  properties: {
+    uid: { type: 'string', pattern: '^[a-z0-9][a-z0-9-]{0,39}$' },
+    title: { type: 'string', minLength: 1 },
+    description: { type: 'string', minLength: 1 },
+    tags: strings,
+    jobMetric: { type: 'string', pattern: '^[a-zA-Z_:][a-zA-Z0-9_:]*$' },
+    rows: {
+      type: 'array',
+      minItems: 1,
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['title', 'panels'],
+        properties: {
+          title: { type: 'string', minLength: 1 },
+          panels: {
+            type: 'array',
+            minItems: 1,
+            items: {
+              type: 'object',
+              additionalProperties: false,
+              required: ['title', 'description', 'unit', 'queries'],
+              properties: {
+                title: { type: 'string', minLength: 1 },
+                description: { type: 'string', minLength: 1 },
+                unit: { type: 'string', minLength: 1 },
+                kind: { enum: ['timeseries', 'stat', 'bargauge'] },
+                width: { type: 'integer', minimum: 1, maximum: 24 },
+                min: { type: 'number' },
+                max: { type: 'number' },
+                threshold: { type: 'number' },
+                queries: {
+                  type: 'array',
+                  minItems: 1,
+                  items: {
+                    type: 'object',
+                    additionalProperties: false,
+                    required: ['expr', 'legend'],
+                    properties: { expr: { type: 'string', minLength: 1 }, legend: { type: 'string' } },
+                  },
+                },
+              },
+            },
+          },
+        },
+      },
+    },
+  },
+} as const;
+
 /** The JSON Schema of the service file (draft 2020-12 subset, checked with Ajv). */
 export const SERVICE_SCHEMA = {
   type: 'object',
@@ -319,6 +383,7 @@ export const SERVICE_SCHEMA = {
     slos: { type: 'object', additionalProperties: hints },
     customAlerts: { type: 'array', items: customAlert },
     metrics: { type: 'array', items: { type: 'string', pattern: '^[a-zA-Z_:][a-zA-Z0-9_:]*$' } },
+    dashboards: { type: 'array', items: dashboard },
     kubernetes: {
       type: 'object',
       additionalProperties: false,
@@ -496,6 +561,18 @@ export function parseServiceFile(
         );
       seen.add(a.name);
     }
+  }
+  const uids = new Set<string>();
+  for (const [i, d] of (spec.dashboards ?? []).entries()) {
+    if (d.uid.startsWith('ballast-') || uids.has(d.uid))
+      errors.push(
+        at(
+          locate(['dashboards', i, 'uid']),
+          `dashboards[${i}].uid`,
+          `expected a uid of its own (not \`ballast-*\`, the generated dashboards', and not twice), got \`${d.uid}\``,
+        ),
+      );
+    uids.add(d.uid);
   }
   return errors.length > 0 ? { errors } : { service: spec };
 }

@@ -201,8 +201,9 @@ export async function exportUsage(
  * ```
  */
 export async function pruneUsage(driver: SqlDriver, before: number, batch = 5000): Promise<number> {
-  if (!Number.isFinite(before))
-    throw new TypeError(`Expected \`before\` to be epoch ms, got \`${String(before)}\``);
+  if (!Number.isSafeInteger(before)) {
+    throw new TypeError(`Expected \`before\` to be epoch ms (an integer), got \`${String(before)}\``);
+  }
   let deleted = 0;
   for (;;) {
     // A bounded batch by the time index (both dialects: DELETE ... WHERE id IN (SELECT ... LIMIT n)).
@@ -238,7 +239,8 @@ export function scheduleUsagePruning(
   let timer: TimerHandle | undefined;
   const run = async () => {
     try {
-      const deleted = await pruneUsage(driver, clock.now() - retentionMs);
+      // Timestamps are stored as whole ms (BIGINT): the clock's may have a fraction.
+      const deleted = await pruneUsage(driver, Math.floor(clock.now() - retentionMs));
       options.onPruned?.(deleted);
     } catch (error) {
       if (!stopped) reportError(error, 'retailflow: pruning usage events');

@@ -27,6 +27,10 @@ export interface CostAttributionOptions {
   readonly sampleRate?: number;
   /** Randomness for sampling, returning [0, 1). @default Math.random */
   readonly random?: () => number;
+  /** The process's CPU time in µs (user + system). @default process.cpuUsage */
+  readonly processCpuMicros?: () => number;
+  /** How often the CPU calibration is re-measured, in ms (`Infinity`: never; charge on-thread time). @default 1000 */
+  readonly calibrationIntervalMs?: number;
   /**
    * Whether database statements run on this thread (embedded SQLite): their time is then on-thread time too, and
    * is taken out of the CPU figure so that it is priced once, as database time. @default false
@@ -41,11 +45,14 @@ export interface CostAttributionOptions {
  * **CPU**: Node runs a request's JavaScript on one thread, in synchronous segments (the middleware chain, then
  * each callback or promise continuation). An `async_hooks` hook times every top-level segment that runs in a
  * request's asynchronous context (`AsyncLocalStorage`), with `performance.now()`, and the middleware times the
- * first segment. Their sum is the request's on-thread time: CPU time plus, on a loaded machine, time the thread
- * was preempted (an overstatement), minus work outside the request's context: parsing database and socket data
- * before it reaches the request's continuation, garbage collection on helper threads, the libuv thread pool
- * (understatements). {@link CostMeter.snapshot} returns the process's CPU time over the same window, so a report
- * shows how much was attributed. **Database**: the time from a statement's call to its answer, as the driver
+ * first segment. Their sum is the request's on-thread time. On-thread (wall) time overstates CPU when the thread
+ * is preempted (a loaded machine), so it is calibrated: the hook also sums every top-level segment, and once a
+ * second the process's CPU time (`process.cpuUsage`) over that interval is divided by it; a request is charged
+ * its on-thread time times that ratio. The process's CPU is thus shared in proportion to on-thread time, which
+ * spreads preemption and the work of helper threads (garbage collection, the libuv pool) evenly; work outside any
+ * request's context (parsing socket data before it reaches a continuation, the outbox relay, scrapes, the front
+ * door) stays unattributed. {@link CostMeter.snapshot} returns the process's CPU time over the same window, so a
+ * report shows how much was attributed. **Database**: the time from a statement's call to its answer, as the driver
  * sees it (network and queueing in the pool included), plus each transaction's begin/commit overhead.
  * **Bytes**: `Content-Length` of the request and of the response (headers not counted).
  *
@@ -64,9 +71,18 @@ export class CostAttribution {
   readonly #sampleRate: number;
   readonly #random: () => number;
   readonly #inProcessDatabase: boolean;
+  readonly #processCpuMicros: () => number;
+  readonly #calibrationIntervalMs: number;
   #depth = 0;
   #segment: RequestCost | undefined;
   #segmentStart = 0;
+  /** On-thread time of every top-level segment, in ms, request or not. */
+  #threadMs = 0;
+  /** Process CPU per on-thread ms over the last calibration interval (see the class documentation). */
+  #cpuPerThreadMs = 1;
+  #calibratedAt = performance.now();
+  #cpuAtCalibration: number;
+  #threadAtCalibration = 0;
 
   constructor(options: CostAttributionOptions) {
     const rate = options.sampleRate ?? 1;
@@ -78,23 +94,26 @@ export class CostAttribution {
     this.#sampleRate = rate;
     this.#random = options.random ?? Math.random;
     this.#inProcessDatabase = options.inProcessDatabase ?? false;
+    this.#processCpuMicros = options.processCpuMicros ?? processCpuMicros;
+    this.#calibrationIntervalMs = options.calibrationIntervalMs ?? 1000;
+    this.#cpuAtCalibration = this.#processCpuMicros();
     const storage = this.#storage;
     this.#hook = createHook({
       before: () => {
         // Only the outermost segment is timed: a nested callback's time is already inside it.
         if (this.#depth++ !== 0) return;
+        this.#segmentStart = performance.now();
         const cost = storage.getStore();
-        if (cost?.sampled) {
-          this.#segment = cost;
-          this.#segmentStart = performance.now();
-        }
+        this.#segment = cost?.sampled ? cost : undefined;
       },
       after: () => {
         if (--this.#depth > 0) return;
         this.#depth = 0;
+        const elapsed = performance.now() - this.#segmentStart;
+        this.#threadMs += elapsed;
         const cost = this.#segment;
         if (cost) {
-          cost.onThreadMs += performance.now() - this.#segmentStart;
+          cost.onThreadMs += elapsed;
           this.#segment = undefined;
         }
       },
@@ -121,11 +140,33 @@ export class CostAttribution {
     if (cost.sampled) cost.onThreadMs += performance.now() - start;
   };
 
+  /**
+   * Process CPU per ms of on-thread time, re-measured at most every `calibrationIntervalMs` over the last interval: below 1 when
+   * the thread was preempted (a loaded machine), above 1 when other threads of the process (garbage collection,
+   * the libuv pool) worked too. Intervals with under 20 ms on the thread keep the previous figure.
+   */
+  #calibration(): number {
+    const now = performance.now();
+    if (now - this.#calibratedAt >= this.#calibrationIntervalMs) {
+      const thread = this.#threadMs - this.#threadAtCalibration;
+      const cpu = this.#processCpuMicros();
+      if (thread >= 20) {
+        this.#cpuPerThreadMs = Math.min(4, Math.max(0, (cpu - this.#cpuAtCalibration) / 1000 / thread));
+      }
+      this.#calibratedAt = now;
+      this.#cpuAtCalibration = cpu;
+      this.#threadAtCalibration = this.#threadMs;
+    }
+    return this.#cpuPerThreadMs;
+  }
+
   #finish(req: IncomingMessage, res: ServerResponse, cost: RequestCost): void {
     try {
       const db = cost.dbMs / 1000;
-      let cpu = cost.sampled ? cost.onThreadMs / 1000 / this.#sampleRate : 0;
-      if (this.#inProcessDatabase && cost.sampled) cpu = Math.max(0, cpu - db / this.#sampleRate);
+      let onThread = cost.onThreadMs;
+      // In-process database statements ran on this thread: priced once, as database time.
+      if (this.#inProcessDatabase) onThread = Math.max(0, onThread - cost.dbMs);
+      const cpu = cost.sampled ? (onThread * this.#calibration()) / 1000 / this.#sampleRate : 0;
       this.#meter.record({
         tenant: this.#tenantOf(req),
         method: req.method ?? 'GET',
@@ -199,6 +240,11 @@ export class CostAttribution {
   close(): void {
     this.#hook.disable();
   }
+}
+
+function processCpuMicros(): number {
+  const usage = process.cpuUsage();
+  return usage.user + usage.system;
 }
 
 function lengthOf(header: unknown): number {

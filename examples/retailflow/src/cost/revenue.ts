@@ -23,7 +23,10 @@ export async function windowRevenue(input: {
   readonly to: number;
   readonly callsInWindow: number;
 }): Promise<number> {
-  const { account, from, to } = input;
+  // Whole ms: the store keeps BIGINT timestamps, and a clock may have a fraction.
+  const from = Math.floor(input.from);
+  const to = Math.floor(input.to);
+  const { account } = input;
   const plan = input.plans[account.plan];
   const period = periodAt(to, account.timeZone);
   const base = (plan.baseFeeCents * Math.max(0, to - from)) / (period.end - period.start);

@@ -191,7 +191,12 @@ describe('CostAttribution', () => {
   it('charges a request with its own on-thread time, not what ran while it waited', async () => {
     const meter = new CostMeter({ clock: new ManualClock(T0) });
     const tenants = new WeakMap<object, string>();
-    const attribution = new CostAttribution({ meter, tenantOf: (req) => tenants.get(req) });
+    // Uncalibrated: on-thread time as measured (calibration is tested below).
+    const attribution = new CostAttribution({
+      meter,
+      tenantOf: (req) => tenants.get(req),
+      calibrationIntervalMs: Infinity,
+    });
     try {
       const a = fakeRequest();
       const b = fakeRequest();
@@ -259,6 +264,34 @@ describe('CostAttribution', () => {
       const [row] = meter.snapshot().rows;
       expect(row).toMatchObject({ tenant: 't', requests: 1, dbStatements: 3 });
       expect(row!.dbSeconds).toBeGreaterThan(0);
+    } finally {
+      attribution.close();
+    }
+  });
+
+  it('charges process CPU, not wall time: a thread that got no CPU is charged none', async () => {
+    const meter = new CostMeter({ clock: new ManualClock(T0) });
+    // The process reports no CPU at all while the thread is busy (as if preempted the whole time).
+    const attribution = new CostAttribution({
+      meter,
+      tenantOf: () => 't',
+      processCpuMicros: () => 0,
+      calibrationIntervalMs: 0,
+    });
+    try {
+      const r = fakeRequest();
+      await new Promise<void>((resolve) => {
+        attribution.middleware(r.req as never, r.res as never, () => {
+          void (async () => {
+            await new Promise<void>((done) => setImmediate(done));
+            busy(30);
+            await new Promise<void>((done) => setImmediate(done));
+            r.res.emit('close');
+            resolve();
+          })();
+        });
+      });
+      expect(meter.snapshot().rows[0]).toMatchObject({ tenant: 't', cpuSeconds: 0 });
     } finally {
       attribution.close();
     }
