@@ -17,6 +17,7 @@ interface RouteCost {
 interface CostReport {
   readonly window: { readonly seconds: number };
   readonly currency: string;
+  readonly prices: { readonly fixedMonthly: number };
   readonly totals: { readonly attributedCpuRatio: number | null; readonly processCpuSeconds: number; readonly cpuSeconds: number; readonly cost: number };
   readonly tenants: readonly {
     readonly tenantId: string;
@@ -50,6 +51,8 @@ export interface CostResult {
   readonly checkouts: number;
   /** Variable cost (CPU, database, egress) of 1,000 placed checkouts, in the price sheet's currency. */
   readonly costPer1000Checkouts: number;
+  /** With the checkouts' share (by CPU) of the fixed platform cost over the window, at this traffic. */
+  readonly costPer1000CheckoutsLoaded: number;
   readonly checkoutCpuMs: number;
   readonly checkoutDbMs: number;
   readonly attributedCpuRatio: number | null;
@@ -163,8 +166,11 @@ export async function costAttribution(options: {
     const mix = await report(a);
     const checkout = routeOf(mix, 'POST', '/api/v1/orders');
     const costPer1000Checkouts = placed > 0 ? Number(((checkout.cost / placed) * 1000).toFixed(6)) : 0;
+    const fixedPool = (mix.prices.fixedMonthly * mix.window.seconds) / (30 * 86_400);
+    const fixedShare = mix.totals.cpuSeconds > 0 ? (fixedPool * checkout.cpuSeconds) / mix.totals.cpuSeconds : 0;
+    const costPer1000CheckoutsLoaded = placed > 0 ? Number((((checkout.cost + fixedShare) / placed) * 1000).toFixed(6)) : 0;
     options.log(
-      `monetization:   ${placed} checkouts placed: ${costPer1000Checkouts} ${mix.currency} per 1,000 (variable); attributed CPU ${((mix.totals.attributedCpuRatio ?? 0) * 100).toFixed(0)}% of the process's`,
+      `monetization:   ${placed} checkouts placed: ${costPer1000Checkouts} ${mix.currency} per 1,000 (variable), ${costPer1000CheckoutsLoaded} with the fixed share; attributed CPU ${((mix.totals.attributedCpuRatio ?? 0) * 100).toFixed(0)}% of the process's`,
     );
 
     const levers: LeverFigure[] = [];
@@ -206,6 +212,7 @@ export async function costAttribution(options: {
       windowSec: mix.window.seconds,
       checkouts: placed,
       costPer1000Checkouts,
+      costPer1000CheckoutsLoaded,
       checkoutCpuMs: Number(((checkout.cpuSeconds / checkout.requests) * 1000).toFixed(3)),
       checkoutDbMs: Number(((checkout.dbSeconds / checkout.requests) * 1000).toFixed(3)),
       attributedCpuRatio: mix.totals.attributedCpuRatio,

@@ -1,4 +1,4 @@
-import type { RequestHandler, Router } from 'express';
+import type { Request, RequestHandler, Router } from 'express';
 import { Redis } from 'ioredis';
 import { reportError, type Clock } from '@ballast/core';
 import type { RetailFlowConfig } from '../config.js';
@@ -82,6 +82,11 @@ export async function createBilling(options: {
   const accountOf = (tenant: { id: string; plan: string }): Promise<BillingAccount> =>
     lookup(`billing:${tenant.id}`, () => accounts.get(tenant.id, tenant.plan));
   const reporter = new UsageReporter(ledger, quotas, plans, clock);
+  const orderOfKey = async (req: Request, tenantId: string): Promise<{ status?: unknown } | undefined> => {
+    const key = req.get('idempotency-key');
+    if (!options.findOrder || key === undefined || key.length === 0 || key.length > 255) return undefined;
+    return (await options.findOrder(tenantId, key)) as { status?: unknown } | undefined;
+  };
   const stopPruning = scheduleUsagePruning(options.driver, clock, config.usageRetentionDays * 86_400_000);
   return {
     plans,
@@ -90,11 +95,13 @@ export async function createBilling(options: {
     accounts,
     reporter,
     quota: config.quotas
-      ? quotaMiddleware(quotas, accountOf, clock, async (req, tenantId) => {
-          const key = req.get('idempotency-key');
-          if (!options.findOrder || key === undefined || key.length === 0 || key.length > 255) return false;
-          return (await options.findOrder(tenantId, key)) !== undefined;
-        })
+      ? quotaMiddleware(
+          quotas,
+          accountOf,
+          clock,
+          async (req, tenantId) => (await orderOfKey(req, tenantId)) !== undefined,
+          async (req, tenantId) => (await orderOfKey(req, tenantId))?.status === 'pending',
+        )
       : (_req, _res, next) => next(),
     account: (req, _res, next) => {
       const context = contextOf(req);
