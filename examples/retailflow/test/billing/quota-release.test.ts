@@ -40,7 +40,9 @@ async function checkout(
     () => Promise.resolve(leftPending),
   );
   await new Promise<void>((resolve, reject) =>
-    middleware(req as never, res as never, (error?: unknown) => (error ? reject(error as Error) : resolve())),
+    middleware(req as never, res as never, (error?: unknown) =>
+      error ? reject(error instanceof Error ? error : new Error('next(non-error)')) : resolve(),
+    ),
   );
   res.statusCode = status;
   res.emit('finish');
