@@ -94,7 +94,7 @@ async function load(count: number, workers: number, one: (i: number) => Promise<
 async function admin(service: ServiceProcess, method: 'GET' | 'POST', path: string): Promise<unknown> {
   const response = await fetch(service.opsUrl + path, { method, headers: { authorization: `Bearer ${KEYS.admin}` } });
   if (!response.ok) throw new Error(`${method} ${path} answered ${response.status}: ${await response.text()}`);
-  return response.status === 204 ? undefined : response.json();
+  return response.json();
 }
 
 const reset = (s: ServiceProcess) => admin(s, 'POST', '/admin/cost/reset');

@@ -7,12 +7,13 @@ import type { CostReport } from './report.js';
 
 /**
  * `GET /admin/cost` (behind the ops listener's admin authentication): the cost report of this instance as JSON,
- * or for a manager as `text/markdown` or `text/html` (by `Accept`). `POST /admin/cost/reset` starts a new window
+ * or for a manager as `text/markdown` or `text/html` (by `Accept`). `POST /admin/cost/reset` starts a new window and answers its start (`{ from }`)
  * (audited as `cost.reset`; the Prometheus counters keep counting).
  */
 export function costRoutes(
   report: () => Promise<CostReport>,
-  reset: () => void,
+  /** Starts a new window; answers its start (epoch ms). */
+  reset: () => number,
   repo: Pick<Repository, 'appendAudit'>,
 ): Router {
   const router = Router({ caseSensitive: true });
@@ -34,16 +35,16 @@ export function costRoutes(
     else res.json(body);
   });
   router.post('/cost/reset', async (req, res) => {
-    reset();
+    const from = new Date(reset()).toISOString();
     await repo.appendAudit({
       tenantId: null,
       actor: actorOf(req),
       action: 'cost.reset',
       targetType: 'cost',
       targetId: 'window',
-      details: {},
+      details: { from },
     });
-    res.status(204).end();
+    res.json({ from });
   });
   return router;
 }

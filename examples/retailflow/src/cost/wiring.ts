@@ -121,7 +121,15 @@ export function createCost(options: {
     prices,
     middleware: attribution ? attribution.middleware : (_req, _res, next) => next(),
     report,
-    routes: (repo) => costRoutes(report, () => meter.reset(), repo),
+    routes: (repo) =>
+      costRoutes(
+        report,
+        () => {
+          meter.reset();
+          return meter.snapshot().from;
+        },
+        repo,
+      ),
     close: () => {
       attribution?.close();
       for (const s of subscriptions) s.dispose();
