@@ -120,6 +120,17 @@ export interface LeverRule {
 /** Measured effects of levers by id (e.g. `catalog-cache`), as a sentence: the proof measures them. */
 export type LeverEffects = Readonly<Record<string, string>>;
 
+/**
+ * The lever effects the proof's monetization section measured (quick run of 2026-12-06,
+ * `proof/monetization-cost-quick-2026-12-06/`): quoted next to each lever in the report.
+ */
+export const MEASURED_LEVER_EFFECTS: LeverEffects = {
+  'catalog-cache':
+    'in the proof, a catalog read cost 10.7x more without the cache (27 ms of database time against 0.2 ms).',
+  'page-size':
+    'in the proof, a page of 10 orders cost 1.6x less than a page of 100 (3.8 KB against 37 KB a response).',
+};
+
 const round = (n: number, digits = 6) => Number(n.toFixed(digits));
 const ratio = (part: number, whole: number) => (whole > 0 ? round(part / whole, 4) : null);
 

@@ -11,6 +11,7 @@ import { CostAttribution } from './attribution.js';
 import { CostMeter } from './meter.js';
 import { DEFAULT_PRICE_SHEET, loadPriceSheet, type PriceSheet } from './price-sheet.js';
 import {
+  MEASURED_LEVER_EFFECTS,
   priceCosts,
   retailFlowLevers,
   type CostReport,
@@ -51,7 +52,7 @@ export function createCost(options: {
   readonly repo: Pick<Repository, 'listTenants'>;
   /** Policies to find the catalog cache among (its hit ratio feeds the catalog lever). */
   readonly policies: readonly Policy[];
-  /** Measured lever effects to quote in the report. @default {} */
+  /** Measured lever effects to quote in the report. @default MEASURED_LEVER_EFFECTS (the proof's) */
   readonly effects?: LeverEffects;
 }): RetailFlowCost {
   const { config, clock, billing } = options;
@@ -112,7 +113,7 @@ export function createCost(options: {
     }
     return priceCosts(snapshot, prices, revenues, {
       levers,
-      ...(options.effects ? { effects: options.effects } : {}),
+      effects: options.effects ?? MEASURED_LEVER_EFFECTS,
     });
   };
 

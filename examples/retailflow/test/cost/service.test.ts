@@ -37,6 +37,8 @@ describe('GET /admin/cost', () => {
     const products = acme.drivers.find((d) => d.route === '/api/v1/products')!;
     expect(products).toMatchObject({ method: 'GET', requests: 3 });
     expect(products.bytesOutPerRequest).toBeGreaterThan(100);
+    // The catalog cache lever, with the hit ratio now and the effect the proof measured.
+    expect(products.levers.join(' ')).toMatch(/hit ratio \d+\.\d%.*Measured: in the proof/);
     const checkout = acme.drivers.find((d) => d.method === 'POST' && d.route === '/api/v1/orders')!;
     expect(checkout.dbStatementsPerRequest).toBeGreaterThan(1);
     expect(acme.cpuSeconds).toBeGreaterThan(0);
