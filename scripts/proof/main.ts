@@ -23,6 +23,7 @@ import { hostileInput } from './hostile.js';
 import { outages } from './outages.js';
 import { overload, type SheddingMode } from './overload.js';
 import { security } from './security.js';
+import { costAttribution } from './cost.js';
 import { monetization } from './monetization.js';
 import { charts, html, markdown, type ProofFigures } from './report.js';
 import { ROOT, dropFreshDatabases } from './service.js';
@@ -148,7 +149,10 @@ if (only.has('disaster')) {
 }
 if (only.has('monetization')) {
   log('monetization: usage metered exactly once, quota overshoot with two instances');
-  figures.monetization = await monetization({ env, quick, log });
+  const billing = await monetization({ env, quick, log });
+  log('monetization: cost attribution by tenant, route and plan, and two levers');
+  const cost = await costAttribution({ env, quick, log });
+  figures.monetization = { ...billing, cost, goals: { ...billing.goals, ...cost.goals } };
 }
 if (only.has('drills') && !embedded) {
   log('drills: each operational alert fired, diagnosed and mitigated with its own runbook (real Prometheus)');

@@ -1,4 +1,5 @@
 import { randomBytes, randomUUID } from 'node:crypto';
+import type { CostResult } from './cost.js';
 import { freshDatabase, KEYS, startService, type ServiceProcess } from './service.js';
 
 type Goal = { readonly value: number; readonly goal: number; readonly met: boolean };
@@ -26,6 +27,8 @@ export interface MonetizationResult {
     /** The stated overshoot bound of the quota enforcer while its store answers. */
     readonly bound: number;
   };
+  /** Cost attribution: cost per 1,000 checkouts, per tenant and plan, and measured levers (see cost.ts). */
+  readonly cost?: CostResult;
   readonly goals: Record<string, Goal>;
 }
 
@@ -143,6 +146,8 @@ export async function monetization(options: {
     const statuses = new Map<number, number>();
     for (const a of quotaAnswers) statuses.set(a.status, (statuses.get(a.status) ?? 0) + 1);
     options.log(`monetization:   answers ${JSON.stringify(Object.fromEntries(statuses))}`);
+    const serverError = quotaAnswers.find((r) => r.status >= 500 && r.status !== 503);
+    if (serverError) options.log(`monetization:   a ${serverError.status} answered: ${JSON.stringify(serverError.body).slice(0, 300)}`);
     const admitted = quotaAnswers.filter((r) => r.status === 201).length;
     const refused = quotaAnswers.filter(
       (r) => r.status === 429 && String(r.body.type).endsWith('quota-exceeded') && r.headers.get('retry-after') !== null,

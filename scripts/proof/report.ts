@@ -329,6 +329,24 @@ export function markdown(f: ProofFigures): string {
       `| usage API minus placed orders | ${g.usageApiEqualsMeter!.value} | 0 | ${verdict(g.usageApiEqualsMeter!.met)} |`,
       '',
     );
+    const c = mon.cost;
+    if (c) {
+      const usd = (x: number) => `${x.toFixed(6)} ${c.currency}`;
+      lines.push(
+        `Cost attribution (\`GET /admin/cost\`, example price sheet): a mix of ${c.checkouts} checkouts, catalog reads and order listings over ${c.windowSec.toFixed(0)} s.`,
+        '',
+        '| figure | value | goal | verdict |',
+        '| --- | --- | --- | --- |',
+        `| cost of 1,000 checkouts (CPU, database, egress) | ${usd(c.costPer1000Checkouts)} | measured | |`,
+        `| cost of 1,000 checkouts with their share of the fixed platform (at this traffic) | ${usd(c.costPer1000CheckoutsLoaded)} | measured | |`,
+        `| a checkout's CPU / database time | ${c.checkoutCpuMs.toFixed(1)} ms / ${c.checkoutDbMs.toFixed(1)} ms | measured | |`,
+        `| process CPU attributed to requests | ${((c.attributedCpuRatio ?? 0) * 100).toFixed(0)}% | ≥ 50% | ${verdict(g.costAttributedCpuShare?.met === true)} |`,
+        ...c.tenants.map((t) => `| tenant ${t.tenant} (${t.plan ?? 'no plan'}): cost / revenue / margin over the window | ${usd(t.cost)} / ${usd(t.revenue)} / ${usd(t.margin)} | measured | |`),
+        ...c.plans.map((p) => `| plan ${p.plan}: margin | ${usd(p.margin)} (${p.marginRatio === null ? 'no revenue' : `${(p.marginRatio * 100).toFixed(0)}%`}) | measured | |`),
+        ...c.levers.map((l) => `| lever ${l.lever} on ${l.route}: cost of 1,000 without / with | ${usd(l.off.costPer1000)} / ${usd(l.on.costPer1000)} (${l.ratio}x; database ${l.off.dbMsPerRequest} / ${l.on.dbMsPerRequest} ms, ${l.off.bytesOutPerRequest} / ${l.on.bytesOutPerRequest} B a request) | cuts it | ${verdict(l.ratio > 1)} |`),
+        '',
+      );
+    }
   }
   const dri = f.drills;
   if (dri) {

@@ -1,6 +1,7 @@
 import express, { type Express, type RequestHandler } from 'express';
 import type { Clock } from '@ballast/core';
 import type { Billing } from './billing/wiring.js';
+import type { RetailFlowCost } from './cost/wiring.js';
 import { catalogRoutes } from './catalog/routes.js';
 import type { RetailFlowConfig } from './config.js';
 import type { Repository } from './data/index.js';
@@ -47,7 +48,9 @@ export interface AppDependencies {
   /** Access tokens, issued API keys, revocation and scopes; unset means the tenants table's API keys only. */
   readonly identity?: Pick<Identity, 'authenticate' | 'adminRoutes'>;
   /** Plan quotas (after the rate limit) and `GET /usage`; unset means no quotas. */
-  readonly billing?: Pick<Billing, 'quota' | 'routes'>;
+  readonly billing?: Pick<Billing, 'account' | 'quota' | 'routes'>;
+  /** Cost attribution: `GET /admin/cost` on the ops listener; unset means no cost report. */
+  readonly cost?: Pick<RetailFlowCost, 'routes'>;
   /** Tenant authentication (API keys, and whatever authenticators are plugged in), with its failure throttle. */
   readonly authentication: RequestAuthentication;
   /** Who may use the ops listener (`/metrics`, `/slo`: observer; `/admin/*`: admin). */
@@ -123,6 +126,7 @@ export function createOpsApp(deps: AppDependencies): Express {
       },
       deps.policies.routePriorities,
     ),
+    ...(deps.cost ? [deps.cost.routes(deps.adminRepo)] : []),
   );
   app.use(opsAuth(deps.opsAuthenticator, 'observer', throttle), opsRoutes(deps.ops));
   return finish(app, deps);
@@ -166,6 +170,7 @@ export function createApp(deps: AppDependencies): Express {
     requestDeadline(deps.clock, deps.config.requestTimeoutMs, deps.config.minRequestDeadlineMs),
     // The front door authenticated the credential; identity re-reads it for the route's scope and the audit actor.
     deps.identity?.authenticate ?? tenantAuth(deps.authentication),
+    ...(deps.billing ? [deps.billing.account] : []),
     deps.policies.rateLimit,
     ...(deps.billing ? [deps.billing.quota] : []),
     bodyDeadline(deps.clock, deps.config.bodyTimeoutMs),

@@ -62,6 +62,29 @@ export interface RetailFlowConfig {
   /** Requests per minute a `free` tenant may make (`FREE_REQUESTS_PER_MINUTE`). @default 120 */
   readonly freeRequestsPerMinute: number;
   /**
+   * Requests per minute a tenant billed on the `enterprise` plan may make (`ENTERPRISE_REQUESTS_PER_MINUTE`; the
+   * plan is its billing account's). @default 6000
+   */
+  readonly enterpriseRequestsPerMinute: number;
+  /**
+   * Measure each request's CPU, database time and bytes by tenant and route (`COST_ATTRIBUTION`, `true` or
+   * `false`): `GET /admin/cost` and the `retailflow_cost_*` metrics. @default true
+   */
+  readonly costAttribution: boolean;
+  /** Share of requests whose CPU time is measured, above 0 and at most 1 (`COST_SAMPLE_RATE`; the rest are estimated from them). @default 1 */
+  readonly costSampleRate: number;
+  /** Tenants the cost metrics label by id before summing the rest as `__other__` (`COST_MAX_TENANTS`). @default 200 */
+  readonly costMaxTenants: number;
+  /** Price sheet file (`COST_PRICE_SHEET`, JSON, see `examples/retailflow/cost/price-sheet.json`); unset: its example prices. */
+  readonly costPriceSheet?: string;
+  /**
+   * How long metered usage events are kept, in days (`USAGE_RETENTION_DAYS`); older ones are pruned hourly. Past
+   * invoices need their month's events: keep more than the months you may re-issue. @default 400
+   */
+  readonly usageRetentionDays: number;
+  /** Cache catalog reads for 5 s (`CATALOG_CACHE`, `true` or `false`; `false` measures what the cache saves). @default true */
+  readonly catalogCache: boolean;
+  /**
    * Inventory reservations running at once (`INVENTORY_CONCURRENCY`): the bulkhead's slots. On the proof's machine
    * (2 cores, PostgreSQL on the same host) 4 checkouts at once serve nearly as many a second as 16 (150-210 against
    * 175-260, closed loop) and each waits a quarter as long: beyond that, checkouts mostly queue for the same CPU
@@ -201,6 +224,12 @@ export const DEFAULT_CONFIG: RetailFlowConfig = {
   globexApiKey: 'rf_globex_dev_key',
   proRequestsPerMinute: 1200,
   freeRequestsPerMinute: 120,
+  enterpriseRequestsPerMinute: 6000,
+  costAttribution: true,
+  costSampleRate: 1,
+  costMaxTenants: 200,
+  usageRetentionDays: 400,
+  catalogCache: true,
   inventoryConcurrency: 4,
   inventoryQueue: 2,
   inventoryQueueTimeoutMs: 20,
@@ -407,6 +436,15 @@ export function loadConfig(
       1,
       1e9,
     ),
+    enterpriseRequestsPerMinute: integer(
+      env,
+      'ENTERPRISE_REQUESTS_PER_MINUTE',
+      DEFAULT_CONFIG.enterpriseRequestsPerMinute,
+      1,
+      1e9,
+    ),
+    costMaxTenants: integer(env, 'COST_MAX_TENANTS', DEFAULT_CONFIG.costMaxTenants, 0, 100_000),
+    usageRetentionDays: integer(env, 'USAGE_RETENTION_DAYS', DEFAULT_CONFIG.usageRetentionDays, 1, 36_500),
     inventoryConcurrency: integer(
       env,
       'INVENTORY_CONCURRENCY',
@@ -453,6 +491,15 @@ export function loadConfig(
     checkOneOf('EVENT_LOOP_SHEDDING', text(env, 'EVENT_LOOP_SHEDDING'), ['true', 'false'], 'false') ===
     'true';
   config.quotas = checkOneOf('QUOTAS', text(env, 'QUOTAS'), ['true', 'false'], 'true') === 'true';
+  config.costAttribution =
+    checkOneOf('COST_ATTRIBUTION', text(env, 'COST_ATTRIBUTION'), ['true', 'false'], 'true') === 'true';
+  config.catalogCache =
+    checkOneOf('CATALOG_CACHE', text(env, 'CATALOG_CACHE'), ['true', 'false'], 'true') === 'true';
+  const sampleRate = text(env, 'COST_SAMPLE_RATE');
+  config.costSampleRate =
+    sampleRate === undefined ? DEFAULT_CONFIG.costSampleRate : share(env, 'COST_SAMPLE_RATE', 1);
+  const priceSheet = text(env, 'COST_PRICE_SHEET');
+  if (priceSheet !== undefined) config.costPriceSheet = priceSheet;
   const quotaKeyPrefix = text(env, 'QUOTA_KEY_PREFIX');
   if (quotaKeyPrefix !== undefined) config.quotaKeyPrefix = quotaKeyPrefix;
   if (text(env, 'PAYMENT_MTLS') !== undefined) {

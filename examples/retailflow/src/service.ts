@@ -13,6 +13,7 @@ import { openRepository, seedDemoData, type Repository, type SqlRepository } fro
 import { sqlSnapshotStore } from './data/slo-snapshots.js';
 import { createIdentity } from './identity/wiring.js';
 import { createBilling, type Billing } from './billing/wiring.js';
+import { createCost, type RetailFlowCost } from './cost/wiring.js';
 import { generateDevCertificates, mtlsFetch } from './identity/mtls.js';
 import { FLAG_RULES, FeatureFlags } from './flags/flags.js';
 import { loadOpenApiDocument, OpenApiSchemas } from './openapi.js';
@@ -83,6 +84,8 @@ export interface RetailFlow {
   readonly readiness: Readiness;
   /** Plans, quotas and the usage meter. */
   readonly billing: Billing;
+  /** Cost attribution by tenant and route, and its report. */
+  readonly cost: RetailFlowCost;
   /** The payment simulator, when RetailFlow started it (no `PAYMENT_URL`). */
   readonly provider: PaymentSimulator | undefined;
   /** HTTP requests being handled now. */
@@ -282,6 +285,18 @@ export async function startRetailFlow(
     });
     closers.push(() => billing.close());
 
+    // Per-request cost by tenant and route (CPU, database time, bytes), priced for `GET /admin/cost`.
+    const cost = createCost({
+      config,
+      clock,
+      registry: telemetry.metrics.prom,
+      driver: (repo as SqlRepository).driver,
+      billing,
+      repo,
+      policies: policies.observable,
+    });
+    closers.push(() => cost.close());
+
     const authentication = new RequestAuthentication({
       authenticators: [...(options.authenticators ?? []), identity.authenticator],
       clock,
@@ -305,7 +320,8 @@ export async function startRetailFlow(
       schemas,
       ops: { readiness, metrics: telemetry.metricsHandler, sloReport: () => slos.report(), clock },
       // Request logs after RED (which captures the route they name); not in the front door: sheds are counted, not logged.
-      instrumentation: [...telemetry.middleware, logging.middleware, checkoutFailures],
+      // Cost after RED too: it reads the route RED captured when the response closes.
+      instrumentation: [...telemetry.middleware, cost.middleware, logging.middleware, checkoutFailures],
       sloRecorder: slos.recorder,
       onUnexpected: (error: unknown) => {
         // A request its client abandoned can still be running when shutdown closes the store; its failure then
@@ -317,6 +333,7 @@ export async function startRetailFlow(
       opsAuthenticator,
       identity,
       billing,
+      cost,
     };
     const app = createApp(deps);
 
@@ -410,6 +427,7 @@ export async function startRetailFlow(
       telemetry,
       readiness,
       billing,
+      cost,
       provider,
       get inFlight() {
         return inFlight.count;

@@ -168,6 +168,19 @@ describe('the OpenAPI 3.1 document', () => {
         .status,
     ).toBe(404);
     await checked('POST', '/admin/breakers?invalid', { key: ADMIN, body: { name: 'payment-breaker' } });
+    expect((await checked('GET', '/admin/cost', { key: ADMIN })).status).toBe(200);
+    expect(
+      (await checked('GET', '/admin/cost', { key: ADMIN, headers: { accept: 'text/markdown' } })).status,
+    ).toBe(200);
+    expect(
+      (await checked('GET', '/admin/cost', { key: ADMIN, headers: { accept: 'text/html' } })).status,
+    ).toBe(200);
+    expect(
+      (await checked('GET', '/admin/cost', { key: ADMIN, headers: { accept: 'image/png' } })).status,
+    ).toBe(406);
+    expect((await checked('GET', '/admin/cost', { key: GLOBEX })).status).toBe(401);
+    expect((await checked('POST', '/admin/cost/reset', { key: ADMIN })).status).toBe(200);
+    expect((await checked('POST', '/admin/cost/reset', {})).status).toBe(401);
     const limit = '/admin/tenants/globex/limit';
     await checked('POST', limit, { key: ADMIN, body: { requestsPerMinute: 30 } });
     await checked('POST', limit, { key: ADMIN, body: { requestsPerMinute: null } });

@@ -6,6 +6,7 @@ import { operationalAlerts } from './alerts/index.js';
 import { alertContext } from './alerts/ops.js';
 import type { MetricSpec } from './catalog.js';
 import { dashboardSpecs } from './dashboards/index.js';
+import { serviceMetricSpecs } from './service-metrics.js';
 import { lintDashboard } from './grafana/lint.js';
 import { buildDashboard, stableJson } from './grafana/model.js';
 import type { DashboardSpec } from './grafana/spec.js';
@@ -142,19 +143,25 @@ export function generateOps(input: OpsInput): OpsOutput {
   );
   const recorded = new Set(rulesIn(slo.rules).flatMap((r) => (r.record ? [r.record] : [])));
   const generated = dashboardSpecs(recorded);
-  for (const uid of Object.keys(service.dashboards)) {
+  for (const uid of Object.keys(service.dashboardRows)) {
     if (!generated.some((d) => d.uid === uid)) {
       throw new Error(
-        `service file: dashboards.${uid}: no generated dashboard has this uid (expected one of ${generated.map((d) => d.uid).join(', ')})`,
+        `service file: dashboardRows.${uid}: no generated dashboard has this uid (expected one of ${generated.map((d) => d.uid).join(', ')})`,
       );
     }
   }
-  // The service's own rows go at the end of the dashboard they name.
-  const dashboards = generated.map((d) => ({
-    ...d,
-    rows: [...d.rows, ...(service.dashboards[d.uid] ?? [])],
-  }));
-  const lintCatalog = [...catalog, ...service.metricSpecs];
+  // The service's own rows go at the end of the dashboard they name; its own dashboards follow the generated ones.
+  const dashboards = [
+    ...generated.map((d) => ({ ...d, rows: [...d.rows, ...(service.dashboardRows[d.uid] ?? [])] })),
+    ...service.dashboards,
+  ];
+  // Metrics the service describes keep their type and unit; names alone are typed by their suffix.
+  const described = new Set(service.metricSpecs.map((m) => m.name));
+  const lintCatalog = [
+    ...catalog,
+    ...service.metricSpecs,
+    ...serviceMetricSpecs(service.metrics.filter((m) => !described.has(m))),
+  ];
   const refs: DashboardRef[] = dashboards.map((d) => ({ uid: d.uid, title: d.title, file: `${d.uid}.json` }));
   const lint: string[] = [];
   for (const spec of dashboards) {

@@ -2,7 +2,7 @@ import { Ajv, type ErrorObject } from 'ajv';
 import { LineCounter, isMap, isSeq, parseDocument, type Node } from 'yaml';
 import type { AlertSpec, DiagnosisQuery, PanelRef } from './alerts/alert.js';
 import type { MetricSpec, MetricType } from './catalog.js';
-import type { RowSpec } from './grafana/spec.js';
+import type { DashboardSpec, RowSpec } from './grafana/spec.js';
 
 /**
  * The service file: what `ballast-ops generate` knows about a service besides its SLOs (its name and Prometheus
@@ -125,7 +125,14 @@ export interface ServiceSpec {
    * ...): panels over its own metrics, held to the same rules as the generated ones (`$job`/`$instance` matchers,
    * counters under `rate(...[$__rate_interval])`, metrics from the catalog or {@link ServiceSpec.metrics}).
    */
-  readonly dashboards?: Readonly<Record<string, readonly RowSpec[]>>;
+  readonly dashboardRows?: Readonly<Record<string, readonly RowSpec[]>>;
+  /**
+   * The service's own dashboards (usage, cost, business figures), in the shape of the generated ones: written to
+   * `dashboards/<uid>.json` and linted like them. Their metrics must be in the telemetry catalog or in `metrics`
+   * (a name ending in `_total` is read as a counter, `_bucket`/`_count`/`_sum` as a histogram's series, any other
+   * as a gauge); every selector matches on `job=~"$job"` and `instance=~"$instance"`. @default []
+   */
+  readonly dashboards?: readonly DashboardSpec[];
   /** Kubernetes resources. */
   readonly kubernetes?: {
     /** @default none (the namespace of `kubectl apply`) */
@@ -188,8 +195,9 @@ export interface ResolvedService {
   readonly metrics: readonly string[];
   /** The described {@link ServiceSpec.metrics}, as catalog entries. */
   readonly metricSpecs: readonly MetricSpec[];
-  /** {@link ServiceSpec.dashboards}. @default {} */
-  readonly dashboards: Readonly<Record<string, readonly RowSpec[]>>;
+  /** {@link ServiceSpec.dashboardRows}. @default {} */
+  readonly dashboardRows: Readonly<Record<string, readonly RowSpec[]>>;
+  readonly dashboards: readonly DashboardSpec[];
   readonly kubernetes: {
     readonly namespace: string | undefined;
     readonly labels: Readonly<Record<string, string>>;
@@ -254,7 +262,8 @@ export function resolveService(spec: ServiceSpec): ResolvedService {
             },
           ],
     ),
-    dashboards: spec.dashboards ?? {},
+    dashboardRows: spec.dashboardRows ?? {},
+    dashboards: spec.dashboards ?? [],
     kubernetes: {
       namespace: spec.kubernetes?.namespace,
       labels: spec.kubernetes?.labels ?? {},
@@ -418,6 +427,60 @@ const customAlert = {
   },
 } as const;
 
+const dashboard = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['uid', 'title', 'description', 'tags', 'jobMetric', 'rows'],
+  properties: {
+    uid: { type: 'string', pattern: '^[a-z0-9][a-z0-9-]{0,39}$' },
+    title: { type: 'string', minLength: 1 },
+    description: { type: 'string', minLength: 1 },
+    tags: strings,
+    jobMetric: { type: 'string', pattern: '^[a-zA-Z_:][a-zA-Z0-9_:]*$' },
+    rows: {
+      type: 'array',
+      minItems: 1,
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['title', 'panels'],
+        properties: {
+          title: { type: 'string', minLength: 1 },
+          panels: {
+            type: 'array',
+            minItems: 1,
+            items: {
+              type: 'object',
+              additionalProperties: false,
+              required: ['title', 'description', 'unit', 'queries'],
+              properties: {
+                title: { type: 'string', minLength: 1 },
+                description: { type: 'string', minLength: 1 },
+                unit: { type: 'string', minLength: 1 },
+                kind: { enum: ['timeseries', 'stat', 'bargauge'] },
+                width: { type: 'integer', minimum: 1, maximum: 24 },
+                min: { type: 'number' },
+                max: { type: 'number' },
+                threshold: { type: 'number' },
+                queries: {
+                  type: 'array',
+                  minItems: 1,
+                  items: {
+                    type: 'object',
+                    additionalProperties: false,
+                    required: ['expr', 'legend'],
+                    properties: { expr: { type: 'string', minLength: 1 }, legend: { type: 'string' } },
+                  },
+                },
+              },
+            },
+          },
+        },
+      },
+    },
+  },
+} as const;
+
 /** The JSON Schema of the service file (draft 2020-12 subset, checked with Ajv). */
 export const SERVICE_SCHEMA = {
   type: 'object',
@@ -485,7 +548,8 @@ export const SERVICE_SCHEMA = {
         ],
       },
     },
-    dashboards: { type: 'object', additionalProperties: { type: 'array', items: row } },
+    dashboardRows: { type: 'object', additionalProperties: { type: 'array', items: row } },
+    dashboards: { type: 'array', items: dashboard },
     kubernetes: {
       type: 'object',
       additionalProperties: false,
@@ -664,6 +728,18 @@ export function parseServiceFile(
         );
       seen.add(a.name);
     }
+  }
+  const uids = new Set<string>();
+  for (const [i, d] of (spec.dashboards ?? []).entries()) {
+    if (d.uid.startsWith('ballast-') || uids.has(d.uid))
+      errors.push(
+        at(
+          locate(['dashboards', i, 'uid']),
+          `dashboards[${i}].uid`,
+          `expected a uid of its own (not \`ballast-*\`, the generated dashboards', and not twice), got \`${d.uid}\``,
+        ),
+      );
+    uids.add(d.uid);
   }
   return errors.length > 0 ? { errors } : { service: spec };
 }

@@ -1,11 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { generatedDashboards, loadCatalog, recordedSeries } from './support/retailflow.js';
+import { SERVICE, generatedDashboards, loadCatalog, recordedSeries } from './support/retailflow.js';
+import { serviceMetricSpecs } from '../src/service-metrics.js';
 import { lintDashboard, panelsOf, resolveMetric } from '../src/grafana/lint.js';
 import { buildDashboard, type DashboardSpec, type PanelSpec } from '../src/grafana/model.js';
 import { selectorsOf, substituteVariables } from '../src/promql.js';
 
 const catalog = loadCatalog();
-const context = { catalog, recorded: recordedSeries() };
+// RetailFlow's own dashboard reads the metrics its service file declares.
+const context = { catalog: [...catalog, ...serviceMetricSpecs(SERVICE.metrics)], recorded: recordedSeries() };
 const DASHBOARDS = generatedDashboards();
 
 describe('generated dashboards', () => {
@@ -13,13 +15,14 @@ describe('generated dashboards', () => {
     expect(lintDashboard(buildDashboard(spec), context)).toEqual([]);
   });
 
-  it('has the five dashboards the on-call needs, with unique uids', () => {
+  it("has the five dashboards the on-call needs, then the service file's own, with unique uids", () => {
     expect(DASHBOARDS.map((d) => d.uid)).toEqual([
       'ballast-red',
       'ballast-use',
       'ballast-resilience',
       'ballast-slo-overview',
       'ballast-slo-detail',
+      'retailflow-usage-cost',
     ]);
   });
 

@@ -1,93 +1,81 @@
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { parseSlos } from '@ballast/slo';
 import { describe, expect, it } from 'vitest';
+import { METRIC_CATALOG } from '@ballast/telemetry';
 import { generateOps } from '../src/generate.js';
-import { parseServiceFile, resolveService, type ServiceSpec } from '../src/service.js';
-import { REPOSITORY_ROOT, SERVICE, SLO_SPEC, generateFiles } from './support/retailflow.js';
+import { parseServiceFile, resolveService } from '../src/service.js';
+import { SERVICE, generateFiles } from './support/retailflow.js';
 
-const slos = parseSlos(readFileSync(join(REPOSITORY_ROOT, SLO_SPEC), 'utf8'), SLO_SPEC);
+const SERVICE_FILE = (dashboards: string, metrics = '  - shop_orders_total') => `name: shop
+metrics:
+${metrics}
+dashboards:
+${dashboards}`;
 
-const depthRow = (expr: string) => ({
-  'ballast-use': [
-    {
-      title: 'Queue',
-      panels: [
-        {
-          title: 'Queue depth',
-          description: 'Jobs waiting.',
-          unit: 'short',
-          queries: [{ expr, legend: '{{instance}}' }],
-        },
-      ],
-    },
-  ],
-});
-const generate = (spec: ServiceSpec) => generateOps({ slos, service: resolveService(spec) });
+const ORDERS = `  - uid: shop-business
+    title: Shop / Orders
+    description: Orders per second.
+    tags: [shop]
+    jobMetric: shop_orders_total
+    rows:
+      - title: Orders
+        panels:
+          - title: Orders per second
+            description: Orders placed per second.
+            unit: reqps
+            queries:
+              - expr: 'sum(rate(shop_orders_total{job=~"$job",instance=~"$instance"}[$__rate_interval]))'
+                legend: orders
+`;
 
-describe("a service's own dashboard rows", () => {
-  it('are appended to the dashboard they name (RetailFlow: the outbox row on the USE dashboard)', () => {
-    const use = JSON.parse(generateFiles().get('dashboards/ballast-use.json')!) as {
-      panels: { title: string; type: string }[];
+function generate(text: string) {
+  const parsed = parseServiceFile(text, 'shop.yaml');
+  if ('errors' in parsed) throw new Error(JSON.stringify(parsed.errors));
+  return generateOps({ slos: [], service: resolveService(parsed.service), catalog: METRIC_CATALOG });
+}
+
+describe("a service file's own dashboards", () => {
+  it('are written beside the generated ones and linted with the metrics the service declares', () => {
+    const out = generate(SERVICE_FILE(ORDERS));
+    expect(out.lint).toEqual([]);
+    const json = JSON.parse(out.files.get('dashboards/shop-business.json')!) as {
+      title: string;
+      editable: boolean;
     };
-    const titles = use.panels.map((p) => p.title);
-    const row = titles.indexOf('Order events (outbox)');
-    expect(row).toBeGreaterThan(0);
-    expect(titles.slice(row + 1)).toEqual([
-      'Outbox depth',
-      'Oldest waiting event age',
-      'Outbox lag p50 / p99',
-      'Dead-lettered messages',
-    ]);
-    expect(SERVICE.metricSpecs.map((m) => m.name)).toContain('retailflow_outbox_oldest_age_seconds');
+    expect(json).toMatchObject({ title: 'Shop / Orders', editable: false });
+    expect(out.files.has('dashboards/ballast-red.json')).toBe(true);
   });
 
-  it('are held to the dashboard rules, with the metrics the service describes', () => {
-    const expr = 'max by (instance) (shop_queue_depth{job=~"$job",instance=~"$instance"})';
-    // Not described: the linter does not know the metric.
-    expect(generate({ name: 'shop', dashboards: depthRow(expr) }).lint.join('\n')).toContain(
-      '`shop_queue_depth` is not in the metric catalog',
+  it('fail the lint on an undeclared metric, a counter read without rate() or a selector without $job', () => {
+    expect(generate(SERVICE_FILE(ORDERS, '  - shop_other_total')).lint.join('\n')).toMatch(
+      /`shop_orders_total` is not in the metric catalog/,
     );
-    // A name alone is not enough for a panel: the type and unit are.
-    expect(
-      generate({ name: 'shop', metrics: ['shop_queue_depth'], dashboards: depthRow(expr) }).lint,
-    ).not.toEqual([]);
-    const described: ServiceSpec = {
-      name: 'shop',
-      metrics: [{ name: 'shop_queue_depth', type: 'gauge', unit: 'jobs', help: 'Jobs waiting.' }],
-      dashboards: depthRow(expr),
-    };
-    expect(generate(described).lint).toEqual([]);
-    // Without the $job/$instance matchers the panel breaks the rules like a generated one would.
-    expect(
-      generate({ ...described, dashboards: depthRow('max(shop_queue_depth)') }).lint.join('\n'),
-    ).toContain('does not match on $job');
-    // A counter the service describes must be read through rate().
-    const counter: ServiceSpec = {
-      name: 'shop',
-      metrics: [{ name: 'shop_jobs_total', type: 'counter', unit: 'jobs', help: 'Jobs done.' }],
-      dashboards: depthRow('sum(shop_jobs_total{job=~"$job",instance=~"$instance"})'),
-    };
-    expect(generate(counter).lint.join('\n')).toContain('must be read through rate() or increase()');
+    const raw = ORDERS.replace(
+      `sum(rate(shop_orders_total{job=~"$job",instance=~"$instance"}[$__rate_interval]))`,
+      'sum(shop_orders_total{instance=~"$instance"})',
+    );
+    const lint = generate(SERVICE_FILE(raw)).lint.join('\n');
+    expect(lint).toMatch(/counter `shop_orders_total` must be read through rate\(\) or increase\(\)/);
+    expect(lint).toMatch(/does not match on \$job/);
   });
 
-  it('name a dashboard the generator writes, or generation fails saying which', () => {
-    expect(() =>
-      generate({ name: 'shop', dashboards: { 'shop-overview': depthRow('x')['ballast-use'] } }),
-    ).toThrow(
-      /dashboards\.shop-overview: no generated dashboard has this uid \(expected one of ballast-red, /,
+  it('are refused with their location when malformed or named like a generated one', () => {
+    const bad = parseServiceFile(
+      SERVICE_FILE(ORDERS.replace('uid: shop-business', 'uid: ballast-red')),
+      'shop.yaml',
     );
+    expect('errors' in bad && bad.errors.map((e) => `${e.line}:${e.column} ${e.path}: ${e.message}`)).toEqual(
+      [expect.stringMatching(/^5:\d+ dashboards\[0\]\.uid: expected a uid of its own .*got `ballast-red`/)],
+    );
+    const missing = parseServiceFile(
+      SERVICE_FILE(ORDERS.replace('            unit: reqps\n', '')),
+      'shop.yaml',
+    );
+    expect('errors' in missing && missing.errors[0]!.path).toMatch(/dashboards\[0\]\.rows\[0\]\.panels\[0\]/);
   });
 
-  it('are checked by the service file schema with a located error', () => {
-    const parsed = parseServiceFile(
-      'name: shop\ndashboards:\n  ballast-use:\n    - title: Queue\n      panels:\n        - title: Depth\n          unit: short\n',
-      'ops.service.yaml',
-    );
-    expect('errors' in parsed).toBe(true);
-    const errors = 'errors' in parsed ? parsed.errors : [];
-    expect(errors.map((e) => `${e.line}:${e.path}: ${e.message}`)).toContain(
-      '6:dashboards.ballast-use[0].panels[0]: expected a field `description`',
-    );
+  it("RetailFlow's usage and cost dashboard shows every cost metric", () => {
+    const dashboard = generateFiles().get('dashboards/retailflow-usage-cost.json')!;
+    for (const metric of SERVICE.metrics.filter((m) => m.startsWith('retailflow_cost_'))) {
+      expect(dashboard).toContain(metric);
+    }
   });
 });

@@ -45,8 +45,9 @@ export interface PlanDefinition {
 /**
  * RetailFlow's plan catalog. The free plan stops at its quotas (a hard stop protects a plan that pays nothing);
  * pro and enterprise bill overage per block, so a busy day never turns into refused checkouts for a paying
- * tenant. `requestsPerMinute` of free and pro are the defaults of `FREE_REQUESTS_PER_MINUTE` and
- * `PRO_REQUESTS_PER_MINUTE`; {@link planCatalog} applies the configured values.
+ * tenant. `requestsPerMinute` of each plan is the default of `FREE_REQUESTS_PER_MINUTE`,
+ * `PRO_REQUESTS_PER_MINUTE` and `ENTERPRISE_REQUESTS_PER_MINUTE`; {@link planCatalog} applies the configured values
+ * (the rate limiter reads a tenant's plan from its billing account, so an enterprise account gets its own rate).
  *
  * @example
  * ```ts
@@ -94,8 +95,7 @@ export const PLANS: Readonly<Record<PlanId, PlanDefinition>> = {
 export type PlanCatalog = Readonly<Record<PlanId, PlanDefinition>>;
 
 /**
- * The catalog with the configured per-minute rates of free and pro (the rate limiter's `planRule` reads the same
- * settings).
+ * The catalog with the configured per-minute rates (the rate limiter's `planRule` reads the same settings).
  *
  * @example
  * ```ts
@@ -103,12 +103,15 @@ export type PlanCatalog = Readonly<Record<PlanId, PlanDefinition>>;
  * ```
  */
 export function planCatalog(
-  config: Pick<RetailFlowConfig, 'freeRequestsPerMinute' | 'proRequestsPerMinute'>,
+  config: Pick<
+    RetailFlowConfig,
+    'freeRequestsPerMinute' | 'proRequestsPerMinute' | 'enterpriseRequestsPerMinute'
+  >,
 ): PlanCatalog {
   return {
     free: { ...PLANS.free, requestsPerMinute: config.freeRequestsPerMinute },
     pro: { ...PLANS.pro, requestsPerMinute: config.proRequestsPerMinute },
-    enterprise: PLANS.enterprise,
+    enterprise: { ...PLANS.enterprise, requestsPerMinute: config.enterpriseRequestsPerMinute },
   };
 }
 

@@ -171,7 +171,8 @@ function placedOrder(req: Request, status: number, replayed: boolean): boolean {
  * on `POST /orders`, one order, refusing with {@link quotaProblem} when a blocking quota is used up. An order unit
  * is given back when the response is not a freshly created order (an idempotent replay, a refused or failed
  * checkout): orders are billed by the meter in the order's transaction, and the quota follows what is billed.
- * A replay of a placed order passes a full quota (see `isReplay`).
+ * A replay of a placed order passes a full quota (see `isReplay`), so a checkout that failed with a 5xx but left
+ * its order behind (pending, for a replay to complete) keeps its unit.
  *
  * @example
  * ```ts
@@ -187,6 +188,11 @@ export function quotaMiddleware(
    * known): a replay answers what the key first produced and costs no unit. Asked only on refusal.
    */
   isReplay: (req: Request, tenantId: string) => Promise<boolean> = () => Promise.resolve(false),
+  /**
+   * Whether a checkout that failed with a 5xx left its order pending (its `Idempotency-Key` names an order not yet
+   * confirmed nor failed): a replay will complete it, so its unit is kept.
+   */
+  leftPending: (req: Request, tenantId: string) => Promise<boolean> = () => Promise.resolve(false),
 ): RequestHandler {
   return (req, res, next) => {
     const tenant = contextOf(req).tenant;
@@ -208,9 +214,16 @@ export function quotaMiddleware(
       }
       if (order.uncounted) return;
       res.once('finish', () => {
-        if (!placedOrder(req, res.statusCode, res.getHeader('Idempotent-Replayed') === 'true')) {
-          void enforcer.release(account, 'orders', order.period);
-        }
+        const replayed = res.getHeader('Idempotent-Replayed') === 'true';
+        if (placedOrder(req, res.statusCode, replayed)) return;
+        // A checkout that failed server-side (a 5xx) may have left its order pending, which a replay of its key
+        // completes later, past a full quota (replays pass): its unit is kept. Refusals (4xx), replays and failed
+        // payments bill nothing and give theirs back.
+        const mayHaveCreated = res.statusCode >= 500 && !replayed;
+        void (mayHaveCreated ? leftPending(req, tenant.id) : Promise.resolve(false)).then(
+          (created) => (created ? undefined : enforcer.release(account, 'orders', order.period)),
+          () => enforcer.release(account, 'orders', order.period),
+        );
       });
     })().then(() => next(), next);
   };

@@ -1,3 +1,4 @@
+import { reportError, type Clock, type TimerHandle } from '@ballast/core';
 import type { SqlDriver, SqlRow, SqlSession } from '../data/index.js';
 import type { BillingPeriod } from './period.js';
 
@@ -186,4 +187,69 @@ export async function exportUsage(
     if (page.length < 1000) return out;
     after = page.at(-1);
   }
+}
+
+/**
+ * Deletes usage events that occurred before `before` (epoch ms), in batches of `batch` rows so that no single
+ * transaction holds the table for long; resolves with the rows deleted. Invoices of pruned months can no longer be
+ * rebuilt from the meter: prune only what is past re-issuing (RetailFlow keeps `USAGE_RETENTION_DAYS`, 400 by
+ * default: the current month and the twelve before it).
+ *
+ * @example
+ * ```ts
+ * await pruneUsage(repo.driver, Date.now() - 400 * 86_400_000);
+ * ```
+ */
+export async function pruneUsage(driver: SqlDriver, before: number, batch = 5000): Promise<number> {
+  if (!Number.isSafeInteger(before)) {
+    throw new TypeError(`Expected \`before\` to be epoch ms (an integer), got \`${String(before)}\``);
+  }
+  let deleted = 0;
+  for (;;) {
+    // A bounded batch by the time index (both dialects: DELETE ... WHERE id IN (SELECT ... LIMIT n)).
+    const n = await driver.transaction((s) =>
+      s.run(
+        `DELETE FROM usage_events WHERE id IN
+           (SELECT id FROM usage_events WHERE occurred_at < ? ORDER BY occurred_at, id LIMIT ?)`,
+        [before, batch],
+      ),
+    );
+    deleted += n;
+    if (n < batch) return deleted;
+  }
+}
+
+/**
+ * Prunes usage events older than `retentionMs` now and then every `everyMs`, on `clock` (timers do not hold the
+ * process). Failures are reported and retried at the next run. Returns a function that stops it.
+ *
+ * @example
+ * ```ts
+ * const stop = scheduleUsagePruning(driver, systemClock, 400 * 86_400_000);
+ * ```
+ */
+export function scheduleUsagePruning(
+  driver: SqlDriver,
+  clock: Clock,
+  retentionMs: number,
+  options: { readonly everyMs?: number; readonly onPruned?: (deleted: number) => void } = {},
+): () => void {
+  const everyMs = options.everyMs ?? 3_600_000;
+  let stopped = false;
+  let timer: TimerHandle | undefined;
+  const run = async () => {
+    try {
+      // Timestamps are stored as whole ms (BIGINT): the clock's may have a fraction.
+      const deleted = await pruneUsage(driver, Math.floor(clock.now() - retentionMs));
+      options.onPruned?.(deleted);
+    } catch (error) {
+      if (!stopped) reportError(error, 'retailflow: pruning usage events');
+    }
+    if (!stopped) timer = clock.setTimeout(() => void run(), everyMs, { ref: false });
+  };
+  void run();
+  return () => {
+    stopped = true;
+    if (timer !== undefined) clock.clearTimeout(timer);
+  };
 }

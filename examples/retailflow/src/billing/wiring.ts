@@ -1,4 +1,4 @@
-import type { RequestHandler, Router } from 'express';
+import type { Request, RequestHandler, Router } from 'express';
 import { Redis } from 'ioredis';
 import { reportError, type Clock } from '@ballast/core';
 import type { RetailFlowConfig } from '../config.js';
@@ -9,7 +9,8 @@ import { QuotaEnforcer, quotaMiddleware, type BillingAccount } from './quota.js'
 import { MemoryQuotaStore, RedisQuotaStore } from './quota-store.js';
 import { UsageReporter } from './report.js';
 import { usageRoutes } from './routes.js';
-import { UsageLedger } from './usage.js';
+import { scheduleUsagePruning, UsageLedger } from './usage.js';
+import { contextOf } from '../http/context.js';
 
 /** RetailFlow's billing: plans, quotas, the usage meter and its API. */
 export interface Billing {
@@ -18,6 +19,11 @@ export interface Billing {
   readonly ledger: UsageLedger;
   readonly accounts: SqlBillingAccounts;
   readonly reporter: UsageReporter;
+  /**
+   * Reads the tenant's billing account (cached) into the request context, before the rate limit: an enterprise
+   * account gets its plan's rate.
+   */
+  readonly account: RequestHandler;
   /** The quota middleware for the tenant API's per-request chain (after the rate limit). */
   readonly quota: RequestHandler;
   /** `GET /usage`, behind the tenant API's chain. */
@@ -76,6 +82,12 @@ export async function createBilling(options: {
   const accountOf = (tenant: { id: string; plan: string }): Promise<BillingAccount> =>
     lookup(`billing:${tenant.id}`, () => accounts.get(tenant.id, tenant.plan));
   const reporter = new UsageReporter(ledger, quotas, plans, clock);
+  const orderOfKey = async (req: Request, tenantId: string): Promise<{ status?: unknown } | undefined> => {
+    const key = req.get('idempotency-key');
+    if (!options.findOrder || key === undefined || key.length === 0 || key.length > 255) return undefined;
+    return (await options.findOrder(tenantId, key)) as { status?: unknown } | undefined;
+  };
+  const stopPruning = scheduleUsagePruning(options.driver, clock, config.usageRetentionDays * 86_400_000);
   return {
     plans,
     quotas,
@@ -83,14 +95,36 @@ export async function createBilling(options: {
     accounts,
     reporter,
     quota: config.quotas
-      ? quotaMiddleware(quotas, accountOf, clock, async (req, tenantId) => {
-          const key = req.get('idempotency-key');
-          if (!options.findOrder || key === undefined || key.length === 0 || key.length > 255) return false;
-          return (await options.findOrder(tenantId, key)) !== undefined;
-        })
+      ? quotaMiddleware(
+          quotas,
+          accountOf,
+          clock,
+          async (req, tenantId) => (await orderOfKey(req, tenantId)) !== undefined,
+          async (req, tenantId) => (await orderOfKey(req, tenantId))?.status === 'pending',
+        )
       : (_req, _res, next) => next(),
+    account: (req, _res, next) => {
+      const context = contextOf(req);
+      const tenant = context.tenant;
+      if (!tenant) {
+        next();
+        return;
+      }
+      accountOf(tenant).then(
+        (account) => {
+          context.billingPlan = account.plan;
+          next();
+        },
+        // Without its account the tenant gets its tenants row's plan: billing must not become an outage.
+        (error: unknown) => {
+          reportError(error, 'retailflow: reading a billing account');
+          next();
+        },
+      );
+    },
     routes: (front) => usageRoutes(reporter, accountOf, front),
     close: async () => {
+      stopPruning();
       if (redis) await redis.quit().catch(() => redis?.disconnect());
     },
   };

@@ -1,6 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { Request } from 'express';
 import type { Deadline } from '@ballast/resilience';
+import type { PlanId } from '../billing/plans.js';
 import type { Tenant } from '../data/index.js';
 import type { Principal } from './authenticate.js';
 import type { OpsPrincipal } from './auth.js';
@@ -11,6 +12,8 @@ export interface RequestContext {
   tenant?: Tenant;
   /** Who authenticated, and how (set with `tenant`). */
   principal?: Principal;
+  /** The tenant's billing plan (its billing account's, which may differ from the tenants row), once billing read it. */
+  billingPlan?: PlanId;
   /** The operator of an ops-listener request. */
   operator?: OpsPrincipal;
   /** The request's deadline: outbound calls get what is left of it (`x-request-deadline-ms`). */

@@ -32,9 +32,19 @@ export function isStoreUnavailable(error: unknown): boolean {
 }
 
 /**
+ * True for PostgreSQL's transaction rollbacks that a retry resolves: a deadlock between concurrent transactions
+ * (40P01) or a serialization failure (40001). The transaction was rolled back as a whole.
+ */
+export function isTransactionConflict(error: unknown): boolean {
+  const code = typeof error === 'object' && error !== null ? (error as { code?: unknown }).code : undefined;
+  return code === '40P01' || code === '40001';
+}
+
+/**
  * Maps errors that reach the HTTP layer from the store and the policies to problems a client can act on:
  * a cursor the store did not issue is a 400; a full bulkhead, an open circuit and injected chaos are 503s with
- * `Retry-After`, and so is a database that is away (restarting); a spent request deadline is a 504. Anything else stays a 500.
+ * `Retry-After`, and so are a database that is away (restarting) and a transaction PostgreSQL rolled back for a
+ * deadlock or a serialization failure; a spent request deadline is a 504. Anything else stays a 500.
  */
 export function translateError(error: unknown): HttpProblem | undefined {
   if (isInvalidCursorError(error)) {
@@ -57,6 +67,15 @@ export function translateError(error: unknown): HttpProblem | undefined {
       'Store unavailable',
       'The database is unavailable; retry shortly',
       '2',
+    );
+  }
+  if (isTransactionConflict(error)) {
+    // PostgreSQL rolled the whole transaction back: nothing happened, and the same request (same Idempotency-Key)
+    // may simply be sent again, as PostgreSQL's documentation asks of clients of such transactions.
+    return unavailable(
+      'conflict',
+      'Conflict with a concurrent request',
+      'Retry shortly with the same request',
     );
   }
   if (isDeadlineExceededError(error) || isTimeoutError(error)) {

@@ -26,6 +26,7 @@ import {
 } from '@ballast/resilience';
 import type { RetailFlowConfig } from '../config.js';
 import { baselineGate } from './ingress-baselines.js';
+import type { PlanId } from '../billing/plans.js';
 import type { Plan } from '../data/index.js';
 import { contextOf } from '../http/context.js';
 import { HttpProblem, PROBLEM_BASE } from '../http/problem.js';
@@ -53,9 +54,14 @@ export interface RetailFlowPolicies extends ServicePolicies {
 }
 
 /** Per-plan limits: requests per minute (GCRA: a full minute's worth may come at once, then they refill evenly). */
-export function planRule(plan: Plan, config: RetailFlowConfig): RateLimitRule {
+export function planRule(plan: Plan | PlanId, config: RetailFlowConfig): RateLimitRule {
   return {
-    limit: plan === 'pro' ? config.proRequestsPerMinute : config.freeRequestsPerMinute,
+    limit:
+      plan === 'enterprise'
+        ? config.enterpriseRequestsPerMinute
+        : plan === 'pro'
+          ? config.proRequestsPerMinute
+          : config.freeRequestsPerMinute,
     periodMs: 60_000,
   };
 }
@@ -297,7 +303,9 @@ export async function createPolicies(options: {
       const tenant = contextOf(req).tenant;
       if (!tenant) return undefined;
       const override = tenantLimits.get(tenant.id);
-      return override === undefined ? planRule(tenant.plan, config) : { limit: override, periodMs: 60_000 };
+      // The billing account's plan (an enterprise account), when the billing middleware resolved it.
+      const plan = contextOf(req).billingPlan ?? tenant.plan;
+      return override === undefined ? planRule(plan, config) : { limit: override, periodMs: 60_000 };
     },
     body: (req, decision) =>
       problemBody(
@@ -369,7 +377,10 @@ export async function createPolicies(options: {
     refusal,
     rateLimit,
     tenantLookup: <T>(key: string, load: () => Promise<T>) => tenantCache.get(key, load) as Promise<T>,
-    catalog: <T>(key: string, load: () => Promise<T>) => catalogCache.get(key, load) as Promise<T>,
+    // CATALOG_CACHE=false reads the store every time: what the cache saves is measured, not assumed.
+    catalog: config.catalogCache
+      ? <T>(key: string, load: () => Promise<T>) => catalogCache.get(key, load) as Promise<T>
+      : <T>(_key: string, load: () => Promise<T>) => load(),
     inventory: (work) => inventoryBulkhead.execute(() => work()),
     tenantCheckout: (tenantId, work) => (tenantShare ? tenantShare.run(tenantId, work) : work()),
     payment: (work, deadline) =>

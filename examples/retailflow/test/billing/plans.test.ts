@@ -50,10 +50,18 @@ describe('plans', () => {
     expect(overageCents(quota, used)).toBe(cents);
   });
 
-  it('takes the configured per-minute rates of free and pro', () => {
-    const plans = planCatalog({ freeRequestsPerMinute: 7, proRequestsPerMinute: 70 });
-    expect([plans.free.requestsPerMinute, plans.pro.requestsPerMinute]).toEqual([7, 70]);
-    expect(plans.enterprise).toBe(PLANS.enterprise);
+  it('takes the configured per-minute rates of every plan', () => {
+    const plans = planCatalog({
+      freeRequestsPerMinute: 7,
+      proRequestsPerMinute: 70,
+      enterpriseRequestsPerMinute: 700,
+    });
+    expect([
+      plans.free.requestsPerMinute,
+      plans.pro.requestsPerMinute,
+      plans.enterprise.requestsPerMinute,
+    ]).toEqual([7, 70, 700]);
+    expect(plans.enterprise.quotas).toBe(PLANS.enterprise.quotas);
   });
 });
 

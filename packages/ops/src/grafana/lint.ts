@@ -18,6 +18,8 @@ export const KNOWN_UNITS: ReadonlySet<string> = new Set([
   'percent',
   'reqps',
   'ops',
+  'Bps',
+  'currencyUSD',
   'short',
   'none',
 ]);
