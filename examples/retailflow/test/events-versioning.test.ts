@@ -126,7 +126,7 @@ describe('the relay publishes the newest version, validated', () => {
     await repo.recordPayment({
       tenantId: 'acme',
       orderId: declined,
-      payment: { ok: false, failure: 'declined', reason: 'declined: payment provider answered 402' },
+      payment: { ok: false, failure: 'declined', reason: 'payment provider answered 402' },
     });
     const relay = new OutboxRelay({ store: repo, broker, clock });
     await relay.runOnce();
