@@ -248,16 +248,29 @@ async function money(service: ServiceProcess, opts: AttackOptions) {
   } finally {
     await setChaos(service.opsUrl, 'payments', { enabled: false, latencyMs: 0, errorRate: 0 });
   }
-  // Reconcile: every charge the provider made must be recorded as the payment of its order.
-  const charges = (await (
-    await fetch(`${service.paymentUrl}/admin/charges`, { headers: { authorization: `Bearer ${KEYS.ops}` } })
-  ).json()) as { id: string; reference: string }[];
-  let orphanCharges = 0;
-  for (const charge of charges) {
-    const res = await fetch(`${service.url}/api/v1/orders/${charge.reference}`, { headers });
-    const order = res.ok ? ((await res.json()) as { paymentId: string | null }) : undefined;
-    if (order?.paymentId !== charge.id) orphanCharges++;
+  // Reconcile: every charge the provider made must be recorded as the payment of its order, or refunded (a cancel
+  // during an in-flight charge refunds it, possibly through the saga's recovery a little later: wait for that).
+  type Charge = { id: string; reference: string; status?: string };
+  const orphansOf = async (): Promise<{ charges: Charge[]; orphans: number }> => {
+    const charges = (await (
+      await fetch(`${service.paymentUrl}/admin/charges`, { headers: { authorization: `Bearer ${KEYS.ops}` } })
+    ).json()) as Charge[];
+    let orphans = 0;
+    for (const charge of charges) {
+      if (charge.status === 'refunded') continue;
+      const res = await fetch(`${service.url}/api/v1/orders/${charge.reference}`, { headers });
+      const order = res.ok ? ((await res.json()) as { paymentId: string | null }) : undefined;
+      if (order?.paymentId !== charge.id) orphans++;
+    }
+    return { charges, orphans };
+  };
+  let reconciled = await orphansOf();
+  for (let waited = 0; reconciled.orphans > 0 && waited < 40; waited += 2) {
+    await sleep(2000);
+    reconciled = await orphansOf();
   }
+  const charges = reconciled.charges;
+  const orphanCharges = reconciled.orphans;
   return { checkouts, cancelAttempts, cancelRefused, charges: charges.length, orphanCharges, cancelledAnswered201 };
 }
 

@@ -241,8 +241,9 @@ interface Instance {
  * The values an engineer puts in the runbook's `export` line: this instance, its secrets, its JSON log (the
  * file the process's output goes to) and a tenant's key for the audit log.
  */
-function shellEnv(instance: Instance, logFile: string): Record<string, string> {
+function shellEnv(instance: Instance, logFile: string, prometheusUrl: string): Record<string, string> {
   return {
+    PROMETHEUS: prometheusUrl,
     RETAILFLOW: `http://127.0.0.1:${instance.port}`,
     RETAILFLOW_OPS: `http://127.0.0.1:${instance.opsPort}`,
     OPS_TOKEN: KEYS.ops,
@@ -335,7 +336,7 @@ async function drill(
   const labels = plan.labels(instance);
   try {
     const runbook: RunbookCommands = await readRunbook(ROOT, plan.alert);
-    const env = shellEnv(instance, instance.logFile);
+    const env = shellEnv(instance, instance.logFile, prometheusUrl);
     const unknown = runbook.variables.filter((v) => !(v in env));
     if (unknown.length > 0) {
       return fail(`the runbook's export line sets ${unknown.join(', ')}, which the drill does not know`);
