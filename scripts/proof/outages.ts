@@ -1,9 +1,10 @@
 import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { readdirSync } from 'node:fs';
+import path from 'node:path';
 import { promisify } from 'node:util';
 import pg from 'pg';
-import { KEYS, freshDatabase, scrape, sleep, startService, sum, type ServiceProcess } from './service.js';
+import { KEYS, ROOT, freshDatabase, scrape, sleep, startService, sum, type ServiceProcess } from './service.js';
 
 const run = promisify(execFile);
 
@@ -140,6 +141,31 @@ async function ledger(databaseUrl: string): Promise<Ledger> {
  * Stops and restarts the machine's own Redis, RabbitMQ and PostgreSQL under load (with their own commands),
  * kills the service mid-relay, and checks from the database that nothing was lost or applied twice.
  */
+/** Runs `rebuild-projections --check` (the built command) on the database; its JSON report and exit code. */
+async function rebuildCheck(
+  databaseUrl: string,
+): Promise<{ exitCode: number; output: string; report?: { orders: number; events: number; drift: number } }> {
+  const script = path.join(ROOT, 'examples/retailflow/dist/data/rebuild-main.js');
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      [script, '--check'],
+      { env: { ...process.env, DATABASE_URL: databaseUrl }, timeout: 60_000 },
+      (error, stdout, stderr) => {
+        const exitCode = error ? (typeof error.code === 'number' ? error.code : 2) : 0;
+        const line = stdout.trim().split('\n').pop() ?? '';
+        let report: { orders: number; events: number; drift: number } | undefined;
+        try {
+          report = JSON.parse(line) as { orders: number; events: number; drift: number };
+        } catch {
+          report = undefined;
+        }
+        resolve({ exitCode, output: `${stdout}${stderr}`, ...(report ? { report } : {}) });
+      },
+    );
+  });
+}
+
 export async function outages(opts: OutageOptions): Promise<OutageResult> {
   const steps: OutageStep[] = [];
   const brokerTimeline: { t: number; depth: number }[] = [];
@@ -290,6 +316,22 @@ export async function outages(opts: OutageOptions): Promise<OutageResult> {
         restartCommandSec: commandSec,
         ordersWithoutEvent: d.ordersWithoutEvent,
         ordersWithoutItems: d.ordersWithoutItems,
+      },
+    });
+
+    // After every outage above, the order projections (order list, items, stock reservations, open checkout sagas)
+    // must equal a rebuild from the order events: the rebuild command's --check, run as an operator would run it.
+    const rebuild = await rebuildCheck(databaseUrl);
+    steps.push({
+      name: 'projections equal a rebuild from the events',
+      detail: rebuild.report
+        ? `${rebuild.report.orders} orders rebuilt from ${rebuild.report.events} events: ${rebuild.report.drift} projection rows drifted (exit ${rebuild.exitCode})`
+        : `the rebuild check did not report (exit ${rebuild.exitCode}): ${rebuild.output.slice(0, 300)}`,
+      met: rebuild.exitCode === 0 && rebuild.report?.drift === 0,
+      figures: {
+        orders: rebuild.report?.orders ?? null,
+        events: rebuild.report?.events ?? null,
+        drift: rebuild.report?.drift ?? null,
       },
     });
   } finally {
