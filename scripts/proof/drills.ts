@@ -241,6 +241,9 @@ interface Instance {
  * The values an engineer puts in the runbook's `export` line: this instance, its secrets, its JSON log (the
  * file the process's output goes to) and a tenant's key for the audit log.
  */
+/** RetailFlow's log command in its service file (`logs.command`), which the runbooks pipe to jq. */
+const LOGS_COMMAND = 'journalctl -u retailflow --since=-1h -o cat';
+
 function shellEnv(instance: Instance, logFile: string, prometheusUrl: string): Record<string, string> {
   return {
     PROMETHEUS: prometheusUrl,
@@ -367,7 +370,15 @@ async function drill(
       });
     }
     for (const line of runbook.diagnosisShell) {
-      commands.push(await runShell(fillPlaceholders(line, fired.labels, `runbooks/${plan.alert}.md`), env));
+      // The trace id is the operator's pick from an exemplar on the dashboard: a command that needs one is shown,
+      // not run. The service file's log command reads journald; the drill's instances log to a file, as the
+      // runbook's RETAILFLOW_LOG says, so the drill reads that file the same way.
+      if (line.includes('<trace_id>')) {
+        commands.push({ kind: 'sh', command: line, exitCode: 0, output: 'not run: needs the trace id picked from an exemplar' });
+        continue;
+      }
+      const local = line.replaceAll(LOGS_COMMAND, 'cat "$RETAILFLOW_LOG"');
+      commands.push(await runShell(fillPlaceholders(local, fired.labels, `runbooks/${plan.alert}.md`), env));
     }
     for (const e of plan.evidence) {
       const candidates = commands.filter((c) => e.in.test(c.command));
