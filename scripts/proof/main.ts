@@ -94,7 +94,9 @@ if (only.has('faults')) {
     env,
     baselineSec: quick ? 2 : 10,
     latencySec: quick ? 2 : 10,
-    errorSec: quick ? 6 : 30,
+    // At 50% failed calls the breaker (5 consecutive failures) opens by chance: ~100 calls (6 s) left it shut in
+    // one quick run of five; ~400 calls (20 s) leave it shut about once in 500 runs.
+    errorSec: quick ? 20 : 30,
     maxRecoverySec: quick ? 20 : 60,
     rate: 20,
     log,

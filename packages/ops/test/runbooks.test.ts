@@ -213,7 +213,9 @@ describe('from the alert to one failing request (exemplar → trace → logs)', 
           },
         ].map((l) => (typeof l === 'string' ? l : JSON.stringify(l)));
         writeFileSync(log, `${lines.join('\n')}\n`);
-        const [byTrace, warnings] = block(checkout, "jq -cR 'fromjson?").map((command) =>
+        // The two lines of the alert-to-log step (the checkout runbook's other jq lines read RETAILFLOW_LOG).
+        const steps = block(checkout, SERVICE.logs.command).filter((c) => c.includes("jq -cR 'fromjson?"));
+        const [byTrace, warnings] = steps.map((command) =>
           execFileSync(
             'bash',
             ['-c', command.replace(SERVICE.logs.command, `cat ${log}`).replace('<trace_id>', trace)],
