@@ -194,7 +194,7 @@ describe.skipIf(!installed || postgres.skip || redis.skip)(
       await chaos('storage', { enabled: true, errorRate: 0, latencyMs: 100 }); // slow storage, then a burst
       await phase('ballast_load_shed_total', 6000, () =>
         Promise.all(
-          Array.from({ length: 400 }, (_, i) =>
+          Array.from({ length: 1200 }, (_, i) =>
             request('GET', `/api/v1/products?limit=${1 + (i % 50)}`, ACME),
           ),
         ),
