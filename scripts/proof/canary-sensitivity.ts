@@ -8,6 +8,7 @@
 // a run is reproducible. The drill's own measured trial at its rate is the check on the model: the report shows both.
 
 import { judgeCanary, type CanaryJudgement } from '@ballast/slo';
+import { seededRandom } from '@ballast/testkit';
 
 /** A build under test, as the traffic model sees it. */
 export interface SimulatedBuild {
@@ -71,18 +72,6 @@ const CATALOG_OBJECTIVE = 0.99;
 const BASELINE_CHECKOUT_FAILURE = 0.0005;
 const CATALOG_SLOW = 0.001;
 const CHECKOUT_MEDIAN_MS = 17;
-
-/** A small seeded generator (mulberry32): the study is reproducible run to run. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function poisson(random: () => number, mean: number): number {
   if (mean <= 0) return 0;
@@ -210,7 +199,8 @@ function quantile(values: readonly number[], q: number): number {
 
 /** Runs `trials` seeded rollouts of a scenario and summarises them. */
 export function summarise(s: RolloutScenario, trials: number, seed: number): ScenarioSummary {
-  const random = rng(seed);
+  // Seeded (mulberry32): the study is reproducible run to run.
+  const random = seededRandom(seed);
   const results = Array.from({ length: trials }, () => simulateRollout(s, random));
   const rolledBack = results.filter((r) => r.outcome === 'rolled back');
   const decided = s.build.checkoutFailure > 0 || s.build.addedLatencyMs > 0 ? rolledBack : results;

@@ -105,10 +105,28 @@ const MARKDOWN = `# Invoice {{md number}}
 {{#each usage}}| {{name}} | {{used}} | {{included}} | {{policy}} |
 {{/each}}`;
 
-const handlebars = Handlebars.create();
-handlebars.registerHelper('md', (text: unknown) => escapeMarkdown(String(text)));
-const html = handlebars.compile(HTML, { strict: true });
-const markdown = handlebars.compile(MARKDOWN, { strict: true, noEscape: true });
+/**
+ * A manager's report as two strict handlebars templates: `html` escapes every value, `markdown` escapes what goes
+ * through its `md` helper (tenant-supplied text) and nothing else. The invoice and the cost report are made this way.
+ *
+ * @example
+ * ```ts
+ * const { html, markdown } = reportTemplates('<p>{{name}}</p>', '# {{md name}}');
+ * ```
+ */
+export function reportTemplates<V>(
+  htmlSource: string,
+  markdownSource: string,
+): { readonly html: (view: V) => string; readonly markdown: (view: V) => string } {
+  const handlebars = Handlebars.create();
+  handlebars.registerHelper('md', (text: unknown) => escapeMarkdown(String(text)));
+  return {
+    html: handlebars.compile<V>(htmlSource, { strict: true }),
+    markdown: handlebars.compile<V>(markdownSource, { strict: true, noEscape: true }),
+  };
+}
+
+const { html, markdown } = reportTemplates<ReturnType<typeof view>>(HTML, MARKDOWN);
 
 /**
  * The invoice as a standalone HTML page (no scripts, no external requests; every value escaped by handlebars).

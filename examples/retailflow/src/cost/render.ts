@@ -1,5 +1,4 @@
-import Handlebars from 'handlebars';
-import { escapeMarkdown } from '../billing/invoice-render.js';
+import { reportTemplates } from '../billing/invoice-render.js';
 import type { CostReport } from './report.js';
 
 function view(report: CostReport) {
@@ -140,10 +139,7 @@ td { border-bottom: 1px solid #d1d9e0; padding: 9px 10px; vertical-align: top; }
 </html>
 `;
 
-const handlebars = Handlebars.create();
-handlebars.registerHelper('md', (text: unknown) => escapeMarkdown(String(text)));
-const html = handlebars.compile(HTML, { strict: true });
-const markdown = handlebars.compile(MARKDOWN, { strict: true, noEscape: true });
+const { html, markdown } = reportTemplates<ReturnType<typeof view>>(HTML, MARKDOWN);
 
 /**
  * The cost report for a manager, as GitHub-flavoured Markdown (tenant names escaped).
