@@ -97,6 +97,25 @@ export interface OrderAppend {
   readonly newId: () => string;
 }
 
+/** Inserts one event at its version; `false` when another writer holds that version of the stream. */
+async function insertEvent(s: SqlSession, event: OrderEvent): Promise<boolean> {
+  const inserted = await s.all(
+    `INSERT INTO order_events (event_id, tenant_id, order_id, version, type, data, at, actor)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (tenant_id, order_id, version) DO NOTHING RETURNING version`,
+    [
+      event.eventId,
+      event.tenantId,
+      event.orderId,
+      event.version,
+      event.type,
+      JSON.stringify(event.data),
+      event.at,
+      event.actor,
+    ],
+  );
+  return inserted.length > 0;
+}
+
 /**
  * Appends events to an order's stream at the next versions and, in the same transaction (the caller's `s`), updates
  * the projections and writes each published event to the outbox with the event's id. Throws
@@ -119,21 +138,7 @@ export async function appendOrderEvents(
       at: append.at,
       actor: append.actor,
     } as OrderEvent;
-    const inserted = await s.all(
-      `INSERT INTO order_events (event_id, tenant_id, order_id, version, type, data, at, actor)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (tenant_id, order_id, version) DO NOTHING RETURNING version`,
-      [
-        event.eventId,
-        event.tenantId,
-        event.orderId,
-        event.version,
-        event.type,
-        JSON.stringify(event.data),
-        event.at,
-        event.actor,
-      ],
-    );
-    if (inserted.length === 0) {
+    if (!(await insertEvent(s, event))) {
       throw new OrderVersionConflictError(append.tenantId, append.orderId, event.version - 1);
     }
     const before = state;
@@ -421,21 +426,7 @@ export async function importLegacyOrder(
       at: i === 0 ? order.createdAt : order.updatedAt,
       actor: 'system:import',
     } as OrderEvent;
-    const inserted = await s.all(
-      `INSERT INTO order_events (event_id, tenant_id, order_id, version, type, data, at, actor)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (tenant_id, order_id, version) DO NOTHING RETURNING version`,
-      [
-        event.eventId,
-        event.tenantId,
-        event.orderId,
-        event.version,
-        event.type,
-        JSON.stringify(event.data),
-        event.at,
-        event.actor,
-      ],
-    );
-    if (inserted.length === 0) throw new OrderVersionConflictError(order.tenantId, order.id, i);
+    if (!(await insertEvent(s, event))) throw new OrderVersionConflictError(order.tenantId, order.id, i);
     state = evolve(state, event);
   }
   if (state === undefined) throw new Error(`order ${order.id}: nothing to import`);
