@@ -437,47 +437,8 @@ const dashboard = {
     description: { type: 'string', minLength: 1 },
     tags: strings,
     jobMetric: { type: 'string', pattern: '^[a-zA-Z_:][a-zA-Z0-9_:]*$' },
-    rows: {
-      type: 'array',
-      minItems: 1,
-      items: {
-        type: 'object',
-        additionalProperties: false,
-        required: ['title', 'panels'],
-        properties: {
-          title: { type: 'string', minLength: 1 },
-          panels: {
-            type: 'array',
-            minItems: 1,
-            items: {
-              type: 'object',
-              additionalProperties: false,
-              required: ['title', 'description', 'unit', 'queries'],
-              properties: {
-                title: { type: 'string', minLength: 1 },
-                description: { type: 'string', minLength: 1 },
-                unit: { type: 'string', minLength: 1 },
-                kind: { enum: ['timeseries', 'stat', 'bargauge'] },
-                width: { type: 'integer', minimum: 1, maximum: 24 },
-                min: { type: 'number' },
-                max: { type: 'number' },
-                threshold: { type: 'number' },
-                queries: {
-                  type: 'array',
-                  minItems: 1,
-                  items: {
-                    type: 'object',
-                    additionalProperties: false,
-                    required: ['expr', 'legend'],
-                    properties: { expr: { type: 'string', minLength: 1 }, legend: { type: 'string' } },
-                  },
-                },
-              },
-            },
-          },
-        },
-      },
-    },
+    // The same rows a service adds to a generated dashboard (`dashboardRows`).
+    rows: { type: 'array', minItems: 1, items: row },
   },
 } as const;
 
