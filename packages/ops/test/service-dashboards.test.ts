@@ -44,6 +44,23 @@ describe("a service file's own dashboards", () => {
     expect(out.files.has('dashboards/ballast-red.json')).toBe(true);
   });
 
+  it('take exemplar queries like the rows added to generated dashboards', () => {
+    const withExemplar = ORDERS.replace(
+      '                legend: orders\n',
+      '                legend: orders\n                exemplar: true\n',
+    );
+    expect(withExemplar).not.toBe(ORDERS);
+    const out = generate(SERVICE_FILE(withExemplar));
+    const json = JSON.parse(out.files.get('dashboards/shop-business.json')!) as {
+      panels: { targets?: { exemplar?: boolean }[]; panels?: { targets?: { exemplar?: boolean }[] }[] }[];
+    };
+    const targets = json.panels.flatMap((p) => [
+      ...(p.targets ?? []),
+      ...(p.panels ?? []).flatMap((q) => q.targets ?? []),
+    ]);
+    expect(targets.some((t) => t.exemplar === true)).toBe(true);
+  });
+
   it('fail the lint on an undeclared metric, a counter read without rate() or a selector without $job', () => {
     expect(generate(SERVICE_FILE(ORDERS, '  - shop_other_total')).lint.join('\n')).toMatch(
       /`shop_orders_total` is not in the metric catalog/,
