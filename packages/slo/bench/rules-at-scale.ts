@@ -447,6 +447,8 @@ async function measureForm(form: Form, base: string, target: string): Promise<Fo
     if (durations.length === 0) throw new Error(`${form}: a rule group never evaluated in ${windowS}s`);
     const end = await metrics(port);
     const wall = (Date.now() - startWall) / 1000;
+    // Before the stats queries below, whose load would count in the rules' last evaluation times.
+    const where = await profile(port);
     const delta = (k: string): number => (end.get(k) ?? 0) - (start.get(k) ?? 0);
     return {
       form,
@@ -456,7 +458,7 @@ async function measureForm(form: Form, base: string, target: string): Promise<Fo
       samplesPerCycle: await samplesPerCycle(port, rules),
       cpuCores: delta('process_cpu_seconds_total') / wall,
       rssMiB: (end.get('process_resident_memory_bytes') ?? 0) / 1024 / 1024,
-      profile: await profile(port),
+      profile: where,
     };
   } finally {
     child.kill('SIGTERM');
