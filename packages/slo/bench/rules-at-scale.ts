@@ -178,7 +178,11 @@ async function backfill(dir: string): Promise<void> {
     files.set(b, { path, out: createWriteStream(path), chunk: '' });
   }
   /** Appends `name value t` for every t of `times` to the file of its block; flushes every series. */
-  const series = async (name: string, times: Iterable<number>, value: (t: number) => number): Promise<void> => {
+  const series = async (
+    name: string,
+    times: Iterable<number>,
+    value: (t: number) => number,
+  ): Promise<void> => {
     for (const t of times) files.get(blockOf(t))!.chunk += `${name} ${value(t)} ${t}\n`;
     for (const f of files.values()) {
       if (f.chunk !== '') await write(f.out, f.chunk);
@@ -203,7 +207,11 @@ async function backfill(dir: string): Promise<void> {
     ['slo:sli_total:rate5m', total],
   ] as const) {
     for (const slo of slos) {
-      await series(`${metric}{slo="${slo.name}",service="${slo.service}"}`, every(T0 + 300, end), () => value);
+      await series(
+        `${metric}{slo="${slo.name}",service="${slo.service}"}`,
+        every(T0 + 300, end),
+        () => value,
+      );
     }
   }
   for (const slo of slos) {
@@ -215,7 +223,9 @@ async function backfill(dir: string): Promise<void> {
   }
   for (const f of files.values()) {
     await write(f.out, '# EOF\n');
-    await new Promise<void>((resolve, reject) => f.out.end((e?: Error | null) => (e ? reject(e) : resolve())));
+    await new Promise<void>((resolve, reject) =>
+      f.out.end((e?: Error | null) => (e ? reject(e) : resolve())),
+    );
   }
   const queue = [...files.entries()];
   const convert = async (): Promise<void> => {
@@ -231,7 +241,10 @@ async function backfill(dir: string): Promise<void> {
         out,
       ]);
       rmSync(f.path);
-      run('sh', ['-c', `mkdir -p "${join(dir, 'blocks')}" && mv "${out}"/* "${join(dir, 'blocks')}"/ && rmdir "${out}"`]);
+      run('sh', [
+        '-c',
+        `mkdir -p "${join(dir, 'blocks')}" && mv "${out}"/* "${join(dir, 'blocks')}"/ && rmdir "${out}"`,
+      ]);
     }
   };
   await Promise.all(Array.from({ length: PARALLEL }, convert));
@@ -310,8 +323,9 @@ async function waitFor<T>(what: string, ms: number, probe: () => Promise<T | und
 async function samplesPerCycle(port: number, rules: string): Promise<number> {
   const sampled = Math.min(10, SPECS);
   const names = new Set(slos.slice(0, sampled).map((s) => s.name));
-  const groups = (parse(rules) as { groups: { name: string; interval?: string; rules: { expr: string }[] }[] })
-    .groups;
+  const groups = (
+    parse(rules) as { groups: { name: string; interval?: string; rules: { expr: string }[] }[] }
+  ).groups;
   let total = 0;
   for (const g of groups.filter((x) => [...names].some((n) => x.name.includes(n)))) {
     // A group evaluated every 2m reads its samples a sixth of the 20s cycles.

@@ -143,7 +143,9 @@ const DEFAULT_META_INTERVAL = '2m';
 
 function defaultMetaInterval(interval: string | undefined): string {
   const alerts = interval === undefined ? undefined : parseDuration(interval);
-  return alerts !== undefined && alerts > (parseDuration(DEFAULT_META_INTERVAL) ?? 0) ? interval! : DEFAULT_META_INTERVAL;
+  return alerts !== undefined && alerts > (parseDuration(DEFAULT_META_INTERVAL) ?? 0)
+    ? interval!
+    : DEFAULT_META_INTERVAL;
 }
 
 /** The recording windows an SLO needs: every alert window, plus the period (named by its nominal length). */
