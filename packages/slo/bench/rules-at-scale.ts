@@ -21,9 +21,9 @@
  * alert group's first evaluation, then is measured over `--cycles` x `--interval`, or the slowest group's
  * interval when longer (so the default form, with its 2m metadata groups, is measured over 2m).
  *
- * Sized for a 2-core machine: the 200-SLO scenario with the default forms (`none,sloth,recorded`) finishes in
- * about 8 minutes. What keeps it there: the backfill is written as one file per 24h block and converted by two
- * promtool processes at once (`--parallel`; one file in 2h blocks was parsed 36 times, 5 minutes for 40 SLOs), the
+ * Sized for a 2-core machine: the 200-SLO scenario with the default forms (`none,sloth,recorded`) took 7 minutes
+ * (run 4 of 2026-12-06, shared machine; 9 with `recorded-meta` as well). What keeps it there: the backfill is
+ * written as one file per 24h block and converted by two promtool processes at once (`--parallel`; one file in 2h blocks was parsed 36 times, 5 minutes for 40 SLOs), the
  * resolution adapts to the number of SLOs, three 20s cycles after a 30s warm-up (was six after 60s), and `raw` and
  * `recorded-meta` only when asked for with `--forms`.
  *
