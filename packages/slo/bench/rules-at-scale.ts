@@ -4,7 +4,8 @@
  * Builds the scenario: 200 SLOs shaped like RetailFlow's checkout availability (good/total PromQL expressions,
  * 28-day period, the Workbook's windows scaled to it) over 4,000 raw counters (200 services x 5 instances x 4
  * status codes), with history backfilled by `promtool tsdb create-blocks-from openmetrics` (the raw counters at
- * `--resolution`, and the recorded 5m rates the generated rules read, at the same resolution), and a live
+ * `--resolution`, and the recorded 5m rates the generated rules read, at the same resolution; `auto` picks the
+ * finest whole minute that keeps the raw samples under 9 M: 2m for 200 SLOs over 70h), and a live
  * exporter on loopback that continues the same counters. Then, for each rule form, it starts Debian's
  * `prometheus` on a copy of that storage (pinned to one core with taskset when available), lets the rules run for
  * `--cycles` evaluations and reads Prometheus's own metrics: rule evaluation time per cycle (the sum of
@@ -14,10 +15,17 @@
  *
  * Forms: `none` (no rules: what scrapes and the TSDB cost, subtracted to give the rules' CPU), `sloth` (Sloth's
  * shape: every window a raw `rate()` ratio of the error and total queries), `raw` (`ballast-slo rules --windows
- * raw`: every window from the counters), `recorded` (the default: long windows from the recorded 5m rates),
- * `recorded-meta` (the default with the metadata groups every `--meta-interval`, 1m: a third as often as the
- * alerts at the 20s interval). Every form runs `--warmup` (60s) after each group's first evaluation, then is
- * measured over `--cycles` x `--interval` (at least one `--meta-interval`).
+ * raw`: every window from the counters), `recorded` (the default: long windows from the recorded 5m rates, the
+ * metadata groups every 2m), `recorded-meta` (the default with `--meta-interval`, 20s: the metadata as often as
+ * the alerts, as the rules were before 2m became the default). Every form runs `--warmup` (30s) after each
+ * alert group's first evaluation, then is measured over `--cycles` x `--interval`, or the slowest group's
+ * interval when longer (so the default form, with its 2m metadata groups, is measured over 2m).
+ *
+ * Sized for a 2-core machine: the 200-SLO scenario with the default forms (`none,sloth,recorded`) took 7 minutes
+ * (run 4 of 2026-12-06, shared machine; 9 with `recorded-meta` as well). What keeps it there: the backfill is
+ * written as one file per 24h block and converted by two promtool processes at once (`--parallel`; one file in 2h blocks was parsed 36 times, 5 minutes for 40 SLOs), the
+ * resolution adapts to the number of SLOs, three 20s cycles after a 30s warm-up (was six after 60s), and `raw` and
+ * `recorded-meta` only when asked for with `--forms`.
  *
  * Evaluation per cycle is the sum over groups of each group's last evaluation time (from `/api/v1/rules`), a group
  * that runs every 5m counted for a fifteenth at a 20s interval. It is wall time: on a busy core it includes the
@@ -25,9 +33,9 @@
  * where that time goes, summed per rule kind.
  *
  * Run: node --conditions=@ballast/source --import tsx packages/slo/bench/rules-at-scale.ts [--specs 200]
- *      [--hours 70] [--resolution 2m] [--interval 20s] [--cycles 6] [--forms none,sloth,raw,recorded,recorded-meta]
- *      [--meta-interval 1m] [--warmup 60s]
- *      [--block-duration 2h] (the backfill's block length; a Prometheus that ran for days holds compacted blocks)
+ *      [--hours 70] [--resolution auto] [--interval 20s] [--cycles 3] [--forms none,sloth,recorded]
+ *      [--meta-interval 20s] (of the `recorded-meta` form) [--warmup 30s] [--parallel 2] (promtool processes)
+ *      [--block-duration 24h] (the backfill's block length; a Prometheus that ran for days holds compacted blocks)
  * Prints a table and, as its last line, one JSON object. Not part of `npm test`.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
@@ -47,18 +55,31 @@ const { values: args } = parseArgs({
   options: {
     specs: { type: 'string', default: '200' },
     hours: { type: 'string', default: '70' },
-    resolution: { type: 'string', default: '2m' },
+    resolution: { type: 'string', default: 'auto' },
     interval: { type: 'string', default: '20s' },
-    cycles: { type: 'string', default: '6' },
-    forms: { type: 'string', default: 'none,sloth,raw,recorded,recorded-meta' },
-    'block-duration': { type: 'string', default: '2h' },
-    'meta-interval': { type: 'string', default: '1m' },
-    warmup: { type: 'string', default: '60s' },
+    cycles: { type: 'string', default: '3' },
+    forms: { type: 'string', default: 'none,sloth,recorded' },
+    'block-duration': { type: 'string', default: '24h' },
+    'meta-interval': { type: 'string', default: '20s' },
+    warmup: { type: 'string', default: '30s' },
+    parallel: { type: 'string', default: '2' },
   },
 });
 const SPECS = Number(args.specs);
 const HOURS = Number(args.hours);
-const RESOLUTION_S = (parseDuration(args.resolution) ?? 300_000) / 1000;
+const INSTANCES = 5;
+/** Requests per second of each instance, by status code: 0.15% server errors, under the 0.5% budget. */
+const CODES: Readonly<Record<string, number>> = { '200': 10, '404': 0.4, '500': 0.01, '503': 0.005 };
+const METRIC = 'bench_http_requests_total';
+/**
+ * Raw samples the backfill writes at most when `--resolution auto`: about 9 M is what this 2-core machine turns
+ * into blocks in a minute or two, so 200 SLOs over 70h get one sample every 2m and 40 SLOs one every minute.
+ */
+const AUTO_SAMPLES = 9_000_000;
+const RESOLUTION_S =
+  args.resolution === 'auto'
+    ? 60 * Math.max(1, Math.ceil((SPECS * INSTANCES * Object.keys(CODES).length * HOURS * 60) / AUTO_SAMPLES))
+    : (parseDuration(args.resolution) ?? 300_000) / 1000;
 const INTERVAL = args.interval;
 const INTERVAL_S = (parseDuration(INTERVAL) ?? 20_000) / 1000;
 const CYCLES = Number(args.cycles);
@@ -67,12 +88,10 @@ type Form = 'none' | 'sloth' | 'raw' | 'recorded' | 'recorded-meta';
 const BLOCK_DURATION = args['block-duration'];
 const META_INTERVAL = args['meta-interval'];
 /** How long every form runs after each group's first evaluation before measuring (cold chunks, page cache). */
-const WARMUP_S = (parseDuration(args.warmup) ?? 60_000) / 1000;
-
-const INSTANCES = 5;
-/** Requests per second of each instance, by status code: 0.15% server errors, under the 0.5% budget. */
-const CODES: Readonly<Record<string, number>> = { '200': 10, '404': 0.4, '500': 0.01, '503': 0.005 };
-const METRIC = 'bench_http_requests_total';
+const WARMUP_S = (parseDuration(args.warmup) ?? 30_000) / 1000;
+/** promtool processes converting the backfill at once (one input file per block). */
+const PARALLEL = Math.max(1, Number(args.parallel));
+const BLOCK_S = (parseDuration(BLOCK_DURATION) ?? 86_400_000) / 1000;
 
 const NOW_S = Math.floor(Date.now() / 1000);
 /** The counters' zero: the start of the backfilled history. */
@@ -145,19 +164,39 @@ async function write(stream: NodeJS.WritableStream, text: string): Promise<void>
 
 /**
  * The backfill, up to 5 minutes ago: raw counters and the recorded 5m rates, both every RESOLUTION_S (as if
- * scrapes and rule evaluations ran at that interval: the samples every form reads scale alike with it).
+ * scrapes and rule evaluations ran at that interval: the samples every form reads scale alike with it). One
+ * OpenMetrics file per `--block-duration` block, aligned as promtool aligns blocks, converted by up to
+ * `--parallel` promtool processes at once: promtool parses its whole input once per block it writes, so one file
+ * of 70h in 2h blocks is parsed 36 times, one file per block once.
  */
 async function backfill(dir: string): Promise<void> {
-  const file = join(dir, 'history.om');
-  const out = createWriteStream(file);
   const end = NOW_S - 300;
+  const blockOf = (t: number): number => Math.floor(t / BLOCK_S);
+  const files = new Map<number, { path: string; out: NodeJS.WritableStream; chunk: string }>();
+  for (let b = blockOf(T0); b <= blockOf(end); b++) {
+    const path = join(dir, `history-${b}.om`);
+    files.set(b, { path, out: createWriteStream(path), chunk: '' });
+  }
+  /** Appends `name value t` for every t of `times` to the file of its block; flushes every series. */
+  const series = async (
+    name: string,
+    times: Iterable<number>,
+    value: (t: number) => number,
+  ): Promise<void> => {
+    for (const t of times) files.get(blockOf(t))!.chunk += `${name} ${value(t)} ${t}\n`;
+    for (const f of files.values()) {
+      if (f.chunk !== '') await write(f.out, f.chunk);
+      f.chunk = '';
+    }
+  };
+  const every = function* (from: number, to: number): Generator<number> {
+    for (let t = from; t <= to; t += RESOLUTION_S) yield t;
+  };
   for (const service of services) {
     for (let i = 0; i < INSTANCES; i++) {
       for (const [code, rate] of Object.entries(CODES)) {
         const name = `${METRIC}{service="${service}",instance="i${i}",code="${code}"}`;
-        let chunk = '';
-        for (let t = T0; t <= end; t += RESOLUTION_S) chunk += `${name} ${counter(rate, t)} ${t}\n`;
-        await write(out, chunk);
+        await series(name, every(T0, end), (t) => counter(rate, t));
       }
     }
   }
@@ -168,29 +207,59 @@ async function backfill(dir: string): Promise<void> {
     ['slo:sli_total:rate5m', total],
   ] as const) {
     for (const slo of slos) {
-      let chunk = '';
-      const name = `${metric}{slo="${slo.name}",service="${slo.service}"}`;
-      for (let t = T0 + 300; t <= end; t += RESOLUTION_S) chunk += `${name} ${value} ${t}\n`;
-      await write(out, chunk);
+      await series(
+        `${metric}{slo="${slo.name}",service="${slo.service}"}`,
+        every(T0 + 300, end),
+        () => value,
+      );
     }
   }
-  let marker = '';
   for (const slo of slos) {
-    for (let t = end - 1800; t <= end; t += RESOLUTION_S) {
-      marker += `slo:history_start:timestamp{slo="${slo.name}",service="${slo.service}"} ${T0 + 300} ${t}\n`;
-    }
+    await series(
+      `slo:history_start:timestamp{slo="${slo.name}",service="${slo.service}"}`,
+      every(end - 1800, end),
+      () => T0 + 300,
+    );
   }
-  await write(out, `${marker}# EOF\n`);
-  await new Promise<void>((resolve, reject) => out.end((e?: Error | null) => (e ? reject(e) : resolve())));
-  run('promtool', [
-    'tsdb',
-    'create-blocks-from',
-    'openmetrics',
-    `--max-block-duration=${BLOCK_DURATION}`,
-    file,
-    join(dir, 'blocks'),
-  ]);
-  rmSync(file);
+  for (const f of files.values()) {
+    await write(f.out, '# EOF\n');
+    await new Promise<void>((resolve, reject) =>
+      f.out.end((e?: Error | null) => (e ? reject(e) : resolve())),
+    );
+  }
+  const queue = [...files.entries()];
+  const convert = async (): Promise<void> => {
+    for (let next = queue.shift(); next !== undefined; next = queue.shift()) {
+      const [b, f] = next;
+      const out = join(dir, `blocks-${b}`);
+      await runAsync('promtool', [
+        'tsdb',
+        'create-blocks-from',
+        'openmetrics',
+        `--max-block-duration=${BLOCK_DURATION}`,
+        f.path,
+        out,
+      ]);
+      rmSync(f.path);
+      run('sh', [
+        '-c',
+        `mkdir -p "${join(dir, 'blocks')}" && mv "${out}"/* "${join(dir, 'blocks')}"/ && rmdir "${out}"`,
+      ]);
+    }
+  };
+  await Promise.all(Array.from({ length: PARALLEL }, convert));
+}
+
+function runAsync(cmd: string, argv: string[]): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, argv, { stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.once('error', reject);
+    child.once('exit', (code) =>
+      code === 0 ? resolve() : reject(new Error(`${cmd} ${argv.join(' ')} failed: ${stderr}`)),
+    );
+  });
 }
 
 /** The live exporter: the same counters, continued. */
@@ -247,19 +316,26 @@ async function waitFor<T>(what: string, ms: number, probe: () => Promise<T | und
   }
 }
 
-/** Samples one evaluation of every rule of the first `sampled` SLOs reads, scaled to all SLOs. */
+/**
+ * Samples one evaluation of every rule of the first `sampled` SLOs reads, scaled to all SLOs, each group's
+ * weighted by how often it runs per cycle of INTERVAL.
+ */
 async function samplesPerCycle(port: number, rules: string): Promise<number> {
   const sampled = Math.min(10, SPECS);
   const names = new Set(slos.slice(0, sampled).map((s) => s.name));
-  const groups = (parse(rules) as { groups: { name: string; rules: { expr: string }[] }[] }).groups;
+  const groups = (
+    parse(rules) as { groups: { name: string; interval?: string; rules: { expr: string }[] }[] }
+  ).groups;
   let total = 0;
   for (const g of groups.filter((x) => [...names].some((n) => x.name.includes(n)))) {
+    // A group evaluated every 2m reads its samples a sixth of the 20s cycles.
+    const weight = INTERVAL_S / ((parseDuration(g.interval ?? INTERVAL) ?? INTERVAL_S * 1000) / 1000);
     for (const r of g.rules) {
       const url = `http://127.0.0.1:${port}/api/v1/query?stats=all&query=${encodeURIComponent(r.expr)}`;
       const body = (await (await fetch(url)).json()) as {
         data?: { stats?: { samples?: { totalQueryableSamples?: number } } };
       };
-      total += body.data?.stats?.samples?.totalQueryableSamples ?? 0;
+      total += (body.data?.stats?.samples?.totalQueryableSamples ?? 0) * weight;
     }
   }
   return (total * SPECS) / sampled;
@@ -288,15 +364,17 @@ function ruleKind(rule: { name: string; type: string }): string {
 
 /**
  * Where the evaluation time goes: `/api/v1/rules` gives each rule's last evaluation time; summed per rule kind
- * (record name with the window replaced by `<w>`, or the alert's severity) over every group.
+ * (record name with the window replaced by `<w>`, or the alert's severity) over every group, weighted by how
+ * often its group runs per cycle of INTERVAL (as the evaluation per cycle is).
  */
 async function profile(port: number): Promise<Record<string, number>> {
   const body = (await (await fetch(`http://127.0.0.1:${port}/api/v1/rules`)).json()) as {
-    data: { groups: { rules: { name: string; type: string; evaluationTime: number }[] }[] };
+    data: { groups: { interval: number; rules: { name: string; type: string; evaluationTime: number }[] }[] };
   };
   const out: Record<string, number> = {};
   for (const g of body.data.groups) {
-    for (const r of g.rules) out[ruleKind(r)] = (out[ruleKind(r)] ?? 0) + r.evaluationTime;
+    const weight = INTERVAL_S / g.interval;
+    for (const r of g.rules) out[ruleKind(r)] = (out[ruleKind(r)] ?? 0) + r.evaluationTime * weight;
   }
   return Object.fromEntries(
     Object.entries(out)
@@ -360,9 +438,10 @@ async function measureForm(form: Form, base: string, target: string): Promise<Fo
     await waitFor('prometheus ready', 120_000, async () =>
       (await fetch(`http://127.0.0.1:${port}/-/ready`)).ok ? true : undefined,
     );
-    // Every group evaluates once first (cold chunks; a 5m metadata group first runs up to 5m in): count after.
-    await waitFor('every group evaluated once', 420_000, async () =>
-      (await groupsOf(port)).every((g) => g.lastEvaluation > 0) ? true : undefined,
+    // The alerts' groups evaluate once first (cold chunks), then the warm-up. A slower metadata group may first
+    // run later: the measurement window covers its interval, and only cycles after every group ran are counted.
+    await waitFor('every group at the alerts interval evaluated once', 120_000, async () =>
+      (await groupsOf(port)).every((g) => g.interval > INTERVAL_S || g.lastEvaluation > 0) ? true : undefined,
     );
     await sleep(WARMUP_S * 1000);
     const start = await metrics(port);
@@ -376,10 +455,14 @@ async function measureForm(form: Form, base: string, target: string): Promise<Fo
       await sleep(INTERVAL_S * 1000);
       // Each group's last evaluation time, weighted by how often it runs per cycle of INTERVAL.
       const groups = await groupsOf(port);
+      if (groups.some((g) => g.lastEvaluation === 0)) continue;
       durations.push(groups.reduce((sum, g) => sum + (g.evaluationTime * INTERVAL_S) / g.interval, 0));
     }
+    if (durations.length === 0) throw new Error(`${form}: a rule group never evaluated in ${windowS}s`);
     const end = await metrics(port);
     const wall = (Date.now() - startWall) / 1000;
+    // Before the stats queries below, whose load would count in the rules' last evaluation times.
+    const where = await profile(port);
     const delta = (k: string): number => (end.get(k) ?? 0) - (start.get(k) ?? 0);
     return {
       form,
@@ -389,7 +472,7 @@ async function measureForm(form: Form, base: string, target: string): Promise<Fo
       samplesPerCycle: await samplesPerCycle(port, rules),
       cpuCores: delta('process_cpu_seconds_total') / wall,
       rssMiB: (end.get('process_resident_memory_bytes') ?? 0) / 1024 / 1024,
-      profile: await profile(port),
+      profile: where,
     };
   } finally {
     child.kill('SIGTERM');
@@ -444,7 +527,7 @@ try {
     }
   }
   for (const r of results) {
-    console.log(`\nprofile ${r.form} (seconds of the last evaluation, summed over groups):`);
+    console.log(`\nprofile ${r.form} (seconds of the last evaluation per cycle, summed over groups):`);
     for (const [k, v] of Object.entries(r.profile)) console.log(`  ${k.padEnd(48)} ${v.toFixed(3)}`);
   }
   console.log(`total: ${((Date.now() - started) / 1000).toFixed(0)} s`);

@@ -129,8 +129,9 @@ describe.skipIf(hasPrometheus.skip)('PrometheusBackend against a real Prometheus
         '',
       ].join('\n'),
     );
-    // The generated rules run in this Prometheus too, so the test also checks them against the engine.
-    writeFileSync(join(dir, 'slo-rules.yml'), generateRules(slos).yaml);
+    // The generated rules run in this Prometheus too, so the test also checks them against the engine. The
+    // metadata (budget left, period figures) at the 1s evaluation interval too, not at its 2m default.
+    writeFileSync(join(dir, 'slo-rules.yml'), generateRules(slos, { metaInterval: '1s' }).yaml);
     const port = await freePort();
     url = `http://127.0.0.1:${port}`;
     prometheus = spawn(

@@ -142,7 +142,7 @@ describe('generateRules', () => {
     // Each window is held to the share of it that the recorded history covers.
     const held = (w: string, seconds: number): string =>
       `slo:sli_error:ratio_rate${w}{slo="checkout-availability",service="checkout"} * ` +
-      `clamp_max(slo:history:seconds{slo="checkout-availability",service="checkout"} / ${seconds}, 1)`;
+      `clamp_max((time() - slo:history_start:timestamp{slo="checkout-availability",service="checkout"}) / ${seconds}, 1)`;
     expect(page!.expr).toContain(
       `${held('1h', 3600)} > (14.4 * 0.001)\n  and\n  ${held('5m', 300)} > (14.4 * 0.001)`,
     );
@@ -236,7 +236,10 @@ describe('generateRules', () => {
     // The group that decides (error ratios and alerts) is the same rule for rule: the alerts cannot change.
     const [sliAlone] = generateRules([slo], { interval: '30s' }).groups;
     expect(sli).toEqual(sliAlone);
-    expect(generateRules([slo], { interval: '30s' }).groups.map((g) => g.interval)).toEqual(['30s', '30s']);
+    // Unasked, the metadata group runs every 2m, or at the alerts' interval when that is longer.
+    expect(generateRules([slo], { interval: '30s' }).groups.map((g) => g.interval)).toEqual(['30s', '2m']);
+    expect(generateRules([slo]).groups.map((g) => g.interval)).toEqual([undefined, '2m']);
+    expect(generateRules([slo], { interval: '5m' }).groups.map((g) => g.interval)).toEqual(['5m', '5m']);
     expect(() => generateRules([slo], { metaInterval: 'often' })).toThrow(
       'Expected `metaInterval` to be a duration such as `1m` or `5m`, got `"often"`',
     );

@@ -137,7 +137,7 @@ describe.skipIf(hasPromtool.skip)('generated promtool tests', { timeout: 300_000
     async () => {
       const r = await mutated(
         'a fresh Prometheus',
-        ' * clamp_max(slo:history:seconds{slo="checkout-availability",service="shop"} / 3600, 1)',
+        ' * clamp_max((time() - slo:history_start:timestamp{slo="checkout-availability",service="shop"}) / 3600, 1)',
         '',
       );
       expect(r.code).not.toBe(0);

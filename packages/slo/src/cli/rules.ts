@@ -23,8 +23,8 @@ Options:
                              <slo>.test.yml; run them with: promtool test rules DIR/*.test.yml
   --runbook-base-url URL     prefix of each alert's runbook_url: URL/runbooks/<AlertName>.md (default: relative)
   --interval DURATION        evaluation interval of every rule group (default: Prometheus's global one)
-  --meta-interval DURATION   evaluation interval of each SLO's metadata group (budget left, period figures:
-                             nothing an alert reads); longer than --interval, fewer rules per cycle
+  --meta-interval DURATION   evaluation interval of each SLO's metadata group (budget left, period figures,
+                             history: nothing an alert reads); default 2m, or --interval when longer
   --windows recorded|raw     windows of 12h and more from the recorded 5m rates (recorded, the default) or
                              from rate() of the counters (raw)
 

@@ -110,10 +110,11 @@ export interface RulesOptions {
   readonly windows?: 'recorded' | 'raw';
   /**
    * The evaluation interval of each SLO's metadata group (objective, error budget, period, the period's error
-   * ratio and burn rate, budget left, period coverage): figures over a whole period that move slowly and that no
-   * alert reads (7 of an SLO's 21 rules). A longer interval than the alerts' evaluates them less often; the
-   * budget figures are then up to that old. Omitted, the group uses `interval`.
-   * @default undefined (the same as `interval`)
+   * ratio and burn rate, budget left, period coverage, the history's age and coverage): figures that move slowly
+   * and that no alert reads (9 of an SLO's 21 rules). A longer interval than the alerts' evaluates them less
+   * often; the budget figures are then up to that old. Omitted, `2m` (or `interval` when that is longer):
+   * Prometheus advises against intervals much over 2m, whose samples would go stale between evaluations.
+   * @default '2m' (or `interval` when longer)
    * @example
    * ```ts
    * generateRules(slos, { interval: '30s', metaInterval: '5m' });
@@ -136,6 +137,16 @@ const DERIVED_FROM_MS = 12 * 3_600_000;
 const HISTORY_GAP = '1h';
 /** The recent stretch whose sample count gives the evaluation interval, for the period coverage. */
 const RECENT = '10m';
+
+/** The metadata group's interval when none is given: 2m, or the alerts' interval when that is longer. */
+const DEFAULT_META_INTERVAL = '2m';
+
+function defaultMetaInterval(interval: string | undefined): string {
+  const alerts = interval === undefined ? undefined : parseDuration(interval);
+  return alerts !== undefined && alerts > (parseDuration(DEFAULT_META_INTERVAL) ?? 0)
+    ? interval!
+    : DEFAULT_META_INTERVAL;
+}
 
 /** The recording windows an SLO needs: every alert window, plus the period (named by its nominal length). */
 function alertWindows(slo: Slo): string[] {
@@ -207,8 +218,10 @@ function alertRule(
   const guard = slo.alerting.minEvents;
   // While the recorded history is shorter than a window, the part of the window before it counts as good traffic
   // at the rate seen so far: the ratio is scaled by history / window. Once the window is covered the factor is 1.
+  // The history's age is computed here rather than read from `slo:history:seconds` (a metadata figure): the same
+  // value, as every rule of a group evaluates at the same time(), and one rule fewer in the alerts' group.
   const held = (w: string, ms: number): string =>
-    `${errorRatioRecord(w)}${sel} * clamp_max(${SLO_RECORDS.history}${sel} / ${ms / 1000}, 1)`;
+    `${errorRatioRecord(w)}${sel} * clamp_max((time() - ${SLO_RECORDS.historyStart}${sel}) / ${ms / 1000}, 1)`;
   const terms = conditions.map((c) => {
     const threshold = `(${promNumber(c.burnRate)} * ${budget})`;
     const parts = [
@@ -290,11 +303,6 @@ export function sloRuleGroups(slo: Slo, options: RulesOptions = {}): RuleGroup[]
     `${overRecorded('last_over_time', SLO_RECORDS.historyStart, HISTORY_GAP)}\nor on()\n` +
       `(vector(time()) and on() ${SLO_RECORDS.totalRate}${sel})`,
   );
-  record(SLO_RECORDS.history, `time() - ${SLO_RECORDS.historyStart}${sel}`);
-  record(
-    SLO_RECORDS.alertHistoryCoverage,
-    `clamp_max(${SLO_RECORDS.history}${sel} / ${Math.max(...windows.map(msOf)) / 1000}, 1)`,
-  );
 
   if (slo.budgeting.method === 'Timeslices') {
     const slice = slo.budgeting.timesliceWindow;
@@ -338,6 +346,12 @@ export function sloRuleGroups(slo: Slo, options: RulesOptions = {}): RuleGroup[]
   metaRecord(SLO_RECORDS.objective, `vector(${promNumber(slo.objective)})`);
   metaRecord(SLO_RECORDS.errorBudget, `vector(${budget})`);
   metaRecord(SLO_RECORDS.period, `vector(${periodSeconds})`);
+  // What on-call reads of the history behind the alerts; the alerts compute the same age themselves.
+  metaRecord(SLO_RECORDS.history, `time() - ${SLO_RECORDS.historyStart}${sel}`);
+  metaRecord(
+    SLO_RECORDS.alertHistoryCoverage,
+    `clamp_max(${SLO_RECORDS.history}${sel} / ${Math.max(...windows.map(msOf)) / 1000}, 1)`,
+  );
   if (!windows.includes(periodWindow)) {
     metaRecord(
       errorRatioRecord(periodWindow),
@@ -362,7 +376,7 @@ export function sloRuleGroups(slo: Slo, options: RulesOptions = {}): RuleGroup[]
   if (options.metaInterval !== undefined && parseDuration(options.metaInterval) === undefined) {
     throw invalidOption('metaInterval', 'a duration such as `1m` or `5m`', options.metaInterval);
   }
-  const metaInterval = options.metaInterval === undefined ? interval : { interval: options.metaInterval };
+  const metaInterval = { interval: options.metaInterval ?? defaultMetaInterval(options.interval) };
   return [
     { name: `slo-${slo.service}-${slo.name}-sli-and-alerts`, ...interval, rules: [...sli, ...alerts] },
     { name: `slo-${slo.service}-${slo.name}-meta`, ...metaInterval, rules: meta },
