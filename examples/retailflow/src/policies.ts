@@ -22,8 +22,11 @@ export interface ChaosFault {
   readonly errorRate: number;
 }
 
-/** What `/admin/chaos` can target. */
-export type ChaosTarget = 'payments' | 'storage';
+/**
+ * What `/admin/chaos` can target: the payment provider's calls, the store the API reads and writes, or the outbox
+ * relay's reads and marks of the outbox table (a relay that cannot reach its table, while checkouts go on).
+ */
+export type ChaosTarget = 'payments' | 'storage' | 'relay';
 
 /** The chaos switches (run-time settable). */
 export interface ChaosControl {

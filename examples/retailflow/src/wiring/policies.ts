@@ -42,6 +42,8 @@ export interface RetailFlowPolicies extends ServicePolicies {
   readonly tenantLimiter: RateLimiter;
   /** Runs `work` through the storage chaos switch (used by the store wrapper). */
   readonly storageChaos: <T>(work: () => Promise<T>) => Promise<T>;
+  /** Runs `work` through the relay chaos switch (used by the outbox relay's store wrapper). */
+  readonly relayChaos: <T>(work: () => Promise<T>) => Promise<T>;
   /**
    * The policies whose events telemetry subscribes to as plain policies (the bulkhead and the two limiters are
    * observed with their USE gauges instead). Chaos latency policies created later arrive through `onPolicy`.
@@ -366,9 +368,14 @@ export async function createPolicies(options: {
   const switches: Record<ChaosTarget, ChaosSwitch> = {
     payments: new ChaosSwitch('payments', clock, random, created),
     storage: new ChaosSwitch('storage', clock, random, created),
+    relay: new ChaosSwitch('relay', clock, random, created),
   };
   const chaos: ChaosControl = {
-    get: () => ({ payments: { ...switches.payments.fault }, storage: { ...switches.storage.fault } }),
+    get: () => ({
+      payments: { ...switches.payments.fault },
+      storage: { ...switches.storage.fault },
+      relay: { ...switches.relay.fault },
+    }),
     set: (target, fault) => switches[target].set(fault),
   };
 
@@ -393,6 +400,7 @@ export async function createPolicies(options: {
     tenantLimits,
     routePriorities: new RoutePriorities(),
     storageChaos: (work) => switches.storage.run(work),
+    relayChaos: (work) => switches.relay.run(work),
     paymentBreaker,
     paymentRetryBudget,
     inventoryBulkhead,
