@@ -84,6 +84,11 @@ export async function startEvents(options: {
     slos.recordDelivery(e.lagMs);
     telemetry.recordOutboxLag(e.lagMs);
   });
+  // A relay that cannot read its table or reach the broker publishes nothing: on-call finds why in the log (the
+  // swallowed-error logger keeps it to a few lines a minute), the `outbox relay` lines the runbooks read.
+  relay.onOutage((e) =>
+    reportError(e.error, `outbox relay cannot reach the ${e.source === 'store' ? 'database' : 'broker'}`),
+  );
   relay.onDeadLettered((e) =>
     reportError(e.error, `outbox event ${e.id} (${e.type}) dead-lettered: ${e.reason}`),
   );
