@@ -24,9 +24,10 @@ export interface ChaosFault {
 
 /**
  * What `/admin/chaos` can target: the payment provider's calls, the store the API reads and writes, or the outbox
- * relay's reads and marks of the outbox table (a relay that cannot reach its table, while checkouts go on).
+ * relay's reads and marks of the outbox table (a relay that cannot reach its table, while checkouts go on), or the
+ * event loop itself (held busy `latencyMs` of every second, as by CPU-bound work).
  */
-export type ChaosTarget = 'payments' | 'storage' | 'relay';
+export type ChaosTarget = 'payments' | 'storage' | 'relay' | 'eventloop';
 
 /** The chaos switches (run-time settable). */
 export interface ChaosControl {

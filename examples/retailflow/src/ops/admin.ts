@@ -54,8 +54,8 @@ interface ChaosRequest {
 }
 
 /**
- * Admin endpoints (mounted behind the ops listener's admin authentication). `GET`/`POST /admin/chaos` switch fault injection on the payment calls or the storage
- * at run time, for drills (audited as a system-wide `chaos.set` entry). `POST /admin/flags` sets or clears
+ * Admin endpoints (mounted behind the ops listener's admin authentication). `GET`/`POST /admin/chaos` switch fault injection on the payment calls, the storage,
+ * the outbox relay's reads or the event loop (held busy `latencyMs` of every second) at run time, for drills (audited as a system-wide `chaos.set` entry). `POST /admin/flags` sets or clears
  * (`enabled: null`) a flag override for one tenant or, with `tenantId: null`, for all (audited by the store).
  * `GET`/`POST /admin/breakers` read the circuit breakers' states and isolate (open by hand) or reset one, the lever
  * the runbooks name when a dependency is known to be down (audited as `breaker.isolate` / `breaker.reset`).

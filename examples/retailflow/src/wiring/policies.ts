@@ -25,6 +25,7 @@ import {
   type RateLimitRule,
 } from '@ballast/resilience';
 import type { RetailFlowConfig } from '../config.js';
+import { EventLoopBurn } from './eventloop-chaos.js';
 import { baselineGate } from './ingress-baselines.js';
 import type { PlanId } from '../billing/plans.js';
 import type { Plan } from '../data/index.js';
@@ -365,18 +366,20 @@ export async function createPolicies(options: {
   });
   const paymentPipeline = pipeline(paymentRetry, paymentBreaker, paymentTimeout);
 
-  const switches: Record<ChaosTarget, ChaosSwitch> = {
+  const switches: Record<Exclude<ChaosTarget, 'eventloop'>, ChaosSwitch> = {
     payments: new ChaosSwitch('payments', clock, random, created),
     storage: new ChaosSwitch('storage', clock, random, created),
     relay: new ChaosSwitch('relay', clock, random, created),
   };
+  const burn = new EventLoopBurn(clock);
   const chaos: ChaosControl = {
     get: () => ({
       payments: { ...switches.payments.fault },
       storage: { ...switches.storage.fault },
       relay: { ...switches.relay.fault },
+      eventloop: burn.fault,
     }),
-    set: (target, fault) => switches[target].set(fault),
+    set: (target, fault) => (target === 'eventloop' ? burn.set(fault) : switches[target].set(fault)),
   };
 
   return {
@@ -414,6 +417,7 @@ export async function createPolicies(options: {
       paymentTimeout,
       switches.payments.error,
       switches.storage.error,
+      switches.relay.error,
     ],
     onPolicy: (listener) => listeners.push(listener),
     redisHealth: redis
@@ -422,6 +426,7 @@ export async function createPolicies(options: {
         }
       : undefined,
     close: async () => {
+      burn.close();
       loop?.close();
       if (redis) await redis.quit().catch(() => redis?.disconnect());
     },
