@@ -15,7 +15,7 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -117,13 +117,29 @@ interface RuleFile {
   groups: { name: string; interval?: string; rules: { expr: string; for?: string; alert?: string; record?: string }[] }[];
 }
 
-/** A generated rule file with every `for:`, group interval and range selector divided by `factor`. */
-export function compressRules(yamlText: string, factor: number): string {
+/**
+ * Divides the window lengths an SLO alert's history guard compares its history with
+ * (`clamp_max(slo:history:seconds{...} / 3360, 1)`: seconds of history over the window's length in seconds), so
+ * that in compressed time the guard still means "history shorter than the window counts as good traffic".
+ */
+export function compressHistoryGuards(expr: string, factor: number): string {
+  return expr.replace(/(slo:history:seconds(?:\{[^}]*\})?\s*\/\s*)(\d+(?:\.\d+)?)/g, (_all, head: string, seconds: string) => {
+    const scaled = Number(seconds) / factor;
+    return `${head}${Number.isInteger(scaled) ? scaled : scaled.toFixed(3)}`;
+  });
+}
+
+/**
+ * A generated rule file with every `for:`, group interval, range selector and history-guard window divided by
+ * `factor`; with `groups`, only the groups whose name it matches.
+ */
+export function compressRules(yamlText: string, factor: number, groups?: RegExp): string {
   const doc = parse(yamlText) as RuleFile;
+  if (groups !== undefined) doc.groups = doc.groups.filter((g) => groups.test(g.name));
   for (const group of doc.groups) {
     if (group.interval !== undefined) group.interval = compressDuration(group.interval, factor);
     for (const rule of group.rules) {
-      rule.expr = compressExpr(String(rule.expr), factor);
+      rule.expr = compressHistoryGuards(compressExpr(String(rule.expr), factor), factor);
       if (rule.for !== undefined) rule.for = compressDuration(rule.for, factor);
     }
   }
@@ -149,15 +165,23 @@ interface ScrapeJob {
   readonly ports: readonly number[];
 }
 
-async function startPrometheus(dir: string, scrapeSec: number, jobs: readonly ScrapeJob[], compression: number) {
+/** The rule file a drills' Prometheus loads (from examples/retailflow/prometheus), and which of its groups. */
+interface RuleSelection {
+  readonly file: string;
+  readonly groups?: RegExp;
+}
+
+async function startPrometheus(
+  dir: string,
+  scrapeSec: number,
+  jobs: readonly ScrapeJob[],
+  compression: number,
+  selection: RuleSelection = { file: 'operational-alerts.yaml' },
+) {
   const rules: string[] = [];
-  // The operational alerts (and the absence alerts beside them): the SLO rules are not drilled here, and their
-  // hundreds of recorded windows would slow every evaluation on a busy machine.
-  for (const file of ['operational-alerts.yaml']) {
-    const text = await readFile(path.join(ROOT, 'examples/retailflow/prometheus', file), 'utf8');
-    await writeFile(path.join(dir, file), compressRules(text, compression));
-    rules.push(path.join(dir, file));
-  }
+  const text = await readFile(path.join(ROOT, 'examples/retailflow/prometheus', selection.file), 'utf8');
+  await writeFile(path.join(dir, selection.file), compressRules(text, compression, selection.groups));
+  rules.push(path.join(dir, selection.file));
   const check = await run('promtool', ['check', 'rules', ...rules]).catch((e: { stdout?: string; stderr?: string }) => {
     throw new Error(`promtool rejected the compressed rules:\n${e.stdout ?? ''}${e.stderr ?? ''}`);
   });
@@ -345,6 +369,8 @@ interface DrillPlan {
   readonly cleanup?: () => Promise<void>;
   /** Most seconds from the fault to the all-clear (the compressed `for:` and windows, plus detection slack). */
   readonly budgetSec: number;
+  /** The Prometheus that evaluates this drill's alert, when not the section's (operational alerts). */
+  readonly prometheusUrl?: string;
 }
 
 async function drill(
@@ -618,6 +644,7 @@ export async function drills(opts: DrillsOptions): Promise<DrillsResult> {
   const databases: string[] = [];
   const instances: Instance[] = [];
   let prometheus: ChildProcess | undefined;
+  let sloPrometheus: ChildProcess | undefined;
   let proxy: Awaited<ReturnType<typeof tcpProxy>> | undefined;
   const loads: { stop(): Promise<void> }[] = [];
   try {
@@ -680,6 +707,19 @@ export async function drills(opts: DrillsOptions): Promise<DrillsResult> {
     const started = await startPrometheus(dir, scrapeSec, jobs, compression);
     prometheus = started.child;
     const promUrl = started.url;
+    // The checkout page reads the SLO rules, whose SLI sums every instance of the service (no job): a Prometheus of
+    // its own scrapes only the relay drill's instance, where checkouts flow all along, so that no other drill's
+    // failing checkouts count (the breaker drill's would page it).
+    const sloDir = path.join(dir, 'slo');
+    await mkdir(sloDir);
+    const sloStarted = await startPrometheus(
+      sloDir,
+      scrapeSec,
+      [{ job: jobOf('relay'), ports: [byName('relay').opsPort] }],
+      compression,
+      { file: 'slo-rules.yaml', groups: /^slo-retailflow-checkout-availability-/ },
+    );
+    sloPrometheus = sloStarted.child;
     log(`  Prometheus on ${promUrl} (rules compressed ${compression}x), ${instances.length} RetailFlow instances`);
     // A few scrapes of healthy traffic first, so rates and windows have a before.
     for (const i of instances) loads.push(steady(() => i.service.url, KEYS.acme, 1, 'read'));
@@ -930,11 +970,42 @@ export async function drills(opts: DrillsOptions): Promise<DrillsResult> {
         // than the drill itself.
         'RetailFlowDeadLetterQueueNotEmpty',
       ],
+      [
+        {
+          alert: 'RetailflowCheckoutAvailabilityBurnRatePage',
+          fault: 'every payment call fails (payments chaos at 100%): every checkout answers 503',
+          labels: () => ({ slo: 'checkout-availability', severity: 'page' }),
+          inject: () => chaos(relay, { target: 'payments', enabled: true, errorRate: 1 }),
+          evidence: [
+            { what: 'payments chaos is on', in: /admin\/chaos/, shows: /"payments":\{"enabled":true/ },
+            {
+              what: 'the failed checkouts say payment-unavailable',
+              in: /select\(\.msg == "checkout failed"\) \| \.reason/,
+              shows: /^\s*\d+ payment-unavailable$/m,
+            },
+            {
+              what: 'the failed-checkout log names the injected failure or the breaker it opened',
+              in: /checkout failed"\) \| \{time/,
+              shows: /Chaos \\"payments-chaos-error\\" injected a failure|Circuit breaker \\"payment-breaker\\" is open/,
+            },
+          ],
+          mitigation: { command: /"target":"payments","enabled":false/, describe: "switch payments chaos off (the runbook's first lever)" },
+          cleanup: () => chaos(relay, { target: 'payments', enabled: false }),
+          // The compressed 4m40s window filling with failures (the 56-minute one, its history guard compressed
+          // alike, is over the page's threshold sooner); then the breaker's 10 s half-open wait and the short window
+          // emptying of failures, plus a scrape and an evaluation each way.
+          budgetSec: 280 / compression + 15 + 10 + 280 / compression + 15,
+          prometheusUrl: sloStarted.url,
+        },
+        relay,
+        // On the relay drill's instance once that drill is done: its checkouts flow all along, the SLI the page reads.
+        'RetailFlowOutboxLagHigh',
+      ],
     ];
     const runs = new Map<string, Promise<Drill>>();
     for (const [plan, instance, after] of plans) {
       const prior = after === undefined ? Promise.resolve() : runs.get(after)!.then(() => undefined);
-      runs.set(plan.alert, prior.then(() => drill(plan, instance, promUrl, compression, waitSec, log)));
+      runs.set(plan.alert, prior.then(() => drill(plan, instance, plan.prometheusUrl ?? promUrl, compression, waitSec, log)));
     }
     const results = await Promise.all(plans.map(([plan]) => runs.get(plan.alert)!));
     const goals: Record<string, Goal> = {};
@@ -955,10 +1026,12 @@ export async function drills(opts: DrillsOptions): Promise<DrillsResult> {
     await Promise.allSettled(loads.map((l) => l.stop()));
     // The drills are over: no graceful drain to wait for (their databases are dropped below).
     await Promise.allSettled(instances.map((i) => i.service.kill()));
-    if (prometheus && prometheus.exitCode === null) {
-      const exited = once(prometheus, 'exit');
-      prometheus.kill('SIGTERM');
-      await exited;
+    for (const p of [prometheus, sloPrometheus]) {
+      if (p && p.exitCode === null) {
+        const exited = once(p, 'exit');
+        p.kill('SIGTERM');
+        await exited;
+      }
     }
     await proxy?.close();
     if (amqp !== undefined) {

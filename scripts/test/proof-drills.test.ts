@@ -2,7 +2,13 @@ import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse } from 'yaml';
 import { describe, expect, it } from 'vitest';
-import { checkEvidence, compressExpr, compressRules, type CommandRun } from '../proof/drills.js';
+import {
+  checkEvidence,
+  compressExpr,
+  compressHistoryGuards,
+  compressRules,
+  type CommandRun,
+} from '../proof/drills.js';
 import { fillPlaceholders, readRunbook } from '../proof/runbook.js';
 import { ROOT } from '../proof/service.js';
 
@@ -163,5 +169,33 @@ describe('runbook drills: the levers the new drills pull', () => {
     for (const q of lag.diagnosisQueries) expect(q).toContain('job="<job>"');
     const loop = await readRunbook(ROOT, 'BallastEventLoopSaturated');
     expect(loop.mitigationShell.some((c) => c.includes('"target":"eventloop","enabled":false'))).toBe(true);
+  });
+});
+
+describe('runbook drills: SLO history guards in compressed time', () => {
+  it('divides the window lengths the history is compared with, and nothing else', () => {
+    const page =
+      'slo:sli_error:ratio_rate56m{slo="a"} * clamp_max(slo:history:seconds{slo="a",service="s"} / 3360, 1) > (14.4 * 0.005)';
+    expect(compressHistoryGuards(page, 20)).toBe(
+      'slo:sli_error:ratio_rate56m{slo="a"} * clamp_max(slo:history:seconds{slo="a",service="s"} / 168, 1) > (14.4 * 0.005)',
+    );
+    expect(compressHistoryGuards('clamp_max(slo:history:seconds / 280, 1)', 3)).toBe(
+      'clamp_max(slo:history:seconds / 93.333, 1)',
+    );
+    expect(compressHistoryGuards('sum(rate(x[5m])) / 3360', 20)).toBe('sum(rate(x[5m])) / 3360');
+  });
+
+  it('compresses the generated checkout SLO rules: windows and guards alike, only the groups asked for', () => {
+    const text = readFileSync(path.join(ROOT, 'examples/retailflow/prometheus/slo-rules.yaml'), 'utf8');
+    const doc = parse(compressRules(text, 20, /^slo-retailflow-checkout-availability-/)) as {
+      groups: { name: string; rules: { alert?: string; expr: string }[] }[];
+    };
+    expect(doc.groups.map((g) => g.name).every((n) => n.includes('checkout-availability'))).toBe(true);
+    const page = doc.groups
+      .flatMap((g) => g.rules)
+      .find((r) => r.alert === 'RetailflowCheckoutAvailabilityBurnRatePage')!;
+    expect(page.expr).toContain('/ 168, 1)');
+    expect(page.expr).toContain('/ 14, 1)');
+    expect(page.expr).not.toContain('/ 3360');
   });
 });
