@@ -405,6 +405,39 @@ describe('ops endpoints', () => {
     const entry = audit.body.items.find((e) => e.action === 'dead-letter.discard');
     expect(entry?.targetId).toBe(queue);
     expect(entry?.details.messages[0]!.body).toContain('poison-v99');
+
+    // A replay whose publish fails: the message is out of the queue, so it is answered and audited with its body.
+    await broker.publish(poison);
+    expect(await dead(1)).toBe(1);
+    const memory = broker as unknown as { disconnect(error?: unknown): void; reconnect(): void };
+    memory.disconnect(new Error('broker away'));
+    try {
+      const failed = await call<Taken & { error: string | null }>(
+        ops,
+        'POST',
+        `/admin/dead-letters/${queue}`,
+        {
+          key: ADMIN,
+          body: { action: 'replay' },
+        },
+      );
+      expect(failed.status).toBe(200);
+      expect(failed.body.error).toMatch(/^replaying event poison-v99 failed: /);
+      expect(failed.body.messages).toMatchObject([{ eventId: 'poison-v99', replayed: false }]);
+    } finally {
+      memory.reconnect();
+    }
+    const after = await call<ApiPage<{ action: string; details: { error: string | null } }>>(
+      base,
+      'GET',
+      '/api/v1/audit',
+      {
+        key: GLOBEX,
+      },
+    );
+    expect(after.body.items.some((e) => e.action === 'dead-letter.replay' && e.details.error !== null)).toBe(
+      true,
+    );
   });
 
   it('protects /admin/chaos with the admin key and audits changes', async () => {

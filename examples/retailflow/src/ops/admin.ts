@@ -68,7 +68,7 @@ interface ChaosRequest {
  * queue and discards them or publishes them again (`action`), answering each message's event id, type, version,
  * the consumer's reason and its body; the audit entry (`dead-letter.discard` / `dead-letter.replay`) keeps the same,
  * so a discarded message stays on record. A message whose body is not an event cannot be replayed: it is answered
- * and audited with `replayed: false`.
+ * and audited with `replayed: false`; so are the messages left when a publish fails (the answer's `error` says why).
  */
 export function adminRoutes(
   chaos: ChaosControl,
@@ -187,11 +187,18 @@ export function adminRoutes(
     }
     const taken = await deadLetters.take(queue, body.max ?? 10);
     const messages = [];
+    // Taken messages are out of the queue: whatever happens next, each one is answered and audited with its body.
+    // A publish that fails stops the replay; that message and the rest are answered `replayed: false`.
+    let error: string | null = null;
     for (const dead of taken) {
       let replayed = false;
-      if (body.action === 'replay' && dead.message !== null) {
-        await deadLetters.replay(dead.message);
-        replayed = true;
+      if (body.action === 'replay' && dead.message !== null && error === null) {
+        try {
+          await deadLetters.replay(dead.message);
+          replayed = true;
+        } catch (cause) {
+          error = `replaying event ${dead.message.id} failed: ${cause instanceof Error ? cause.message : String(cause)}`;
+        }
       }
       messages.push({
         eventId: dead.message?.id ?? null,
@@ -209,9 +216,9 @@ export function adminRoutes(
       action: `dead-letter.${body.action}`,
       targetType: 'queue',
       targetId: queue,
-      details: { messages },
+      details: { messages, error },
     });
-    res.json({ queue, action: body.action, messages, remaining: await deadLetters.depth(queue) });
+    res.json({ queue, action: body.action, messages, remaining: await deadLetters.depth(queue), error });
   });
   router.post('/flags', jsonBody(schemas, 'FlagOverrideRequest'), async (req, res) => {
     const body = req.body as FlagOverrideRequest;
