@@ -6,20 +6,23 @@
 //
 // Time is compressed: every duration in the generated rules (`for:` and range selectors) is divided by
 // `compression`, thresholds are kept, so an alert that waits 5 minutes in production waits 15 s here at 20x. The
-// runbooks' PromQL queries get the same treatment. The drills run side by side, each on its own instance and
-// database, so the section takes as long as its slowest drill.
+// runbooks' PromQL queries get the same treatment, and so do the window lengths the SLO alerts' history guards
+// compare history with. The drills run side by side, each on its own instance and database (two follow another
+// drill on its instance), so the section takes as long as its slowest chain.
 //
 // Faults never touch the shared services: the broker outage cuts a TCP proxy between one instance and RabbitMQ
 // (on a virtual host of its own), the payment provider goes down through the simulator's knobs, the target-down
-// drill kills one instance.
+// drill kills one instance, a poison event is published on a virtual host of the dead-letter drill's own, and the
+// relay, event-loop and checkout-page drills switch on the instance's own chaos (`/admin/chaos`).
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import amqplib from 'amqplib';
 import pg from 'pg';
 import { parse, stringify } from 'yaml';
 import { fillPlaceholders, readRunbook, type RunbookCommands } from './runbook.js';
@@ -116,13 +119,29 @@ interface RuleFile {
   groups: { name: string; interval?: string; rules: { expr: string; for?: string; alert?: string; record?: string }[] }[];
 }
 
-/** A generated rule file with every `for:`, group interval and range selector divided by `factor`. */
-export function compressRules(yamlText: string, factor: number): string {
+/**
+ * Divides the window lengths an SLO alert's history guard compares its history with
+ * (`clamp_max(slo:history:seconds{...} / 3360, 1)`: seconds of history over the window's length in seconds), so
+ * that in compressed time the guard still means "history shorter than the window counts as good traffic".
+ */
+export function compressHistoryGuards(expr: string, factor: number): string {
+  return expr.replace(/(slo:history:seconds(?:\{[^}]*\})?\s*\/\s*)(\d+(?:\.\d+)?)/g, (_all, head: string, seconds: string) => {
+    const scaled = Number(seconds) / factor;
+    return `${head}${Number.isInteger(scaled) ? scaled : scaled.toFixed(3)}`;
+  });
+}
+
+/**
+ * A generated rule file with every `for:`, group interval, range selector and history-guard window divided by
+ * `factor`; with `groups`, only the groups whose name it matches.
+ */
+export function compressRules(yamlText: string, factor: number, groups?: RegExp): string {
   const doc = parse(yamlText) as RuleFile;
+  if (groups !== undefined) doc.groups = doc.groups.filter((g) => groups.test(g.name));
   for (const group of doc.groups) {
     if (group.interval !== undefined) group.interval = compressDuration(group.interval, factor);
     for (const rule of group.rules) {
-      rule.expr = compressExpr(String(rule.expr), factor);
+      rule.expr = compressHistoryGuards(compressExpr(String(rule.expr), factor), factor);
       if (rule.for !== undefined) rule.for = compressDuration(rule.for, factor);
     }
   }
@@ -142,15 +161,29 @@ interface PromAlert {
   readonly state: 'pending' | 'firing';
 }
 
-async function startPrometheus(dir: string, scrapeSec: number, targets: readonly number[], compression: number) {
+/** One scrape job of the drills' Prometheus: its name (the alerts' `job` label) and its instances' ops ports. */
+interface ScrapeJob {
+  readonly job: string;
+  readonly ports: readonly number[];
+}
+
+/** The rule file a drills' Prometheus loads (from examples/retailflow/prometheus), and which of its groups. */
+interface RuleSelection {
+  readonly file: string;
+  readonly groups?: RegExp;
+}
+
+async function startPrometheus(
+  dir: string,
+  scrapeSec: number,
+  jobs: readonly ScrapeJob[],
+  compression: number,
+  selection: RuleSelection = { file: 'operational-alerts.yaml' },
+) {
   const rules: string[] = [];
-  // The operational alerts (and the absence alerts beside them): the SLO rules are not drilled here, and their
-  // hundreds of recorded windows would slow every evaluation on a busy machine.
-  for (const file of ['operational-alerts.yaml']) {
-    const text = await readFile(path.join(ROOT, 'examples/retailflow/prometheus', file), 'utf8');
-    await writeFile(path.join(dir, file), compressRules(text, compression));
-    rules.push(path.join(dir, file));
-  }
+  const text = await readFile(path.join(ROOT, 'examples/retailflow/prometheus', selection.file), 'utf8');
+  await writeFile(path.join(dir, selection.file), compressRules(text, compression, selection.groups));
+  rules.push(path.join(dir, selection.file));
   const check = await run('promtool', ['check', 'rules', ...rules]).catch((e: { stdout?: string; stderr?: string }) => {
     throw new Error(`promtool rejected the compressed rules:\n${e.stdout ?? ''}${e.stderr ?? ''}`);
   });
@@ -159,13 +192,11 @@ async function startPrometheus(dir: string, scrapeSec: number, targets: readonly
   const config = {
     global: { scrape_interval: `${scrapeSec}s`, evaluation_interval: '1s', scrape_timeout: `${scrapeSec}s` },
     rule_files: rules,
-    scrape_configs: [
-      {
-        job_name: 'retailflow',
-        authorization: { type: 'Bearer', credentials: KEYS.ops },
-        static_configs: [{ targets: targets.map((p) => `127.0.0.1:${p}`) }],
-      },
-    ],
+    scrape_configs: jobs.map((j) => ({
+      job_name: j.job,
+      authorization: { type: 'Bearer', credentials: KEYS.ops },
+      static_configs: [{ targets: j.ports.map((p) => `127.0.0.1:${p}`) }],
+    })),
   };
   await writeFile(path.join(dir, 'prometheus.yml'), stringify(config));
   const child = spawn(
@@ -278,7 +309,7 @@ async function runShell(command: string, env: Record<string, string>): Promise<C
 }
 
 /** One piece of evidence the diagnosis must show: a pattern in a command's output (or a query's result). */
-interface Evidence {
+export interface Evidence {
   readonly what: string;
   /** Which commands' outputs to look in (a pattern of the command). */
   readonly in: RegExp;
@@ -292,6 +323,32 @@ interface Evidence {
   readonly exitCodes?: readonly number[];
 }
 
+/**
+ * Checks a diagnosis: each piece of evidence must show in the output of a command it names (with one of its
+ * expected exit codes, when it names some), and every command must succeed unless a piece of evidence expects its
+ * failure. Answers one `ok`/`MISSING` line per piece of evidence, and why the diagnosis fails ('' when it passes).
+ */
+export function checkEvidence(
+  evidence: readonly Evidence[],
+  commands: readonly CommandRun[],
+): { readonly lines: readonly string[]; readonly failure: string } {
+  const lines = evidence.map((e) => {
+    const hit = commands.find(
+      (c) => e.in.test(c.command) && e.shows.test(c.output) && (e.exitCodes === undefined || e.exitCodes.includes(c.exitCode)),
+    );
+    return `${hit ? 'ok' : 'MISSING'}: ${e.what}`;
+  });
+  const broken = commands.filter(
+    (c) => c.exitCode !== 0 && !evidence.some((e) => e.exitCodes?.includes(c.exitCode) === true && e.in.test(c.command)),
+  );
+  if (broken.length > 0) {
+    const named = broken.map((c) => `\`${c.command}\` (exit ${c.exitCode}: ${c.output.slice(0, 120)})`).join('; ');
+    return { lines, failure: `runbook commands failed: ${named}` };
+  }
+  const notShown = lines.filter((l) => l.startsWith('MISSING'));
+  return { lines, failure: notShown.length > 0 ? `the diagnosis did not point at the cause: ${notShown.join('; ')}` : '' };
+}
+
 /** A drill's definition. */
 interface DrillPlan {
   readonly alert: string;
@@ -302,12 +359,20 @@ interface DrillPlan {
   readonly evidence: readonly Evidence[];
   /** The mitigation: which runbook command to run (its pattern and the values it is run with), or an action. */
   readonly mitigation:
-    | { readonly command: RegExp; readonly rewrite?: (command: string) => string; readonly describe: string }
+    | {
+        readonly command: RegExp;
+        readonly rewrite?: (command: string) => string;
+        readonly describe: string;
+        /** What the command's answer must show (e.g. the discarded message's id, kept for the incident notes). */
+        readonly answers?: { readonly what: string; readonly shows: RegExp };
+      }
     | { readonly action: () => Promise<void>; readonly describe: string };
   /** Undoes what the drill left behind once the alert has resolved (the fault itself, a lever). */
   readonly cleanup?: () => Promise<void>;
   /** Most seconds from the fault to the all-clear (the compressed `for:` and windows, plus detection slack). */
   readonly budgetSec: number;
+  /** The Prometheus that evaluates this drill's alert, when not the section's (operational alerts). */
+  readonly prometheusUrl?: string;
 }
 
 async function drill(
@@ -380,19 +445,9 @@ async function drill(
       const local = line.replaceAll(LOGS_COMMAND, 'cat "$RETAILFLOW_LOG"');
       commands.push(await runShell(fillPlaceholders(local, fired.labels, `runbooks/${plan.alert}.md`), env));
     }
-    for (const e of plan.evidence) {
-      const candidates = commands.filter((c) => e.in.test(c.command));
-      const hit = candidates.find((c) => e.shows.test(c.output) && (e.exitCodes === undefined || e.exitCodes.includes(c.exitCode)));
-      evidence.push(`${hit ? 'ok' : 'MISSING'}: ${e.what}`);
-    }
-    const broken = commands.filter(
-      (c) => c.exitCode !== 0 && !plan.evidence.some((e) => e.exitCodes?.includes(c.exitCode) === true && e.in.test(c.command)),
-    );
-    if (broken.length > 0) {
-      return fail(`runbook commands failed: ${broken.map((c) => `\`${c.command}\` (exit ${c.exitCode}: ${c.output.slice(0, 120)})`).join('; ')}`);
-    }
-    const notShown = evidence.filter((l) => l.startsWith('MISSING'));
-    if (notShown.length > 0) return fail(`the diagnosis did not point at the cause: ${notShown.join('; ')}`);
+    const checked = checkEvidence(plan.evidence, commands);
+    evidence.push(...checked.lines);
+    if (checked.failure !== '') return fail(checked.failure);
 
     // Mitigation: the runbook's own command (or the step it describes, when it gives no command). The time to
     // resolve counts from when it is done (a restart takes the instance's start-up).
@@ -407,6 +462,11 @@ async function drill(
       const result = await runShell(final, env);
       commands.push(result);
       if (result.exitCode !== 0) return fail(`the mitigation command failed (exit ${result.exitCode}): ${result.output.slice(0, 200)}`);
+      if (pick.answers !== undefined) {
+        const shown = pick.answers.shows.test(result.output);
+        evidence.push(`${shown ? 'ok' : 'MISSING'}: ${pick.answers.what} (the mitigation's answer)`);
+        if (!shown) return fail(`the mitigation's answer did not show ${pick.answers.what}: ${result.output.slice(0, 200)}`);
+      }
     } else {
       await plan.mitigation.action();
     }
@@ -527,6 +587,22 @@ function steady(url: () => string, key: string, rate: number, kind: 'checkout' |
   };
 }
 
+/** Publishes one event to RetailFlow's exchange on `amqpUrl`, as another producer would, and waits for the confirm. */
+async function publishEvent(amqpUrl: string, event: Record<string, unknown> & { type: string }): Promise<void> {
+  const connection = await amqplib.connect(amqpUrl);
+  try {
+    const channel = await connection.createConfirmChannel();
+    channel.publish('retailflow.events', event.type, Buffer.from(JSON.stringify(event)), {
+      persistent: true,
+      contentType: 'application/json',
+      messageId: String(event.id),
+    });
+    await channel.waitForConfirms();
+  } finally {
+    await connection.close();
+  }
+}
+
 // --- the section --------------------------------------------------------------------------------------------------
 
 async function database(base: string, name: string): Promise<string> {
@@ -564,25 +640,35 @@ export async function drills(opts: DrillsOptions): Promise<DrillsResult> {
   const baseDb = opts.env.DATABASE_URL;
   const amqp = opts.env.AMQP_URL === undefined ? undefined : new URL(opts.env.AMQP_URL);
   const vhost = `ballast-drills-${run_}`;
+  // The dead-letter drill's instance has a virtual host of its own: its fulfilment queue (and dead-letter queue)
+  // is then its own, as in a deployment of its own, and the poison message reaches no other drill's consumer.
+  const dlqVhost = `ballast-drills-dlq-${run_}`;
   const databases: string[] = [];
   const instances: Instance[] = [];
   let prometheus: ChildProcess | undefined;
+  let sloPrometheus: ChildProcess | undefined;
   let proxy: Awaited<ReturnType<typeof tcpProxy>> | undefined;
   const loads: { stop(): Promise<void> }[] = [];
   try {
     if (amqp !== undefined) {
       await run('rabbitmqctl', ['add_vhost', vhost]);
       await run('rabbitmqctl', ['set_permissions', '-p', vhost, amqp.username || 'guest', '.*', '.*', '.*']);
+      await run('rabbitmqctl', ['add_vhost', dlqVhost]);
+      await run('rabbitmqctl', ['set_permissions', '-p', dlqVhost, amqp.username || 'guest', '.*', '.*', '.*']);
       proxy = await tcpProxy(Number(amqp.port || 5672));
     }
-    const amqpUrl = (port: string) => {
+    const amqpUrl = (port: string, host = vhost) => {
       if (amqp === undefined) return {};
       const u = new URL(amqp.toString());
       u.port = port;
-      u.pathname = `/${encodeURIComponent(vhost)}`;
+      u.pathname = `/${encodeURIComponent(host)}`;
       return { AMQP_URL: u.toString() };
     };
-    const names = ['payments', 'broker', 'tenant', 'down'] as const;
+    const names = ['payments', 'broker', 'tenant', 'down', 'dlq', 'relay'] as const;
+    // The job the instance is scraped as. The dead-letter and relay drills' alerts aggregate by job (every instance
+    // of a deployment shares the outbox and the queues): their instances, each on a database and queues of its own,
+    // are scraped as deployments of their own, so no other drill's backlog or publishing hides or fakes theirs.
+    const jobOf = (name: string) => (name === 'dlq' || name === 'relay' ? `retailflow-${name}` : 'retailflow');
     const specs = await Promise.all(
       names.map(async (name) => {
         const db = `ballast_drill_${name}_${run_}`;
@@ -595,7 +681,7 @@ export async function drills(opts: DrillsOptions): Promise<DrillsResult> {
           env: {
             ...opts.env,
             ...(baseDb === undefined ? {} : { DATABASE_URL: await database(baseDb, db) }),
-            ...amqpUrl(name === 'broker' && proxy ? String(proxy.port) : amqp?.port || '5672'),
+            ...amqpUrl(name === 'broker' && proxy ? String(proxy.port) : amqp?.port || '5672', name === 'dlq' ? dlqVhost : vhost),
             // The tenant drill floods a free-plan tenant past its plan: real limits on that instance.
             ...(name === 'tenant' ? { FREE_REQUESTS_PER_MINUTE: '120' } : {}),
           },
@@ -616,12 +702,33 @@ export async function drills(opts: DrillsOptions): Promise<DrillsResult> {
     const failedStart = services.find((s): s is PromiseRejectedResult => s.status === 'rejected');
     if (failedStart) throw failedStart.reason;
     const byName = (n: (typeof names)[number]) => instances.find((i) => i.name === n)!;
-    const started = await startPrometheus(dir, scrapeSec, instances.map((i) => i.opsPort), compression);
+    const jobs = [...new Set(instances.map((i) => jobOf(i.name)))].map((job) => ({
+      job,
+      ports: instances.filter((i) => jobOf(i.name) === job).map((i) => i.opsPort),
+    }));
+    const started = await startPrometheus(dir, scrapeSec, jobs, compression);
     prometheus = started.child;
     const promUrl = started.url;
+    // The checkout page reads the SLO rules, whose SLI sums every instance of the service (no job): a Prometheus of
+    // its own scrapes only the relay drill's instance, where checkouts flow all along, so that no other drill's
+    // failing checkouts count (the breaker drill's would page it).
+    const sloDir = path.join(dir, 'slo');
+    await mkdir(sloDir);
+    const sloStarted = await startPrometheus(
+      sloDir,
+      scrapeSec,
+      [{ job: jobOf('relay'), ports: [byName('relay').opsPort] }],
+      compression,
+      { file: 'slo-rules.yaml', groups: /^slo-retailflow-checkout-availability-/ },
+    );
+    sloPrometheus = sloStarted.child;
     log(`  Prometheus on ${promUrl} (rules compressed ${compression}x), ${instances.length} RetailFlow instances`);
     // A few scrapes of healthy traffic first, so rates and windows have a before.
     for (const i of instances) loads.push(steady(() => i.service.url, KEYS.acme, 1, 'read'));
+    // The relay drill's instance takes orders all along: its outbox lag histogram has a before, and its events
+    // keep arriving while the relay is stuck.
+    const relay = byName('relay');
+    loads.push(steady(() => relay.service.url, KEYS.acme, 2, 'checkout'));
     await sleep(5000);
 
     const payments = byName('payments');
@@ -637,9 +744,24 @@ export async function drills(opts: DrillsOptions): Promise<DrillsResult> {
         if (!r.ok) throw new Error(`PUT /admin/knobs answered ${r.status}`);
       });
     const instanceLabel = (i: Instance) => ({ instance: `127.0.0.1:${i.opsPort}` });
+    const dlq = byName('dlq');
+    // Held busy this long every second, the loop's p99 delay is above the alert's 200 ms in every 3 s scrape: the
+    // delay monitor samples every 10 ms, so three long delays must be more than 1% of a scrape's samples (400 ms
+    // bursts left the p99 at 14 ms in one scrape of three, 600 ms never did).
+    const burnMs = 600;
+    const poisonId = randomUUID();
+    const chaos = (i: Instance, body: Record<string, unknown>) =>
+      fetch(`${i.service.opsUrl}/admin/chaos`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${KEYS.admin}`, 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      }).then((r) => {
+        if (!r.ok) throw new Error(`POST /admin/chaos answered ${r.status}`);
+      });
     const flood = { rate: 6 };
 
-    const plans: [DrillPlan, Instance][] = [
+    // [plan, its instance, the drill it follows on that instance (run after it, not beside it)]
+    const plans: [DrillPlan, Instance, string?][] = [
       [
         {
           alert: 'BallastCircuitBreakerStuckOpen',
@@ -650,7 +772,12 @@ export async function drills(opts: DrillsOptions): Promise<DrillsResult> {
             await knobs({ down: true });
           },
           evidence: [
-            { what: 'the payment breaker is open', in: /ballast_circuit_breaker_state/, shows: /policy="payment-breaker"[^}]*state="open"[^}]*\}\s+1\b/ },
+            // Stuck open is open, then half-open for a probe that fails, then open again: the scrape finds either.
+            {
+              what: 'the payment breaker is open (or half-open, probing)',
+              in: /ballast_circuit_breaker_state/,
+              shows: /policy="payment-breaker"[^}]*state="(?:open|half-open)"[^}]*\}\s+1\b/,
+            },
             { what: 'no chaos experiment is on (the provider itself fails)', in: /admin\/chaos/, shows: /"payments":\{"enabled":false/ },
             {
               what: 'the failed-checkout log names payment-unavailable and the open breaker',
@@ -753,8 +880,136 @@ export async function drills(opts: DrillsOptions): Promise<DrillsResult> {
         },
         down,
       ],
+      [
+        {
+          alert: 'RetailFlowDeadLetterQueueNotEmpty',
+          fault:
+            'another producer publishes an order.confirmed event at schema version 99, which the fulfilment consumer does not know: a poison message',
+          labels: () => ({ job: jobOf('dlq'), queue: 'retailflow.fulfilment' }),
+          inject: async () => {
+            if (amqp === undefined) throw new Error('the dead-letter drill needs RabbitMQ (AMQP_URL)');
+            await publishEvent(String(amqpUrl(amqp.port || '5672', dlqVhost).AMQP_URL), {
+              id: poisonId,
+              type: 'order.confirmed',
+              schemaVersion: 99,
+              tenantId: 'acme',
+              aggregateType: 'order',
+              aggregateId: poisonId,
+              occurredAt: Date.now(),
+              payload: { order: { id: poisonId }, confirmedAt: new Date().toISOString() },
+            });
+          },
+          evidence: [
+            {
+              what: 'the fulfilment dead-letter queue holds one message',
+              in: /retailflow_dlq/,
+              shows: /^retailflow_dlq_depth\{[^}]*queue="retailflow\.fulfilment"[^}]*\}\s+1\b/m,
+            },
+            {
+              what: 'Prometheus counts it in queue retailflow.fulfilment',
+              in: /^max by \(queue\) \(retailflow_dlq_depth/,
+              shows: /"queue":"retailflow\.fulfilment"\},"value":\[[\d.]+,"1"\]/,
+            },
+            {
+              what: 'the log names the poison event, its version 99 and the consumer\'s reason',
+              in: /dead-lettered/,
+              shows: new RegExp(`event ${poisonId} \\(order\\.confirmed v99\\) dead-lettered by retailflow\\.fulfilment","reason":"[^"]*99`),
+            },
+          ],
+          // A version no consumer knows will never be accepted: the runbook says discard it, its body on record.
+          mitigation: {
+            command: /"action":"discard"/,
+            describe: "discard the poison message (the runbook's dead-letters lever), its body kept in the answer and the audit log",
+            answers: { what: 'the discarded event id and body', shows: new RegExp(`"eventId":"${poisonId}".*"body":".*schemaVersion.{0,4}:99`) },
+          },
+          // The compressed `for` (5 m), a scrape and an evaluation to see the message, and a scrape to see it gone.
+          budgetSec: 300 / compression + 15 + 15,
+        },
+        dlq,
+      ],
+      [
+        {
+          alert: 'RetailFlowOutboxLagHigh',
+          fault: 'the outbox relay cannot read its table (relay chaos: every claim fails) while checkouts go on',
+          labels: () => ({ job: jobOf('relay') }),
+          inject: () => chaos(relay, { target: 'relay', enabled: true, errorRate: 1 }),
+          evidence: [
+            { what: 'relay chaos is on', in: /admin\/chaos/, shows: /"relay":\{"enabled":true/ },
+            { what: 'events wait in the outbox', in: /retailflow_outbox/, shows: /^retailflow_outbox_depth(\{[^}]*\})?\s+[1-9]/m },
+            { what: 'the broker is reachable: the relay, not the broker, is stuck', in: /readyz/, shows: /"broker":\{"ok":true/ },
+            { what: "the relay's errors are in the log", in: /outbox relay/, shows: /"msg":"outbox relay cannot reach the database"/ },
+            { what: 'Prometheus sees the events waiting', in: /^max by \(instance\) \(retailflow_outbox_depth/, shows: /"value":\[[\d.]+,"[1-9]\d*"\]/ },
+          ],
+          mitigation: { command: /"target":"relay","enabled":false/, describe: "switch relay chaos off (the runbook's first lever)" },
+          cleanup: () => chaos(relay, { target: 'relay', enabled: false }),
+          // The compressed 5-minute window to empty of publishes and the compressed `for`; then the relay's next
+          // attempt (at most 10 s of backoff), and the compressed window to forget the late events' lag.
+          budgetSec: 2 * (300 / compression) + 10 + 10 + 300 / compression + 15,
+        },
+        relay,
+      ],
+      [
+        {
+          alert: 'BallastEventLoopSaturated',
+          fault: `the instance's event loop is held busy ${burnMs} ms of every second (event-loop chaos: CPU-bound synchronous work)`,
+          labels: (i) => instanceLabel(i),
+          inject: () => chaos(dlq, { target: 'eventloop', enabled: true, latencyMs: burnMs }),
+          evidence: [
+            { what: 'event-loop chaos is on', in: /admin\/chaos/, shows: new RegExp(`"eventloop":\\{"enabled":true,"latencyMs":${burnMs}`) },
+            {
+              what: "Prometheus shows this instance's event-loop delay p99 above 200 ms",
+              in: /^max by \(instance\) \(nodejs_eventloop_lag_p99_seconds/,
+              shows: new RegExp(`"instance":"127\\.0\\.0\\.1:${dlq.opsPort}"\\},"value":\\[[\\d.]+,"(?:0\\.[2-9]|[1-9])`),
+            },
+          ],
+          mitigation: { command: /"target":"eventloop","enabled":false/, describe: "switch event-loop chaos off (the runbook's first lever)" },
+          cleanup: () => chaos(dlq, { target: 'eventloop', enabled: false }),
+          // The compressed `for` (5 m) after the first slow scrape, and a scrape to see the delay gone.
+          budgetSec: 300 / compression + 15 + 15,
+        },
+        dlq,
+        // On the dead-letter drill's instance once that drill is done: a seventh instance would cost more start-up
+        // than the drill itself.
+        'RetailFlowDeadLetterQueueNotEmpty',
+      ],
+      [
+        {
+          alert: 'RetailflowCheckoutAvailabilityBurnRatePage',
+          fault: 'every payment call fails (payments chaos at 100%): every checkout answers 503',
+          labels: () => ({ slo: 'checkout-availability', severity: 'page' }),
+          inject: () => chaos(relay, { target: 'payments', enabled: true, errorRate: 1 }),
+          evidence: [
+            { what: 'payments chaos is on', in: /admin\/chaos/, shows: /"payments":\{"enabled":true/ },
+            {
+              what: 'the failed checkouts say payment-unavailable',
+              in: /select\(\.msg == "checkout failed"\) \| \.reason/,
+              shows: /^\s*\d+ payment-unavailable$/m,
+            },
+            {
+              what: 'the failed-checkout log names the injected failure or the breaker it opened',
+              in: /checkout failed"\) \| \{time/,
+              shows: /Chaos \\"payments-chaos-error\\" injected a failure|Circuit breaker \\"payment-breaker\\" is open/,
+            },
+          ],
+          mitigation: { command: /"target":"payments","enabled":false/, describe: "switch payments chaos off (the runbook's first lever)" },
+          cleanup: () => chaos(relay, { target: 'payments', enabled: false }),
+          // The compressed 4m40s window filling with failures (the 56-minute one, its history guard compressed
+          // alike, is over the page's threshold sooner); then the breaker's 10 s half-open wait and the short window
+          // emptying of failures, plus a scrape and an evaluation each way.
+          budgetSec: 280 / compression + 15 + 10 + 280 / compression + 15,
+          prometheusUrl: sloStarted.url,
+        },
+        relay,
+        // On the relay drill's instance once that drill is done: its checkouts flow all along, the SLI the page reads.
+        'RetailFlowOutboxLagHigh',
+      ],
     ];
-    const results = await Promise.all(plans.map(([plan, instance]) => drill(plan, instance, promUrl, compression, waitSec, log)));
+    const runs = new Map<string, Promise<Drill>>();
+    for (const [plan, instance, after] of plans) {
+      const prior = after === undefined ? Promise.resolve() : runs.get(after)!.then(() => undefined);
+      runs.set(plan.alert, prior.then(() => drill(plan, instance, plan.prometheusUrl ?? promUrl, compression, waitSec, log)));
+    }
+    const results = await Promise.all(plans.map(([plan]) => runs.get(plan.alert)!));
     const goals: Record<string, Goal> = {};
     for (const [plan] of plans) {
       const d = results.find((r) => r.alert === plan.alert)!;
@@ -773,13 +1028,18 @@ export async function drills(opts: DrillsOptions): Promise<DrillsResult> {
     await Promise.allSettled(loads.map((l) => l.stop()));
     // The drills are over: no graceful drain to wait for (their databases are dropped below).
     await Promise.allSettled(instances.map((i) => i.service.kill()));
-    if (prometheus && prometheus.exitCode === null) {
-      const exited = once(prometheus, 'exit');
-      prometheus.kill('SIGTERM');
-      await exited;
+    for (const p of [prometheus, sloPrometheus]) {
+      if (p && p.exitCode === null) {
+        const exited = once(p, 'exit');
+        p.kill('SIGTERM');
+        await exited;
+      }
     }
     await proxy?.close();
-    if (amqp !== undefined) await run('rabbitmqctl', ['delete_vhost', vhost]).catch(() => undefined);
+    if (amqp !== undefined) {
+      await run('rabbitmqctl', ['delete_vhost', vhost]).catch(() => undefined);
+      await run('rabbitmqctl', ['delete_vhost', dlqVhost]).catch(() => undefined);
+    }
     if (baseDb !== undefined) for (const db of databases) await dropDatabase(baseDb, db).catch(() => undefined);
     await rm(dir, { recursive: true, force: true });
   }

@@ -76,6 +76,10 @@ export const GOAL_RULES: Readonly<Record<string, GoalRule>> = {
   'drills.RetailFlowOutboxEventsWaiting': { tolerance: 0.5 },
   'drills.BallastTenantRateLimitSpike': { tolerance: 0.5 },
   'drills.BallastTargetDown': { tolerance: 0.5 },
+  'drills.RetailFlowDeadLetterQueueNotEmpty': { tolerance: 0.5 },
+  'drills.RetailFlowOutboxLagHigh': { tolerance: 0.5 },
+  'drills.BallastEventLoopSaturated': { tolerance: 0.5 },
+  'drills.RetailflowCheckoutAvailabilityBurnRatePage': { tolerance: 0.5 },
   // The quick run's burst is short: a handful of the victim's checkouts (shed while the machine is saturated) move
   // the share by a percent or more (97.0% of 140 seen on this machine: four checkouts).
   'hostile.noisyNeighbourVictimSuccess': { tolerance: 0.04 },

@@ -2,7 +2,13 @@ import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse } from 'yaml';
 import { describe, expect, it } from 'vitest';
-import { compressExpr, compressRules } from '../proof/drills.js';
+import {
+  checkEvidence,
+  compressExpr,
+  compressHistoryGuards,
+  compressRules,
+  type CommandRun,
+} from '../proof/drills.js';
 import { fillPlaceholders, readRunbook } from '../proof/runbook.js';
 import { ROOT } from '../proof/service.js';
 
@@ -86,5 +92,110 @@ describe('runbook drills: compressed time', () => {
       expr: 'max by (job) (retailflow_outbox_oldest_age_seconds) > 20',
     });
     expect(byName.get('BallastTargetDown')?.for).toBe('6000ms');
+  });
+});
+
+describe('runbook drills: checking a diagnosis', () => {
+  const sh = (command: string, output: string, exitCode = 0): CommandRun => ({
+    kind: 'sh',
+    command,
+    exitCode,
+    output,
+  });
+  const dlq = {
+    what: 'the queue holds the message',
+    in: /retailflow_dlq/,
+    shows: /retailflow_dlq_depth\{[^}]*\} 1\b/,
+  };
+
+  it('passes when every piece of evidence shows in a command it names', () => {
+    const checked = checkEvidence(
+      [dlq],
+      [
+        sh('curl -s "$RETAILFLOW/readyz"', '{"status":"ready"}'),
+        sh('curl metrics | grep -E retailflow_dlq', 'retailflow_dlq_depth{queue="q"} 1\n'),
+      ],
+    );
+    expect(checked).toEqual({ lines: ['ok: the queue holds the message'], failure: '' });
+  });
+
+  it('names the evidence that is missing, even when another command shows it', () => {
+    // The pattern shows in the readyz output, but only the metrics command counts.
+    const checked = checkEvidence(
+      [dlq],
+      [
+        sh('curl -s "$RETAILFLOW/readyz"', 'retailflow_dlq_depth{queue="q"} 1'),
+        sh('curl metrics | grep -E retailflow_dlq', 'retailflow_dlq_depth{queue="q"} 0\n'),
+      ],
+    );
+    expect(checked.lines).toEqual(['MISSING: the queue holds the message']);
+    expect(checked.failure).toBe(
+      'the diagnosis did not point at the cause: MISSING: the queue holds the message',
+    );
+  });
+
+  it('fails on a command that fails, unless a piece of evidence expects that exit code', () => {
+    const refused = { what: 'connection refused', in: /readyz/, shows: /^$/, exitCodes: [7] };
+    const down = [sh('curl -s "$RETAILFLOW/readyz"', '', 7)];
+    expect(checkEvidence([refused], down)).toEqual({ lines: ['ok: connection refused'], failure: '' });
+    const broken = checkEvidence(
+      [dlq],
+      [...down, sh('curl metrics | grep -E retailflow_dlq', 'retailflow_dlq_depth{} 1')],
+    );
+    expect(broken.failure).toMatch(
+      /^runbook commands failed: `curl -s "\$RETAILFLOW\/readyz"` \(exit 7: \)$/,
+    );
+    // An expected exit code with the wrong output is still missing evidence.
+    expect(checkEvidence([{ ...refused, shows: /refused/ }], down).failure).toMatch(
+      /MISSING: connection refused/,
+    );
+  });
+});
+
+describe('runbook drills: the levers the new drills pull', () => {
+  it("the dead-letter runbook's queries read the alert's job and queue, and its mitigation discards and replays", async () => {
+    const runbook = await readRunbook(ROOT, 'RetailFlowDeadLetterQueueNotEmpty');
+    for (const q of runbook.diagnosisQueries) expect(q).toContain('job="<job>",queue="<queue>"');
+    expect(
+      runbook.diagnosisShell.some((c) => c.includes('dead-lettered') && c.includes('$RETAILFLOW_LOG')),
+    ).toBe(true);
+    const lever = runbook.mitigationShell.filter((c) => c.includes('/admin/dead-letters/<queue>'));
+    expect(lever.map((c) => /"action":"(\w+)"/.exec(c)?.[1])).toEqual(['replay', 'discard']);
+  });
+
+  it('the outbox-lag and event-loop runbooks switch off the chaos that drills them', async () => {
+    const lag = await readRunbook(ROOT, 'RetailFlowOutboxLagHigh');
+    expect(lag.mitigationShell.some((c) => c.includes('"target":"relay","enabled":false'))).toBe(true);
+    for (const q of lag.diagnosisQueries) expect(q).toContain('job="<job>"');
+    const loop = await readRunbook(ROOT, 'BallastEventLoopSaturated');
+    expect(loop.mitigationShell.some((c) => c.includes('"target":"eventloop","enabled":false'))).toBe(true);
+  });
+});
+
+describe('runbook drills: SLO history guards in compressed time', () => {
+  it('divides the window lengths the history is compared with, and nothing else', () => {
+    const page =
+      'slo:sli_error:ratio_rate56m{slo="a"} * clamp_max(slo:history:seconds{slo="a",service="s"} / 3360, 1) > (14.4 * 0.005)';
+    expect(compressHistoryGuards(page, 20)).toBe(
+      'slo:sli_error:ratio_rate56m{slo="a"} * clamp_max(slo:history:seconds{slo="a",service="s"} / 168, 1) > (14.4 * 0.005)',
+    );
+    expect(compressHistoryGuards('clamp_max(slo:history:seconds / 280, 1)', 3)).toBe(
+      'clamp_max(slo:history:seconds / 93.333, 1)',
+    );
+    expect(compressHistoryGuards('sum(rate(x[5m])) / 3360', 20)).toBe('sum(rate(x[5m])) / 3360');
+  });
+
+  it('compresses the generated checkout SLO rules: windows and guards alike, only the groups asked for', () => {
+    const text = readFileSync(path.join(ROOT, 'examples/retailflow/prometheus/slo-rules.yaml'), 'utf8');
+    const doc = parse(compressRules(text, 20, /^slo-retailflow-checkout-availability-/)) as {
+      groups: { name: string; rules: { alert?: string; expr: string }[] }[];
+    };
+    expect(doc.groups.map((g) => g.name).every((n) => n.includes('checkout-availability'))).toBe(true);
+    const page = doc.groups
+      .flatMap((g) => g.rules)
+      .find((r) => r.alert === 'RetailflowCheckoutAvailabilityBurnRatePage')!;
+    expect(page.expr).toContain('/ 168, 1)');
+    expect(page.expr).toContain('/ 14, 1)');
+    expect(page.expr).not.toContain('/ 3360');
   });
 });

@@ -13,7 +13,7 @@ import type { Identity } from './identity/wiring.js';
 import { requestDeadline } from './http/deadline.js';
 import { HttpProblem, problemHandler } from './http/problem.js';
 import type { OpenApiSchemas } from './openapi.js';
-import { adminRoutes } from './ops/admin.js';
+import { adminRoutes, type DeadLetterControl } from './ops/admin.js';
 import { planRule } from './wiring/policies.js';
 import { healthRoutes, opsRoutes, type OpsDependencies } from './ops/routes.js';
 import type { Checkout } from './orders/checkout.js';
@@ -37,6 +37,8 @@ export interface AppDependencies {
   readonly flags: FeatureFlags;
   readonly schemas: OpenApiSchemas;
   readonly ops: OpsDependencies;
+  /** The consumers' dead-letter queues, for `POST /admin/dead-letters/:queue`; unset means none. */
+  readonly deadLetters?: DeadLetterControl;
   /** Middleware that runs first on every request (RED metrics, tracing). */
   readonly instrumentation: readonly RequestHandler[];
   /** Runs on every `/api/v1` request express handles (the front door records the requests it sheds). */
@@ -125,6 +127,7 @@ export function createOpsApp(deps: AppDependencies): Express {
         planLimit: (plan) => planRule(plan, deps.config).limit,
       },
       deps.policies.routePriorities,
+      deps.deadLetters,
     ),
     ...(deps.cost ? [deps.cost.routes(deps.adminRepo)] : []),
   );

@@ -22,8 +22,12 @@ export interface ChaosFault {
   readonly errorRate: number;
 }
 
-/** What `/admin/chaos` can target. */
-export type ChaosTarget = 'payments' | 'storage';
+/**
+ * What `/admin/chaos` can target: the payment provider's calls, the store the API reads and writes, or the outbox
+ * relay's reads and marks of the outbox table (a relay that cannot reach its table, while checkouts go on), or the
+ * event loop itself (held busy `latencyMs` of every second, as by CPU-bound work).
+ */
+export type ChaosTarget = 'payments' | 'storage' | 'relay' | 'eventloop';
 
 /** The chaos switches (run-time settable). */
 export interface ChaosControl {

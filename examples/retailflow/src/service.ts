@@ -212,6 +212,7 @@ export async function startRetailFlow(
       telemetry,
       random,
       namespace: options.namespace ?? 'retailflow',
+      relayChaos: policies.relayChaos,
     });
     closers.push(() => events.close());
 
@@ -319,6 +320,12 @@ export async function startRetailFlow(
       flags,
       schemas,
       ops: { readiness, metrics: telemetry.metricsHandler, sloReport: () => slos.report(), clock },
+      deadLetters: {
+        queues: [events.fulfilment.queue],
+        take: (queue, max) => events.broker.takeDeadLetters(queue, max),
+        replay: (message) => events.broker.publish(message),
+        depth: (queue) => events.broker.deadLetterDepth(queue),
+      },
       // Request logs after RED (which captures the route they name); not in the front door: sheds are counted, not logged.
       // Cost after RED too: it reads the route RED captured when the response closes.
       instrumentation: [...telemetry.middleware, cost.middleware, logging.middleware, checkoutFailures],

@@ -316,6 +316,130 @@ describe('ops endpoints', () => {
     expect((await set('initech', true)).status).toBe(404);
   });
 
+  it('switches event-loop and relay chaos like the others', async () => {
+    type Chaos = Record<
+      'payments' | 'storage' | 'relay' | 'eventloop',
+      { enabled: boolean; latencyMs: number }
+    >;
+    for (const target of ['eventloop', 'relay'] as const) {
+      const on = await call<Chaos>(ops, 'POST', '/admin/chaos', {
+        key: ADMIN,
+        body: { target, enabled: true, latencyMs: 5 },
+      });
+      expect(on.status).toBe(200);
+      expect(on.body[target]).toMatchObject({ enabled: true, latencyMs: 5 });
+      const off = await call<Chaos>(ops, 'POST', '/admin/chaos', {
+        key: ADMIN,
+        body: { target, enabled: false },
+      });
+      expect(off.body[target].enabled).toBe(false);
+    }
+  });
+
+  it('discards or replays dead-lettered messages, answering and auditing each one', async () => {
+    const { broker, fulfilment } = service.events;
+    const queue = fulfilment.queue;
+    const poison = {
+      id: 'poison-v99',
+      type: 'order.confirmed',
+      schemaVersion: 99,
+      tenantId: 'acme',
+      aggregateType: 'order',
+      aggregateId: 'order-from-the-future',
+      occurredAt: clock.now(),
+      payload: { order: { id: 'order-from-the-future' } },
+    };
+    const dead = async (want: number) => {
+      for (let i = 0; i < 200 && (await broker.deadLetterDepth(queue)) !== want; i++) {
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+      return broker.deadLetterDepth(queue);
+    };
+    await broker.publish(poison);
+    expect(await dead(1)).toBe(1);
+
+    expect(
+      (await call(ops, 'POST', `/admin/dead-letters/${queue}`, { key: ACME, body: { action: 'discard' } }))
+        .status,
+    ).toBe(401);
+    expect(
+      (await call(ops, 'POST', '/admin/dead-letters/nope', { key: ADMIN, body: { action: 'discard' } }))
+        .status,
+    ).toBe(404);
+    expect(
+      (await call(ops, 'POST', `/admin/dead-letters/${queue}`, { key: ADMIN, body: { action: 'burn' } }))
+        .status,
+    ).toBe(400);
+
+    type Taken = {
+      remaining: number;
+      messages: { eventId: string; schemaVersion: number; detail: string; body: string; replayed: boolean }[];
+    };
+    // Replayed, the consumer still refuses version 99: the message is back in the dead-letter queue.
+    const replayed = await call<Taken>(ops, 'POST', `/admin/dead-letters/${queue}`, {
+      key: ADMIN,
+      body: { action: 'replay' },
+    });
+    expect(replayed.status).toBe(200);
+    expect(replayed.body.messages).toMatchObject([
+      { eventId: 'poison-v99', schemaVersion: 99, replayed: true },
+    ]);
+    expect(await dead(1)).toBe(1);
+
+    const discarded = await call<Taken>(ops, 'POST', `/admin/dead-letters/${queue}`, {
+      key: ADMIN,
+      body: { action: 'discard', max: 5 },
+    });
+    expect(discarded.status).toBe(200);
+    expect(discarded.body.remaining).toBe(0);
+    expect(discarded.body.messages).toHaveLength(1);
+    expect(discarded.body.messages[0]).toMatchObject({ eventId: 'poison-v99', replayed: false });
+    expect(discarded.body.messages[0]!.detail).toContain('99');
+    expect(JSON.parse(discarded.body.messages[0]!.body)).toMatchObject({
+      id: 'poison-v99',
+      schemaVersion: 99,
+    });
+    const audit = await call<
+      ApiPage<{ action: string; targetId: string; details: { messages: { body: string }[] } }>
+    >(base, 'GET', '/api/v1/audit', { key: GLOBEX });
+    const entry = audit.body.items.find((e) => e.action === 'dead-letter.discard');
+    expect(entry?.targetId).toBe(queue);
+    expect(entry?.details.messages[0]!.body).toContain('poison-v99');
+
+    // A replay whose publish fails: the message is out of the queue, so it is answered and audited with its body.
+    await broker.publish(poison);
+    expect(await dead(1)).toBe(1);
+    const memory = broker as unknown as { disconnect(error?: unknown): void; reconnect(): void };
+    memory.disconnect(new Error('broker away'));
+    try {
+      const failed = await call<Taken & { error: string | null }>(
+        ops,
+        'POST',
+        `/admin/dead-letters/${queue}`,
+        {
+          key: ADMIN,
+          body: { action: 'replay' },
+        },
+      );
+      expect(failed.status).toBe(200);
+      expect(failed.body.error).toMatch(/^replaying event poison-v99 failed: /);
+      expect(failed.body.messages).toMatchObject([{ eventId: 'poison-v99', replayed: false }]);
+    } finally {
+      memory.reconnect();
+    }
+    const after = await call<ApiPage<{ action: string; details: { error: string | null } }>>(
+      base,
+      'GET',
+      '/api/v1/audit',
+      {
+        key: GLOBEX,
+      },
+    );
+    expect(after.body.items.some((e) => e.action === 'dead-letter.replay' && e.details.error !== null)).toBe(
+      true,
+    );
+  });
+
   it('protects /admin/chaos with the admin key and audits changes', async () => {
     expect((await call(ops, 'GET', '/admin/chaos', { key: ACME })).status).toBe(401);
     const bad = await call(ops, 'POST', '/admin/chaos', {

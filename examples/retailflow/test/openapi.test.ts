@@ -198,6 +198,12 @@ describe('the OpenAPI 3.1 document', () => {
         .status,
     ).toBe(404);
     await checked('POST', `${priority}?invalid`, { key: ADMIN, body: { priority: 'urgent' } });
+    const deadLetters = `/admin/dead-letters/${service.events.fulfilment.queue}`;
+    await checked('POST', deadLetters, { key: ADMIN, body: { action: 'replay', max: 5 } });
+    expect(
+      (await checked('POST', '/admin/dead-letters/nope', { key: ADMIN, body: { action: 'discard' } })).status,
+    ).toBe(404);
+    await checked('POST', `${deadLetters}?invalid`, { key: ADMIN, body: { action: 'discard', max: 0 } });
     const override = (body: unknown, invalid = false) =>
       checked('POST', invalid ? '/admin/flags?invalid' : '/admin/flags', { key: ADMIN, body });
     expect((await override({ flag: 'recommendations', tenantId: 'globex', enabled: false })).status).toBe(

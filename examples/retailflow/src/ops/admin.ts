@@ -7,6 +7,7 @@ import { invalidRequest, jsonBody } from '../http/validation.js';
 import type { OpenApiSchemas } from '../openapi.js';
 import type { RoutePriorities } from '../http/route-table.js';
 import type { BreakerControl, ChaosControl, ChaosTarget, RequestPriority } from '../policies.js';
+import type { DeadLetter, EventEnvelope } from '../events/broker.js';
 
 interface FlagOverrideRequest {
   readonly flag: string;
@@ -27,6 +28,24 @@ interface RoutePriorityRequest {
   readonly priority: RequestPriority | null;
 }
 
+interface DeadLetterRequest {
+  readonly action: 'discard' | 'replay';
+  readonly max?: number;
+}
+
+/**
+ * The dead-letter queues the admin endpoints may empty: RetailFlow's consumers' queues and what the broker offers
+ * for them (`Broker.takeDeadLetters`, `Broker.publish`, `Broker.deadLetterDepth`).
+ */
+export interface DeadLetterControl {
+  /** Consumer queues (their dead-letter queue is `<queue>.dlq`): the `queue` label of `retailflow_dlq_depth`. */
+  readonly queues: readonly string[];
+  take(queue: string, max: number): Promise<readonly DeadLetter[]>;
+  /** Publishes an event again (routing key: its type), to the queues bound to it. */
+  replay(message: EventEnvelope): Promise<void>;
+  depth(queue: string): Promise<number>;
+}
+
 interface ChaosRequest {
   readonly target: ChaosTarget;
   readonly enabled: boolean;
@@ -35,8 +54,8 @@ interface ChaosRequest {
 }
 
 /**
- * Admin endpoints (mounted behind the ops listener's admin authentication). `GET`/`POST /admin/chaos` switch fault injection on the payment calls or the storage
- * at run time, for drills (audited as a system-wide `chaos.set` entry). `POST /admin/flags` sets or clears
+ * Admin endpoints (mounted behind the ops listener's admin authentication). `GET`/`POST /admin/chaos` switch fault injection on the payment calls, the storage,
+ * the outbox relay's reads or the event loop (held busy `latencyMs` of every second) at run time, for drills (audited as a system-wide `chaos.set` entry). `POST /admin/flags` sets or clears
  * (`enabled: null`) a flag override for one tenant or, with `tenantId: null`, for all (audited by the store).
  * `GET`/`POST /admin/breakers` read the circuit breakers' states and isolate (open by hand) or reset one, the lever
  * the runbooks name when a dependency is known to be down (audited as `breaker.isolate` / `breaker.reset`).
@@ -45,6 +64,11 @@ interface ChaosRequest {
  * `GET /admin/routes` lists the tenant API's routes with the shedding priority in force, and
  * `POST /admin/routes/:routeId/priority` overrides one route's priority on this instance, or clears the override with
  * `null` (audited as `route.priority`): the lever for shedding a route earlier (or later) than the route table says.
+ * `POST /admin/dead-letters/:queue` takes up to `max` messages (default 10) from the consumer queue's dead-letter
+ * queue and discards them or publishes them again (`action`), answering each message's event id, type, version,
+ * the consumer's reason and its body; the audit entry (`dead-letter.discard` / `dead-letter.replay`) keeps the same,
+ * so a discarded message stays on record. A message whose body is not an event cannot be replayed: it is answered
+ * and audited with `replayed: false`; so are the messages left when a publish fails (the answer's `error` says why).
  */
 export function adminRoutes(
   chaos: ChaosControl,
@@ -54,6 +78,7 @@ export function adminRoutes(
   breakers: ReadonlyMap<string, BreakerControl> = new Map(),
   tenantLimits?: { readonly overrides: Map<string, number>; readonly planLimit: (plan: Plan) => number },
   routePriorities?: RoutePriorities,
+  deadLetters?: DeadLetterControl,
 ): Router {
   const router = Router({ caseSensitive: true });
   router.get('/chaos', (_req, res) => {
@@ -148,6 +173,52 @@ export function adminRoutes(
       details: { ...now, previous },
     });
     res.json(now);
+  });
+  router.post('/dead-letters/:queue', jsonBody(schemas, 'DeadLetterRequest'), async (req, res) => {
+    const queue = String(req.params.queue);
+    const body = req.body as DeadLetterRequest;
+    if (!deadLetters?.queues.includes(queue)) {
+      throw new HttpProblem(
+        404,
+        'not-found',
+        'Not found',
+        `No consumer queue ${queue} (the queue label of retailflow_dlq_depth names it)`,
+      );
+    }
+    const taken = await deadLetters.take(queue, body.max ?? 10);
+    const messages = [];
+    // Taken messages are out of the queue: whatever happens next, each one is answered and audited with its body.
+    // A publish that fails stops the replay; that message and the rest are answered `replayed: false`.
+    let error: string | null = null;
+    for (const dead of taken) {
+      let replayed = false;
+      if (body.action === 'replay' && dead.message !== null && error === null) {
+        try {
+          await deadLetters.replay(dead.message);
+          replayed = true;
+        } catch (cause) {
+          error = `replaying event ${dead.message.id} failed: ${cause instanceof Error ? cause.message : String(cause)}`;
+        }
+      }
+      messages.push({
+        eventId: dead.message?.id ?? null,
+        type: dead.message?.type ?? null,
+        schemaVersion: dead.message?.schemaVersion ?? null,
+        reason: dead.reason,
+        detail: dead.detail ?? null,
+        body: dead.body,
+        replayed,
+      });
+    }
+    await repo.appendAudit({
+      tenantId: null,
+      actor: actorOf(req),
+      action: `dead-letter.${body.action}`,
+      targetType: 'queue',
+      targetId: queue,
+      details: { messages, error },
+    });
+    res.json({ queue, action: body.action, messages, remaining: await deadLetters.depth(queue), error });
   });
   router.post('/flags', jsonBody(schemas, 'FlagOverrideRequest'), async (req, res) => {
     const body = req.body as FlagOverrideRequest;

@@ -10,6 +10,7 @@ import {
   type Broker,
 } from '../events/index.js';
 import type { RetailFlowSlos } from './slo.js';
+import { withStorageChaos } from './storage-chaos.js';
 import type { RetailFlowTelemetry } from './telemetry.js';
 
 /** The event side of a running RetailFlow: broker, outbox relay and the fulfilment consumer. */
@@ -38,6 +39,11 @@ export async function startEvents(options: {
   readonly random?: () => number;
   /** Prefix of the exchange and queue names. */
   readonly namespace: string;
+  /**
+   * Runs the relay's reads and marks of the outbox table (the relay chaos switch of `/admin/chaos`); the lease, the
+   * consumer and the outbox gauges use the store directly. @default no chaos
+   */
+  readonly relayChaos?: <T>(work: () => Promise<T>) => Promise<T>;
 }): Promise<RetailFlowEvents> {
   const { clock, repo, slos, telemetry } = options;
   const prefix = options.namespace;
@@ -68,7 +74,7 @@ export async function startEvents(options: {
     clock,
   });
   const relay = new OutboxRelay({
-    store: repo,
+    store: options.relayChaos ? withStorageChaos(repo, options.relayChaos) : repo,
     broker,
     clock,
     leadership,
@@ -78,6 +84,11 @@ export async function startEvents(options: {
     slos.recordDelivery(e.lagMs);
     telemetry.recordOutboxLag(e.lagMs);
   });
+  // A relay that cannot read its table or reach the broker publishes nothing: on-call finds why in the log (the
+  // swallowed-error logger keeps it to a few lines a minute), the `outbox relay` lines the runbooks read.
+  relay.onOutage((e) =>
+    reportError(e.error, `outbox relay cannot reach the ${e.source === 'store' ? 'database' : 'broker'}`),
+  );
   relay.onDeadLettered((e) =>
     reportError(e.error, `outbox event ${e.id} (${e.type}) dead-lettered: ${e.reason}`),
   );

@@ -25,6 +25,7 @@ import {
   type RateLimitRule,
 } from '@ballast/resilience';
 import type { RetailFlowConfig } from '../config.js';
+import { EventLoopBurn } from './eventloop-chaos.js';
 import { baselineGate } from './ingress-baselines.js';
 import type { PlanId } from '../billing/plans.js';
 import type { Plan } from '../data/index.js';
@@ -42,6 +43,8 @@ export interface RetailFlowPolicies extends ServicePolicies {
   readonly tenantLimiter: RateLimiter;
   /** Runs `work` through the storage chaos switch (used by the store wrapper). */
   readonly storageChaos: <T>(work: () => Promise<T>) => Promise<T>;
+  /** Runs `work` through the relay chaos switch (used by the outbox relay's store wrapper). */
+  readonly relayChaos: <T>(work: () => Promise<T>) => Promise<T>;
   /**
    * The policies whose events telemetry subscribes to as plain policies (the bulkhead and the two limiters are
    * observed with their USE gauges instead). Chaos latency policies created later arrive through `onPolicy`.
@@ -363,13 +366,20 @@ export async function createPolicies(options: {
   });
   const paymentPipeline = pipeline(paymentRetry, paymentBreaker, paymentTimeout);
 
-  const switches: Record<ChaosTarget, ChaosSwitch> = {
+  const switches: Record<Exclude<ChaosTarget, 'eventloop'>, ChaosSwitch> = {
     payments: new ChaosSwitch('payments', clock, random, created),
     storage: new ChaosSwitch('storage', clock, random, created),
+    relay: new ChaosSwitch('relay', clock, random, created),
   };
+  const burn = new EventLoopBurn(clock);
   const chaos: ChaosControl = {
-    get: () => ({ payments: { ...switches.payments.fault }, storage: { ...switches.storage.fault } }),
-    set: (target, fault) => switches[target].set(fault),
+    get: () => ({
+      payments: { ...switches.payments.fault },
+      storage: { ...switches.storage.fault },
+      relay: { ...switches.relay.fault },
+      eventloop: burn.fault,
+    }),
+    set: (target, fault) => (target === 'eventloop' ? burn.set(fault) : switches[target].set(fault)),
   };
 
   return {
@@ -393,6 +403,7 @@ export async function createPolicies(options: {
     tenantLimits,
     routePriorities: new RoutePriorities(),
     storageChaos: (work) => switches.storage.run(work),
+    relayChaos: (work) => switches.relay.run(work),
     paymentBreaker,
     paymentRetryBudget,
     inventoryBulkhead,
@@ -406,6 +417,7 @@ export async function createPolicies(options: {
       paymentTimeout,
       switches.payments.error,
       switches.storage.error,
+      switches.relay.error,
     ],
     onPolicy: (listener) => listeners.push(listener),
     redisHealth: redis
@@ -414,6 +426,7 @@ export async function createPolicies(options: {
         }
       : undefined,
     close: async () => {
+      burn.close();
       loop?.close();
       if (redis) await redis.quit().catch(() => redis?.disconnect());
     },
