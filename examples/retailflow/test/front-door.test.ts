@@ -166,7 +166,7 @@ describe('frontDoor', () => {
     const acquired: string[] = [];
     let shedding = true;
     const gate: IngressGate = {
-      admits: (priority) => !(shedding && priority === 'sheddable'),
+      screen: (priority) => !(shedding && priority === 'sheddable'),
       acquire: (priority, tenant) => {
         acquired.push(`${priority}:${tenant}`);
         return Promise.resolve({ priority, success() {}, dropped() {}, ignore() {} });
@@ -210,7 +210,7 @@ describe('frontDoor', () => {
     try {
       const { listener } = start(
         {
-          admits: () => {
+          screen: () => {
             throw new Error('signal bug');
           },
           acquire: (priority) => Promise.resolve({ priority, success() {}, dropped() {}, ignore() {} }),

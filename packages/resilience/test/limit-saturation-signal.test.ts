@@ -96,6 +96,28 @@ describe('SaturationSignal', () => {
     ).toThrow(/thresholds\.default/);
   });
 
+  it('screens at the door: what the signal refuses is counted as shed, what it admits is not, and no permit is taken', () => {
+    let level = 0.2;
+    const limiter = new ConcurrencyLimiter({ admission: new SaturationSignal({ saturation: () => level }) });
+    const rejected: { reason: string; priority?: string }[] = [];
+    limiter.onEvent((event) => {
+      if (event.type === 'rejected') rejected.push({ reason: event.reason, priority: event.priority });
+    });
+    // admits() only asks; screen() asks and counts a refusal like acquire() would.
+    expect(limiter.admits('sheddable')).toBe(false);
+    expect(rejected).toEqual([]);
+    expect(limiter.screen('sheddable')).toBe(false);
+    expect(limiter.screen('critical')).toBe(true);
+    level = 1;
+    expect(limiter.screen('critical')).toBe(false);
+    expect(rejected).toEqual([
+      { reason: 'shed', priority: 'sheddable' },
+      { reason: 'shed', priority: 'critical' },
+    ]);
+    expect(limiter.inFlight).toBe(0);
+    expect(() => limiter.screen('urgent' as never)).toThrow(/priority/);
+  });
+
   it('sheds catalog-like work at the limiter while a bulkhead critical work needs has a queue', async () => {
     const clock = new ManualClock();
     const bulkhead = new BulkheadPolicy({ name: 'db', limit: 1, maxQueued: 4, queueTimeoutMs: 1_000, clock });

@@ -21,11 +21,12 @@ import { authProblem } from './auth.js';
 export interface IngressGate {
   acquire(priority: RequestPriority, tenant?: string): Promise<LimiterPermit>;
   /**
-   * Whether a request of `priority` would be admitted at all right now (no permit taken): asked before the request
-   * is authenticated, so what the gate would refuse costs no credential check. Without it, every request is
+   * Whether a request of `priority` would be admitted at all right now (no permit taken), counting a refusal as
+   * shed (`ConcurrencyLimiter.screen`): asked before the request is authenticated, so what the gate would refuse
+   * costs no credential check, and shed metrics and alerts still see it. Without it, every request is
    * authenticated first.
    */
-  admits?(priority: RequestPriority): boolean;
+  screen?(priority: RequestPriority): boolean;
 }
 
 /** An API route the front door guards: the template RED metrics and SLOs know it by. */
@@ -98,7 +99,7 @@ export interface FrontDoorOptions {
  * Load shedding in front of express: the tenant API's requests are admitted or refused by `gate` before express
  * parses, routes or authenticates anything, so a refusal costs a fraction of what the cheapest handled request
  * does. The order is cheapest refusal first: the route's class is asked of the gate's admission signal
- * (`gate.admits`) before the credential is checked, so a class being shed costs no authentication; then the request
+ * (`gate.screen`, which counts what it refuses as shed) before the credential is checked, so a class being shed costs no authentication; then the request
  * is authenticated (a failure answered 401/429 without a permit); then it takes a permit for its tenant (the gate's
  * per-tenant shares keep one tenant from holding what the others need) (the proof measured a refusal through express at about the cost of a cached catalog read). A refused request
  * still gets its RED metrics (with its route template, not `__unmatched__`) and counts against its SLO. An admitted
@@ -159,9 +160,9 @@ export function frontDoor(app: RequestListener, options: FrontDoorOptions): Requ
     answer(req, res, match, 503, { 'Retry-After': retryAfter }, bodyOf(match.route.priority));
   const gateAdmits = (priority: RequestPriority): boolean => {
     const gate = options.gate;
-    if (gate.admits === undefined) return true;
+    if (gate.screen === undefined) return true;
     try {
-      return gate.admits(priority);
+      return gate.screen(priority);
     } catch (error) {
       // A failing signal must not become an outage: the request goes on to authentication and the permit.
       reportError(error, 'retailflow: ingress admission signal failed; request let through');

@@ -22,7 +22,7 @@ export async function baselineGate(mode: Exclude<LoadSheddingMode, 'ballast'>): 
   const { default: toobusy } = await import('toobusy-js');
   return {
     // Decided once per request, before authentication (where the front door asks Ballast's admission signal).
-    admits: () => !toobusy(),
+    screen: () => !toobusy(),
     acquire: () => admitted,
   };
 }

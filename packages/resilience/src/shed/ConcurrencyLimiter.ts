@@ -279,6 +279,24 @@ export class ConcurrencyLimiter extends EventedPolicy implements ConcurrencyLimi
   }
 
   /**
+   * {@link ConcurrencyLimiter.admits | admits}, for a front door that refuses at once what the signal refuses: a call
+   * that does not pass is counted as shed, as `acquire` would count it (a `rejected` event with reason `shed` and
+   * its priority, so shed-rate metrics and alerts see refusals made at the door). No permit is taken either way.
+   *
+   * @example
+   * ```ts
+   * if (!limiter.screen('sheddable')) return res.writeHead(503, { 'Retry-After': '1' }).end();
+   * const permit = await limiter.acquire('sheddable', tenant); // authenticated, parsed, then admitted
+   * ```
+   */
+  screen(priority: Priority = 'default'): boolean {
+    this.#checkPriority(priority);
+    if (this.#admitted(priority)) return true;
+    this.#reject(priority, 'shed');
+    return false;
+  }
+
+  /**
    * Takes a permit now, or answers `undefined` (and emits `rejected`) when this priority (or, partitioned by tenant,
    * this `tenant`) has no room. Never queues.
    */
