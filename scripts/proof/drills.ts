@@ -684,6 +684,10 @@ export async function drills(opts: DrillsOptions): Promise<DrillsResult> {
             ...amqpUrl(name === 'broker' && proxy ? String(proxy.port) : amqp?.port || '5672', name === 'dlq' ? dlqVhost : vhost),
             // The tenant drill floods a free-plan tenant past its plan: real limits on that instance.
             ...(name === 'tenant' ? { FREE_REQUESTS_PER_MINUTE: '120' } : {}),
+            // The critical-shedding drill (on this instance once it is back up): one tenant's checkouts may fill the
+            // inventory bulkhead (no per-tenant share), and a reservation waits up to a second for a slot, so a slow
+            // database fills the queue and the door sheds the checkouts that would wait behind it.
+            ...(name === 'down' ? { TENANT_INVENTORY_SHARE: '1', INVENTORY_QUEUE_TIMEOUT_MS: '1000' } : {}),
           },
         };
       }),
@@ -759,6 +763,9 @@ export async function drills(opts: DrillsOptions): Promise<DrillsResult> {
         if (!r.ok) throw new Error(`POST /admin/chaos answered ${r.status}`);
       });
     const flood = { rate: 6 };
+    // The critical-shedding drill's checkouts: stopped once its alert has resolved.
+    let brownoutCheckouts: { stop(): Promise<void> } | undefined;
+    const brownout = { latencyMs: 500, checkoutsPerSec: 20 };
 
     // [plan, its instance, the drill it follows on that instance (run after it, not beside it)]
     const plans: [DrillPlan, Instance, string?][] = [
@@ -879,6 +886,42 @@ export async function drills(opts: DrillsOptions): Promise<DrillsResult> {
           budgetSec: 120 / compression + 30 + 30,
         },
         down,
+      ],
+      [
+        {
+          alert: 'BallastCriticalTrafficShed',
+          fault: `every store call takes ${brownout.latencyMs} ms (storage chaos: a database brownout) while a tenant checks out ${brownout.checkoutsPerSec} times a second: reservations fill the inventory bulkhead and its queue, and the door sheds the checkouts that would wait behind them`,
+          labels: (i) => ({ ...instanceLabel(i), policy: 'ingress' }),
+          inject: async () => {
+            await chaos(down, { target: 'storage', enabled: true, latencyMs: brownout.latencyMs });
+            brownoutCheckouts = steady(() => down.service.url, KEYS.acme, brownout.checkoutsPerSec, 'checkout');
+            loads.push(brownoutCheckouts); // stopped at the end of the section too, should the drill fail
+          },
+          evidence: [
+            { what: 'storage chaos is on', in: /admin\/chaos/, shows: /"storage":\{"enabled":true/ },
+            {
+              what: 'the limiter counts critical requests shed',
+              in: /ballast_load_shed_total\|ballast_concurrency_limit/,
+              shows: /^ballast_load_shed_total\{[^}]*priority="critical"[^}]*\}\s+[1-9]/m,
+            },
+            {
+              what: "Prometheus shows the inventory bulkhead's queue taken",
+              in: /^sum by \(policy\) \(ballast_bulkhead_queued\)/,
+              shows: /"policy":"inventory-bulkhead"\},"value":\[[\d.]+,"[1-9]/,
+            },
+          ],
+          mitigation: { command: /"target":"storage","enabled":false/, describe: "switch storage chaos off (the runbook's first lever)" },
+          cleanup: async () => {
+            await chaos(down, { target: 'storage', enabled: false });
+            await brownoutCheckouts?.stop();
+          },
+          // The compressed 5-minute window filling with sheds and the compressed `for`; then the window emptying of
+          // them, plus a scrape and an evaluation each way.
+          budgetSec: 2 * (300 / compression) + 300 / compression + 30,
+        },
+        down,
+        // On the killed instance once it is back: a seventh instance would cost more start-up than the drill itself.
+        'BallastTargetDown',
       ],
       [
         {

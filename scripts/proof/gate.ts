@@ -38,7 +38,7 @@ export const GOAL_RULES: Readonly<Record<string, GoalRule>> = {
   // tolerances cover what repeated runs on this 2-core machine still spread by.
   'overload.criticalFirst': {
     waived:
-      'regressed when authentication moved into the front door ahead of shedding; the front door now asks the admission signal before authenticating, but the only run since (2026-12-06, a machine so loaded the service served 10 req/s) did not show it met (47% of checkouts vs 69% of reads served at 4x, pinned median); to gate once a run on a quiet machine meets it; reported, not gating',
+      'not met: on a quiet machine (2026-12-07, pinned medians) 12-13% of offered checkouts were served at 4x against 68-81% of reads; the door sheds what it is asked to, but checkouts are bounded by the CPU their 17 + n statements cost (one socket write each) and by the rows that serialise one tenant\'s checkouts, not by admission (docs/decisions/partitioned-admission.md); to gate once a checkout costs fewer round trips; reported, not gating',
   },
   'overload.criticalGoodputAt4x': {
     tolerance: 0.05,
@@ -61,7 +61,7 @@ export const GOAL_RULES: Readonly<Record<string, GoalRule>> = {
   'overload.tenantFairness': {
     tolerance: 0.05,
     waived:
-      "not yet shown met: 100% in the one loaded run where the quiet tenant sent 0.5 checkouts/s, 48% in the clean-clone CI run of 2026-12-06 (the quiet tenant's checkouts share the inventory bulkhead with the flood's); needs the tenant shares of the partitioned limiter applied to the bulkhead too; reported, not gating",
+      "not yet shown met in CI: 94-100% on a quiet machine (2026-12-07), 48-55% in two clean-clone CI runs of 2026-12-06 (the flood's checkouts take the CPU the quiet tenant's need; a share of slots does not bound a share of CPU); reported, not gating",
   },
   // A detection time and a recovery time that move with the machine's load, far inside their goals when met.
   'faults.pageWithinDetection': { tolerance: 0.1 },
@@ -76,6 +76,7 @@ export const GOAL_RULES: Readonly<Record<string, GoalRule>> = {
   'drills.RetailFlowOutboxEventsWaiting': { tolerance: 0.5 },
   'drills.BallastTenantRateLimitSpike': { tolerance: 0.5 },
   'drills.BallastTargetDown': { tolerance: 0.5 },
+  'drills.BallastCriticalTrafficShed': { tolerance: 0.5 },
   'drills.RetailFlowDeadLetterQueueNotEmpty': { tolerance: 0.5 },
   'drills.RetailFlowOutboxLagHigh': { tolerance: 0.5 },
   'drills.BallastEventLoopSaturated': { tolerance: 0.5 },
