@@ -120,12 +120,20 @@ interface RuleFile {
 }
 
 /**
+ * A history guard's divisor: the window's length in seconds after the history's age, written either as the recorded
+ * `slo:history:seconds` or as `(time() - slo:history_start:timestamp)` (the alerts compute the age themselves since
+ * the period figures moved to the slower metadata group).
+ */
+const HISTORY_GUARD =
+  /((?:slo:history:seconds(?:\{[^}]*\})?|\(time\(\)\s*-\s*slo:history_start:timestamp(?:\{[^}]*\})?\))\s*\/\s*)(\d+(?:\.\d+)?)/g;
+
+/**
  * Divides the window lengths an SLO alert's history guard compares its history with
- * (`clamp_max(slo:history:seconds{...} / 3360, 1)`: seconds of history over the window's length in seconds), so
+ * (`clamp_max((time() - slo:history_start:timestamp{...}) / 3360, 1)`: seconds of history over the window's length in seconds), so
  * that in compressed time the guard still means "history shorter than the window counts as good traffic".
  */
 export function compressHistoryGuards(expr: string, factor: number): string {
-  return expr.replace(/(slo:history:seconds(?:\{[^}]*\})?\s*\/\s*)(\d+(?:\.\d+)?)/g, (_all, head: string, seconds: string) => {
+  return expr.replace(HISTORY_GUARD, (_all, head: string, seconds: string) => {
     const scaled = Number(seconds) / factor;
     return `${head}${Number.isInteger(scaled) ? scaled : scaled.toFixed(3)}`;
   });

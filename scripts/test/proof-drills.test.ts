@@ -179,6 +179,12 @@ describe('runbook drills: SLO history guards in compressed time', () => {
     expect(compressHistoryGuards(page, 20)).toBe(
       'slo:sli_error:ratio_rate56m{slo="a"} * clamp_max(slo:history:seconds{slo="a",service="s"} / 168, 1) > (14.4 * 0.005)',
     );
+    expect(
+      compressHistoryGuards(
+        'x * clamp_max((time() - slo:history_start:timestamp{slo="a",service="s"}) / 3360, 1) > 0.072',
+        20,
+      ),
+    ).toBe('x * clamp_max((time() - slo:history_start:timestamp{slo="a",service="s"}) / 168, 1) > 0.072');
     expect(compressHistoryGuards('clamp_max(slo:history:seconds / 280, 1)', 3)).toBe(
       'clamp_max(slo:history:seconds / 93.333, 1)',
     );
