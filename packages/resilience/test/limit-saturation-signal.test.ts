@@ -99,7 +99,7 @@ describe('SaturationSignal', () => {
   it('screens at the door: what the signal refuses is counted as shed, what it admits is not, and no permit is taken', () => {
     let level = 0.2;
     const limiter = new ConcurrencyLimiter({ admission: new SaturationSignal({ saturation: () => level }) });
-    const rejected: { reason: string; priority?: string }[] = [];
+    const rejected: { reason: string; priority?: string | undefined }[] = [];
     limiter.onEvent((event) => {
       if (event.type === 'rejected') rejected.push({ reason: event.reason, priority: event.priority });
     });
