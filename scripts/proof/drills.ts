@@ -17,7 +17,7 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -82,6 +82,10 @@ export interface DrillsOptions {
   readonly compression?: number;
   /** Longest a drill waits for its alert to fire, then to resolve, in seconds. @default 150 */
   readonly waitSec?: number;
+  /**
+   * The quick form (CI) leaves out {@link LONG_DRILLS}, which take longer than its budget allows. @default false
+   */
+  readonly quick?: boolean;
   readonly log: (line: string) => void;
 }
 
@@ -141,11 +145,16 @@ export function compressHistoryGuards(expr: string, factor: number): string {
 
 /**
  * A generated rule file with every `for:`, group interval, range selector and history-guard window divided by
- * `factor`; with `groups`, only the groups whose name it matches.
+ * `factor`; with `groups`, only the groups whose name it matches; with `alerts`, only the alerting rules whose name
+ * it matches (recording rules are all kept).
  */
-export function compressRules(yamlText: string, factor: number, groups?: RegExp): string {
+export function compressRules(yamlText: string, factor: number, groups?: RegExp, alerts?: RegExp): string {
   const doc = parse(yamlText) as RuleFile;
   if (groups !== undefined) doc.groups = doc.groups.filter((g) => groups.test(g.name));
+  if (alerts !== undefined) {
+    for (const group of doc.groups) group.rules = group.rules.filter((r) => r.alert === undefined || alerts.test(r.alert));
+    doc.groups = doc.groups.filter((g) => g.rules.length > 0);
+  }
   for (const group of doc.groups) {
     if (group.interval !== undefined) group.interval = compressDuration(group.interval, factor);
     for (const rule of group.rules) {
@@ -169,16 +178,29 @@ interface PromAlert {
   readonly state: 'pending' | 'firing';
 }
 
-/** One scrape job of the drills' Prometheus: its name (the alerts' `job` label) and its instances' ops ports. */
-interface ScrapeJob {
-  readonly job: string;
-  readonly ports: readonly number[];
+/**
+ * One scrape job of the drills' Prometheus: its name (the alerts' `job` label) and its instances' ops ports, listed
+ * in the configuration, or a file of targets Prometheus discovers them from (`file_sd`), which a drill can empty.
+ */
+type ScrapeJob =
+  | { readonly job: string; readonly ports: readonly number[] }
+  | { readonly job: string; readonly targetsFile: string };
+
+/** The targets file (`file_sd_configs`) that lists `ports` on 127.0.0.1 as targets, written whole (a rename). */
+async function writeTargets(file: string, ports: readonly number[]): Promise<void> {
+  const targets = ports.length === 0 ? [] : [{ targets: ports.map((p) => `127.0.0.1:${p}`) }];
+  await writeFile(`${file}.next`, JSON.stringify(targets));
+  await rename(`${file}.next`, file);
 }
 
-/** The rule file a drills' Prometheus loads (from examples/retailflow/prometheus), and which of its groups. */
+/**
+ * A rule file a drills' Prometheus loads (from examples/retailflow/prometheus), which of its groups, and which of
+ * its alerts.
+ */
 interface RuleSelection {
   readonly file: string;
   readonly groups?: RegExp;
+  readonly alerts?: RegExp;
 }
 
 async function startPrometheus(
@@ -186,12 +208,16 @@ async function startPrometheus(
   scrapeSec: number,
   jobs: readonly ScrapeJob[],
   compression: number,
-  selection: RuleSelection = { file: 'operational-alerts.yaml' },
+  selections: readonly RuleSelection[] = [{ file: 'operational-alerts.yaml' }],
+  /** Also scrape Prometheus itself as job `prometheus` (a job that is always there, beside those that go missing). */
+  scrapeItself = false,
 ) {
   const rules: string[] = [];
-  const text = await readFile(path.join(ROOT, 'examples/retailflow/prometheus', selection.file), 'utf8');
-  await writeFile(path.join(dir, selection.file), compressRules(text, compression, selection.groups));
-  rules.push(path.join(dir, selection.file));
+  for (const selection of selections) {
+    const text = await readFile(path.join(ROOT, 'examples/retailflow/prometheus', selection.file), 'utf8');
+    await writeFile(path.join(dir, selection.file), compressRules(text, compression, selection.groups, selection.alerts));
+    rules.push(path.join(dir, selection.file));
+  }
   const check = await run('promtool', ['check', 'rules', ...rules]).catch((e: { stdout?: string; stderr?: string }) => {
     throw new Error(`promtool rejected the compressed rules:\n${e.stdout ?? ''}${e.stderr ?? ''}`);
   });
@@ -200,11 +226,16 @@ async function startPrometheus(
   const config = {
     global: { scrape_interval: `${scrapeSec}s`, evaluation_interval: '1s', scrape_timeout: `${scrapeSec}s` },
     rule_files: rules,
-    scrape_configs: jobs.map((j) => ({
-      job_name: j.job,
-      authorization: { type: 'Bearer', credentials: KEYS.ops },
-      static_configs: [{ targets: j.ports.map((p) => `127.0.0.1:${p}`) }],
-    })),
+    scrape_configs: [
+      ...jobs.map((j) => ({
+        job_name: j.job,
+        authorization: { type: 'Bearer', credentials: KEYS.ops },
+        ...('ports' in j
+          ? { static_configs: [{ targets: j.ports.map((p) => `127.0.0.1:${p}`) }] }
+          : { file_sd_configs: [{ files: [j.targetsFile], refresh_interval: '5s' }] }),
+      })),
+      ...(scrapeItself ? [{ job_name: 'prometheus', static_configs: [{ targets: [`127.0.0.1:${port}`] }] }] : []),
+    ],
   };
   await writeFile(path.join(dir, 'prometheus.yml'), stringify(config));
   const child = spawn(
@@ -548,8 +579,44 @@ async function tcpProxy(targetPort: number) {
   };
 }
 
-/** Steady requests until stopped: checkouts of `key` (or catalog reads) at `rate` a second. */
-function steady(url: () => string, key: string, rate: number, kind: 'checkout' | 'read') {
+/**
+ * One fault several drills share (one cause, several alerts): the first drill to inject it does, the others find it
+ * injected; it is undone once every drill sharing it has arrived at its mitigation (or given up), so that no drill's
+ * alert resolves before that drill has diagnosed it. `mitigate` waits for the others, then undoes the fault once.
+ */
+export function sharedFault(drills: readonly string[], inject: () => Promise<void>, undo: () => Promise<void>) {
+  const arrived = new Set<string>();
+  let injected: Promise<void> | undefined;
+  let undone: Promise<void> | undefined;
+  let release: () => void = () => undefined;
+  const everyone = new Promise<void>((resolve) => (release = resolve));
+  const arrive = (drill: string) => {
+    if (!drills.includes(drill)) throw new Error(`drill ${drill} does not share this fault (${drills.join(', ')} do)`);
+    arrived.add(drill);
+    if (arrived.size === drills.length) release();
+  };
+  return {
+    inject: (): Promise<void> => (injected ??= inject()),
+    /** `drill` is ready for the mitigation: waits until every drill is, then undoes the fault (once). */
+    async mitigate(drill: string): Promise<void> {
+      arrive(drill);
+      await everyone;
+      await (undone ??= undo());
+    },
+    /** `drill` is done (passed or not): once every drill is, the fault is undone if it still holds. */
+    async leave(drill: string): Promise<void> {
+      arrive(drill);
+      if (arrived.size === drills.length && injected !== undefined) await (undone ??= undo());
+    },
+  };
+}
+
+/**
+ * Steady requests until stopped: checkouts of `key`, reads of one catalog page (`read`, served from the catalog
+ * cache but every 5 s), or catalog pages of every size in turn (`browse`: 40 pages, each cached apart, so at a few
+ * reads a second nearly every read reaches the store, as shoppers browsing many pages do).
+ */
+function steady(url: () => string, key: string, rate: number, kind: 'checkout' | 'read' | 'browse') {
   let running = true;
   const pending = new Set<Promise<unknown>>();
   const statuses: Record<number, number> = {};
@@ -560,8 +627,10 @@ function steady(url: () => string, key: string, rate: number, kind: 'checkout' |
       const due = Math.floor(((performance.now() - started) / 1000) * rate);
       while (sent < due) {
         sent++;
+        const target =
+          kind === 'checkout' ? '/api/v1/orders' : `/api/v1/products?limit=${kind === 'read' ? 5 : 1 + (sent % 40)}`;
         const p = fetch(
-          `${url()}${kind === 'checkout' ? '/api/v1/orders' : '/api/v1/products?limit=5'}`,
+          `${url()}${target}`,
           kind === 'checkout'
             ? {
                 method: 'POST',
@@ -613,6 +682,13 @@ async function publishEvent(amqpUrl: string, event: Record<string, unknown> & { 
 
 // --- the section --------------------------------------------------------------------------------------------------
 
+/**
+ * Drills only the full form runs. The freshness page's relay outage must outlast the SLO's 30 s (a threshold, not
+ * compressed) before any event is late, and the late events then keep the page's 6x branch (5h36m and 28m) burning
+ * until its compressed 28-minute window forgets them: about two and a half minutes from the fault to the all-clear.
+ */
+export const LONG_DRILLS: readonly string[] = ['RetailflowOrderEventFreshnessBurnRatePage'];
+
 async function database(base: string, name: string): Promise<string> {
   const admin = new pg.Client({ connectionString: base });
   await admin.connect();
@@ -655,6 +731,8 @@ export async function drills(opts: DrillsOptions): Promise<DrillsResult> {
   const instances: Instance[] = [];
   let prometheus: ChildProcess | undefined;
   let sloPrometheus: ChildProcess | undefined;
+  let pagesPrometheus: ChildProcess | undefined;
+  let discoveryPrometheus: ChildProcess | undefined;
   let proxy: Awaited<ReturnType<typeof tcpProxy>> | undefined;
   const loads: { stop(): Promise<void> }[] = [];
   try {
@@ -672,7 +750,9 @@ export async function drills(opts: DrillsOptions): Promise<DrillsResult> {
       u.pathname = `/${encodeURIComponent(host)}`;
       return { AMQP_URL: u.toString() };
     };
-    const names = ['payments', 'broker', 'tenant', 'down', 'dlq', 'relay'] as const;
+    // `slo`: the catalog and freshness pages' instance, scraped by a Prometheus of its own only (their SLIs sum
+    // every instance of the service, and its relay stall would fire the broker drill's job-wide outbox alert).
+    const names = ['payments', 'broker', 'tenant', 'down', 'dlq', 'relay', 'slo'] as const;
     // The job the instance is scraped as. The dead-letter and relay drills' alerts aggregate by job (every instance
     // of a deployment shares the outbox and the queues): their instances, each on a database and queues of its own,
     // are scraped as deployments of their own, so no other drill's backlog or publishing hides or fakes theirs.
@@ -714,9 +794,10 @@ export async function drills(opts: DrillsOptions): Promise<DrillsResult> {
     const failedStart = services.find((s): s is PromiseRejectedResult => s.status === 'rejected');
     if (failedStart) throw failedStart.reason;
     const byName = (n: (typeof names)[number]) => instances.find((i) => i.name === n)!;
-    const jobs = [...new Set(instances.map((i) => jobOf(i.name)))].map((job) => ({
+    const operational = instances.filter((i) => i.name !== 'slo');
+    const jobs = [...new Set(operational.map((i) => jobOf(i.name)))].map((job) => ({
       job,
-      ports: instances.filter((i) => jobOf(i.name) === job).map((i) => i.opsPort),
+      ports: operational.filter((i) => jobOf(i.name) === job).map((i) => i.opsPort),
     }));
     const started = await startPrometheus(dir, scrapeSec, jobs, compression);
     prometheus = started.child;
@@ -731,16 +812,54 @@ export async function drills(opts: DrillsOptions): Promise<DrillsResult> {
       scrapeSec,
       [{ job: jobOf('relay'), ports: [byName('relay').opsPort] }],
       compression,
-      { file: 'slo-rules.yaml', groups: /^slo-retailflow-checkout-availability-/ },
+      [{ file: 'slo-rules.yaml', groups: /^slo-retailflow-checkout-availability-/ }],
     );
     sloPrometheus = sloStarted.child;
-    log(`  Prometheus on ${promUrl} (rules compressed ${compression}x), ${instances.length} RetailFlow instances`);
+    // The catalog and freshness pages: the rules of those two SLOs, scraping the `slo` instance alone.
+    const sloInstance = byName('slo');
+    const pagesDir = path.join(dir, 'pages');
+    await mkdir(pagesDir);
+    const pages = await startPrometheus(
+      pagesDir,
+      scrapeSec,
+      [{ job: 'retailflow', ports: [sloInstance.opsPort] }],
+      compression,
+      [{ file: 'slo-rules.yaml', groups: /^slo-retailflow-(?:catalog-latency|order-event-freshness)-/ }],
+    );
+    pagesPrometheus = pages.child;
+    // The missing-target and no-data alerts: a Prometheus that discovers job `retailflow` from a targets file
+    // (file_sd, as Kubernetes or Consul discovery would hand it targets), listing the relay drill's instance, where
+    // checkouts, catalog reads and published events feed all three SLIs all along. It records the SLIs (the SLO
+    // rules' recording rules) and evaluates the operational alerts that watch for them and for the job's targets.
+    const discoveryDir = path.join(dir, 'discovery');
+    await mkdir(discoveryDir);
+    const targetsFile = path.join(discoveryDir, 'retailflow.targets.json');
+    await writeTargets(targetsFile, [byName('relay').opsPort]);
+    const discovery = await startPrometheus(
+      discoveryDir,
+      scrapeSec,
+      [{ job: 'retailflow', targetsFile }],
+      compression,
+      [
+        { file: 'operational-alerts.yaml', alerts: /^(?:BallastTargetMissing|Retailflow\w+SliNoData)$/ },
+        // Recording rules only: the SLIs the no-data alerts look for.
+        { file: 'slo-rules.yaml', groups: /-sli-and-alerts$/, alerts: /^$/ },
+      ],
+      true,
+    );
+    discoveryPrometheus = discovery.child;
+    log(`  Prometheus on ${promUrl} (rules compressed ${compression}x), ${instances.length} RetailFlow instances, three more Prometheus servers for the SLO alerts`);
     // A few scrapes of healthy traffic first, so rates and windows have a before.
     for (const i of instances) loads.push(steady(() => i.service.url, KEYS.acme, 1, 'read'));
     // The relay drill's instance takes orders all along: its outbox lag histogram has a before, and its events
     // keep arriving while the relay is stuck.
     const relay = byName('relay');
     loads.push(steady(() => relay.service.url, KEYS.acme, 2, 'checkout'));
+    // The `slo` instance takes orders (the freshness SLI's events) and shoppers browse its catalog pages; the
+    // catalog page's fault is a slow database (every store call this much slower).
+    const catalog = { latencyMs: 500, browseRate: 4 };
+    loads.push(steady(() => sloInstance.service.url, KEYS.acme, 2, 'checkout'));
+    loads.push(steady(() => sloInstance.service.url, KEYS.acme, catalog.browseRate, 'browse'));
     await sleep(5000);
 
     const payments = byName('payments');
@@ -771,12 +890,40 @@ export async function drills(opts: DrillsOptions): Promise<DrillsResult> {
         if (!r.ok) throw new Error(`POST /admin/chaos answered ${r.status}`);
       });
     const flood = { rate: 6 };
+    // The freshness page's relay outage: longer than the SLO's 30 s, so the events of its first seconds go out late.
+    // 40 s: the relay's next attempt comes up to 10 s after it (its outage backoff), so 10 to 20 s of events are
+    // late, past the 6 s that keep the 6x branch burning (at 35 s the page resolved either way, by chance).
+    const relayStallSec = 40;
+    // The discovery drills' one fault: job retailflow's target drops out of discovery, and every SLI with it.
+    const sliNoData = [
+      ['checkout-availability', 'RetailflowCheckoutAvailabilitySliNoData'],
+      ['catalog-latency', 'RetailflowCatalogLatencySliNoData'],
+      ['order-event-freshness', 'RetailflowOrderEventFreshnessSliNoData'],
+    ] as const;
+    const lostTarget = sharedFault(
+      ['BallastTargetMissing', ...sliNoData.map(([, alert]) => alert)],
+      async () => {
+        // The fault must take away data that was there: every SLI recorded, the target scraped.
+        const deadline = performance.now() + 60_000;
+        for (;;) {
+          const answer = await query(discovery.url, 'count(slo:sli_error:ratio_rate4m40s) + count(up{job="retailflow"} == 1)', Date.now() / 1000);
+          const value = (answer.result as { value: [number, string] }[] | null)?.[0]?.value[1];
+          if (value === String(sliNoData.length + 1)) break;
+          if (performance.now() > deadline) throw new Error(`the SLIs and the target were not all there before the fault (${value ?? 'none'} of ${sliNoData.length + 1})`);
+          await sleep(500);
+        }
+        await writeTargets(targetsFile, []);
+      },
+      () => writeTargets(targetsFile, [byName('relay').opsPort]),
+    );
+    const restoreTarget =
+      'restore the target to discovery (the runbook: "restore the scrape configuration or the labels discovery selects on"; the change is the deployment\'s, no command), once the four drills of this fault have diagnosed it';
     // The critical-shedding drill's checkouts: stopped once its alert has resolved.
     let brownoutCheckouts: { stop(): Promise<void> } | undefined;
     const brownout = { latencyMs: 500, checkoutsPerSec: 20 };
 
     // [plan, its instance, the drill it follows on that instance (run after it, not beside it)]
-    const plans: [DrillPlan, Instance, string?][] = [
+    const allPlans: [DrillPlan, Instance, string?][] = [
       [
         {
           alert: 'BallastCircuitBreakerStuckOpen',
@@ -1054,7 +1201,122 @@ export async function drills(opts: DrillsOptions): Promise<DrillsResult> {
         // On the relay drill's instance once that drill is done: its checkouts flow all along, the SLI the page reads.
         'RetailFlowOutboxLagHigh',
       ],
+      [
+        {
+          alert: 'BallastTargetMissing',
+          fault:
+            "job retailflow's only target drops out of Prometheus's service discovery (its targets file emptied, as a changed selector or relabelling would leave it): the instance runs on, unscraped",
+          labels: () => ({ job: 'retailflow' }),
+          inject: lostTarget.inject,
+          evidence: [
+            { what: 'Prometheus has no target of job retailflow', in: /^up\{job="retailflow"\}$/, shows: /^\[\]$/ },
+            {
+              what: 'Prometheus scrapes its other jobs, not retailflow',
+              in: /^count by \(job\) \(up\)$/,
+              shows: /^(?![\s\S]*"job":"retailflow")[\s\S]*"job":"prometheus"/,
+            },
+            { what: 'the instance itself runs and answers /readyz', in: /readyz/, shows: /"status":"(?:ready|degraded)"/ },
+          ],
+          mitigation: { action: () => lostTarget.mitigate('BallastTargetMissing'), describe: restoreTarget },
+          cleanup: () => lostTarget.leave('BallastTargetMissing'),
+          // The compressed `for` (5 m) after the target's series go stale, a scrape and an evaluation each way.
+          budgetSec: 300 / compression + 15 + 15,
+          prometheusUrl: discovery.url,
+        },
+        relay,
+      ],
+      ...sliNoData.map(([slo, alert]): [DrillPlan, Instance] => [
+        {
+          alert,
+          fault: `the same lost target (one fault, four alerts): nothing feeds the ${slo} SLI any more`,
+          labels: () => ({ slo }),
+          inject: lostTarget.inject,
+          evidence: [
+            {
+              what: `the recorded error ratio of ${slo} is absent`,
+              in: new RegExp(`^slo:sli_error:ratio_rate4m40s\\{slo="${slo}"\\}$`),
+              shows: /^\[\]$/,
+            },
+            {
+              what: 'Prometheus has no target of job retailflow: the SLI is blind because the target is missing',
+              in: /^up\{job="retailflow"\}$/,
+              shows: /^\[\]$/,
+            },
+            { what: 'the instance itself runs and answers /readyz', in: /readyz/, shows: /"status":"(?:ready|degraded)"/ },
+          ],
+          mitigation: { action: () => lostTarget.mitigate(alert), describe: restoreTarget },
+          cleanup: () => lostTarget.leave(alert),
+          // The compressed 4m40s window emptying of samples and the compressed `for`; then two scrapes for a rate.
+          budgetSec: 280 / compression + 300 / compression + 15 + 15,
+          prometheusUrl: discovery.url,
+        },
+        relay,
+      ]),
+      [
+        {
+          alert: 'RetailflowCatalogLatencyBurnRatePage',
+          fault: `every store call takes ${catalog.latencyMs} ms (storage chaos: a slow database) while shoppers browse ${catalog.browseRate} catalog pages a second, most of them past the catalog cache`,
+          labels: () => ({ slo: 'catalog-latency', severity: 'page' }),
+          inject: () => chaos(sloInstance, { target: 'storage', enabled: true, latencyMs: catalog.latencyMs }),
+          evidence: [
+            { what: 'storage chaos is on', in: /admin\/chaos/, shows: /"storage":\{"enabled":true/ },
+            {
+              what: 'the catalog list route answers slower than 250 ms at p99',
+              in: /^histogram_quantile\(0\.99, sum by \(le, http_route\)/,
+              shows: /"http_route":"\/api\/v1\/products"\},"value":\[[\d.]+,"(?:0\.(?:2[5-9]|[3-9])|[1-9])/,
+            },
+            {
+              what: 'catalog reads miss the cache and reach the store',
+              in: /ballast_cache_results_total\[/,
+              shows: /"policy":"catalog-cache","result":"miss"\},"value":\[[\d.]+,"(?!0")/,
+            },
+          ],
+          mitigation: { command: /"target":"storage","enabled":false/, describe: "switch storage chaos off (the runbook's first lever)" },
+          cleanup: () => chaos(sloInstance, { target: 'storage', enabled: false }),
+          // Slow reads until they outweigh the 56-minute window's threshold (its history guard counts the history
+          // it lacks as good: about 0.144 x 168 s / 0.8, four reads in five slow); then the compressed 4m40s window
+          // emptying of them, plus a scrape and an evaluation each way.
+          budgetSec: (14.4 * 0.01 * 3360) / compression / 0.8 + 15 + 280 / compression + 15,
+          prometheusUrl: pages.url,
+        },
+        sloInstance,
+      ],
+      [
+        {
+          alert: 'RetailflowOrderEventFreshnessBurnRatePage',
+          fault: `the outbox relay cannot read its table for ${relayStallSec} s (relay chaos, then off: a database failover the relay rides out) while checkouts go on: the events of the outage's first seconds go out more than 30 s late`,
+          labels: () => ({ slo: 'order-event-freshness', severity: 'page' }),
+          inject: async () => {
+            await chaos(sloInstance, { target: 'relay', enabled: true, errorRate: 1 });
+            await sleep(relayStallSec * 1000);
+            await chaos(sloInstance, { target: 'relay', enabled: false });
+          },
+          evidence: [
+            { what: 'relay chaos is off again: the outage is over', in: /admin\/chaos/, shows: /"relay":\{"enabled":false/ },
+            {
+              what: 'the outbox lag p99 is above the 30 s objective',
+              in: /^label_replace\(histogram_quantile/,
+              shows: /"quantile":"0\.99"\},"value":\[[\d.]+,"(?:[3-9]\d|[1-9]\d{2,})(?:\.\d+)?"\]/,
+            },
+            { what: 'the log says the relay could not reach the database', in: /outbox relay/, shows: /"msg":"outbox relay cannot reach the database"/ },
+          ],
+          mitigation: {
+            action: () => Promise.resolve(),
+            describe:
+              'none to pull: the relay publishes again and the outbox has caught up, the burn is over (the runbook: "is the burn still going on or already over?"; note the budget spent)',
+          },
+          cleanup: () => chaos(sloInstance, { target: 'relay', enabled: false }),
+          // The relay's next attempt after the outage (at most 10 s of backoff), a scrape and an evaluation; then
+          // the compressed 28-minute window forgetting the late events: more than 6 s of the outage's events (6x
+          // the budget over the 5h36m window, its history guard counting what it lacks as good) keep the 6x
+          // branch burning until then.
+          budgetSec: 10 + 15 + 1680 / compression + 15,
+          prometheusUrl: pages.url,
+        },
+        sloInstance,
+      ],
     ];
+    const plans = opts.quick === true ? allPlans.filter(([plan]) => !LONG_DRILLS.includes(plan.alert)) : allPlans;
     const runs = new Map<string, Promise<Drill>>();
     for (const [plan, instance, after] of plans) {
       const prior = after === undefined ? Promise.resolve() : runs.get(after)!.then(() => undefined);
@@ -1079,7 +1341,7 @@ export async function drills(opts: DrillsOptions): Promise<DrillsResult> {
     await Promise.allSettled(loads.map((l) => l.stop()));
     // The drills are over: no graceful drain to wait for (their databases are dropped below).
     await Promise.allSettled(instances.map((i) => i.service.kill()));
-    for (const p of [prometheus, sloPrometheus]) {
+    for (const p of [prometheus, sloPrometheus, pagesPrometheus, discoveryPrometheus]) {
       if (p && p.exitCode === null) {
         const exited = once(p, 'exit');
         p.kill('SIGTERM');

@@ -158,7 +158,7 @@ if (only.has('monetization')) {
 }
 if (only.has('drills') && !embedded) {
   log('drills: each operational alert fired, diagnosed and mitigated with its own runbook (real Prometheus)');
-  figures.drills = await drills({ env, compression: 20, waitSec: 180, log });
+  figures.drills = await drills({ env, compression: 20, waitSec: 180, quick, log });
 } else if (only.has('drills')) {
   log('drills: skipped (they cut a proxy to RabbitMQ and need the real services; run without --embedded)');
 }

@@ -7,6 +7,7 @@ import {
   compressExpr,
   compressHistoryGuards,
   compressRules,
+  sharedFault,
   type CommandRun,
 } from '../proof/drills.js';
 import { fillPlaceholders, readRunbook } from '../proof/runbook.js';
@@ -203,5 +204,94 @@ describe('runbook drills: SLO history guards in compressed time', () => {
     expect(page.expr).toContain('/ 168, 1)');
     expect(page.expr).toContain('/ 14, 1)');
     expect(page.expr).not.toContain('/ 3360');
+  });
+});
+
+describe("runbook drills: the discovery drills' Prometheus", () => {
+  it('keeps only the alerts asked for, and every recording rule', () => {
+    const operational = readFileSync(
+      path.join(ROOT, 'examples/retailflow/prometheus/operational-alerts.yaml'),
+      'utf8',
+    );
+    const picked = (
+      parse(
+        compressRules(operational, 20, undefined, /^(?:BallastTargetMissing|Retailflow\w+SliNoData)$/),
+      ) as {
+        groups: { rules: { alert?: string; for?: string }[] }[];
+      }
+    ).groups.flatMap((g) => g.rules);
+    expect(picked.map((r) => r.alert).sort()).toEqual([
+      'BallastTargetMissing',
+      'RetailflowCatalogLatencySliNoData',
+      'RetailflowCheckoutAvailabilitySliNoData',
+      'RetailflowOrderEventFreshnessSliNoData',
+    ]);
+    expect(picked.every((r) => r.for === '15000ms')).toBe(true);
+
+    const slo = readFileSync(path.join(ROOT, 'examples/retailflow/prometheus/slo-rules.yaml'), 'utf8');
+    const recorded = (
+      parse(compressRules(slo, 20, /-sli-and-alerts$/, /^$/)) as {
+        groups: { rules: { alert?: string; record?: string; expr: string }[] }[];
+      }
+    ).groups.flatMap((g) => g.rules);
+    expect(recorded.some((r) => r.alert !== undefined)).toBe(false);
+    // The three SLIs' shortest-window ratios the no-data alerts look for, their windows compressed.
+    const shortest = recorded.filter((r) => r.record === 'slo:sli_error:ratio_rate4m40s');
+    expect(shortest).toHaveLength(3);
+    for (const r of shortest) expect(r.expr).toContain('[14000ms]');
+  });
+});
+
+describe('runbook drills: one fault shared by several drills', () => {
+  /** A shared fault whose injections and undoings are listed in `calls`. */
+  const recorded = (drills: string[]) => {
+    const calls: string[] = [];
+    const fault = sharedFault(
+      drills,
+      () => {
+        calls.push('inject');
+        return Promise.resolve();
+      },
+      () => {
+        calls.push('undo');
+        return Promise.resolve();
+      },
+    );
+    return { calls, fault };
+  };
+
+  it('is injected once, and undone once every drill sharing it has come to its mitigation', async () => {
+    const { calls, fault } = recorded(['A', 'B']);
+    await Promise.all([fault.inject(), fault.inject()]);
+    expect(calls).toEqual(['inject']);
+    let aDone = false;
+    const a = fault.mitigate('A').then(() => (aDone = true));
+    await Promise.resolve();
+    await Promise.resolve();
+    // A waits for B: undoing the fault now would resolve B's alert before B has diagnosed it.
+    expect(aDone).toBe(false);
+    expect(calls).toEqual(['inject']);
+    await fault.mitigate('B');
+    await a;
+    expect(calls).toEqual(['inject', 'undo']);
+    await fault.leave('A');
+    await fault.leave('B');
+    expect(calls).toEqual(['inject', 'undo']);
+  });
+
+  it('is undone when a drill that fails leaves instead of mitigating, and names a drill that does not share it', async () => {
+    const { calls, fault } = recorded(['A', 'B']);
+    await fault.inject();
+    const a = fault.mitigate('A');
+    await fault.leave('B'); // B's alert never fired: it gives up
+    await a;
+    expect(calls).toEqual(['inject', 'undo']);
+    await expect(fault.mitigate('C')).rejects.toThrow('drill C does not share this fault (A, B do)');
+  });
+
+  it('undoes nothing when no drill injected it', async () => {
+    const { calls, fault } = recorded(['A']);
+    await fault.leave('A');
+    expect(calls).toEqual([]);
   });
 });
