@@ -8,12 +8,14 @@
 // `compression`, thresholds are kept, so an alert that waits 5 minutes in production waits 15 s here at 20x. The
 // runbooks' PromQL queries get the same treatment, and so do the window lengths the SLO alerts' history guards
 // compare history with. The drills run side by side, each on its own instance and database (two follow another
-// drill on its instance), so the section takes as long as its slowest chain.
+// drill on its instance), so the section takes as long as its slowest chain. Four alerts share one fault (the
+// missing target and the three no-data alerts it causes): it is undone once all four have diagnosed it.
 //
 // Faults never touch the shared services: the broker outage cuts a TCP proxy between one instance and RabbitMQ
 // (on a virtual host of its own), the payment provider goes down through the simulator's knobs, the target-down
-// drill kills one instance, a poison event is published on a virtual host of the dead-letter drill's own, and the
-// relay, event-loop and checkout-page drills switch on the instance's own chaos (`/admin/chaos`).
+// drill kills one instance, a poison event is published on a virtual host of the dead-letter drill's own, the
+// missing-target drill empties the targets file a Prometheus of its own discovers the job from, and the relay,
+// event-loop, critical-shedding and SLO page drills switch on the instance's own chaos (`/admin/chaos`).
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';

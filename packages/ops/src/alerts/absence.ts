@@ -135,7 +135,11 @@ export function sliNoData(slo: Slo, job: string): AlertSpec {
       impact: `The SLO \`${slo.name}\` is blind: its burn-rate alerts cannot fire, whatever users get. Its error budget stops moving in Prometheus.`,
       queries: [
         { title: `Error ratio over ${window} (recorded)`, expr: selector },
-        { title: 'Targets of the service (0: the scrape fails)', expr: `up{job="${job}"}` },
+        {
+          title:
+            'Targets of the service (0: the scrape fails; no series at all: no target, see BallastTargetMissing)',
+          expr: `up{job="${job}"}`,
+        },
       ],
       panels: [{ dashboard: 'ballast-slo-detail', panel: 'SLI vs objective' }],
       curl: [],
