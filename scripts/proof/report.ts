@@ -353,7 +353,7 @@ export function markdown(f: ProofFigures): string {
     lines.push(
       '## 9. Runbook drills',
       '',
-      `Each operational alert of RetailFlow, against a live instance and a real Prometheus loading the generated rules with every duration divided by ${dri.compression} (scrape and evaluation every ${dri.scrapeSec} s): the fault injected, the alert waited for, the diagnosis commands and queries of the generated runbook run with its placeholders filled in and their output checked for the cause, the runbook's mitigation run, the alert waited out.`,
+      `Each operational alert of RetailFlow and its SLO pages, against live instances and real Prometheus servers loading the generated rules with every duration divided by ${dri.compression} (scrapes every ${dri.scrapeSec} s, rules evaluated every second): the fault injected, the alert waited for, the diagnosis commands and queries of the generated runbook run with its placeholders filled in and their output checked for the cause, the runbook's mitigation run, the alert waited out. A fault several alerts share is undone once all of them have diagnosed it: their "mitigation took" includes that wait.`,
       '',
       '| alert | fault | fired after | mitigation took | resolved after it | mitigation | verdict |',
       '| --- | --- | --- | --- | --- | --- | --- |',
