@@ -614,9 +614,9 @@ export function sharedFault(drills: readonly string[], inject: () => Promise<voi
 }
 
 /**
- * Steady requests until stopped: checkouts of `key`, reads of one catalog page (`read`, served from the catalog
- * cache but every 5 s), or catalog pages of every size in turn (`browse`: 40 pages, each cached apart, so at a few
- * reads a second nearly every read reaches the store, as shoppers browsing many pages do).
+ * Steady requests until stopped: checkouts of `key`, reads of one catalog page (`read`: the catalog cache serves
+ * it and reads the store once every 5 s), or catalog pages of every size in turn (`browse`: 40 pages, each cached
+ * apart, so at a few reads a second nearly every read reaches the store, as shoppers browsing many pages do).
  */
 function steady(url: () => string, key: string, rate: number, kind: 'checkout' | 'read' | 'browse') {
   let running = true;
