@@ -123,18 +123,42 @@ describe.skipIf(postgres.skip)('round trips of a checkout on PostgreSQL', () => 
     const paid = await counted(() => saga.charge(placed.order, undefined));
     expect(paid.result.status).toBe('confirmed');
 
-    const report = { n, createOrder: created.sent.length, recordPayment: paid.sent.length };
+    // What the fulfilment consumer does with the confirmation, in the background of the same checkout.
+    const fulfilled = await counted(() =>
+      repo.fulfilOrder({
+        consumer: 'fulfilment',
+        eventId: `e-${key}`,
+        tenantId: 'acme',
+        orderId: placed.order.id,
+      }),
+    );
+    expect(fulfilled.result).toBe('fulfilled');
+
+    const report = {
+      n,
+      createOrder: created.sent.length,
+      recordPayment: paid.sent.length,
+      fulfilOrder: fulfilled.sent.length,
+    };
     console.log(`round trips per checkout: ${JSON.stringify(report)}`);
-    // The products read, then the order written whole; the order's stream read, then the outcome written whole.
-    expect(report).toEqual({ n, createOrder: 2, recordPayment: 2 });
+    // The products read, then the order written whole; the order's stream read, then the outcome written whole;
+    // the same for the fulfilment.
+    expect(report).toEqual({ n, createOrder: 2, recordPayment: 2, fulfilOrder: 2 });
     // Nothing but the commands themselves: no transaction control statement is sent where one statement does.
-    expect([...created.sent, ...paid.sent].filter((q) => isControl(q.sql))).toEqual([]);
+    expect([...created.sent, ...paid.sent, ...fulfilled.sent].filter((q) => isControl(q.sql))).toEqual([]);
 
     // The whole use case, replayed with the same key: one command, answered from the order as stored.
     const replay = await counted((): Promise<CheckoutOutcome> =>
       checkout.place(tenant, key, body, undefined),
     );
     expect(replay.result).toMatchObject({ kind: 'placed', replayed: true });
+    const again = await repo.fulfilOrder({
+      consumer: 'fulfilment',
+      eventId: `e-${key}`,
+      tenantId: 'acme',
+      orderId: placed.order.id,
+    });
+    expect(again).toBe('duplicate');
     expect(replay.sent.length).toBeLessThanOrEqual(4);
   });
 

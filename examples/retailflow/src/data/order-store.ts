@@ -93,7 +93,7 @@ export class SqlOrderStore implements OrderStore {
    * Writes one command's rows whole: as one statement on PostgreSQL (atomic on its own, one round trip), one
    * statement after another in a transaction on SQLite.
    */
-  #write(writes: OrderWrites): Promise<unknown> {
+  write(writes: OrderWrites): Promise<unknown> {
     return this.ctx.kind === 'postgres'
       ? this.ctx.driver.read((s) => writeInOneStatement(s, writes))
       : this.ctx.tx((s) => writeOneByOne(s, writes));
@@ -114,12 +114,10 @@ export class SqlOrderStore implements OrderStore {
   ): Promise<T> {
     for (let attempt = 1; ; attempt++) {
       try {
-        const state =
-          foldOrder(await this.ctx.driver.read((s) => loadOrderEvents(s, tenantId, orderId))) ??
-          (await this.ctx.tx((s) => this.stateOf(s, tenantId, orderId)));
+        const state = await this.currentState(tenantId, orderId);
         if (state === undefined) return notFound;
         const { result, writes } = decide(state);
-        if (writes) await this.#write(writes);
+        if (writes) await this.write(writes);
         return result;
       } catch (error) {
         if (!isOrderVersionConflictError(error) || attempt >= 5) throw error;
@@ -127,8 +125,19 @@ export class SqlOrderStore implements OrderStore {
     }
   }
 
+  /**
+   * The order folded from its stream as last committed, read outside any transaction; an order written before
+   * streams existed gets its stream first, in a transaction of its own.
+   */
+  async currentState(tenantId: string, orderId: string): Promise<OrderState | undefined> {
+    return (
+      foldOrder(await this.ctx.driver.read((s) => loadOrderEvents(s, tenantId, orderId))) ??
+      (await this.ctx.tx((s) => this.stateOf(s, tenantId, orderId)))
+    );
+  }
+
   /** What appending `events` to `state` writes (see {@link planOrderAppend}). */
-  #plan(state: OrderState, events: readonly OrderEventData[], actor: string, at: number): OrderWrites {
+  plan(state: OrderState, events: readonly OrderEventData[], actor: string, at: number): OrderWrites {
     return planOrderAppend({
       tenantId: state.order.tenantId,
       orderId: state.order.id,
@@ -158,7 +167,7 @@ export class SqlOrderStore implements OrderStore {
     actor: string,
     at: number,
   ): Promise<{ state: OrderState; appended: OrderEvent[] }> {
-    const writes = this.#plan(state, events, actor, at);
+    const writes = this.plan(state, events, actor, at);
     await writeOneByOne(s, writes);
     return { state: writes.after, appended: [...writes.events] };
   }
@@ -258,7 +267,7 @@ export class SqlOrderStore implements OrderStore {
       ],
     };
     try {
-      await this.#write(writes);
+      await this.write(writes);
       return { outcome: 'created', order };
     } catch (error) {
       if (error instanceof IdempotencyKeyTaken) return winner();
@@ -330,7 +339,7 @@ export class SqlOrderStore implements OrderStore {
       }
       const at = this.ctx.now();
       const actor = input.actor ?? 'system';
-      const plan = this.#plan(state, events, actor, at);
+      const plan = this.plan(state, events, actor, at);
       const after = plan.after;
       const audit: NewAuditEntry[] = [
         {
@@ -382,7 +391,7 @@ export class SqlOrderStore implements OrderStore {
         return { result: { outcome: decision.outcome, order: state.order, saga: state.saga.step } };
       }
       const actor = input.actor ?? `tenant:${tenantId}`;
-      const plan = this.#plan(state, decision.events, actor, this.ctx.now());
+      const plan = this.plan(state, decision.events, actor, this.ctx.now());
       return {
         result: { outcome: decision.outcome, order: plan.after.order, saga: plan.after.saga.step },
         writes: {
@@ -412,7 +421,7 @@ export class SqlOrderStore implements OrderStore {
       if (state.saga.step !== 'voiding' && state.saga.step !== 'refunding') {
         return { result: { outcome: 'unchanged', order: state.order } };
       }
-      const plan = this.#plan(
+      const plan = this.plan(
         state,
         [{ type: 'order.refunded', data: { chargeId: input.chargeId } }],
         'system',

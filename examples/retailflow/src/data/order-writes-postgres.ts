@@ -21,6 +21,16 @@ export const STOCK_SHORT_SQLSTATE = 'RFS01';
 const EVENT_VERSION_TAKEN = 'order_events_tenant_id_order_id_version_key';
 const IDEMPOTENCY_KEY_TAKEN = 'orders_tenant_id_idempotency_key_key';
 
+/** A row of {@link OrderWrites.also} was there already (the name of the unique constraint it violated). */
+export class RowTakenError extends Error {
+  readonly constraint: string;
+  constructor(constraint: string) {
+    super(`a row the write inserts exists (${constraint})`);
+    this.name = 'RowTakenError';
+    this.constraint = constraint;
+  }
+}
+
 /** One data-modifying step of the statement: `WITH <name> AS (<sql> RETURNING ...)`. */
 interface Step {
   readonly name: string;
@@ -36,7 +46,11 @@ interface Step {
  * any error (a unique violation, the stock check) leaves nothing of it.
  */
 export function oneStatement(w: OrderWrites): { sql: string; params: unknown[] } {
-  const steps: Step[] = [];
+  const steps: Step[] = w.also.map((statement, i) => ({
+    name: `also_${i}`,
+    sql: `${statement.sql} RETURNING 1`,
+    params: statement.params,
+  }));
   const o = w.after.order;
   const events = eventRows(w.events);
   steps.push({
@@ -179,7 +193,7 @@ function constraintOf(error: unknown): { code: unknown; constraint: unknown; mes
 /**
  * Writes `w` with one statement (one round trip) on PostgreSQL, outside any transaction. Throws the errors
  * `writeOneByOne` throws, for the same reasons: {@link OrderVersionConflictError},
- * {@link IdempotencyKeyTaken}, {@link StockShortError}.
+ * {@link IdempotencyKeyTaken}, {@link StockShortError}; and {@link RowTakenError} when a row of `w.also` exists.
  */
 export async function writeInOneStatement(s: SqlSession, w: OrderWrites): Promise<SqlRow> {
   const { sql, params } = oneStatement(w);
@@ -192,6 +206,9 @@ export async function writeInOneStatement(s: SqlSession, w: OrderWrites): Promis
       throw new OrderVersionConflictError(w.tenantId, w.orderId, w.expectedVersion);
     }
     if (pg?.code === '23505' && pg.constraint === IDEMPOTENCY_KEY_TAKEN) throw new IdempotencyKeyTaken();
+    if (pg?.code === '23505' && w.also.length > 0 && typeof pg.constraint === 'string') {
+      throw new RowTakenError(pg.constraint);
+    }
     if (pg?.code === STOCK_SHORT_SQLSTATE) throw new StockShortError(pg.message);
     throw error;
   }

@@ -14,6 +14,7 @@ import {
   insertReservations,
   OrderVersionConflictError,
   writeSaga,
+  type SqlStatement,
 } from './order-streams.js';
 import type { NewAuditEntry } from './repository.js';
 import type { SqlSession } from './sql-driver.js';
@@ -52,6 +53,11 @@ export interface OrderWrites {
   readonly usage: readonly Omit<UsageEvent, 'id'>[];
   /** Entries of the order's tenant, numbered in this order. */
   readonly audit: readonly NewAuditEntry[];
+  /**
+   * Rows of other tables the command writes with the order (plain INSERTs, e.g. a consumer's processed-event
+   * record), first: a unique violation among them fails the whole write.
+   */
+  readonly also: readonly SqlStatement[];
 }
 
 /** What {@link planOrderAppend} appends. */
@@ -140,6 +146,7 @@ export function planOrderAppend(append: OrderAppend): OrderWrites {
     stock: stock.sort(byProduct),
     usage: [],
     audit: [],
+    also: [],
   };
 }
 
@@ -203,6 +210,7 @@ export function orderUpdate(state: OrderState): { set: string; params: unknown[]
  * when a product's stock cannot cover what the order takes; the caller's transaction then rolls back.
  */
 export async function writeOneByOne(s: SqlSession, w: OrderWrites): Promise<void> {
+  for (const statement of w.also) await s.run(statement.sql, statement.params);
   const events = eventRows(w.events);
   const inserted = await s.all(
     `INSERT INTO order_events (event_id, tenant_id, order_id, version, type, data, at, actor)
