@@ -1,11 +1,8 @@
 import { ManualClock } from '@ballast/core';
 import { beforeEach, afterEach, describe, expect, it } from 'vitest';
 import { randomUUID } from 'node:crypto';
-import {
-  appendOrderEvents,
-  isOrderVersionConflictError,
-  loadOrderEvents,
-} from '../src/data/order-streams.js';
+import { isOrderVersionConflictError, loadOrderEvents } from '../src/data/order-streams.js';
+import { appendOrderEvents } from '../src/data/order-writes.js';
 import { foldOrder } from '../src/orders/events.js';
 import {
   type SqlRepository,

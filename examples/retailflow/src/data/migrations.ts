@@ -297,4 +297,21 @@ export const migrations: readonly Migration[] = [
         taken_at BIGINT NOT NULL
       );`,
   },
+  {
+    version: 15,
+    name: 'a check that fails a statement',
+    // RetailFlow writes a whole order command as one statement on PostgreSQL (see order-writes-postgres.ts); a
+    // condition that must hold for it to commit (every product had the stock the order takes) fails it through
+    // this function: `retailflow_check(NULL, …)` is true, `retailflow_check('sku-mug', 'RFS01')` raises SQLSTATE
+    // RFS01 with the message 'sku-mug', and the statement leaves nothing. SQLite writes one statement at a time
+    // and checks in the application.
+    sql: (d) =>
+      d === 'postgres'
+        ? `CREATE FUNCTION retailflow_check(failure text, code text) RETURNS boolean LANGUAGE plpgsql AS $$
+             BEGIN
+               IF failure IS NOT NULL THEN RAISE EXCEPTION USING ERRCODE = code, MESSAGE = failure; END IF;
+               RETURN true;
+             END $$;`
+        : '-- PostgreSQL only',
+  },
 ];

@@ -1,5 +1,4 @@
 import { checkNumber, invalidOption } from '@ballast/core';
-import { recordUsage } from '../billing/usage.js';
 import {
   decideCancel,
   decideChargeOutcome,
@@ -8,20 +7,21 @@ import {
   type OrderEventData,
   type OrderState,
 } from '../orders/events.js';
-import { appendAuditEntry } from './audit-store.js';
 import { decodeCursor, encodeCursor, pageLimit } from './cursor.js';
 import {
-  appendOrderEvents,
   IdempotencyKeyTaken,
   importLegacyOrder,
   isOrderVersionConflictError,
   loadOrderEvents,
   rebuildProjections,
 } from './order-streams.js';
+import { writeInOneStatement } from './order-writes-postgres.js';
+import { planOrderAppend, StockShortError, writeOneByOne, type OrderWrites } from './order-writes.js';
 import type {
   CancelOrderResult,
   CreateOrderInput,
   CreateOrderResult,
+  NewAuditEntry,
   OpenSaga,
   Order,
   OrderItem,
@@ -90,26 +90,63 @@ export class SqlOrderStore implements OrderStore {
   }
 
   /**
-   * Runs a command on one order: loads its stream, folds it, lets `fn` decide and append (expecting the version it
-   * read), all in one transaction. A concurrent append to the same stream makes the loser's transaction roll back
-   * with an `OrderVersionConflictError`; the command is then decided again on the new state (up to 5 times).
+   * Writes one command's rows whole: as one statement on PostgreSQL (atomic on its own, one round trip), one
+   * statement after another in a transaction on SQLite.
+   */
+  write(writes: OrderWrites): Promise<unknown> {
+    return this.ctx.kind === 'postgres'
+      ? this.ctx.driver.read((s) => writeInOneStatement(s, writes))
+      : this.ctx.tx((s) => writeOneByOne(s, writes));
+  }
+
+  /**
+   * Runs a command on one order: loads its stream, folds it, lets `decide` say what to answer and what to write,
+   * and writes it expecting the version it read (optimistic concurrency: no lock is held between the read and the
+   * write). A concurrent append to the same stream makes the loser's write fail with an
+   * `OrderVersionConflictError`, leaving nothing of it; the command is then decided again on the new state (up to
+   * 5 times). An order written before streams existed gets its stream first, in a transaction of its own.
    */
   async #onOrder<T>(
     tenantId: string,
     orderId: string,
     notFound: T,
-    fn: (s: SqlSession, state: OrderState) => Promise<T>,
+    decide: (state: OrderState) => { readonly result: T; readonly writes?: OrderWrites },
   ): Promise<T> {
     for (let attempt = 1; ; attempt++) {
       try {
-        return await this.ctx.tx(async (s) => {
-          const state = await this.stateOf(s, tenantId, orderId);
-          return state === undefined ? notFound : fn(s, state);
-        });
+        const state = await this.currentState(tenantId, orderId);
+        if (state === undefined) return notFound;
+        const { result, writes } = decide(state);
+        if (writes) await this.write(writes);
+        return result;
       } catch (error) {
         if (!isOrderVersionConflictError(error) || attempt >= 5) throw error;
       }
     }
+  }
+
+  /**
+   * The order folded from its stream as last committed, read outside any transaction; an order written before
+   * streams existed gets its stream first, in a transaction of its own.
+   */
+  async currentState(tenantId: string, orderId: string): Promise<OrderState | undefined> {
+    return (
+      foldOrder(await this.ctx.driver.read((s) => loadOrderEvents(s, tenantId, orderId))) ??
+      (await this.ctx.tx((s) => this.stateOf(s, tenantId, orderId)))
+    );
+  }
+
+  /** What appending `events` to `state` writes (see {@link planOrderAppend}). */
+  plan(state: OrderState, events: readonly OrderEventData[], actor: string, at: number): OrderWrites {
+    return planOrderAppend({
+      tenantId: state.order.tenantId,
+      orderId: state.order.id,
+      state,
+      events,
+      at,
+      actor,
+      newId: this.ctx.newId,
+    });
   }
 
   /**
@@ -123,22 +160,16 @@ export class SqlOrderStore implements OrderStore {
     return legacy && importLegacyOrder(s, legacy, this.ctx.newId);
   }
 
-  appendEvents(
+  async appendEvents(
     s: SqlSession,
     state: OrderState,
     events: readonly OrderEventData[],
     actor: string,
     at: number,
   ): Promise<{ state: OrderState; appended: OrderEvent[] }> {
-    return appendOrderEvents(s, {
-      tenantId: state.order.tenantId,
-      orderId: state.order.id,
-      state,
-      events,
-      at,
-      actor,
-      newId: this.ctx.newId,
-    });
+    const writes = this.plan(state, events, actor, at);
+    await writeOneByOne(s, writes);
+    return { state: writes.after, appended: [...writes.events] };
   }
 
   async createOrder(input: CreateOrderInput): Promise<CreateOrderResult> {
@@ -164,66 +195,67 @@ export class SqlOrderStore implements OrderStore {
 
     const existing = (order: Order): CreateOrderResult =>
       order.requestHash === hash ? { outcome: 'replayed', order } : { outcome: 'key_conflict', order };
+    const winner = async (): Promise<CreateOrderResult> => {
+      const order = await this.ctx.driver.read((s) => this.#byKey(s, tenantId, key));
+      if (!order) throw new Error(`order with idempotency key ${key} vanished after a unique-key conflict`);
+      return existing(order);
+    };
 
-    // Row locks on stock are what concurrent checkouts queue on (a popular product is one row), so the
-    // transaction takes them last: the order, its items, its outbox event and its audit entry are written first,
-    // then the stock is reserved and the transaction commits. A replayed key is found by the insert itself (the
-    // unique (tenant_id, idempotency_key) index), not by a read before it: one round trip fewer per checkout.
-    const result = await this.ctx.tx<CreateOrderResult | 'lost_race'>(async (s) => {
-      const ids = [...quantities.keys()];
-      const productRows = await s.all(
-        `SELECT * FROM products WHERE tenant_id = ? AND id IN (${marks(ids.length)})`,
-        [tenantId, ...ids],
-      );
-      const products = new Map(productRows.map((r) => [String(r.id), toProduct(r)]));
-      const missing = ids.find((id) => !products.has(id));
-      if (missing !== undefined) {
-        // An unknown product is only an error for a new key: a replay answers what the key first produced.
-        const prior = await this.#byKey(s, tenantId, key);
-        return prior ? existing(prior) : { outcome: 'unknown_product', productId: missing };
-      }
-      const currencies = new Set([...products.values()].map((p) => p.currency));
-      if (currencies.size > 1)
-        throw invalidOption('items', 'products priced in one currency', [...currencies]);
+    // The products are read first (names and prices for the order), then the order is written whole: on
+    // PostgreSQL as one statement, so a checkout holds its locks (the tenant's audit sequence, the stock rows a
+    // popular product makes everyone queue on) only while that statement runs. Under READ COMMITTED the read sees
+    // what a read inside the writing transaction would have seen: the catalog as last committed.
+    const ids = [...quantities.keys()];
+    const productRows = await this.ctx.driver.read((s) =>
+      s.all(`SELECT * FROM products WHERE tenant_id = ? AND id IN (${marks(ids.length)})`, [
+        tenantId,
+        ...ids,
+      ]),
+    );
+    const products = new Map(productRows.map((r) => [String(r.id), toProduct(r)]));
+    const missing = ids.find((id) => !products.has(id));
+    if (missing !== undefined) {
+      // An unknown product is only an error for a new key: a replay answers what the key first produced.
+      const prior = await this.ctx.driver.read((s) => this.#byKey(s, tenantId, key));
+      return prior ? existing(prior) : { outcome: 'unknown_product', productId: missing };
+    }
+    const currencies = new Set([...products.values()].map((p) => p.currency));
+    if (currencies.size > 1) throw invalidOption('items', 'products priced in one currency', [...currencies]);
 
-      const items: OrderItem[] = ids.map((id) => {
-        const p = products.get(id)!;
-        return { productId: id, name: p.name, quantity: quantities.get(id)!, unitPriceCents: p.priceCents };
-      });
-      const at = this.ctx.now();
-      // The order is its `order.created` event; the projections (order list, items, reservations, saga) and the
-      // outbox row are written with it. The unique (tenant_id, idempotency_key) of the order list decides
-      // duplicates, earlier or concurrent: the loser inserts nothing (on PostgreSQL it waits for the winner to
-      // commit first) and reads the winner's order after rolling back.
-      let order: Order;
-      try {
-        const { state } = await appendOrderEvents(s, {
-          tenantId,
-          orderId: this.ctx.newId(),
-          state: undefined,
-          events: [
-            {
-              type: 'order.created',
-              data: {
-                idempotencyKey: key,
-                requestHash: hash,
-                items,
-                totalCents: items.reduce((sum, item) => sum + item.quantity * item.unitPriceCents, 0),
-                currency: [...currencies][0]!,
-              },
-            },
-          ],
-          at,
-          actor,
-          newId: this.ctx.newId,
-        });
-        order = state.order;
-      } catch (error) {
-        if (error instanceof IdempotencyKeyTaken) throw new Rollback('lost_race' as const);
-        throw error;
-      }
-      await appendAuditEntry(
-        s,
+    const items: OrderItem[] = ids.map((id) => {
+      const p = products.get(id)!;
+      return { productId: id, name: p.name, quantity: quantities.get(id)!, unitPriceCents: p.priceCents };
+    });
+    const at = this.ctx.now();
+    // The order is its `order.created` event; the projections (order list, items, reservations, saga), the outbox
+    // row and the stock the reservations take are written with it. The unique (tenant_id, idempotency_key) of the
+    // order list decides duplicates, earlier or concurrent: the loser writes nothing (on PostgreSQL it waits for
+    // the winner to commit first) and reads the winner's order. A replayed key is found by that write itself, not
+    // by a read before it.
+    const plan = planOrderAppend({
+      tenantId,
+      orderId: this.ctx.newId(),
+      state: undefined,
+      events: [
+        {
+          type: 'order.created',
+          data: {
+            idempotencyKey: key,
+            requestHash: hash,
+            items,
+            totalCents: items.reduce((sum, item) => sum + item.quantity * item.unitPriceCents, 0),
+            currency: [...currencies][0]!,
+          },
+        },
+      ],
+      at,
+      actor,
+      newId: this.ctx.newId,
+    });
+    const order = plan.after.order;
+    const writes: OrderWrites = {
+      ...plan,
+      audit: [
         {
           tenantId,
           actor,
@@ -232,35 +264,24 @@ export class SqlOrderStore implements OrderStore {
           targetId: order.id,
           details: { idempotencyKey: key, totalCents: order.totalCents, items: items.length },
         },
-        at,
-      );
-
-      // Reserve in product-id order so concurrent checkouts lock rows in one order (no deadlocks).
-      for (const id of [...ids].sort()) {
-        const quantity = quantities.get(id)!;
-        const changed = await s.run(
-          'UPDATE products SET stock = stock - ?, updated_at = ? WHERE tenant_id = ? AND id = ? AND stock >= ?',
-          [quantity, at, tenantId, id, quantity],
-        );
-        if (changed === 0) {
-          const rows = await s.all('SELECT stock FROM products WHERE tenant_id = ? AND id = ?', [
-            tenantId,
-            id,
-          ]);
-          throw new Rollback<CreateOrderResult>({
-            outcome: 'insufficient_stock',
-            productId: id,
-            requested: quantity,
-            available: num(rows[0]?.stock ?? 0),
-          });
-        }
-      }
+      ],
+    };
+    try {
+      await this.write(writes);
       return { outcome: 'created', order };
-    });
-    if (result !== 'lost_race') return result;
-    const winner = await this.ctx.driver.read((s) => this.#byKey(s, tenantId, key));
-    if (!winner) throw new Error(`order with idempotency key ${key} vanished after a unique-key conflict`);
-    return existing(winner);
+    } catch (error) {
+      if (error instanceof IdempotencyKeyTaken) return winner();
+      if (!(error instanceof StockShortError)) throw error;
+      const rows = await this.ctx.driver.read((s) =>
+        s.all('SELECT stock FROM products WHERE tenant_id = ? AND id = ?', [tenantId, error.productId]),
+      );
+      return {
+        outcome: 'insufficient_stock',
+        productId: error.productId,
+        requested: quantities.get(error.productId) ?? 0,
+        available: num(rows[0]?.stock ?? 0),
+      };
+    }
   }
 
   getOrder(tenantId: string, orderId: string): Promise<Order | undefined> {
@@ -304,17 +325,6 @@ export class SqlOrderStore implements OrderStore {
     });
   }
 
-  async #release(s: SqlSession, order: Order, at: number): Promise<void> {
-    for (const item of [...order.items].sort((a, b) => (a.productId < b.productId ? -1 : 1))) {
-      await s.run('UPDATE products SET stock = stock + ?, updated_at = ? WHERE tenant_id = ? AND id = ?', [
-        item.quantity,
-        at,
-        order.tenantId,
-        item.productId,
-      ]);
-    }
-  }
-
   recordPayment(input: {
     tenantId: string;
     orderId: string;
@@ -322,62 +332,49 @@ export class SqlOrderStore implements OrderStore {
     actor?: string;
   }): Promise<RecordPaymentResult> {
     const { tenantId, orderId, payment } = input;
-    return this.#onOrder<RecordPaymentResult>(
-      tenantId,
-      orderId,
-      { outcome: 'not_found' },
-      async (s, state) => {
-        const events = decideChargeOutcome(state, payment);
-        if (events.length === 0) return { outcome: 'unchanged', order: state.order, saga: state.saga.step };
-        const at = this.ctx.now();
-        const actor = input.actor ?? 'system';
-        const { state: after } = await this.appendEvents(s, state, events, actor, at);
-        if (state.reserved && !after.reserved) await this.#release(s, state.order, at);
-        // The billing meter: one unit per placed order, committed with the confirmation or not at all.
-        if (payment.ok) {
-          await recordUsage(s, {
-            type: 'order.placed',
-            tenantId,
-            subject: orderId,
-            quantity: 1,
-            occurredAt: at,
-          });
-        }
-        await appendAuditEntry(
-          s,
-          {
-            tenantId,
-            actor,
-            action: payment.ok ? 'order.confirmed' : 'order.payment_failed',
-            targetType: 'order',
-            targetId: orderId,
-            details: payment.ok
-              ? { paymentId: payment.paymentId }
-              : { failure: payment.failure, reason: after.order.statusReason },
-          },
-          at,
-        );
-        if (after.order.status === 'cancelled') {
-          await appendAuditEntry(
-            s,
-            {
-              tenantId,
-              actor,
-              action: 'order.cancelled',
-              targetType: 'order',
-              targetId: orderId,
-              details: {
-                reason: after.order.statusReason,
-                previousStatus: 'pending',
-                requestedEarlier: true,
-              },
-            },
-            at,
-          );
-        }
-        return { outcome: 'updated', order: after.order, saga: after.saga.step };
-      },
-    );
+    return this.#onOrder<RecordPaymentResult>(tenantId, orderId, { outcome: 'not_found' }, (state) => {
+      const events = decideChargeOutcome(state, payment);
+      if (events.length === 0) {
+        return { result: { outcome: 'unchanged', order: state.order, saga: state.saga.step } };
+      }
+      const at = this.ctx.now();
+      const actor = input.actor ?? 'system';
+      const plan = this.plan(state, events, actor, at);
+      const after = plan.after;
+      const audit: NewAuditEntry[] = [
+        {
+          tenantId,
+          actor,
+          action: payment.ok ? 'order.confirmed' : 'order.payment_failed',
+          targetType: 'order',
+          targetId: orderId,
+          details: payment.ok
+            ? { paymentId: payment.paymentId }
+            : { failure: payment.failure, reason: after.order.statusReason },
+        },
+      ];
+      if (after.order.status === 'cancelled') {
+        audit.push({
+          tenantId,
+          actor,
+          action: 'order.cancelled',
+          targetType: 'order',
+          targetId: orderId,
+          details: { reason: after.order.statusReason, previousStatus: 'pending', requestedEarlier: true },
+        });
+      }
+      return {
+        result: { outcome: 'updated', order: after.order, saga: after.saga.step },
+        writes: {
+          ...plan,
+          // The billing meter: one unit per placed order, committed with the confirmation or not at all.
+          usage: payment.ok
+            ? [{ type: 'order.placed', tenantId, subject: orderId, quantity: 1, occurredAt: at }]
+            : [],
+          audit,
+        },
+      };
+    });
   }
 
   cancelOrder(input: {
@@ -387,29 +384,30 @@ export class SqlOrderStore implements OrderStore {
     reason?: string;
   }): Promise<CancelOrderResult> {
     const { tenantId, orderId } = input;
-    return this.#onOrder<CancelOrderResult>(tenantId, orderId, { outcome: 'not_found' }, async (s, state) => {
+    return this.#onOrder<CancelOrderResult>(tenantId, orderId, { outcome: 'not_found' }, (state) => {
       const reason = input.reason ?? 'cancelled by tenant';
       const decision = decideCancel(state, reason);
       if (decision.events.length === 0) {
-        return { outcome: decision.outcome, order: state.order, saga: state.saga.step };
+        return { result: { outcome: decision.outcome, order: state.order, saga: state.saga.step } };
       }
-      const at = this.ctx.now();
       const actor = input.actor ?? `tenant:${tenantId}`;
-      const { state: after } = await this.appendEvents(s, state, decision.events, actor, at);
-      if (state.reserved && !after.reserved) await this.#release(s, state.order, at);
-      await appendAuditEntry(
-        s,
-        {
-          tenantId,
-          actor,
-          action: decision.outcome === 'cancelled' ? 'order.cancelled' : 'order.cancel_requested',
-          targetType: 'order',
-          targetId: orderId,
-          details: { reason, previousStatus: state.order.status },
+      const plan = this.plan(state, decision.events, actor, this.ctx.now());
+      return {
+        result: { outcome: decision.outcome, order: plan.after.order, saga: plan.after.saga.step },
+        writes: {
+          ...plan,
+          audit: [
+            {
+              tenantId,
+              actor,
+              action: decision.outcome === 'cancelled' ? 'order.cancelled' : 'order.cancel_requested',
+              targetType: 'order',
+              targetId: orderId,
+              details: { reason, previousStatus: state.order.status },
+            },
+          ],
         },
-        at,
-      );
-      return { outcome: decision.outcome, order: after.order, saga: after.saga.step };
+      };
     });
   }
 
@@ -419,37 +417,33 @@ export class SqlOrderStore implements OrderStore {
     chargeId: string | null;
   }): Promise<RecordCompensationResult> {
     const { tenantId, orderId } = input;
-    return this.#onOrder<RecordCompensationResult>(
-      tenantId,
-      orderId,
-      { outcome: 'not_found' },
-      async (s, state) => {
-        if (state.saga.step !== 'voiding' && state.saga.step !== 'refunding') {
-          return { outcome: 'unchanged', order: state.order };
-        }
-        const at = this.ctx.now();
-        const { state: after } = await this.appendEvents(
-          s,
-          state,
-          [{ type: 'order.refunded', data: { chargeId: input.chargeId } }],
-          'system',
-          at,
-        );
-        await appendAuditEntry(
-          s,
-          {
-            tenantId,
-            actor: 'system',
-            action: 'order.refunded',
-            targetType: 'order',
-            targetId: orderId,
-            details: { chargeId: input.chargeId, compensated: state.saga.step },
-          },
-          at,
-        );
-        return { outcome: 'recorded', order: after.order };
-      },
-    );
+    return this.#onOrder<RecordCompensationResult>(tenantId, orderId, { outcome: 'not_found' }, (state) => {
+      if (state.saga.step !== 'voiding' && state.saga.step !== 'refunding') {
+        return { result: { outcome: 'unchanged', order: state.order } };
+      }
+      const plan = this.plan(
+        state,
+        [{ type: 'order.refunded', data: { chargeId: input.chargeId } }],
+        'system',
+        this.ctx.now(),
+      );
+      return {
+        result: { outcome: 'recorded', order: plan.after.order },
+        writes: {
+          ...plan,
+          audit: [
+            {
+              tenantId,
+              actor: 'system',
+              action: 'order.refunded',
+              targetType: 'order',
+              targetId: orderId,
+              details: { chargeId: input.chargeId, compensated: state.saga.step },
+            },
+          ],
+        },
+      };
+    });
   }
 
   orderEvents(tenantId: string, orderId: string): Promise<OrderEvent[]> {

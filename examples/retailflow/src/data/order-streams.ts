@@ -1,12 +1,5 @@
 import { brand, hasBrand } from '@ballast/core';
-import {
-  evolve,
-  PUBLISHED_ORDER_EVENTS,
-  publishedPayload,
-  type OrderEvent,
-  type OrderEventData,
-  type OrderState,
-} from '../orders/events.js';
+import { evolve, type OrderEvent, type OrderEventData, type OrderState } from '../orders/events.js';
 import type { SqlDialect } from './migrations.js';
 import type { Order } from './repository.js';
 import type { SqlRow, SqlSession } from './sql-driver.js';
@@ -85,18 +78,6 @@ export async function loadOrderEvents(
   return rows.map(toEvent);
 }
 
-/** What {@link appendOrderEvents} writes. */
-export interface OrderAppend {
-  readonly tenantId: string;
-  readonly orderId: string;
-  /** The state the events were decided on (`undefined` for a new order): its version is the expected one. */
-  readonly state: OrderState | undefined;
-  readonly events: readonly OrderEventData[];
-  readonly at: number;
-  readonly actor: string;
-  readonly newId: () => string;
-}
-
 /** Inserts one event at its version; `false` when another writer holds that version of the stream. */
 async function insertEvent(s: SqlSession, event: OrderEvent): Promise<boolean> {
   const inserted = await s.all(
@@ -116,63 +97,20 @@ async function insertEvent(s: SqlSession, event: OrderEvent): Promise<boolean> {
   return inserted.length > 0;
 }
 
-/**
- * Appends events to an order's stream at the next versions and, in the same transaction (the caller's `s`), updates
- * the projections and writes each published event to the outbox with the event's id. Throws
- * {@link OrderVersionConflictError} when another writer appended first, and {@link IdempotencyKeyTaken} when a new
- * order's key is taken.
- */
-export async function appendOrderEvents(
-  s: SqlSession,
-  append: OrderAppend,
-): Promise<{ state: OrderState; appended: OrderEvent[] }> {
-  let state = append.state;
-  const appended: OrderEvent[] = [];
-  for (const data of append.events) {
-    const event = {
-      ...data,
-      eventId: append.newId(),
-      tenantId: append.tenantId,
-      orderId: append.orderId,
-      version: (state?.version ?? 0) + 1,
-      at: append.at,
-      actor: append.actor,
-    } as OrderEvent;
-    if (!(await insertEvent(s, event))) {
-      throw new OrderVersionConflictError(append.tenantId, append.orderId, event.version - 1);
-    }
-    const before = state;
-    state = evolve(before, event);
-    await project(s, before, state);
-    if (PUBLISHED_ORDER_EVENTS.has(event.type)) {
-      await s.run(
-        `INSERT INTO outbox (id, tenant_id, aggregate_type, aggregate_id, type, payload, created_at, next_attempt_at)
-         VALUES (?, ?, 'order', ?, ?, ?, ?, ?)`,
-        [
-          event.eventId,
-          event.tenantId,
-          event.orderId,
-          event.type,
-          JSON.stringify(publishedPayload(state.order)),
-          event.at,
-          event.at,
-        ],
-      );
-    }
-    appended.push(event);
-  }
-  if (state === undefined) throw new Error('appendOrderEvents: no events to append to a new order');
-  return { state, appended };
+/** A statement and its parameters, to run alone or as a step of a larger one. */
+export interface SqlStatement {
+  readonly sql: string;
+  readonly params: unknown[];
 }
 
-async function insertOrderRows(s: SqlSession, state: OrderState): Promise<boolean> {
+/** The INSERT of a new order's row (without a conflict clause). */
+export function orderInsert(state: OrderState): SqlStatement {
   const o = state.order;
-  const inserted = await s.all(
-    `INSERT INTO orders (tenant_id, id, idempotency_key, request_hash, status, total_cents, currency, payment_id,
+  return {
+    sql: `INSERT INTO orders (tenant_id, id, idempotency_key, request_hash, status, total_cents, currency, payment_id,
        payment_failure, status_reason, created_at, updated_at, deleted_at, version)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-     ON CONFLICT (tenant_id, idempotency_key) DO NOTHING RETURNING id`,
-    [
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    params: [
       o.tenantId,
       o.id,
       o.idempotencyKey,
@@ -188,77 +126,81 @@ async function insertOrderRows(s: SqlSession, state: OrderState): Promise<boolea
       o.deletedAt,
       state.version,
     ],
-  );
-  if (inserted.length === 0) return false;
-  await s.run(
-    `INSERT INTO order_items (tenant_id, order_id, line, product_id, name, quantity, unit_price_cents)
-     VALUES ${o.items.map(() => '(?, ?, ?, ?, ?, ?, ?)').join(', ')}`,
-    o.items.flatMap((item, line) => [
-      o.tenantId,
-      o.id,
+  };
+}
+
+/** The INSERT of an order's items. */
+export function itemsInsert(order: Order): SqlStatement {
+  return {
+    sql: `INSERT INTO order_items (tenant_id, order_id, line, product_id, name, quantity, unit_price_cents)
+     VALUES ${order.items.map(() => '(?, ?, ?, ?, ?, ?, ?)').join(', ')}`,
+    params: order.items.flatMap((item, line) => [
+      order.tenantId,
+      order.id,
       line,
       item.productId,
       item.name,
       item.quantity,
       item.unitPriceCents,
     ]),
+  };
+}
+
+/** The INSERT of the reservations of an order's items. */
+export function reservationsInsert(order: Order): SqlStatement {
+  return {
+    sql: `INSERT INTO stock_reservations (tenant_id, order_id, product_id, quantity, reserved_at)
+     VALUES ${order.items.map(() => '(?, ?, ?, ?, ?)').join(', ')}`,
+    params: order.items.flatMap((item) => [
+      order.tenantId,
+      order.id,
+      item.productId,
+      item.quantity,
+      order.createdAt,
+    ]),
+  };
+}
+
+/** The write of the saga row as `state` has it: an upsert, or a DELETE once the saga completed. */
+export function sagaWrite(state: OrderState, at: number): SqlStatement {
+  const o = state.order;
+  if (state.saga.step === 'completed') {
+    return {
+      sql: 'DELETE FROM checkout_sagas WHERE tenant_id = ? AND order_id = ?',
+      params: [o.tenantId, o.id],
+    };
+  }
+  return {
+    sql: `INSERT INTO checkout_sagas (tenant_id, order_id, step, cancel_requested, updated_at) VALUES (?, ?, ?, ?, ?)
+     ON CONFLICT (tenant_id, order_id) DO UPDATE
+       SET step = excluded.step, cancel_requested = excluded.cancel_requested, updated_at = excluded.updated_at`,
+    params: [o.tenantId, o.id, state.saga.step, state.saga.cancelRequested ? 1 : 0, at],
+  };
+}
+
+/** Inserts a new order's projection rows (order and items); `false` when its idempotency key is taken. */
+export async function insertOrderRows(s: SqlSession, state: OrderState): Promise<boolean> {
+  const order = orderInsert(state);
+  const inserted = await s.all(
+    `${order.sql} ON CONFLICT (tenant_id, idempotency_key) DO NOTHING RETURNING id`,
+    order.params,
   );
+  if (inserted.length === 0) return false;
+  const items = itemsInsert(state.order);
+  await s.run(items.sql, items.params);
   return true;
 }
 
-async function insertReservations(s: SqlSession, state: OrderState): Promise<void> {
-  const o = state.order;
-  await s.run(
-    `INSERT INTO stock_reservations (tenant_id, order_id, product_id, quantity, reserved_at)
-     VALUES ${o.items.map(() => '(?, ?, ?, ?, ?)').join(', ')}`,
-    o.items.flatMap((item) => [o.tenantId, o.id, item.productId, item.quantity, o.createdAt]),
-  );
+/** Inserts the reservations of an order's items. */
+export async function insertReservations(s: SqlSession, state: OrderState): Promise<void> {
+  const reservations = reservationsInsert(state.order);
+  await s.run(reservations.sql, reservations.params);
 }
 
-async function writeSaga(s: SqlSession, state: OrderState, at: number): Promise<void> {
-  const o = state.order;
-  if (state.saga.step === 'completed') {
-    await s.run('DELETE FROM checkout_sagas WHERE tenant_id = ? AND order_id = ?', [o.tenantId, o.id]);
-    return;
-  }
-  await s.run(
-    `INSERT INTO checkout_sagas (tenant_id, order_id, step, cancel_requested, updated_at) VALUES (?, ?, ?, ?, ?)
-     ON CONFLICT (tenant_id, order_id) DO UPDATE
-       SET step = excluded.step, cancel_requested = excluded.cancel_requested, updated_at = excluded.updated_at`,
-    [o.tenantId, o.id, state.saga.step, state.saga.cancelRequested ? 1 : 0, at],
-  );
-}
-
-/** Moves the projections from `before` to `after` (one event apart). */
-async function project(s: SqlSession, before: OrderState | undefined, after: OrderState): Promise<void> {
-  const o = after.order;
-  if (before === undefined) {
-    if (!(await insertOrderRows(s, after))) throw new IdempotencyKeyTaken();
-    await insertReservations(s, after);
-    await writeSaga(s, after, o.updatedAt);
-    return;
-  }
-  await s.run(
-    `UPDATE orders SET status = ?, payment_id = ?, payment_failure = ?, status_reason = ?, updated_at = ?,
-       deleted_at = ?, version = ? WHERE tenant_id = ? AND id = ?`,
-    [
-      o.status,
-      o.paymentId,
-      o.paymentFailure,
-      o.statusReason,
-      o.updatedAt,
-      o.deletedAt,
-      after.version,
-      o.tenantId,
-      o.id,
-    ],
-  );
-  if (before.reserved && !after.reserved) {
-    await s.run('DELETE FROM stock_reservations WHERE tenant_id = ? AND order_id = ?', [o.tenantId, o.id]);
-  }
-  if (before.saga.step !== after.saga.step || before.saga.cancelRequested !== after.saga.cancelRequested) {
-    await writeSaga(s, after, o.updatedAt);
-  }
+/** Writes the saga row as `state` has it (deletes it once completed). */
+export async function writeSaga(s: SqlSession, state: OrderState, at: number): Promise<void> {
+  const saga = sagaWrite(state, at);
+  await s.run(saga.sql, saga.params);
 }
 
 const withStream = (table: string, idColumn: string): string =>

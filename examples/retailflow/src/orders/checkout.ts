@@ -48,6 +48,9 @@ export function settledOutcome(order: Order, replayed: boolean): CheckoutOutcome
   return { kind: 'placed', order, replayed };
 }
 
+/** The policies a checkout runs under: the inventory bulkhead and the tenant's share of it. */
+export type CheckoutPolicies = Pick<ServicePolicies, 'inventory' | 'tenantCheckout'>;
+
 /**
  * The checkout use case: an idempotent order creation (inventory reserved behind the bulkhead, `order.created`
  * in its stream and the outbox, one transaction), then the charge through the checkout saga, which records the
@@ -62,7 +65,7 @@ export function settledOutcome(order: Order, replayed: boolean): CheckoutOutcome
  */
 export class Checkout {
   readonly #repo: Repository;
-  readonly #policies: ServicePolicies;
+  readonly #policies: CheckoutPolicies;
   readonly #saga: CheckoutSaga;
   /** Concurrent duplicates (same tenant, key and body) in this process join the first one. */
   readonly #inFlight = new SingleFlight<CheckoutOutcome>({ name: 'checkout-dedupe' });
@@ -72,7 +75,7 @@ export class Checkout {
   /** @param options.resumeAfterMs - age after which a replay resumes a `pending` order. @default 10000 */
   constructor(
     repo: Repository,
-    policies: ServicePolicies,
+    policies: CheckoutPolicies,
     saga: CheckoutSaga,
     options: { readonly clock?: Clock; readonly resumeAfterMs?: number } = {},
   ) {
