@@ -312,7 +312,7 @@ describe('generateRules', () => {
       for (const record of metaRecords) expect(alert.expr).not.toContain(record);
     }
     // The pages with the windows they read; the ticket alert with the long windows only tickets read.
-    expect(sli!.rules.filter((r) => 'alert' in r).map((r) => (r).alert)).toEqual([
+    expect(sli!.rules.filter((r): r is AlertingRule => 'alert' in r).map((r) => r.alert)).toEqual([
       'CheckoutAvailabilityBurnRatePage',
     ]);
     expect(tickets!.rules.map((r) => ('alert' in r ? r.alert : r.record))).toEqual([
