@@ -25,10 +25,10 @@ Options:
   --interval DURATION        evaluation interval of every rule group (default: Prometheus's global one)
   --meta-interval DURATION   evaluation interval of each SLO's metadata group (budget left, period figures,
                              history: nothing an alert reads); default 2m, or --interval when longer
-  --ticket-interval DURATION evaluation interval of each SLO's ticket group (the windows only tickets read, from
-                             12h on, and the ticket alert); default 1m, or --interval when longer
-  --windows recorded|raw     windows of 12h and more from the recorded 5m rates (recorded, the default) or
-                             from rate() of the counters (raw)
+  --ticket-interval DURATION evaluation interval of each SLO's ticket group (the windows only tickets read, and
+                             the ticket alert); default 1m, or --interval when longer
+  --windows recorded|raw     the windows no page reads, and those of 12h and more, from the recorded 5m rates
+                             (recorded, the default) or from rate() of the counters (raw)
 
 Exit codes: 0 written, 1 invalid spec (errors on stderr), 2 usage error.`,
   async run(args, io) {

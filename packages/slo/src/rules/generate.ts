@@ -95,11 +95,12 @@ export interface RulesOptions {
    */
   readonly interval?: string;
   /**
-   * How the error ratio over a window of twelve hours or longer is computed. `'recorded'` derives it from the
+   * How the error ratio over a window that no page reads, or of twelve hours or longer, is computed. `'recorded'`
+   * derives it from the
    * recorded 5m rates (`sum_over_time(slo:sli_bad:rate5m[w]) / sum_over_time(slo:sli_total:rate5m[w])`): one
    * recorded series per window instead of every raw series, so evaluation reads a fraction of the samples; the
    * window is blurred by 5m at its edges. `'raw'` reads `rate()` of the counters over the whole window at every
-   * evaluation. Shorter windows always read the counters, and both forms hold their alerts while the recorded
+   * evaluation. The pages' windows under 12h always read the counters, and both forms hold their alerts while the recorded
    * history is shorter than a window (see {@link SLO_RECORDS}).
    * @default 'recorded'
    * @example
@@ -123,7 +124,7 @@ export interface RulesOptions {
   readonly metaInterval?: string;
   /**
    * The evaluation interval of each SLO's ticket group: the error ratios over the windows only ticket conditions
-   * read (the long ones) and the ticket alert. Tickets are for working hours; evaluated every minute rather than
+   * read (derived from the recorded 5m rates) and the ticket alert. Tickets are for working hours; evaluated every minute rather than
    * at the alerts' interval, a ticket opens or resolves up to that much later, and the long windows cost a third as
    * much at 20s alerts. Omitted, `1m` (or `interval` when that is longer).
    * @default '1m' (or `interval` when longer)
@@ -136,9 +137,10 @@ export interface RulesOptions {
 }
 
 /**
- * Windows this long and longer are derived from the recorded 5m rates. The 5m blur at their edges moves a
- * crossing by a minute or two, so page windows (the Workbook's 1h and 6h, scaled to the period) stay on the
- * counters and page exactly as before; the long ticket windows, most of the cost, are derived.
+ * Windows this long and longer are derived from the recorded 5m rates, and so are all the windows no page reads.
+ * The 5m blur at their edges moves a crossing by a minute or two, so the pages' windows (the Workbook's 1h, 6h, 5m
+ * and 30m, scaled to the period) stay on the counters and page exactly as before; tickets may move by an
+ * evaluation or two.
  */
 const DERIVED_FROM_MS = 12 * 3_600_000;
 /**
@@ -308,7 +310,17 @@ export function sloRuleGroups(slo: Slo, options: RulesOptions = {}): RuleGroup[]
   const budget = promNumber(1 - slo.objective);
   const form = options.windows ?? 'recorded';
   if (form !== 'recorded' && form !== 'raw') throw invalidOption('windows', "'recorded' or 'raw'", form);
-  const derived = (w: string): boolean => form === 'recorded' && msOf(w) >= DERIVED_FROM_MS;
+  // Windows that no page reads: evaluated with the ticket alert in the ticket group, every minute, and derived
+  // from the recorded 5m rates (a ticket may move by an evaluation or two). The pages' windows read the counters
+  // (from 12h on they too are derived), so that pages decide exactly as the counters do.
+  const paged = new Set(
+    slo.alerting.conditions
+      .filter((c) => c.severity === 'page')
+      .flatMap((c) => [c.longWindow, c.shortWindow]),
+  );
+  const ticketOnly = windows.filter((w) => !paged.has(w));
+  const derived = (w: string): boolean =>
+    form === 'recorded' && (msOf(w) >= DERIVED_FROM_MS || ticketOnly.includes(w));
   const sli: RecordingRule[] = [];
   const record = (name: string, expr: string): void => void sli.push({ record: name, expr, labels });
   const overRecorded = (fn: string, name: string, w: string): string => `${fn}(${name}${sel}[${w}])`;
@@ -351,16 +363,9 @@ export function sloRuleGroups(slo: Slo, options: RulesOptions = {}): RuleGroup[]
           `${overRecorded('sum_over_time', SLO_RECORDS.badRate, w)}\n/\n${overRecorded('sum_over_time', SLO_RECORDS.totalRate, w)}`
         : q.errorRatio(w);
   }
-  // Windows that only tickets read and that are derived (or would be, in the recorded form): evaluated with the
-  // ticket alert in the ticket group, every minute. The rest with the pages, at the alerts' interval: a query
-  // reads every selector over the time range of its longest, so long and short windows in one rule would look up
-  // the short windows' counters in every block of the long ones.
-  const paged = new Set(
-    slo.alerting.conditions
-      .filter((c) => c.severity === 'page')
-      .flatMap((c) => [c.longWindow, c.shortWindow]),
-  );
-  const ticketOnly = windows.filter((w) => !paged.has(w) && msOf(w) >= DERIVED_FROM_MS);
+  // The pages' windows in one rule, the ticket-only windows in another: a query reads every selector over the
+  // time range of its longest, so long and short windows in one rule would look up the short windows' counters in
+  // every block of the long ones.
   const withPages = windows.filter((w) => !ticketOnly.includes(w));
   if (withPages.length > 0)
     record(
