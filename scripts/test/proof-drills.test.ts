@@ -195,15 +195,18 @@ describe('runbook drills: SLO history guards in compressed time', () => {
   it('compresses the generated checkout SLO rules: windows and guards alike, only the groups asked for', () => {
     const text = readFileSync(path.join(ROOT, 'examples/retailflow/prometheus/slo-rules.yaml'), 'utf8');
     const doc = parse(compressRules(text, 20, /^slo-retailflow-checkout-availability-/)) as {
-      groups: { name: string; rules: { alert?: string; expr: string }[] }[];
+      groups: { name: string; rules: { record?: string; expr: string }[] }[];
     };
     expect(doc.groups.map((g) => g.name).every((n) => n.includes('checkout-availability'))).toBe(true);
-    const page = doc.groups
+    // The page's windows are held to the history where their ratios are recorded (one rule, one `window` each).
+    const ratios = doc.groups
+      .filter((g) => g.name.endsWith('-sli-and-alerts'))
       .flatMap((g) => g.rules)
-      .find((r) => r.alert === 'RetailflowCheckoutAvailabilityBurnRatePage')!;
-    expect(page.expr).toContain('/ 168, 1)');
-    expect(page.expr).toContain('/ 14, 1)');
-    expect(page.expr).not.toContain('/ 3360');
+      .find((r) => r.record === 'slo:sli_error:ratio')!;
+    expect(ratios.expr).not.toContain('[56m]');
+    expect(ratios.expr).toContain('/ 168, 1)');
+    expect(ratios.expr).toContain('/ 14, 1)');
+    expect(ratios.expr).not.toContain('/ 3360');
   });
 });
 

@@ -1,4 +1,4 @@
-import { SLO_RECORDS, errorRatioRecord, generateRules, generateRuleTests, type Slo } from '@ballast/slo';
+import { SLO_RECORDS, errorRatioSelector, generateRules, generateRuleTests, type Slo } from '@ballast/slo';
 import type { RunbookPage } from './runbooks/render.js';
 
 /** What the SLO part of `generate` produces. */
@@ -117,8 +117,8 @@ function sloRunbook(
         slo.description || `Users of ${slo.service} get bad answers more often than the objective allows.`,
       queries: [
         ...[...new Set(conditions.flatMap((c) => [c.longWindow, c.shortWindow]))].map((w) => ({
-          title: `Error ratio over ${w} (recorded; the alert compares it with ${conditions.map((c) => `${c.burnRate} x ${promNumber(1 - slo.objective)}`).join(' or ')})`,
-          expr: `${errorRatioRecord(w)}${sel}`,
+          title: `Error ratio over ${w} (recorded, held to the history Prometheus has; the alert compares it with ${conditions.map((c) => `${c.burnRate} x ${promNumber(1 - slo.objective)}`).join(' or ')})`,
+          expr: errorRatioSelector(w, { slo: slo.name }),
         })),
         {
           title:

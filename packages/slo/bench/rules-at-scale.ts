@@ -15,8 +15,9 @@
  *
  * Forms: `none` (no rules: what scrapes and the TSDB cost, subtracted to give the rules' CPU), `sloth` (Sloth's
  * shape: every window a raw `rate()` ratio of the error and total queries), `raw` (`ballast-slo rules --windows
- * raw`: every window from the counters), `recorded` (the default: long windows from the recorded 5m rates, the
- * metadata groups every 2m), `recorded-meta` (the default with `--meta-interval`, 20s: the metadata as often as
+ * raw`: every window from the counters), `recorded` (the default: every window under 12h in one rule with the page
+ * alert, the long windows from the recorded 5m rates in one rule with the ticket alert every 1m, the metadata
+ * groups every 2m), `recorded-meta` (the default with `--meta-interval`, 20s: the metadata as often as
  * the alerts, as the rules were before 2m became the default). Every form runs `--warmup` (30s) after each
  * alert group's first evaluation, then is measured over `--cycles` x `--interval`, or the slowest group's
  * interval when longer (so the default form, with its 2m metadata groups, is measured over 2m).
@@ -27,8 +28,9 @@
  * resolution adapts to the number of SLOs, three 20s cycles after a 30s warm-up (was six after 60s), and `raw` and
  * `recorded-meta` only when asked for with `--forms`.
  *
- * Evaluation per cycle is the sum over groups of each group's last evaluation time (from `/api/v1/rules`), a group
- * that runs every 5m counted for a fifteenth at a 20s interval. It is wall time: on a busy core it includes the
+ * Evaluation per cycle is the sum over groups of each group's last evaluation time (from Prometheus's `/metrics`:
+ * `/api/v1/rules` prints every rule's expression, which polled every cycle cost CPU in proportion to the rules'
+ * text), a group that runs every 5m counted for a fifteenth at a 20s interval. It is wall time: on a busy core it includes the
  * time a group waited for the CPU, so it grows with the number of groups evaluating at once. Each form also prints
  * where that time goes, summed per rule kind.
  *
@@ -341,18 +343,30 @@ async function samplesPerCycle(port: number, rules: string): Promise<number> {
   return (total * SPECS) / sampled;
 }
 
-/** The rule groups as Prometheus reports them: interval and last evaluation (seconds), when it last ran. */
+/**
+ * The rule groups as Prometheus's own metrics report them: interval, last evaluation time (seconds) and when it
+ * last ran. Read from `/metrics` rather than `/api/v1/rules`, which prints every rule's expression: polled every
+ * cycle, that cost Prometheus CPU in proportion to the rules' text and counted in the form's figures.
+ */
 async function groupsOf(
   port: number,
 ): Promise<{ interval: number; evaluationTime: number; lastEvaluation: number }[]> {
-  const body = (await (await fetch(`http://127.0.0.1:${port}/api/v1/rules`)).json()) as {
-    data: { groups: { interval: number; evaluationTime: number; lastEvaluation: string }[] };
-  };
-  return body.data.groups.map((g) => ({
-    interval: g.interval,
-    evaluationTime: g.evaluationTime,
-    lastEvaluation: Math.max(0, Date.parse(g.lastEvaluation) || 0),
-  }));
+  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+  const groups = new Map<string, { interval: number; evaluationTime: number; lastEvaluation: number }>();
+  for (const line of text.split('\n')) {
+    const m =
+      /^prometheus_rule_group_(interval_seconds|last_duration_seconds|last_evaluation_timestamp_seconds)\{rule_group="([^"]*)"\} (\S+)$/.exec(
+        line,
+      );
+    if (!m) continue;
+    const g = groups.get(m[2]!) ?? { interval: 0, evaluationTime: 0, lastEvaluation: 0 };
+    const value = Number(m[3]);
+    if (m[1] === 'interval_seconds') g.interval = value;
+    else if (m[1] === 'last_duration_seconds') g.evaluationTime = value;
+    else g.lastEvaluation = Math.max(0, value * 1000);
+    groups.set(m[2]!, g);
+  }
+  return [...groups.values()];
 }
 
 /** A rule's name without the window or severity: what the profile groups evaluation time by. */
@@ -369,12 +383,23 @@ function ruleKind(rule: { name: string; type: string }): string {
  */
 async function profile(port: number): Promise<Record<string, number>> {
   const body = (await (await fetch(`http://127.0.0.1:${port}/api/v1/rules`)).json()) as {
-    data: { groups: { interval: number; rules: { name: string; type: string; evaluationTime: number }[] }[] };
+    data: {
+      groups: {
+        name: string;
+        interval: number;
+        rules: { name: string; type: string; evaluationTime: number }[];
+      }[];
+    };
   };
   const out: Record<string, number> = {};
   for (const g of body.data.groups) {
     const weight = INTERVAL_S / g.interval;
-    for (const r of g.rules) out[ruleKind(r)] = (out[ruleKind(r)] ?? 0) + r.evaluationTime * weight;
+    // The ticket group records the same series as the alerts' group, under other windows.
+    const where = g.name.endsWith('-tickets') ? ' (tickets)' : '';
+    for (const r of g.rules) {
+      const kind = `${ruleKind(r)}${r.type === 'alerting' ? '' : where}`;
+      out[kind] = (out[kind] ?? 0) + r.evaluationTime * weight;
+    }
   }
   return Object.fromEntries(
     Object.entries(out)

@@ -60,7 +60,7 @@ export type {
 export { generateRules, sloLabels, sloRuleGroups } from './rules/generate.js';
 export type { RuleTestFile } from './rules/tests.js';
 export { generateRuleTests } from './rules/tests.js';
-export { SLO_RECORDS, burnRateAlertName, errorRatioRecord } from './rules/names.js';
+export { SLO_RECORDS, burnRateAlertName, errorRatioSelector } from './rules/names.js';
 export type { SloQueries } from './rules/queries.js';
 export { sloQueries } from './rules/queries.js';
 export type {

@@ -32,12 +32,24 @@ describe('ballast-slo rules', () => {
     expect(r.stdout).toContain('alert: ShopCheckoutAvailabilityBurnRatePage');
   });
 
-  it('evaluates the metadata groups at --meta-interval', async () => {
-    const r = await cli(['rules', 'examples/shop/slos.yaml', '--interval', '30s', '--meta-interval', '5m']);
+  it('evaluates the metadata groups at --meta-interval and the ticket groups at --ticket-interval', async () => {
+    const r = await cli([
+      'rules',
+      'examples/shop/slos.yaml',
+      '--interval',
+      '30s',
+      '--meta-interval',
+      '5m',
+      '--ticket-interval',
+      '2m',
+    ]);
     expect(r.stderr).toBe('');
     const slos = await loadSlos([join(pkg, 'examples/shop/slos.yaml')]);
-    expect(r.stdout).toBe(generateRules(slos, { interval: '30s', metaInterval: '5m' }).yaml);
+    expect(r.stdout).toBe(
+      generateRules(slos, { interval: '30s', metaInterval: '5m', ticketInterval: '2m' }).yaml,
+    );
     expect(r.stdout).toContain('- name: slo-shop-checkout-availability-meta\n    interval: 5m');
+    expect(r.stdout).toContain('- name: slo-shop-checkout-availability-tickets\n    interval: 2m');
   });
 
   it('writes the rules to -o and the promtool tests to --tests', async () => {

@@ -6,7 +6,7 @@ import { stringify } from 'yaml';
 import { defineSlo } from '../src/define.js';
 import type { Slo } from '../src/model.js';
 import { generateRules, type AlertingRule, type RecordingRule } from '../src/rules/generate.js';
-import { burnRateAlertName, errorRatioRecord } from '../src/rules/names.js';
+import { burnRateAlertName, errorRatioSelector } from '../src/rules/names.js';
 import { counterValues } from '../src/rules/tests.js';
 import { loadSlos } from '../src/openslo/load.js';
 import { promtool, tool } from './rules-tools.js';
@@ -38,6 +38,41 @@ function recorded(slo: Slo, name: string): RecordingRule {
   return rule;
 }
 
+/** The history hold of the window of `seconds` (see `windowTerm`). */
+function hold(seconds: number, copy = '', slo = 'checkout-availability', service = 'checkout'): string {
+  return (
+    `\n* on() group_left(${copy})\n` +
+    `clamp_max((time() - slo:history_start:timestamp{slo="${slo}",service="${service}"}) / ${seconds}, 1)`
+  );
+}
+
+/** One window's term of an error-ratio rule: its ratio held to the history, labelled with the window. */
+function windowTerm(
+  window: string,
+  ratio: string,
+  seconds: number,
+  copy = '',
+  slo = 'checkout-availability',
+  service = 'checkout',
+): string {
+  return `label_replace(\n(${ratio})${hold(seconds, copy, slo, service)},\n"window", "${window}", "", "")`;
+}
+
+/** The error-ratio rules of `slo` (the pages' windows, then the ticket windows when it has any), by window. */
+function ratioRules(slo: Slo, options: Parameters<typeof generateRules>[1] = {}): RecordingRule[] {
+  return generateRules([slo], options)
+    .groups.flatMap((g) => g.rules)
+    .filter((r): r is RecordingRule => 'record' in r && r.record === 'slo:sli_error:ratio');
+}
+
+function termOf(slo: Slo, window: string, options: Parameters<typeof generateRules>[1] = {}): string {
+  const term = ratioRules(slo, options)
+    .flatMap((r) => r.expr.split('\nor\nlabel_replace('))
+    .find((t) => t.endsWith(`"window", "${window}", "", "")`));
+  if (!term) throw new Error(`no window ${window}`);
+  return term.startsWith('label_replace(') ? term : `label_replace(${term}`;
+}
+
 describe('burnRateAlertName', () => {
   it.each([
     ['checkout', 'checkout-availability', 'page', 'CheckoutAvailabilityBurnRatePage'],
@@ -50,30 +85,56 @@ describe('burnRateAlertName', () => {
 });
 
 describe('generateRules', () => {
-  it('records the error ratio over the page windows from rate() of the counters over that window', () => {
+  it("records the error ratio over the pages' windows in one rule, from rate() of the counters", () => {
     const slo = availability();
-    for (const w of ['5m', '30m', '1h', '2h', '6h']) {
-      expect(recorded(slo, errorRatioRecord(w)).expr).toBe(
-        `((sum(rate(http_requests_total{job="checkout",code=~"5.."}[${w}])) or vector(0)))\n/\n(sum(rate(http_requests_total{job="checkout"}[${w}])))`,
-      );
-      expect(recorded(slo, errorRatioRecord(w)).labels).toEqual({
-        slo: 'checkout-availability',
-        service: 'checkout',
-      });
-    }
+    const [short] = ratioRules(slo);
+    const windows = [
+      ['5m', 300],
+      ['30m', 1800],
+      ['1h', 3600],
+      ['6h', 21600],
+    ] as const;
+    expect(short!.expr).toBe(
+      windows
+        .map(([w, seconds]) =>
+          windowTerm(
+            w,
+            `((sum(rate(http_requests_total{job="checkout",code=~"5.."}[${w}])) or vector(0)))\n/\n(sum(rate(http_requests_total{job="checkout"}[${w}])))`,
+            seconds,
+          ),
+        )
+        .join('\nor\n'),
+    );
+    expect(short!.labels).toEqual({ slo: 'checkout-availability', service: 'checkout' });
+    expect(errorRatioSelector('1h', { slo: 'checkout-availability' })).toBe(
+      'slo:sli_error:ratio{slo="checkout-availability",window="1h"}',
+    );
   });
 
-  it('derives windows of 12h and longer from the recorded 5m rates, unless asked for raw windows', () => {
+  it('derives the windows only tickets read from the recorded 5m rates, unless asked for raw windows', () => {
     const slo = availability();
-    for (const w of ['1d', '3d']) {
-      expect(recorded(slo, errorRatioRecord(w)).expr).toBe(
-        `sum_over_time(slo:sli_bad:rate5m{slo="checkout-availability",service="checkout"}[${w}])\n/\n` +
-          `sum_over_time(slo:sli_total:rate5m{slo="checkout-availability",service="checkout"}[${w}])`,
+    for (const [w, seconds] of [
+      ['2h', 7200],
+      ['1d', 86400],
+      ['3d', 259200],
+    ] as const) {
+      expect(termOf(slo, w)).toBe(
+        windowTerm(
+          w,
+          `sum_over_time(slo:sli_bad:rate5m{slo="checkout-availability",service="checkout"}[${w}])\n/\n` +
+            `sum_over_time(slo:sli_total:rate5m{slo="checkout-availability",service="checkout"}[${w}])`,
+          seconds,
+          'service',
+        ),
       );
     }
-    const raw = generateRules([slo], { windows: 'raw' }).groups.flatMap((g) => g.rules);
-    expect(raw.find((r) => 'record' in r && r.record === errorRatioRecord('3d'))!.expr).toBe(
-      '((sum(rate(http_requests_total{job="checkout",code=~"5.."}[3d])) or vector(0)))\n/\n(sum(rate(http_requests_total{job="checkout"}[3d])))',
+    expect(termOf(slo, '3d', { windows: 'raw' })).toBe(
+      windowTerm(
+        '3d',
+        '((sum(rate(http_requests_total{job="checkout",code=~"5.."}[3d])) or vector(0)))\n/\n(sum(rate(http_requests_total{job="checkout"}[3d])))',
+        259200,
+        'service',
+      ),
     );
     expect(() => generateRules([slo], { windows: 'fast' as 'raw' })).toThrow(
       /Expected `windows` to be 'recorded' or 'raw', got `"fast"`/,
@@ -87,10 +148,14 @@ describe('generateRules', () => {
         total: 'http_requests_total{job="checkout"}',
       },
     });
-    const expr = recorded(slo, errorRatioRecord('1h')).expr;
+    const expr = termOf(slo, '1h');
     expect(expr.match(/http_requests_total\{job="checkout"\}/g)).toHaveLength(1);
     expect(expr).toBe(
-      '1 - (\n((sum(rate(http_requests_total{job="checkout",code!~"5.."}[1h])) or vector(0)))\n/\n(sum(rate(http_requests_total{job="checkout"}[1h])))\n)',
+      windowTerm(
+        '1h',
+        '1 - (\n((sum(rate(http_requests_total{job="checkout",code!~"5.."}[1h])) or vector(0)))\n/\n(sum(rate(http_requests_total{job="checkout"}[1h])))\n)',
+        3600,
+      ),
     );
   });
 
@@ -112,7 +177,7 @@ describe('generateRules', () => {
     const all = rules([availability()])
       .map((r) => r.expr)
       .join('\n');
-    expect(recorded(availability(), 'slo:sli_error:ratio_rate30d').expr).toBe(
+    expect(recorded(availability(), 'slo:period_error:ratio').expr).toBe(
       'sum_over_time(slo:sli_bad:rate5m{slo="checkout-availability",service="checkout"}[30d])\n/\n' +
         'sum_over_time(slo:sli_total:rate5m{slo="checkout-availability",service="checkout"}[30d])',
     );
@@ -124,7 +189,7 @@ describe('generateRules', () => {
     expect(recorded(slo, 'slo:objective:ratio').expr).toBe('vector(0.999)');
     expect(recorded(slo, 'slo:error_budget:ratio').expr).toBe('vector(0.001)');
     expect(recorded(slo, 'slo:period:seconds').expr).toBe('vector(2592000)');
-    expect(recorded(slo, 'slo:period_burn_rate:ratio').expr).toContain('slo:sli_error:ratio_rate30d{');
+    expect(recorded(slo, 'slo:period_burn_rate:ratio').expr).toContain('slo:period_error:ratio{');
     expect(recorded(slo, 'slo:period_error_budget_remaining:ratio').expr).toBe(
       '1 - slo:period_burn_rate:ratio{slo="checkout-availability",service="checkout"}',
     );
@@ -139,18 +204,11 @@ describe('generateRules', () => {
     const [page, ticket] = alerts;
     expect(page!.labels).toEqual({ slo: 'checkout-availability', service: 'checkout', severity: 'page' });
     expect(ticket!.labels.severity).toBe('ticket');
-    // Each window is held to the share of it that the recorded history covers.
-    const held = (w: string, seconds: number): string =>
-      `slo:sli_error:ratio_rate${w}{slo="checkout-availability",service="checkout"} * ` +
-      `clamp_max((time() - slo:history_start:timestamp{slo="checkout-availability",service="checkout"}) / ${seconds}, 1)`;
-    expect(page!.expr).toContain(
-      `${held('1h', 3600)} > (14.4 * 0.001)\n  and\n  ${held('5m', 300)} > (14.4 * 0.001)`,
-    );
-    expect(page!.expr).toContain(
-      `${held('6h', 21600)} > (6 * 0.001)\n  and\n  ${held('30m', 1800)} > (6 * 0.001)`,
-    );
-    expect(ticket!.expr).toContain(`${held('1d', 86400)} > (3 * 0.001)`);
-    expect(ticket!.expr).toContain(`${held('3d', 259200)} > (1 * 0.001)`);
+    // A condition holds when the (held) ratios of both its windows are over its threshold: one selector each.
+    const over = (windows: string, threshold: string): string =>
+      `count without (window) (slo:sli_error:ratio{slo="checkout-availability",service="checkout",window=~"${windows}"} > ${threshold}) == 2`;
+    expect(page!.expr).toBe(`${over('1h|5m', '(14.4 * 0.001)')}\nor\n${over('6h|30m', '(6 * 0.001)')}`);
+    expect(ticket!.expr).toBe(`${over('1d|2h', '(3 * 0.001)')}\nor\n${over('3d|6h', '(1 * 0.001)')}`);
     expect(Object.keys(page!.annotations).sort()).toEqual(['description', 'runbook_url', 'summary']);
     expect(page!.annotations.runbook_url).toBe('runbooks/CheckoutAvailabilityBurnRatePage.md');
     const withBase = generateRules([availability()], {
@@ -166,16 +224,15 @@ describe('generateRules', () => {
     const slo = availability({ alerting: { minEvents: 50 } });
     const page = rules([slo]).find((r): r is AlertingRule => 'alert' in r)!;
     expect(page.expr).toContain(
-      'slo:sli_total:rate1h{slo="checkout-availability",service="checkout"} * 3600 >= 50',
+      'slo:sli_total:rate{slo="checkout-availability",service="checkout",window=~"1h"} * 3600 >= 50\n  or\n  ' +
+        'slo:sli_total:rate{slo="checkout-availability",service="checkout",window=~"5m"} * 300 >= 50',
     );
-    expect(page.expr).toContain(
-      'slo:sli_total:rate5m{slo="checkout-availability",service="checkout"} * 300 >= 50',
+    const guard = recorded(slo, 'slo:sli_total:rate').expr;
+    expect(guard).toContain(
+      'label_replace(\nsum(rate(http_requests_total{job="checkout"}[6h])),\n"window", "6h", "", "")',
     );
-    expect(recorded(slo, 'slo:sli_total:rate6h').expr).toBe(
-      'sum(rate(http_requests_total{job="checkout"}[6h]))',
-    );
-    expect(recorded(slo, 'slo:sli_total:rate3d').expr).toBe(
-      'avg_over_time(slo:sli_total:rate5m{slo="checkout-availability",service="checkout"}[3d])',
+    expect(guard).toContain(
+      'label_replace(\navg_over_time(slo:sli_total:rate5m{slo="checkout-availability",service="checkout"}[3d]),\n"window", "3d", "", "")',
     );
   });
 
@@ -187,9 +244,15 @@ describe('generateRules', () => {
       window: '28d',
       indicator: { latency: { histogram: 'http_request_duration_seconds{job="checkout"}', threshold: 0.3 } },
     });
-    expect(recorded(slo, errorRatioRecord('56m')).expr).toBe(
-      '1 - (\n(sum(rate(http_request_duration_seconds_bucket{job="checkout",le="0.3"}[56m])))\n/\n' +
-        '(sum(rate(http_request_duration_seconds_count{job="checkout"}[56m])))\n)',
+    expect(termOf(slo, '56m')).toBe(
+      windowTerm(
+        '56m',
+        '1 - (\n(sum(rate(http_request_duration_seconds_bucket{job="checkout",le="0.3"}[56m])))\n/\n' +
+          '(sum(rate(http_request_duration_seconds_count{job="checkout"}[56m])))\n)',
+        3360,
+        '',
+        'checkout-latency',
+      ),
     );
   });
 
@@ -211,37 +274,68 @@ describe('generateRules', () => {
     expect(recorded(slo, 'slo:timeslice_bad:bool').expr).toBe(
       '(slo:timeslice_error:ratio_rate1m{slo="search-answers",service="search"} >= 0) > bool 0.05',
     );
-    expect(recorded(slo, errorRatioRecord('1h')).expr).toBe(
-      'avg_over_time(slo:timeslice_bad:bool{slo="search-answers",service="search"}[1h])',
+    expect(termOf(slo, '1h')).toBe(
+      windowTerm(
+        '1h',
+        'avg_over_time(slo:timeslice_bad:bool{slo="search-answers",service="search"}[1h])',
+        3600,
+        '',
+        'search-answers',
+        'search',
+      ),
     );
   });
 
   it('copies the SLO labels to every series and alert, with slo and service winning', () => {
     const slo = availability({ labels: { team: 'payments', slo: 'spoofed' } });
     for (const rule of rules([slo])) {
-      expect(rule.labels.team).toBe('payments');
       expect(rule.labels.slo).toBe('checkout-availability');
+      // The ticket windows' rule takes the other labels from the history series (see its test above).
+      if ('record' in rule && rule.labels.service === undefined) {
+        expect(rule.expr).toContain('* on() group_left(team, service)\n');
+        expect(rule.expr).toContain(
+          'slo:history_start:timestamp{team="payments",slo="checkout-availability"',
+        );
+      } else {
+        expect(rule.labels.team).toBe('payments');
+      }
     }
   });
 
   it('evaluates the metadata group at its own interval when asked, the alerts at theirs', () => {
     const slo = availability();
-    const [sli, meta] = generateRules([slo], { interval: '30s', metaInterval: '5m' }).groups;
-    expect([sli!.interval, meta!.interval]).toEqual(['30s', '5m']);
+    const [sli, tickets, meta] = generateRules([slo], { interval: '30s', metaInterval: '5m' }).groups;
+    expect([sli!.interval, tickets!.interval, meta!.interval]).toEqual(['30s', '1m', '5m']);
     // Nothing an alert reads lives in the metadata group.
     const metaRecords = new Set(meta!.rules.map((r) => ('record' in r ? r.record : '')));
-    for (const alert of sli!.rules.filter((r): r is AlertingRule => 'alert' in r)) {
+    for (const alert of [...sli!.rules, ...tickets!.rules].filter((r): r is AlertingRule => 'alert' in r)) {
       for (const record of metaRecords) expect(alert.expr).not.toContain(record);
     }
-    // The group that decides (error ratios and alerts) is the same rule for rule: the alerts cannot change.
-    const [sliAlone] = generateRules([slo], { interval: '30s' }).groups;
-    expect(sli).toEqual(sliAlone);
-    // Unasked, the metadata group runs every 2m, or at the alerts' interval when that is longer.
-    expect(generateRules([slo], { interval: '30s' }).groups.map((g) => g.interval)).toEqual(['30s', '2m']);
-    expect(generateRules([slo]).groups.map((g) => g.interval)).toEqual([undefined, '2m']);
-    expect(generateRules([slo], { interval: '5m' }).groups.map((g) => g.interval)).toEqual(['5m', '5m']);
+    // The pages with the windows they read; the ticket alert with the long windows only tickets read.
+    expect(sli!.rules.filter((r): r is AlertingRule => 'alert' in r).map((r) => r.alert)).toEqual([
+      'CheckoutAvailabilityBurnRatePage',
+    ]);
+    expect(tickets!.rules.map((r) => ('alert' in r ? r.alert : r.record))).toEqual([
+      'slo:sli_error:ratio',
+      'CheckoutAvailabilityBurnRateTicket',
+    ]);
+    // Its only static label is slo (promtool's duplicate-rules lint); service comes from the history series.
+    expect(tickets!.rules[0]!.labels).toEqual({ slo: 'checkout-availability' });
+    // The groups that decide (error ratios and alerts) are the same rule for rule: the alerts cannot change.
+    const [sliAlone, ticketsAlone] = generateRules([slo], { interval: '30s' }).groups;
+    expect([sli, tickets]).toEqual([sliAlone, ticketsAlone]);
+    // Unasked, tickets run every 1m and the metadata every 2m, or at the alerts' interval when that is longer.
+    const intervals = (options: Parameters<typeof generateRules>[1]): (string | undefined)[] =>
+      generateRules([slo], options).groups.map((g) => g.interval);
+    expect(intervals({ interval: '30s' })).toEqual(['30s', '1m', '2m']);
+    expect(intervals({})).toEqual([undefined, '1m', '2m']);
+    expect(intervals({ interval: '5m' })).toEqual(['5m', '5m', '5m']);
+    expect(intervals({ interval: '20s', ticketInterval: '20s' })).toEqual(['20s', '20s', '2m']);
     expect(() => generateRules([slo], { metaInterval: 'often' })).toThrow(
       'Expected `metaInterval` to be a duration such as `1m` or `5m`, got `"often"`',
+    );
+    expect(() => generateRules([slo], { ticketInterval: 'daily' })).toThrow(
+      'Expected `ticketInterval` to be a duration such as `1m` or `5m`, got `"daily"`',
     );
   });
 
@@ -300,10 +394,13 @@ describe.skipIf(hasPromtool.skip)('generated rules under promtool', () => {
           ],
           promql_expr_test: [
             {
-              expr: 'slo:sli_error:ratio_rate5m',
+              expr: 'slo:sli_error:ratio{window="5m"}',
               eval_time: '10m',
               exp_samples: [
-                { labels: 'slo:sli_error:ratio_rate5m{service="checkout",slo="checkout-good"}', value: 1 },
+                {
+                  labels: 'slo:sli_error:ratio{service="checkout",slo="checkout-good",window="5m"}',
+                  value: 1,
+                },
               ],
             },
           ],
@@ -342,7 +439,7 @@ describe.skipIf(hasPromtool.skip)('generated rules under promtool', () => {
           ],
           promql_expr_test: [
             {
-              expr: 'abs(slo:sli_error:ratio_rate30d - 60 / 60060) < bool 0.0002',
+              expr: 'abs(slo:period_error:ratio - 60 / 60060) < bool 0.0002',
               eval_time: '2h',
               exp_samples: [{ labels: '{service="checkout",slo="checkout-availability"}', value: 1 }],
             },

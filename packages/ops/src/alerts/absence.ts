@@ -1,4 +1,4 @@
-import { burnRateAlertName, errorRatioRecord, formatDuration, type Slo } from '@ballast/slo';
+import { burnRateAlertName, errorRatioSelector, formatDuration, type Slo } from '@ballast/slo';
 import type { AlertSpec } from './alert.js';
 import type { AlertContext } from './ops.js';
 
@@ -119,8 +119,8 @@ export function shortestWindowMs(slo: Slo): number {
 export function sliNoData(slo: Slo, job: string): AlertSpec {
   const window = formatDuration(shortestWindowMs(slo));
   const minutes = Math.max(1, Math.ceil(shortestWindowMs(slo) / 60_000));
-  const record = errorRatioRecord(window);
-  const selector = `${record}{slo="${slo.name}"}`;
+  // `window=~` rather than `window=`: absent() copies a selector's equality matchers into the alert's labels.
+  const selector = errorRatioSelector(window, { slo: slo.name }).replace(/,window="/, ',window=~"');
   const labels = { slo: slo.name, service: slo.service };
   return {
     name: sliNoDataAlertName(slo),
@@ -160,7 +160,7 @@ export function sliNoData(slo: Slo, job: string): AlertSpec {
         name: `the SLI goes silent: fires ${minutes} minutes after its recorded ratio goes stale; resolves when data returns`,
         series: [
           {
-            series: `${record}{slo="${slo.name}",service="${slo.service}"}`,
+            series: errorRatioSelector(window, { slo: slo.name, service: slo.service }),
             values: `0.001x10 _x${minutes + 15} 0.001x20`,
           },
         ],

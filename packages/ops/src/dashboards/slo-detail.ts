@@ -1,9 +1,10 @@
-import { parseDuration } from '@ballast/slo';
+import { SLO_RECORDS } from '@ballast/slo';
 import type { DashboardSpec } from '../grafana/spec.js';
 import { sel } from './query.js';
 
-const ERROR_RATIO = 'slo:sli_error:ratio_rate';
-const BUDGET_LEFT = 'slo:period_error_budget_remaining:ratio';
+const ERROR_RATIO = SLO_RECORDS.errorRatio;
+const PERIOD_RATIO = SLO_RECORDS.periodErrorRatio;
+const BUDGET_LEFT = SLO_RECORDS.budgetRemaining;
 
 const SLO = 'slo=~"$slo"';
 
@@ -13,10 +14,11 @@ const SLO = 'slo=~"$slo"';
  * rules record) compute them.
  */
 export function sloDetailDashboard(recorded: ReadonlySet<string>): DashboardSpec {
-  const windows = [...recorded]
-    .filter((r) => r.startsWith(ERROR_RATIO))
-    .map((r) => r.slice(ERROR_RATIO.length))
-    .sort((a, b) => (parseDuration(a) ?? 0) - (parseDuration(b) ?? 0));
+  // One series per alert window under the `window` label, and the period's ratio beside them.
+  const ratios = [
+    ...(recorded.has(ERROR_RATIO) ? [{ expr: `max by (window) (${ERROR_RATIO}{${SLO}})`, legend: '{{window}}' }] : []),
+    ...(recorded.has(PERIOD_RATIO) ? [{ expr: `max(${PERIOD_RATIO}{${SLO}})`, legend: 'period' }] : []),
+  ];
   return {
   uid: 'ballast-slo-detail',
   title: 'Ballast / SLO detail',
@@ -77,7 +79,7 @@ export function sloDetailDashboard(recorded: ReadonlySet<string>): DashboardSpec
         },
       ],
     },
-    ...(windows.length === 0 && !recorded.has(BUDGET_LEFT)
+    ...(ratios.length === 0 && !recorded.has(BUDGET_LEFT)
       ? []
       : [
           {
@@ -86,10 +88,10 @@ export function sloDetailDashboard(recorded: ReadonlySet<string>): DashboardSpec
               {
                 title: 'Error ratio by window (recording rules)',
                 description:
-                  'Bad events over all events in each window of the burn-rate alerts, as the generated recording rules compute them.',
+                  'Bad events over all events in each window of the burn-rate alerts (held to the history Prometheus has, as the alerts judge them) and over the period, as the generated recording rules compute them.',
                 unit: 'percentunit',
                 min: 0,
-                queries: windows.map((w) => ({ expr: `max(${ERROR_RATIO}${w}{${SLO}})`, legend: w })),
+                queries: ratios,
               },
               {
                 title: 'Error budget left (recording rules)',

@@ -10,9 +10,9 @@ export const command: CliCommand = {
   name: 'rules',
   summary: 'Write Prometheus recording and alerting rules (and promtool tests)',
   usage:
-    'ballast-slo rules <files or directories...> [-o FILE] [--tests DIR] [--runbook-base-url URL] [--interval D] [--meta-interval D] [--windows recorded|raw]',
+    'ballast-slo rules <files or directories...> [-o FILE] [--tests DIR] [--runbook-base-url URL] [--interval D] [--meta-interval D] [--ticket-interval D] [--windows recorded|raw]',
   help: `Prints one Prometheus rules file for every SLO in the spec files: the error ratio over each alert window
-(slo:sli_error:ratio_rate<window>), the period's traffic-weighted error ratio, metadata (slo:objective:ratio,
+(slo:sli_error:ratio{window="<window>"}), the period's traffic-weighted error ratio (slo:period_error:ratio), metadata (slo:objective:ratio,
 slo:error_budget:ratio, slo:period:seconds, slo:period_burn_rate:ratio, slo:period_error_budget_remaining:ratio),
 and the multi-window, multi-burn-rate alerts <Service><Slo>BurnRatePage and <Service><Slo>BurnRateTicket.
 
@@ -25,8 +25,10 @@ Options:
   --interval DURATION        evaluation interval of every rule group (default: Prometheus's global one)
   --meta-interval DURATION   evaluation interval of each SLO's metadata group (budget left, period figures,
                              history: nothing an alert reads); default 2m, or --interval when longer
-  --windows recorded|raw     windows of 12h and more from the recorded 5m rates (recorded, the default) or
-                             from rate() of the counters (raw)
+  --ticket-interval DURATION evaluation interval of each SLO's ticket group (the windows only tickets read, and
+                             the ticket alert); default 1m, or --interval when longer
+  --windows recorded|raw     the windows no page reads, and those of 12h and more, from the recorded 5m rates
+                             (recorded, the default) or from rate() of the counters (raw)
 
 Exit codes: 0 written, 1 invalid spec (errors on stderr), 2 usage error.`,
   async run(args, io) {
@@ -36,6 +38,7 @@ Exit codes: 0 written, 1 invalid spec (errors on stderr), 2 usage error.`,
       'runbook-base-url': { type: 'string' },
       interval: { type: 'string' },
       'meta-interval': { type: 'string' },
+      'ticket-interval': { type: 'string' },
       windows: { type: 'string' },
     });
     const given = values.windows;
@@ -48,6 +51,7 @@ Exit codes: 0 written, 1 invalid spec (errors on stderr), 2 usage error.`,
       ...(values['runbook-base-url'] === undefined ? {} : { runbookBaseUrl: values['runbook-base-url'] }),
       ...(values.interval === undefined ? {} : { interval: values.interval }),
       ...(values['meta-interval'] === undefined ? {} : { metaInterval: values['meta-interval'] }),
+      ...(values['ticket-interval'] === undefined ? {} : { ticketInterval: values['ticket-interval'] }),
       ...(given === 'recorded' || given === 'raw' ? { windows: given } : {}),
     };
     const { yaml } = generateRules(slos, options);

@@ -2,7 +2,7 @@ import { invalidOption } from '@ballast/core';
 import { stringify } from 'yaml';
 import { formatDuration, parseDuration } from '../duration.js';
 import { periodMs, type BurnRateCondition, type Severity, type Slo } from '../model.js';
-import { burnRateAlertName, errorRatioRecord, SLO_RECORDS } from './names.js';
+import { burnRateAlertName, SLO_RECORDS } from './names.js';
 import { sloQueries } from './queries.js';
 
 /**
@@ -95,11 +95,12 @@ export interface RulesOptions {
    */
   readonly interval?: string;
   /**
-   * How the error ratio over a window of twelve hours or longer is computed. `'recorded'` derives it from the
+   * How the error ratio over a window that no page reads, or of twelve hours or longer, is computed. `'recorded'`
+   * derives it from the
    * recorded 5m rates (`sum_over_time(slo:sli_bad:rate5m[w]) / sum_over_time(slo:sli_total:rate5m[w])`): one
    * recorded series per window instead of every raw series, so evaluation reads a fraction of the samples; the
    * window is blurred by 5m at its edges. `'raw'` reads `rate()` of the counters over the whole window at every
-   * evaluation. Shorter windows always read the counters, and both forms hold their alerts while the recorded
+   * evaluation. The pages' windows under 12h always read the counters, and both forms hold their alerts while the recorded
    * history is shorter than a window (see {@link SLO_RECORDS}).
    * @default 'recorded'
    * @example
@@ -121,12 +122,25 @@ export interface RulesOptions {
    * ```
    */
   readonly metaInterval?: string;
+  /**
+   * The evaluation interval of each SLO's ticket group: the error ratios over the windows only ticket conditions
+   * read (derived from the recorded 5m rates) and the ticket alert. Tickets are for working hours; evaluated every minute rather than
+   * at the alerts' interval, a ticket opens or resolves up to that much later, and the long windows cost a third as
+   * much at 20s alerts. Omitted, `1m` (or `interval` when that is longer).
+   * @default '1m' (or `interval` when longer)
+   * @example
+   * ```ts
+   * generateRules(slos, { interval: '20s', ticketInterval: '20s' }); // tickets as often as pages
+   * ```
+   */
+  readonly ticketInterval?: string;
 }
 
 /**
- * Windows this long and longer are derived from the recorded 5m rates. The 5m blur at their edges moves a
- * crossing by a minute or two, so page windows (the Workbook's 1h and 6h, scaled to the period) stay on the
- * counters and page exactly as before; the long ticket windows, most of the cost, are derived.
+ * Windows this long and longer are derived from the recorded 5m rates, and so are all the windows no page reads.
+ * The 5m blur at their edges moves a crossing by a minute or two, so the pages' windows (the Workbook's 1h, 6h, 5m
+ * and 30m, scaled to the period) stay on the counters and page exactly as before; tickets may move by an
+ * evaluation or two.
  */
 const DERIVED_FROM_MS = 12 * 3_600_000;
 /**
@@ -141,11 +155,19 @@ const RECENT = '10m';
 /** The metadata group's interval when none is given: 2m, or the alerts' interval when that is longer. */
 const DEFAULT_META_INTERVAL = '2m';
 
-function defaultMetaInterval(interval: string | undefined): string {
+/** The ticket group's interval when none is given: 1m, or the alerts' interval when that is longer. */
+const DEFAULT_TICKET_INTERVAL = '1m';
+
+/** `fallback`, or the alerts' `interval` when that is longer. */
+function atLeast(fallback: string, interval: string | undefined): string {
   const alerts = interval === undefined ? undefined : parseDuration(interval);
-  return alerts !== undefined && alerts > (parseDuration(DEFAULT_META_INTERVAL) ?? 0)
-    ? interval!
-    : DEFAULT_META_INTERVAL;
+  return alerts !== undefined && alerts > (parseDuration(fallback) ?? 0) ? interval! : fallback;
+}
+
+function intervalOption(name: 'metaInterval' | 'ticketInterval', value: string | undefined): void {
+  if (value !== undefined && parseDuration(value) === undefined) {
+    throw invalidOption(name, 'a duration such as `1m` or `5m`', value);
+  }
 }
 
 /** The recording windows an SLO needs: every alert window, plus the period (named by its nominal length). */
@@ -213,30 +235,29 @@ function alertRule(
   runbookBaseUrl: string,
 ): AlertingRule {
   const labels = sloLabels(slo);
-  const sel = selectorOf(labels);
   const budget = promNumber(1 - slo.objective);
   const guard = slo.alerting.minEvents;
-  // While the recorded history is shorter than a window, the part of the window before it counts as good traffic
-  // at the rate seen so far: the ratio is scaled by history / window. Once the window is covered the factor is 1.
-  // The history's age is computed here rather than read from `slo:history:seconds` (a metadata figure): the same
-  // value, as every rule of a group evaluates at the same time(), and one rule fewer in the alerts' group.
-  const held = (w: string, ms: number): string =>
-    `${errorRatioRecord(w)}${sel} * clamp_max((time() - ${SLO_RECORDS.historyStart}${sel}) / ${ms / 1000}, 1)`;
+  const inner = Object.entries(labels).map(([k, v]) => `${k}=${JSON.stringify(v)}`);
+  const of = (name: string, windows: readonly string[]): string =>
+    `${name}{${[...inner, `window=~${JSON.stringify(windows.join('|'))}`].join(',')}}`;
+  // The recorded ratios are already held to the history (see sloRuleGroups): a condition holds when every one of
+  // its windows is over the threshold, counted in one selector of the recorded ratios.
   const terms = conditions.map((c) => {
+    const windows = [...new Set([c.longWindow, c.shortWindow])];
     const threshold = `(${promNumber(c.burnRate)} * ${budget})`;
     const parts = [
-      `${held(c.longWindow, c.longWindowMs)} > ${threshold}`,
-      `${held(c.shortWindow, c.shortWindowMs)} > ${threshold}`,
+      `count without (window) (${of(SLO_RECORDS.errorRatio, windows)} > ${threshold}) == ${windows.length}`,
     ];
     if (guard > 0) {
-      for (const [w, ms] of [
-        [c.longWindow, c.longWindowMs],
-        [c.shortWindow, c.shortWindowMs],
-      ] as const) {
-        parts.push(`${SLO_RECORDS.totalRateFor(w)}${sel} * ${ms / 1000} >= ${promNumber(guard)}`);
-      }
+      const events = windows
+        .map(
+          (w) =>
+            `${of(SLO_RECORDS.totalRateByWindow, [w])} * ${(parseDuration(w) ?? 0) / 1000} >= ${promNumber(guard)}`,
+        )
+        .join('\n  or\n  ');
+      parts.push(`count without (window) (\n  ${events}\n  ) == ${windows.length}`);
     }
-    return `(\n  ${parts.join('\n  and\n  ')}\n)`;
+    return parts.length === 1 ? parts[0]! : `(\n  ${parts.join('\n  and\n  ')}\n)`;
   });
   const alert = burnRateAlertName(slo, severity);
   const base = runbookBaseUrl.replace(/\/+$/, '');
@@ -289,7 +310,17 @@ export function sloRuleGroups(slo: Slo, options: RulesOptions = {}): RuleGroup[]
   const budget = promNumber(1 - slo.objective);
   const form = options.windows ?? 'recorded';
   if (form !== 'recorded' && form !== 'raw') throw invalidOption('windows', "'recorded' or 'raw'", form);
-  const derived = (w: string): boolean => form === 'recorded' && msOf(w) >= DERIVED_FROM_MS;
+  // Windows that no page reads: evaluated with the ticket alert in the ticket group, every minute, and derived
+  // from the recorded 5m rates (a ticket may move by an evaluation or two). The pages' windows read the counters
+  // (from 12h on they too are derived), so that pages decide exactly as the counters do.
+  const paged = new Set(
+    slo.alerting.conditions
+      .filter((c) => c.severity === 'page')
+      .flatMap((c) => [c.longWindow, c.shortWindow]),
+  );
+  const ticketOnly = windows.filter((w) => !paged.has(w));
+  const derived = (w: string): boolean =>
+    form === 'recorded' && (msOf(w) >= DERIVED_FROM_MS || ticketOnly.includes(w));
   const sli: RecordingRule[] = [];
   const record = (name: string, expr: string): void => void sli.push({ record: name, expr, labels });
   const overRecorded = (fn: string, name: string, w: string): string => `${fn}(${name}${sel}[${w}])`;
@@ -304,6 +335,18 @@ export function sloRuleGroups(slo: Slo, options: RulesOptions = {}): RuleGroup[]
       `(vector(time()) and on() ${SLO_RECORDS.totalRate}${sel})`,
   );
 
+  // The windows of an SLO in one rule, each under its `window` label: one evaluation, one query and one write per
+  // SLO and cycle instead of one per window (a rule's fixed cost dominated the alerts' group, not samples).
+  const byWindow = (ws: readonly string[], expr: (w: string) => string): string =>
+    ws.map((w) => `label_replace(\n${expr(w)},\n"window", "${w}", "", "")`).join('\nor\n');
+  // While the recorded history is shorter than a window, the part of the window before it counts as good traffic
+  // at the rate seen so far: the ratio is scaled by history / window (1 once the window is covered). Held here
+  // rather than in the alerts, so that each alert condition reads one selector; `copy` takes labels from the
+  // history series (see the ticket windows below).
+  const held = (expr: string, w: string, copy: readonly string[] = []): string =>
+    `(${expr})\n* on() group_left(${copy.join(', ')})\n` +
+    `clamp_max((time() - ${SLO_RECORDS.historyStart}${sel}) / ${msOf(w) / 1000}, 1)`;
+  let ratio: (w: string) => string;
   if (slo.budgeting.method === 'Timeslices') {
     const slice = slo.budgeting.timesliceWindow;
     record(SLO_RECORDS.timesliceError(slice), q.errorRatio(slice));
@@ -312,32 +355,52 @@ export function sloRuleGroups(slo: Slo, options: RulesOptions = {}): RuleGroup[]
       SLO_RECORDS.timesliceBad,
       `(${SLO_RECORDS.timesliceError(slice)}${sel} >= 0) > bool ${promNumber(1 - slo.budgeting.timesliceTarget)}`,
     );
-    for (const w of windows)
-      record(errorRatioRecord(w), overRecorded('avg_over_time', SLO_RECORDS.timesliceBad, w));
+    ratio = (w) => overRecorded('avg_over_time', SLO_RECORDS.timesliceBad, w);
   } else {
-    for (const w of windows) {
-      record(
-        errorRatioRecord(w),
-        derived(w)
-          ? // Traffic-weighted: the sums of recorded 5m rates, divided (never an average of ratios).
-            `${overRecorded('sum_over_time', SLO_RECORDS.badRate, w)}\n/\n${overRecorded('sum_over_time', SLO_RECORDS.totalRate, w)}`
-          : q.errorRatio(w),
-      );
-    }
+    ratio = (w) =>
+      derived(w)
+        ? // Traffic-weighted: the sums of recorded 5m rates, divided (never an average of ratios).
+          `${overRecorded('sum_over_time', SLO_RECORDS.badRate, w)}\n/\n${overRecorded('sum_over_time', SLO_RECORDS.totalRate, w)}`
+        : q.errorRatio(w);
   }
+  // The pages' windows in one rule, the ticket-only windows in another: a query reads every selector over the
+  // time range of its longest, so long and short windows in one rule would look up the short windows' counters in
+  // every block of the long ones.
+  const withPages = windows.filter((w) => !ticketOnly.includes(w));
+  if (withPages.length > 0)
+    record(
+      SLO_RECORDS.errorRatio,
+      byWindow(withPages, (w) => held(ratio(w), w)),
+    );
   if (slo.alerting.minEvents > 0) {
-    for (const w of windows) {
-      const name = SLO_RECORDS.totalRateFor(w);
-      if (sli.some((r) => r.record === name)) continue;
-      record(name, derived(w) ? overRecorded('avg_over_time', SLO_RECORDS.totalRate, w) : q.total(w));
-    }
+    record(
+      SLO_RECORDS.totalRateByWindow,
+      byWindow(windows, (w) =>
+        derived(w) ? overRecorded('avg_over_time', SLO_RECORDS.totalRate, w) : q.total(w),
+      ),
+    );
   }
+  // The ticket windows' rule records the same series name under other window labels. Its only static label is
+  // `slo` (the others come from the history series through group_left): promtool's duplicate-rules lint compares
+  // record names and static labels, and would otherwise take the two rules for one series written twice.
+  const { slo: sloLabel, ...rest } = labels;
+  const tickets: (RecordingRule | AlertingRule)[] =
+    ticketOnly.length === 0
+      ? []
+      : [
+          {
+            record: SLO_RECORDS.errorRatio,
+            expr: byWindow(ticketOnly, (w) => held(ratio(w), w, Object.keys(rest))),
+            labels: { slo: sloLabel! },
+          },
+        ];
 
   const runbookBaseUrl = options.runbookBaseUrl ?? '';
   const alerts: AlertingRule[] = [];
   for (const severity of ['page', 'ticket'] as const) {
     const conditions = slo.alerting.conditions.filter((c) => c.severity === severity);
-    if (conditions.length > 0) alerts.push(alertRule(slo, severity, conditions, runbookBaseUrl));
+    if (conditions.length === 0) continue;
+    (severity === 'page' ? alerts : tickets).push(alertRule(slo, severity, conditions, runbookBaseUrl));
   }
 
   const meta: RecordingRule[] = [];
@@ -352,16 +415,14 @@ export function sloRuleGroups(slo: Slo, options: RulesOptions = {}): RuleGroup[]
     SLO_RECORDS.alertHistoryCoverage,
     `clamp_max(${SLO_RECORDS.history}${sel} / ${Math.max(...windows.map(msOf)) / 1000}, 1)`,
   );
-  if (!windows.includes(periodWindow)) {
-    metaRecord(
-      errorRatioRecord(periodWindow),
-      slo.budgeting.method === 'Timeslices'
-        ? overRecorded('avg_over_time', SLO_RECORDS.timesliceBad, periodWindow)
-        : // Traffic-weighted: the sums of recorded 5m rates, divided (never an average of ratios).
-          `${overRecorded('sum_over_time', SLO_RECORDS.badRate, periodWindow)}\n/\n${overRecorded('sum_over_time', SLO_RECORDS.totalRate, periodWindow)}`,
-    );
-  }
-  metaRecord(SLO_RECORDS.periodBurnRate, `${errorRatioRecord(periodWindow)}${sel} / ${budget}`);
+  metaRecord(
+    SLO_RECORDS.periodErrorRatio,
+    slo.budgeting.method === 'Timeslices'
+      ? overRecorded('avg_over_time', SLO_RECORDS.timesliceBad, periodWindow)
+      : // Traffic-weighted: the sums of recorded 5m rates, divided (never an average of ratios).
+        `${overRecorded('sum_over_time', SLO_RECORDS.badRate, periodWindow)}\n/\n${overRecorded('sum_over_time', SLO_RECORDS.totalRate, periodWindow)}`,
+  );
+  metaRecord(SLO_RECORDS.periodBurnRate, `${SLO_RECORDS.periodErrorRatio}${sel} / ${budget}`);
   metaRecord(SLO_RECORDS.budgetRemaining, `1 - ${SLO_RECORDS.periodBurnRate}${sel}`);
   // Samples of the 5m rate over the period against those of the last 10 minutes: the share of the period that
   // Prometheus holds (less on a young Prometheus, after gaps, or with a retention shorter than the period),
@@ -373,12 +434,17 @@ export function sloRuleGroups(slo: Slo, options: RulesOptions = {}): RuleGroup[]
   );
 
   const interval = options.interval === undefined ? {} : { interval: options.interval };
-  if (options.metaInterval !== undefined && parseDuration(options.metaInterval) === undefined) {
-    throw invalidOption('metaInterval', 'a duration such as `1m` or `5m`', options.metaInterval);
-  }
-  const metaInterval = { interval: options.metaInterval ?? defaultMetaInterval(options.interval) };
+  intervalOption('metaInterval', options.metaInterval);
+  intervalOption('ticketInterval', options.ticketInterval);
+  const metaInterval = { interval: options.metaInterval ?? atLeast(DEFAULT_META_INTERVAL, options.interval) };
+  const ticketInterval = {
+    interval: options.ticketInterval ?? atLeast(DEFAULT_TICKET_INTERVAL, options.interval),
+  };
   return [
     { name: `slo-${slo.service}-${slo.name}-sli-and-alerts`, ...interval, rules: [...sli, ...alerts] },
+    ...(tickets.length === 0
+      ? []
+      : [{ name: `slo-${slo.service}-${slo.name}-tickets`, ...ticketInterval, rules: tickets }]),
     { name: `slo-${slo.service}-${slo.name}-meta`, ...metaInterval, rules: meta },
   ];
 }

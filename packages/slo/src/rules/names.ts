@@ -34,26 +34,33 @@ export function burnRateAlertName(slo: Pick<Slo, 'service' | 'name'>, severity: 
 }
 
 /**
- * The recording rule name of the error ratio over `window`: `slo:sli_error:ratio_rate<window>`
- * (`slo:sli_error:ratio_rate5m`). The value is bad events / all events (or bad slices / slices with events for
- * `Timeslices` budgeting) over the window, labelled `slo` and `service`.
+ * The selector of the recorded error ratio over `window`: `slo:sli_error:ratio{window="<window>"}`, with `labels`
+ * (usually `slo` and `service`) before the window. One rule records every alert window of an SLO under the
+ * `window` label. The value is bad events / all events (or bad slices / slices with events for `Timeslices`
+ * budgeting) over the window, held to the history Prometheus has: while the recorded history is shorter than the
+ * window, the part of the window before it counts as good traffic (the ratio is scaled by history / window), as
+ * the alerts judge it.
  *
  * @example
  * ```ts
- * import { errorRatioRecord } from '@ballast/slo';
- * errorRatioRecord('30d'); // 'slo:sli_error:ratio_rate30d'
+ * import { errorRatioSelector } from '@ballast/slo';
+ * errorRatioSelector('1h', { slo: 'checkout-availability' }); // 'slo:sli_error:ratio{slo="checkout-availability",window="1h"}'
  * ```
  */
-export function errorRatioRecord(window: string): string {
-  return `slo:sli_error:ratio_rate${window}`;
+export function errorRatioSelector(window: string, labels: Readonly<Record<string, string>> = {}): string {
+  const matchers = Object.entries({ ...labels, window }).map(([k, v]) => `${k}=${JSON.stringify(v)}`);
+  return `${SLO_RECORDS.errorRatio}{${matchers.join(',')}}`;
 }
 
 /**
  * Recording rule names other than the error ratios. Every series carries the labels `slo` and `service` (and the
  * SLO's own labels).
  *
- * - `badRate` / `totalRate`: per-second rates of bad and of all events over 5m, the base of the period ratio.
- * - `totalRateFor(w)`: the per-second rate of all events over `w`, recorded only for the low-traffic guard.
+ * - `errorRatio`: the error ratio over every alert window, labelled `window` (see {@link errorRatioSelector}).
+ * - `badRate` / `totalRate`: per-second rates of bad and of all events over 5m, the base of the long windows and
+ *   of the period ratio.
+ * - `totalRateByWindow`: the per-second rate of all events over every alert window, labelled `window`, recorded
+ *   only for the low-traffic guard.
  * - `timesliceError` / `timesliceBad`: for `Timeslices` budgeting, the error ratio of the trailing slice and
  *   whether that slice is bad (1) or good (0).
  * - `historyStart` / `history`: when the SLO's recorded history began (its 5m rates recorded without a gap of
@@ -62,7 +69,8 @@ export function errorRatioRecord(window: string): string {
  *   page on a blip.
  * - `alertHistoryCoverage`: the history over the longest alert window, at most 1. Below 1 the alerts are held to
  *   that share of their windows: on-call reads it as "insufficient history".
- * - metadata: the objective, the error budget (1 - objective), the period in seconds, the burn rate over the
+ * - metadata: the objective, the error budget (1 - objective), the period in seconds, `periodErrorRatio` (the
+ *   traffic-weighted error ratio over the period, from the recorded 5m rates), the burn rate over the
  *   period, the share of the error budget left, and `periodCoverage`, the share of the period the recorded
  *   history covers (below 1 on a young Prometheus or one whose retention is shorter than the period: the period
  *   figures then speak only of that share).
@@ -74,14 +82,16 @@ export function errorRatioRecord(window: string): string {
  * ```
  */
 export const SLO_RECORDS = {
+  errorRatio: 'slo:sli_error:ratio',
   badRate: 'slo:sli_bad:rate5m',
   totalRate: 'slo:sli_total:rate5m',
-  totalRateFor: (window: string): string => `slo:sli_total:rate${window}`,
+  totalRateByWindow: 'slo:sli_total:rate',
   timesliceError: (window: string): string => `slo:timeslice_error:ratio_rate${window}`,
   timesliceBad: 'slo:timeslice_bad:bool',
   objective: 'slo:objective:ratio',
   errorBudget: 'slo:error_budget:ratio',
   period: 'slo:period:seconds',
+  periodErrorRatio: 'slo:period_error:ratio',
   periodBurnRate: 'slo:period_burn_rate:ratio',
   budgetRemaining: 'slo:period_error_budget_remaining:ratio',
   historyStart: 'slo:history_start:timestamp',
