@@ -908,7 +908,7 @@ export async function drills(opts: DrillsOptions): Promise<DrillsResult> {
         // The fault must take away data that was there: every SLI recorded, the target scraped.
         const deadline = performance.now() + 60_000;
         for (;;) {
-          const answer = await query(discovery.url, 'count(slo:sli_error:ratio_rate4m40s) + count(up{job="retailflow"} == 1)', Date.now() / 1000);
+          const answer = await query(discovery.url, 'count(slo:sli_error:ratio{window="4m40s"}) + count(up{job="retailflow"} == 1)', Date.now() / 1000);
           const value = (answer.result as { value: [number, string] }[] | null)?.[0]?.value[1];
           if (value === String(sliNoData.length + 1)) break;
           if (performance.now() > deadline) throw new Error(`the SLIs and the target were not all there before the fault (${value ?? 'none'} of ${sliNoData.length + 1})`);
@@ -1236,7 +1236,7 @@ export async function drills(opts: DrillsOptions): Promise<DrillsResult> {
           evidence: [
             {
               what: `the recorded error ratio of ${slo} is absent`,
-              in: new RegExp(`^slo:sli_error:ratio_rate4m40s\\{slo="${slo}"\\}$`),
+              in: new RegExp(`^slo:sli_error:ratio\\{slo="${slo}",window=~"4m40s"\\}$`),
               shows: /^\[\]$/,
             },
             {

@@ -238,10 +238,14 @@ describe("runbook drills: the discovery drills' Prometheus", () => {
       }
     ).groups.flatMap((g) => g.rules);
     expect(recorded.some((r) => r.alert !== undefined)).toBe(false);
-    // The three SLIs' shortest-window ratios the no-data alerts look for, their windows compressed.
-    const shortest = recorded.filter((r) => r.record === 'slo:sli_error:ratio_rate4m40s');
-    expect(shortest).toHaveLength(3);
-    for (const r of shortest) expect(r.expr).toContain('[14000ms]');
+    // The three SLIs' page-window ratios (the shortest, 4m40s, is what the no-data alerts look for), one rule per
+    // SLO under a `window` label whose value stays as written while its range is compressed.
+    const ratios = recorded.filter((r) => r.record === 'slo:sli_error:ratio');
+    expect(ratios).toHaveLength(3);
+    for (const r of ratios) {
+      expect(r.expr).toContain('[14000ms]');
+      expect(r.expr).toContain('"window", "4m40s"');
+    }
   });
 });
 

@@ -454,7 +454,8 @@ const HEADER =
 
 /**
  * Generates one Prometheus rules file for `slos`: per SLO, the error ratio over every alert window
- * (`slo:sli_error:ratio_rate<window>`, computed from `rate()` of the counters over that window), the traffic-weighted
+ * (`slo:sli_error:ratio{window="<window>"}`: the pages' windows from `rate()` of the counters, the others from the
+ * recorded 5m rates), the traffic-weighted
  * ratio over the period (from recorded 5m rates, never an average of ratios), metadata (`slo:objective:ratio`,
  * `slo:error_budget:ratio`, `slo:period:seconds`, `slo:period_burn_rate:ratio`,
  * `slo:period_error_budget_remaining:ratio`) and the multi-window, multi-burn-rate alerts
