@@ -7,6 +7,7 @@ import { defineSlo } from '../src/define.js';
 import type { Slo } from '../src/model.js';
 import { generateRules, type AlertingRule, type RecordingRule } from '../src/rules/generate.js';
 import { burnRateAlertName, errorRatioSelector } from '../src/rules/names.js';
+import { sloQueries } from '../src/rules/queries.js';
 import { counterValues } from '../src/rules/tests.js';
 import { loadSlos } from '../src/openslo/load.js';
 import { promtool, tool } from './rules-tools.js';
@@ -269,7 +270,7 @@ describe('generateRules', () => {
       },
     });
     expect(recorded(slo, 'slo:timeslice_error:ratio_rate1m').expr).toBe(
-      '1 - (\n(sum(rate(search_ok_total[1m])))\n/\n(sum(rate(search_total[1m])))\n)',
+      '1 - (\n((sum(rate(search_ok_total[1m])) or vector(0)))\n/\n(sum(rate(search_total[1m])))\n)',
     );
     expect(recorded(slo, 'slo:timeslice_bad:bool').expr).toBe(
       '(slo:timeslice_error:ratio_rate1m{slo="search-answers",service="search"} >= 0) > bool 0.05',
@@ -451,5 +452,33 @@ describe.skipIf(hasPromtool.skip)('generated rules under promtool', () => {
     const r = await promtool(['test', 'rules', 'spiky.test.yml'], dir);
     expect(r.output).toContain('SUCCESS');
     expect(r.code).toBe(0);
+  });
+});
+
+describe('good events that match no series yet', () => {
+  const goodOf = (good: string): string =>
+    sloQueries(
+      availability({ indicator: { good, total: 'sum(rate(http_requests_total[{{.window}}]))' } }),
+    ).errorRatio('1h');
+
+  it('read as 0 when the good query is one aggregation without grouping (a label-free 0 stands in for it)', () => {
+    expect(goodOf('sum(rate(http_requests_total{code!~"5.."}[{{.window}}]))')).toContain(
+      '(sum(rate(http_requests_total{code!~"5.."}[1h])) or vector(0))',
+    );
+    // Parentheses inside a label value are not the aggregation's.
+    expect(goodOf('sum(rate(http_requests_total{code=~"(2|3)..)"}[{{.window}}]))')).toContain(
+      '(sum(rate(http_requests_total{code=~"(2|3)..)"}[1h])) or vector(0))',
+    );
+  });
+
+  it('are left as written when the query keeps labels, which a label-free 0 would not match', () => {
+    for (const good of [
+      'sum by (route) (rate(http_requests_total{code!~"5.."}[{{.window}}]))',
+      'sum(rate(http_requests_total{code!~"5.."}[{{.window}}])) by (route)',
+      'rate(http_requests_total{code!~"5.."}[{{.window}}])',
+      'sum(rate(a[{{.window}}])) + sum(rate(b[{{.window}}]))',
+    ]) {
+      expect(goodOf(good)).not.toContain('vector(0)');
+    }
   });
 });

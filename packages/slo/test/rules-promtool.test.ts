@@ -5,6 +5,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
 import { defineSlo } from '../src/define.js';
 import type { Slo } from '../src/model.js';
+import { generateRules } from '../src/rules/generate.js';
 import { generateRuleTests, type RuleTestFile } from '../src/rules/tests.js';
 import { loadSlos } from '../src/openslo/load.js';
 import { promtool, tool } from './rules-tools.js';
@@ -183,3 +184,70 @@ describe.skipIf(hasPromtool.skip)('generated promtool tests', { timeout: 300_000
     expect(r.output).toContain('name: a slow 2.5x burn');
   });
 });
+
+describe.skipIf(hasPromtool.skip)(
+  'rules for a fleet where no request has succeeded yet',
+  { timeout: 120_000 },
+  () => {
+    // A counter labelled by status code has no 2xx series until a request succeeds: after a bad deploy of every
+    // instance, the good query matches nothing. The rules must read that as "nothing good", not as "no data".
+    const route = 'http_route="/api/v1/orders",http_request_method="POST"';
+    const shapes = {
+      'one aggregation written as an expression': {
+        good: `sum(rate(http_server_request_duration_seconds_count{${route},http_response_status_code!~"5.."}[{{.window}}]))`,
+        total: `sum(rate(http_server_request_duration_seconds_count{${route}}[{{.window}}]))`,
+      },
+      'a selector': {
+        good: `http_server_request_duration_seconds_count{${route},http_response_status_code!~"5.."}`,
+        total: `http_server_request_duration_seconds_count{${route}}`,
+      },
+    };
+    for (const [shape, indicator] of Object.entries(shapes)) {
+      it(`pages on a total outage, its good events given as ${shape}`, async () => {
+        const slo = defineSlo({
+          service: 'shop',
+          name: 'checkout',
+          objective: 0.999,
+          window: '30d',
+          indicator,
+        });
+        const dir = mkdtempSync(join(tmpdir(), 'ballast-no-good-'));
+        writeFileSync(join(dir, 'rules.yml'), generateRules([slo]).yaml);
+        const test = {
+          rule_files: ['rules.yml'],
+          evaluation_interval: '1m',
+          tests: [
+            {
+              name: 'every checkout fails from the first scrape',
+              interval: '1m',
+              input_series: [
+                {
+                  series: `http_server_request_duration_seconds_count{${route},http_response_status_code="500",instance="a"}`,
+                  values: '0+30x40',
+                },
+              ],
+              promql_expr_test: [
+                {
+                  expr: 'slo:sli_error:ratio{slo="checkout",window="5m"}',
+                  eval_time: '20m',
+                  exp_samples: [
+                    { labels: 'slo:sli_error:ratio{service="shop",slo="checkout",window="5m"}', value: 1 },
+                  ],
+                },
+                {
+                  expr: 'count(ALERTS{alertstate="firing",slo="checkout",severity="page"})',
+                  eval_time: '20m',
+                  exp_samples: [{ labels: '{}', value: 1 }],
+                },
+              ],
+            },
+          ],
+        };
+        writeFileSync(join(dir, 'rules.test.yml'), stringify(test));
+        const r = await promtool(['test', 'rules', 'rules.test.yml'], dir);
+        expect(r.output).toContain('SUCCESS');
+        expect(r.code).toBe(0);
+      });
+    }
+  },
+);

@@ -48,12 +48,37 @@ function rateOf(source: PrometheusSource, window: string): string {
 }
 
 /**
- * The rate of the counted (bad or good) events: a selector that matches no series yet (no error so far) reads as 0
- * rather than as no data, so the ratio is 0 (bad) or the alerts still see a total outage (good).
+ * Whether `query` is one aggregation over everything (`sum(...)`, `count(...)`, ...) with no `by`/`without`: its
+ * answer is a single series without labels, which `or vector(0)` can stand in for. Parentheses inside quoted label
+ * values do not count.
+ */
+function isLabelFreeAggregation(query: string): boolean {
+  const head = /^\s*(?:sum|count|min|max|avg|group)\s*\(/.exec(query);
+  if (head === null) return false;
+  let depth = 0;
+  let quote: string | null = null;
+  for (let i = head[0].length - 1; i < query.length; i++) {
+    const c = query[i]!;
+    if (quote !== null) {
+      if (c === '\\') i++;
+      else if (c === quote) quote = null;
+    } else if (c === '"' || c === "'" || c === '`') quote = c;
+    else if (c === '(') depth++;
+    else if (c === ')' && --depth === 0) return query.slice(i + 1).trim() === '';
+  }
+  return false;
+}
+
+/**
+ * The rate of the counted (bad or good) events: a source that matches no series yet reads as 0 rather than as no
+ * data, so the ratio is 0 (no error so far) or the alerts still see a total outage (no good event since the
+ * process started: a counter labelled by status code has no 2xx series then). Selectors, and expressions that are
+ * one aggregation without `by`/`without`, get `or vector(0)`; an expression with labels is left as written (a
+ * label-free 0 would not match its series).
  */
 function countedRateOf(source: PrometheusSource, window: string): string {
   const query = rateOf(source, window);
-  return source.kind === 'selector' ? `(${query} or vector(0))` : query;
+  return source.kind === 'selector' || isLabelFreeAggregation(query) ? `(${query} or vector(0))` : query;
 }
 
 function histogramSelector(metric: string, matchers: string, extra?: string): string {
