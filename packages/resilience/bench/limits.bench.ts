@@ -98,24 +98,19 @@ export function simulate(name: string, load: number, seed = 20261207): LimitRun 
   let head = 0;
   let served = 0; // work served to each running call since the start, in ms
   const latencies: number[] = [];
-  let offered = 0;
-  let refused = 0;
-  let admitted = 0;
-  let timedOut = 0;
-  let limitSum = 0;
-  let limitSquares = 0;
-  let samples = 0;
+  const count = { offered: 0, refused: 0, admitted: 0, timedOut: 0 };
+  const limits = { sum: 0, squares: 0, samples: 0 };
   for (let now = 0; now < RUN_MS; now++) {
     const measuring = now >= WARMUP_MS;
     const arrivals = poisson(random, load * CAPACITY_PER_MS);
     for (let i = 0; i < arrivals; i++) {
       const permit = limiter.tryAcquire('critical');
-      if (measuring) offered++;
+      if (measuring) count.offered++;
       if (permit === undefined) {
-        if (measuring) refused++;
+        if (measuring) count.refused++;
         continue;
       }
-      if (measuring) admitted++;
+      if (measuring) count.admitted++;
       started.push(now);
       servedAtStart.push(served);
       permits.push(permit);
@@ -134,7 +129,7 @@ export function simulate(name: string, load: number, seed = 20261207): LimitRun 
         if (measuring) latencies.push(elapsed);
       } else if (elapsed >= TIMEOUT_MS) {
         permits[head]!.dropped();
-        if (measuring) timedOut++;
+        if (measuring) count.timedOut++;
       } else {
         break;
       }
@@ -148,16 +143,16 @@ export function simulate(name: string, load: number, seed = 20261207): LimitRun 
     }
     if (measuring) {
       const limit = limiter.limit;
-      limitSum += limit;
-      limitSquares += limit * limit;
-      samples++;
+      limits.sum += limit;
+      limits.squares += limit * limit;
+      limits.samples++;
     }
   }
   latencies.sort((a, b) => a - b);
   const seconds = (RUN_MS - WARMUP_MS) / 1000;
   const goodputPerSec = latencies.length / seconds;
-  const limitMean = limitSum / samples;
-  const variance = Math.max(0, limitSquares / samples - limitMean * limitMean);
+  const limitMean = limits.sum / limits.samples;
+  const variance = Math.max(0, limits.squares / limits.samples - limitMean * limitMean);
   return {
     algorithm: name,
     load,
@@ -167,8 +162,8 @@ export function simulate(name: string, load: number, seed = 20261207): LimitRun 
     p99Ms: percentile(latencies, 99),
     limitMean,
     limitCv: Math.sqrt(variance) / limitMean,
-    refusedShare: refused / Math.max(1, offered),
-    timedOutShare: timedOut / Math.max(1, admitted),
+    refusedShare: count.refused / Math.max(1, count.offered),
+    timedOutShare: count.timedOut / Math.max(1, count.admitted),
   };
 }
 
