@@ -107,6 +107,18 @@ export interface RetailFlowConfig {
   readonly requestTimeoutMs: number;
   /** Per-attempt timeout of a payment call (`PAYMENT_TIMEOUT_MS`). @default 1000 */
   readonly paymentTimeoutMs: number;
+  /**
+   * Client-side throttling of payment attempts (`PAYMENT_THROTTLE_K`): the SRE book's K. Attempts go on until they
+   * reach K times what the provider accepted in the window; beyond that the excess is refused locally at once. Lower
+   * is more aggressive; `0` turns the throttle off. @default 2
+   */
+  readonly paymentThrottleK: number;
+  /**
+   * The window the payment throttle counts over, in ms (`PAYMENT_THROTTLE_WINDOW_MS`, 1000-9000): shorter than the
+   * payment breaker's 10 s open time, so the counts of an outage have left the window when the breaker probes.
+   * @default 5000
+   */
+  readonly paymentThrottleWindowMs: number;
   /** How long shutdown waits for in-flight requests (`SHUTDOWN_TIMEOUT_MS`). @default 10000 */
   readonly shutdownTimeoutMs: number;
   /**
@@ -137,6 +149,11 @@ export interface RetailFlowConfig {
   readonly quotas: boolean;
   /** Prefix of the quota counters' Redis keys (`QUOTA_KEY_PREFIX`). @default '<namespace>:quota:' */
   readonly quotaKeyPrefix?: string;
+  /**
+   * The ingress limiter's algorithm (`INGRESS_LIMIT_ALGORITHM`): `gradient2` (latency gradient) or `vegas`
+   * (estimated queue); both move between `INGRESS_MIN_LIMIT` and 1000. @default 'gradient2'
+   */
+  readonly ingressLimitAlgorithm: 'gradient2' | 'vegas';
   /** Starting concurrency limit of the ingress limiter (`INGRESS_INITIAL_LIMIT`). @default 200 */
   readonly ingressInitialLimit: number;
   /**
@@ -236,12 +253,15 @@ export const DEFAULT_CONFIG: RetailFlowConfig = {
   bodyLimitBytes: 64 * 1024,
   requestTimeoutMs: 5000,
   paymentTimeoutMs: 1000,
+  paymentThrottleK: 2,
+  paymentThrottleWindowMs: 5_000,
   shutdownTimeoutMs: 10_000,
   sagaRecoveryIntervalMs: 30_000,
   serviceName: 'retailflow',
   loadShedding: 'ballast',
   eventLoopShedding: false,
   quotas: true,
+  ingressLimitAlgorithm: 'gradient2',
   ingressInitialLimit: 200,
   ingressMinLimit: 100,
   mode: 'development',
@@ -330,6 +350,17 @@ function share(env: Env, name: string, fallback: number): number {
   const value = Number(raw);
   if (!/^\d*\.?\d+$/.test(raw) || !(value > 0 && value <= 1))
     throw invalidOption(name, 'a number above 0, at most 1', raw);
+  return value;
+}
+
+/** The SRE book's K: `0` (off), or a number from 1 to 100 (below 1 a healthy provider's calls would be refused). */
+function throttleK(env: Env, name: string, fallback: number): number {
+  const raw = text(env, name);
+  if (raw === undefined) return fallback;
+  const value = Number(raw);
+  if (!/^\d*\.?\d+$/.test(raw) || !(value === 0 || (value >= 1 && value <= 100))) {
+    throw invalidOption(name, '0 (off) or a number from 1 to 100', raw);
+  }
   return value;
 }
 
@@ -463,6 +494,14 @@ export function loadConfig(
     bodyLimitBytes: integer(env, 'BODY_LIMIT_BYTES', DEFAULT_CONFIG.bodyLimitBytes, 1, 10 * 1024 * 1024),
     requestTimeoutMs: integer(env, 'REQUEST_TIMEOUT_MS', DEFAULT_CONFIG.requestTimeoutMs, 1, 600_000),
     paymentTimeoutMs: integer(env, 'PAYMENT_TIMEOUT_MS', DEFAULT_CONFIG.paymentTimeoutMs, 1, 600_000),
+    paymentThrottleK: throttleK(env, 'PAYMENT_THROTTLE_K', DEFAULT_CONFIG.paymentThrottleK),
+    paymentThrottleWindowMs: integer(
+      env,
+      'PAYMENT_THROTTLE_WINDOW_MS',
+      DEFAULT_CONFIG.paymentThrottleWindowMs,
+      1000,
+      9000,
+    ),
     shutdownTimeoutMs: integer(env, 'SHUTDOWN_TIMEOUT_MS', DEFAULT_CONFIG.shutdownTimeoutMs, 0, 600_000),
     sagaRecoveryIntervalMs: integer(
       env,
@@ -486,6 +525,12 @@ export function loadConfig(
     Math.max(DEFAULT_CONFIG.ingressInitialLimit, config.ingressMinLimit as number),
     config.ingressMinLimit as number,
     100_000,
+  );
+  config.ingressLimitAlgorithm = checkOneOf(
+    'INGRESS_LIMIT_ALGORITHM',
+    text(env, 'INGRESS_LIMIT_ALGORITHM'),
+    ['gradient2', 'vegas'],
+    DEFAULT_CONFIG.ingressLimitAlgorithm,
   );
   config.eventLoopShedding =
     checkOneOf('EVENT_LOOP_SHEDDING', text(env, 'EVENT_LOOP_SHEDDING'), ['true', 'false'], 'false') ===

@@ -62,8 +62,9 @@ export interface ServicePolicies {
    */
   readonly tenantCheckout: <T>(tenantId: string, work: () => Promise<T>) => Promise<T>;
   /**
-   * A payment call through retry (with a retry budget) → breaker → per-attempt timeout, bounded by the request's
-   * `deadline`. `work` receives the attempt's context (signal and tightened deadline).
+   * A payment call through retry (with a retry budget) → breaker → per-attempt timeout → client-side throttle of
+   * each attempt, bounded by the request's `deadline`. `work` receives the attempt's context (signal and tightened
+   * deadline).
    */
   readonly payment: <T>(
     work: (call: CallContext) => Promise<T>,

@@ -95,6 +95,8 @@ export type { Gradient2Options } from './shed/Gradient2Limit.js';
 export { Gradient2Limit } from './shed/Gradient2Limit.js';
 export type { AimdOptions } from './shed/AimdLimit.js';
 export { AimdLimit } from './shed/AimdLimit.js';
+export type { VegasOptions, VegasThreshold } from './shed/VegasLimit.js';
+export { VegasLimit } from './shed/VegasLimit.js';
 export type {
   ConcurrencyLimiterOptions,
   LimiterPartitions,

@@ -101,7 +101,13 @@ describe('examples/chaos-drill.ts', () => {
 describe('README', () => {
   it('shows every example file verbatim', () => {
     const readme = readFileSync(join(here, '..', 'README.md'), 'utf8');
-    const files = ['inventory-client.ts', 'deadline-propagation.ts', 'breaker-restart.ts', 'chaos-drill.ts'];
+    const files = [
+      'inventory-client.ts',
+      'deadline-propagation.ts',
+      'breaker-restart.ts',
+      'chaos-drill.ts',
+      'vegas-limit.ts',
+    ];
     expect(readdirSync(join(here, '..', 'examples'))).toEqual(expect.arrayContaining(files));
     for (const file of files) {
       const source = readFileSync(join(here, '..', 'examples', file), 'utf8').trim();

@@ -32,6 +32,44 @@ describe('AdaptiveThrottle probability', () => {
     expect(throttle.rejectionProbability).toBeCloseTo(p, 12);
   });
 
+  it.each([
+    // minRequests: P is 0 while the window holds fewer requests; maxRejectionProbability caps it.
+    { options: { minRequests: 20 }, requests: 19, accepts: 0, p: 0 },
+    { options: { minRequests: 20 }, requests: 20, accepts: 0, p: 20 / 21 },
+    { options: { minRequests: 20 }, requests: 20, accepts: 8, p: 4 / 21 },
+    { options: { maxRejectionProbability: 0.8 }, requests: 100, accepts: 0, p: 0.8 },
+    { options: { maxRejectionProbability: 0.8 }, requests: 100, accepts: 40, p: 20 / 101 },
+    { options: { minRequests: 5, maxRejectionProbability: 0.5 }, requests: 4, accepts: 0, p: 0 },
+    { options: { minRequests: 5, maxRejectionProbability: 0.5 }, requests: 5, accepts: 0, p: 0.5 },
+  ])('$options, $requests requests, $accepts accepts -> P=$p', ({ options, requests, accepts, p }) => {
+    const throttle = new AdaptiveThrottle({ ...options, clock: new ManualClock(0), random: () => 1 });
+    fill(throttle, requests, accepts);
+    expect(throttle.rejectionProbability).toBeCloseTo(p, 12);
+  });
+
+  it('with a cap, recovers within a few windows of the backend coming back; without, it stays shut', () => {
+    // 10 requests a second, a 10 s window; the backend rejects everything for 30 s, then accepts everything.
+    const run = (maxRejectionProbability: number) => {
+      const clock = new ManualClock(0);
+      const random = rng(5);
+      const throttle = new AdaptiveThrottle({ clock, windowMs: 10_000, random, maxRejectionProbability });
+      const throttledBetween = (from: number, to: number, healthy: boolean) => {
+        let throttled = 0;
+        for (let t = from; t < to; t += 100) {
+          clock.set(t);
+          if (!throttle.attempt()) throttled++;
+          else if (healthy) throttle.accepted();
+        }
+        return throttled / ((to - from) / 100);
+      };
+      throttledBetween(0, 30_000, false);
+      throttledBetween(30_000, 60_000, true);
+      return throttledBetween(60_000, 70_000, true);
+    };
+    expect(run(0.8)).toBe(0);
+    expect(run(1)).toBeGreaterThan(0.5);
+  });
+
   it('throttles when the random draw falls under P and emits a rejection', async () => {
     let draws: number[] = [];
     const fresh = new AdaptiveThrottle({ clock: new ManualClock(0), random: () => draws.shift() ?? 1 });
@@ -118,6 +156,15 @@ describe('AdaptiveThrottle sliding window', () => {
     [{ windowMs: -1 }, 'Expected `windowMs` to be a finite number > 0, got `-1` (number)'],
     [{ buckets: 1.5 }, 'Expected `buckets` to be an integer >= 1 <= 10000, got `1.5` (number)'],
     [{ random: 4 }, 'Expected `random` to be a function, got `4` (number)'],
+    [{ minRequests: -1 }, 'Expected `minRequests` to be a finite number >= 0, got `-1` (number)'],
+    [
+      { maxRejectionProbability: 0 },
+      'Expected `maxRejectionProbability` to be a finite number > 0 <= 1, got `0` (number)',
+    ],
+    [
+      { maxRejectionProbability: 1.5 },
+      'Expected `maxRejectionProbability` to be a finite number > 0 <= 1, got `1.5` (number)',
+    ],
   ])('rejects bad options %j', (options, message) => {
     expect(() => new AdaptiveThrottle(options as never)).toThrow(new TypeError(message));
   });

@@ -4,6 +4,7 @@ import { ManualClock } from '@ballast/core';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createApp, priorityOf } from '../examples/load-shedding.js';
 import { checkoutIngress } from '../examples/critical-first.js';
+import { reportDatabaseLimiter } from '../examples/vegas-limit.js';
 import { AimdLimit, ConcurrencyLimiter } from '@ballast/resilience';
 
 let server: Server | undefined;
@@ -64,5 +65,30 @@ describe('examples/critical-first.ts', () => {
     }
     await Promise.all([...running, ...queued]);
     expect(inventory.inFlight + inventory.queued).toBe(0);
+  });
+});
+
+describe('examples/vegas-limit.ts', () => {
+  it('raises the limit while queries do not queue and settles where a few of them queue', async () => {
+    const clock = new ManualClock(0);
+    const limiter = reportDatabaseLimiter({ clock });
+    expect(limiter.limit).toBe(10);
+    // A database that serves 30 queries at once in 10 ms; beyond that each query waits its turn. Each round runs a
+    // full limit of critical calls (the class that may fill all of it).
+    const round = async () => {
+      const n = limiter.limit;
+      const queries = Array.from({ length: n }, () =>
+        limiter.execute(
+          () => new Promise<void>((resolve) => clock.setTimeout(resolve, 10 * Math.max(1, n / 30))),
+          'critical',
+        ),
+      );
+      clock.advance(10 * Math.max(1, n / 30));
+      await Promise.all(queries);
+    };
+    for (let i = 0; i < 60; i++) await round();
+    // A few queries queue at the limit: between alpha (3) and beta (6) above the database's 30, give or take a step.
+    expect(limiter.limit).toBeGreaterThanOrEqual(32);
+    expect(limiter.limit).toBeLessThanOrEqual(37);
   });
 });

@@ -2,6 +2,7 @@ import type { Request, RequestHandler } from 'express';
 import { Redis } from 'ioredis';
 import { reportError, type Clock } from '@ballast/core';
 import {
+  type AdaptiveThrottle,
   BulkheadPolicy,
   ChaosPolicy,
   CircuitBreakerPolicy,
@@ -18,6 +19,7 @@ import {
   EventLoopPressure,
   Gradient2Limit,
   SaturationSignal,
+  VegasLimit,
   type AdmissionSignal,
   pipeline,
   rateLimitMiddleware,
@@ -25,6 +27,7 @@ import {
   type RateLimitRule,
 } from '@ballast/resilience';
 import type { RetailFlowConfig } from '../config.js';
+import { paymentThrottle as createPaymentThrottle } from '../payments/throttle.js';
 import { EventLoopBurn } from './eventloop-chaos.js';
 import { baselineGate } from './ingress-baselines.js';
 import type { PlanId } from '../billing/plans.js';
@@ -38,6 +41,8 @@ import type { ChaosControl, ChaosFault, ChaosTarget, RequestPriority, ServicePol
 export interface RetailFlowPolicies extends ServicePolicies {
   readonly paymentBreaker: CircuitBreakerPolicy;
   readonly paymentRetryBudget: RetryBudget;
+  /** Client-side throttling of payment attempts; undefined when `PAYMENT_THROTTLE_K` is 0. */
+  readonly paymentThrottle: AdaptiveThrottle | undefined;
   readonly inventoryBulkhead: BulkheadPolicy;
   readonly ingressLimiter: ConcurrencyLimiter;
   readonly tenantLimiter: RateLimiter;
@@ -199,7 +204,8 @@ export function problemBody(
  * - inventory: a {@link BulkheadPolicy} (4 in flight and 2 queued for at most 20 ms by default), whose
  *   saturation sheds catalog reads first at ingress ({@link SaturationSignal});
  * - payments: retry (3 attempts, exponential backoff with full jitter, a shared {@link RetryBudget}) → circuit
- *   breaker (5 consecutive failures, half-open after 10 s) → per-attempt timeout, under the request's deadline;
+ *   breaker (5 consecutive failures, half-open after 10 s) → per-attempt timeout → client-side throttle of each
+ *   attempt (the SRE book's adaptive throttling, `PAYMENT_THROTTLE_K`), under the request's deadline;
  * - chaos switches on payments and storage, off until `/admin/chaos` turns them on.
  */
 export async function createPolicies(options: {
@@ -255,11 +261,19 @@ export async function createPolicies(options: {
     // The limit guards the process as a whole (it learns from handler latency); priority between checkouts and
     // reads comes from the checkout signal above, so the floor stays high enough never to cut cheap reads while
     // checkouts hold permits waiting on the bulkhead and the payment provider.
-    algorithm: new Gradient2Limit({
-      initialLimit: config.ingressInitialLimit,
-      minLimit: config.ingressMinLimit,
-      maxLimit: Math.max(1000, config.ingressInitialLimit),
-    }),
+    algorithm:
+      config.ingressLimitAlgorithm === 'vegas'
+        ? new VegasLimit({
+            initialLimit: config.ingressInitialLimit,
+            minLimit: config.ingressMinLimit,
+            maxLimit: Math.max(1000, config.ingressInitialLimit),
+            random,
+          })
+        : new Gradient2Limit({
+            initialLimit: config.ingressInitialLimit,
+            minLimit: config.ingressMinLimit,
+            maxLimit: Math.max(1000, config.ingressInitialLimit),
+          }),
     // Guaranteed shares, not nested caps: checkouts keep half the limit however many reads arrive, other API
     // calls a fifth, reads the rest; what a class leaves unused the others borrow. Each tenant's share of a class
     // is an equal split among the tenants active now, so one tenant's flood borrows only what nobody else uses.
@@ -365,6 +379,20 @@ export async function createPolicies(options: {
     clock,
   });
   const paymentPipeline = pipeline(paymentRetry, paymentBreaker, paymentTimeout);
+  // Innermost, around the attempt itself (and the chaos that stands in for the provider's failures): it counts what
+  // reached the provider, not the open breaker's refusals; its window is shorter than the breaker's open time, so
+  // the breaker's probe never meets a throttle still full of the outage's counts.
+  const paymentThrottle =
+    config.paymentThrottleK === 0
+      ? undefined
+      : createPaymentThrottle({
+          k: config.paymentThrottleK,
+          windowMs: config.paymentThrottleWindowMs,
+          clock,
+          random,
+        });
+  const paymentAttempt = <T>(attempt: () => Promise<T>): Promise<T> =>
+    paymentThrottle ? paymentThrottle.execute(attempt) : attempt();
 
   const switches: Record<Exclude<ChaosTarget, 'eventloop'>, ChaosSwitch> = {
     payments: new ChaosSwitch('payments', clock, random, created),
@@ -395,7 +423,7 @@ export async function createPolicies(options: {
     tenantCheckout: (tenantId, work) => (tenantShare ? tenantShare.run(tenantId, work) : work()),
     payment: (work, deadline) =>
       paymentPipeline.execute(
-        (call) => switches.payments.run(() => work(call)),
+        (call) => paymentAttempt(() => switches.payments.run(() => work(call))),
         deadline ? { deadline } : undefined,
       ),
     chaos,
@@ -406,6 +434,7 @@ export async function createPolicies(options: {
     relayChaos: (work) => switches.relay.run(work),
     paymentBreaker,
     paymentRetryBudget,
+    paymentThrottle,
     inventoryBulkhead,
     ingressLimiter,
     tenantLimiter,
@@ -415,6 +444,7 @@ export async function createPolicies(options: {
       paymentRetry,
       paymentBreaker,
       paymentTimeout,
+      ...(paymentThrottle ? [paymentThrottle] : []),
       switches.payments.error,
       switches.storage.error,
       switches.relay.error,

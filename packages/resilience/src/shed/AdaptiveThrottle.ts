@@ -21,6 +21,20 @@ export interface AdaptiveThrottleOptions {
   readonly windowMs?: number;
   /** Buckets the window is divided into (it slides one bucket at a time). @default 24 */
   readonly buckets?: number;
+  /**
+   * No request is throttled while the window holds fewer requests than this: at low volume a couple of failures
+   * would otherwise refuse half of what follows (one failure in an empty window makes P = 1/2), and the refusals,
+   * counted as requests, keep P up long after (Envoy's admission control has the same floor, `rps_threshold`).
+   * @default 0
+   */
+  readonly minRequests?: number;
+  /**
+   * The highest rejection probability: at least `1 - maxRejectionProbability` of requests still reach the backend,
+   * so the accepts that bring P down again arrive as soon as it recovers (at 1, a window full of refusals keeps P
+   * near 1 until it slides out). Envoy's admission control defaults to 0.8.
+   * @default 1
+   */
+  readonly maxRejectionProbability?: number;
   /** Time source for the window. @default systemClock */
   readonly clock?: Clock;
   /** Uniform random numbers in [0, 1), for the rejection draw. @default Math.random */
@@ -39,7 +53,8 @@ export interface AdaptiveThrottleOptions {
  * throttled here) and `accepts` (requests the backend accepted), and rejects each new request locally with
  *
  * ```text
- * P = max(0, (requests - K * accepts) / (requests + 1))
+ * P = max(0, (requests - K * accepts) / (requests + 1))      // 0 while requests < minRequests
+ * P = min(P, maxRejectionProbability)
  * ```
  *
  * so an overloaded backend sees its rejected traffic fall to about `accepts * (K - 1)` instead of all of it.
@@ -55,6 +70,8 @@ export class AdaptiveThrottle extends EventedPolicy {
   override readonly kind = 'adaptive-throttle' as const;
 
   readonly #k: number;
+  readonly #minRequests: number;
+  readonly #maxP: number;
   readonly #clock: Clock;
   readonly #random: () => number;
   readonly #isRejection: (error: unknown) => boolean;
@@ -64,6 +81,11 @@ export class AdaptiveThrottle extends EventedPolicy {
   constructor(options: AdaptiveThrottleOptions = {}) {
     super(policyName(options.name, 'adaptive-throttle'));
     this.#k = checkNumber('k', options.k, 2, { above: 0 });
+    this.#minRequests = checkNumber('minRequests', options.minRequests, 0, { min: 0 });
+    this.#maxP = checkNumber('maxRejectionProbability', options.maxRejectionProbability, 1, {
+      above: 0,
+      max: 1,
+    });
     const windowMs = checkNumber('windowMs', options.windowMs, 120_000, { above: 0 });
     const buckets = checkNumber('buckets', options.buckets, 24, { integer: true, min: 1, max: 10_000 });
     this.#window = new SlidingWindow(windowMs, buckets, 2);
@@ -82,11 +104,16 @@ export class AdaptiveThrottle extends EventedPolicy {
     return this.#window.sum(this.#clock.now(), ACCEPTS);
   }
 
-  /** The probability that the next request is throttled: `max(0, (requests - K * accepts) / (requests + 1))`. */
+  /**
+   * The probability that the next request is throttled: `max(0, (requests - K * accepts) / (requests + 1))`, at most
+   * `maxRejectionProbability`, and 0 while fewer than `minRequests` requests are in the window.
+   */
   get rejectionProbability(): number {
     const now = this.#clock.now();
     const requests = this.#window.sum(now, REQUESTS);
-    return Math.max(0, (requests - this.#k * this.#window.sum(now, ACCEPTS)) / (requests + 1));
+    if (requests < this.#minRequests) return 0;
+    const p = (requests - this.#k * this.#window.sum(now, ACCEPTS)) / (requests + 1);
+    return Math.min(this.#maxP, Math.max(0, p));
   }
 
   /**

@@ -1,5 +1,6 @@
-import { checkNumber, invalidOption } from '@ballast/core';
+import { checkNumber } from '@ballast/core';
 import type { LimitAlgorithm, LimitBoundsOptions, LimitSample } from './LimitAlgorithm.js';
+import { checkBackoffRatio, checkBounds } from './limitOptions.js';
 
 /** Options for {@link AimdLimit}. */
 export interface AimdOptions extends LimitBoundsOptions {
@@ -34,18 +35,11 @@ export class AimdLimit implements LimitAlgorithm {
   #limit: number;
 
   constructor(options: AimdOptions = {}) {
-    this.#min = checkNumber('minLimit', options.minLimit, 1, { integer: true, min: 1 });
-    this.#max = checkNumber('maxLimit', options.maxLimit, 200, { integer: true, min: this.#min });
-    this.#limit = checkNumber('initialLimit', options.initialLimit, Math.min(20, this.#max), {
-      integer: true,
-      min: this.#min,
-      max: this.#max,
-    });
-    const backoff = options.backoffRatio ?? 0.9;
-    if (typeof backoff !== 'number' || !(backoff >= 0.5 && backoff < 1)) {
-      throw invalidOption('backoffRatio', 'a number >= 0.5 and < 1', backoff);
-    }
-    this.#backoff = backoff;
+    const bounds = checkBounds(options, 1);
+    this.#min = bounds.min;
+    this.#max = bounds.max;
+    this.#limit = bounds.initial;
+    this.#backoff = checkBackoffRatio(options.backoffRatio);
     this.#timeoutMs = checkNumber('timeoutMs', options.timeoutMs, 5000, { above: 0 });
   }
 

@@ -1,5 +1,6 @@
 import { checkFunction, checkNumber, invalidOption } from '@ballast/core';
 import type { LimitAlgorithm, LimitBoundsOptions, LimitSample } from './LimitAlgorithm.js';
+import { checkBounds } from './limitOptions.js';
 
 /** Options for {@link Gradient2Limit}. Defaults are Netflix concurrency-limits' `Gradient2Limit` defaults. */
 export interface Gradient2Options extends LimitBoundsOptions {
@@ -57,13 +58,10 @@ export class Gradient2Limit implements LimitAlgorithm {
   #sum = 0;
 
   constructor(options: Gradient2Options = {}) {
-    this.#min = checkNumber('minLimit', options.minLimit, 20, { integer: true, min: 1 });
-    this.#max = checkNumber('maxLimit', options.maxLimit, 200, { integer: true, min: this.#min });
-    this.#estimate = checkNumber('initialLimit', options.initialLimit, Math.min(20, this.#max), {
-      integer: true,
-      min: this.#min,
-      max: this.#max,
-    });
+    const bounds = checkBounds(options, 20);
+    this.#min = bounds.min;
+    this.#max = bounds.max;
+    this.#estimate = bounds.initial;
     this.#smoothing = checkNumber('smoothing', options.smoothing, 0.2, { above: 0, max: 1 });
     const q = options.queueSize;
     if (typeof q === 'number' || q === undefined) {

@@ -13,7 +13,8 @@ export interface LimitSample {
 /**
  * An adaptive concurrency limit algorithm: a small state machine fed one {@link LimitSample} per completed call,
  * answering the new limit. Implementations are pure (no clock, no timers), so they are tested with plain numbers.
- * Ballast ships {@link Gradient2Limit} (latency gradient) and {@link AimdLimit} (loss based).
+ * Ballast ships {@link Gradient2Limit} (latency gradient), {@link VegasLimit} (estimated queue, after TCP Vegas) and
+ * {@link AimdLimit} (loss based).
  *
  * @example
  * ```ts
@@ -33,7 +34,7 @@ export interface LimitAlgorithm {
 export interface LimitBoundsOptions {
   /** Limit before any sample was seen. @default 20 */
   readonly initialLimit?: number;
-  /** The limit never goes below this. @default 20 for Gradient2 (as Netflix), 1 for AIMD */
+  /** The limit never goes below this. @default 20 for Gradient2 (as Netflix), 1 for AIMD and Vegas */
   readonly minLimit?: number;
   /** The limit never goes above this. @default 200 */
   readonly maxLimit?: number;
