@@ -170,49 +170,6 @@ export class TenantShare {
   }
 }
 
-/**
- * The bulkhead queue's fill above which the front door sheds catalog reads and other API calls for checkouts: more
- * than half (with the default queue of 2, only a full queue).
- */
-const READS_SHED_ABOVE = 0.5;
-
-/**
- * The event-loop pressure (0-3, a quarter per saturated 100 ms sample, less a quarter per idle one) from which the
- * loop counts as saturated for the front door: about 400 ms of net saturation, not one busy sample.
- */
-const SUSTAINED_PRESSURE = 1;
-
-/**
- * The front door's admission signal for checkouts' sake, from the inventory bulkhead's queue and the event loop.
- *
- * Critical first. A checkout costs the process about as much as ten to twenty cached catalog reads, so under
- * overload the reads take the CPU the checkouts queue for. While the inventory bulkhead's queue is full *and* the
- * event loop has been saturated for a while, catalog reads and other API calls are shed at the front door; while
- * the loop has CPU to spare (checkouts wait on a slow database, say), reads are still served. Once the bulkhead
- * is full, checkouts are refused at the door too, before express parses, authenticates and validates what the
- * bulkhead would refuse anyway.
- *
- * Sustained, not momentary: at the service's knee (1x) checkouts queue for the bulkhead in bursts and the loop is
- * saturated for a sample here and there, and a door that shed reads on any queued checkout while the loop had
- * been saturated for one sample refused 15-26% of reads there, for a CPU share reads barely hold (a read costs a
- * tenth of a checkout). Reads go only while the queue is full and the loop's pressure has stayed up for about
- * four samples (400 ms): what overload (2x, 4x) looks like, and not the knee (docs/decisions/partitioned-admission.md).
- *
- * @param bulkhead - the inventory bulkhead (its queue and how many it may hold)
- * @param loop - the event loop's pressure; without it, the queue alone decides
- */
-export function checkoutPressureSignal(
-  bulkhead: { readonly queued: number; readonly maxQueued: number },
-  loop: EventLoopPressure | undefined,
-): SaturationSignal {
-  return new SaturationSignal({
-    saturation: () => (bulkhead.maxQueued === 0 ? 0 : bulkhead.queued / bulkhead.maxQueued),
-    thresholds: { sheddable: READS_SHED_ABOVE, default: READS_SHED_ABOVE },
-    // (`underPressure` first: reading it starts the sampling, as the first admission does.)
-    ...(loop ? { onlyWhile: () => loop.underPressure && loop.pressure >= SUSTAINED_PRESSURE } : {}),
-  });
-}
-
 /** Admits a call only when every signal does. */
 function allAdmit(...signals: readonly AdmissionSignal[]): AdmissionSignal {
   return { admits: (priority) => signals.every((signal) => signal.admits(priority)) };
@@ -281,7 +238,17 @@ export async function createPolicies(options: {
   // The event loop, sampled on the real clock whatever clock the rest of the service runs on: it tells whether
   // the process itself is out of CPU (see EventLoopPressure).
   const loop = config.loadShedding === 'ballast' ? new EventLoopPressure() : undefined;
-  const checkoutPressure = checkoutPressureSignal(inventoryBulkhead, loop);
+  // Critical first. A checkout costs the process about as much as twenty cached catalog reads, so under overload
+  // the reads take the CPU the checkouts queue for. While checkouts wait for the inventory bulkhead *and* the
+  // event loop is saturated, catalog reads are shed at the front door (other API calls once half the queue is
+  // taken); while the loop has CPU to spare (checkouts wait on a slow database, say), reads are still served.
+  // Once the bulkhead is full, checkouts are refused at the door too, before express parses, authenticates and
+  // validates what the bulkhead would refuse anyway.
+  const checkoutPressure = new SaturationSignal({
+    saturation: () =>
+      inventoryBulkhead.maxQueued === 0 ? 0 : inventoryBulkhead.queued / inventoryBulkhead.maxQueued,
+    ...(loop ? { onlyWhile: () => loop.underPressure } : {}),
+  });
   const ingressLimiter = new ConcurrencyLimiter({
     name: 'ingress',
     clock,
