@@ -1,7 +1,7 @@
 import os from 'node:os';
 import { percentile, runClosedLoop, runLoad, type RunResult } from './load.js';
 import { Pinning, postmasterPid } from './pinning.js';
-import { KEYS, startService, type ServiceProcess } from './service.js';
+import { KEYS, scrape, startService, type Sample, type ServiceProcess } from './service.js';
 
 /** How the service protects itself at ingress during an overload run. */
 export type SheddingMode = 'ballast' | 'none' | 'toobusy';
@@ -154,6 +154,32 @@ async function warm(url: string, warmSec: number): Promise<void> {
  */
 const REFUSED_AT_MOST = 0.01;
 
+/** Refusals per policy and reason (`ballast_policy_rejections_total`), as `policy/reason` → count. */
+function rejections(samples: readonly Sample[]): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const s of samples) {
+    if (s.name !== 'ballast_policy_rejections_total') continue;
+    const key = `${s.labels.policy ?? '?'}/${s.labels.reason ?? '?'}`;
+    out.set(key, (out.get(key) ?? 0) + s.value);
+  }
+  return out;
+}
+
+/**
+ * Which policy refused what during one load step: the growth of `ballast_policy_rejections_total` between two
+ * scrapes, e.g. `ingress/shed 120, inventory-bulkhead/bulkhead-full 24`; empty when nothing refused. A 503 body says
+ * only "overloaded" (what a client can act on), so this is how the proof tells the front door from the bulkhead.
+ */
+async function refusedBy(opsUrl: string, before: Map<string, number>): Promise<[string, Map<string, number>]> {
+  const after = rejections(await scrape(opsUrl).catch(() => []));
+  const parts: string[] = [];
+  for (const [key, value] of after) {
+    const delta = value - (before.get(key) ?? 0);
+    if (delta > 0) parts.push(`${key} ${delta}`);
+  }
+  return [parts.join(', '), after];
+}
+
 /**
  * Finds capacity with a closed-loop ramp on the service without shedding (goodput per connection count; capacity is
  * the best goodput of the points where at most 1% of answers were refusals, the knee the fewest connections
@@ -238,9 +264,12 @@ async function overloadRun(opts: OverloadOptions, pinned: boolean, pin: (service
         opts.log(`  unloaded (0.2x) p99 ${unloadedP99.toFixed(1)} ms (checkouts ${unloadedCriticalP99.toFixed(1)} ms)`);
       }
       const multiples = mode === 'ballast' ? opts.multiples : (opts.baselineMultiples ?? opts.multiples);
+      let counted = mode === 'ballast' ? rejections(await scrape(service.opsUrl).catch(() => [])) : new Map<string, number>();
       for (const multiple of multiples) {
         const rate = capacityRps * multiple;
         const r = await runLoad({ url: service.url, durationSec: opts.stepSec, rate, connections: CONNECTIONS });
+        let refusals = '';
+        if (mode === 'ballast') [refusals, counted] = await refusedBy(service.opsUrl, counted);
         const point: OverloadPoint = {
           mode,
           multiple,
@@ -261,7 +290,8 @@ async function overloadRun(opts: OverloadOptions, pinned: boolean, pin: (service
           `  ${mode} ${multiple}x: goodput ${r.goodputRps.toFixed(0)}/s (${(point.goodputOfCapacity * 100).toFixed(0)}% of capacity), ` +
             `p50 ${r.p50.toFixed(1)} ms, p99 ${r.p99.toFixed(1)} ms, critical served ${(point.criticalServed * 100).toFixed(0)}%, ` +
             `sheddable served ${(point.sheddableServed * 100).toFixed(0)}% (checkouts ${point.criticalGoodputRps.toFixed(0)}/s, ` +
-            `reads ${point.sheddableGoodputRps.toFixed(0)}/s); statuses ${JSON.stringify(point.statuses)}`,
+            `reads ${point.sheddableGoodputRps.toFixed(0)}/s); statuses ${JSON.stringify(point.statuses)}` +
+            (refusals === '' ? '' : `; refused by ${refusals}`),
         );
       }
     } finally {
