@@ -83,13 +83,18 @@ function percentile(sorted: readonly number[], p: number): number {
  * the running calls are a FIFO queue, and a call is done once the work served per call since it started reaches
  * `WORK_MS` (the head also leaves first at the timeout).
  */
-export function simulate(name: string, load: number, seed = 20261207): LimitRun {
+export function simulate(
+  name: string,
+  load: number,
+  seed = 20261207,
+  trace?: { algorithm: LimitAlgorithm; onTick(now: number, running: number): void },
+): LimitRun {
   const random = seededRandom(seed);
   const clock = new ManualClock(0);
   const limiter = new ConcurrencyLimiter({
     name: `bench-${name}`,
     clock,
-    algorithm: ALGORITHMS[name]!(seededRandom(seed + 1)),
+    algorithm: trace?.algorithm ?? ALGORITHMS[name]!(seededRandom(seed + 1)),
     queue: false,
   });
   const started: number[] = [];
@@ -141,6 +146,7 @@ export function simulate(name: string, load: number, seed = 20261207): LimitRun 
       permits.splice(0, head);
       head = 0;
     }
+    trace?.onTick(now + 1, started.length - head);
     if (measuring) {
       const limit = limiter.limit;
       limits.sum += limit;
