@@ -103,6 +103,13 @@ function gradient2Model(o: {
   const warm: number[] = [];
   return (s: LimitSample): number => {
     if (s.rttMs <= 0) return Math.floor(estimate);
+    const move = (gradient: number) => {
+      const target = estimate * gradient + o.queue;
+      estimate = Math.min(o.max, Math.max(o.min, estimate * (1 - o.smoothing) + target * o.smoothing));
+      return Math.floor(estimate);
+    };
+    // A drop backs off by the largest step (gradient 0.5) and leaves the long-term RTT alone.
+    if (s.dropped) return move(0.5);
     if (warm.length < 10) {
       warm.push(s.rttMs);
       longRtt = warm.reduce((a, b) => a + b, 0) / warm.length;
@@ -112,10 +119,7 @@ function gradient2Model(o: {
     }
     if (longRtt / s.rttMs > 2) longRtt *= 0.95;
     if (s.inFlight < estimate / 2) return Math.floor(estimate);
-    const gradient = Math.min(1, Math.max(0.5, (o.tolerance * longRtt) / s.rttMs));
-    const target = estimate * gradient + o.queue;
-    estimate = Math.min(o.max, Math.max(o.min, estimate * (1 - o.smoothing) + target * o.smoothing));
-    return Math.floor(estimate);
+    return move(Math.min(1, Math.max(0.5, (o.tolerance * longRtt) / s.rttMs)));
   };
 }
 

@@ -37,7 +37,10 @@ const WARMUP_SAMPLES = 10;
  *
  * When `longRtt > 2 * shortRtt` (load went away and the baseline lags) `longRtt` decays by 5% per sample. While
  * fewer than half of the limit is in flight the limit does not move: an idle service learns nothing about its
- * capacity. Dropped samples count like any other (the algorithm is latency based).
+ * capacity. A dropped sample (a timeout, a 503) is an overload signal: it moves the limit with the smallest gradient
+ * (0.5) and leaves `longRtt` alone, since a timed-out call's RTT is the caller's deadline; without this, calls
+ * that all time out give a constant RTT, a gradient of 1, and a limit that climbs to `maxLimit` (Netflix's
+ * version counts drops like any other sample).
  *
  * @example
  * ```ts
@@ -90,6 +93,13 @@ export class Gradient2Limit implements LimitAlgorithm {
       if (!(shortRtt >= 0)) throw invalidOption('sample.rttMs', 'a finite number >= 0', shortRtt);
       return this.limit;
     }
+    if (sample.dropped) {
+      // A drop (a timeout, a 503) is an overload signal, and its RTT is often the caller's deadline rather than the
+      // service's latency: it must neither lift the long-term RTT toward the deadline nor leave the gradient at 1.
+      // Back off as far as one sample may (gradient 0.5), whatever is in flight.
+      this.#move(0.5);
+      return this.limit;
+    }
     if (this.#samples < WARMUP_SAMPLES) {
       this.#samples++;
       this.#sum += shortRtt;
@@ -100,11 +110,13 @@ export class Gradient2Limit implements LimitAlgorithm {
     if (this.#longRtt / shortRtt > 2) this.#longRtt *= 0.95;
     if (sample.inFlight < this.#estimate / 2) return this.limit;
 
-    const queueSize = this.#queueSize(this.limit);
-    const gradient = Math.max(0.5, Math.min(1, (this.#tolerance * this.#longRtt) / shortRtt));
-    const estimate = this.#estimate * gradient + queueSize;
+    this.#move(Math.max(0.5, Math.min(1, (this.#tolerance * this.#longRtt) / shortRtt)));
+    return this.limit;
+  }
+
+  #move(gradient: number): void {
+    const estimate = this.#estimate * gradient + this.#queueSize(this.limit);
     const next = this.#estimate * (1 - this.#smoothing) + estimate * this.#smoothing;
     this.#estimate = Math.max(this.#min, Math.min(this.#max, next));
-    return this.limit;
   }
 }
