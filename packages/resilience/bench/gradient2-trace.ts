@@ -17,7 +17,9 @@ const algorithm = {
   update(sample: LimitSample): number {
     const before = inner.limit;
     const out = inner.update(sample);
-    const gradient = sample.dropped ? 0.5 : Math.max(0.5, Math.min(1, (1.5 * inner.longRttMs) / sample.rttMs));
+    const gradient = sample.dropped
+      ? 0.5
+      : Math.max(0.5, Math.min(1, (1.5 * inner.longRttMs) / sample.rttMs));
     last = {
       rtt: sample.rttMs,
       gradient,
