@@ -148,6 +148,8 @@ export function identityAdminRoutes(options: IdentityAdminOptions): Router {
 
   router.get('/tenants/:tenantId/api-keys', async (req, res) => {
     const tenantId = await tenantParam(req);
+    // Uses recorded so far show in the listing (the writes run beside the requests that made them).
+    await options.apiKeys.settled();
     res.set('Cache-Control', 'no-store').json({ items: (await options.apiKeys.list(tenantId)).map(present) });
   });
 

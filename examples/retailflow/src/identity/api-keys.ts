@@ -80,6 +80,7 @@ export class SqlApiKeyStore {
   readonly #clock: Clock;
   readonly #resolution: number;
   readonly #lastWrite = new Map<string, number>();
+  readonly #writing = new Set<Promise<void>>();
 
   constructor(driver: SqlDriver, options: ApiKeyStoreOptions = {}) {
     this.#driver = driver;
@@ -201,9 +202,22 @@ export class SqlApiKeyStore {
     if (last !== undefined && now - last < this.#resolution) return;
     this.#lastWrite.set(id, now);
     if (this.#lastWrite.size > 100_000) this.#lastWrite.clear();
-    this.#driver
+    const write = this.#driver
       .transaction((s) => s.run('UPDATE api_keys SET last_used_at = ? WHERE id = ?', [now, id]))
-      .catch((error: unknown) => reportError(error, 'retailflow: recording an API key use failed'));
+      .then(
+        () => undefined,
+        (error: unknown) => reportError(error, 'retailflow: recording an API key use failed'),
+      )
+      .finally(() => this.#writing.delete(write));
+    this.#writing.add(write);
+  }
+
+  /**
+   * Resolves once every last-use write started so far has finished (written or reported). `verify` does not wait
+   * for them, so a request never pays for the bookkeeping; shutdown awaits this before the database closes.
+   */
+  async settled(): Promise<void> {
+    while (this.#writing.size > 0) await Promise.all([...this.#writing]);
   }
 }
 

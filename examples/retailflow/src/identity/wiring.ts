@@ -114,6 +114,7 @@ export function createIdentity(
     apiKeys,
     jwt,
     async close() {
+      await apiKeys.settled();
       if (redis) await redis.quit().catch(() => redis?.disconnect());
     },
   };

@@ -49,7 +49,6 @@ describe('API keys through /admin/identity (embedded, no IdP)', () => {
 
     const created = await order(service.url, secret, 'key-1');
     expect(created.status).toBe(201);
-    await new Promise((r) => setImmediate(r));
     const listed = await admin('GET', '/tenants/acme/api-keys');
     expect(listed.body.items[0]).toMatchObject({
       id: issued.body.id,

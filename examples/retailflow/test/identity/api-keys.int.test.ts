@@ -51,11 +51,11 @@ describe.each(stores)('API key lifecycle on %s', (_name, skip, open) => {
       expect(await keys.verify('rf_acme_dev_key')).toBeUndefined();
 
       // Last use is written at most once per resolution.
-      await new Promise((r) => setImmediate(r));
+      await keys.settled();
       expect((await keys.get('acme', first.id))?.lastUsedAt).toBe(clock.now());
       clock.advance(30_000);
       await keys.verify(first.secret);
-      await new Promise((r) => setImmediate(r));
+      await keys.settled();
       expect((await keys.get('acme', first.id))?.lastUsedAt).toBe(clock.now() - 30_000);
 
       // Rotation: both work during the overlap, only the successor after it.
