@@ -4,7 +4,7 @@ import { generateDevCertificates, mtlsFetch } from '../../examples/retailflow/sr
 import { clientCredentials } from '../../examples/retailflow/src/identity/oauth-client.js';
 import { httpPaymentGateway } from '../../examples/retailflow/src/payments/client.js';
 import { startPaymentSimulator } from '../../examples/retailflow/src/payments/simulator.js';
-import { Agent } from 'undici';
+import { Agent, fetch as clientFetch } from 'undici';
 import { KEYS, startService, type ServiceProcess } from './service.js';
 
 /** What the security scenario measured. */
@@ -33,10 +33,10 @@ const percentile = (values: readonly number[], p: number) => {
 const client = new Agent({ localAddress: '127.0.0.2' });
 
 async function status(url: string, token: string): Promise<number> {
-  const response = await fetch(`${url}/api/v1/orders`, {
+  const response = await clientFetch(`${url}/api/v1/orders`, {
     headers: { authorization: `Bearer ${token}` },
     dispatcher: client,
-  } as RequestInit);
+  });
   await response.body?.cancel();
   return response.status;
 }
@@ -91,10 +91,10 @@ export async function security(options: {
           idp.audience,
         )
       ).access_token;
-      const fresh = await fetch(`${b.url}/api/v1/orders`, {
+      const fresh = await clientFetch(`${b.url}/api/v1/orders`, {
         headers: { authorization: `Bearer ${token}` },
         dispatcher: client,
-      } as RequestInit);
+      });
       const freshBody = await fresh.text();
       if (fresh.status !== 200)
         throw new Error(`revocation sample ${i + 1}: a fresh token was answered ${fresh.status}, not 200: ${freshBody.slice(0, 300)}`);
@@ -168,5 +168,6 @@ export async function security(options: {
   } finally {
     for (const s of services) await s.stop().catch(() => undefined);
     await idp.close();
+    await client.close();
   }
 }
