@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { randomInt } from 'node:crypto';
 import { once } from 'node:events';
 import { createWriteStream } from 'node:fs';
 import net from 'node:net';
@@ -17,15 +18,38 @@ export const KEYS = {
   ops: 'rf_ops_dev_token',
 } as const;
 
-/** A free TCP port on loopback. */
-export async function freePort(): Promise<number> {
+const handedOut = new Set<number>();
+
+async function canListen(port: number): Promise<boolean> {
   const server = net.createServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as net.AddressInfo;
+  server.listen(port, '127.0.0.1');
+  try {
+    // `once` rejects when the server emits 'error' first (EADDRINUSE).
+    await once(server, 'listening');
+  } catch {
+    return false;
+  }
   server.close();
   await once(server, 'close');
-  return port;
+  return true;
+}
+
+/**
+ * A free loopback port for a process the proof starts. Chosen in 10000-19999, below Linux's ephemeral range
+ * (32768-60999) and clear of this machine's services: a port found free there cannot be taken by an outgoing
+ * connection (the load generator opens thousands) between this check and the child's own listen, as a port from
+ * `listen(0)` was once (EADDRINUSE in the region drill). Never hands out the same port twice in one run.
+ */
+export async function freePort(): Promise<number> {
+  for (let tries = 0; tries < 500; tries++) {
+    const port = 10_000 + randomInt(10_000);
+    if (handedOut.has(port)) continue;
+    if (await canListen(port)) {
+      handedOut.add(port);
+      return port;
+    }
+  }
+  throw new Error('freePort: no free loopback port between 10000 and 19999 after 500 tries');
 }
 
 /** A RetailFlow process started by the proof. */
