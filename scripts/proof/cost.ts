@@ -202,7 +202,7 @@ export async function costAttribution(options: {
       ),
     );
     for (const l of levers) {
-      options.log(`monetization:   ${l.lever}: ${l.off.costPer1000} vs ${l.on.costPer1000} per 1,000 (${l.ratio}x; db ${l.off.dbMsPerRequest} vs ${l.on.dbMsPerRequest} ms, ${l.off.bytesOutPerRequest} vs ${l.on.bytesOutPerRequest} B per request)`);
+      options.log(`monetization:   ${l.lever}: cost of 1,000 without / with ${l.off.costPer1000} / ${l.on.costPer1000} (${l.ratio}x; db ${l.off.dbMsPerRequest} / ${l.on.dbMsPerRequest} ms, ${l.off.bytesOutPerRequest} / ${l.on.bytesOutPerRequest} B per request)`);
     }
 
     const attributed = mix.totals.attributedCpuRatio ?? 0;
