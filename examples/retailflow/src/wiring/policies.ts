@@ -202,7 +202,8 @@ export function problemBody(
  *   failing open when Redis is unreachable (a limiter outage must not become a checkout outage);
  * - catalog: a {@link TtlCache} (single-flight misses, 5 s TTL, stale for 5 min when the store fails);
  * - inventory: a {@link BulkheadPolicy} (4 in flight and 2 queued for at most 20 ms by default), whose
- *   saturation sheds catalog reads first at ingress ({@link SaturationSignal});
+ *   saturation sheds catalog reads first at ingress ({@link SaturationSignal}); ingress admits checkouts only up to
+ *   twice its places (`INGRESS_CRITICAL_LIMIT`), the rest wait at the door, and reads are shed while they do;
  * - payments: retry (3 attempts, exponential backoff with full jitter, a shared {@link RetryBudget}) → circuit
  *   breaker (5 consecutive failures, half-open after 10 s) → per-attempt timeout → client-side throttle of each
  *   attempt (the SRE book's adaptive throttling, `PAYMENT_THROTTLE_K`), under the request's deadline;
