@@ -154,12 +154,21 @@ async function warm(url: string, warmSec: number): Promise<void> {
  */
 const REFUSED_AT_MOST = 0.01;
 
-/** Refusals per policy and reason (`ballast_policy_rejections_total`), as `policy/reason` → count. */
+/**
+ * Refusals per policy and reason (`ballast_policy_rejections_total`), as `policy/reason` → count, and what each
+ * limiter shed per priority class (`ballast_load_shed_total`), as `policy/shed priority`.
+ */
 function rejections(samples: readonly Sample[]): Map<string, number> {
   const out = new Map<string, number>();
   for (const s of samples) {
-    if (s.name !== 'ballast_policy_rejections_total') continue;
-    const key = `${s.labels.policy ?? '?'}/${s.labels.reason ?? '?'}`;
+    // What the limiters shed, per priority class, tells a checkout refused at the door from a read.
+    const key =
+      s.name === 'ballast_policy_rejections_total'
+        ? `${s.labels.policy ?? '?'}/${s.labels.reason ?? '?'}`
+        : s.name === 'ballast_load_shed_total'
+          ? `${s.labels.policy ?? '?'}/shed ${s.labels.priority ?? '?'}`
+          : undefined;
+    if (key === undefined) continue;
     out.set(key, (out.get(key) ?? 0) + s.value);
   }
   return out;

@@ -161,6 +161,14 @@ export interface RetailFlowConfig {
    * hold ingress permits, and a small limit would let them crowd cheap reads out. @default 100
    */
   readonly ingressMinLimit: number;
+  /**
+   * Most checkouts admitted at the front door at once (`INGRESS_CRITICAL_LIMIT`); more wait at the door (at most
+   * 100 ms) for one to end. Checkouts are let in only as fast as the inventory bulkhead completes them, instead of
+   * being parsed and validated only to queue or be refused at the bulkhead. 0 means twice the bulkhead's slots and
+   * queue (`INVENTORY_CONCURRENCY` + `INVENTORY_QUEUE`): about as many again are on their way to it or past it (the
+   * payment round trip). @default 0
+   */
+  readonly ingressCriticalLimit: number;
   /** Stock of every demo product when it is first seeded (`SEED_STOCK`); unset keeps the catalog's own figures. */
   readonly seedStock?: number;
   /**
@@ -264,6 +272,7 @@ export const DEFAULT_CONFIG: RetailFlowConfig = {
   ingressLimitAlgorithm: 'gradient2',
   ingressInitialLimit: 200,
   ingressMinLimit: 100,
+  ingressCriticalLimit: 0,
   mode: 'development',
   opsPort: 3002,
   opsHost: '127.0.0.1',
@@ -524,6 +533,13 @@ export function loadConfig(
     'INGRESS_INITIAL_LIMIT',
     Math.max(DEFAULT_CONFIG.ingressInitialLimit, config.ingressMinLimit as number),
     config.ingressMinLimit as number,
+    100_000,
+  );
+  config.ingressCriticalLimit = integer(
+    env,
+    'INGRESS_CRITICAL_LIMIT',
+    DEFAULT_CONFIG.ingressCriticalLimit,
+    0,
     100_000,
   );
   config.ingressLimitAlgorithm = checkOneOf(

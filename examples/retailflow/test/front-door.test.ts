@@ -120,6 +120,44 @@ describe('frontDoor', () => {
     expect(text).not.toContain('__unmatched__');
   });
 
+  it('keeps the connection of a refused request with a small body (drained), closes it for a large or chunked one', async () => {
+    const { gate } = scriptedGate(new Set(['critical']));
+    const { listener } = start(gate, (_req, res) => res.end('ok'));
+    const server = await serve(listener);
+    close = server.close;
+    const refuse = (headers: Record<string, string>, body: string) =>
+      new Promise<{ status: number; connection: string | undefined; sockets: number }>((resolve, reject) => {
+        const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+        const url = new URL(`${server.url}/api/v1/orders`);
+        const send = (then: (status: number, connection: string | undefined) => void) => {
+          const req = http.request(url, { method: 'POST', agent, headers }, (res) => {
+            res.resume();
+            res.once('end', () => then(res.statusCode ?? 0, res.headers.connection));
+          });
+          req.once('socket', (socket) => sockets.add(socket));
+          req.once('error', reject);
+          req.end(body);
+        };
+        const sockets = new Set<unknown>();
+        // Two refusals in a row on one keep-alive agent: one socket when the first connection was kept.
+        send(() =>
+          send((status, connection) => {
+            agent.destroy();
+            resolve({ status, connection, sockets: sockets.size });
+          }),
+        );
+      });
+    const small = await refuse({ 'content-type': 'application/json' }, '{"items":[]}');
+    expect(small).toEqual({ status: 503, connection: 'keep-alive', sockets: 1 });
+    const large = await refuse({ 'content-type': 'application/json' }, 'x'.repeat(64 * 1024));
+    expect(large.status).toBe(503);
+    expect(large.connection).toBe('close');
+    expect(large.sockets).toBe(2);
+    const chunked = await refuse({ 'transfer-encoding': 'chunked' }, '{}');
+    expect(chunked.connection).toBe('close');
+    expect(chunked.sockets).toBe(2);
+  });
+
   it('holds the permit until the response ends: success, a drop for a 503, nothing for a client that left', async () => {
     const { gate, ended } = scriptedGate(new Set());
     let hang: (() => void) | undefined;

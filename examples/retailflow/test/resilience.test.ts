@@ -211,6 +211,34 @@ describe('adaptive load shedding at ingress', () => {
   });
 });
 
+describe('checkouts admitted at the door only as fast as they complete', () => {
+  it('holds checkouts past the critical limit at the door until one ends, and still serves reads on a calm loop', async () => {
+    const providerClock = new ManualClock(0);
+    const started = await startTestService(
+      { ingressCriticalLimit: 2, tenantInventoryShare: 1 },
+      { provider: { clock: providerClock, knobs: { latencyMs: 1_000 } } },
+    );
+    service = started.service;
+    const base = started.service.url;
+    const ingress = started.service.policies.ingressLimiter;
+    const held = [order(base, ACME, 'cap-1'), order(base, ACME, 'cap-2')];
+    await until(() => started.service.provider!.attempts === 2, 'two charges in flight');
+    // The third waits at the door: it was never parsed, and the bulkhead never saw it.
+    const third = order(base, ACME, 'cap-3');
+    await until(() => ingress.queuedOf('critical') === 1, 'the third checkout to wait at the door');
+    expect(ingress.inFlightByPriority.critical).toBe(2);
+    expect(started.service.policies.inventoryBulkhead.inFlight).toBe(0);
+    // A read is not queued behind the waiting checkout, nor shed while the event loop has CPU to spare.
+    expect((await call(base, 'GET', '/api/v1/products', { key: ACME })).status).toBe(200);
+
+    providerClock.advance(1_000);
+    await until(() => started.service.provider!.attempts === 3, 'the third charge');
+    providerClock.advance(1_000);
+    expect((await Promise.all([...held, third])).map((a) => a.status)).toEqual([201, 201, 201]);
+    expect(ingress.queuedOf('critical')).toBe(0);
+  });
+});
+
 describe('per-tenant rate limits by plan', () => {
   it('gives the free plan fewer requests than pro, with RateLimit headers and Retry-After', async () => {
     const { base } = await start({ freeRequestsPerMinute: 20, proRequestsPerMinute: 200 });

@@ -3,7 +3,8 @@
  *
  * - cost: 100 `tryAcquire` + `success` pairs per iteration on a limiter of 64 that is nearly full (a mix of the three
  *   classes, so both the admitting and the refusing paths run), nested shares vs partitions vs partitions per
- *   tenant (8 tenants); three alternating rounds, ratios of the median time per iteration.
+ *   tenant (8 tenants), and per tenant with the critical class capped (`maxInFlight`, as RetailFlow's front door);
+ *   three alternating rounds, ratios of the median time per iteration.
  * - what each admits: a deterministic simulation on a `ManualClock` (no wall time): a limit of 100, every call
  *   holds its permit for 5 ticks, each tick a burst of 40 sheddable calls arrives (a flood) ahead of 4 default and 8
  *   critical ones, for 2,000 ticks, no queue. The share of critical calls admitted, and for tenants the share of a quiet tenant's calls
@@ -33,6 +34,14 @@ const PARTITIONED: Partial<ConcurrencyLimiterOptions> = {
 };
 const PER_TENANT: Partial<ConcurrencyLimiterOptions> = {
   partitions: { classes: { critical: 0.5, default: 0.2, sheddable: 0.3 }, tenants: true },
+};
+/** RetailFlow's front door: per tenant, and critical calls capped (`maxInFlight`) below what the limit allows. */
+const PER_TENANT_CAPPED: Partial<ConcurrencyLimiterOptions> = {
+  partitions: {
+    classes: { critical: 0.5, default: 0.2, sheddable: 0.3 },
+    tenants: true,
+    maxInFlight: { critical: 12 },
+  },
 };
 
 const CLASSES: readonly Priority[] = ['sheddable', 'sheddable', 'default', 'critical'];
@@ -97,6 +106,11 @@ export async function run(): Promise<{ results: BenchResult[]; ratios: Record<st
         batch: BATCH,
         fn: churn(limiter(PER_TENANT, 64), 8),
       },
+      {
+        name: 'per tenant (8), critical capped at 12: 100 acquire/release',
+        batch: BATCH,
+        fn: churn(limiter(PER_TENANT_CAPPED, 64), 8),
+      },
     ],
     3,
     250,
@@ -128,6 +142,9 @@ export async function run(): Promise<{ results: BenchResult[]; ratios: Record<st
         row(results, 'partitions: 100 acquire/release, nearly full').medianNs / nested,
       partitions_per_tenant_cost_vs_nested:
         row(results, 'partitions per tenant (8): 100 acquire/release, nearly full').medianNs / nested,
+      critical_capped_cost_vs_per_tenant:
+        row(results, 'per tenant (8), critical capped at 12: 100 acquire/release').medianNs /
+        row(results, 'partitions per tenant (8): 100 acquire/release, nearly full').medianNs,
       critical_admitted_nested: nestedCritical!,
       critical_admitted_partitioned: partitionedCritical!,
       quiet_tenant_admitted_nested: nestedQuiet!,

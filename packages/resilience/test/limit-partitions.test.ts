@@ -195,3 +195,79 @@ describe('ConcurrencyLimiter partitions (tenants)', () => {
     expect(take(limiter, 10, 'critical', 'second')).toHaveLength(5);
   });
 });
+
+describe('ConcurrencyLimiter partitions (maxInFlight: a class admitted only as fast as it completes)', () => {
+  const queue = { maxSize: 10, targetMs: 5, intervalMs: 100 };
+
+  it('holds a class at its cap however much room the limit has, without holding the other classes back', () => {
+    const { limiter } = setup(100, {
+      partitions: { classes: { critical: 0.5 }, maxInFlight: { critical: 3 } },
+    });
+    expect(take(limiter, 5, 'critical')).toHaveLength(3);
+    expect(take(limiter, 5, 'sheddable')).toHaveLength(5);
+    expect(limiter.inFlightByPriority).toEqual({ critical: 3, default: 0, sheddable: 5 });
+  });
+
+  it('queues the calls over the cap and lets the next in when one of the class ends', async () => {
+    const { limiter } = setup(100, {
+      queue,
+      partitions: { classes: { critical: 0.5 }, maxInFlight: { critical: 2 } },
+    });
+    const running = take(limiter, 2, 'critical');
+    const next = settle(limiter.acquire('critical'));
+    const after = settle(limiter.acquire('critical'));
+    expect(limiter.queuedOf('critical')).toBe(2);
+    // A read arriving while checkouts wait at their cap is not queued behind them.
+    const read = await settle(limiter.acquire('sheddable'));
+    expect(read.value?.priority).toBe('sheddable');
+    expect(limiter.queuedOf('sheddable')).toBe(0);
+    running[0]!.success();
+    expect((await next).value?.priority).toBe('critical');
+    expect(limiter.queuedOf('critical')).toBe(1);
+    expect(limiter.inFlightByPriority.critical).toBe(2);
+    running[1]!.success();
+    expect((await after).value?.priority).toBe('critical');
+    expect(limiter.queuedOf('critical')).toBe(0);
+  });
+
+  it('sheds a call that waited past the queue interval at its cap', async () => {
+    const { clock, limiter } = setup(100, {
+      queue,
+      partitions: { classes: { critical: 0.5 }, maxInFlight: { critical: 1 } },
+    });
+    take(limiter, 1, 'critical');
+    const waiting = settle(limiter.acquire('critical'));
+    clock.advance(100);
+    const { error } = await waiting;
+    expect(isLoadShedError(error)).toBe(true);
+    expect(limiter.queuedOf('critical')).toBe(0);
+  });
+
+  it('with tenants, hands a freed place of the class to the waiting tenant that holds the fewest', async () => {
+    const { limiter } = setup(100, {
+      queue,
+      partitions: { classes: { critical: 0.5 }, tenants: true, maxInFlight: { critical: 2 } },
+    });
+    const flood = take(limiter, 2, 'critical', 'acme');
+    const acmeWaits = settle(limiter.acquire('critical', 'acme'));
+    const globexWaits = settle(limiter.acquire('critical', 'globex'));
+    flood[0]!.success();
+    expect((await globexWaits).value?.priority).toBe('critical');
+    expect(limiter.queuedOf('critical')).toBe(1);
+    flood[1]!.success();
+    expect((await acmeWaits).value?.priority).toBe('critical');
+  });
+
+  it('rejects a cap that is not a whole number of at least 1, or of an unknown class', () => {
+    expect(() => setup(10, { partitions: { maxInFlight: { critical: 0 } } })).toThrow(
+      /partitions.maxInFlight.critical/,
+    );
+    expect(() => setup(10, { partitions: { maxInFlight: { critical: 2.5 } } })).toThrow(
+      /partitions.maxInFlight.critical/,
+    );
+    expect(() => setup(10, { partitions: { maxInFlight: { urgent: 2 } as never } })).toThrow(
+      /Expected `partitions.maxInFlight` to be keys among 'critical', 'default', 'sheddable'/,
+    );
+    expect(() => new ConcurrencyLimiter({ queue: false }).queuedOf('urgent' as never)).toThrow(/priority/);
+  });
+});

@@ -42,6 +42,18 @@ interface GuardedRoute {
   readonly slo: RouteSlo | undefined;
 }
 
+/** Bodies up to this size are drained after a refusal rather than the connection closed. */
+const DRAINED_BODY_BYTES = 16 * 1024;
+
+/** Whether the request has no body or a declared one small enough to drain (no `Transfer-Encoding`). */
+function smallBody(req: IncomingMessage): boolean {
+  if (req.headers['transfer-encoding'] !== undefined) return false;
+  const length = req.headers['content-length'];
+  if (length === undefined) return true;
+  const bytes = Number(length);
+  return Number.isInteger(bytes) && bytes >= 0 && bytes <= DRAINED_BODY_BYTES;
+}
+
 function matched(method: string | undefined, url: string | undefined): MatchedRoute | undefined {
   if (method === undefined || url === undefined) return undefined;
   if (!url.startsWith(API_PREFIX)) return undefined;
@@ -148,10 +160,10 @@ export function frontDoor(app: RequestListener, options: FrontDoorOptions): Requ
       res.setHeader('Content-Type', options.contentType);
       res.setHeader('X-Content-Type-Options', 'nosniff');
       res.setHeader('Cache-Control', 'no-store');
-      // The body was never read: close the connection rather than leave it to drain a slow or huge upload.
-      if (req.headers['content-length'] !== undefined || req.headers['transfer-encoding'] !== undefined) {
-        res.setHeader('Connection', 'close');
-      }
+      // The body was never read. A small one (a checkout's) is dropped by node:http once the answer ends and the
+      // connection kept: a refusal that closed it would cost the client a new connection and the process a new
+      // socket, more than the refusal itself. One of unknown or large size is not drained: close the connection.
+      if (!smallBody(req)) res.setHeader('Connection', 'close');
       res.end(body);
     };
     next();

@@ -202,7 +202,8 @@ export function problemBody(
  *   failing open when Redis is unreachable (a limiter outage must not become a checkout outage);
  * - catalog: a {@link TtlCache} (single-flight misses, 5 s TTL, stale for 5 min when the store fails);
  * - inventory: a {@link BulkheadPolicy} (4 in flight and 2 queued for at most 20 ms by default), whose
- *   saturation sheds catalog reads first at ingress ({@link SaturationSignal});
+ *   saturation sheds catalog reads first at ingress ({@link SaturationSignal}); ingress admits checkouts only up to
+ *   twice its places (`INGRESS_CRITICAL_LIMIT`), the rest wait at the door, and reads are shed while they do;
  * - payments: retry (3 attempts, exponential backoff with full jitter, a shared {@link RetryBudget}) → circuit
  *   breaker (5 consecutive failures, half-open after 10 s) → per-attempt timeout → client-side throttle of each
  *   attempt (the SRE book's adaptive throttling, `PAYMENT_THROTTLE_K`), under the request's deadline;
@@ -255,6 +256,19 @@ export async function createPolicies(options: {
       inventoryBulkhead.maxQueued === 0 ? 0 : inventoryBulkhead.queued / inventoryBulkhead.maxQueued,
     ...(loop ? { onlyWhile: () => loop.underPressure } : {}),
   });
+  const criticalLimit =
+    config.ingressCriticalLimit > 0
+      ? config.ingressCriticalLimit
+      : 2 * (config.inventoryConcurrency + config.inventoryQueue);
+  // Checkouts waiting at the door for the bulkhead (held at `criticalLimit`) are critical work arriving faster than
+  // it completes: reads (and, as for the bulkhead's queue, other API calls) are shed while any wait and the loop is
+  // saturated, so the CPU goes to the checkouts. Checkouts themselves are never refused by this signal: they wait.
+  const door: { limiter?: ConcurrencyLimiter } = {};
+  const waiting = new SaturationSignal({
+    saturation: () => ((door.limiter?.queuedOf('critical') ?? 0) > 0 ? 1 : 0),
+    shedCriticalWhenFull: false,
+    ...(loop ? { onlyWhile: () => loop.underPressure } : {}),
+  });
   const ingressLimiter = new ConcurrencyLimiter({
     name: 'ingress',
     clock,
@@ -277,9 +291,19 @@ export async function createPolicies(options: {
     // Guaranteed shares, not nested caps: checkouts keep half the limit however many reads arrive, other API
     // calls a fifth, reads the rest; what a class leaves unused the others borrow. Each tenant's share of a class
     // is an equal split among the tenants active now, so one tenant's flood borrows only what nobody else uses.
-    partitions: { classes: { critical: 0.5, default: 0.2, sheddable: 0.3 }, tenants: true },
-    admission: loop && config.eventLoopShedding ? allAdmit(checkoutPressure, loop) : checkoutPressure,
+    // Checkouts are admitted only as fast as the inventory bulkhead completes them: past the cap they wait here,
+    // where waiting costs nothing, rather than being parsed and validated to wait or be refused at the bulkhead.
+    partitions: {
+      classes: { critical: 0.5, default: 0.2, sheddable: 0.3 },
+      tenants: true,
+      maxInFlight: { critical: criticalLimit },
+    },
+    admission:
+      loop && config.eventLoopShedding
+        ? allAdmit(checkoutPressure, waiting, loop)
+        : allAdmit(checkoutPressure, waiting),
   });
+  door.limiter = ingressLimiter;
   const ingress =
     config.loadShedding === 'ballast' ? ingressLimiter : await baselineGate(config.loadShedding);
   const refusal = (_priority: RequestPriority) =>

@@ -76,6 +76,11 @@ export class CoDelQueue<P> {
     return this.#size;
   }
 
+  /** Calls of `priority` waiting. */
+  sizeOf(priority: Priority): number {
+    return this.#queues[priority].length;
+  }
+
   /** Capacity was freed with nobody waiting: there is no standing queue. */
   idle(): void {
     this.#dropFrom = undefined;

@@ -41,6 +41,21 @@ export interface LimiterPartitions {
    * @default false
    */
   readonly tenants?: boolean;
+  /**
+   * Most calls of a class holding permits at once, whatever the limit and the reservations (a whole number, at least
+   * 1). Over it, calls of the class wait in the queue (and are shed from it as any waiting call is) until a call of
+   * the class ends; other classes are not held back. For a class whose calls all end at one resource with a fixed
+   * number of slots (checkouts at an inventory bulkhead), size it from that resource: calls are then let in only as
+   * fast as the resource completes them and wait at the door, where waiting costs nothing, instead of being parsed,
+   * authenticated and validated only to queue or be refused inside. A class left out has no cap of its own.
+   * @default none
+   * @example
+   * ```ts
+   * // 4 slots and 2 queued at the bulkhead, as many again on their way to it or past it (the payment round trip)
+   * const partitions = { classes: { critical: 0.5, sheddable: 0.3 }, maxInFlight: { critical: 12 } };
+   * ```
+   */
+  readonly maxInFlight?: Partial<Readonly<Record<Priority, number>>>;
 }
 
 /** The CoDel-style queue in front of a {@link ConcurrencyLimiter}. */
@@ -196,6 +211,8 @@ export class ConcurrencyLimiter extends EventedPolicy implements ConcurrencyLimi
   readonly #byTenant: Map<string | undefined, TenantCount> | undefined;
   /** Partitioned by tenant: how many tenants have calls running or waiting in each class. */
   readonly #activeTenants: Record<Priority, number> = { critical: 0, default: 0, sheddable: 0 };
+  /** Partitioned mode: the most calls of each class in flight (`partitions.maxInFlight`; infinite when not set). */
+  readonly #caps: Readonly<Record<Priority, number>>;
 
   constructor(options: ConcurrencyLimiterOptions = {}) {
     super(policyName(options.name, 'concurrency-limiter'));
@@ -216,6 +233,7 @@ export class ConcurrencyLimiter extends EventedPolicy implements ConcurrencyLimi
     const tenants: unknown = options.partitions?.tenants ?? false;
     if (typeof tenants !== 'boolean') throw invalidOption('partitions.tenants', 'a boolean', tenants);
     this.#byTenant = tenants ? new Map() : undefined;
+    this.#caps = caps(options.partitions?.maxInFlight);
     const sheddable = checkNumber('shares.sheddable', options.shares?.sheddable, 0.5, { above: 0, max: 1 });
     const dflt = checkNumber('shares.default', options.shares?.default, 0.9, { min: sheddable, max: 1 });
     this.#shares = { critical: 1, default: dflt, sheddable };
@@ -270,6 +288,20 @@ export class ConcurrencyLimiter extends EventedPolicy implements ConcurrencyLimi
   }
 
   /**
+   * Calls of `priority` waiting in the queue: e.g. critical calls held at a class's `maxInFlight`, a sign that
+   * critical work arrives faster than it completes (an admission signal may shed cheaper work while there are any).
+   *
+   * @example
+   * ```ts
+   * const checkoutsWaiting = () => ingress.queuedOf('critical') > 0;
+   * ```
+   */
+  queuedOf(priority: Priority): number {
+    this.#checkPriority(priority);
+    return this.#queue.sizeOf(priority);
+  }
+
+  /**
    * Whether a call of `priority` would pass the admission signal now (no permit is taken, nothing is emitted): a
    * front door asks it before spending anything on a request (authentication, parsing) it would refuse anyway.
    */
@@ -318,15 +350,24 @@ export class ConcurrencyLimiter extends EventedPolicy implements ConcurrencyLimi
   }
 
   #acquireAdmitted(priority: Priority, tenant?: string): Promise<LimiterPermit> {
-    if (this.#queue.size === 0 && this.#hasRoom(priority, tenant)) {
-      return Promise.resolve(this.#admit(priority, tenant));
-    }
+    if (this.#runsNow(priority, tenant)) return Promise.resolve(this.#admit(priority, tenant));
     return this.#queue.enqueue(priority, tenant);
+  }
+
+  /**
+   * Whether a new call may take a permit without queueing: nobody waits ahead of it and it has room. Partitioned,
+   * only its own class counts as ahead (the queue would admit it past other classes' waiters anyway: a class held
+   * at its `maxInFlight` or over its reservation does not hold the others back).
+   */
+  #runsNow(priority: Priority, tenant: string | undefined): boolean {
+    const ahead = this.#reserve === undefined ? this.#queue.size : this.#queue.sizeOf(priority);
+    return ahead === 0 && this.#hasRoom(priority, tenant);
   }
 
   /** Whether a call of `priority` for `tenant` may run now. */
   #hasRoom(priority: Priority, tenant: string | undefined): boolean {
     if (this.#reserve === undefined) return this.#inFlight < this.#thresholds[priority];
+    if (this.#byPriority[priority] >= this.#caps[priority]) return false;
     // Unused capacity is borrowed by anyone; once the limit is full, only reservations admit.
     if (this.#inFlight < this.#limit) return true;
     const byTenant = this.#byTenant;
@@ -376,10 +417,9 @@ export class ConcurrencyLimiter extends EventedPolicy implements ConcurrencyLimi
   async execute<T>(fn: () => T | Promise<T>, priority: Priority = 'default', tenant?: string): Promise<T> {
     if (!PRIORITIES.includes(priority)) this.#checkPriority(priority);
     if (!this.#admitted(priority)) throw this.#shed(priority, 'pressure');
-    const permit =
-      this.#queue.size === 0 && this.#hasRoom(priority, tenant)
-        ? this.#admit(priority, tenant)
-        : await this.#acquireAdmitted(priority, tenant);
+    const permit = this.#runsNow(priority, tenant)
+      ? this.#admit(priority, tenant)
+      : await this.#acquireAdmitted(priority, tenant);
     try {
       const value = await fn();
       this.#release(permit as Permit, undefined, false);
@@ -403,7 +443,7 @@ export class ConcurrencyLimiter extends EventedPolicy implements ConcurrencyLimi
   readonly #gate: Gate = {
     enter: () => {
       if (!this.#admitted('default')) throw this.#shed('default', 'pressure');
-      return this.#queue.size === 0 && this.#hasRoom('default', undefined)
+      return this.#runsNow('default', undefined)
         ? this.#admit('default', undefined)
         : this.#acquireAdmitted('default');
     },
@@ -518,6 +558,31 @@ const DEFAULT_RESERVATIONS: Readonly<Record<Priority, number>> = {
   default: 0.3,
   sheddable: 0.2,
 };
+
+const NO_CAPS: Readonly<Record<Priority, number>> = {
+  critical: Number.POSITIVE_INFINITY,
+  default: Number.POSITIVE_INFINITY,
+  sheddable: Number.POSITIVE_INFINITY,
+};
+
+/** The per-class caps of `partitions.maxInFlight`, checked: whole numbers of at least 1; infinite when left out. */
+function caps(maxInFlight: LimiterPartitions['maxInFlight']): Readonly<Record<Priority, number>> {
+  if (maxInFlight === undefined) return NO_CAPS;
+  if (typeof maxInFlight !== 'object' || maxInFlight === null) {
+    throw invalidOption('partitions.maxInFlight', 'an object of counts per priority class', maxInFlight);
+  }
+  for (const key of Object.keys(maxInFlight)) {
+    if (!PRIORITIES.includes(key)) {
+      throw invalidOption('partitions.maxInFlight', "keys among 'critical', 'default', 'sheddable'", key);
+    }
+  }
+  const cap = (priority: Priority) =>
+    checkNumber(`partitions.maxInFlight.${priority}`, maxInFlight[priority], Number.POSITIVE_INFINITY, {
+      integer: true,
+      min: 1,
+    });
+  return { critical: cap('critical'), default: cap('default'), sheddable: cap('sheddable') };
+}
 
 /** The class reservations of `partitions`, checked: each in [0, 1], together at most 1. */
 function reservations(partitions: LimiterPartitions): Readonly<Record<Priority, number>> {
