@@ -63,8 +63,10 @@ export const GOAL_RULES: Readonly<Record<string, GoalRule>> = {
       "not met by the current shedding: admitted checkout p99 at 4x 1.7 s against 42 ms unloaded (0.95 s against 74 ms with the per-statement build, whose 4x offered 1.8x less load; pinned medians of 6 runs each, 2026-12-07); needs the bulkhead-sized critical partition above; reported, not gating",
   },
   // Met since a tenant's checkouts beyond its share are refused at the door: 95-100% in 4 pinned runs of the tenant
-  // flood (median 98%), 96-100% unpinned (2026-12-07, proof/fairness-2026-12-07/). A quick run judges the median of
-  // two 2 s steps of 64-84 checkouts each, where one burst of the quiet tenant's own 429s moves a run by ~5%.
+  // flood (median 98%), 96-100% unpinned, 96-100% in the quick overload sections (2026-12-07,
+  // proof/fairness-2026-12-07/). A quick run judges the median of two 2 s steps of 64-84 checkouts each, where one
+  // burst of the quiet tenant's own 429s moves a run by ~5%. A run whose core another process takes is not covered
+  // (39% in one overlapped by a test run).
   'overload.tenantFairness': { tolerance: 0.05 },
   // A detection time and a recovery time that move with the machine's load, far inside their goals when met.
   'faults.pageWithinDetection': { tolerance: 0.1 },
