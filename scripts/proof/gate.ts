@@ -61,11 +61,12 @@ export const GOAL_RULES: Readonly<Record<string, GoalRule>> = {
     waived:
       "not met: admitted checkout p99 at 4x 389 ms (307-586 ms) against 34 ms unloaded since checkouts wait at the door for one of twice the inventory bulkhead's places (1,341 ms, 384-1,864 ms, before; pinned medians of 6 runs each, 2026-12-07, proof/overload-quick-2026-12-07-cap/); what remains is the door's queue (up to 100 ms) and a process busy answering ~1,000-1,500 refusals a second; reported, not gating",
   },
-  'overload.tenantFairness': {
-    tolerance: 0.05,
-    waived:
-      "not yet shown met in CI: 94-100% on a quiet machine (2026-12-07); 48-100% (median 80%) in 6 pinned runs with one statement per command, 62-100% (median 95%) with the per-statement build in the same lock sessions (a shared machine); 48-55% in two clean-clone CI runs of 2026-12-06 (the flood's checkouts take the CPU the quiet tenant's need; a share of slots does not bound a share of CPU); reported, not gating",
-  },
+  // Met since a tenant's checkouts beyond its share are refused at the door: 95-100% in 4 pinned runs of the tenant
+  // flood (median 98%), 96-100% unpinned, 96-100% in the quick overload sections (2026-12-07,
+  // proof/fairness-2026-12-07/). A quick run judges the median of two 2 s steps of 64-84 checkouts each, where one
+  // burst of the quiet tenant's own 429s moves a run by ~5%. A run whose core another process takes is not covered
+  // (39% in one overlapped by a test run).
+  'overload.tenantFairness': { tolerance: 0.05 },
   // A detection time and a recovery time that move with the machine's load, far inside their goals when met.
   'faults.pageWithinDetection': { tolerance: 0.1 },
   // The quick run sees a few dozen failed checkouts, so its p99 is their slowest: one that waited out its payment

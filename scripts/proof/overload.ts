@@ -205,6 +205,57 @@ interface OneRun {
   readonly figures: OverloadRunFigures;
 }
 
+/** What the closed-loop ramp and each class alone found on a service without shedding. */
+interface Capacity {
+  readonly ramp: RampPoint[];
+  readonly capacityRps: number;
+  readonly kneeConnections: number;
+  readonly perClass: OverloadResult['perClass'];
+}
+
+/**
+ * Capacity of `service` (started without shedding): the closed-loop ramp, then checkouts alone and reads alone at the
+ * knee. The tenant-flood runner (`tenant-flood.ts`) measures its rates the same way.
+ */
+export async function measureCapacity(
+  opts: Pick<OverloadOptions, 'warmSec' | 'rampConnections' | 'rampSec' | 'log'>,
+  service: ServiceProcess,
+): Promise<Capacity> {
+  // Warm the JIT and the caches before measuring anything.
+  await warm(service.url, opts.warmSec);
+  const ramp: RampPoint[] = [];
+  for (const connections of opts.rampConnections) {
+    const r = await runClosedLoop(service.url, connections, opts.rampSec);
+    const answered = Object.values(r.statuses).reduce((a, b) => a + b, 0);
+    const refused = (r.statuses['503'] ?? 0) + (r.statuses['429'] ?? 0) + (r.statuses.error ?? 0);
+    const refusedShare = answered === 0 ? 1 : refused / answered;
+    ramp.push({ connections, goodputRps: r.goodputRps, p99: r.p99, refusedShare, counts: refusedShare <= REFUSED_AT_MOST });
+    opts.log(
+      `  ramp ${connections} connections: goodput ${r.goodputRps.toFixed(0)}/s, p99 ${r.p99.toFixed(1)} ms, ` +
+        `refused ${(refusedShare * 100).toFixed(1)}%${refusedShare <= REFUSED_AT_MOST ? '' : ' (past capacity: not counted)'}`,
+    );
+  }
+  const counted = ramp.filter((p) => p.counts);
+  if (counted.length === 0) opts.log('  no ramp point answered 99% of its requests: capacity is the best goodput of the ramp');
+  const capacityRps = Math.max(...(counted.length > 0 ? counted : ramp).map((p) => p.goodputRps));
+  const kneeConnections = ramp.find((p) => p.goodputRps >= 0.95 * capacityRps)?.connections ?? 0;
+  // Each class alone at the knee, on the same service: what a checkout costs, in reads.
+  const connections = Math.max(1, kneeConnections);
+  const checkouts = await runClosedLoop(service.url, connections, opts.rampSec, 1000, 'checkouts');
+  const reads = await runClosedLoop(service.url, connections, opts.rampSec, 1000, 'reads');
+  const perClass: OverloadResult['perClass'] = {
+    checkoutsRps: checkouts.goodputRps,
+    readsRps: reads.goodputRps,
+    checkoutCostInReads: checkouts.goodputRps > 0 ? reads.goodputRps / checkouts.goodputRps : Number.NaN,
+  };
+  opts.log(
+    `  alone at ${connections} connections: ${perClass.checkoutsRps.toFixed(0)} checkouts/s, ` +
+      `${perClass.readsRps.toFixed(0)} reads/s (a checkout costs ${perClass.checkoutCostInReads.toFixed(1)} reads)`,
+  );
+  opts.log(`  capacity ${capacityRps.toFixed(0)} req/s (knee at ${kneeConnections} connections)`);
+  return { ramp, capacityRps, kneeConnections, perClass };
+}
+
 async function overloadRun(opts: OverloadOptions, pinned: boolean, pin: (service: ServiceProcess) => Promise<void>): Promise<OneRun> {
   // One tenant sends every checkout of this mix: its share of the ingress and of the bulkhead would be the limit
   // measured, not shedding. Fairness between tenants is the hostile section's noisy-neighbour scenario.
@@ -217,45 +268,13 @@ async function overloadRun(opts: OverloadOptions, pinned: boolean, pin: (service
     );
   // Capacity is the service's own, without any shedding in the way.
   let service = await start('none');
-  const ramp: RampPoint[] = [];
-  let capacityRps = 0;
-  let kneeConnections = 0;
-  let perClass: OverloadResult['perClass'] = { checkoutsRps: 0, readsRps: 0, checkoutCostInReads: Number.NaN };
+  let measured: Capacity;
   try {
-    // Warm the JIT and the caches before measuring anything.
-    await warm(service.url, opts.warmSec);
-    for (const connections of opts.rampConnections) {
-      const r = await runClosedLoop(service.url, connections, opts.rampSec);
-      const answered = Object.values(r.statuses).reduce((a, b) => a + b, 0);
-      const refused = (r.statuses['503'] ?? 0) + (r.statuses['429'] ?? 0) + (r.statuses.error ?? 0);
-      const refusedShare = answered === 0 ? 1 : refused / answered;
-      ramp.push({ connections, goodputRps: r.goodputRps, p99: r.p99, refusedShare, counts: refusedShare <= REFUSED_AT_MOST });
-      opts.log(
-        `  ramp ${connections} connections: goodput ${r.goodputRps.toFixed(0)}/s, p99 ${r.p99.toFixed(1)} ms, ` +
-          `refused ${(refusedShare * 100).toFixed(1)}%${refusedShare <= REFUSED_AT_MOST ? '' : ' (past capacity: not counted)'}`,
-      );
-    }
-    const counted = ramp.filter((p) => p.counts);
-    if (counted.length === 0) opts.log('  no ramp point answered 99% of its requests: capacity is the best goodput of the ramp');
-    capacityRps = Math.max(...(counted.length > 0 ? counted : ramp).map((p) => p.goodputRps));
-    kneeConnections = ramp.find((p) => p.goodputRps >= 0.95 * capacityRps)?.connections ?? 0;
-    // Each class alone at the knee, on the same service: what a checkout costs, in reads.
-    const connections = Math.max(1, kneeConnections);
-    const checkouts = await runClosedLoop(service.url, connections, opts.rampSec, 1000, 'checkouts');
-    const reads = await runClosedLoop(service.url, connections, opts.rampSec, 1000, 'reads');
-    perClass = {
-      checkoutsRps: checkouts.goodputRps,
-      readsRps: reads.goodputRps,
-      checkoutCostInReads: checkouts.goodputRps > 0 ? reads.goodputRps / checkouts.goodputRps : Number.NaN,
-    };
+    measured = await measureCapacity(opts, service);
   } finally {
     await service.stop();
   }
-  opts.log(
-    `  alone at ${Math.max(1, kneeConnections)} connections: ${perClass.checkoutsRps.toFixed(0)} checkouts/s, ` +
-      `${perClass.readsRps.toFixed(0)} reads/s (a checkout costs ${perClass.checkoutCostInReads.toFixed(1)} reads)`,
-  );
-  opts.log(`  capacity ${capacityRps.toFixed(0)} req/s (knee at ${kneeConnections} connections)`);
+  const { ramp, capacityRps, kneeConnections, perClass } = measured;
 
   const points: OverloadPoint[] = [];
   let unloadedP99 = Number.NaN;
@@ -307,7 +326,7 @@ async function overloadRun(opts: OverloadOptions, pinned: boolean, pin: (service
       await service.stop();
     }
   }
-  const fairness = await tenantFlood(opts, perClass.checkoutsRps, pin);
+  const fairness = (await tenantFlood(opts, perClass.checkoutsRps, pin))?.fairness ?? Number.NaN;
   const ballastTop = points.find((p) => p.mode === 'ballast' && p.multiple === top);
   const weighted = (p: OverloadPoint | undefined) =>
     p === undefined || !(perClass.checkoutsRps > 0) || !(perClass.readsRps > 0)
@@ -339,43 +358,100 @@ async function overloadRun(opts: OverloadOptions, pinned: boolean, pin: (service
   return { ramp, capacityRps, kneeConnections, unloadedP99, perClass, points, figures };
 }
 
+/** What one side of the tenant flood saw: goodput, answers by status, admitted latencies. */
+export interface FloodSide {
+  readonly goodRps: number;
+  readonly sent: number;
+  readonly statuses: Readonly<Record<string, number>>;
+  /** 2xx answered after the goodput deadline (1 s). */
+  readonly late: number;
+  readonly p50: number;
+  readonly p99: number;
+}
+
+/** The tenant flood's figure and what it was made of (for diagnosis: where the quiet tenant's checkouts went). */
+export interface TenantFloodResult {
+  /** The quiet tenant's goodput while another floods, over its goodput alone. */
+  readonly fairness: number;
+  readonly quietRate: number;
+  readonly floodRate: number;
+  readonly alone: FloodSide;
+  readonly quietDuringFlood: FloodSide;
+  readonly flood: FloodSide;
+  /** Which policy refused what during the flood step (`ballast_policy_rejections_total` growth). */
+  readonly refusedBy: string;
+}
+
+function side(r: RunResult): FloodSide {
+  const c = r.classes.critical;
+  return {
+    goodRps: c.good / r.durationSec,
+    sent: c.sent,
+    statuses: c.statuses,
+    late: c.ok - c.good,
+    p50: percentile(c.admittedLatencies, 50),
+    p99: percentile(c.admittedLatencies, 99),
+  };
+}
+
 /**
  * Fairness between tenants: a tenant within its plan (globex) sends checkouts at a fifth of what the service serves
  * of them alone, first alone, then while another tenant (acme) floods checkouts at four times that capacity, on
  * Ballast with RetailFlow's default per-tenant shares. Answers the quiet tenant's goodput with the flood over its
- * goodput alone.
+ * goodput alone, with what each side saw.
  */
-async function tenantFlood(
-  opts: OverloadOptions,
+export async function tenantFlood(
+  opts: Pick<OverloadOptions, 'env' | 'warmSec' | 'stepSec' | 'log'>,
   checkoutsAloneRps: number,
   pin: (service: ServiceProcess) => Promise<void>,
-): Promise<number> {
-  if (!(checkoutsAloneRps > 0)) return Number.NaN;
+): Promise<TenantFloodResult | undefined> {
+  if (!(checkoutsAloneRps > 0)) return undefined;
   const env = { ...opts.env, LOAD_SHEDDING: 'ballast' };
   delete (env as Record<string, string>).TENANT_INVENTORY_SHARE;
   const service = await startService(env, { fresh: true });
   try {
     await pin(service);
     await warm(service.url, opts.warmSec);
+    const quietRate = checkoutsAloneRps / 5;
+    const floodRate = checkoutsAloneRps * 4;
     const quiet = (durationSec: number) =>
       runLoad({
         url: service.url,
         durationSec,
-        rate: checkoutsAloneRps / 5,
+        rate: quietRate,
         connections: 64,
         criticalShare: 1,
         checkoutKey: KEYS.globex,
       });
     const alone = await quiet(opts.stepSec);
-    const [withFlood] = await Promise.all([
+    const before = rejections(await scrape(service.opsUrl).catch(() => []));
+    const [withFlood, flood] = await Promise.all([
       quiet(opts.stepSec),
-      runLoad({ url: service.url, durationSec: opts.stepSec, rate: checkoutsAloneRps * 4, connections: CONNECTIONS, criticalShare: 1 }),
+      runLoad({ url: service.url, durationSec: opts.stepSec, rate: floodRate, connections: CONNECTIONS, criticalShare: 1 }),
     ]);
-    const good = (r: RunResult) => r.classes.critical.good / r.durationSec;
+    const [refused] = await refusedBy(service.opsUrl, before);
+    const result: TenantFloodResult = {
+      fairness: Number.NaN,
+      quietRate,
+      floodRate,
+      alone: side(alone),
+      quietDuringFlood: side(withFlood),
+      flood: side(flood),
+      refusedBy: refused,
+    };
+    const fairness = result.alone.goodRps > 0 ? result.quietDuringFlood.goodRps / result.alone.goodRps : Number.NaN;
+    const show = (s: FloodSide) =>
+      `${s.goodRps.toFixed(1)}/s good of ${s.sent} sent, ${JSON.stringify(s.statuses)}, ${s.late} late, ` +
+      `p50 ${s.p50.toFixed(0)} ms, p99 ${s.p99.toFixed(0)} ms`;
     opts.log(
-      `  tenant flood: the quiet tenant's checkouts ${good(alone).toFixed(1)}/s alone, ${good(withFlood).toFixed(1)}/s while another floods`,
+      `  tenant flood: the quiet tenant's checkouts ${result.alone.goodRps.toFixed(1)}/s alone, ` +
+        `${result.quietDuringFlood.goodRps.toFixed(1)}/s while another floods`,
     );
-    return good(alone) > 0 ? good(withFlood) / good(alone) : Number.NaN;
+    opts.log(`    quiet (${quietRate.toFixed(1)}/s) alone: ${show(result.alone)}`);
+    opts.log(`    quiet during the flood: ${show(result.quietDuringFlood)}`);
+    opts.log(`    flood (${floodRate.toFixed(0)}/s): ${show(result.flood)}`);
+    opts.log(`    refused by ${refused === '' ? 'nothing' : refused}`);
+    return { ...result, fairness };
   } finally {
     await service.stop();
   }

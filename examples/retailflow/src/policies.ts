@@ -47,6 +47,12 @@ export interface ServicePolicies {
   readonly ingress: IngressGate;
   /** The problem body of a request the ingress refused. */
   readonly refusal: (priority: RequestPriority) => unknown;
+  /**
+   * The problem body (a 429) of a request the ingress refused as its tenant's own excess: the tenant already runs as
+   * many calls of the class as its share allows (`tenantCheckout`'s, counted at the door). Unset when the ingress
+   * has no per-tenant limit.
+   */
+  readonly tenantRefusal?: (priority: RequestPriority) => unknown;
   /** Per-tenant rate limiting by plan; runs after authentication. */
   readonly rateLimit: RequestHandler;
   /** Tenant lookups by API key hash: cache + single-flight + stale-on-error (auth survives a store outage). */

@@ -361,6 +361,7 @@ export async function startRetailFlow(
         instrumentation: [...telemetry.middleware, checkoutFailures],
         slo: (which, res) => slos.track(which, res),
         body: policies.refusal,
+        ...(policies.tenantRefusal === undefined ? {} : { tenantLimitBody: policies.tenantRefusal }),
         contentType: PROBLEM_CONTENT_TYPE,
         retryAfterSeconds: 1,
       }),

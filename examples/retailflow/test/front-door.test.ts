@@ -1,4 +1,4 @@
-import http, { type RequestListener } from 'node:http';
+import http, { type RequestListener, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { setErrorHandler } from '@ballast/core';
@@ -240,6 +240,40 @@ describe('frontDoor', () => {
     shedding = false;
     expect((await fetch(`${server.url}/api/v1/products`)).status).toBe(200);
     expect(acquired).toEqual(['critical:acme', 'sheddable:acme']);
+  });
+
+  it("answers a refusal of the tenant's own excess with a 429 and its body, a 503 without one", async () => {
+    let reachedApp = 0;
+    const gate: IngressGate = {
+      acquire: (priority) => Promise.reject(new LoadShedError('tenant-limit', priority, 100)),
+    };
+    const slo: string[] = [];
+    const options = {
+      gate,
+      instrumentation: [],
+      slo: (which: 'checkout' | 'catalog', res: ServerResponse) =>
+        res.once('finish', () => slo.push(`${which}:${res.statusCode}`)),
+      body: () => ({ status: 503 }),
+      contentType: 'application/problem+json',
+    };
+    const app: RequestListener = (_req, res) => {
+      reachedApp++;
+      res.end('ok');
+    };
+    const limited = await serve(
+      frontDoor(app, { ...options, tenantLimitBody: (priority) => ({ status: 429, priority }) }),
+    );
+    close = limited.close;
+    const res = await fetch(`${limited.url}/api/v1/orders`, { method: 'POST', body: '{}' });
+    expect(res.status).toBe(429);
+    expect(res.headers.get('retry-after')).toBe('1');
+    expect(await res.json()).toEqual({ status: 429, priority: 'critical' });
+    await limited.close();
+    const plain = await serve(frontDoor(app, options));
+    close = plain.close;
+    expect((await fetch(`${plain.url}/api/v1/orders`, { method: 'POST', body: '{}' })).status).toBe(503);
+    expect(reachedApp).toBe(0);
+    expect(slo).toEqual(['checkout:429', 'checkout:503']);
   });
 
   it('lets the request through when the admission signal throws, and reports it', async () => {

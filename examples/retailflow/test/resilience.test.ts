@@ -239,6 +239,44 @@ describe('checkouts admitted at the door only as fast as they complete', () => {
   });
 });
 
+describe("a tenant's checkouts beyond its share", () => {
+  it('are refused at the door with a 429, before express and the checkout, while another tenant checks out', async () => {
+    const providerClock = new ManualClock(0);
+    // The defaults: a tenant may run half of the bulkhead's 4 slots and 2 places at once (3 checkouts).
+    const started = await startTestService(
+      {},
+      { provider: { clock: providerClock, knobs: { latencyMs: 1_000 } } },
+    );
+    service = started.service;
+    const base = started.service.url;
+    const held = Array.from({ length: 3 }, (_, i) => order(base, ACME, `share-${i}`));
+    await until(() => started.service.provider!.attempts === 3, 'three charges in flight');
+
+    const over = await order(base, ACME, 'share-over');
+    expect(over.status).toBe(429);
+    expect(over.headers.get('retry-after')).toBe('1');
+    expect(over.body).toMatchObject({ status: 429, title: 'Too many concurrent checkouts' });
+    expect(over.body.type).toMatch(/too-many-concurrent-checkouts$/);
+    // Refused by the ingress limiter's per-tenant limit (counted as the tenant's excess, not as shed load).
+    const metrics = await call<string>(service.opsUrl, 'GET', '/metrics', { key: OPS });
+    expect(metrics.body).toMatch(
+      /ballast_policy_rejections_total\{[^}]*policy="ingress",reason="rate-limited"\} 1/,
+    );
+    expect(metrics.body).not.toMatch(/ballast_load_shed_total\{[^}]*priority="critical"[^}]*\} [1-9]/);
+
+    // Another tenant's checkout is admitted meanwhile.
+    const other = order(base, GLOBEX, 'share-other');
+    await until(() => started.service.provider!.attempts === 4, "the other tenant's charge in flight");
+    providerClock.advance(1_000);
+    expect((await Promise.all([...held, other])).map((a) => a.status)).toEqual([201, 201, 201, 201]);
+    // The share frees as checkouts end.
+    const after = order(base, ACME, 'share-after');
+    await until(() => started.service.provider!.attempts === 5, 'the next charge in flight');
+    providerClock.advance(1_000);
+    expect((await after).status).toBe(201);
+  });
+});
+
 describe('per-tenant rate limits by plan', () => {
   it('gives the free plan fewer requests than pro, with RateLimit headers and Retry-After', async () => {
     const { base } = await start({ freeRequestsPerMinute: 20, proRequestsPerMinute: 200 });

@@ -271,3 +271,80 @@ describe('ConcurrencyLimiter partitions (maxInFlight: a class admitted only as f
     expect(() => new ConcurrencyLimiter({ queue: false }).queuedOf('urgent' as never)).toThrow(/priority/);
   });
 });
+
+describe('ConcurrencyLimiter partitions (tenantLimit)', () => {
+  const limited = {
+    classes: { critical: 0.5, default: 0.3, sheddable: 0.2 },
+    tenants: true,
+    tenantLimit: { critical: 3 },
+  };
+
+  it("refuses a tenant's call beyond its limit at once, while the limit has room and other tenants are served", () => {
+    const { limiter } = setup(100, { partitions: limited });
+    const rejected: string[] = [];
+    limiter.onEvent((event) => {
+      if (event.type === 'rejected') rejected.push(`${event.reason}:${event.priority ?? ''}`);
+    });
+    expect(take(limiter, 10, 'critical', 'flood')).toHaveLength(3);
+    expect(rejected).toEqual(Array(7).fill('rate-limited:critical'));
+    // Another tenant has its own three; other classes have no per-tenant limit.
+    expect(take(limiter, 4, 'critical', 'quiet')).toHaveLength(3);
+    expect(take(limiter, 10, 'sheddable', 'flood')).toHaveLength(10);
+  });
+
+  it('answers acquire with a LoadShedError of detail tenant-limit, never queued, and admits again once a call ends', async () => {
+    const { limiter } = setup(100, {
+      partitions: limited,
+      queue: { maxSize: 10, targetMs: 50, intervalMs: 100 },
+    });
+    const held = await Promise.all([1, 2, 3].map(() => limiter.acquire('critical', 'flood')));
+    const refused = await settle(limiter.acquire('critical', 'flood'));
+    expect(isLoadShedError(refused.error)).toBe(true);
+    expect(refused.error).toMatchObject({
+      detail: 'tenant-limit',
+      reason: 'rate-limited',
+      priority: 'critical',
+    });
+    expect(limiter.queued).toBe(0);
+    await expect(limiter.execute(() => 1, 'critical', 'flood')).rejects.toMatchObject({
+      detail: 'tenant-limit',
+    });
+    held[0]!.success();
+    const again = await settle(limiter.acquire('critical', 'flood'));
+    expect(again.value?.priority).toBe('critical');
+  });
+
+  it("counts a tenant's waiting calls against its limit", async () => {
+    const { limiter } = setup(2, {
+      partitions: limited,
+      queue: { maxSize: 10, targetMs: 50, intervalMs: 100 },
+    });
+    take(limiter, 2, 'sheddable', 'other'); // the limit is full: calls above their split wait
+    take(limiter, 1, 'critical', 'flood'); // its split of the critical reservation (1 of 2... floor(1/1))
+    const waiting = [
+      settle(limiter.acquire('critical', 'flood')),
+      settle(limiter.acquire('critical', 'flood')),
+    ];
+    expect(limiter.queued).toBe(2);
+    const fourth = await settle(limiter.acquire('critical', 'flood'));
+    expect(fourth.error).toMatchObject({ detail: 'tenant-limit' });
+    expect(limiter.queued).toBe(2);
+    void waiting;
+  });
+
+  it('checks its options: only with tenants, integers of at least 1, known classes', () => {
+    expect(() => new ConcurrencyLimiter({ partitions: { tenantLimit: { critical: 3 } } })).toThrow(/tenants/);
+    expect(
+      () => new ConcurrencyLimiter({ partitions: { tenants: true, tenantLimit: { critical: 0 } } }),
+    ).toThrow(/tenantLimit\.critical/);
+    expect(
+      () => new ConcurrencyLimiter({ partitions: { tenants: true, tenantLimit: { critical: 1.5 } } }),
+    ).toThrow(/tenantLimit\.critical/);
+    expect(
+      () =>
+        new ConcurrencyLimiter({
+          partitions: { tenants: true, tenantLimit: { urgent: 1 } as unknown as Record<Priority, number> },
+        }),
+    ).toThrow(/tenantLimit/);
+  });
+});

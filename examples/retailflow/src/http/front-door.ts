@@ -88,6 +88,11 @@ export interface FrontDoorOptions {
   readonly slo: (which: 'checkout' | 'catalog', res: ServerResponse) => void;
   /** The body of a refusal (an RFC 9457 problem); called once per priority class, its JSON is reused. */
   readonly body: (priority: RequestPriority) => unknown;
+  /**
+   * The body of a refusal of a tenant's own excess (the gate's per-tenant limit: a `LoadShedError` of detail
+   * `tenant-limit`), answered 429 with `Retry-After`. Without it, such a refusal is answered as the others (503).
+   */
+  readonly tenantLimitBody?: (priority: RequestPriority) => unknown;
   /** Its media type. */
   readonly contentType: string;
   /** `Retry-After` of a refusal, in seconds. @default 1 */
@@ -170,6 +175,14 @@ export function frontDoor(app: RequestListener, options: FrontDoorOptions): Requ
   };
   const refuse = (req: IncomingMessage, res: ServerResponse, match: GuardedRoute): void =>
     answer(req, res, match, 503, { 'Retry-After': retryAfter }, bodyOf(match.route.priority));
+  const tenantBodies = new Map<RequestPriority, string>();
+  const tenantLimitBody = options.tenantLimitBody;
+  const refuseTenant = (req: IncomingMessage, res: ServerResponse, match: GuardedRoute): void => {
+    const priority = match.route.priority;
+    let body = tenantBodies.get(priority);
+    if (body === undefined) tenantBodies.set(priority, (body = JSON.stringify(tenantLimitBody!(priority))));
+    answer(req, res, match, 429, { 'Retry-After': retryAfter }, body);
+  };
   const gateAdmits = (priority: RequestPriority): boolean => {
     const gate = options.gate;
     if (gate.screen === undefined) return true;
@@ -194,7 +207,8 @@ export function frontDoor(app: RequestListener, options: FrontDoorOptions): Requ
       },
       (error: unknown) => {
         if (isLoadShedError(error)) {
-          refuse(req, res, match);
+          if (error.detail === 'tenant-limit' && tenantLimitBody !== undefined) refuseTenant(req, res, match);
+          else refuse(req, res, match);
           return;
         }
         // A gate that fails must not become an outage: report it and serve the request.

@@ -136,6 +136,13 @@ class ChaosSwitch {
   }
 }
 
+/** The problem a tenant's checkout beyond its share is answered with (by {@link TenantShare} or at the door). */
+const TOO_MANY_CHECKOUTS = {
+  slug: 'too-many-concurrent-checkouts',
+  title: 'Too many concurrent checkouts',
+  detail: 'This tenant has too many checkouts in progress; retry shortly',
+} as const;
+
 /**
  * Counts each tenant's calls in flight and refuses a call beyond `cap` with a 429 problem (`Retry-After: 1`).
  * Entries are dropped when a tenant has nothing in flight, so memory follows the tenants active right now.
@@ -158,10 +165,12 @@ export class TenantShare {
     if (held >= this.#cap) {
       throw new HttpProblem(
         429,
-        'too-many-concurrent-checkouts',
-        'Too many concurrent checkouts',
-        'This tenant has too many checkouts in progress; retry shortly',
-        { headers: { 'Retry-After': '1' } },
+        TOO_MANY_CHECKOUTS.slug,
+        TOO_MANY_CHECKOUTS.title,
+        TOO_MANY_CHECKOUTS.detail,
+        {
+          headers: { 'Retry-After': '1' },
+        },
       );
     }
     this.#inFlight.set(tenantId, held + 1);
@@ -293,10 +302,15 @@ export async function createPolicies(options: {
     // is an equal split among the tenants active now, so one tenant's flood borrows only what nobody else uses.
     // Checkouts are admitted only as fast as the inventory bulkhead completes them: past the cap they wait here,
     // where waiting costs nothing, rather than being parsed and validated to wait or be refused at the bulkhead.
+    // A tenant's checkouts beyond its share of the bulkhead are refused here, at the door, with the 429 the checkout
+    // would answer (TenantShare), for the price of a counter read: a flood of one tenant's checkouts refused by
+    // express (body, validation, the checkout use case) took the CPU the other tenants' checkouts needed, and the
+    // quiet tenant's checkouts then ran past their own share (docs/decisions/partitioned-admission.md).
     partitions: {
       classes: { critical: 0.5, default: 0.2, sheddable: 0.3 },
       tenants: true,
       maxInFlight: { critical: criticalLimit },
+      ...(tenantShare ? { tenantLimit: { critical: tenantShare.cap } } : {}),
     },
     admission:
       loop && config.eventLoopShedding
@@ -309,6 +323,9 @@ export async function createPolicies(options: {
   const refusal = (_priority: RequestPriority) =>
     // Says what the client can act on (retry later), not which internal policy refused or how it classes requests.
     problemBody(503, 'overloaded', 'Service overloaded', 'The service is busy; retry later', {});
+
+  const tenantRefusal = (_priority: RequestPriority) =>
+    problemBody(429, TOO_MANY_CHECKOUTS.slug, TOO_MANY_CHECKOUTS.title, TOO_MANY_CHECKOUTS.detail, {});
 
   let redis: Redis | undefined;
   if (config.redisUrl !== undefined) {
@@ -437,6 +454,7 @@ export async function createPolicies(options: {
   return {
     ingress,
     refusal,
+    ...(config.loadShedding === 'ballast' && tenantShare ? { tenantRefusal } : {}),
     rateLimit,
     tenantLookup: <T>(key: string, load: () => Promise<T>) => tenantCache.get(key, load) as Promise<T>,
     // CATALOG_CACHE=false reads the store every time: what the cache saves is measured, not assumed.

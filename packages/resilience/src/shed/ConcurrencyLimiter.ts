@@ -56,6 +56,20 @@ export interface LimiterPartitions {
    * ```
    */
   readonly maxInFlight?: Partial<Readonly<Record<Priority, number>>>;
+  /**
+   * Most calls of a class one tenant may have running or waiting at once, whatever the limit and the reservations
+   * (integers, at least 1; needs `tenants`): a call beyond it is refused at once, never queued, with a
+   * {@link LoadShedError} of detail `tenant-limit` (reason `rate-limited`). A tenant flooding a class whose work is
+   * bounded per tenant further in (a per-tenant share of a bulkhead, say) is then refused before that work, at the
+   * price of a counter read, instead of after it. A class left out has no per-tenant limit.
+   * @default none
+   * @example
+   * ```ts
+   * // A tenant may run three checkouts at once; its fourth is refused at the door.
+   * new ConcurrencyLimiter({ partitions: { tenants: true, tenantLimit: { critical: 3 } } });
+   * ```
+   */
+  readonly tenantLimit?: Partial<Readonly<Record<Priority, number>>>;
 }
 
 /** The CoDel-style queue in front of a {@link ConcurrencyLimiter}. */
@@ -213,6 +227,8 @@ export class ConcurrencyLimiter extends EventedPolicy implements ConcurrencyLimi
   readonly #activeTenants: Record<Priority, number> = { critical: 0, default: 0, sheddable: 0 };
   /** Partitioned mode: the most calls of each class in flight (`partitions.maxInFlight`; infinite when not set). */
   readonly #caps: Readonly<Record<Priority, number>>;
+  /** Partitioned by tenant: most calls of each class one tenant may have running or waiting (Infinity: no limit). */
+  readonly #tenantLimit: Readonly<Record<Priority, number>>;
 
   constructor(options: ConcurrencyLimiterOptions = {}) {
     super(policyName(options.name, 'concurrency-limiter'));
@@ -234,6 +250,7 @@ export class ConcurrencyLimiter extends EventedPolicy implements ConcurrencyLimi
     if (typeof tenants !== 'boolean') throw invalidOption('partitions.tenants', 'a boolean', tenants);
     this.#byTenant = tenants ? new Map() : undefined;
     this.#caps = caps(options.partitions?.maxInFlight);
+    this.#tenantLimit = tenantLimits(options.partitions?.tenantLimit, tenants);
     const sheddable = checkNumber('shares.sheddable', options.shares?.sheddable, 0.5, { above: 0, max: 1 });
     const dflt = checkNumber('shares.default', options.shares?.default, 0.9, { min: sheddable, max: 1 });
     this.#shares = { critical: 1, default: dflt, sheddable };
@@ -334,6 +351,10 @@ export class ConcurrencyLimiter extends EventedPolicy implements ConcurrencyLimi
    */
   tryAcquire(priority: Priority = 'default', tenant?: string): LimiterPermit | undefined {
     this.#checkPriority(priority);
+    if (this.#overTenantLimit(priority, tenant)) {
+      this.#shed(priority, 'tenant-limit');
+      return undefined;
+    }
     if (this.#hasRoom(priority, tenant) && this.#admitted(priority)) return this.#admit(priority, tenant);
     this.#reject(priority, 'shed');
     return undefined;
@@ -350,6 +371,7 @@ export class ConcurrencyLimiter extends EventedPolicy implements ConcurrencyLimi
   }
 
   #acquireAdmitted(priority: Priority, tenant?: string): Promise<LimiterPermit> {
+    if (this.#overTenantLimit(priority, tenant)) return Promise.reject(this.#shed(priority, 'tenant-limit'));
     if (this.#runsNow(priority, tenant)) return Promise.resolve(this.#admit(priority, tenant));
     return this.#queue.enqueue(priority, tenant);
   }
@@ -378,6 +400,14 @@ export class ConcurrencyLimiter extends EventedPolicy implements ConcurrencyLimi
     const entry = byTenant.get(tenant);
     const active = this.#activeTenants[priority] + ((entry?.activeByClass[priority] ?? 0) > 0 ? 0 : 1);
     return (entry?.byClass[priority] ?? 0) < Math.max(1, Math.floor(reserved / active));
+  }
+
+  /** Whether `tenant` already runs or waits for as many calls of `priority` as `partitions.tenantLimit` allows. */
+  #overTenantLimit(priority: Priority, tenant: string | undefined): boolean {
+    const cap = this.#tenantLimit[priority];
+    if (cap === Infinity) return false;
+    const active = this.#byTenant?.get(tenant)?.activeByClass[priority] ?? 0;
+    return active >= cap;
   }
 
   #tenantEntry(tenant: string | undefined): TenantCount {
@@ -417,6 +447,7 @@ export class ConcurrencyLimiter extends EventedPolicy implements ConcurrencyLimi
   async execute<T>(fn: () => T | Promise<T>, priority: Priority = 'default', tenant?: string): Promise<T> {
     if (!PRIORITIES.includes(priority)) this.#checkPriority(priority);
     if (!this.#admitted(priority)) throw this.#shed(priority, 'pressure');
+    if (this.#overTenantLimit(priority, tenant)) throw this.#shed(priority, 'tenant-limit');
     const permit = this.#runsNow(priority, tenant)
       ? this.#admit(priority, tenant)
       : await this.#acquireAdmitted(priority, tenant);
@@ -582,6 +613,34 @@ function caps(maxInFlight: LimiterPartitions['maxInFlight']): Readonly<Record<Pr
       min: 1,
     });
   return { critical: cap('critical'), default: cap('default'), sheddable: cap('sheddable') };
+}
+
+const NO_TENANT_LIMIT: Readonly<Record<Priority, number>> = {
+  critical: Infinity,
+  default: Infinity,
+  sheddable: Infinity,
+};
+
+/** `partitions.tenantLimit`, checked: integers of at least 1 per class, only with `tenants`; Infinity where unset. */
+function tenantLimits(
+  limits: Partial<Readonly<Record<Priority, number>>> | undefined,
+  tenants: boolean,
+): Readonly<Record<Priority, number>> {
+  if (limits === undefined) return NO_TENANT_LIMIT;
+  if (typeof limits !== 'object' || limits === null) {
+    throw invalidOption('partitions.tenantLimit', 'an object of call counts per priority class', limits);
+  }
+  if (!tenants) throw invalidOption('partitions.tenantLimit', 'only with `partitions.tenants: true`', limits);
+  for (const key of Object.keys(limits)) {
+    if (!PRIORITIES.includes(key)) {
+      throw invalidOption('partitions.tenantLimit', "keys among 'critical', 'default', 'sheddable'", key);
+    }
+  }
+  const of = (priority: Priority): number =>
+    limits[priority] === undefined
+      ? Infinity
+      : checkNumber(`partitions.tenantLimit.${priority}`, limits[priority], 1, { integer: true, min: 1 });
+  return { critical: of('critical'), default: of('default'), sheddable: of('sheddable') };
 }
 
 /** The class reservations of `partitions`, checked: each in [0, 1], together at most 1. */

@@ -8,9 +8,10 @@ const kind = Symbol.for('ballast.LoadShedError');
  * Why a {@link ConcurrencyLimiter} refused a call: `limit` (no room for this priority and no queue), `queue-full`
  * (the queue was full, or a higher-priority call took this call's place in it), `queue-timeout` (the call waited in
  * the queue longer than the CoDel rules allow), `pressure` (the limiter's admission signal, e.g. a saturated event
- * loop, refused this priority).
+ * loop, refused this priority), `tenant-limit` (the call's tenant already runs or waits for as many calls of this
+ * class as `partitions.tenantLimit` allows: the tenant's own excess, not the service's overload).
  */
-export type LoadShedReason = 'limit' | 'queue-full' | 'queue-timeout' | 'pressure';
+export type LoadShedReason = 'limit' | 'queue-full' | 'queue-timeout' | 'pressure' | 'tenant-limit';
 
 /**
  * Thrown (as a rejected promise) when a {@link ConcurrencyLimiter} sheds a call. Branded: test with
@@ -25,8 +26,12 @@ export type LoadShedReason = 'limit' | 'queue-full' | 'queue-timeout' | 'pressur
  */
 export class LoadShedError extends Error {
   override readonly name = 'LoadShedError';
-  /** The refusal reason shared with the other policies: `shed`, or `queue-timeout` for a call dropped from the queue. */
-  readonly reason: 'shed' | 'queue-timeout';
+  /**
+   * The refusal reason shared with the other policies: `shed`, `queue-timeout` for a call dropped from the queue, or
+   * `rate-limited` for a tenant over its `tenantLimit` (a refusal of that tenant's excess, which shed-rate metrics and
+   * alerts on the service's overload do not count).
+   */
+  readonly reason: 'shed' | 'queue-timeout' | 'rate-limited';
   /** Why the call was shed, in detail. */
   readonly detail: LoadShedReason;
   /** The priority class the call asked for. */
@@ -44,7 +49,8 @@ export class LoadShedError extends Error {
     this.detail = detail;
     this.priority = priority;
     this.limit = limit;
-    this.reason = detail === 'queue-timeout' ? 'queue-timeout' : 'shed';
+    this.reason =
+      detail === 'queue-timeout' ? 'queue-timeout' : detail === 'tenant-limit' ? 'rate-limited' : 'shed';
     brand(this, kind);
     markRejected(this);
   }
