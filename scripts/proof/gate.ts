@@ -36,9 +36,10 @@ export interface GateResult {
 export const GOAL_RULES: Readonly<Record<string, GoalRule>> = {
   // Overload goals are medians of the pinned runs (each run judged against its own capacity and baselines); the
   // tolerances cover what repeated runs on this 2-core machine still spread by.
-  // criticalFirst is met since checkouts wait at the door for one of twice the inventory bulkhead's places and reads
-  // are shed while they do: 26% of offered checkouts served at 4x against 12% of reads (27% against 37% before;
-  // pinned medians of 6 runs each, 2026-12-07, proof/overload-quick-2026-12-07-cap/); no waiver, no tolerance.
+  'overload.criticalFirst': {
+    waived:
+      "met in the quick form, not in the full one: since checkouts wait at the door for one of twice the inventory bulkhead's places and reads are shed while they do, the quick section's 2 s steps served 26% of offered checkouts at 4x against 12% of reads (27% against 37% before; pinned medians of 6 runs each, 2026-12-07, proof/overload-quick-2026-12-07-cap/; one run of 8 missed), but the committed full run's 3 s steps served 19-43% of checkouts against 42-66% of reads (3 pinned runs, 2026-12-07): reads are shed only while a checkout waits and the event loop is under pressure, refusing them relieves the loop, and they come back, so over a longer step they take a larger share; needs a door that keeps shedding reads while checkouts still wait without starving reads during a database brownout (docs/decisions/partitioned-admission.md); reported, not gating",
+  },
   'overload.criticalGoodputAt4x': {
     tolerance: 0.05,
     waived:

@@ -1,8 +1,8 @@
 // `npm run proof`: RetailFlow under overload, dependency faults, outages and hostile input, measured against
 // baselines in the same run. Writes proof/report.md, proof/report.html and the SVG charts; prints progress, then,
 // as its last line, one JSON object with every figure.
-//   npm run proof                 full run on real PostgreSQL, Redis and RabbitMQ (under 10 minutes)
-//   npm run proof -- --quick      short steps, for CI (under 2 minutes)
+//   npm run proof                 full run on real PostgreSQL, Redis and RabbitMQ (~17 minutes on 2 cores)
+//   npm run proof -- --quick      short steps, for CI (~9 minutes on 2 cores)
 //   npm run proof -- --embedded   embedded stores; the outage scenario needs real services and is skipped
 //   npm run proof -- --render proof/figures.json   re-render the report of a saved run
 //   npm run proof -- --only hostile,faults         run some sections only

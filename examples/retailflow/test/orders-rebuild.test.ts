@@ -69,10 +69,13 @@ describe('rebuild-projections', () => {
     const path = join(dir, 'cli.db');
     const { repo } = await storeWithOrders(path);
     await repo.close();
+    // The command reads the store the environment configures: this SQLite file, not a PostgreSQL the shell may name.
+    const env: NodeJS.ProcessEnv = { ...process.env, SQLITE_PATH: path };
+    delete env.DATABASE_URL;
     const run = spawnSync(
       process.execPath,
       ['--conditions=@ballast/source', '--import', 'tsx', 'src/data/rebuild-main.ts', '--check'],
-      { cwd: root, env: { ...process.env, SQLITE_PATH: path }, encoding: 'utf8', timeout: 60_000 },
+      { cwd: root, env, encoding: 'utf8', timeout: 60_000 },
     );
     expect(run.stderr).toBe('');
     expect(run.status).toBe(0);
