@@ -405,7 +405,7 @@ export class ConcurrencyLimiter extends EventedPolicy implements ConcurrencyLimi
   /** Whether `tenant` already runs or waits for as many calls of `priority` as `partitions.tenantLimit` allows. */
   #overTenantLimit(priority: Priority, tenant: string | undefined): boolean {
     const cap = this.#tenantLimit[priority];
-    if (cap === Infinity) return false;
+    if (cap === Number.POSITIVE_INFINITY) return false;
     const active = this.#byTenant?.get(tenant)?.activeByClass[priority] ?? 0;
     return active >= cap;
   }
@@ -590,57 +590,47 @@ const DEFAULT_RESERVATIONS: Readonly<Record<Priority, number>> = {
   sheddable: 0.2,
 };
 
-const NO_CAPS: Readonly<Record<Priority, number>> = {
+const UNBOUNDED: Readonly<Record<Priority, number>> = {
   critical: Number.POSITIVE_INFINITY,
   default: Number.POSITIVE_INFINITY,
   sheddable: Number.POSITIVE_INFINITY,
 };
 
-/** The per-class caps of `partitions.maxInFlight`, checked: whole numbers of at least 1; infinite when left out. */
-function caps(maxInFlight: LimiterPartitions['maxInFlight']): Readonly<Record<Priority, number>> {
-  if (maxInFlight === undefined) return NO_CAPS;
-  if (typeof maxInFlight !== 'object' || maxInFlight === null) {
-    throw invalidOption('partitions.maxInFlight', 'an object of counts per priority class', maxInFlight);
+/** Call counts per priority class (`option` names them in errors), checked: whole numbers of at least 1; infinite when left out. */
+function countsPerClass(
+  option: string,
+  counts: Partial<Readonly<Record<Priority, number>>> | undefined,
+): Readonly<Record<Priority, number>> {
+  if (counts === undefined) return UNBOUNDED;
+  if (typeof counts !== 'object' || counts === null) {
+    throw invalidOption(option, 'an object of call counts per priority class', counts);
   }
-  for (const key of Object.keys(maxInFlight)) {
-    if (!PRIORITIES.includes(key)) {
-      throw invalidOption('partitions.maxInFlight', "keys among 'critical', 'default', 'sheddable'", key);
-    }
+  for (const key of Object.keys(counts)) {
+    if (!PRIORITIES.includes(key))
+      throw invalidOption(option, "keys among 'critical', 'default', 'sheddable'", key);
   }
-  const cap = (priority: Priority) =>
-    checkNumber(`partitions.maxInFlight.${priority}`, maxInFlight[priority], Number.POSITIVE_INFINITY, {
+  const of = (priority: Priority) =>
+    checkNumber(`${option}.${priority}`, counts[priority], Number.POSITIVE_INFINITY, {
       integer: true,
       min: 1,
     });
-  return { critical: cap('critical'), default: cap('default'), sheddable: cap('sheddable') };
+  return { critical: of('critical'), default: of('default'), sheddable: of('sheddable') };
 }
 
-const NO_TENANT_LIMIT: Readonly<Record<Priority, number>> = {
-  critical: Infinity,
-  default: Infinity,
-  sheddable: Infinity,
-};
+/** The per-class caps of `partitions.maxInFlight`. */
+function caps(maxInFlight: LimiterPartitions['maxInFlight']): Readonly<Record<Priority, number>> {
+  return countsPerClass('partitions.maxInFlight', maxInFlight);
+}
 
-/** `partitions.tenantLimit`, checked: integers of at least 1 per class, only with `tenants`; Infinity where unset. */
+/** `partitions.tenantLimit`: only with `tenants`. */
 function tenantLimits(
-  limits: Partial<Readonly<Record<Priority, number>>> | undefined,
+  limits: LimiterPartitions['tenantLimit'],
   tenants: boolean,
 ): Readonly<Record<Priority, number>> {
-  if (limits === undefined) return NO_TENANT_LIMIT;
-  if (typeof limits !== 'object' || limits === null) {
-    throw invalidOption('partitions.tenantLimit', 'an object of call counts per priority class', limits);
+  if (limits !== undefined && !tenants) {
+    throw invalidOption('partitions.tenantLimit', 'only with `partitions.tenants: true`', limits);
   }
-  if (!tenants) throw invalidOption('partitions.tenantLimit', 'only with `partitions.tenants: true`', limits);
-  for (const key of Object.keys(limits)) {
-    if (!PRIORITIES.includes(key)) {
-      throw invalidOption('partitions.tenantLimit', "keys among 'critical', 'default', 'sheddable'", key);
-    }
-  }
-  const of = (priority: Priority): number =>
-    limits[priority] === undefined
-      ? Infinity
-      : checkNumber(`partitions.tenantLimit.${priority}`, limits[priority], 1, { integer: true, min: 1 });
-  return { critical: of('critical'), default: of('default'), sheddable: of('sheddable') };
+  return countsPerClass('partitions.tenantLimit', limits);
 }
 
 /** The class reservations of `partitions`, checked: each in [0, 1], together at most 1. */
