@@ -6,10 +6,17 @@ import { ConcurrencyLimiter, VegasLimit } from '@ballast/resilience';
  * the limit where a few of them queue (alpha 3 to beta 6 calls at limits under 100), learning the no-load query
  * time from the fastest ones and re-measuring it every 15 to 30 rounds. A timed-out query is a drop (x0.9 at once).
  */
-export function reportDatabaseLimiter(options: { readonly clock?: Clock } = {}): ConcurrencyLimiter {
+export function reportDatabaseLimiter(
+  options: { readonly clock?: Clock; readonly random?: () => number } = {},
+): ConcurrencyLimiter {
   return new ConcurrencyLimiter({
     name: 'report-db',
-    algorithm: new VegasLimit({ initialLimit: 10, minLimit: 2, maxLimit: 200 }),
+    algorithm: new VegasLimit({
+      initialLimit: 10,
+      minLimit: 2,
+      maxLimit: 200,
+      ...(options.random ? { random: options.random } : {}),
+    }),
     queue: false,
     ...(options.clock ? { clock: options.clock } : {}),
   });

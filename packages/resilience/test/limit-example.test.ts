@@ -5,6 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createApp, priorityOf } from '../examples/load-shedding.js';
 import { checkoutIngress } from '../examples/critical-first.js';
 import { reportDatabaseLimiter } from '../examples/vegas-limit.js';
+import { rng } from './limit-rng.js';
 import { AimdLimit, ConcurrencyLimiter } from '@ballast/resilience';
 
 let server: Server | undefined;
@@ -69,26 +70,37 @@ describe('examples/critical-first.ts', () => {
 });
 
 describe('examples/vegas-limit.ts', () => {
-  it('raises the limit while queries do not queue and settles where a few of them queue', async () => {
-    const clock = new ManualClock(0);
-    const limiter = reportDatabaseLimiter({ clock });
-    expect(limiter.limit).toBe(10);
-    // A database that serves 30 queries at once in 10 ms; beyond that each query waits its turn. Each round runs a
-    // full limit of critical calls (the class that may fill all of it).
-    const round = async () => {
-      const n = limiter.limit;
-      const queries = Array.from({ length: n }, () =>
-        limiter.execute(
-          () => new Promise<void>((resolve) => clock.setTimeout(resolve, 10 * Math.max(1, n / 30))),
-          'critical',
-        ),
-      );
-      clock.advance(10 * Math.max(1, n / 30));
-      await Promise.all(queries);
-    };
-    for (let i = 0; i < 60; i++) await round();
-    // A few queries queue at the limit: between alpha (3) and beta (6) above the database's 30, give or take a step.
-    expect(limiter.limit).toBeGreaterThanOrEqual(32);
-    expect(limiter.limit).toBeLessThanOrEqual(37);
-  });
+  // Vegas re-measures the no-load query time every 15 to 30 rounds (a random jitter): for that round the limit drops
+  // to about half, so where it settles is read as the median of the last rounds, for seeds whose last round is such
+  // a probe (73) and seeds whose last round is not.
+  it.each([1, 2, 3, 73])(
+    'raises the limit while queries do not queue and settles where a few of them queue (seed %i)',
+    async (seed) => {
+      const clock = new ManualClock(0);
+      const limiter = reportDatabaseLimiter({ clock, random: rng(seed) });
+      expect(limiter.limit).toBe(10);
+      // A database that serves 30 queries at once in 10 ms; beyond that each query waits its turn. Each round runs a
+      // full limit of critical calls (the class that may fill all of it).
+      const round = async () => {
+        const n = limiter.limit;
+        const queries = Array.from({ length: n }, () =>
+          limiter.execute(
+            () => new Promise<void>((resolve) => clock.setTimeout(resolve, 10 * Math.max(1, n / 30))),
+            'critical',
+          ),
+        );
+        clock.advance(10 * Math.max(1, n / 30));
+        await Promise.all(queries);
+      };
+      const limits: number[] = [];
+      for (let i = 0; i < 60; i++) {
+        await round();
+        limits.push(limiter.limit);
+      }
+      // A few queries queue at the limit: between alpha (3) and beta (6) above the database's 30, give or take a step.
+      const last = limits.slice(-11).sort((a, b) => a - b);
+      expect(last[5]).toBeGreaterThanOrEqual(32);
+      expect(last[5]).toBeLessThanOrEqual(37);
+    },
+  );
 });
