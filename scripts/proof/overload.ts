@@ -120,6 +120,8 @@ export interface OverloadOptions {
   readonly repeats: { readonly pinned: number; readonly unpinned: number };
   /** PostgreSQL's URL, to pin its postmaster with the load generator. */
   readonly databaseUrl?: string;
+  /** Whether each run ends with the tenant flood (fairness). @default true */
+  readonly tenantFlood?: boolean;
   readonly env: Record<string, string>;
   readonly log: (line: string) => void;
 }
@@ -326,7 +328,8 @@ async function overloadRun(opts: OverloadOptions, pinned: boolean, pin: (service
       await service.stop();
     }
   }
-  const fairness = (await tenantFlood(opts, perClass.checkoutsRps, pin))?.fairness ?? Number.NaN;
+  const fairness =
+    opts.tenantFlood === false ? Number.NaN : ((await tenantFlood(opts, perClass.checkoutsRps, pin))?.fairness ?? Number.NaN);
   const ballastTop = points.find((p) => p.mode === 'ballast' && p.multiple === top);
   const weighted = (p: OverloadPoint | undefined) =>
     p === undefined || !(perClass.checkoutsRps > 0) || !(perClass.readsRps > 0)
