@@ -46,6 +46,28 @@ describe('EventLoopPressure', () => {
     }).toEqual(expected);
   });
 
+  it('with an onset, a short saturation sheds nothing and a sustained one sheds as without it, one onset later', () => {
+    const onset = new EventLoopPressure({ sampler: () => BUSY, random: () => 0.5, onset: 1 });
+    const plain = new EventLoopPressure({ sampler: () => BUSY, random: () => 0.5 });
+    const classes = (p: EventLoopPressure) =>
+      ['sheddable', 'default', 'critical'].map((c) => p.admits(c as 'default'));
+    for (let i = 0; i < 3; i++) onset.sample(); // a burst of three saturated samples: pressure 0.75 of the onset's 1
+    expect(onset.underPressure).toBe(true);
+    expect(classes(onset)).toEqual([true, true, true]);
+    for (let i = 0; i < 4; i++) onset.sample(); // 1.75
+    for (let i = 0; i < 3; i++) plain.sample(); // 0.75
+    expect(classes(onset)).toEqual(classes(plain));
+    expect(classes(onset)).toEqual([false, true, true]);
+    for (let i = 0; i < 20; i++) onset.sample();
+    expect(onset.pressure).toBe(4); // capped at 3 + onset
+    expect(classes(onset)).toEqual([false, false, true]); // critical: the delay (80 ms) is below criticalDelayMs
+  });
+
+  it('rejects an onset that is not a number from 0 to 10', () => {
+    expect(() => new EventLoopPressure({ onset: -1 })).toThrow(/onset/);
+    expect(() => new EventLoopPressure({ onset: Number.NaN })).toThrow(/onset/);
+  });
+
   it('sheds critical work only while the delay exceeds criticalDelayMs, and recovers when the loop calms', () => {
     const pressure = new EventLoopPressure({
       sampler: scripted([

@@ -43,6 +43,13 @@ export interface EventLoopPressureOptions {
   readonly sampleIntervalMs?: number;
   /** How far the pressure moves per sample (the pressure runs from 0 to 3, one unit per class). @default 0.25 */
   readonly step?: number;
+  /**
+   * Pressure (in the same units) the loop must build before anything is shed: the classes' bands start above it
+   * and the pressure runs up to `3 + onset`. With the default `step`, an onset of 1 waits for about four saturated
+   * samples in a row, so a burst that saturates the loop for a moment (open-loop arrivals at the service's
+   * capacity do) sheds nothing, while a sustained overload is shed a few hundred milliseconds later. @default 0
+   */
+  readonly onset?: number;
   /** Time source for sampling. @default systemClock */
   readonly clock?: Clock;
   /** Random source in [0, 1) for the probabilistic part of shedding. @default Math.random */
@@ -78,6 +85,9 @@ const CLASSES: Readonly<Record<Priority, number>> = { sheddable: 0, default: 1, 
  * - 1..2: all `sheddable` calls and `default` calls with probability `pressure - 1`;
  * - 2..3: `critical` calls too with probability `pressure - 2`, only while the delay exceeds `criticalDelayMs`.
  *
+ * With an `onset`, the bands start that much higher (the pressure then runs to `3 + onset`): short saturations shed
+ * nothing, a sustained one sheds as above.
+ *
  * Pass it to a {@link ConcurrencyLimiter} as `admission`; shed calls are rejected like any other shed call (same
  * error, event and 503). Sampling uses one background timer (`ref: false`: it never keeps the process alive), started on the first admission; `close()` stops it.
  *
@@ -93,6 +103,7 @@ export class EventLoopPressure implements AdmissionSignal {
   readonly #criticalDelay: number;
   readonly #interval: number;
   readonly #step: number;
+  readonly #onset: number;
   readonly #clock: Clock;
   readonly #random: () => number;
   readonly #samplerOption: (() => EventLoopSample) | undefined;
@@ -110,6 +121,7 @@ export class EventLoopPressure implements AdmissionSignal {
     });
     this.#interval = checkNumber('sampleIntervalMs', options.sampleIntervalMs, 100, { above: 0 });
     this.#step = checkNumber('step', options.step, 0.25, { above: 0, max: 3 });
+    this.#onset = checkNumber('onset', options.onset, 0, { min: 0, max: 10 });
     this.#clock = options.clock ?? systemClock;
     this.#random = checkFunction('random', options.random, Math.random);
     this.#samplerOption =
@@ -118,7 +130,7 @@ export class EventLoopPressure implements AdmissionSignal {
         : checkFunction('sampler', options.sampler, () => ({ utilization: 0, delayMs: 0 }));
   }
 
-  /** The current pressure, 0 (admit everything) to 3 (shed everything the rules allow). */
+  /** The current pressure, 0 (admit everything) to `3 + onset` (shed everything the rules allow). */
   get pressure(): number {
     return this.#pressure;
   }
@@ -134,7 +146,7 @@ export class EventLoopPressure implements AdmissionSignal {
 
   admits(priority: Priority): boolean {
     if (this.#timer === undefined && !this.#closed) this.#start();
-    const p = this.#pressure - CLASSES[priority];
+    const p = this.#pressure - this.#onset - CLASSES[priority];
     if (p <= 0) return true;
     if (priority === 'critical' && this.#lastDelay <= this.#criticalDelay) return true;
     return p < 1 ? this.#random() >= p : false;
@@ -152,7 +164,10 @@ export class EventLoopPressure implements AdmissionSignal {
     }
     this.#lastDelay = sample.delayMs;
     const saturated = sample.utilization > this.#target || sample.delayMs > this.#maxDelay;
-    this.#pressure = Math.min(3, Math.max(0, this.#pressure + (saturated ? this.#step : -this.#step)));
+    this.#pressure = Math.min(
+      3 + this.#onset,
+      Math.max(0, this.#pressure + (saturated ? this.#step : -this.#step)),
+    );
   }
 
   /** Stops sampling; the signal then admits at its last pressure. */
