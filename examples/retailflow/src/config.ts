@@ -136,10 +136,10 @@ export interface RetailFlowConfig {
    */
   readonly loadShedding: LoadSheddingMode;
   /**
-   * With `ballast` shedding, also shed every class by event-loop pressure alone (`EVENT_LOOP_SHEDDING`, `true` or
-   * `false`). Off by default: RetailFlow sheds by the checkout path's saturation (while the loop is saturated),
-   * which keeps checkouts served first; shedding on loop delay alone sheds checkouts too and, in the proof, made
-   * 2x and 4x overload worse. @default false
+   * With `ballast` shedding, also shed by event-loop pressure (`EVENT_LOOP_SHEDDING`, `true` or `false`): once the
+   * loop has stayed saturated for about 400 ms (`EventLoopPressure` with an onset of 1), reads are shed first, then
+   * other calls, and checkouts only while the loop's delay exceeds 150 ms, all before authentication. A moment's
+   * saturation (open-loop arrivals at capacity) sheds nothing. @default true
    */
   readonly eventLoopShedding: boolean;
   /**
@@ -267,7 +267,7 @@ export const DEFAULT_CONFIG: RetailFlowConfig = {
   sagaRecoveryIntervalMs: 30_000,
   serviceName: 'retailflow',
   loadShedding: 'ballast',
-  eventLoopShedding: false,
+  eventLoopShedding: true,
   quotas: true,
   ingressLimitAlgorithm: 'gradient2',
   ingressInitialLimit: 200,
@@ -549,8 +549,7 @@ export function loadConfig(
     DEFAULT_CONFIG.ingressLimitAlgorithm,
   );
   config.eventLoopShedding =
-    checkOneOf('EVENT_LOOP_SHEDDING', text(env, 'EVENT_LOOP_SHEDDING'), ['true', 'false'], 'false') ===
-    'true';
+    checkOneOf('EVENT_LOOP_SHEDDING', text(env, 'EVENT_LOOP_SHEDDING'), ['true', 'false'], 'true') === 'true';
   config.quotas = checkOneOf('QUOTAS', text(env, 'QUOTAS'), ['true', 'false'], 'true') === 'true';
   config.costAttribution =
     checkOneOf('COST_ATTRIBUTION', text(env, 'COST_ATTRIBUTION'), ['true', 'false'], 'true') === 'true';
