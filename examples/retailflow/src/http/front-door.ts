@@ -131,12 +131,16 @@ export interface FrontDoorOptions {
 export function frontDoor(app: RequestListener, options: FrontDoorOptions): RequestListener {
   const retryAfter = String(options.retryAfterSeconds ?? 1);
   const instrumentation = [...options.instrumentation];
-  const bodies = new Map<RequestPriority, string>();
-  const bodyOf = (priority: RequestPriority): string => {
-    let body = bodies.get(priority);
-    if (body === undefined) bodies.set(priority, (body = JSON.stringify(options.body(priority))));
-    return body;
+  // The JSON of each kind of refusal, per priority class: rendered once, reused by every refusal.
+  const rendered: Record<'shed' | 'tenant', Partial<Record<RequestPriority, string>>> = {
+    shed: {},
+    tenant: {},
   };
+  const json = (
+    kind: 'shed' | 'tenant',
+    priority: RequestPriority,
+    render: (p: RequestPriority) => unknown,
+  ): string => (rendered[kind][priority] ??= JSON.stringify(render(priority)));
 
   const answer = (
     req: IncomingMessage,
@@ -174,15 +178,24 @@ export function frontDoor(app: RequestListener, options: FrontDoorOptions): Requ
     next();
   };
   const refuse = (req: IncomingMessage, res: ServerResponse, match: GuardedRoute): void =>
-    answer(req, res, match, 503, { 'Retry-After': retryAfter }, bodyOf(match.route.priority));
-  const tenantBodies = new Map<RequestPriority, string>();
+    answer(
+      req,
+      res,
+      match,
+      503,
+      { 'Retry-After': retryAfter },
+      json('shed', match.route.priority, options.body),
+    );
   const tenantLimitBody = options.tenantLimitBody;
-  const refuseTenant = (req: IncomingMessage, res: ServerResponse, match: GuardedRoute): void => {
-    const priority = match.route.priority;
-    let body = tenantBodies.get(priority);
-    if (body === undefined) tenantBodies.set(priority, (body = JSON.stringify(tenantLimitBody!(priority))));
-    answer(req, res, match, 429, { 'Retry-After': retryAfter }, body);
-  };
+  const refuseTenant = (req: IncomingMessage, res: ServerResponse, match: GuardedRoute): void =>
+    answer(
+      req,
+      res,
+      match,
+      429,
+      { 'Retry-After': retryAfter },
+      json('tenant', match.route.priority, tenantLimitBody!),
+    );
   const gateAdmits = (priority: RequestPriority): boolean => {
     const gate = options.gate;
     if (gate.screen === undefined) return true;
