@@ -13,8 +13,14 @@ export interface Goal {
 export interface AttackOptions {
   /** Slow connections held open during the slow-request attack. */
   readonly slowConnections: number;
-  /** How long each measured phase lasts, in seconds. */
+  /** How long the cancel-during-charge race runs, in seconds (its trials are the checkouts it cancels). */
   readonly phaseSec: number;
+  /**
+   * How long each window of another tenant's calls lasts (unloaded and under the slow-request attack; alone and
+   * during the noisy neighbour's burst), in seconds. Its figures are counted over the calls: a p99 and a success
+   * ratio, so a window needs some hundreds of calls, not a duration. @default phaseSec
+   */
+  readonly victimSec?: number;
   readonly log: (line: string) => void;
 }
 
@@ -140,7 +146,7 @@ async function slowLoris(url: string, key: string | undefined, until: number, an
 
 /** Slow bodies from hundreds of connections (a third with a tenant key) while another tenant is served. */
 async function slowAttack(service: ServiceProcess, opts: AttackOptions) {
-  const ms = opts.phaseSec * 1000;
+  const ms = (opts.victimSec ?? opts.phaseSec) * 1000;
   // Warm up, then the unloaded baseline.
   // Two workers: the victim stays within its own checkout share, so every failure is the attack's.
   await victim(service.url, KEYS.acme, 1000, 2);
@@ -276,7 +282,7 @@ async function money(service: ServiceProcess, opts: AttackOptions) {
 
 /** Another tenant's checkouts, alone and then during a burst of concurrent checkouts from globex. */
 async function noisy(service: ServiceProcess, opts: AttackOptions) {
-  const ms = opts.phaseSec * 1000;
+  const ms = (opts.victimSec ?? opts.phaseSec) * 1000;
   const checkouts = async (key: string, workers: number, answers?: Record<string, number>) => {
     let ok = 0;
     let total = 0;
@@ -317,7 +323,7 @@ async function noisy(service: ServiceProcess, opts: AttackOptions) {
  * without its recorded payment), and a noisy neighbour (another tenant's checkouts unaffected).
  */
 export async function attacks(service: ServiceProcess, opts: AttackOptions): Promise<AttackResult> {
-  opts.log(`  slow-request attack: ${opts.slowConnections} slow connections for ${opts.phaseSec} s`);
+  opts.log(`  slow-request attack: ${opts.slowConnections} slow connections for ${opts.victimSec ?? opts.phaseSec} s`);
   const slow = await slowAttack(service, opts);
   opts.log(
     `    other tenant: ${(slow.attackedSuccess * 100).toFixed(2)}% ok, p99 ${slow.attackedP99Ms.toFixed(1)} ms (unloaded ${slow.unloadedP99Ms.toFixed(1)} ms); attackers got ${JSON.stringify(slow.attackerAnswers)}`,
