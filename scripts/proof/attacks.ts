@@ -13,12 +13,15 @@ export interface Goal {
 export interface AttackOptions {
   /** Slow connections held open during the slow-request attack. */
   readonly slowConnections: number;
-  /** How long the cancel-during-charge race runs, in seconds (its trials are the checkouts it cancels). */
+  /**
+   * How long the cancel-during-charge race and the noisy neighbour's burst last, in seconds: their goals count
+   * checkouts (cancelled mid-charge; another tenant's, served during the burst), a few hundred per window.
+   */
   readonly phaseSec: number;
   /**
-   * How long each window of another tenant's calls lasts (unloaded and under the slow-request attack; alone and
-   * during the noisy neighbour's burst), in seconds. Its figures are counted over the calls: a p99 and a success
-   * ratio, so a window needs some hundreds of calls, not a duration. @default phaseSec
+   * How long another tenant's calls are measured unloaded and under the slow-request attack, and alone before the
+   * noisy neighbour's burst, in seconds. The slow-request figures are a p99 and a success ratio over some thousands
+   * of calls a window; the checkouts alone are not gated. @default phaseSec
    */
   readonly victimSec?: number;
   readonly log: (line: string) => void;
@@ -282,11 +285,10 @@ async function money(service: ServiceProcess, opts: AttackOptions) {
 
 /** Another tenant's checkouts, alone and then during a burst of concurrent checkouts from globex. */
 async function noisy(service: ServiceProcess, opts: AttackOptions) {
-  const ms = (opts.victimSec ?? opts.phaseSec) * 1000;
-  const checkouts = async (key: string, workers: number, answers?: Record<string, number>) => {
+  const checkouts = async (key: string, workers: number, answers?: Record<string, number>, sec = opts.phaseSec) => {
     let ok = 0;
     let total = 0;
-    const end = performance.now() + ms;
+    const end = performance.now() + sec * 1000;
     await Promise.all(
       Array.from({ length: workers }, async () => {
         while (performance.now() < end) {
@@ -306,7 +308,7 @@ async function noisy(service: ServiceProcess, opts: AttackOptions) {
     );
     return { ok, total };
   };
-  const alone = await checkouts(KEYS.acme, 2);
+  const alone = await checkouts(KEYS.acme, 2, undefined, opts.victimSec ?? opts.phaseSec);
   const burstAnswers: Record<string, number> = {};
   const [during] = await Promise.all([checkouts(KEYS.acme, 2), checkouts(KEYS.globex, 32, burstAnswers)]);
   return {

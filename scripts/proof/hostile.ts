@@ -169,9 +169,9 @@ export interface HostileOptions {
   readonly log: (line: string) => void;
   /** Slow connections of the slow-request attack. @default 200 */
   readonly slowConnections?: number;
-  /** Length of the cancel-during-charge race, in seconds. @default 10 */
+  /** Length of the cancel-during-charge race and of the noisy neighbour's burst, in seconds. @default 10 */
   readonly attackSec?: number;
-  /** Length of each window of another tenant's calls during the attacks (see AttackOptions), in seconds. @default attackSec */
+  /** Length of the windows of another tenant's calls around the slow-request attack (see AttackOptions). @default attackSec */
   readonly victimSec?: number;
 }
 

@@ -1,9 +1,9 @@
 // `npm run proof`: RetailFlow under overload, dependency faults, outages and hostile input, measured against
 // baselines in the same run. Writes proof/report.md, proof/report.html and the SVG charts; prints progress, then,
 // as its last line, one JSON object with every figure.
-//   npm run proof                 full run on real PostgreSQL, Redis and RabbitMQ (~14 minutes on 2 cores: overload
+//   npm run proof                 full run on real PostgreSQL, Redis and RabbitMQ (~15 minutes on 2 cores: overload
 //                                 ~4, then outages beside disaster ~2, the drills beside security, monetization and
-//                                 faults ~3, hostile ~2.5, deployments ~3.5; docs/decisions/proof-schedule.md)
+//                                 faults ~2.5, hostile ~2.7, deployments ~3.4; docs/decisions/proof-schedule.md)
 //   npm run proof -- --quick      short steps, for CI (~7 minutes on 2 cores)
 //   npm run proof -- --embedded   embedded stores; the outage scenario needs real services and is skipped
 //   npm run proof -- --render proof/figures.json   re-render the report of a saved run
@@ -157,8 +157,11 @@ const besideDrills = (async () => {
     const cost = await costAttribution({ env, quick, log });
     figures.monetization = { ...billing, cost, goals: { ...billing.goals, ...cost.goals } };
   }, true);
-  // Last: its baseline checkout median sets the slow provider's added latency, so it runs once the drills' start-up
-  // and faults are over (their CPU would inflate the baseline and the fault with it).
+  // Last, beside the drills' quiet end: its baseline checkout median sets the slow provider's added latency and its
+  // failed checkouts' p99 is gated, and the drills' start-up and faults would move both (a 14 ms median became 224 ms
+  // beside them). In the full form the drills end with the freshness page alone for ~70 s; the quick form has no such
+  // tail, so there faults waits for the drills (beside their busy end its p99 rose from ~100 to ~600 ms).
+  if (quick) await drillsSection.catch(() => undefined);
   await section('faults', async (log) => {
     log('dependency faults: payment provider slow, then failing, then healthy');
     figures.faults = await dependencyFaults({
@@ -189,11 +192,12 @@ await section('hostile', async (log) => {
     seed: 20261126,
     log,
     slowConnections: quick ? 200 : 400,
-    // The cancel-during-charge race: ~350 checkouts cancelled mid-charge in the full form.
+    // The cancel-during-charge race (~350 checkouts cancelled mid-charge in the full form) and the noisy
+    // neighbour's burst (~550 of another tenant's checkouts counted: a 10 s burst counted 200-300, where two or three
+    // failures decide the 1% goal).
     attackSec: quick ? 10 : 20,
-    // Another tenant's calls, unloaded and under the slow-request attack (~3,000 calls a window in the full form:
-    // its p99 is the 30th slowest), alone and during the noisy neighbour's burst (~300 checkouts: one failure is
-    // 0.3% against the 1% allowed). The report gives both counts.
+    // Another tenant's calls unloaded and under the slow-request attack (2,400-3,000 calls a window: the p99 is the
+    // 24th to 30th slowest), and its checkouts alone before the burst (not gated). The report gives the counts.
     victimSec: 10,
   });
 });
