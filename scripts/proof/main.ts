@@ -3,7 +3,7 @@
 // as its last line, one JSON object with every figure.
 //   npm run proof                 full run on real PostgreSQL, Redis and RabbitMQ (~15 minutes on 2 cores: overload
 //                                 ~4, then outages beside disaster ~2, the drills beside security, monetization and
-//                                 faults ~2.5, hostile ~2.7, deployments ~3.4; docs/decisions/proof-schedule.md)
+//                                 faults ~2.7, hostile ~2.9, deployments ~3.4; docs/decisions/proof-schedule.md)
 //   npm run proof -- --quick      short steps, for CI (~7 minutes on 2 cores)
 //   npm run proof -- --embedded   embedded stores; the outage scenario needs real services and is skipped
 //   npm run proof -- --render proof/figures.json   re-render the report of a saved run
@@ -193,7 +193,7 @@ await section('hostile', async (log) => {
     log,
     slowConnections: quick ? 200 : 400,
     // The cancel-during-charge race (~350 checkouts cancelled mid-charge in the full form) and the noisy
-    // neighbour's burst (~550 of another tenant's checkouts counted: a 10 s burst counted 200-300, where two or three
+    // neighbour's burst (~500 of another tenant's checkouts counted: a 10 s burst counted 200-300, where two or three
     // failures decide the 1% goal).
     attackSec: quick ? 10 : 20,
     // Another tenant's calls unloaded and under the slow-request attack (2,400-3,000 calls a window: the p99 is the
