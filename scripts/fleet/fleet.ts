@@ -244,7 +244,8 @@ export async function startFleet(o: FleetOptions): Promise<Fleet> {
       },
       stop: stopAll,
     };
-    for (const slot of o.slots) if (slot.start !== false) await fleet.start(slot.name);
+    // The first instances start side by side: each applies the migrations under PostgreSQL's advisory lock.
+    await Promise.all(o.slots.filter((slot) => slot.start !== false).map((slot) => fleet.start(slot.name)));
     return fleet;
   } catch (error) {
     await stopAll();

@@ -13,8 +13,17 @@ export interface Goal {
 export interface AttackOptions {
   /** Slow connections held open during the slow-request attack. */
   readonly slowConnections: number;
-  /** How long each measured phase lasts, in seconds. */
+  /**
+   * How long the cancel-during-charge race and the noisy neighbour's burst last, in seconds: their goals count
+   * checkouts (cancelled mid-charge; another tenant's, served during the burst), a few hundred per window.
+   */
   readonly phaseSec: number;
+  /**
+   * How long another tenant's calls are measured unloaded and under the slow-request attack, and alone before the
+   * noisy neighbour's burst, in seconds. The slow-request figures are a p99 and a success ratio over some thousands
+   * of calls a window; the checkouts alone are not gated. @default phaseSec
+   */
+  readonly victimSec?: number;
   readonly log: (line: string) => void;
 }
 
@@ -140,7 +149,7 @@ async function slowLoris(url: string, key: string | undefined, until: number, an
 
 /** Slow bodies from hundreds of connections (a third with a tenant key) while another tenant is served. */
 async function slowAttack(service: ServiceProcess, opts: AttackOptions) {
-  const ms = opts.phaseSec * 1000;
+  const ms = (opts.victimSec ?? opts.phaseSec) * 1000;
   // Warm up, then the unloaded baseline.
   // Two workers: the victim stays within its own checkout share, so every failure is the attack's.
   await victim(service.url, KEYS.acme, 1000, 2);
@@ -276,11 +285,10 @@ async function money(service: ServiceProcess, opts: AttackOptions) {
 
 /** Another tenant's checkouts, alone and then during a burst of concurrent checkouts from globex. */
 async function noisy(service: ServiceProcess, opts: AttackOptions) {
-  const ms = opts.phaseSec * 1000;
-  const checkouts = async (key: string, workers: number, answers?: Record<string, number>) => {
+  const checkouts = async (key: string, workers: number, answers?: Record<string, number>, sec = opts.phaseSec) => {
     let ok = 0;
     let total = 0;
-    const end = performance.now() + ms;
+    const end = performance.now() + sec * 1000;
     await Promise.all(
       Array.from({ length: workers }, async () => {
         while (performance.now() < end) {
@@ -300,7 +308,7 @@ async function noisy(service: ServiceProcess, opts: AttackOptions) {
     );
     return { ok, total };
   };
-  const alone = await checkouts(KEYS.acme, 2);
+  const alone = await checkouts(KEYS.acme, 2, undefined, opts.victimSec ?? opts.phaseSec);
   const burstAnswers: Record<string, number> = {};
   const [during] = await Promise.all([checkouts(KEYS.acme, 2), checkouts(KEYS.globex, 32, burstAnswers)]);
   return {
@@ -317,7 +325,7 @@ async function noisy(service: ServiceProcess, opts: AttackOptions) {
  * without its recorded payment), and a noisy neighbour (another tenant's checkouts unaffected).
  */
 export async function attacks(service: ServiceProcess, opts: AttackOptions): Promise<AttackResult> {
-  opts.log(`  slow-request attack: ${opts.slowConnections} slow connections for ${opts.phaseSec} s`);
+  opts.log(`  slow-request attack: ${opts.slowConnections} slow connections for ${opts.victimSec ?? opts.phaseSec} s`);
   const slow = await slowAttack(service, opts);
   opts.log(
     `    other tenant: ${(slow.attackedSuccess * 100).toFixed(2)}% ok, p99 ${slow.attackedP99Ms.toFixed(1)} ms (unloaded ${slow.unloadedP99Ms.toFixed(1)} ms); attackers got ${JSON.stringify(slow.attackerAnswers)}`,

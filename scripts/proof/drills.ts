@@ -705,6 +705,16 @@ async function database(base: string, name: string): Promise<string> {
   return u.toString();
 }
 
+/** The Redis database (index) the drills' instances use: see {@link redisDatabase}. */
+const DRILLS_REDIS_DB = 7;
+
+/** `url` pointing at Redis database `index` (ioredis reads it from the path). */
+function redisDatabase(url: string, index: number): string {
+  const u = new URL(url);
+  u.pathname = `/${index}`;
+  return u.toString();
+}
+
 async function dropDatabase(base: string, name: string): Promise<void> {
   const admin = new pg.Client({ connectionString: base });
   await admin.connect();
@@ -771,6 +781,10 @@ export async function drills(opts: DrillsOptions): Promise<DrillsResult> {
           env: {
             ...opts.env,
             ...(baseDb === undefined ? {} : { DATABASE_URL: await database(baseDb, db) }),
+            // A Redis database of the drills' own: rate-limit counters are kept per tenant across every instance
+            // on one Redis, so the sections that run beside the drills (main.ts) must not count toward the tenant
+            // drill's plan, nor its flood toward theirs.
+            ...(opts.env.REDIS_URL === undefined ? {} : { REDIS_URL: redisDatabase(opts.env.REDIS_URL, DRILLS_REDIS_DB) }),
             ...amqpUrl(name === 'broker' && proxy ? String(proxy.port) : amqp?.port || '5672', name === 'dlq' ? dlqVhost : vhost),
             // The tenant drill floods a free-plan tenant past its plan: real limits on that instance.
             ...(name === 'tenant' ? { FREE_REQUESTS_PER_MINUTE: '120' } : {}),

@@ -169,8 +169,10 @@ export interface HostileOptions {
   readonly log: (line: string) => void;
   /** Slow connections of the slow-request attack. @default 200 */
   readonly slowConnections?: number;
-  /** Length of each measured phase of the attacks, in seconds. @default 10 */
+  /** Length of the cancel-during-charge race and of the noisy neighbour's burst, in seconds. @default 10 */
   readonly attackSec?: number;
+  /** Length of the windows of another tenant's calls around the slow-request attack (see AttackOptions). @default attackSec */
+  readonly victimSec?: number;
 }
 
 /**
@@ -290,6 +292,7 @@ export async function hostileInput(opts: HostileOptions): Promise<HostileResult>
     attackResult = await attacks(attacked, {
       slowConnections: opts.slowConnections ?? 200,
       phaseSec: opts.attackSec ?? 10,
+      victimSec: opts.victimSec ?? opts.attackSec ?? 10,
       log: opts.log,
     });
   } finally {

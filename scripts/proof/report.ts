@@ -17,6 +17,8 @@ export interface ProofFigures {
   readonly quick: boolean;
   readonly machine: string;
   readonly durationSec: number;
+  /** Each section's wall time in seconds (some sections run side by side: see scripts/proof/main.ts). */
+  readonly sectionSec?: Readonly<Record<string, number>>;
   readonly overload?: OverloadResult;
   readonly faults?: FaultResult;
   readonly outages?: OutageResult;
@@ -117,7 +119,8 @@ export function markdown(f: ProofFigures): string {
     '# Ballast proof: RetailFlow under overload, faults, outages and hostile input',
     '',
     `Run ${f.startedAt} on ${f.machine}, ${f.mode === 'embedded' ? 'embedded stores (SQLite, in-process broker, in-memory limits)' : 'real PostgreSQL, Redis and RabbitMQ'}` +
-      `${f.quick ? ', quick mode (short steps: figures are noisier)' : ''}; took ${n(f.durationSec)} s. ` +
+      `${f.quick ? ', quick mode (short steps: figures are noisier)' : ''}; took ${n(f.durationSec)} s` +
+      `${f.sectionSec ? ` (${Object.entries(f.sectionSec).map(([k, v]) => `${k} ${v} s`).join(', ')}; outages beside disaster, drills beside faults, security and monetization)` : ''}. ` +
       'Every figure below was measured in this run; each baseline ran in the same run. Goals not met are marked.',
     '',
     ...(f.gate ? [gateMarkdown(f.gate), ''] : []),
@@ -406,11 +409,11 @@ function attackRows(h: HostileResult): string[] {
   const pct = (x: number) => `${(x * 100).toFixed(2)}%`;
   const g = a.goals;
   return [
-    `| slow-request attack (${a.slow.connections} slow connections): another tenant's success | ${pct(a.slow.attackedSuccess)} | ≥ 99% | ${verdict(g.slowAttackOtherTenantSuccess!.met)} |`,
+    `| slow-request attack (${a.slow.connections} slow connections): another tenant's success (of ${a.slow.requests} calls) | ${pct(a.slow.attackedSuccess)} | ≥ 99% | ${verdict(g.slowAttackOtherTenantSuccess!.met)} |`,
     `| slow-request attack: another tenant's p99 | ${a.slow.attackedP99Ms.toFixed(1)} ms | ≤ 2x unloaded (${g.slowAttackOtherTenantP99Ms!.goal.toFixed(1)} ms) | ${verdict(g.slowAttackOtherTenantP99Ms!.met)} |`,
     `| forged and abusive input (${a.abusive.cases} cases): 5xx | ${a.abusive.serverErrors} | 0 | ${verdict(g.abusiveInputNo5xx!.met)} |`,
     `| cancels during in-flight charges (${a.money.cancelAttempts} cancels, ${a.money.charges} charges): charges without a recorded payment | ${a.money.orphanCharges} | 0 | ${verdict(g.chargesWithoutRecordedPayment!.met)} |`,
-    `| noisy neighbour: another tenant's checkouts during a 32-way burst | ${pct(a.noisy.burstSuccess)} | ≥ 99% | ${verdict(g.noisyNeighbourVictimSuccess!.met)} |`,
+    `| noisy neighbour: another tenant's checkouts during a 32-way burst (of ${a.noisy.victimCheckouts}) | ${pct(a.noisy.burstSuccess)} | ≥ 99% | ${verdict(g.noisyNeighbourVictimSuccess!.met)} |`,
   ];
 }
 
