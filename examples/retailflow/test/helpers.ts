@@ -33,10 +33,6 @@ export async function startTestService(
       shutdownTimeoutMs: 5000,
       requestTimeoutMs: 600_000,
       paymentTimeoutMs: 60_000,
-      // The service runs inside the test worker, whose event loop also runs the tests (and, on a busy machine,
-      // waits for a core): shedding by that loop's pressure would refuse test requests at random. It is tested
-      // on its own (limit-event-loop-pressure.test.ts) and measured in a process of its own by the proof.
-      eventLoopShedding: false,
       ...config,
     },
     { clock, random: () => 0.5, log: () => {}, logger: pino({ level: 'silent' }), ...options },

@@ -11,8 +11,8 @@ describe('LOAD_SHEDDING and SEED_STOCK', () => {
     const config = loadConfig({});
     expect(config.loadShedding).toBe('ballast');
     expect(config.seedStock).toBeUndefined();
-    expect(config.eventLoopShedding).toBe(true);
-    expect(loadConfig({ EVENT_LOOP_SHEDDING: 'false' }).eventLoopShedding).toBe(false);
+    expect(config.eventLoopShedding).toBe(false);
+    expect(loadConfig({ EVENT_LOOP_SHEDDING: 'true' }).eventLoopShedding).toBe(true);
     expect(loadConfig({ LOAD_SHEDDING: 'toobusy', SEED_STOCK: '1000000' })).toMatchObject({
       loadShedding: 'toobusy',
       seedStock: 1_000_000,
