@@ -233,5 +233,5 @@ export async function runClosedLoop(
   await instance({ url, durationSec, connections }, requests, connections, undefined, t);
   const elapsed = (performance.now() - started) / 1000;
   const r = t.result();
-  return { goodputRps: r.good / elapsed, p99: percentile(r.admittedLatencies, 99), statuses: r.statuses };
+  return { goodputRps: r.good / elapsed, ok: r.ok, p99: percentile(r.admittedLatencies, 99), statuses: r.statuses };
 }

@@ -10,6 +10,7 @@
 //   npm run proof -- --only hostile,faults         run some sections only
 //   npm run proof -- --only drills            every operational alert drilled with its runbook (real Prometheus)
 //   npm run proof -- --only disaster               region failover, fail-back and backup drills (needs root)
+//   PROOF_NODE_ARGS='--cpu-prof --cpu-prof-dir=/tmp/prof' npm run proof -- --only overload   profile every RetailFlow
 // The run is a gate: it exits 1 when a goal is missed beyond its stated tolerance (scripts/proof/gate.ts).
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import os from 'node:os';

@@ -1,7 +1,7 @@
 import os from 'node:os';
 import { percentile, runClosedLoop, runLoad, type RunResult } from './load.js';
 import { Pinning, postmasterPid } from './pinning.js';
-import { KEYS, scrape, startService, type Sample, type ServiceProcess } from './service.js';
+import { KEYS, scrape, startService, sum, type Sample, type ServiceProcess } from './service.js';
 
 /** How the service protects itself at ingress during an overload run. */
 export type SheddingMode = 'ballast' | 'none' | 'toobusy';
@@ -32,6 +32,24 @@ export interface OverloadPoint {
   readonly criticalGoodputRps: number;
   readonly sheddableGoodputRps: number;
   readonly statuses: Record<string, number>;
+  /** The service process's CPU over the step, in cores (`process_cpu_seconds_total`; pinned, at most about 1). */
+  readonly cpuCores: number;
+}
+
+/**
+ * Where the service's CPU went at the highest multiple, in cores: the checkouts and reads it served, priced at what
+ * each cost alone ({@link OverloadResult.perClass}), and the rest: refusals, requests that waited and timed out,
+ * and whatever serving costs more under load than alone (collection of more garbage, more sockets).
+ */
+export interface CpuAtTop {
+  readonly cores: number;
+  readonly checkouts: number;
+  readonly reads: number;
+  readonly rest: number;
+  /** Requests answered 503 or 429 per second. */
+  readonly refusedRps: number;
+  /** `rest` over the refusals: the CPU of a refusal if the rest were all refusals, in microseconds. */
+  readonly restPerRefusalUs: number;
 }
 
 /** A goal as the gate reads it. */
@@ -64,6 +82,9 @@ export interface OverloadRunFigures {
   readonly sheddableServed: number;
   /** A tenant within its plan: its checkout goodput while another tenant floods, over its goodput alone. */
   readonly tenantFairness: number;
+  /** The service's CPU (cores) while it served checkouts alone, and where it went under Ballast at the highest multiple. */
+  readonly checkoutsAloneCores: number;
+  readonly cpuAtTop?: CpuAtTop;
 }
 
 /** Median and spread of one figure over repeated runs. */
@@ -72,6 +93,20 @@ export interface Spread {
   readonly min: number;
   readonly max: number;
   readonly runs: number;
+}
+
+/**
+ * Each class alone, closed loop at the knee: its goodput, the CPU (ms) the service spent per request answered 2xx,
+ * and the CPU it used in all (cores).
+ */
+export interface PerClass {
+  readonly checkoutsRps: number;
+  readonly readsRps: number;
+  readonly checkoutCostInReads: number;
+  readonly checkoutCpuMs: number;
+  readonly readCpuMs: number;
+  readonly checkoutsCores: number;
+  readonly readsCores: number;
 }
 
 /** Everything the overload scenario measured. */
@@ -85,7 +120,7 @@ export interface OverloadResult {
    * Each class alone, closed loop at the knee: what the service serves of checkouts only and of catalog reads only,
    * and so what a checkout costs in reads.
    */
-  readonly perClass: { readonly checkoutsRps: number; readonly readsRps: number; readonly checkoutCostInReads: number };
+  readonly perClass: PerClass;
   readonly points: OverloadPoint[];
   /** How the runs were pinned (service on one CPU, load generator and PostgreSQL on the other), or why not. */
   readonly pinning: readonly string[];
@@ -202,9 +237,25 @@ interface OneRun {
   readonly capacityRps: number;
   readonly kneeConnections: number;
   readonly unloadedP99: number;
-  readonly perClass: OverloadResult['perClass'];
+  readonly perClass: PerClass;
   readonly points: OverloadPoint[];
   readonly figures: OverloadRunFigures;
+}
+
+/**
+ * The service process's CPU between now and a later call, from its `process_cpu_seconds_total` (every thread:
+ * the event loop, garbage collection, the libuv pool), in cores: NaN when a scrape fails.
+ */
+async function cpuMeter(opsUrl: string): Promise<{ cores: (since: number) => Promise<number> }> {
+  const read = async () => sum(await scrape(opsUrl).catch(() => []), 'process_cpu_seconds_total');
+  const before = await read();
+  return {
+    cores: async (since) => {
+      const after = await read();
+      const sec = (performance.now() - since) / 1000;
+      return after > 0 && before > 0 && sec > 0 ? (after - before) / sec : Number.NaN;
+    },
+  };
 }
 
 /** What the closed-loop ramp and each class alone found on a service without shedding. */
@@ -212,7 +263,7 @@ interface Capacity {
   readonly ramp: RampPoint[];
   readonly capacityRps: number;
   readonly kneeConnections: number;
-  readonly perClass: OverloadResult['perClass'];
+  readonly perClass: PerClass;
 }
 
 /**
@@ -243,16 +294,29 @@ export async function measureCapacity(
   const kneeConnections = ramp.find((p) => p.goodputRps >= 0.95 * capacityRps)?.connections ?? 0;
   // Each class alone at the knee, on the same service: what a checkout costs, in reads.
   const connections = Math.max(1, kneeConnections);
-  const checkouts = await runClosedLoop(service.url, connections, opts.rampSec, 1000, 'checkouts');
-  const reads = await runClosedLoop(service.url, connections, opts.rampSec, 1000, 'reads');
-  const perClass: OverloadResult['perClass'] = {
+  const alone = async (mix: 'checkouts' | 'reads') => {
+    const cpu = await cpuMeter(service.opsUrl);
+    const t0 = performance.now();
+    const r = await runClosedLoop(service.url, connections, opts.rampSec, 1000, mix);
+    const cores = await cpu.cores(t0);
+    return { ...r, cores, cpuMs: r.ok > 0 ? (cores * (performance.now() - t0)) / r.ok : Number.NaN };
+  };
+  const checkouts = await alone('checkouts');
+  const reads = await alone('reads');
+  const perClass: PerClass = {
     checkoutsRps: checkouts.goodputRps,
     readsRps: reads.goodputRps,
     checkoutCostInReads: checkouts.goodputRps > 0 ? reads.goodputRps / checkouts.goodputRps : Number.NaN,
+    checkoutCpuMs: checkouts.cpuMs,
+    readCpuMs: reads.cpuMs,
+    checkoutsCores: checkouts.cores,
+    readsCores: reads.cores,
   };
   opts.log(
     `  alone at ${connections} connections: ${perClass.checkoutsRps.toFixed(0)} checkouts/s, ` +
-      `${perClass.readsRps.toFixed(0)} reads/s (a checkout costs ${perClass.checkoutCostInReads.toFixed(1)} reads)`,
+      `${perClass.readsRps.toFixed(0)} reads/s (a checkout costs ${perClass.checkoutCostInReads.toFixed(1)} reads); ` +
+      `CPU ${perClass.checkoutCpuMs.toFixed(2)} ms a checkout (${perClass.checkoutsCores.toFixed(2)} cores), ` +
+      `${perClass.readCpuMs.toFixed(3)} ms a read (${perClass.readsCores.toFixed(2)} cores)`,
   );
   opts.log(`  capacity ${capacityRps.toFixed(0)} req/s (knee at ${kneeConnections} connections)`);
   return { ramp, capacityRps, kneeConnections, perClass };
@@ -282,6 +346,7 @@ async function overloadRun(opts: OverloadOptions, pinned: boolean, pin: (service
   let unloadedP99 = Number.NaN;
   let unloadedCriticalP99 = Number.NaN;
   let criticalP99 = Number.NaN;
+  let cpuAtTop: CpuAtTop | undefined;
   const top = Math.max(...opts.multiples);
   for (const mode of opts.modes) {
     service = await start(mode);
@@ -297,7 +362,10 @@ async function overloadRun(opts: OverloadOptions, pinned: boolean, pin: (service
       let counted = mode === 'ballast' ? rejections(await scrape(service.opsUrl).catch(() => [])) : new Map<string, number>();
       for (const multiple of multiples) {
         const rate = capacityRps * multiple;
+        const cpu = await cpuMeter(service.opsUrl);
+        const t0 = performance.now();
         const r = await runLoad({ url: service.url, durationSec: opts.stepSec, rate, connections: CONNECTIONS });
+        const cpuCores = await cpu.cores(t0);
         let refusals = '';
         if (mode === 'ballast') [refusals, counted] = await refusedBy(service.opsUrl, counted);
         const point: OverloadPoint = {
@@ -313,14 +381,18 @@ async function overloadRun(opts: OverloadOptions, pinned: boolean, pin: (service
           criticalGoodputRps: r.classes.critical.good / r.durationSec,
           sheddableGoodputRps: r.classes.sheddable.good / r.durationSec,
           statuses: merge(r),
+          cpuCores,
         };
         points.push(point);
-        if (mode === 'ballast' && multiple === top) criticalP99 = percentile(r.classes.critical.admittedLatencies, 99);
+        if (mode === 'ballast' && multiple === top) {
+          criticalP99 = percentile(r.classes.critical.admittedLatencies, 99);
+          cpuAtTop = cpuOf(r, cpuCores, perClass);
+        }
         opts.log(
           `  ${mode} ${multiple}x: goodput ${r.goodputRps.toFixed(0)}/s (${(point.goodputOfCapacity * 100).toFixed(0)}% of capacity), ` +
             `p50 ${r.p50.toFixed(1)} ms, p99 ${r.p99.toFixed(1)} ms, critical served ${(point.criticalServed * 100).toFixed(0)}%, ` +
             `sheddable served ${(point.sheddableServed * 100).toFixed(0)}% (checkouts ${point.criticalGoodputRps.toFixed(0)}/s, ` +
-            `reads ${point.sheddableGoodputRps.toFixed(0)}/s); statuses ${JSON.stringify(point.statuses)}` +
+            `reads ${point.sheddableGoodputRps.toFixed(0)}/s); CPU ${cpuCores.toFixed(2)} cores; statuses ${JSON.stringify(point.statuses)}` +
             (refusals === '' ? '' : `; refused by ${refusals}`),
         );
       }
@@ -351,7 +423,17 @@ async function overloadRun(opts: OverloadOptions, pinned: boolean, pin: (service
     criticalServed: ballastTop?.criticalServed ?? 0,
     sheddableServed: ballastTop?.sheddableServed ?? 0,
     tenantFairness: fairness,
+    checkoutsAloneCores: perClass.checkoutsCores,
+    ...(cpuAtTop === undefined ? {} : { cpuAtTop }),
   };
+  if (cpuAtTop !== undefined) {
+    opts.log(
+      `  CPU at ${top}x: ${cpuAtTop.cores.toFixed(2)} cores: checkouts served ${cpuAtTop.checkouts.toFixed(2)}, ` +
+        `reads served ${cpuAtTop.reads.toFixed(2)}, the rest ${cpuAtTop.rest.toFixed(2)} ` +
+        `(${cpuAtTop.refusedRps.toFixed(0)} refusals/s: ${cpuAtTop.restPerRefusalUs.toFixed(0)} µs each if the rest were all refusals); ` +
+        `checkouts alone used ${perClass.checkoutsCores.toFixed(2)} cores`,
+    );
+  }
   opts.log(
     `  run (${pinned ? 'pinned' : 'unpinned'}): checkouts at ${top}x ${(figures.criticalOfAlone * 100).toFixed(0)}% of alone, ` +
       `cost-weighted goodput ${Object.entries(costWeighted).map(([m, v]) => `${m} ${((v ?? 0) * 100).toFixed(0)}%`).join(', ')}, ` +
@@ -359,6 +441,23 @@ async function overloadRun(opts: OverloadOptions, pinned: boolean, pin: (service
       `(unloaded ${unloadedCriticalP99.toFixed(1)} ms), tenant fairness ${(fairness * 100).toFixed(0)}%`,
   );
   return { ramp, capacityRps, kneeConnections, unloadedP99, perClass, points, figures };
+}
+
+/** Where the service's CPU went during `point` (see {@link CpuAtTop}). */
+function cpuOf(r: RunResult, cores: number, perClass: PerClass): CpuAtTop {
+  // Every 2xx is priced, late ones too: the work was done.
+  const checkouts = (r.classes.critical.ok / r.durationSec) * (perClass.checkoutCpuMs / 1000);
+  const reads = (r.classes.sheddable.ok / r.durationSec) * (perClass.readCpuMs / 1000);
+  const rest = cores - checkouts - reads;
+  const refusedRps = (r.classes.critical.shed + r.classes.sheddable.shed) / r.durationSec;
+  return {
+    cores,
+    checkouts,
+    reads,
+    rest,
+    refusedRps,
+    restPerRefusalUs: refusedRps > 0 ? (rest * 1e6) / refusedRps : Number.NaN,
+  };
 }
 
 /** What one side of the tenant flood saw: goodput, answers by status, admitted latencies. */
@@ -481,6 +580,12 @@ function summarise(runs: readonly OverloadRunFigures[], modes: readonly Shedding
     criticalServed: of((r) => r.criticalServed),
     sheddableServed: of((r) => r.sheddableServed),
     tenantFairness: of((r) => r.tenantFairness),
+    checkoutsAloneCores: of((r) => r.checkoutsAloneCores),
+    'cpuAtTop.cores': of((r) => r.cpuAtTop?.cores ?? Number.NaN),
+    'cpuAtTop.checkouts': of((r) => r.cpuAtTop?.checkouts ?? Number.NaN),
+    'cpuAtTop.reads': of((r) => r.cpuAtTop?.reads ?? Number.NaN),
+    'cpuAtTop.rest': of((r) => r.cpuAtTop?.rest ?? Number.NaN),
+    'cpuAtTop.restPerRefusalUs': of((r) => r.cpuAtTop?.restPerRefusalUs ?? Number.NaN),
   };
 }
 

@@ -123,7 +123,10 @@ export async function startService(
   const p = options.port ?? (await freePort());
   const paymentPort = await freePort();
   const opsPort = options.opsPort ?? (await freePort());
-  const child = spawn(process.execPath, [path.join(ROOT, 'examples/retailflow/dist/main.js')], {
+  // PROOF_NODE_ARGS: Node flags for every RetailFlow the proof starts, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`
+  // to see where a section's CPU goes (Node refuses --cpu-prof in NODE_OPTIONS).
+  const nodeArgs = (process.env.PROOF_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  const child = spawn(process.execPath, [...nodeArgs, path.join(ROOT, 'examples/retailflow/dist/main.js')], {
     env: {
       ...process.env,
       PORT: String(p),
