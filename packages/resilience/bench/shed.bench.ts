@@ -2,9 +2,11 @@
  * The cost of one refusal, the path an overloaded service takes thousands of times a second: a `ConcurrencyLimiter`
  * whose admission signal (a saturated `SaturationSignal`) sheds every sheddable call, against the same rejected
  * promise carrying an ordinary `Error` (which captures a stack trace, as `LoadShedError` once did). 100 refusals per
- * iteration, three alternating rounds; the ratio uses the median time per refusal.
+ * iteration, three alternating rounds; the ratio uses the median time per refusal. Also the decision of an
+ * `EventLoopPressure` (a scripted, saturated loop) once armed, against one still in its `warmupDecisions`: the
+ * warm-up adds a counter to each decision.
  */
-import { ConcurrencyLimiter, SaturationSignal } from '@ballast/resilience';
+import { ConcurrencyLimiter, EventLoopPressure, SaturationSignal } from '@ballast/resilience';
 import type { BenchResult } from '@ballast/testkit';
 import { row } from '@ballast/testkit';
 import { measureInRounds } from './limiter-rounds.js';
@@ -18,6 +20,17 @@ export async function run(): Promise<{ results: BenchResult[]; ratios: Record<st
   });
   const withStack = (priority: string) =>
     Promise.reject(new Error(`${priority} call shed (pressure): the concurrency limit is 20`));
+  const saturated = { utilization: 1, delayMs: 900 };
+  const armed = new EventLoopPressure({ sampler: () => saturated });
+  const warming = new EventLoopPressure({
+    sampler: () => saturated,
+    warmupDecisions: Number.MAX_SAFE_INTEGER,
+  });
+  for (let i = 0; i < 20; i++) {
+    armed.sample();
+    warming.sample();
+  }
+  let admitted = 0;
   let refused = 0;
   const count = () => {
     refused++;
@@ -38,17 +51,37 @@ export async function run(): Promise<{ results: BenchResult[]; ratios: Record<st
           for (let i = 0; i < BATCH; i++) await withStack('sheddable').then(undefined, count);
         },
       },
+      {
+        name: 'EventLoopPressure decision, armed (saturated: sheds)',
+        batch: BATCH,
+        fn: () => {
+          for (let i = 0; i < BATCH; i++) if (armed.admits('sheddable')) admitted++;
+        },
+      },
+      {
+        name: 'EventLoopPressure decision, warming up (admits)',
+        batch: BATCH,
+        fn: () => {
+          for (let i = 0; i < BATCH; i++) if (warming.admits('sheddable')) admitted++;
+        },
+      },
     ],
     3,
     250,
   );
+  armed.close();
+  warming.close();
   if (refused === 0) throw new Error('shed bench: nothing was refused');
+  if (admitted === 0) throw new Error('shed bench: the warming signal admitted nothing');
   return {
     results,
     ratios: {
       shed_refusal_vs_stack_error:
         row(results, 'rejection with a stack-capturing Error').medianNs /
         row(results, 'ballast refusal (LoadShedError, no stack)').medianNs,
+      loop_decision_warming_vs_armed:
+        row(results, 'EventLoopPressure decision, warming up (admits)').medianNs /
+        row(results, 'EventLoopPressure decision, armed (saturated: sheds)').medianNs,
     },
   };
 }

@@ -63,6 +63,68 @@ describe('EventLoopPressure', () => {
     expect(classes(onset)).toEqual([false, false, true]); // critical: the delay (80 ms) is below criticalDelayMs
   });
 
+  it('with warmupDecisions, admits that many decisions whatever the pressure, then sheds at the pressure built meanwhile', () => {
+    const warming = new EventLoopPressure({ sampler: () => STALLED, random: () => 0.5, warmupDecisions: 5 });
+    for (let i = 0; i < 12; i++) warming.sample();
+    expect(warming.pressure).toBe(3);
+    expect(warming.underPressure).toBe(true); // the loop is reported as it is
+    const answers = Array.from({ length: 5 }, (_, i) =>
+      warming.admits(i % 2 === 0 ? 'sheddable' : 'critical'),
+    );
+    expect(answers).toEqual([true, true, true, true, true]);
+    // Armed: every class is shed at full pressure with a stalled loop, as without a warm-up.
+    expect(['sheddable', 'default', 'critical'].map((p) => warming.admits(p as 'default'))).toEqual([
+      false,
+      false,
+      false,
+    ]);
+  });
+
+  it('with minCpu, a late loop whose process barely ran (starved by its neighbours) builds no pressure', () => {
+    const starved = { utilization: 1, delayMs: 300, cpu: 0.2 };
+    const overloaded = { utilization: 1, delayMs: 300, cpu: 0.97 };
+    const pressure = new EventLoopPressure({
+      sampler: scripted([
+        ...Array<EventLoopSample>(8).fill(starved),
+        ...Array<EventLoopSample>(8).fill(overloaded),
+      ]),
+      random: () => 0.5,
+      minCpu: 0.5,
+    });
+    for (let i = 0; i < 8; i++) pressure.sample();
+    expect(pressure.pressure).toBe(0);
+    expect(pressure.admits('sheddable')).toBe(true);
+    for (let i = 0; i < 8; i++) pressure.sample();
+    expect(pressure.pressure).toBe(2);
+    expect(pressure.admits('sheddable')).toBe(false);
+    // A sampler that does not report CPU is judged on utilization and delay alone.
+    const unknown = new EventLoopPressure({ sampler: () => BUSY, minCpu: 0.5 });
+    unknown.sample();
+    expect(unknown.pressure).toBe(0.25);
+    expect(() => new EventLoopPressure({ minCpu: -0.1 })).toThrow(/minCpu/);
+  });
+
+  it("reads the process's own CPU: a loop busy with its own work counts, unless minCpu asks for more than it used", () => {
+    // The real sampler: a synchronous spin keeps the loop busy (utilization ~1) and this process on a CPU.
+    const counts = new EventLoopPressure({ minCpu: 0.05 });
+    const asksTooMuch = new EventLoopPressure({ minCpu: 1024 });
+    counts.sample();
+    asksTooMuch.sample();
+    const until = performance.now() + 60;
+    while (performance.now() < until); // spin
+    counts.sample();
+    asksTooMuch.sample();
+    counts.close();
+    asksTooMuch.close();
+    expect(counts.pressure).toBeGreaterThan(0);
+    expect(asksTooMuch.pressure).toBe(0);
+  });
+
+  it('rejects a warmupDecisions that is not a whole number of at least 0', () => {
+    expect(() => new EventLoopPressure({ warmupDecisions: -1 })).toThrow(/warmupDecisions/);
+    expect(() => new EventLoopPressure({ warmupDecisions: 2.5 })).toThrow(/warmupDecisions/);
+  });
+
   it('rejects an onset that is not a number from 0 to 10', () => {
     expect(() => new EventLoopPressure({ onset: -1 })).toThrow(/onset/);
     expect(() => new EventLoopPressure({ onset: Number.NaN })).toThrow(/onset/);

@@ -20,6 +20,11 @@ export interface EventLoopSample {
   readonly utilization: number;
   /** Event-loop delay over the interval, in milliseconds (the 99th percentile of `monitorEventLoopDelay`). */
   readonly delayMs: number;
+  /**
+   * CPU the process used over the interval, in cores (`process.cpuUsage` over the wall time: 1 is one CPU the whole
+   * interval). Unset when the sampler does not know it; `minCpu` then has no effect.
+   */
+  readonly cpu?: number;
 }
 
 /** Decides, before a call takes a permit, whether its priority class is admitted at all. */
@@ -50,6 +55,23 @@ export interface EventLoopPressureOptions {
    * capacity do) sheds nothing, while a sustained overload is shed a few hundred milliseconds later. @default 0
    */
   readonly onset?: number;
+  /**
+   * Admission decisions answered "admit" whatever the pressure before the signal sheds anything. A process just
+   * started runs its code unoptimized until V8 has seen it run often, and its loop is saturated by that and by the
+   * caches it fills, not by load; a blue/green switch or a canary sends such a process its share of the traffic at
+   * once, and shedding then refuses requests a moment of warming would serve. Counted in decisions, not time: light
+   * traffic arms the signal slowly, a flood quickly. The pressure is sampled meanwhile (`underPressure` reports it).
+   * @default 0
+   */
+  readonly warmupDecisions?: number;
+  /**
+   * CPU (in cores, see {@link EventLoopSample.cpu}) the process must have used over a sample for its saturation to
+   * count. A loop that is late while its own process barely runs is starved by its neighbours (other processes on
+   * the same CPUs, a container's CPU quota) rather than overloaded, and refusing its requests would not give it the
+   * CPU back; on one machine, a deploy starting new instances beside warm ones starves the warm ones this way. Set
+   * it below the process's CPU quota, if it has one. @default 0 (every saturated sample counts)
+   */
+  readonly minCpu?: number;
   /** Time source for sampling. @default systemClock */
   readonly clock?: Clock;
   /** Random source in [0, 1) for the probabilistic part of shedding. @default Math.random */
@@ -62,13 +84,21 @@ function perfHooksSampler(): () => EventLoopSample {
   const histogram: IntervalHistogram = monitorEventLoopDelay({ resolution: 10 });
   histogram.enable();
   let previous: EventLoopUtilization = performance.eventLoopUtilization();
+  let cpuBefore = process.cpuUsage();
+  let wallBefore = performance.now();
   return () => {
     const now = performance.eventLoopUtilization();
     const delta = performance.eventLoopUtilization(now, previous);
     previous = now;
     const delayMs = histogram.count > 0 ? histogram.percentile(99) / 1e6 : 0;
     histogram.reset();
-    return { utilization: delta.utilization, delayMs };
+    const cpuNow = process.cpuUsage();
+    const wallNow = performance.now();
+    const wallUs = (wallNow - wallBefore) * 1000;
+    const cpu = wallUs > 0 ? (cpuNow.user - cpuBefore.user + cpuNow.system - cpuBefore.system) / wallUs : 0;
+    cpuBefore = cpuNow;
+    wallBefore = wallNow;
+    return { utilization: delta.utilization, delayMs, cpu };
   };
 }
 
@@ -86,7 +116,8 @@ const CLASSES: Readonly<Record<Priority, number>> = { sheddable: 0, default: 1, 
  * - 2..3: `critical` calls too with probability `pressure - 2`, only while the delay exceeds `criticalDelayMs`.
  *
  * With an `onset`, the bands start that much higher (the pressure then runs to `3 + onset`): short saturations shed
- * nothing, a sustained one sheds as above.
+ * nothing, a sustained one sheds as above. With `warmupDecisions`, a process just started admits its first calls
+ * whatever its loop does (its code is not yet optimized).
  *
  * Pass it to a {@link ConcurrencyLimiter} as `admission`; shed calls are rejected like any other shed call (same
  * error, event and 503). Sampling uses one background timer (`ref: false`: it never keeps the process alive), started on the first admission; `close()` stops it.
@@ -104,6 +135,9 @@ export class EventLoopPressure implements AdmissionSignal {
   readonly #interval: number;
   readonly #step: number;
   readonly #onset: number;
+  readonly #warmup: number;
+  readonly #minCpu: number;
+  #decisions = 0;
   readonly #clock: Clock;
   readonly #random: () => number;
   readonly #samplerOption: (() => EventLoopSample) | undefined;
@@ -122,6 +156,8 @@ export class EventLoopPressure implements AdmissionSignal {
     this.#interval = checkNumber('sampleIntervalMs', options.sampleIntervalMs, 100, { above: 0 });
     this.#step = checkNumber('step', options.step, 0.25, { above: 0, max: 3 });
     this.#onset = checkNumber('onset', options.onset, 0, { min: 0, max: 10 });
+    this.#warmup = checkNumber('warmupDecisions', options.warmupDecisions, 0, { min: 0, integer: true });
+    this.#minCpu = checkNumber('minCpu', options.minCpu, 0, { min: 0 });
     this.#clock = options.clock ?? systemClock;
     this.#random = checkFunction('random', options.random, Math.random);
     this.#samplerOption =
@@ -146,6 +182,10 @@ export class EventLoopPressure implements AdmissionSignal {
 
   admits(priority: Priority): boolean {
     if (this.#timer === undefined && !this.#closed) this.#start();
+    if (this.#decisions < this.#warmup) {
+      this.#decisions++;
+      return true;
+    }
     const p = this.#pressure - this.#onset - CLASSES[priority];
     if (p <= 0) return true;
     if (priority === 'critical' && this.#lastDelay <= this.#criticalDelay) return true;
@@ -163,7 +203,9 @@ export class EventLoopPressure implements AdmissionSignal {
       return;
     }
     this.#lastDelay = sample.delayMs;
-    const saturated = sample.utilization > this.#target || sample.delayMs > this.#maxDelay;
+    const saturated =
+      (sample.utilization > this.#target || sample.delayMs > this.#maxDelay) &&
+      !(sample.cpu !== undefined && sample.cpu < this.#minCpu);
     this.#pressure = Math.min(
       3 + this.#onset,
       Math.max(0, this.#pressure + (saturated ? this.#step : -this.#step)),
