@@ -122,6 +122,8 @@ export interface BlueGreenResult {
   readonly failedTotal: number;
   /** Failed answers by status (0: no answer). */
   readonly failedStatuses: Readonly<Record<string, number>>;
+  /** Failed answers by the instance that gave them (HAProxy's `x-served-by`; empty: HAProxy itself or no answer). */
+  readonly failedByServer: Readonly<Record<string, number>>;
   readonly ordersAcknowledged: number;
   readonly ordersLost: number | null;
   readonly ordersDuplicated: number | null;
@@ -163,6 +165,19 @@ async function blueGreen(env: Record<string, string>, rate: number, holdSec: num
     await sleep(500);
     const within = (a: Answer, from: number, to: number) => a.at >= from && a.at <= to + 1000;
     const integrity = await orderIntegrity(fleet.databaseUrl, load.answers);
+    const failures = load.answers.filter(failed);
+    if (failures.length > 0) {
+      const t0 = load.answers[0]?.at ?? 0;
+      const bySecond = new Map<string, number>();
+      for (const a of failures) {
+        const key = `${a.server || '-'}@${Math.floor((a.at - t0) / 1000)}s`;
+        bySecond.set(key, (bySecond.get(key) ?? 0) + 1);
+      }
+      log(
+        `blue/green: ${failures.length} failed answers (instance@second of the run: count): ` +
+          [...bySecond].map(([k, v]) => `${k}: ${v}`).join(', '),
+      );
+    }
     return {
       requests: load.answers.length,
       switchSec: (switchEnd - switchStart) / 1000,
@@ -172,6 +187,10 @@ async function blueGreen(env: Record<string, string>, rate: number, holdSec: num
       failedTotal: load.answers.filter(failed).length,
       failedStatuses: load.answers.filter(failed).reduce<Record<string, number>>((acc, a) => {
         acc[a.status] = (acc[a.status] ?? 0) + 1;
+        return acc;
+      }, {}),
+      failedByServer: load.answers.filter(failed).reduce<Record<string, number>>((acc, a) => {
+        acc[a.server] = (acc[a.server] ?? 0) + 1;
         return acc;
       }, {}),
       ordersAcknowledged: integrity.acknowledged,

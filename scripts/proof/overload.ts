@@ -84,6 +84,8 @@ export interface OverloadRunFigures {
   readonly tenantFairness: number;
   /** The service's CPU (cores) while it served checkouts alone, and where it went under Ballast at the highest multiple. */
   readonly checkoutsAloneCores: number;
+  /** p99 of the checkouts served alone (closed loop at the knee). */
+  readonly checkoutsAloneP99: number;
   readonly cpuAtTop?: CpuAtTop;
 }
 
@@ -107,6 +109,8 @@ export interface PerClass {
   readonly readCpuMs: number;
   readonly checkoutsCores: number;
   readonly readsCores: number;
+  /** p99 of the checkouts served alone: the latency at the rate the critical goodput goal asks for at 4x. */
+  readonly checkoutsP99: number;
 }
 
 /** Everything the overload scenario measured. */
@@ -311,11 +315,12 @@ export async function measureCapacity(
     readCpuMs: reads.cpuMs,
     checkoutsCores: checkouts.cores,
     readsCores: reads.cores,
+    checkoutsP99: checkouts.p99,
   };
   opts.log(
     `  alone at ${connections} connections: ${perClass.checkoutsRps.toFixed(0)} checkouts/s, ` +
       `${perClass.readsRps.toFixed(0)} reads/s (a checkout costs ${perClass.checkoutCostInReads.toFixed(1)} reads); ` +
-      `CPU ${perClass.checkoutCpuMs.toFixed(2)} ms a checkout (${perClass.checkoutsCores.toFixed(2)} cores), ` +
+      `checkout p99 ${perClass.checkoutsP99.toFixed(0)} ms; CPU ${perClass.checkoutCpuMs.toFixed(2)} ms a checkout (${perClass.checkoutsCores.toFixed(2)} cores), ` +
       `${perClass.readCpuMs.toFixed(3)} ms a read (${perClass.readsCores.toFixed(2)} cores)`,
   );
   opts.log(`  capacity ${capacityRps.toFixed(0)} req/s (knee at ${kneeConnections} connections)`);
@@ -424,6 +429,7 @@ async function overloadRun(opts: OverloadOptions, pinned: boolean, pin: (service
     sheddableServed: ballastTop?.sheddableServed ?? 0,
     tenantFairness: fairness,
     checkoutsAloneCores: perClass.checkoutsCores,
+    checkoutsAloneP99: perClass.checkoutsP99,
     ...(cpuAtTop === undefined ? {} : { cpuAtTop }),
   };
   if (cpuAtTop !== undefined) {
@@ -581,6 +587,7 @@ function summarise(runs: readonly OverloadRunFigures[], modes: readonly Shedding
     sheddableServed: of((r) => r.sheddableServed),
     tenantFairness: of((r) => r.tenantFairness),
     checkoutsAloneCores: of((r) => r.checkoutsAloneCores),
+    checkoutsAloneP99: of((r) => r.checkoutsAloneP99),
     'cpuAtTop.cores': of((r) => r.cpuAtTop?.cores ?? Number.NaN),
     'cpuAtTop.checkouts': of((r) => r.cpuAtTop?.checkouts ?? Number.NaN),
     'cpuAtTop.reads': of((r) => r.cpuAtTop?.reads ?? Number.NaN),

@@ -201,7 +201,8 @@ export function markdown(f: ProofFigures): string {
           `(${n(o.perClass.checkoutCpuMs, 2)} ms a checkout, ${n(o.perClass.readCpuMs, 3)} ms a read in the first run); the rest ${c('cpuAtTop.rest')}: ` +
           `refusals, checkouts that waited at the door and timed out, and what serving costs more under load than alone, ` +
           `about ${n(cpu('cpuAtTop.restPerRefusalUs')?.median ?? Number.NaN)} µs a refusal if it were refusals only. ` +
-          `Serving checkouts alone, the service used ${c('checkoutsAloneCores')} cores.`,
+          `Serving checkouts alone (closed loop at the knee), the service used ${c('checkoutsAloneCores')} cores and their p99 was ${n(cpu('checkoutsAloneP99')?.median ?? Number.NaN)} ms, ` +
+          `against ${n(o.goals.p99At4x.goal / 2, 1)} ms unloaded.`,
         '',
       );
     }
