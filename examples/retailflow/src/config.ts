@@ -136,13 +136,29 @@ export interface RetailFlowConfig {
    */
   readonly loadShedding: LoadSheddingMode;
   /**
-   * With `ballast` shedding, also shed every class by event-loop pressure alone (`EVENT_LOOP_SHEDDING`, `true` or
-   * `false`). Off by default: RetailFlow sheds by the checkout path's saturation (while the loop is saturated),
-   * which keeps checkouts served first; shedding on loop delay alone sheds checkouts too and, in the proof, made
-   * 2x and 4x overload worse; with an onset it served a few more checkouts at 4x but refused requests of instances
-   * just started during a blue/green switch (docs/decisions/partitioned-admission.md). @default false
+   * With `ballast` shedding, also shed by event-loop pressure (`EVENT_LOOP_SHEDDING`, `true` or `false`): once the
+   * loop has stayed saturated for about 400 ms (`EventLoopPressure` with an onset of 1), reads are shed first, then
+   * other calls, and checkouts only while the loop's delay exceeds 150 ms, all before authentication; not before
+   * the process has admitted its first `eventLoopWarmupRequests`, and only while RetailFlow itself uses
+   * `eventLoopMinCpu`. Off by default: RetailFlow sheds by the checkout path's saturation (while the loop is
+   * saturated), and alternating overload runs measured no gain from the loop on its own that the machine's noise
+   * did not cover (docs/decisions/partitioned-admission.md). @default false
    */
   readonly eventLoopShedding: boolean;
+  /**
+   * Requests a process admits whatever its event loop does before event-loop shedding may refuse any
+   * (`EVENT_LOOP_WARMUP_REQUESTS`): a process just started is saturated by running code V8 has not yet optimized,
+   * and a blue/green switch or a canary sends it traffic at once. @default 1000
+   */
+  readonly eventLoopWarmupRequests: number;
+  /**
+   * CPU (in cores) the process must have used while its event loop was late for event-loop shedding to count it
+   * (`EVENT_LOOP_MIN_CPU`, 0 to 1; 0 counts every late loop). A loop that is late while RetailFlow barely runs is
+   * starved by its neighbours (a deploy starting instances on the same CPUs, a container's CPU quota), not
+   * overloaded, and refusing requests would not give it the CPU back. Set it below the container's CPU limit.
+   * @default 0.5
+   */
+  readonly eventLoopMinCpu: number;
   /**
    * Enforce the plans' monthly quotas (`QUOTAS`, `true` or `false`). Usage is metered either way; off, nothing is
    * refused or counted in the quota store (load tests that are not about quotas). @default true
@@ -269,6 +285,8 @@ export const DEFAULT_CONFIG: RetailFlowConfig = {
   serviceName: 'retailflow',
   loadShedding: 'ballast',
   eventLoopShedding: false,
+  eventLoopWarmupRequests: 1000,
+  eventLoopMinCpu: 0.5,
   quotas: true,
   ingressLimitAlgorithm: 'gradient2',
   ingressInitialLimit: 200,
@@ -360,6 +378,17 @@ function share(env: Env, name: string, fallback: number): number {
   const value = Number(raw);
   if (!/^\d*\.?\d+$/.test(raw) || !(value > 0 && value <= 1))
     throw invalidOption(name, 'a number above 0, at most 1', raw);
+  return value;
+}
+
+/** A share of one CPU, from 0 (off) to 1. */
+function cpuShare(env: Env, name: string, fallback: number): number {
+  const raw = text(env, name);
+  if (raw === undefined) return fallback;
+  const value = Number(raw);
+  if (!/^\d*\.?\d+$/.test(raw) || !(value >= 0 && value <= 1)) {
+    throw invalidOption(name, 'a number from 0 (off) to 1', raw);
+  }
   return value;
 }
 
@@ -552,6 +581,14 @@ export function loadConfig(
   config.eventLoopShedding =
     checkOneOf('EVENT_LOOP_SHEDDING', text(env, 'EVENT_LOOP_SHEDDING'), ['true', 'false'], 'false') ===
     'true';
+  config.eventLoopMinCpu = cpuShare(env, 'EVENT_LOOP_MIN_CPU', DEFAULT_CONFIG.eventLoopMinCpu);
+  config.eventLoopWarmupRequests = integer(
+    env,
+    'EVENT_LOOP_WARMUP_REQUESTS',
+    DEFAULT_CONFIG.eventLoopWarmupRequests,
+    0,
+    1_000_000_000,
+  );
   config.quotas = checkOneOf('QUOTAS', text(env, 'QUOTAS'), ['true', 'false'], 'true') === 'true';
   config.costAttribution =
     checkOneOf('COST_ATTRIBUTION', text(env, 'COST_ATTRIBUTION'), ['true', 'false'], 'true') === 'true';

@@ -12,7 +12,13 @@ describe('LOAD_SHEDDING and SEED_STOCK', () => {
     expect(config.loadShedding).toBe('ballast');
     expect(config.seedStock).toBeUndefined();
     expect(config.eventLoopShedding).toBe(false);
+    expect(config.eventLoopWarmupRequests).toBe(1000);
     expect(loadConfig({ EVENT_LOOP_SHEDDING: 'true' }).eventLoopShedding).toBe(true);
+    expect(loadConfig({ EVENT_LOOP_WARMUP_REQUESTS: '0' }).eventLoopWarmupRequests).toBe(0);
+    expect(() => loadConfig({ EVENT_LOOP_WARMUP_REQUESTS: '-5' })).toThrow('EVENT_LOOP_WARMUP_REQUESTS');
+    expect(config.eventLoopMinCpu).toBe(0.5);
+    expect(loadConfig({ EVENT_LOOP_MIN_CPU: '0' }).eventLoopMinCpu).toBe(0);
+    expect(() => loadConfig({ EVENT_LOOP_MIN_CPU: '1.5' })).toThrow('EVENT_LOOP_MIN_CPU');
     expect(loadConfig({ LOAD_SHEDDING: 'toobusy', SEED_STOCK: '1000000' })).toMatchObject({
       loadShedding: 'toobusy',
       seedStock: 1_000_000,

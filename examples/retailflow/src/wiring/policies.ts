@@ -213,6 +213,9 @@ export function problemBody(
  * - inventory: a {@link BulkheadPolicy} (4 in flight and 2 queued for at most 20 ms by default), whose
  *   saturation sheds catalog reads first at ingress ({@link SaturationSignal}); ingress admits checkouts only up to
  *   twice its places (`INGRESS_CRITICAL_LIMIT`), the rest wait at the door, and reads are shed while they do;
+ * - the event loop, with `EVENT_LOOP_SHEDDING` (off by default): once it has stayed saturated for about 400 ms while
+ *   RetailFlow itself used the CPU, ingress sheds by its pressure too, before authentication: reads, then other
+ *   calls, then checkouts while its delay exceeds 150 ms; never before the process has admitted its first requests;
  * - payments: retry (3 attempts, exponential backoff with full jitter, a shared {@link RetryBudget}) → circuit
  *   breaker (5 consecutive failures, half-open after 10 s) → per-attempt timeout → client-side throttle of each
  *   attempt (the SRE book's adaptive throttling, `PAYMENT_THROTTLE_K`), under the request's deadline;
@@ -253,7 +256,26 @@ export async function createPolicies(options: {
         );
   // The event loop, sampled on the real clock whatever clock the rest of the service runs on: it tells whether
   // the process itself is out of CPU (see EventLoopPressure).
-  const loop = config.loadShedding === 'ballast' ? new EventLoopPressure() : undefined;
+  const loop =
+    config.loadShedding === 'ballast'
+      ? new EventLoopPressure({
+          // About 400 ms of saturation before anything is shed: at the service's capacity, open-loop arrivals
+          // saturate the loop for moments and nothing needs shedding; under a sustained overload, shedding by the
+          // loop (before authentication) served more checkouts than shedding by the checkout path alone.
+          onset: 1,
+          // Checkouts are shed by the loop only while its delay exceeds this: every await of a checkout in flight
+          // waits that long behind the loop, and the 500 ms default let admitted checkouts' p99 at 4x reach seconds.
+          criticalDelayMs: 150,
+          // A process just started (a blue/green switch, a canary, a restart) is saturated by running unoptimized
+          // code, not by load: its first requests are admitted whatever its loop does (each is screened, then
+          // admitted: two decisions). Its requests' latency settles within the first few hundred.
+          warmupDecisions: 2 * config.eventLoopWarmupRequests,
+          // A late loop counts only while RetailFlow itself used the CPU (for the reads shed while checkouts wait,
+          // below, as for this signal): instances starting beside warm ones starve them, and the warm ones then
+          // refused requests they had no more of than before (docs/decisions/partitioned-admission.md).
+          minCpu: config.eventLoopMinCpu,
+        })
+      : undefined;
   // Critical first. A checkout costs the process about as much as twenty cached catalog reads, so under overload
   // the reads take the CPU the checkouts queue for. While checkouts wait for the inventory bulkhead *and* the
   // event loop is saturated, catalog reads are shed at the front door (other API calls once half the queue is

@@ -68,8 +68,9 @@ export interface EventLoopPressureOptions {
    * CPU (in cores, see {@link EventLoopSample.cpu}) the process must have used over a sample for its saturation to
    * count. A loop that is late while its own process barely runs is starved by its neighbours (other processes on
    * the same CPUs, a container's CPU quota) rather than overloaded, and refusing its requests would not give it the
-   * CPU back; on one machine, a deploy starting new instances beside warm ones starves the warm ones this way. Set
-   * it below the process's CPU quota, if it has one. @default 0 (every saturated sample counts)
+   * CPU back; on one machine, a deploy starting new instances beside warm ones starves the warm ones this way. Such
+   * a sample builds no pressure, so `underPressure` stays false too. Set it below the process's CPU quota, if it
+   * has one. @default 0 (every saturated sample counts)
    */
   readonly minCpu?: number;
   /** Time source for sampling. @default systemClock */
