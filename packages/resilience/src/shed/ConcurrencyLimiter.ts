@@ -61,9 +61,9 @@ export interface LimiterPartitions {
    * Most calls of a class one tenant may have running or waiting at once, whatever the limit and the reservations
    * (integers, at least 1; needs `tenants`): a call beyond it is refused at once, never queued, with a
    * {@link LoadShedError} of detail `tenant-limit` (reason `rate-limited`), unless `tenantQueue` lets it wait for
-   * one of its tenant's own places. A tenant flooding a class whose work is
-   * bounded per tenant further in (a per-tenant share of a bulkhead, say) is then refused before that work, at the
-   * price of a counter read, instead of after it. A class left out has no per-tenant limit.
+   * one of its tenant's own places. A tenant flooding a class whose work is bounded per tenant further in (a
+   * per-tenant share of a bulkhead, say) is then refused before that work, at the price of a counter read, instead
+   * of after it. A class left out has no per-tenant limit.
    * @default none
    * @example
    * ```ts
