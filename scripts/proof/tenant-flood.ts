@@ -4,7 +4,11 @@
 // (service on CPU 0; this process and PostgreSQL's postmaster on CPU 1) or unpinned. Hold the machine lock:
 //   flock /work/bench.lock npx tsx scripts/proof/tenant-flood.ts --runs 4 --pinning pinned --out result.json
 // Prints every run's detail (the quiet tenant's statuses, late answers and latencies, which policy refused what),
-// then the fairness figures, median and spread; `--out` writes them as JSON.
+// then the fairness figures, median and spread; `--out` writes them as JSON. `--variant NAME:K=V,K=V` (repeatable)
+// runs the flood with RetailFlow environment overrides, the variants alternating within each run; `--alone-rps N`
+// takes N as the checkouts served alone instead of measuring them (the quiet tenant then sends N/5 a second, the
+// flood 4N: the rate a faster machine measures, on this one).
+//   flock /work/bench.lock npx tsx scripts/proof/tenant-flood.ts --runs 8 --alone-rps 160 --variant base:TENANT_CHECKOUT_QUEUE=0 --variant new:
 import { writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import { parseArgs } from 'node:util';
@@ -18,6 +22,8 @@ const { values } = parseArgs({
     runs: { type: 'string', default: '4' },
     pinning: { type: 'string', default: 'pinned' },
     'step-sec': { type: 'string', default: '2' },
+    variant: { type: 'string', multiple: true, default: ['default:'] },
+    'alone-rps': { type: 'string' },
     out: { type: 'string' },
   },
 });
@@ -35,10 +41,25 @@ const env: Record<string, string> = {
 };
 // The quick proof's knobs.
 const knobs = { rampConnections: [2, 8, 32], rampSec: 2, stepSec, warmSec: 1, env, log };
+const variants = values.variant.map((v) => {
+  const [name = '', rest = ''] = v.split(/:(.*)/s);
+  const overrides: Record<string, string> = {};
+  for (const kv of rest.split(',').filter(Boolean)) {
+    const [key = '', value = ''] = kv.split(/=(.*)/s);
+    overrides[key] = value;
+  }
+  return { name, env: overrides };
+});
+const aloneRps = values['alone-rps'] === undefined ? undefined : Number(values['alone-rps']);
 
 if (pinnings[0] && !(await Pinning.available(os.cpus().length))) throw new Error('pinning unavailable here');
 const postmaster = await postmasterPid(databaseUrl);
-const results: { pinned: boolean; checkoutsAloneRps: number; flood: TenantFloodResult | undefined }[] = [];
+const results: {
+  variant: string;
+  pinned: boolean;
+  checkoutsAloneRps: number;
+  flood: TenantFloodResult | undefined;
+}[] = [];
 for (let i = 0; i < runs; i++) {
   for (const pinned of pinnings) {
     log(`run ${i + 1} of ${runs}, ${pinned ? 'pinned' : 'unpinned'}`);
@@ -50,15 +71,21 @@ for (let i = 0; i < runs; i++) {
       }
       const pin = (service: ServiceProcess) =>
         pinned && service.child.pid !== undefined ? pinning.pin(service.child.pid, '0', 'RetailFlow') : Promise.resolve();
-      const none = await startService({ ...env, TENANT_INVENTORY_SHARE: '1', LOAD_SHEDDING: 'none' }, { fresh: true });
-      let checkoutsAloneRps: number;
-      try {
-        await pin(none);
-        checkoutsAloneRps = (await measureCapacity(knobs, none)).perClass.checkoutsRps;
-      } finally {
-        await none.stop();
+      let checkoutsAloneRps = aloneRps ?? Number.NaN;
+      if (aloneRps === undefined) {
+        const none = await startService({ ...env, TENANT_INVENTORY_SHARE: '1', LOAD_SHEDDING: 'none' }, { fresh: true });
+        try {
+          await pin(none);
+          checkoutsAloneRps = (await measureCapacity(knobs, none)).perClass.checkoutsRps;
+        } finally {
+          await none.stop();
+        }
       }
-      results.push({ pinned, checkoutsAloneRps, flood: await tenantFlood(knobs, checkoutsAloneRps, pin) });
+      for (const variant of i % 2 === 0 ? variants : [...variants].reverse()) {
+        log(`  variant ${variant.name} ${JSON.stringify(variant.env)}`);
+        const flood = await tenantFlood({ ...knobs, env: { ...env, ...variant.env } }, checkoutsAloneRps, pin);
+        results.push({ variant: variant.name, pinned, checkoutsAloneRps, flood });
+      }
     } finally {
       await pinning.release();
     }
@@ -67,16 +94,16 @@ for (let i = 0; i < runs; i++) {
 await dropFreshDatabases(databaseUrl).catch(() => undefined);
 
 const pct = (v: number) => `${(v * 100).toFixed(0)}%`;
-for (const pinned of pinnings) {
+for (const [variant, pinned] of variants.flatMap((v) => pinnings.map((p) => [v.name, p] as const))) {
   const figures = results
-    .filter((r) => r.pinned === pinned)
+    .filter((r) => r.pinned === pinned && r.variant === variant)
     .map((r) => r.flood?.fairness ?? Number.NaN)
     .filter((v) => Number.isFinite(v))
     .sort((a, b) => a - b);
   const mid = figures.length / 2;
   const median = figures.length % 2 === 1 ? figures[Math.floor(mid)]! : (figures[mid - 1]! + figures[mid]!) / 2;
   log(
-    `${pinned ? 'pinned' : 'unpinned'} tenant fairness: median ${pct(median)}, ${pct(figures[0]!)}-${pct(figures[figures.length - 1]!)} ` +
+    `${variant}, ${pinned ? 'pinned' : 'unpinned'} tenant fairness: median ${pct(median)}, ${pct(figures[0]!)}-${pct(figures[figures.length - 1]!)} ` +
       `over ${figures.length} runs (${figures.map(pct).join(', ')})`,
   );
 }

@@ -233,11 +233,20 @@ export interface RetailFlowConfig {
   readonly minRequestDeadlineMs: number;
   /**
    * Share of the inventory bulkhead's running slots one tenant may hold (`TENANT_INVENTORY_SHARE`, 0-1): beyond it
-   * the tenant's checkout is answered 429, so one tenant's burst cannot fill the bulkhead for the others (the
-   * ingress limiter is partitioned by tenant whatever this says). `1` sets no per-tenant cap on checkouts.
+   * (and past {@link RetailFlowConfig.tenantCheckoutQueue}'s wait) the tenant's checkout is answered 429, so one
+   * tenant's burst cannot fill the bulkhead for the others (the ingress limiter is partitioned by tenant whatever
+   * this says). `1` sets no per-tenant cap on checkouts.
    * @default 0.5
    */
   readonly tenantInventoryShare: number;
+  /**
+   * Checkouts one tenant may have waiting at the front door for one of its own places once it holds its share
+   * (`TENANT_CHECKOUT_QUEUE`, 0-1000): a tenant within its plan whose checkouts arrive a few at once then waits up
+   * to 100 ms for one of its own checkouts to end instead of being answered 429, while a flooding tenant's excess
+   * waits for its own places only (the ingress limiter's `tenantQueue`). `0` answers 429 at once beyond the share.
+   * @default 3
+   */
+  readonly tenantCheckoutQueue: number;
   /**
    * Failed authentications one source address may make per minute (`AUTH_FAILURES_PER_MINUTE`); beyond it the
    * source gets 429 before any key is looked up. Wrong admin keys share a global budget of ten times this.
@@ -300,6 +309,7 @@ export const DEFAULT_CONFIG: RetailFlowConfig = {
   bodyTimeoutMs: 10_000,
   minRequestDeadlineMs: 250,
   tenantInventoryShare: 0.5,
+  tenantCheckoutQueue: 3,
   authFailuresPerMinute: 30,
   preStopDelayMs: 10_000,
   prometheusRefreshMs: 15_000,
@@ -470,6 +480,7 @@ export function loadConfig(
       600_000,
     ),
     tenantInventoryShare: share(env, 'TENANT_INVENTORY_SHARE', DEFAULT_CONFIG.tenantInventoryShare),
+    tenantCheckoutQueue: integer(env, 'TENANT_CHECKOUT_QUEUE', DEFAULT_CONFIG.tenantCheckoutQueue, 0, 1000),
     authFailuresPerMinute: integer(
       env,
       'AUTH_FAILURES_PER_MINUTE',

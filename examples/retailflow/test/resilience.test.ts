@@ -242,9 +242,9 @@ describe('checkouts admitted at the door only as fast as they complete', () => {
 describe("a tenant's checkouts beyond its share", () => {
   it('are refused at the door with a 429, before express and the checkout, while another tenant checks out', async () => {
     const providerClock = new ManualClock(0);
-    // The defaults: a tenant may run half of the bulkhead's 4 slots and 2 places at once (3 checkouts).
+    // A tenant may run half of the bulkhead's 4 slots and 2 places at once (3 checkouts); none may wait for them.
     const started = await startTestService(
-      {},
+      { tenantCheckoutQueue: 0 },
       { provider: { clock: providerClock, knobs: { latencyMs: 1_000 } } },
     );
     service = started.service;
@@ -274,6 +274,42 @@ describe("a tenant's checkouts beyond its share", () => {
     await until(() => started.service.provider!.attempts === 5, 'the next charge in flight');
     providerClock.advance(1_000);
     expect((await after).status).toBe(201);
+  });
+
+  it("wait at the door for one of the tenant's own checkouts to end, up to the bound, then get 429", async () => {
+    const providerClock = new ManualClock(0);
+    // The defaults: 3 checkouts per tenant at once, 3 more waiting for one of them to end (at most 100 ms).
+    const started = await startTestService(
+      {},
+      { provider: { clock: providerClock, knobs: { latencyMs: 1_000 } } },
+    );
+    service = started.service;
+    const base = started.service.url;
+    const ingress = started.service.policies.ingressLimiter;
+    const held = Array.from({ length: 3 }, (_, i) => order(base, ACME, `burst-${i}`));
+    await until(() => started.service.provider!.attempts === 3, 'three charges in flight');
+    const waiting = Array.from({ length: 3 }, (_, i) => order(base, ACME, `burst-wait-${i}`));
+    await until(() => ingress.tenantQueued === 3, 'three checkouts waiting at the door');
+    // Beyond the bound: 429 at once, as without the wait.
+    expect((await order(base, ACME, 'burst-over')).status).toBe(429);
+
+    // The tenant's checkouts end: each frees a place for a waiter, in arrival order.
+    providerClock.advance(1_000);
+    expect((await Promise.all(held)).map((a) => a.status)).toEqual([201, 201, 201]);
+    await until(() => started.service.provider!.attempts === 6, 'the waiters admitted');
+    expect(ingress.tenantQueued).toBe(0);
+    providerClock.advance(1_000);
+    expect((await Promise.all(waiting)).map((a) => a.status)).toEqual([201, 201, 201]);
+
+    // A wait that runs out is a 429 of the tenant's share, as an immediate refusal is.
+    const next = Array.from({ length: 3 }, (_, i) => order(base, ACME, `burst-next-${i}`));
+    await until(() => started.service.provider!.attempts === 9, 'three charges in flight');
+    const late = order(base, ACME, 'burst-late');
+    await until(() => ingress.tenantQueued === 1, 'a checkout waiting at the door');
+    started.clock.advance(100);
+    expect((await late).status).toBe(429);
+    providerClock.advance(1_000);
+    expect((await Promise.all(next)).map((a) => a.status)).toEqual([201, 201, 201]);
   });
 });
 

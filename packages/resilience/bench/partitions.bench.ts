@@ -9,11 +9,16 @@
  *   holds its permit for 5 ticks, each tick a burst of 40 sheddable calls arrives (a flood) ahead of 4 default and 8
  *   critical ones, for 2,000 ticks, no queue. The share of critical calls admitted, and for tenants the share of a quiet tenant's calls
  *   admitted while another floods the same class, are reported as ratios.
+ * - a tenant's own limit (`tenantLimit` 3, as RetailFlow's checkouts), refused at once or waited for (`tenantQueue`
+ *   3): the cost of a flood over its limit (100 arrivals per iteration, the waiters then time out on a
+ *   `ManualClock`), and, simulated on a `ManualClock` (seeded arrivals, every call holds its permit for 80 ms),
+ *   the share of a quiet tenant's calls admitted when it sends 30 a second (2.4 in flight on average, bursts over
+ *   3) while another sends 200 a second.
  */
 import { ManualClock, type Priority } from '@ballast/core';
 import { ConcurrencyLimiter, type ConcurrencyLimiterOptions, type LimiterPermit } from '@ballast/resilience';
 import type { BenchResult } from '@ballast/testkit';
-import { row } from '@ballast/testkit';
+import { row, seededRandom } from '@ballast/testkit';
 import { measureInRounds } from './limiter-rounds.js';
 
 const BATCH = 100;
@@ -43,6 +48,65 @@ const PER_TENANT_CAPPED: Partial<ConcurrencyLimiterOptions> = {
     maxInFlight: { critical: 12 },
   },
 };
+
+/** A tenant's checkouts limited to 3 at once, beyond which they are refused at once (as RetailFlow's front door). */
+const TENANT_LIMITED: Partial<ConcurrencyLimiterOptions> = {
+  partitions: {
+    classes: { critical: 0.5, default: 0.2, sheddable: 0.3 },
+    tenants: true,
+    tenantLimit: { critical: 3 },
+  },
+  queue: { maxSize: 50, targetMs: 5, intervalMs: 100 },
+};
+/** The same, and 3 more may wait (at most 100 ms) for one of the tenant's own places. */
+const TENANT_QUEUED: Partial<ConcurrencyLimiterOptions> = {
+  ...TENANT_LIMITED,
+  partitions: { ...TENANT_LIMITED.partitions, tenantQueue: { critical: 3 } },
+};
+
+/** A tenant holding its 3 places, then 100 more arrivals of it per call; waiters time out at the end of each. */
+function overTenantLimit(options: Partial<ConcurrencyLimiterOptions>): () => Promise<void> {
+  const clock = new ManualClock(0);
+  const l = new ConcurrencyLimiter({ algorithm: fixed(64), clock, ...options });
+  for (let i = 0; i < 3; i++) l.tryAcquire('critical', 'flood');
+  const refused = (): undefined => undefined;
+  return async () => {
+    const calls: Promise<unknown>[] = [];
+    for (let i = 0; i < BATCH; i++) calls.push(l.acquire('critical', 'flood').catch(refused));
+    clock.advance(100);
+    await Promise.all(calls);
+  };
+}
+
+/**
+ * Share of a quiet tenant's calls admitted over 20 simulated seconds: it sends 30 a second, another 200, seeded
+ * arrivals each millisecond, every admitted call holds its permit for 80 ms.
+ */
+async function quietAdmitted(options: Partial<ConcurrencyLimiterOptions>): Promise<number> {
+  const clock = new ManualClock(0);
+  const l = new ConcurrencyLimiter({ algorithm: fixed(64), clock, ...options });
+  const random = seededRandom(7);
+  let offered = 0;
+  let admitted = 0;
+  const arrive = (tenant: string) => {
+    const quiet = tenant === 'quiet';
+    if (quiet) offered++;
+    l.acquire('critical', tenant).then(
+      (permit) => {
+        if (quiet) admitted++;
+        clock.setTimeout(() => permit.success(), 80);
+      },
+      () => undefined,
+    );
+  };
+  for (let ms = 0; ms < 20_000; ms++) {
+    if (random() < 0.03) arrive('quiet');
+    if (random() < 0.2) arrive('flood');
+    await clock.advanceAsync(1);
+  }
+  await clock.advanceAsync(200);
+  return admitted / offered;
+}
 
 const CLASSES: readonly Priority[] = ['sheddable', 'sheddable', 'default', 'critical'];
 
@@ -111,6 +175,16 @@ export async function run(): Promise<{ results: BenchResult[]; ratios: Record<st
         batch: BATCH,
         fn: churn(limiter(PER_TENANT_CAPPED, 64), 8),
       },
+      {
+        name: 'tenant over its limit: 100 arrivals refused at once',
+        batch: BATCH,
+        fn: overTenantLimit(TENANT_LIMITED),
+      },
+      {
+        name: 'tenant over its limit, tenantQueue 3: 100 arrivals (3 wait)',
+        batch: BATCH,
+        fn: overTenantLimit(TENANT_QUEUED),
+      },
     ],
     3,
     250,
@@ -134,6 +208,12 @@ export async function run(): Promise<{ results: BenchResult[]; ratios: Record<st
       `partitioned ${(partitionedCritical! * 100).toFixed(1)}%; a quiet tenant's calls admitted while another floods: ` +
       `nested ${(nestedQuiet! * 100).toFixed(1)}%, per tenant ${(tenantQuiet! * 100).toFixed(1)}%`,
   );
+  const quietRefusedAtOnce = await quietAdmitted(TENANT_LIMITED);
+  const quietWaiting = await quietAdmitted(TENANT_QUEUED);
+  console.log(
+    `a quiet tenant's calls admitted (30/s, 80 ms each, limit 3) while another sends 200/s: refused at once ` +
+      `${(quietRefusedAtOnce * 100).toFixed(1)}%, tenantQueue 3 ${(quietWaiting * 100).toFixed(1)}%`,
+  );
   const nested = row(results, 'nested shares: 100 acquire/release, nearly full').medianNs;
   return {
     results,
@@ -149,6 +229,11 @@ export async function run(): Promise<{ results: BenchResult[]; ratios: Record<st
       critical_admitted_partitioned: partitionedCritical!,
       quiet_tenant_admitted_nested: nestedQuiet!,
       quiet_tenant_admitted_per_tenant: tenantQuiet!,
+      tenant_queue_flood_cost_vs_refusal:
+        row(results, 'tenant over its limit, tenantQueue 3: 100 arrivals (3 wait)').medianNs /
+        row(results, 'tenant over its limit: 100 arrivals refused at once').medianNs,
+      quiet_tenant_admitted_limit_refused_at_once: quietRefusedAtOnce,
+      quiet_tenant_admitted_limit_tenant_queue: quietWaiting,
     },
   };
 }

@@ -348,3 +348,165 @@ describe('ConcurrencyLimiter partitions (tenantLimit)', () => {
     ).toThrow(/tenantLimit/);
   });
 });
+
+describe('ConcurrencyLimiter partitions (tenantQueue)', () => {
+  const waiting = {
+    classes: { critical: 0.5, default: 0.3, sheddable: 0.2 },
+    tenants: true,
+    tenantLimit: { critical: 3 },
+    tenantQueue: { critical: 2 },
+  };
+  const queue = { maxSize: 10, targetMs: 50, intervalMs: 100 };
+
+  /** A promise's state after pending callbacks have run. */
+  async function state<T>(promise: Promise<T>): Promise<'pending' | 'resolved' | 'rejected'> {
+    let seen: 'pending' | 'resolved' | 'rejected' = 'pending';
+    promise.then(
+      () => (seen = 'resolved'),
+      () => (seen = 'rejected'),
+    );
+    for (let i = 0; i < 5; i++) await Promise.resolve();
+    return seen;
+  }
+
+  it("lets a call over its tenant's limit wait for one of that tenant's own calls to end, not another's", async () => {
+    const { limiter } = setup(100, { partitions: waiting, queue });
+    const quiet = take(limiter, 3, 'critical', 'quiet');
+    const other = take(limiter, 3, 'critical', 'other');
+    const fourth = limiter.acquire('critical', 'quiet');
+    expect(limiter.tenantQueued).toBe(1);
+    expect(limiter.queued).toBe(0);
+    other[0]!.success();
+    expect(await state(fourth)).toBe('pending');
+    quiet[0]!.success();
+    const permit = await fourth;
+    expect(permit.priority).toBe('critical');
+    expect(limiter.tenantQueued).toBe(0);
+    expect(limiter.inFlight).toBe(5); // two quiet, two other, the fourth
+  });
+
+  it('refuses at once beyond the bound, and a call whose wait runs out, with detail tenant-limit', async () => {
+    const { clock, limiter } = setup(100, { partitions: waiting, queue });
+    const rejected: string[] = [];
+    limiter.onEvent((event) => {
+      if (event.type === 'rejected') rejected.push(`${event.reason}:${event.priority ?? ''}`);
+    });
+    take(limiter, 3, 'critical', 'flood');
+    const waiters = [
+      settle(limiter.acquire('critical', 'flood')),
+      settle(limiter.acquire('critical', 'flood')),
+    ];
+    const beyond = await settle(limiter.acquire('critical', 'flood'));
+    expect(beyond.error).toMatchObject({ detail: 'tenant-limit', reason: 'rate-limited' });
+    expect(rejected).toEqual(['rate-limited:critical']);
+    expect(limiter.tenantQueued).toBe(2);
+    clock.advance(99);
+    expect(limiter.tenantQueued).toBe(2);
+    clock.advance(1);
+    for (const waiter of await Promise.all(waiters)) {
+      expect(waiter.error).toMatchObject({ detail: 'tenant-limit', priority: 'critical' });
+    }
+    expect(rejected).toHaveLength(3);
+    expect(limiter.tenantQueued).toBe(0);
+    expect(limiter.inFlight).toBe(3);
+  });
+
+  it("never lets a flooding tenant hold more than its limit, nor take another tenant's places", async () => {
+    const { limiter } = setup(100, { partitions: waiting, queue });
+    const flood = take(limiter, 3, 'critical', 'flood');
+    const floodWaiters = [limiter.acquire('critical', 'flood'), limiter.acquire('critical', 'flood')];
+    const quiet = take(limiter, 3, 'critical', 'quiet');
+    expect(quiet).toHaveLength(3);
+    quiet[0]!.success();
+    expect(await state(floodWaiters[0]!)).toBe('pending');
+    expect(take(limiter, 1, 'critical', 'quiet')).toHaveLength(1);
+    flood[0]!.success();
+    flood[1]!.success();
+    const [a, b] = await Promise.all(floodWaiters);
+    expect([a.priority, b.priority]).toEqual(['critical', 'critical']);
+    // The flood holds three again: its next call waits, the quiet tenant's three are untouched.
+    expect(limiter.inFlight).toBe(6);
+    void settle(limiter.acquire('critical', 'flood'));
+    expect(limiter.tenantQueued).toBe(1);
+  });
+
+  it("admits a tenant's waiters in arrival order, and its new calls wait behind them", async () => {
+    const { limiter } = setup(100, { partitions: waiting, queue });
+    const held = take(limiter, 3, 'critical', 'quiet');
+    const order: string[] = [];
+    const first = limiter.acquire('critical', 'quiet').then(() => order.push('first'));
+    const second = limiter.acquire('critical', 'quiet').then(() => order.push('second'));
+    held[0]!.success();
+    // A place is free, but two wait for it: a call arriving now does not pass them.
+    expect(limiter.tryAcquire('critical', 'quiet')).toBeUndefined();
+    held[1]!.success();
+    await Promise.all([first, second]);
+    expect(order).toEqual(['first', 'second']);
+  });
+
+  it('sends a released waiter through the queue when the limit is full', async () => {
+    const { clock, limiter } = setup(4, {
+      partitions: { ...waiting, tenantLimit: { critical: 2 }, tenantQueue: { critical: 1 } },
+      queue: { maxSize: 10, targetMs: 50, intervalMs: 100 },
+    });
+    const others = take(limiter, 4, 'sheddable', 'other'); // the limit is full
+    take(limiter, 1, 'critical', 'someone'); // the critical reservation (2 of 4) is split: one each
+    const [own] = take(limiter, 1, 'critical', 'quiet');
+    const queued = limiter.acquire('critical', 'quiet'); // within its limit, over its split: the queue
+    const excess = limiter.acquire('critical', 'quiet'); // over its limit: waits for its own place
+    expect([limiter.queued, limiter.tenantQueued]).toEqual([1, 1]);
+    clock.advance(60);
+    own!.success(); // the queued call takes its place; the waiter goes on into the queue
+    expect((await queued).priority).toBe('critical');
+    expect([limiter.queued, limiter.tenantQueued]).toEqual([1, 0]);
+    expect(await state(excess)).toBe('pending');
+    for (const permit of others.slice(0, 3)) permit.success(); // 3 of the limit of 4 in flight: room
+    expect((await excess).priority).toBe('critical');
+    expect(limiter.queued).toBe(0);
+  });
+
+  it('lets a waiter go on when a queued call of its tenant leaves the queue without a permit', async () => {
+    const { clock, limiter } = setup(2, {
+      partitions: { ...waiting, tenantLimit: { critical: 2 }, tenantQueue: { critical: 1 } },
+      queue: { maxSize: 10, targetMs: 5, intervalMs: 50 },
+    });
+    take(limiter, 2, 'sheddable', 'other'); // the limit is full
+    take(limiter, 1, 'critical', 'quiet'); // the tenant's split of the critical reservation
+    const queued = settle(limiter.acquire('critical', 'quiet')); // waits in the queue
+    clock.advance(10);
+    const excess = settle(limiter.acquire('critical', 'quiet')); // waits for the tenant's own place
+    expect([limiter.queued, limiter.tenantQueued]).toEqual([1, 1]);
+    clock.advance(40); // the queued call times out; the waiter goes on into the queue
+    expect((await queued).error).toMatchObject({ detail: 'queue-timeout' });
+    expect([limiter.queued, limiter.tenantQueued]).toEqual([1, 0]);
+    clock.advance(50);
+    expect((await excess).error).toMatchObject({ detail: 'queue-timeout' });
+    expect(limiter.queued).toBe(0);
+  });
+
+  it('makes execute wait too', async () => {
+    const { limiter } = setup(100, { partitions: waiting, queue });
+    const held = take(limiter, 3, 'critical', 'quiet');
+    const result = limiter.execute(() => 'done', 'critical', 'quiet');
+    expect(limiter.tenantQueued).toBe(1);
+    held[2]!.ignore();
+    await expect(result).resolves.toBe('done');
+    expect(limiter.inFlight).toBe(2);
+  });
+
+  it('checks its options: integers of at least 0, only for classes with a tenantLimit', () => {
+    const partitions = { tenants: true, tenantLimit: { critical: 3 } };
+    expect(
+      () => new ConcurrencyLimiter({ partitions: { ...partitions, tenantQueue: { sheddable: 2 } } }),
+    ).toThrow(/tenantQueue\.sheddable/);
+    expect(
+      () => new ConcurrencyLimiter({ partitions: { ...partitions, tenantQueue: { critical: -1 } } }),
+    ).toThrow(/tenantQueue\.critical/);
+    expect(
+      () => new ConcurrencyLimiter({ partitions: { ...partitions, tenantQueue: { critical: 0.5 } } }),
+    ).toThrow(/tenantQueue\.critical/);
+    expect(
+      () => new ConcurrencyLimiter({ partitions: { ...partitions, tenantQueue: { critical: 0 } } }),
+    ).not.toThrow();
+  });
+});

@@ -332,7 +332,14 @@ export async function createPolicies(options: {
       classes: { critical: 0.5, default: 0.2, sheddable: 0.3 },
       tenants: true,
       maxInFlight: { critical: criticalLimit },
-      ...(tenantShare ? { tenantLimit: { critical: tenantShare.cap } } : {}),
+      // A tenant's checkouts arriving a few at once (each holds its place through the payment round trip) wait
+      // here, briefly, for one of the tenant's own places rather than being refused by its own share.
+      ...(tenantShare
+        ? {
+            tenantLimit: { critical: tenantShare.cap },
+            tenantQueue: { critical: config.tenantCheckoutQueue },
+          }
+        : {}),
     },
     admission:
       loop && config.eventLoopShedding

@@ -5,6 +5,7 @@ import {
   reportError,
   systemClock,
   type Clock,
+  type TimerHandle,
 } from '@ballast/core';
 import type { ConcurrencyLimiterGauges, Priority, RejectionReason } from '@ballast/core';
 import { EventedPolicy, policyName } from '../common/EventedPolicy.js';
@@ -59,9 +60,10 @@ export interface LimiterPartitions {
   /**
    * Most calls of a class one tenant may have running or waiting at once, whatever the limit and the reservations
    * (integers, at least 1; needs `tenants`): a call beyond it is refused at once, never queued, with a
-   * {@link LoadShedError} of detail `tenant-limit` (reason `rate-limited`). A tenant flooding a class whose work is
-   * bounded per tenant further in (a per-tenant share of a bulkhead, say) is then refused before that work, at the
-   * price of a counter read, instead of after it. A class left out has no per-tenant limit.
+   * {@link LoadShedError} of detail `tenant-limit` (reason `rate-limited`), unless `tenantQueue` lets it wait for
+   * one of its tenant's own places. A tenant flooding a class whose work is bounded per tenant further in (a
+   * per-tenant share of a bulkhead, say) is then refused before that work, at the price of a counter read, instead
+   * of after it. A class left out has no per-tenant limit.
    * @default none
    * @example
    * ```ts
@@ -70,6 +72,25 @@ export interface LimiterPartitions {
    * ```
    */
   readonly tenantLimit?: Partial<Readonly<Record<Priority, number>>>;
+  /**
+   * Most calls of a class one tenant may have waiting for one of its own `tenantLimit` places (whole numbers, at
+   * least 0; needs a `tenantLimit` for the class). A call beyond its tenant's limit waits, instead of being refused
+   * at once, until one of that tenant's calls of the class ends, at most the queue's `intervalMs` (100 ms without a
+   * queue); then it goes on as a new call would (runs, or waits in the queue). Waiters leave in arrival order and a
+   * tenant's new calls wait behind them. Past the bound, or once the wait runs out, the call is refused as at the
+   * limit (detail `tenant-limit`). A tenant within its plan is then not refused by its own limit for a momentary
+   * burst (a limit of 3 checkouts, each held through an 80 ms payment round trip, is exceeded now and then by a
+   * tenant sending 30 a second), while a flooding tenant still never holds more than its limit: its excess waits
+   * for its own places only, at the price of a timer each. Not counted in `queued`: see
+   * {@link ConcurrencyLimiter.tenantQueued}.
+   * @default none (a call beyond its tenant's limit is refused at once)
+   * @example
+   * ```ts
+   * // Three checkouts per tenant at once; three more may wait for one of them to end.
+   * new ConcurrencyLimiter({ partitions: { tenants: true, tenantLimit: { critical: 3 }, tenantQueue: { critical: 3 } } });
+   * ```
+   */
+  readonly tenantQueue?: Partial<Readonly<Record<Priority, number>>>;
 }
 
 /** The CoDel-style queue in front of a {@link ConcurrencyLimiter}. */
@@ -137,6 +158,16 @@ export interface LimiterPermit {
 }
 
 const PRIORITIES: readonly string[] = PRIORITY_ORDER;
+
+/** A call waiting for one of its own tenant's places (`partitions.tenantQueue`). */
+interface TenantWaiter {
+  readonly resolve: (permit: Promise<LimiterPermit>) => void;
+  readonly reject: (error: LoadShedError) => void;
+  timer: TimerHandle | undefined;
+}
+
+/** The calls of one tenant waiting for its own places, per class (a class's list exists while it has waiters). */
+type TenantWaiters = Partial<Record<Priority, TenantWaiter[]>>;
 
 /** What one tenant holds and has waiting, in a limiter partitioned by tenant. */
 interface TenantCount {
@@ -229,6 +260,13 @@ export class ConcurrencyLimiter extends EventedPolicy implements ConcurrencyLimi
   readonly #caps: Readonly<Record<Priority, number>>;
   /** Partitioned by tenant: most calls of each class one tenant may have running or waiting (Infinity: no limit). */
   readonly #tenantLimit: Readonly<Record<Priority, number>>;
+  /** Partitioned by tenant: most calls of each class one tenant may have waiting for its own places (0: none). */
+  readonly #tenantQueue: Readonly<Record<Priority, number>>;
+  /** How long a call may wait for one of its own tenant's places (the queue's `intervalMs`). */
+  readonly #tenantWaitMs: number;
+  /** Calls waiting for their own tenant's places, by tenant; a tenant is here only while some wait. */
+  readonly #tenantWaiters = new Map<string | undefined, TenantWaiters>();
+  #tenantQueued = 0;
 
   constructor(options: ConcurrencyLimiterOptions = {}) {
     super(policyName(options.name, 'concurrency-limiter'));
@@ -251,6 +289,7 @@ export class ConcurrencyLimiter extends EventedPolicy implements ConcurrencyLimi
     this.#byTenant = tenants ? new Map() : undefined;
     this.#caps = caps(options.partitions?.maxInFlight);
     this.#tenantLimit = tenantLimits(options.partitions?.tenantLimit, tenants);
+    this.#tenantQueue = tenantQueues(options.partitions?.tenantQueue, this.#tenantLimit);
     const sheddable = checkNumber('shares.sheddable', options.shares?.sheddable, 0.5, { above: 0, max: 1 });
     const dflt = checkNumber('shares.default', options.shares?.default, 0.9, { min: sheddable, max: 1 });
     this.#shares = { critical: 1, default: dflt, sheddable };
@@ -265,10 +304,12 @@ export class ConcurrencyLimiter extends EventedPolicy implements ConcurrencyLimi
     this.#admission = options.admission;
     const queue = options.queue === false ? { maxSize: 0 } : (options.queue ?? {});
     const targetMs = checkNumber('queue.targetMs', queue.targetMs, 5, { above: 0 });
+    const intervalMs = checkNumber('queue.intervalMs', queue.intervalMs, 100, { min: targetMs });
+    this.#tenantWaitMs = intervalMs;
     this.#queue = new CoDelQueue<Permit>({
       maxSize: checkNumber('queue.maxSize', queue.maxSize, 50, { integer: true, min: 0 }),
       targetMs,
-      intervalMs: checkNumber('queue.intervalMs', queue.intervalMs, 100, { min: targetMs }),
+      intervalMs,
       clock: this.#clock,
       hasRoom: (ticket) => this.#hasRoom(ticket.priority, ticket.tenant),
       admit: (ticket) => this.#admit(ticket.priority, ticket.tenant),
@@ -297,6 +338,19 @@ export class ConcurrencyLimiter extends EventedPolicy implements ConcurrencyLimi
   /** Calls waiting in the queue. */
   get queued(): number {
     return this.#queue.size;
+  }
+
+  /**
+   * Calls waiting for one of their own tenant's places (`partitions.tenantQueue`), not counted in `queued`: a
+   * tenant's burst over its `tenantLimit`, or a flooding tenant's excess, not a sign of the service's overload.
+   *
+   * @example
+   * ```ts
+   * const excessWaiting = ingress.tenantQueued;
+   * ```
+   */
+  get tenantQueued(): number {
+    return this.#tenantQueued;
   }
 
   /** Calls holding a permit, per priority class. */
@@ -371,9 +425,73 @@ export class ConcurrencyLimiter extends EventedPolicy implements ConcurrencyLimi
   }
 
   #acquireAdmitted(priority: Priority, tenant?: string): Promise<LimiterPermit> {
-    if (this.#overTenantLimit(priority, tenant)) return Promise.reject(this.#shed(priority, 'tenant-limit'));
+    if (this.#overTenantLimit(priority, tenant)) return this.#waitForTenant(priority, tenant);
+    return this.#enter(priority, tenant);
+  }
+
+  /** A call within its tenant's limit: runs now, or waits in the queue. */
+  #enter(priority: Priority, tenant: string | undefined): Promise<LimiterPermit> {
     if (this.#runsNow(priority, tenant)) return Promise.resolve(this.#admit(priority, tenant));
     return this.#queue.enqueue(priority, tenant);
+  }
+
+  /**
+   * A call over its tenant's limit: waits for one of the tenant's own places (`partitions.tenantQueue`), or is
+   * refused at once when the tenant already has as many waiting.
+   */
+  #waitForTenant(priority: Priority, tenant: string | undefined): Promise<LimiterPermit> {
+    let waiters = this.#tenantWaiters.get(tenant);
+    const list = waiters?.[priority];
+    if ((list?.length ?? 0) >= this.#tenantQueue[priority]) {
+      return Promise.reject(this.#shed(priority, 'tenant-limit'));
+    }
+    if (waiters === undefined) {
+      waiters = {};
+      this.#tenantWaiters.set(tenant, waiters);
+    }
+    const queue = list ?? (waiters[priority] = []);
+    return new Promise<LimiterPermit>((resolve, reject) => {
+      const waiter: TenantWaiter = { resolve, reject, timer: undefined };
+      waiter.timer = this.#clock.setTimeout(
+        () => this.#tenantWaitExpired(waiter, priority, tenant),
+        this.#tenantWaitMs,
+      );
+      queue.push(waiter);
+      this.#tenantQueued++;
+    });
+  }
+
+  #tenantWaitExpired(waiter: TenantWaiter, priority: Priority, tenant: string | undefined): void {
+    const list = this.#tenantWaiters.get(tenant)?.[priority];
+    const i = list?.indexOf(waiter) ?? -1;
+    if (i < 0) return;
+    list!.splice(i, 1);
+    this.#tenantWaiterLeft(priority, tenant);
+    waiter.reject(this.#shed(priority, 'tenant-limit'));
+  }
+
+  /** Bookkeeping of a call leaving a tenant's waiters: drops the lists nobody waits in. */
+  #tenantWaiterLeft(priority: Priority, tenant: string | undefined): void {
+    this.#tenantQueued--;
+    const waiters = this.#tenantWaiters.get(tenant);
+    if (waiters === undefined || (waiters[priority]?.length ?? 0) > 0) return;
+    delete waiters[priority];
+    if (waiters.critical === undefined && waiters.default === undefined && waiters.sheddable === undefined) {
+      this.#tenantWaiters.delete(tenant);
+    }
+  }
+
+  /** Lets `tenant`'s calls of `priority` waiting for its own places go on, oldest first, while it has room. */
+  #releaseTenantWaiters(priority: Priority, tenant: string | undefined): void {
+    const list = this.#tenantWaiters.get(tenant)?.[priority];
+    if (list === undefined) return;
+    const cap = this.#tenantLimit[priority];
+    while (list.length > 0 && (this.#byTenant?.get(tenant)?.activeByClass[priority] ?? 0) < cap) {
+      const waiter = list.shift()!;
+      if (waiter.timer !== undefined) this.#clock.clearTimeout(waiter.timer);
+      this.#tenantWaiterLeft(priority, tenant);
+      waiter.resolve(this.#enter(priority, tenant));
+    }
   }
 
   /**
@@ -402,12 +520,16 @@ export class ConcurrencyLimiter extends EventedPolicy implements ConcurrencyLimi
     return (entry?.byClass[priority] ?? 0) < Math.max(1, Math.floor(reserved / active));
   }
 
-  /** Whether `tenant` already runs or waits for as many calls of `priority` as `partitions.tenantLimit` allows. */
+  /**
+   * Whether `tenant` already runs or waits for as many calls of `priority` as `partitions.tenantLimit` allows, or
+   * has calls waiting for its own places (a new call does not pass them).
+   */
   #overTenantLimit(priority: Priority, tenant: string | undefined): boolean {
     const cap = this.#tenantLimit[priority];
     if (cap === Number.POSITIVE_INFINITY) return false;
     const active = this.#byTenant?.get(tenant)?.activeByClass[priority] ?? 0;
-    return active >= cap;
+    if (active >= cap) return true;
+    return this.#tenantQueued > 0 && this.#tenantWaiters.get(tenant)?.[priority] !== undefined;
   }
 
   #tenantEntry(tenant: string | undefined): TenantCount {
@@ -430,6 +552,12 @@ export class ConcurrencyLimiter extends EventedPolicy implements ConcurrencyLimi
     entry.waiting += delta;
     this.#tenantActive(entry, ticket.priority, delta);
     if (entry.held <= 0 && entry.waiting <= 0) this.#byTenant!.delete(ticket.tenant);
+    if (delta === -1 && this.#tenantQueued > 0 && this.#tenantWaiters.has(ticket.tenant)) {
+      // A queued call left: admitted (its place is taken again at once) or shed, which frees one of the tenant's
+      // places. The queue is in the middle of its work: its waiters go on once it is done.
+      const { priority, tenant } = ticket;
+      queueMicrotask(() => this.#releaseTenantWaiters(priority, tenant));
+    }
   }
 
   /** Counts a call of `priority` joining (+1) or leaving (-1) a tenant's running or waiting calls. */
@@ -447,10 +575,10 @@ export class ConcurrencyLimiter extends EventedPolicy implements ConcurrencyLimi
   async execute<T>(fn: () => T | Promise<T>, priority: Priority = 'default', tenant?: string): Promise<T> {
     if (!PRIORITIES.includes(priority)) this.#checkPriority(priority);
     if (!this.#admitted(priority)) throw this.#shed(priority, 'pressure');
-    if (this.#overTenantLimit(priority, tenant)) throw this.#shed(priority, 'tenant-limit');
-    const permit = this.#runsNow(priority, tenant)
-      ? this.#admit(priority, tenant)
-      : await this.#acquireAdmitted(priority, tenant);
+    const permit =
+      !this.#overTenantLimit(priority, tenant) && this.#runsNow(priority, tenant)
+        ? this.#admit(priority, tenant)
+        : await this.#acquireAdmitted(priority, tenant);
     try {
       const value = await fn();
       this.#release(permit as Permit, undefined, false);
@@ -536,6 +664,7 @@ export class ConcurrencyLimiter extends EventedPolicy implements ConcurrencyLimi
     }
     if (this.#queue.size > 0) this.#queue.drain();
     else this.#queue.idle();
+    if (this.#tenantQueued > 0) this.#releaseTenantWaiters(permit.priority, permit.tenant);
   }
 
   #setLimit(next: number): void {
@@ -600,8 +729,10 @@ const UNBOUNDED: Readonly<Record<Priority, number>> = {
 function countsPerClass(
   option: string,
   counts: Partial<Readonly<Record<Priority, number>>> | undefined,
+  min = 1,
+  fallback = Number.POSITIVE_INFINITY,
 ): Readonly<Record<Priority, number>> {
-  if (counts === undefined) return UNBOUNDED;
+  if (counts === undefined) return fallback === Number.POSITIVE_INFINITY ? UNBOUNDED : perClass(fallback);
   if (typeof counts !== 'object' || counts === null) {
     throw invalidOption(option, 'an object of call counts per priority class', counts);
   }
@@ -610,10 +741,7 @@ function countsPerClass(
       throw invalidOption(option, "keys among 'critical', 'default', 'sheddable'", key);
   }
   const of = (priority: Priority) =>
-    checkNumber(`${option}.${priority}`, counts[priority], Number.POSITIVE_INFINITY, {
-      integer: true,
-      min: 1,
-    });
+    checkNumber(`${option}.${priority}`, counts[priority], fallback, { integer: true, min });
   return { critical: of('critical'), default: of('default'), sheddable: of('sheddable') };
 }
 
@@ -631,6 +759,28 @@ function tenantLimits(
     throw invalidOption('partitions.tenantLimit', 'only with `partitions.tenants: true`', limits);
   }
   return countsPerClass('partitions.tenantLimit', limits);
+}
+
+/** `partitions.tenantQueue`: bounds of at least 0, each for a class with a `tenantLimit`; 0 when left out. */
+function tenantQueues(
+  queues: LimiterPartitions['tenantQueue'],
+  limits: Readonly<Record<Priority, number>>,
+): Readonly<Record<Priority, number>> {
+  const out = countsPerClass('partitions.tenantQueue', queues, 0, 0);
+  for (const priority of PRIORITY_ORDER) {
+    if (out[priority] > 0 && limits[priority] === Number.POSITIVE_INFINITY) {
+      throw invalidOption(
+        `partitions.tenantQueue.${priority}`,
+        `a bound only for a class with a \`partitions.tenantLimit\``,
+        out[priority],
+      );
+    }
+  }
+  return out;
+}
+
+function perClass(n: number): Readonly<Record<Priority, number>> {
+  return { critical: n, default: n, sheddable: n };
 }
 
 /** The class reservations of `partitions`, checked: each in [0, 1], together at most 1. */
