@@ -1232,6 +1232,12 @@ export async function drills(opts: DrillsOptions): Promise<DrillsResult> {
               shows: /^(?![\s\S]*"job":"retailflow")[\s\S]*"job":"prometheus"/,
             },
             { what: 'the instance itself runs and answers /readyz', in: /readyz/, shows: /"status":"(?:ready|degraded)"/ },
+            { what: "job retailflow is in Prometheus's configuration", in: /status\/config/, shows: /job_name: retailflow/ },
+            {
+              what: 'discovery found no target of it, active or dropped (discovery, not the scrape)',
+              in: /api\/v1\/targets/,
+              shows: /\{"active":\[\],"dropped":\[\]\}/,
+            },
           ],
           mitigation: { action: () => lostTarget.mitigate('BallastTargetMissing'), describe: restoreTarget },
           cleanup: () => lostTarget.leave('BallastTargetMissing'),

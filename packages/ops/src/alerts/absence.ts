@@ -80,7 +80,16 @@ export function BallastTargetMissing(job: string, { TEST_TARGET }: AlertContext)
       panels: [],
       curl: [],
       steps: [
-        "Open Prometheus's Targets and Service Discovery pages: is the job there, and does discovery find instances for it?",
+        [
+          "Ask Prometheus whether the job is in its configuration at all, which targets of it discovery found (active, with their health and last error) and which relabelling dropped (their discovered labels say why). A configured job with neither points at discovery: the pods, the ServiceMonitor's selector, the file or DNS it reads. The same answers are on Prometheus's Configuration, Targets and Service Discovery pages.",
+          '',
+          '   ```sh',
+          '   export PROMETHEUS=http://127.0.0.1:9090  # your Prometheus',
+          `   curl -s "$PROMETHEUS/api/v1/status/config" | jq -r .data.yaml | grep -n 'job_name:'`,
+          `   curl -s "$PROMETHEUS/api/v1/targets?state=any" | jq -c '{active: [.data.activeTargets[] | select(.labels.job == "${job}") | {scrapeUrl, health, lastError}], dropped: [.data.droppedTargets[] | select(.discoveredLabels.job == "${job}") | .discoveredLabels]}'`,
+          '   ```',
+          '',
+        ].join('\n'),
         'Check that the service is deployed and running (no instance means no target under Kubernetes service discovery).',
         'Check recent changes to the Prometheus configuration, the ServiceMonitor or PodMonitor, and the labels they select on.',
       ],
