@@ -434,8 +434,8 @@ async function overloadRun(opts: OverloadOptions, pinned: boolean, pin: (service
   };
   if (cpuAtTop !== undefined) {
     opts.log(
-      `  CPU at ${top}x: ${cpuAtTop.cores.toFixed(2)} cores: checkouts served ${cpuAtTop.checkouts.toFixed(2)}, ` +
-        `reads served ${cpuAtTop.reads.toFixed(2)}, the rest ${cpuAtTop.rest.toFixed(2)} ` +
+      `  CPU at ${top}x: ${cpuAtTop.cores.toFixed(2)} cores: checkouts answered 2xx ${cpuAtTop.checkouts.toFixed(2)}, ` +
+        `reads answered 2xx ${cpuAtTop.reads.toFixed(2)} (late ones too), the rest ${cpuAtTop.rest.toFixed(2)} ` +
         `(${cpuAtTop.refusedRps.toFixed(0)} refusals/s: ${cpuAtTop.restPerRefusalUs.toFixed(0)} µs each if the rest were all refusals); ` +
         `checkouts alone used ${perClass.checkoutsCores.toFixed(2)} cores`,
     );
