@@ -423,7 +423,7 @@ describe('ConcurrencyLimiter partitions (tenantQueue)', () => {
     flood[0]!.success();
     flood[1]!.success();
     const [a, b] = await Promise.all(floodWaiters);
-    expect([a.priority, b.priority]).toEqual(['critical', 'critical']);
+    expect([a!.priority, b!.priority]).toEqual(['critical', 'critical']);
     // The flood holds three again: its next call waits, the quiet tenant's three are untouched.
     expect(limiter.inFlight).toBe(6);
     void settle(limiter.acquire('critical', 'flood'));
