@@ -7,7 +7,7 @@ import { writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { serviceUrl } from '@ballast/testkit';
 import { overload, type OverloadRunFigures } from './overload.js';
-import { dropFreshDatabases } from './service.js';
+import { dropFreshDatabases, parseVariants } from './service.js';
 
 const { values } = parseArgs({
   options: {
@@ -28,15 +28,7 @@ const base: Record<string, string> = {
   REDIS_URL: serviceUrl('redis'),
   AMQP_URL: serviceUrl('rabbitmq'),
 };
-const variants = values.variant.map((v) => {
-  const [name, rest = ''] = v.split(/:(.*)/s);
-  const env: Record<string, string> = {};
-  for (const kv of rest.split(',').filter(Boolean)) {
-    const [key = '', value = ''] = kv.split(/=(.*)/s);
-    env[key] = value;
-  }
-  return { name: name!, env };
-});
+const variants = parseVariants(values.variant);
 const results: Record<string, OverloadRunFigures[]> = {};
 for (let i = 0; i < Number(values.runs); i++) {
   for (const variant of variants) {

@@ -254,3 +254,19 @@ export function sum(samples: readonly Sample[], name: string, match: Record<stri
   }
   return total;
 }
+
+/**
+ * The `--variant NAME:K=V,K=V` arguments of the A/B runners (`overload-probe.ts`, `tenant-flood.ts`): each a name
+ * and the RetailFlow environment overrides it runs with.
+ */
+export function parseVariants(args: readonly string[]): { name: string; env: Record<string, string> }[] {
+  return args.map((v) => {
+    const [name = '', rest = ''] = v.split(/:(.*)/s);
+    const env: Record<string, string> = {};
+    for (const kv of rest.split(',').filter(Boolean)) {
+      const [key = '', value = ''] = kv.split(/=(.*)/s);
+      env[key] = value;
+    }
+    return { name, env };
+  });
+}

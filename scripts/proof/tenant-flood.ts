@@ -15,7 +15,7 @@ import { parseArgs } from 'node:util';
 import { serviceUrl } from '@ballast/testkit';
 import { measureCapacity, tenantFlood, type TenantFloodResult } from './overload.js';
 import { Pinning, postmasterPid } from './pinning.js';
-import { dropFreshDatabases, startService, type ServiceProcess } from './service.js';
+import { dropFreshDatabases, parseVariants, startService, type ServiceProcess } from './service.js';
 
 const { values } = parseArgs({
   options: {
@@ -41,15 +41,7 @@ const env: Record<string, string> = {
 };
 // The quick proof's knobs.
 const knobs = { rampConnections: [2, 8, 32], rampSec: 2, stepSec, warmSec: 1, env, log };
-const variants = values.variant.map((v) => {
-  const [name = '', rest = ''] = v.split(/:(.*)/s);
-  const overrides: Record<string, string> = {};
-  for (const kv of rest.split(',').filter(Boolean)) {
-    const [key = '', value = ''] = kv.split(/=(.*)/s);
-    overrides[key] = value;
-  }
-  return { name, env: overrides };
-});
+const variants = parseVariants(values.variant);
 const aloneRps = values['alone-rps'] === undefined ? undefined : Number(values['alone-rps']);
 
 if (pinnings[0] && !(await Pinning.available(os.cpus().length))) throw new Error('pinning unavailable here');
