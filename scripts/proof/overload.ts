@@ -1,7 +1,7 @@
 import os from 'node:os';
 import { percentile, runClosedLoop, runLoad, type RunResult } from './load.js';
-import { Pinning, postmasterPid } from './pinning.js';
-import { KEYS, scrape, startService, sum, type Sample, type ServiceProcess } from './service.js';
+import { brokerPid, Pinning, postmasterPid, redisPid } from './pinning.js';
+import { KEYS, scrape, sleep, startService, sum, type Sample, type ServiceProcess } from './service.js';
 
 /** How the service protects itself at ingress during an overload run. */
 export type SheddingMode = 'ballast' | 'none' | 'toobusy';
@@ -63,7 +63,18 @@ export interface Goal {
 export interface OverloadRunFigures {
   readonly pinned: boolean;
   readonly capacityRps: number;
+  /**
+   * Checkouts served alone: the mean of the two measurements that bracket Ballast's steps (before them, on the
+   * service that found capacity; after them, on the first baseline's service), or the first alone when the run has
+   * no baseline without shedding.
+   */
   readonly checkoutsAloneRps: number;
+  /**
+   * The second checkouts-alone measurement over the first, minus 1: how far the machine's speed moved while Ballast's
+   * steps ran (NaN without a second measurement). Two-core machines shared with databases drift by tens of percent in
+   * a minute; a ratio against one measurement taken earlier carries that drift.
+   */
+  readonly aloneDrift: number;
   readonly readsAloneRps: number;
   /** Ballast's critical goodput at the highest multiple, over the checkouts served alone. */
   readonly criticalOfAlone: number;
@@ -84,7 +95,7 @@ export interface OverloadRunFigures {
   readonly tenantFairness: number;
   /** The service's CPU (cores) while it served checkouts alone, and where it went under Ballast at the highest multiple. */
   readonly checkoutsAloneCores: number;
-  /** p99 of the checkouts served alone (closed loop at the knee). */
+  /** p99 of the checkouts served alone (closed loop at the knee, at least 8 connections). */
   readonly checkoutsAloneP99: number;
   readonly cpuAtTop?: CpuAtTop;
 }
@@ -98,7 +109,7 @@ export interface Spread {
 }
 
 /**
- * Each class alone, closed loop at the knee: its goodput, the CPU (ms) the service spent per request answered 2xx,
+ * Each class alone, closed loop at the knee (at least 8 connections): its goodput, the CPU (ms) the service spent per request answered 2xx,
  * and the CPU it used in all (cores).
  */
 export interface PerClass {
@@ -121,7 +132,7 @@ export interface OverloadResult {
   readonly kneeConnections: number;
   readonly unloadedP99: number;
   /**
-   * Each class alone, closed loop at the knee: what the service serves of checkouts only and of catalog reads only,
+   * Each class alone, closed loop at the knee (at least 8 connections): what the service serves of checkouts only and of catalog reads only,
    * and so what a checkout costs in reads.
    */
   readonly perClass: PerClass;
@@ -271,8 +282,16 @@ interface Capacity {
 }
 
 /**
- * Capacity of `service` (started without shedding): the closed-loop ramp, then checkouts alone and reads alone at the
- * knee. The tenant-flood runner (`tenant-flood.ts`) measures its rates the same way.
+ * Closed-loop connections for a class alone: the mix's knee, and at least 8 (at fewer, a checkout's round trips leave
+ * the service idle between them: 95 checkouts/s at 2 connections, on 0.60 cores, where 8 served 127 on 0.76).
+ */
+function aloneConnections(kneeConnections: number): number {
+  return Math.max(8, kneeConnections);
+}
+
+/**
+ * Capacity of `service` (started without shedding): the closed-loop ramp, then checkouts alone and reads alone (see
+ * `aloneConnections`). The tenant-flood runner (`tenant-flood.ts`) measures its rates the same way.
  */
 export async function measureCapacity(
   opts: Pick<OverloadOptions, 'warmSec' | 'rampConnections' | 'rampSec' | 'log'>,
@@ -296,8 +315,8 @@ export async function measureCapacity(
   if (counted.length === 0) opts.log('  no ramp point answered 99% of its requests: capacity is the best goodput of the ramp');
   const capacityRps = Math.max(...(counted.length > 0 ? counted : ramp).map((p) => p.goodputRps));
   const kneeConnections = ramp.find((p) => p.goodputRps >= 0.95 * capacityRps)?.connections ?? 0;
-  // Each class alone at the knee, on the same service: what a checkout costs, in reads.
-  const connections = Math.max(1, kneeConnections);
+  // Each class alone, on the same service: what a checkout costs, in reads.
+  const connections = aloneConnections(kneeConnections);
   const alone = async (mix: 'checkouts' | 'reads') => {
     const cpu = await cpuMeter(service.opsUrl);
     const t0 = performance.now();
@@ -346,6 +365,8 @@ async function overloadRun(opts: OverloadOptions, pinned: boolean, pin: (service
     await service.stop();
   }
   const { ramp, capacityRps, kneeConnections, perClass } = measured;
+  // Checkouts alone again after Ballast's steps (see OverloadRunFigures.checkoutsAloneRps).
+  let checkoutsAgainRps = Number.NaN;
 
   const points: OverloadPoint[] = [];
   let unloadedP99 = Number.NaN;
@@ -401,6 +422,16 @@ async function overloadRun(opts: OverloadOptions, pinned: boolean, pin: (service
             (refusals === '' ? '' : `; refused by ${refusals}`),
         );
       }
+      if (mode === 'none' && opts.modes.indexOf('ballast') < opts.modes.indexOf('none')) {
+        // Checkouts alone again, on a service as warm as the first (a ramp's worth of load behind it), once the
+        // step's backlog has drained: the second bracket around Ballast's steps.
+        await sleep(1000);
+        const again = await runClosedLoop(service.url, aloneConnections(kneeConnections), opts.rampSec, 1000, 'checkouts');
+        checkoutsAgainRps = again.goodputRps;
+        opts.log(
+          `  checkouts alone again, after Ballast's steps: ${checkoutsAgainRps.toFixed(0)}/s (before them ${perClass.checkoutsRps.toFixed(0)}/s)`,
+        );
+      }
     } finally {
       await service.stop();
     }
@@ -408,19 +439,21 @@ async function overloadRun(opts: OverloadOptions, pinned: boolean, pin: (service
   const fairness =
     opts.tenantFlood === false ? Number.NaN : ((await tenantFlood(opts, perClass.checkoutsRps, pin))?.fairness ?? Number.NaN);
   const ballastTop = points.find((p) => p.mode === 'ballast' && p.multiple === top);
+  const checkoutsAlone = checkoutsAgainRps > 0 ? (perClass.checkoutsRps + checkoutsAgainRps) / 2 : perClass.checkoutsRps;
   const weighted = (p: OverloadPoint | undefined) =>
-    p === undefined || !(perClass.checkoutsRps > 0) || !(perClass.readsRps > 0)
+    p === undefined || !(checkoutsAlone > 0) || !(perClass.readsRps > 0)
       ? Number.NaN
-      : p.criticalGoodputRps / perClass.checkoutsRps + p.sheddableGoodputRps / perClass.readsRps;
+      : p.criticalGoodputRps / checkoutsAlone + p.sheddableGoodputRps / perClass.readsRps;
   const costWeighted: Partial<Record<SheddingMode, number>> = {};
   for (const mode of opts.modes) costWeighted[mode] = weighted(points.find((p) => p.mode === mode && p.multiple === top));
   const low = points.filter((p) => p.mode === 'ballast' && p.multiple <= 1);
   const figures: OverloadRunFigures = {
     pinned,
     capacityRps,
-    checkoutsAloneRps: perClass.checkoutsRps,
+    checkoutsAloneRps: checkoutsAlone,
+    aloneDrift: checkoutsAgainRps > 0 ? checkoutsAgainRps / perClass.checkoutsRps - 1 : Number.NaN,
     readsAloneRps: perClass.readsRps,
-    criticalOfAlone: (ballastTop?.criticalGoodputRps ?? 0) / perClass.checkoutsRps,
+    criticalOfAlone: (ballastTop?.criticalGoodputRps ?? 0) / checkoutsAlone,
     costWeighted,
     sheddableServedAtMost1x: low.length === 0 ? Number.NaN : Math.min(...low.map((p) => p.sheddableServed)),
     criticalP99,
@@ -444,7 +477,8 @@ async function overloadRun(opts: OverloadOptions, pinned: boolean, pin: (service
     `  run (${pinned ? 'pinned' : 'unpinned'}): checkouts at ${top}x ${(figures.criticalOfAlone * 100).toFixed(0)}% of alone, ` +
       `cost-weighted goodput ${Object.entries(costWeighted).map(([m, v]) => `${m} ${((v ?? 0) * 100).toFixed(0)}%`).join(', ')}, ` +
       `sheddable served at <=1x ${(figures.sheddableServedAtMost1x * 100).toFixed(0)}%, checkout p99 ${criticalP99.toFixed(1)} ms ` +
-      `(unloaded ${unloadedCriticalP99.toFixed(1)} ms), tenant fairness ${(fairness * 100).toFixed(0)}%`,
+      `(unloaded ${unloadedCriticalP99.toFixed(1)} ms), tenant fairness ${(fairness * 100).toFixed(0)}%, ` +
+      `checkouts alone ${checkoutsAlone.toFixed(0)}/s (drift ${(figures.aloneDrift * 100).toFixed(0)}%)`,
   );
   return { ramp, capacityRps, kneeConnections, unloadedP99, perClass, points, figures };
 }
@@ -578,6 +612,7 @@ function summarise(runs: readonly OverloadRunFigures[], modes: readonly Shedding
   return {
     capacityRps: of((r) => r.capacityRps),
     checkoutsAloneRps: of((r) => r.checkoutsAloneRps),
+    aloneDrift: of((r) => r.aloneDrift),
     criticalOfAlone: of((r) => r.criticalOfAlone),
     ...Object.fromEntries(modes.map((m) => [`costWeighted.${m}`, of((r) => r.costWeighted[m] ?? Number.NaN)])),
     sheddableServedAtMost1x: of((r) => r.sheddableServedAtMost1x),
@@ -607,6 +642,15 @@ export async function overload(opts: OverloadOptions): Promise<OverloadResult> {
   const pinnings = [true, false].filter((p) => !p || canPin);
   const notes: string[] = canPin ? [] : ['pinning unavailable (taskset missing or fewer than 2 CPUs): unpinned runs only'];
   const postmaster = opts.databaseUrl === undefined ? undefined : await postmasterPid(opts.databaseUrl);
+  // The service's other dependencies on this machine go with PostgreSQL: left to float, RabbitMQ's Erlang schedulers
+  // took 0.10-0.14 of the service's core at 4x (the core at 92-98% busy, the service at 0.82-0.90 of it).
+  const pinOthers = process.env.PROOF_PIN_DEPENDENCIES !== '0';
+  const others = pinOthers
+    ? [
+        { what: 'Redis', pid: opts.env.REDIS_URL === undefined ? undefined : await redisPid(opts.env.REDIS_URL) },
+        { what: 'RabbitMQ', pid: opts.env.AMQP_URL === undefined ? undefined : await brokerPid(opts.env.AMQP_URL) },
+      ]
+    : [];
   const runs: OneRun[] = [];
   for (const pinned of pinnings) {
     const repeats = pinned ? opts.repeats.pinned : opts.repeats.unpinned;
@@ -628,10 +672,16 @@ export async function overload(opts: OverloadOptions): Promise<OverloadResult> {
               .pin(postmaster, '1', 'PostgreSQL postmaster')
               .catch((error: unknown) => pinning.notes.push(`PostgreSQL not pinned (${String(error)})`));
           }
+          for (const { what, pid } of others) {
+            if (pid === undefined) continue;
+            await pinning.pin(pid, '1', what).catch((error: unknown) => pinning.notes.push(`${what} not pinned (${String(error)})`));
+          }
         }
         const pin = (service: ServiceProcess) =>
           pinned && service.child.pid !== undefined ? pinning.pin(service.child.pid, '0', 'RetailFlow') : Promise.resolve();
-        runs.push(await overloadRun(opts, pinned, pin));
+        // Fairness is judged on the pinned runs' median: with pinned runs to judge, an unpinned one skips the flood.
+        const flood = opts.tenantFlood !== false && (pinned || opts.repeats.pinned === 0 || !canPin);
+        runs.push(await overloadRun({ ...opts, tenantFlood: flood }, pinned, pin));
         if (pinned && notes.length === 0) notes.push(...new Set(pinning.notes.map((n) => n.replace(/ \(pid \d+\)/, ''))));
       } finally {
         process.off('SIGINT', interrupted);

@@ -3,8 +3,9 @@
 // between the service, the database and the client that loads it. Linux `taskset` (util-linux); every affinity
 // changed is put back when the measurement ends.
 import { execFile } from 'node:child_process';
-import { readFile } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import { promisify } from 'node:util';
+import { Redis } from 'ioredis';
 import pg from 'pg';
 
 const run = promisify(execFile);
@@ -58,6 +59,45 @@ export async function postmasterPid(databaseUrl: string): Promise<number | undef
     return undefined;
   } finally {
     await client.end().catch(() => undefined);
+  }
+}
+
+/** The process id of the Redis server at `redisUrl` (`INFO server`), or undefined when unknown or not local. */
+export async function redisPid(redisUrl: string): Promise<number | undefined> {
+  if (!isLoopback(redisUrl)) return undefined;
+  const redis = new Redis(redisUrl, { lazyConnect: true, maxRetriesPerRequest: 0, enableOfflineQueue: false });
+  try {
+    await redis.connect();
+    const pid = Number(/^process_id:(\d+)/m.exec(await redis.info('server'))?.[1]);
+    return Number.isInteger(pid) && pid > 1 ? pid : undefined;
+  } catch {
+    return undefined;
+  } finally {
+    redis.disconnect();
+  }
+}
+
+/**
+ * The process id of this machine's RabbitMQ node (the Erlang VM, `beam.smp`, started for RabbitMQ) when the broker at
+ * `amqpUrl` is local, or undefined.
+ */
+export async function brokerPid(amqpUrl: string): Promise<number | undefined> {
+  if (!isLoopback(amqpUrl)) return undefined;
+  for (const entry of await readdir('/proc').catch(() => [] as string[])) {
+    if (!/^\d+$/.test(entry)) continue;
+    const comm = await readFile(`/proc/${entry}/comm`, 'utf8').catch(() => '');
+    if (comm.trim() !== 'beam.smp') continue;
+    const cmdline = await readFile(`/proc/${entry}/cmdline`, 'utf8').catch(() => '');
+    if (cmdline.includes('rabbit')) return Number(entry);
+  }
+  return undefined;
+}
+
+function isLoopback(url: string): boolean {
+  try {
+    return ['127.0.0.1', 'localhost', '[::1]'].includes(new URL(url).hostname);
+  } catch {
+    return false;
   }
 }
 

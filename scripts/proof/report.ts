@@ -157,6 +157,12 @@ export function markdown(f: ProofFigures): string {
       '',
       `Pinning: ${o.pinning.length > 0 ? o.pinning.join('; ') : 'none'}. The tables above are the first pinned run; the goals are the medians of the pinned runs (spread: min–max).`,
       '',
+      ...(o.summary.pinned.aloneDrift !== undefined && o.summary.pinned.aloneDrift.runs > 0
+        ? [
+            `Checkouts alone are measured twice in a run, before Ballast's steps and after them, and the goals divide by the mean of the two: the machine's speed moves while a run lasts (\`aloneDrift\`, the second over the first: median ${pct(o.summary.pinned.aloneDrift.median)}, ${pct(o.summary.pinned.aloneDrift.min)} to ${pct(o.summary.pinned.aloneDrift.max)}).`,
+            '',
+          ]
+        : []),
       '| figure | pinned median (min–max, runs) | unpinned median (min–max, runs) |',
       '| --- | --- | --- |',
       ...Object.keys(o.summary.pinned).map((key) => {
@@ -201,7 +207,7 @@ export function markdown(f: ProofFigures): string {
           `(${n(o.perClass.checkoutCpuMs, 2)} ms a checkout, ${n(o.perClass.readCpuMs, 3)} ms a read in the first run); the rest ${c('cpuAtTop.rest')}: ` +
           `refusals, checkouts that waited at the door and timed out, and what serving costs more under load than alone, ` +
           `about ${n(cpu('cpuAtTop.restPerRefusalUs')?.median ?? Number.NaN)} µs a refusal if it were refusals only. ` +
-          `Serving checkouts alone (closed loop at the knee), the service used ${c('checkoutsAloneCores')} cores and their p99 was ${n(cpu('checkoutsAloneP99')?.median ?? Number.NaN)} ms, ` +
+          `Serving checkouts alone (closed loop at the knee, at least 8 connections), the service used ${c('checkoutsAloneCores')} cores and their p99 was ${n(cpu('checkoutsAloneP99')?.median ?? Number.NaN)} ms, ` +
           `against ${n(o.goals.p99At4x.goal / 2, 1)} ms unloaded.`,
         '',
       );
