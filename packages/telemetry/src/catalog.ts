@@ -273,6 +273,27 @@ export const METRIC_CATALOG: readonly MetricSpec[] = Object.freeze([
     'Calls running inside a concurrency limiter, per priority class.',
   ),
   ballast(
+    'ballast_concurrency_queued',
+    'gauge',
+    'requests',
+    'USE',
+    [
+      POLICY,
+      l('priority', 'Priority class of the waiting calls.', {
+        values: ['critical', 'default', 'sheddable'],
+      }),
+    ],
+    "Calls waiting in a concurrency limiter's queue for a permit, per priority class: its saturation.",
+  ),
+  ballast(
+    'ballast_concurrency_tenant_queued',
+    'gauge',
+    'requests',
+    'USE',
+    [POLICY],
+    "Calls waiting for one of their own tenant's places in a concurrency limiter: a tenant over its share, not the limiter's saturation.",
+  ),
+  ballast(
     'ballast_concurrency_utilization_ratio',
     'gauge',
     'ratio',

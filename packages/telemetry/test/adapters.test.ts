@@ -1,4 +1,5 @@
-import { setErrorHandler } from '@ballast/core';
+import { ManualClock, setErrorHandler } from '@ballast/core';
+import { AimdLimit, ConcurrencyLimiter } from '@ballast/resilience';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createMetricsRegistry } from '../src/metrics-registry.js';
 import { renderMetrics } from '../src/exposition.js';
@@ -160,16 +161,84 @@ describe('USE adapters', () => {
     expect(
       sampleValue(f.get('ballast_load_shed_total'), 'ballast_load_shed_total', { priority: 'critical' }),
     ).toBe(1);
+    expect(
+      sampleValue(f.get('ballast_concurrency_queued'), 'ballast_concurrency_queued', {
+        priority: 'critical',
+      }),
+    ).toBe(2);
+    expect(
+      sampleValue(f.get('ballast_concurrency_queued'), 'ballast_concurrency_queued', {
+        priority: 'sheddable',
+      }),
+    ).toBe(0);
+    expect(
+      sampleValue(f.get('ballast_concurrency_tenant_queued'), 'ballast_concurrency_tenant_queued', {
+        policy: 'ingress',
+      }),
+    ).toBe(1);
     limiter.limit = 6;
+    limiter.queued.critical = 0;
+    limiter.queued.sheddable = 5;
     bulkhead.inFlight = 4;
     f = await parsed(metrics);
     expect(sampleValue(f.get('ballast_concurrency_limit'), 'ballast_concurrency_limit', {})).toBe(6);
+    expect(
+      sampleValue(f.get('ballast_concurrency_queued'), 'ballast_concurrency_queued', {
+        priority: 'critical',
+      }),
+    ).toBe(0);
+    expect(
+      sampleValue(f.get('ballast_concurrency_queued'), 'ballast_concurrency_queued', {
+        priority: 'sheddable',
+      }),
+    ).toBe(5);
     expect(
       sampleValue(f.get('ballast_bulkhead_utilization_ratio'), 'ballast_bulkhead_utilization_ratio', {}),
     ).toBe(1);
     limiterSub.dispose();
     f = await parsed(metrics);
     expect(f.get('ballast_concurrency_limit')?.samples).toHaveLength(0);
+  });
+
+  it("exports a real ConcurrencyLimiter's queue and its tenant waiters", async () => {
+    const metrics = createMetricsRegistry();
+    const fixed = (limit: number) => new AimdLimit({ initialLimit: limit, minLimit: limit, maxLimit: limit });
+    // One place: a second call waits in the queue.
+    const door = new ConcurrencyLimiter({ name: 'door', clock: new ManualClock(0), algorithm: fixed(1) });
+    // A tenant's second call waits for the tenant's own place (limit 1 a tenant), outside the queue.
+    const tenants = new ConcurrencyLimiter({
+      name: 'tenants',
+      clock: new ManualClock(0),
+      algorithm: fixed(10),
+      partitions: { tenants: true, tenantLimit: { critical: 1 }, tenantQueue: { critical: 1 } },
+    });
+    const subs = [observeConcurrencyLimiter(metrics, door), observeConcurrencyLimiter(metrics, tenants)];
+    const queued = (f: Awaited<ReturnType<typeof parsed>>, policy: string, priority: string) =>
+      sampleValue(f.get('ballast_concurrency_queued'), 'ballast_concurrency_queued', { policy, priority });
+    const tenantQueued = (f: Awaited<ReturnType<typeof parsed>>, policy: string) =>
+      sampleValue(f.get('ballast_concurrency_tenant_queued'), 'ballast_concurrency_tenant_queued', {
+        policy,
+      });
+
+    const held = await door.acquire('critical');
+    const waiting = door.acquire('critical');
+    const acme = await tenants.acquire('critical', 'acme');
+    const acmeAgain = tenants.acquire('critical', 'acme');
+    let f = await parsed(metrics);
+    expect(queued(f, 'door', 'critical')).toBe(1);
+    expect(queued(f, 'door', 'sheddable')).toBe(0);
+    expect(tenantQueued(f, 'door')).toBe(0);
+    expect(queued(f, 'tenants', 'critical')).toBe(0);
+    expect(tenantQueued(f, 'tenants')).toBe(1);
+
+    held.success();
+    acme.success();
+    const permits = await Promise.all([waiting, acmeAgain]);
+    f = await parsed(metrics);
+    expect(queued(f, 'door', 'critical')).toBe(0);
+    expect(tenantQueued(f, 'tenants')).toBe(0);
+    for (const p of permits) p.success();
+    for (const sub of subs) sub.dispose();
   });
 
   it('counts a bulkhead observed both as a policy and as a bulkhead once', async () => {

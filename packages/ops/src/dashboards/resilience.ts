@@ -79,7 +79,8 @@ export const resilienceDashboard: DashboardSpec = {
         },
         {
           title: 'Concurrency limit vs in flight',
-          description: 'The adaptive limit and the calls in flight under it.',
+          description:
+            'The adaptive limit, the calls in flight under it, the calls queued for a permit (saturation) and those waiting for their own tenant\'s places.',
           unit: 'short',
           queries: [
             { expr: sumBy('policy', sel('ballast_concurrency_limit')), legend: 'limit {{policy}}' },
@@ -87,6 +88,14 @@ export const resilienceDashboard: DashboardSpec = {
             {
               expr: sumBy('policy, priority', sel('ballast_concurrency_in_flight')),
               legend: 'in flight {{policy}} {{priority}}',
+            },
+            {
+              expr: sumBy('policy, priority', sel('ballast_concurrency_queued')),
+              legend: 'queued {{policy}} {{priority}}',
+            },
+            {
+              expr: sumBy('policy', sel('ballast_concurrency_tenant_queued')),
+              legend: 'waiting for its tenant {{policy}}',
             },
           ],
         },

@@ -181,27 +181,31 @@ interface TenantCount {
 
 class Permit implements LimiterPermit {
   #done = false;
+  // Private: a caller guessing `permit.release()` gets "not a function", not the limiter's internals.
+  readonly #release: (permit: Permit, outcome: 0 | 1 | 2) => void;
   constructor(
     readonly priority: Priority,
     readonly tenant: string | undefined,
     readonly startedAt: number,
     readonly inFlight: number,
-    readonly release: (permit: Permit, outcome: 0 | 1 | 2) => void,
-  ) {}
+    release: (permit: Permit, outcome: 0 | 1 | 2) => void,
+  ) {
+    this.#release = release;
+  }
   success(): void {
     if (this.#done) return;
     this.#done = true;
-    this.release(this, 0);
+    this.#release(this, 0);
   }
   dropped(): void {
     if (this.#done) return;
     this.#done = true;
-    this.release(this, 1);
+    this.#release(this, 1);
   }
   ignore(): void {
     if (this.#done) return;
     this.#done = true;
-    this.release(this, 2);
+    this.#release(this, 2);
   }
 }
 

@@ -11,6 +11,13 @@ export interface ConcurrencyLimiterLike {
   readonly inFlight: number;
   readonly limit: number;
   readonly inFlightByPriority?: Readonly<Partial<Record<'critical' | 'default' | 'sheddable', number>>>;
+  /** Calls of `priority` waiting in the limiter's queue for a permit; when present, `ballast_concurrency_queued`. */
+  queuedOf?(priority: 'critical' | 'default' | 'sheddable'): number;
+  /**
+   * Calls waiting for one of their own tenant's places (a tenant over its share, not in the queue); when present,
+   * `ballast_concurrency_tenant_queued`.
+   */
+  readonly tenantQueued?: number;
   /** When present, sheds, rejections and limit changes are counted from its events too. */
   readonly onEvent?: PolicyLike['onEvent'];
   readonly kind?: string;
@@ -19,7 +26,10 @@ export interface ConcurrencyLimiterLike {
 /**
  * USE metrics for an adaptive concurrency limiter: `ballast_concurrency_limit`, `ballast_concurrency_in_flight`
  * (per priority when the limiter reports it, else `priority="default"`), `ballast_concurrency_utilization_ratio`,
- * and from its events `ballast_load_shed_total{priority}` and rejections.
+ * its saturation when it reports it: `ballast_concurrency_queued{priority}` (calls waiting for a permit) and
+ * `ballast_concurrency_tenant_queued` (calls waiting for their own tenant's places), and from its events
+ * `ballast_load_shed_total{priority}` and rejections. A `ConcurrencyLimiter` of `@ballast/resilience` reports all
+ * of them.
  *
  * @example
  * ```ts
@@ -47,6 +57,18 @@ export function observeConcurrencyLimiter(
       for (const priority of PRIORITIES) g.set({ policy, priority }, by[priority] ?? 0);
     }),
   ];
+  if (limiter.queuedOf !== undefined) {
+    subs.push(
+      metrics.onCollect('ballast_concurrency_queued', (g) => {
+        for (const priority of PRIORITIES) g.set({ policy, priority }, limiter.queuedOf?.(priority) ?? 0);
+      }),
+    );
+  }
+  if (limiter.tenantQueued !== undefined) {
+    subs.push(
+      metrics.onCollect('ballast_concurrency_tenant_queued', (g) => g.set(labels, limiter.tenantQueued ?? 0)),
+    );
+  }
   const events = observeEventsOf(metrics, limiter, 'concurrency-limiter');
   if (events) subs.push(events);
   return combine(subs);

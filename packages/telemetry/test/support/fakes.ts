@@ -30,8 +30,13 @@ export class FakeLimiter extends FakePolicy {
   inFlight = 3;
   limit = 10;
   inFlightByPriority = { critical: 1, default: 2, sheddable: 0 };
+  tenantQueued = 1;
+  queued: Record<'critical' | 'default' | 'sheddable', number> = { critical: 2, default: 0, sheddable: 0 };
   constructor(name: string) {
     super(name, 'concurrency-limiter');
+  }
+  queuedOf(priority: 'critical' | 'default' | 'sheddable'): number {
+    return this.queued[priority];
   }
 }
 
