@@ -16,6 +16,13 @@ async function parsed(metrics: ReturnType<typeof createMetricsRegistry>) {
   return parseExposition(await renderMetrics(metrics, 'prometheus')).families;
 }
 
+type Families = Awaited<ReturnType<typeof parsed>>;
+/** A limiter's `ballast_concurrency_queued` and `ballast_concurrency_tenant_queued` samples. */
+const queuedAt = (f: Families, labels: Record<string, string>) =>
+  sampleValue(f.get('ballast_concurrency_queued'), 'ballast_concurrency_queued', labels);
+const tenantQueuedAt = (f: Families, policy: string) =>
+  sampleValue(f.get('ballast_concurrency_tenant_queued'), 'ballast_concurrency_tenant_queued', { policy });
+
 afterEach(() => setErrorHandler(undefined));
 
 describe('policy metrics from resilience events', () => {
@@ -161,37 +168,17 @@ describe('USE adapters', () => {
     expect(
       sampleValue(f.get('ballast_load_shed_total'), 'ballast_load_shed_total', { priority: 'critical' }),
     ).toBe(1);
-    expect(
-      sampleValue(f.get('ballast_concurrency_queued'), 'ballast_concurrency_queued', {
-        priority: 'critical',
-      }),
-    ).toBe(2);
-    expect(
-      sampleValue(f.get('ballast_concurrency_queued'), 'ballast_concurrency_queued', {
-        priority: 'sheddable',
-      }),
-    ).toBe(0);
-    expect(
-      sampleValue(f.get('ballast_concurrency_tenant_queued'), 'ballast_concurrency_tenant_queued', {
-        policy: 'ingress',
-      }),
-    ).toBe(1);
+    expect(queuedAt(f, { priority: 'critical' })).toBe(2);
+    expect(queuedAt(f, { priority: 'sheddable' })).toBe(0);
+    expect(tenantQueuedAt(f, 'ingress')).toBe(1);
     limiter.limit = 6;
     limiter.queued.critical = 0;
     limiter.queued.sheddable = 5;
     bulkhead.inFlight = 4;
     f = await parsed(metrics);
     expect(sampleValue(f.get('ballast_concurrency_limit'), 'ballast_concurrency_limit', {})).toBe(6);
-    expect(
-      sampleValue(f.get('ballast_concurrency_queued'), 'ballast_concurrency_queued', {
-        priority: 'critical',
-      }),
-    ).toBe(0);
-    expect(
-      sampleValue(f.get('ballast_concurrency_queued'), 'ballast_concurrency_queued', {
-        priority: 'sheddable',
-      }),
-    ).toBe(5);
+    expect(queuedAt(f, { priority: 'critical' })).toBe(0);
+    expect(queuedAt(f, { priority: 'sheddable' })).toBe(5);
     expect(
       sampleValue(f.get('ballast_bulkhead_utilization_ratio'), 'ballast_bulkhead_utilization_ratio', {}),
     ).toBe(1);
@@ -213,30 +200,23 @@ describe('USE adapters', () => {
       partitions: { tenants: true, tenantLimit: { critical: 1 }, tenantQueue: { critical: 1 } },
     });
     const subs = [observeConcurrencyLimiter(metrics, door), observeConcurrencyLimiter(metrics, tenants)];
-    const queued = (f: Awaited<ReturnType<typeof parsed>>, policy: string, priority: string) =>
-      sampleValue(f.get('ballast_concurrency_queued'), 'ballast_concurrency_queued', { policy, priority });
-    const tenantQueued = (f: Awaited<ReturnType<typeof parsed>>, policy: string) =>
-      sampleValue(f.get('ballast_concurrency_tenant_queued'), 'ballast_concurrency_tenant_queued', {
-        policy,
-      });
-
     const held = await door.acquire('critical');
     const waiting = door.acquire('critical');
     const acme = await tenants.acquire('critical', 'acme');
     const acmeAgain = tenants.acquire('critical', 'acme');
     let f = await parsed(metrics);
-    expect(queued(f, 'door', 'critical')).toBe(1);
-    expect(queued(f, 'door', 'sheddable')).toBe(0);
-    expect(tenantQueued(f, 'door')).toBe(0);
-    expect(queued(f, 'tenants', 'critical')).toBe(0);
-    expect(tenantQueued(f, 'tenants')).toBe(1);
+    expect(queuedAt(f, { policy: 'door', priority: 'critical' })).toBe(1);
+    expect(queuedAt(f, { policy: 'door', priority: 'sheddable' })).toBe(0);
+    expect(tenantQueuedAt(f, 'door')).toBe(0);
+    expect(queuedAt(f, { policy: 'tenants', priority: 'critical' })).toBe(0);
+    expect(tenantQueuedAt(f, 'tenants')).toBe(1);
 
     held.success();
     acme.success();
     const permits = await Promise.all([waiting, acmeAgain]);
     f = await parsed(metrics);
-    expect(queued(f, 'door', 'critical')).toBe(0);
-    expect(tenantQueued(f, 'tenants')).toBe(0);
+    expect(queuedAt(f, { policy: 'door', priority: 'critical' })).toBe(0);
+    expect(tenantQueuedAt(f, 'tenants')).toBe(0);
     for (const p of permits) p.success();
     for (const sub of subs) sub.dispose();
   });
