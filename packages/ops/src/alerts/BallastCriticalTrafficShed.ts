@@ -22,6 +22,10 @@ export function BallastCriticalTrafficShed({ TEST_LABELS, TEST_TARGET, metrics }
         { title: 'Shed rate by priority', expr: `sum by (policy, priority) (rate(${S}[5m]))` },
         { title: 'Concurrency limit vs in flight', expr: 'sum by (policy) (ballast_concurrency_limit)' },
         {
+          title: 'Calls queued at the limiter for a permit (critical ones: checkouts waiting at the door)',
+          expr: 'sum by (policy, priority) (ballast_concurrency_queued)',
+        },
+        {
           title: 'Bulkhead queue (a full one sheds critical at the door)',
           expr: 'sum by (policy) (ballast_bulkhead_queued)',
         },
@@ -37,7 +41,7 @@ export function BallastCriticalTrafficShed({ TEST_LABELS, TEST_TARGET, metrics }
         { dashboard: 'ballast-red', panel: 'Latency p50 / p99 by route' },
         { dashboard: 'ballast-use', panel: 'Event loop utilization' },
       ],
-      curl: [metrics('ballast_load_shed_total|ballast_concurrency_limit')],
+      curl: [metrics('ballast_load_shed_total|ballast_concurrency_limit|ballast_concurrency_queued')],
       steps: [
         "Is it more traffic (request rate up) or slower work (latency up at the same rate)? Compare the RED dashboard's request rate and latency panels.",
         'If latency went up first, find the slow dependency (outbound latency by dependency) or a saturated resource (event loop, DB pool waiting).',
