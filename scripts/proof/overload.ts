@@ -109,8 +109,8 @@ export interface Spread {
 }
 
 /**
- * Each class alone, closed loop at the knee (at least 8 connections): its goodput, the CPU (ms) the service spent per request answered 2xx,
- * and the CPU it used in all (cores).
+ * Each class alone, closed loop at the knee (at least 8 connections): its goodput, the CPU (ms) the service spent per
+ * request answered 2xx, and the CPU it used in all (cores).
  */
 export interface PerClass {
   readonly checkoutsRps: number;
@@ -132,8 +132,8 @@ export interface OverloadResult {
   readonly kneeConnections: number;
   readonly unloadedP99: number;
   /**
-   * Each class alone, closed loop at the knee (at least 8 connections): what the service serves of checkouts only and of catalog reads only,
-   * and so what a checkout costs in reads.
+   * Each class alone, closed loop at the knee (at least 8 connections): what the service serves of checkouts only and
+   * of catalog reads only, and so what a checkout costs in reads.
    */
   readonly perClass: PerClass;
   readonly points: OverloadPoint[];
@@ -644,13 +644,10 @@ export async function overload(opts: OverloadOptions): Promise<OverloadResult> {
   const postmaster = opts.databaseUrl === undefined ? undefined : await postmasterPid(opts.databaseUrl);
   // The service's other dependencies on this machine go with PostgreSQL: left to float, RabbitMQ's Erlang schedulers
   // took 0.10-0.14 of the service's core at 4x (the core at 92-98% busy, the service at 0.82-0.90 of it).
-  const pinOthers = process.env.PROOF_PIN_DEPENDENCIES !== '0';
-  const others = pinOthers
-    ? [
-        { what: 'Redis', pid: opts.env.REDIS_URL === undefined ? undefined : await redisPid(opts.env.REDIS_URL) },
-        { what: 'RabbitMQ', pid: opts.env.AMQP_URL === undefined ? undefined : await brokerPid(opts.env.AMQP_URL) },
-      ]
-    : [];
+  const others = [
+    { what: 'Redis', pid: opts.env.REDIS_URL === undefined ? undefined : await redisPid(opts.env.REDIS_URL) },
+    { what: 'RabbitMQ', pid: opts.env.AMQP_URL === undefined ? undefined : await brokerPid(opts.env.AMQP_URL) },
+  ];
   const runs: OneRun[] = [];
   for (const pinned of pinnings) {
     const repeats = pinned ? opts.repeats.pinned : opts.repeats.unpinned;

@@ -93,7 +93,8 @@ export async function brokerPid(amqpUrl: string): Promise<number | undefined> {
   return undefined;
 }
 
-function isLoopback(url: string): boolean {
+/** Whether `url` names this machine by a loopback host (127.0.0.1, localhost, [::1]). */
+export function isLoopback(url: string): boolean {
   try {
     return ['127.0.0.1', 'localhost', '[::1]'].includes(new URL(url).hostname);
   } catch {

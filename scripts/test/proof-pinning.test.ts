@@ -3,7 +3,7 @@ import { readFile } from 'node:fs/promises';
 import os from 'node:os';
 import { afterEach, describe, expect, it } from 'vitest';
 import { testService } from '@ballast/testkit/vitest';
-import { affinity, brokerPid, Pinning, redisPid } from '../proof/pinning.js';
+import { affinity, brokerPid, isLoopback, Pinning, redisPid } from '../proof/pinning.js';
 
 // The overload proof pins the service, the load generator and PostgreSQL's postmaster with taskset; whatever it
 // changes must be put back, PostgreSQL being shared with everything else on the machine.
@@ -43,20 +43,22 @@ describe.skipIf(!canPin)('Pinning', () => {
 // Redis and RabbitMQ are pinned with PostgreSQL when they run on this machine: found by their process ids.
 const redis = testService('redis');
 const rabbitmq = testService('rabbitmq');
-const local = (url: string) => ['127.0.0.1', 'localhost'].includes(new URL(url).hostname);
 const comm = async (pid: number | undefined) =>
   pid === undefined ? undefined : (await readFile(`/proc/${pid}/comm`, 'utf8')).trim();
 
-describe.skipIf(redis.skip || !local(redis.url))('the local Redis, pinned beside PostgreSQL', () => {
+describe.skipIf(redis.skip || !isLoopback(redis.url))('the local Redis, pinned beside PostgreSQL', () => {
   it('is found by INFO server; a remote one is not looked for', async () => {
     expect(await comm(await redisPid(redis.url))).toBe('redis-server');
     expect(await redisPid('redis://redis.example.invalid:6379')).toBeUndefined();
   });
 });
 
-describe.skipIf(rabbitmq.skip || !local(rabbitmq.url))('the local RabbitMQ, pinned beside PostgreSQL', () => {
-  it("is found as its node's Erlang VM; a remote broker is not looked for", async () => {
-    expect(await comm(await brokerPid(rabbitmq.url))).toBe('beam.smp');
-    expect(await brokerPid('amqp://guest:guest@broker.example.invalid:5672')).toBeUndefined();
-  });
-});
+describe.skipIf(rabbitmq.skip || !isLoopback(rabbitmq.url))(
+  'the local RabbitMQ, pinned beside PostgreSQL',
+  () => {
+    it("is found as its node's Erlang VM; a remote broker is not looked for", async () => {
+      expect(await comm(await brokerPid(rabbitmq.url))).toBe('beam.smp');
+      expect(await brokerPid('amqp://guest:guest@broker.example.invalid:5672')).toBeUndefined();
+    });
+  },
+);
