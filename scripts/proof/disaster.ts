@@ -41,6 +41,7 @@ import {
   type Proxy,
 } from '../dr/regions.js';
 import { freePort, sleep } from './service.js';
+import { onInterrupt } from './interrupt.js';
 
 /** One goal of the section. `goal: null` marks a figure that is measured and reported, not judged. */
 export interface DisasterGoal {
@@ -294,6 +295,12 @@ export async function disaster(options: { quick: boolean; log: (line: string) =>
   const instances: Instance[] = [];
   let proxy: Proxy | undefined;
   let load: { stop(): Promise<void> } | undefined;
+  // Interrupted, the clusters (daemons of their own, not the proof's children) are dropped; the instances, proxy and
+  // load are the proof's children, stopped with the rest.
+  const forget = onInterrupt('disaster: dropping the drill clusters', async () => {
+    for (const c of [a, b, restored]) await dropCluster(c);
+    await rm(dir, { recursive: true, force: true });
+  });
   try {
     for (const c of [a, b, restored]) await dropCluster(c); // left over from a run that was killed
     log('disaster: region A primary (ballast_a :5441) with WAL archiving to an encrypted pgBackRest repository');
@@ -467,6 +474,7 @@ export async function disaster(options: { quick: boolean; log: (line: string) =>
       goals,
     };
   } finally {
+    forget();
     await load?.stop().catch(() => undefined);
     await proxy?.stop().catch(() => undefined);
     for (const i of instances) await killInstance(i).catch(() => undefined);

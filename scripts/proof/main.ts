@@ -23,6 +23,7 @@ import { drills } from './drills.js';
 import { dependencyFaults } from './faults.js';
 import { gate, gateMarkdown } from './gate.js';
 import { hostileInput } from './hostile.js';
+import { handleInterrupts, onInterrupt } from './interrupt.js';
 import { outages } from './outages.js';
 import { overload, type SheddingMode } from './overload.js';
 import { security } from './security.js';
@@ -56,6 +57,9 @@ const embedded = values.embedded === true;
 const only = new Set((values.only ?? 'overload,faults,outages,hostile,security,deployments,disaster,monetization,drills').split(','));
 const started = performance.now();
 const log = (line: string) => console.log(`[proof ${((performance.now() - started) / 1000).toFixed(0).padStart(4)} s] ${line}`);
+// Interrupted (Ctrl-C, a CI timeout, `kill <pid>`), the run restarts what it stopped, restores what it pinned, drops
+// its clusters and stops every process it started before exiting (scripts/proof/interrupt.ts).
+handleInterrupts(log);
 
 const env: Record<string, string> = embedded
   ? { SEED_STOCK: '100000000' }
@@ -65,6 +69,12 @@ const env: Record<string, string> = embedded
       REDIS_URL: serviceUrl('redis'),
       AMQP_URL: serviceUrl('rabbitmq'),
     };
+
+// Registered first, so run last when interrupted: the databases this run created.
+if (env.DATABASE_URL !== undefined) {
+  const databaseUrl = env.DATABASE_URL;
+  onInterrupt("dropping the run's databases", () => dropFreshDatabases(databaseUrl));
+}
 
 const figures: { -readonly [K in keyof ProofFigures]: ProofFigures[K] } = {
   startedAt: new Date().toISOString(),

@@ -5,6 +5,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import pg from 'pg';
 import { KEYS, ROOT, freshDatabase, scrape, sleep, startService, sum, type ServiceProcess } from './service.js';
+import { onInterrupt } from './interrupt.js';
 
 const run = promisify(execFile);
 
@@ -52,6 +53,11 @@ const services = {
   async restartPostgres() {
     const version = readdirSync('/etc/postgresql')[0]!;
     await run('pg_ctlcluster', ['--skip-systemctl-redirect', version, 'main', 'restart'], { timeout: 60_000 });
+  },
+  /** Starts the cluster if it is down (after an interrupted restart); fails harmlessly when it runs. */
+  async startPostgres() {
+    const version = readdirSync('/etc/postgresql')[0]!;
+    await run('pg_ctlcluster', ['--skip-systemctl-redirect', version, 'main', 'start'], { timeout: 60_000 });
   },
   async freshVhost(vhost: string) {
     await run('rabbitmqctl', ['delete_vhost', vhost]).catch(() => undefined);
@@ -175,6 +181,12 @@ export async function outages(opts: OutageOptions): Promise<OutageResult> {
   const env = { DATABASE_URL: databaseUrl, REDIS_URL: opts.redisUrl, AMQP_URL: amqpUrl, LOAD_SHEDDING: 'ballast' };
   let service: ServiceProcess = await startService(env);
   const url = () => service.url;
+  // Interrupted mid-outage, the machine's shared services are started again (each start is a no-op when running).
+  const forget = onInterrupt('outages: starting Redis, RabbitMQ and PostgreSQL again', async () => {
+    await services.startRedis().catch(() => undefined);
+    await services.startRabbit().catch(() => undefined);
+    await services.startPostgres().catch(() => undefined);
+  });
   try {
     // A. Redis stopped: the limiter fails open (as RetailFlow configures it) and the service stays up.
     opts.log('  Redis: stopping it under load');
@@ -335,6 +347,7 @@ export async function outages(opts: OutageOptions): Promise<OutageResult> {
       },
     });
   } finally {
+    forget();
     await service.stop();
     // Leave the machine as found, whatever happened above.
     await services.startRedis().catch(() => undefined);

@@ -1,6 +1,7 @@
 import os from 'node:os';
 import { percentile, runClosedLoop, runLoad, type RunResult } from './load.js';
-import { brokerPid, Pinning, postmasterPid, redisPid } from './pinning.js';
+import { onInterrupt } from './interrupt.js';
+import { brokerPid, children, Pinning, postmasterPid, redisPid } from './pinning.js';
 import { KEYS, scrape, sleep, startService, sum, type Sample, type ServiceProcess } from './service.js';
 
 /** How the service protects itself at ingress during an overload run. */
@@ -346,6 +347,17 @@ export async function measureCapacity(
   return { ramp, capacityRps, kneeConnections, perClass };
 }
 
+/**
+ * Checkouts alone, as the goals divide by it: measured `before` Ballast's steps and `after` them (NaN when not
+ * measured), the mean of the two, and how far the second moved from the first (`drift`, NaN without a second). The
+ * machine's speed moves within a run (docs/decisions/overload-measurement.md): one measurement alone would put the
+ * drift into the ratio.
+ */
+export function bracketedAlone(before: number, after: number): { rps: number; drift: number } {
+  if (!(after > 0)) return { rps: before, drift: Number.NaN };
+  return { rps: (before + after) / 2, drift: before > 0 ? after / before - 1 : Number.NaN };
+}
+
 async function overloadRun(opts: OverloadOptions, pinned: boolean, pin: (service: ServiceProcess) => Promise<void>): Promise<OneRun> {
   // One tenant sends every checkout of this mix: its share of the ingress and of the bulkhead would be the limit
   // measured, not shedding. Fairness between tenants is the hostile section's noisy-neighbour scenario.
@@ -439,7 +451,7 @@ async function overloadRun(opts: OverloadOptions, pinned: boolean, pin: (service
   const fairness =
     opts.tenantFlood === false ? Number.NaN : ((await tenantFlood(opts, perClass.checkoutsRps, pin))?.fairness ?? Number.NaN);
   const ballastTop = points.find((p) => p.mode === 'ballast' && p.multiple === top);
-  const checkoutsAlone = checkoutsAgainRps > 0 ? (perClass.checkoutsRps + checkoutsAgainRps) / 2 : perClass.checkoutsRps;
+  const { rps: checkoutsAlone, drift: aloneDrift } = bracketedAlone(perClass.checkoutsRps, checkoutsAgainRps);
   const weighted = (p: OverloadPoint | undefined) =>
     p === undefined || !(checkoutsAlone > 0) || !(perClass.readsRps > 0)
       ? Number.NaN
@@ -451,7 +463,7 @@ async function overloadRun(opts: OverloadOptions, pinned: boolean, pin: (service
     pinned,
     capacityRps,
     checkoutsAloneRps: checkoutsAlone,
-    aloneDrift: checkoutsAgainRps > 0 ? checkoutsAgainRps / perClass.checkoutsRps - 1 : Number.NaN,
+    aloneDrift,
     readsAloneRps: perClass.readsRps,
     criticalOfAlone: (ballastTop?.criticalGoodputRps ?? 0) / checkoutsAlone,
     costWeighted,
@@ -655,11 +667,7 @@ export async function overload(opts: OverloadOptions): Promise<OverloadResult> {
       opts.log(`  overload run ${i + 1} of ${repeats}, ${pinned ? 'pinned' : 'unpinned'}`);
       const pinning = new Pinning();
       // Interrupted, the run still puts back the affinities it changed (PostgreSQL's is shared with everyone).
-      const interrupted = (signal: NodeJS.Signals) => {
-        void pinning.release().finally(() => process.kill(process.pid, signal));
-      };
-      process.once('SIGINT', interrupted);
-      process.once('SIGTERM', interrupted);
+      const forget = onInterrupt('overload: restoring CPU affinities', () => pinning.release());
       try {
         if (pinned) {
           await pinning.pin(process.pid, '1', 'load generator');
@@ -674,15 +682,20 @@ export async function overload(opts: OverloadOptions): Promise<OverloadResult> {
             await pinning.pin(pid, '1', what).catch((error: unknown) => pinning.notes.push(`${what} not pinned (${String(error)})`));
           }
         }
-        const pin = (service: ServiceProcess) =>
-          pinned && service.child.pid !== undefined ? pinning.pin(service.child.pid, '0', 'RetailFlow') : Promise.resolve();
+        // The service alone on CPU 0; the payment simulator it starts stands in for a remote provider, so it runs
+        // with the other dependencies on CPU 1 (with the service, it took the service's core).
+        const pin = async (service: ServiceProcess) => {
+          const pid = service.child.pid;
+          if (!pinned || pid === undefined) return;
+          await pinning.pin(pid, '0', 'RetailFlow', { withChildren: false });
+          for (const child of await children(pid)) await pinning.pin(child, '1', 'payment simulator');
+        };
         // Fairness is judged on the pinned runs' median: with pinned runs to judge, an unpinned one skips the flood.
         const flood = opts.tenantFlood !== false && (pinned || opts.repeats.pinned === 0 || !canPin);
         runs.push(await overloadRun({ ...opts, tenantFlood: flood }, pinned, pin));
         if (pinned && notes.length === 0) notes.push(...new Set(pinning.notes.map((n) => n.replace(/ \(pid \d+\)/, ''))));
       } finally {
-        process.off('SIGINT', interrupted);
-        process.off('SIGTERM', interrupted);
+        forget();
         await pinning.release();
       }
     }
