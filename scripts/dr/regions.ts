@@ -36,6 +36,8 @@ export function haproxyConfig(frontendPort: number, instances: readonly Instance
     `  bind 127.0.0.1:${frontendPort}`,
     '  default_backend regions',
     'backend regions',
+    // The client's address for the instances, which trust this HAProxy (TRUSTED_PROXIES) for their failure budget.
+    '  option forwardfor',
     '  option httpchk GET /readyz',
     '  http-check expect status 200',
     '  default-server inter 250ms fastinter 250ms downinter 250ms fall 2 rise 1',
@@ -109,6 +111,7 @@ export function spawnInstance(instance: Instance, databaseUrl: string): void {
       // Billing has its own section; its monthly quotas would only refuse the drill's steady checkouts.
       QUOTAS: 'false',
       HOST: '127.0.0.1',
+      TRUSTED_PROXIES: '127.0.0.1',
       DATABASE_URL: databaseUrl,
       DATABASE_WAIT_FOR_PRIMARY_MS: '3600000',
       SEED_STOCK: '100000000',

@@ -216,8 +216,14 @@ export async function startFleet(o: FleetOptions): Promise<Fleet> {
         const instance = instances.get(name);
         if (!instance) throw new Error(`no slot ${name}`);
         instance.service = await startService(
-          // Unready for three health checks before the listener closes: HAProxy has taken it out by then.
-          { PRE_STOP_DELAY_MS: String(3 * (o.checkIntervalMs ?? 1000)), ...env, ...extra },
+          // Unready for three health checks before the listener closes: HAProxy has taken it out by then. HAProxy
+          // (on loopback) appends each client's address to X-Forwarded-For: the failure budget counts per client.
+          {
+            PRE_STOP_DELAY_MS: String(3 * (o.checkIntervalMs ?? 1000)),
+            TRUSTED_PROXIES: '127.0.0.1',
+            ...env,
+            ...extra,
+          },
           { port: instance.port, opsPort: instance.opsPort, startTimeoutMs: 90_000 },
         );
         await runtime.setWeight(name, weight ?? instance.slot.weight ?? 100);

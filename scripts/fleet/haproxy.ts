@@ -61,6 +61,9 @@ export function haproxyConfig(o: HaproxyOptions): string {
     '  http-check expect status 200',
     // Close the server side after each answer: a server being drained gets no new request on an old connection.
     '  option http-server-close',
+    // The client's address for the instances (their TRUSTED_PROXIES lists this HAProxy): without it, every client
+    // shares HAProxy's address, and one client's wrong credentials spend everyone's failure budget.
+    '  option forwardfor',
     // Which server answered: the drills attribute each answer to the version that served it.
     '  http-response set-header x-served-by %s',
     `  default-server inter ${o.checkIntervalMs}ms fall 3 rise 2`,

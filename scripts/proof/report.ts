@@ -277,6 +277,7 @@ export function markdown(f: ProofFigures): string {
       `| revoke to refusal, p50 | ${ms(g.revokeToRefusalP50Ms!.value)} | ≤ 1000 ms | ${verdict(g.revokeToRefusalP50Ms!.met)} |`,
       `| revoke to refusal, max | ${ms(g.revokeToRefusalMaxMs!.value)} | ≤ 1000 ms | ${verdict(g.revokeToRefusalMaxMs!.met)} |`,
       `| payment-provider clients without RetailFlow's certificate refused | ${sec.mtlsRefused} of ${sec.mtlsTried} | all | ${verdict(g.mtlsWithoutCertRefused!.met)} |`,
+      ...sharedAddressRows(sec),
       '',
       '| attack | status | problem body | verdict |',
       '| --- | --- | --- | --- |',
@@ -420,6 +421,20 @@ function sensitivityLines(dep: NonNullable<ProofFigures['deployments']>): string
     ...header,
     ...st.byMinEvents.map(row),
     '',
+  ];
+}
+
+
+/** The security section's shared-address rows (runs before the step existed have none). */
+function sharedAddressRows(sec: SecurityResult): string[] {
+  const shared = sec.sharedAddress as SecurityResult['sharedAddress'] | undefined;
+  const g = sec.goals;
+  if (shared === undefined || g.neighbourBehindProxyServed === undefined) return [];
+  return [
+    `| behind HAProxy: the attacker's wrong keys refused 429 once its own budget was spent | ${shared.attackerThrottled} of ${shared.attackerTries} | ≥ ${g.attackerBehindProxyThrottled!.goal} | ${verdict(g.attackerBehindProxyThrottled!.met)} |`,
+    `| behind HAProxy: another client's key, never seen before, served | ${shared.neighbourStatus} | 200 | ${verdict(g.neighbourBehindProxyServed.met)} |`,
+    `| from an address whose budget an attacker spent: a token refreshed since its subject authenticated | ${shared.refreshedTokenStatus} | 200 | ${verdict(g.refreshedTokenServedFromSpentAddress!.met)} |`,
+    `| from that address: a key never seen, refused unread | ${shared.unseenKeyStatus} | 429 | ${verdict(g.unseenKeyRefusedFromSpentAddress!.met)} |`,
   ];
 }
 

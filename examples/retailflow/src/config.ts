@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { checkOneOf, invalidOption } from '@ballast/core';
+import { trustedProxies } from './http/authenticate.js';
 
 /**
  * Everything RetailFlow reads from its environment. Every field has an embedded default, so the service runs
@@ -254,6 +255,14 @@ export interface RetailFlowConfig {
    */
   readonly authFailuresPerMinute: number;
   /**
+   * The load balancers and proxies in front of RetailFlow whose `X-Forwarded-For` it believes for the failure
+   * budget's source address (`TRUSTED_PROXIES`, comma-separated addresses and CIDR ranges, e.g. `10.0.0.0/8`).
+   * Behind a proxy that is not listed, every client shares the proxy's address, and one client's wrong credentials
+   * spend everyone's budget. List only proxies that append the address they saw (HAProxy's `option forwardfor`).
+   * @default [] (the socket's peer, forwarding headers ignored)
+   */
+  readonly trustedProxies: readonly string[];
+  /**
    * On `SIGTERM`, how long `/readyz` answers 503 before the listener closes, in ms (`PRE_STOP_DELAY_MS`): long
    * enough for a load balancer's health checks (typically every 5 s, 2 failures) to take the instance out.
    * @default 10000
@@ -311,6 +320,7 @@ export const DEFAULT_CONFIG: RetailFlowConfig = {
   tenantInventoryShare: 0.5,
   tenantCheckoutQueue: 3,
   authFailuresPerMinute: 30,
+  trustedProxies: [],
   preStopDelayMs: 10_000,
   prometheusRefreshMs: 15_000,
   sloSnapshotIntervalMs: 60_000,
@@ -413,6 +423,26 @@ function throttleK(env: Env, name: string, fallback: number): number {
   return value;
 }
 
+/** A comma-separated list of proxy addresses and CIDR ranges (empty entries ignored). */
+function proxies(env: Env, name: string): readonly string[] {
+  const raw = text(env, name);
+  if (raw === undefined) return [];
+  const entries = raw
+    .split(',')
+    .map((entry) => entry.trim())
+    .filter((entry) => entry !== '');
+  try {
+    trustedProxies(entries);
+  } catch (error) {
+    throw invalidOption(
+      name,
+      `IP addresses and CIDR ranges separated by commas (${(error as Error).message})`,
+      raw,
+    );
+  }
+  return entries;
+}
+
 function url(env: Env, name: string, protocols: readonly string[]): string | undefined {
   const raw = text(env, name);
   if (raw === undefined) return undefined;
@@ -488,6 +518,7 @@ export function loadConfig(
       1,
       1e9,
     ),
+    trustedProxies: proxies(env, 'TRUSTED_PROXIES'),
     preStopDelayMs: integer(env, 'PRE_STOP_DELAY_MS', DEFAULT_CONFIG.preStopDelayMs, 0, 600_000),
     prometheusRefreshMs: integer(
       env,

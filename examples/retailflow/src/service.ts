@@ -6,7 +6,7 @@ import { instrumentFetch } from '@ballast/telemetry';
 import type { TelemetryHandle } from '@ballast/telemetry/tracing';
 import { createApp, createOpsApp, type AppDependencies } from './app.js';
 import { staticTokenAuthenticator, type OpsAuthenticator } from './http/auth.js';
-import { RequestAuthentication, type Authenticator } from './http/authenticate.js';
+import { RequestAuthentication, sourceOf, trustedProxies, type Authenticator } from './http/authenticate.js';
 import { contextOf } from './http/context.js';
 import { DEFAULT_CONFIG, loadConfig, type RetailFlowConfig } from './config.js';
 import { openRepository, seedDemoData, type Repository, type SqlRepository } from './data/index.js';
@@ -96,6 +96,12 @@ export interface RetailFlow {
    * consumer, broker, store and policies close, and telemetry is flushed. Safe to call twice.
    */
   shutdown(): Promise<void>;
+}
+
+/** The failure budget's source address behind the proxies of `entries` ({@link sourceOf}). */
+function proxiedSource(entries: readonly string[]): (req: http.IncomingMessage) => string {
+  const proxies = trustedProxies(entries);
+  return (req) => sourceOf(req, proxies);
 }
 
 /**
@@ -302,6 +308,7 @@ export async function startRetailFlow(
       authenticators: [...(options.authenticators ?? []), identity.authenticator],
       clock,
       failuresPerMinute: config.authFailuresPerMinute,
+      ...(config.trustedProxies.length === 0 ? {} : { source: proxiedSource(config.trustedProxies) }),
     });
     const opsAuthenticator =
       options.opsAuthenticator ??

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
+import { BlockList, isIP } from 'node:net';
 import type { Clock } from '@ballast/core';
 import { gcraParams, MemoryRateLimitStore, type RateLimitDecision } from '@ballast/resilience';
 import { hashApiKey, type Repository, type Tenant } from '../data/index.js';
@@ -35,6 +36,13 @@ export interface Authenticated {
 export interface Authenticator {
   readonly name: string;
   authenticate(credential: string, req: IncomingMessage): Promise<Authenticated | undefined>;
+  /**
+   * Who `credential` says it speaks for, read without verifying anything (a JWT's `iss` and `sub`), or `undefined`
+   * when it says nothing. Used only by the failure budget: a source over its budget may still present a credential
+   * never seen before (a token refreshed since) for a subject that authenticated recently, within a budget of that
+   * subject's own. Must be cheap and must not throw.
+   */
+  claimedSubject?(credential: string): string | undefined;
 }
 
 /** Scopes an API key grants: everything a tenant may do on its own data. */
@@ -98,15 +106,23 @@ export interface RequestAuthenticationOptions {
   readonly maxEntries?: number;
   /** How long an unknown credential is answered 401 without asking the authenticators again. @default 60000 */
   readonly negativeTtlMs?: number;
+  /**
+   * The address failures are counted against. @default the socket's peer ({@link sourceOf} without trusted
+   * proxies)
+   */
+  readonly source?: (req: IncomingMessage) => string;
 }
 
 /**
  * Authentication as one step, run before a request holds any capacity and before its body is read: the bearer
  * credential is checked by the {@link Authenticator}s; failures are counted per source address (GCRA in memory,
- * bounded), and a source over its budget is refused without any lookup (unless its credential authenticated in
- * the last ten minutes, so tenants sharing an address with an attacker keep working); a credential found unknown
- * is remembered for a while (bounded), so repeating it costs a map lookup, not a database query. Only SHA-256
- * digests of credentials are remembered.
+ * bounded), and a source over its budget is refused without any lookup, unless its credential authenticated in
+ * the last ten minutes or claims a subject that did (a token refreshed since), so tenants sharing an address with
+ * an attacker keep working. A claimed subject is let through within a failure budget of its own: a forged token
+ * naming a real subject costs one verification, and once that subject's budget is spent, its unseen credentials
+ * from sources over their budget wait too. A credential found unknown is remembered for a while (bounded), so
+ * repeating it costs a map lookup, not a database query. Only SHA-256 digests of credentials and subjects are
+ * remembered.
  *
  * @example
  * ```ts
@@ -121,6 +137,8 @@ export class RequestAuthentication {
   readonly #rule: ReturnType<typeof gcraParams>;
   readonly #unknown: BoundedExpiry;
   readonly #known: BoundedExpiry;
+  readonly #knownSubjects: BoundedExpiry;
+  readonly #source: (req: IncomingMessage) => string;
 
   constructor(options: RequestAuthenticationOptions) {
     this.#authenticators = options.authenticators;
@@ -130,8 +148,10 @@ export class RequestAuthentication {
     const limit = options.failuresPerMinute ?? 30;
     this.#rule = gcraParams({ limit, periodMs: 60_000 });
     this.#unknown = new BoundedExpiry(maxEntries, options.negativeTtlMs ?? 60_000);
-    // Credentials that authenticated in the last 10 minutes (digests only).
+    // Credentials, and the subjects they claimed, that authenticated in the last 10 minutes (digests only).
     this.#known = new BoundedExpiry(maxEntries, 600_000);
+    this.#knownSubjects = new BoundedExpiry(maxEntries, 600_000);
+    this.#source = options.source ?? ((req) => sourceOf(req));
   }
 
   /** Counts one failed attempt against `key` (a source address, or a shared key such as `admin:*`). */
@@ -167,39 +187,147 @@ export class RequestAuthentication {
 
   /** Authenticates `req` by its `Authorization: Bearer` credential. Never reads the body; never throws for bad input. */
   async check(req: IncomingMessage): Promise<AuthOutcome> {
-    const source = sourceOf(req);
+    const source = this.#source(req);
     const credential = bearerToken(req.headers.authorization);
     const now = this.#clock.now();
-    const digest =
-      credential === undefined ? undefined : createHash('sha256').update(credential).digest('base64');
+    const digest = credential === undefined ? undefined : sha256(credential);
     // A source over its failure budget is refused before any lookup, unless it sends a credential that
-    // authenticated recently (tenants behind one address as an attacker keep working; guesses never are known).
+    // authenticated recently, or one claiming a subject that did, while that subject has budget left (tenants
+    // behind one address as an attacker keep working; guesses are never known).
+    let vouching: string | undefined;
     const budget = this.mayTry(source);
     if (!budget.allowed && !(digest !== undefined && this.#known.has(digest, now))) {
-      return { ok: false, failure: 'throttled', retryAfterMs: budget.retryAfterMs };
+      const subject = credential === undefined ? undefined : this.#claimed(credential);
+      const subjectKey = subject === undefined ? undefined : `subject:${sha256(subject)}`;
+      if (
+        subjectKey === undefined ||
+        !this.#knownSubjects.has(subjectKey, now) ||
+        !this.mayTry(subjectKey).allowed
+      ) {
+        return { ok: false, failure: 'throttled', retryAfterMs: budget.retryAfterMs };
+      }
+      vouching = subjectKey;
     }
-    if (credential === undefined || digest === undefined) return this.#failed(source, 'missing');
-    if (this.#unknown.has(digest, now)) return this.#failed(source, 'unknown');
+    if (credential === undefined || digest === undefined) return this.#failed(source, 'missing', vouching);
+    if (this.#unknown.has(digest, now)) return this.#failed(source, 'unknown', vouching);
     for (const authenticator of this.#authenticators) {
       const auth = await authenticator.authenticate(credential, req);
       if (auth) {
-        this.#known.add(digest, this.#clock.now());
+        const at = this.#clock.now();
+        if (!this.#known.has(digest, at)) {
+          const subject = authenticator.claimedSubject?.(credential);
+          if (subject !== undefined) this.#knownSubjects.add(`subject:${sha256(subject)}`, at);
+        }
+        this.#known.add(digest, at);
         return { ok: true, auth };
       }
     }
     this.#unknown.add(digest, this.#clock.now());
-    return this.#failed(source, 'unknown');
+    return this.#failed(source, 'unknown', vouching);
   }
 
-  #failed(source: string, failure: AuthFailure): AuthOutcome {
+  /** The subject the first authenticator that reads one finds claimed by `credential` (nothing verified). */
+  #claimed(credential: string): string | undefined {
+    for (const authenticator of this.#authenticators) {
+      try {
+        const subject = authenticator.claimedSubject?.(credential);
+        if (subject !== undefined) return subject;
+      } catch {
+        // a claim that cannot be read vouches for nothing
+      }
+    }
+    return undefined;
+  }
+
+  #failed(source: string, failure: AuthFailure, vouching: string | undefined): AuthOutcome {
     this.fail(source);
+    if (vouching !== undefined) this.fail(vouching);
     return { ok: false, failure, retryAfterMs: 0 };
   }
 }
 
-/** The address a request came from (the socket's peer; RetailFlow trusts no forwarding header). */
-export function sourceOf(req: IncomingMessage): string {
-  return req.socket.remoteAddress ?? 'unknown';
+function sha256(text: string): string {
+  return createHash('sha256').update(text).digest('base64');
+}
+
+/** Most `X-Forwarded-For` hops read, from the right: more proxies than this in front of a service is a misconfiguration. */
+const MAX_FORWARDED_HOPS = 16;
+
+/** `address` as a plain IP (an IPv4-mapped IPv6 address as IPv4, IPv6 in lower case), or undefined when it is none. */
+function plainAddress(address: string | undefined): string | undefined {
+  if (address === undefined) return undefined;
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
+  const plain = mapped ? mapped[1]! : address;
+  const family = isIP(plain);
+  if (family === 0) return undefined;
+  return family === 6 ? plain.toLowerCase() : plain;
+}
+
+function trusts(proxies: BlockList, address: string): boolean {
+  return proxies.check(address, isIP(address) === 6 ? 'ipv6' : 'ipv4');
+}
+
+/**
+ * The proxies in front of the service whose `X-Forwarded-For` it believes, from addresses and CIDR ranges
+ * (`10.0.0.0/8`, `fd00::/8`, `127.0.0.1`). Throws a `TypeError` naming the first entry that is neither.
+ *
+ * @example
+ * ```ts
+ * const proxies = trustedProxies(['10.0.0.0/8', '127.0.0.1']);
+ * sourceOf(req, proxies); // the client's address as the nearest trusted proxy saw it
+ * ```
+ */
+export function trustedProxies(entries: readonly string[]): BlockList {
+  const proxies = new BlockList();
+  for (const entry of entries) {
+    const [address, bits, extra] = entry.split('/');
+    const plain = plainAddress(address);
+    const family = plain === undefined ? 0 : isIP(plain);
+    const prefix = bits === undefined ? undefined : Number(bits);
+    const max = family === 6 ? 128 : 32;
+    if (
+      plain === undefined ||
+      extra !== undefined ||
+      (bits !== undefined && !(/^\d{1,3}$/.test(bits) && prefix! <= max))
+    ) {
+      throw new TypeError(
+        `trusted proxy ${JSON.stringify(entry)}: expected an IP address or a CIDR range (10.0.0.0/8)`,
+      );
+    }
+    const type = family === 6 ? 'ipv6' : 'ipv4';
+    if (prefix === undefined) proxies.addAddress(plain, type);
+    else proxies.addSubnet(plain, prefix, type);
+  }
+  return proxies;
+}
+
+/**
+ * The address a request came from: the socket's peer; when the peer is one of `proxies`, the address the nearest
+ * trusted proxy saw, read from `X-Forwarded-For` right to left past the trusted hops (a client can put anything in
+ * the header, but only to the left of what its first trusted proxy appends). An entry that is not an address ends
+ * the walk at the last address read. Without `proxies`, forwarding headers are ignored.
+ *
+ * @example
+ * ```ts
+ * // peer 10.0.0.5 (a trusted load balancer), X-Forwarded-For: 6.6.6.6, 198.51.100.7
+ * sourceOf(req, trustedProxies(['10.0.0.0/8'])); // '198.51.100.7'
+ * ```
+ */
+export function sourceOf(req: IncomingMessage, proxies?: BlockList): string {
+  const peer = plainAddress(req.socket.remoteAddress);
+  if (peer === undefined) return req.socket.remoteAddress ?? 'unknown';
+  if (proxies === undefined || !trusts(proxies, peer)) return peer;
+  const header = req.headers['x-forwarded-for'];
+  if (typeof header !== 'string') return peer;
+  const hops = header.split(',');
+  let source = peer;
+  for (let i = hops.length - 1; i >= 0 && i >= hops.length - MAX_FORWARDED_HOPS; i--) {
+    const hop = plainAddress(hops[i]!.trim());
+    if (hop === undefined) return source;
+    source = hop;
+    if (!trusts(proxies, hop)) return hop;
+  }
+  return source;
 }
 
 /**
