@@ -1,6 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import { describe, expect, it } from 'vitest';
-import { sourceOf, trustedProxies } from '../src/http/authenticate.js';
+import { budgetKey, sourceOf, trustedProxies } from '../src/http/authenticate.js';
 
 // The address the failure budget counts against: the socket's peer, or past trusted proxies the address the
 // nearest of them saw (X-Forwarded-For, right to left).
@@ -16,7 +16,7 @@ describe('sourceOf', () => {
   it('is the peer when no proxy is trusted, whatever the header says', () => {
     expect(sourceOf(request('198.51.100.7', '203.0.113.9'))).toBe('198.51.100.7');
     expect(sourceOf(request('::ffff:198.51.100.7'))).toBe('198.51.100.7');
-    expect(sourceOf(request('2001:DB8::1'))).toBe('2001:db8::1');
+    expect(sourceOf(request('2001:DB8::1'))).toBe('2001:db8:0:0::/64');
   });
 
   it('is the peer when the peer is not a trusted proxy', () => {
@@ -28,7 +28,7 @@ describe('sourceOf', () => {
     expect(sourceOf(request('::ffff:10.1.2.3', '6.6.6.6, 203.0.113.9, 10.9.9.9'), proxies)).toBe(
       '203.0.113.9',
     );
-    expect(sourceOf(request('fd00::5', '2001:db8::7'), proxies)).toBe('2001:db8::7');
+    expect(sourceOf(request('fd00::5', '2001:db8:aa:bb:cc::7'), proxies)).toBe('2001:db8:aa:bb::/64');
     expect(sourceOf(request('127.0.0.1', ' 203.0.113.9 ,10.0.0.2 '), proxies)).toBe('203.0.113.9');
   });
 
@@ -47,6 +47,25 @@ describe('sourceOf', () => {
 
   it('answers "unknown" for a socket that has already closed', () => {
     expect(sourceOf(request(undefined), proxies)).toBe('unknown');
+  });
+});
+
+describe('budgetKey', () => {
+  it('is an IPv4 address itself, and the /64 network of an IPv6 one, in every spelling', () => {
+    expect(budgetKey('203.0.113.9')).toBe('203.0.113.9');
+    for (const spelling of [
+      '2001:db8:1:2::9',
+      '2001:0DB8:0001:0002:0:0:0:ffff',
+      '2001:db8:1:2:3:4:5:6',
+      '2001:db8:1:2::1.2.3.4',
+      '2001:db8:1:2::1%eth0',
+    ]) {
+      expect(budgetKey(spelling)).toBe('2001:db8:1:2::/64');
+    }
+    expect(budgetKey('::1')).toBe('0:0:0:0::/64');
+    expect(budgetKey('::')).toBe('0:0:0:0::/64');
+    expect(budgetKey('2001:db8::')).toBe('2001:db8:0:0::/64');
+    expect(budgetKey('fe80::1%eth0')).toBe('fe80:0:0:0::/64');
   });
 });
 

@@ -263,6 +263,34 @@ function plainAddress(address: string | undefined): string | undefined {
   return family === 6 ? plain.toLowerCase() : plain;
 }
 
+/**
+ * What the failure budget counts against for a client at `address`: the address itself for IPv4; for IPv6 its /64
+ * network (`2001:db8:1:2::/64`), the block one host is usually given, so a client cannot spread its failures over
+ * the 2^64 addresses it holds.
+ */
+export function budgetKey(address: string): string {
+  if (isIP(address) !== 6) return address;
+  let text = address.toLowerCase();
+  const zone = text.indexOf('%');
+  if (zone >= 0) text = text.slice(0, zone);
+  const v4 = /(\d+)\.(\d+)\.(\d+)\.(\d+)$/.exec(text);
+  if (v4) {
+    const [a, b, c, d] = v4.slice(1).map(Number) as [number, number, number, number];
+    text = `${text.slice(0, v4.index)}${((a << 8) | b).toString(16)}:${((c << 8) | d).toString(16)}`;
+  }
+  const [head = '', tail] = text.split('::');
+  const first = head === '' ? [] : head.split(':');
+  const last = tail === undefined || tail === '' ? [] : tail.split(':');
+  const groups =
+    tail === undefined
+      ? first
+      : [...first, ...Array<string>(8 - first.length - last.length).fill('0'), ...last];
+  return `${groups
+    .slice(0, 4)
+    .map((g) => Number.parseInt(g, 16).toString(16))
+    .join(':')}::/64`;
+}
+
 function trusts(proxies: BlockList, address: string): boolean {
   return proxies.check(address, isIP(address) === 6 ? 'ipv6' : 'ipv4');
 }
@@ -302,7 +330,8 @@ export function trustedProxies(entries: readonly string[]): BlockList {
 }
 
 /**
- * The address a request came from: the socket's peer; when the peer is one of `proxies`, the address the nearest
+ * The source a request's failed authentications count against ({@link budgetKey}: an IPv4 address or an IPv6 /64)
+ * of the address it came from: the socket's peer; when the peer is one of `proxies`, the address the nearest
  * trusted proxy saw, read from `X-Forwarded-For` right to left past the trusted hops (a client can put anything in
  * the header, but only to the left of what its first trusted proxy appends). An entry that is not an address ends
  * the walk at the last address read. Without `proxies`, forwarding headers are ignored.
@@ -316,7 +345,12 @@ export function trustedProxies(entries: readonly string[]): BlockList {
 export function sourceOf(req: IncomingMessage, proxies?: BlockList): string {
   const peer = plainAddress(req.socket.remoteAddress);
   if (peer === undefined) return req.socket.remoteAddress ?? 'unknown';
-  if (proxies === undefined || !trusts(proxies, peer)) return peer;
+  return budgetKey(proxies === undefined ? peer : forwardedFor(req, peer, proxies));
+}
+
+/** The client's address past the trusted proxies (see {@link sourceOf}). */
+function forwardedFor(req: IncomingMessage, peer: string, proxies: BlockList): string {
+  if (!trusts(proxies, peer)) return peer;
   const header = req.headers['x-forwarded-for'];
   if (typeof header !== 'string') return peer;
   const hops = header.split(',');
