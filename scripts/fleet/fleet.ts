@@ -12,9 +12,10 @@ import {
   freePort,
   freshDatabase,
   KEYS,
-  ROOT,
   sleep,
+  startPaymentProvider,
   startService,
+  type PaymentProviderProcess,
   type ServiceProcess,
 } from '../proof/service.js';
 import { haproxyConfig, startHaproxy, type HaproxyProcess, type HaproxyRuntime } from './haproxy.js';
@@ -137,22 +138,19 @@ export async function startFleet(o: FleetOptions): Promise<Fleet> {
   const children: ChildProcess[] = [];
   const instances = new Map<string, FleetInstance>();
   let haproxy: HaproxyProcess | undefined;
+  let provider: PaymentProviderProcess | undefined;
   const stopAll = async () => {
     await Promise.all([...instances.values()].map((i) => i.service?.stop(15_000) ?? Promise.resolve()));
     await haproxy?.stop();
+    await provider?.stop();
     await Promise.all(children.map(stopChild));
     rmSync(dir, { recursive: true, force: true });
   };
   try {
     const databaseUrl =
       o.env.DATABASE_URL === undefined ? undefined : await freshDatabase(o.env.DATABASE_URL, 'ballast_fleet');
-    const paymentPort = await freePort();
-    const provider = spawn(process.execPath, [path.join(ROOT, 'examples/retailflow/dist/provider-main.js')], {
-      env: { ...process.env, PAYMENT_PORT: String(paymentPort), HOST: '127.0.0.1' },
-      stdio: 'ignore',
-    });
-    children.push(provider);
-    const paymentUrl = `http://127.0.0.1:${paymentPort}`;
+    provider = await startPaymentProvider();
+    const paymentUrl = provider.url;
     for (const slot of o.slots) {
       const port = await freePort();
       const opsPort = await freePort();

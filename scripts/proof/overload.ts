@@ -1,8 +1,8 @@
 import os from 'node:os';
 import { percentile, runClosedLoop, runLoad, type RunResult } from './load.js';
 import { onInterrupt } from './interrupt.js';
-import { brokerPid, children, Pinning, postmasterPid, redisPid } from './pinning.js';
-import { KEYS, scrape, sleep, startService, sum, type Sample, type ServiceProcess } from './service.js';
+import { brokerPid, Pinning, postmasterPid, redisPid } from './pinning.js';
+import { KEYS, scrape, sleep, startPaymentProvider, startService, sum, type Sample, type ServiceProcess } from './service.js';
 
 /** How the service protects itself at ingress during an overload run. */
 export type SheddingMode = 'ballast' | 'none' | 'toobusy';
@@ -649,7 +649,20 @@ function summarise(runs: readonly OverloadRunFigures[], modes: readonly Shedding
  * `repeats.unpinned` times unpinned. Every goal is judged on the medians of the pinned runs, each run's figures against the
  * same run's own capacity and baselines.
  */
-export async function overload(opts: OverloadOptions): Promise<OverloadResult> {
+export async function overload(options: OverloadOptions): Promise<OverloadResult> {
+  // The payment provider stands in for a remote one: a process of its own, pinned with the other dependencies.
+  // Started by each RetailFlow (without PAYMENT_URL), it answered every charge from the service's own event loop, on
+  // the service's core: each charge queued twice more behind the overload it was measured under.
+  const provider = options.env.PAYMENT_URL === undefined ? await startPaymentProvider() : undefined;
+  try {
+    const env = provider === undefined ? options.env : { PAYMENT_URL: provider.url, ...options.env };
+    return await measureOverload({ ...options, env }, provider?.pid);
+  } finally {
+    await provider?.stop();
+  }
+}
+
+async function measureOverload(opts: OverloadOptions, providerPid: number | undefined): Promise<OverloadResult> {
   const canPin = await Pinning.available(os.cpus().length);
   const pinnings = [true, false].filter((p) => !p || canPin);
   const notes: string[] = canPin ? [] : ['pinning unavailable (taskset missing or fewer than 2 CPUs): unpinned runs only'];
@@ -659,6 +672,7 @@ export async function overload(opts: OverloadOptions): Promise<OverloadResult> {
   const others = [
     { what: 'Redis', pid: opts.env.REDIS_URL === undefined ? undefined : await redisPid(opts.env.REDIS_URL) },
     { what: 'RabbitMQ', pid: opts.env.AMQP_URL === undefined ? undefined : await brokerPid(opts.env.AMQP_URL) },
+    { what: 'payment provider', pid: providerPid },
   ];
   const runs: OneRun[] = [];
   for (const pinned of pinnings) {
@@ -682,14 +696,8 @@ export async function overload(opts: OverloadOptions): Promise<OverloadResult> {
             await pinning.pin(pid, '1', what).catch((error: unknown) => pinning.notes.push(`${what} not pinned (${String(error)})`));
           }
         }
-        // The service alone on CPU 0; the payment simulator it starts stands in for a remote provider, so it runs
-        // with the other dependencies on CPU 1 (with the service, it took the service's core).
-        const pin = async (service: ServiceProcess) => {
-          const pid = service.child.pid;
-          if (!pinned || pid === undefined) return;
-          await pinning.pin(pid, '0', 'RetailFlow', { withChildren: false });
-          for (const child of await children(pid)) await pinning.pin(child, '1', 'payment simulator');
-        };
+        const pin = (service: ServiceProcess) =>
+          pinned && service.child.pid !== undefined ? pinning.pin(service.child.pid, '0', 'RetailFlow') : Promise.resolve();
         // Fairness is judged on the pinned runs' median: with pinned runs to judge, an unpinned one skips the flood.
         const flood = opts.tenantFlood !== false && (pinned || opts.repeats.pinned === 0 || !canPin);
         runs.push(await overloadRun({ ...opts, tenantFlood: flood }, pinned, pin));

@@ -29,8 +29,8 @@ async function restoreMask(pid: number, mask: string): Promise<void> {
   await run('taskset', ['-a', '-p', mask, String(pid)]).catch(() => undefined);
 }
 
-/** The process ids of the children of `pid` (e.g. a payment simulator the service started). */
-export async function children(pid: number): Promise<number[]> {
+/** The process ids of the children of `pid` (e.g. a postmaster's backends). */
+async function children(pid: number): Promise<number[]> {
   try {
     const text = await readFile(`/proc/${pid}/task/${pid}/children`, 'utf8');
     return text
@@ -116,13 +116,12 @@ export class Pinning {
   readonly #parents: { pid: number; mask: string | undefined }[] = [];
 
   /**
-   * Pins `pid` (and its children, unless `withChildren` is false) to `cpus`, remembering its affinity first.
-   * Processes it forks from now on inherit the pinning (a postmaster's new backends): `release` puts those still
-   * alive back too.
+   * Pins `pid` (and its children) to `cpus`, remembering its affinity first. Processes it forks from now on inherit
+   * the pinning (a postmaster's new backends): `release` puts those still alive back too.
    */
-  async pin(pid: number, cpus: string, what: string, { withChildren = true } = {}): Promise<void> {
+  async pin(pid: number, cpus: string, what: string): Promise<void> {
     this.#parents.push({ pid, mask: undefined });
-    for (const p of [pid, ...(withChildren ? await children(pid) : [])]) {
+    for (const p of [pid, ...(await children(pid))]) {
       const mask = await affinity(p);
       if (mask === undefined) continue;
       if (!this.#saved.has(p)) this.#saved.set(p, mask);

@@ -194,6 +194,49 @@ export async function startService(
   };
 }
 
+/** The payment provider simulator as a process of its own (`examples/retailflow/dist/provider-main.js`). */
+export interface PaymentProviderProcess {
+  readonly url: string;
+  readonly pid: number;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts the payment provider simulator as its own process, as a remote provider would be, and waits until it
+ * answers `/healthz`: RetailFlow started without `PAYMENT_URL` runs the simulator on its own event loop, where
+ * every charge's request and answer would queue behind the service's own work.
+ */
+export async function startPaymentProvider(): Promise<PaymentProviderProcess> {
+  const port = await freePort();
+  const child = spawn(process.execPath, [path.join(ROOT, 'examples/retailflow/dist/provider-main.js')], {
+    env: { ...process.env, PAYMENT_PORT: String(port), HOST: '127.0.0.1' },
+    stdio: 'ignore',
+  });
+  const url = `http://127.0.0.1:${port}`;
+  const exited = once(child, 'exit');
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`the payment provider exited with ${child.exitCode}`);
+    if (await fetch(`${url}/healthz`).then((r) => r.ok, () => false)) break;
+    if (Date.now() > deadline) {
+      child.kill('SIGKILL');
+      throw new Error('the payment provider did not answer /healthz within 30 s');
+    }
+    await sleep(100);
+  }
+  return {
+    url,
+    pid: child.pid!,
+    stop: async () => {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
+      await exited;
+      clearTimeout(timer);
+    },
+  };
+}
+
 /** Wall-clock sleep: the proof drives a real service in real time. */
 export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));

@@ -38,25 +38,6 @@ describe.skipIf(!canPin)('Pinning', () => {
     expect(await affinity(forked)).toBe(before);
     process.kill(forked, 'SIGKILL');
   });
-
-  it('pins a process apart from its children when asked (the service on one core, its payment simulator on the other)', async () => {
-    const parent = spawn('sh', ['-c', 'sleep 30 & echo $!; wait'], { stdio: ['ignore', 'pipe', 'ignore'] });
-    children.push(parent);
-    const child = await new Promise<number>((resolve) =>
-      parent.stdout.once('data', (d: Buffer) => resolve(Number(d.toString().trim()))),
-    );
-    const before = await affinity(child);
-    const pinning = new Pinning();
-    await pinning.pin(parent.pid!, '0', 'service', { withChildren: false });
-    expect(await affinity(parent.pid!)).toBe('1');
-    expect(await affinity(child)).toBe(before);
-    await pinning.pin(child, '1', 'payment simulator');
-    expect(await affinity(child)).toBe('2');
-    await pinning.release();
-    expect(await affinity(parent.pid!)).toBe(before);
-    expect(await affinity(child)).toBe(before);
-    process.kill(child, 'SIGKILL');
-  });
 });
 
 // Redis and RabbitMQ are pinned with PostgreSQL when they run on this machine: found by their process ids.

@@ -358,6 +358,10 @@ export async function startRetailFlow(
       { connectionsCheckingInterval: 1000 },
       frontDoor(app, {
         authenticate: (req) => authentication.check(req),
+        authError: (error) => {
+          const problem = translateError(error);
+          return problem !== undefined && problem.status === 503 ? problem : undefined;
+        },
         onAuthenticated: (req, auth) => {
           const context = contextOf(req);
           context.tenant = auth.tenant;

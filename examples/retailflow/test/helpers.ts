@@ -10,6 +10,17 @@ export const GLOBEX = DEFAULT_CONFIG.globexApiKey;
 export const ADMIN = DEFAULT_CONFIG.adminKey;
 export const OPS = DEFAULT_CONFIG.opsToken;
 
+/** Counts the tenant API-key lookups `service` makes from now on (each one a store query). */
+export function countLookups(service: RetailFlow): () => number {
+  let lookups = 0;
+  const find = service.repo.findTenantByApiKeyHash.bind(service.repo);
+  service.repo.findTenantByApiKeyHash = (hash: string) => {
+    lookups++;
+    return find(hash);
+  };
+  return () => lookups;
+}
+
 /** 2026-01-05T00:00:00Z: where every test clock starts. */
 export const T0 = Date.UTC(2026, 0, 5);
 

@@ -136,9 +136,11 @@ export class RequestAuthentication {
   readonly #failures: MemoryRateLimitStore;
   readonly #rule: ReturnType<typeof gcraParams>;
   readonly #unknown: BoundedExpiry;
-  readonly #known: BoundedExpiry;
-  readonly #knownSubjects: BoundedExpiry;
+  readonly #known: RecentlyAuthenticated;
+  readonly #knownSubjects: RecentlyAuthenticated;
   readonly #source: (req: IncomingMessage) => string;
+  /** Checks under way that may still fail, per source (and vouching subject): they count against its budget. */
+  readonly #holding = new Map<string, number>();
 
   constructor(options: RequestAuthenticationOptions) {
     this.#authenticators = options.authenticators;
@@ -149,8 +151,8 @@ export class RequestAuthentication {
     this.#rule = gcraParams({ limit, periodMs: 60_000 });
     this.#unknown = new BoundedExpiry(maxEntries, options.negativeTtlMs ?? 60_000);
     // Credentials, and the subjects they claimed, that authenticated in the last 10 minutes (digests only).
-    this.#known = new BoundedExpiry(maxEntries, 600_000);
-    this.#knownSubjects = new BoundedExpiry(maxEntries, 600_000);
+    this.#known = new RecentlyAuthenticated({ ttlMs: 600_000, max: maxEntries });
+    this.#knownSubjects = new RecentlyAuthenticated({ ttlMs: 600_000, max: maxEntries });
     this.#source = options.source ?? ((req) => sourceOf(req));
   }
 
@@ -166,7 +168,7 @@ export class RequestAuthentication {
   mayTry(key: string, scale = 1): { readonly allowed: boolean; readonly retryAfterMs: number } {
     const rule = scale === 1 ? this.#rule : this.#scaled(scale);
     const d = this.#failures.consume(key, rule, 0, this.#clock.now());
-    if (d.remaining > 0) return { allowed: true, retryAfterMs: 0 };
+    if (d.remaining > (this.#holding.get(key) ?? 0)) return { allowed: true, retryAfterMs: 0 };
     return { allowed: false, retryAfterMs: Math.max(1, d.resetAfterMs - rule.toleranceMs + rule.emissionMs) };
   }
 
@@ -191,12 +193,15 @@ export class RequestAuthentication {
     const credential = bearerToken(req.headers.authorization);
     const now = this.#clock.now();
     const digest = credential === undefined ? undefined : sha256(credential);
+    const known = digest !== undefined && this.#known.has(digest, now);
     // A source over its failure budget is refused before any lookup, unless it sends a credential that
     // authenticated recently, or one claiming a subject that did, while that subject has budget left (tenants
-    // behind one address as an attacker keep working; guesses are never known).
+    // behind one address as an attacker keep working; guesses are never known). A check under way counts against
+    // the budget until it ends, so requests arriving together (pipelined on one connection) cannot all pass the
+    // check before the first of them fails.
     let vouching: string | undefined;
     const budget = this.mayTry(source);
-    if (!budget.allowed && !(digest !== undefined && this.#known.has(digest, now))) {
+    if (!budget.allowed && !known) {
       const subject = credential === undefined ? undefined : this.#claimed(credential);
       const subjectKey = subject === undefined ? undefined : `subject:${sha256(subject)}`;
       if (
@@ -210,31 +215,51 @@ export class RequestAuthentication {
     }
     if (credential === undefined || digest === undefined) return this.#failed(source, 'missing', vouching);
     if (this.#unknown.has(digest, now)) return this.#failed(source, 'unknown', vouching);
-    for (const authenticator of this.#authenticators) {
-      const auth = await authenticator.authenticate(credential, req);
-      if (auth) {
-        const at = this.#clock.now();
-        if (!this.#known.has(digest, at)) {
-          const subject = authenticator.claimedSubject?.(credential);
-          if (subject !== undefined) this.#knownSubjects.add(`subject:${sha256(subject)}`, at);
+    const held = known ? [] : vouching === undefined ? [source] : [source, vouching];
+    for (const key of held) this.#holding.set(key, (this.#holding.get(key) ?? 0) + 1);
+    try {
+      for (const authenticator of this.#authenticators) {
+        const auth = await authenticator.authenticate(credential, req);
+        if (auth) {
+          this.#remember(digest, credential, authenticator, auth);
+          return { ok: true, auth };
         }
-        this.#known.add(digest, at);
-        return { ok: true, auth };
+      }
+    } catch (error) {
+      // The store failing answers nothing about the credential, but an attempt with one never seen was made:
+      // counted, or guessing would go unthrottled while the store is down (each guess a call to it). A credential
+      // that authenticated recently is not: the outage is not its client's doing.
+      if (!known) this.#failed(source, 'unknown', vouching);
+      throw error;
+    } finally {
+      for (const key of held) {
+        const left = (this.#holding.get(key) ?? 1) - 1;
+        if (left === 0) this.#holding.delete(key);
+        else this.#holding.set(key, left);
       }
     }
     this.#unknown.add(digest, this.#clock.now());
     return this.#failed(source, 'unknown', vouching);
   }
 
+  /**
+   * Remembers a credential that authenticated, in the group of the subject it claims (else of its principal), so
+   * that credentials one client authenticates push out only that client's older ones (see {@link RecentlyAuthenticated}).
+   */
+  #remember(digest: string, credential: string, authenticator: Authenticator, auth: Authenticated): void {
+    const at = this.#clock.now();
+    const tenant = auth.principal.tenantId;
+    const subject = claimedBy(authenticator, credential);
+    const subjectKey = subject === undefined ? undefined : `subject:${sha256(subject)}`;
+    if (subjectKey !== undefined) this.#knownSubjects.add(subjectKey, tenant, subjectKey, at);
+    this.#known.add(digest, tenant, subjectKey ?? `principal:${auth.principal.subject}`, at);
+  }
+
   /** The subject the first authenticator that reads one finds claimed by `credential` (nothing verified). */
   #claimed(credential: string): string | undefined {
     for (const authenticator of this.#authenticators) {
-      try {
-        const subject = authenticator.claimedSubject?.(credential);
-        if (subject !== undefined) return subject;
-      } catch {
-        // a claim that cannot be read vouches for nothing
-      }
+      const subject = claimedBy(authenticator, credential);
+      if (subject !== undefined) return subject;
     }
     return undefined;
   }
@@ -243,6 +268,15 @@ export class RequestAuthentication {
     this.fail(source);
     if (vouching !== undefined) this.fail(vouching);
     return { ok: false, failure, retryAfterMs: 0 };
+  }
+}
+
+/** The subject `authenticator` reads claimed by `credential`; a claim that cannot be read vouches for nothing. */
+function claimedBy(authenticator: Authenticator, credential: string): string | undefined {
+  try {
+    return authenticator.claimedSubject?.(credential);
+  } catch {
+    return undefined;
   }
 }
 
@@ -362,6 +396,86 @@ function forwardedFor(req: IncomingMessage, peer: string, proxies: BlockList): s
     if (!trusts(proxies, hop)) return hop;
   }
   return source;
+}
+
+/** Options of {@link RecentlyAuthenticated}. */
+interface RecentlyAuthenticatedOptions {
+  readonly ttlMs: number;
+  /** Entries of one group (one client: the subject a credential claims, or its principal) at most. @default 64 */
+  readonly perGroup?: number;
+  /** Entries of one tenant at most. @default 2000 */
+  readonly perTenant?: number;
+  /** Entries in all; past it, the oldest entry of the tenant holding the most goes. */
+  readonly max: number;
+}
+
+/**
+ * A bounded memory of what authenticated recently, partitioned so that what one client adds pushes out only its
+ * own: each entry belongs to a group (a client) within a tenant, and a group past `perGroup` or a tenant past
+ * `perTenant` loses its own oldest entry. Only past `max` in all does a tenant lose entries to others, the tenant
+ * holding the most first. An entry expires `ttlMs` after it was last added.
+ */
+class RecentlyAuthenticated {
+  readonly #ttlMs: number;
+  readonly #perGroup: number;
+  readonly #perTenant: number;
+  readonly #max: number;
+  readonly #entries = new Map<
+    string,
+    { readonly tenant: string; readonly group: string; readonly until: number }
+  >();
+  /** Each group's and each tenant's entries, oldest first (a Set keeps insertion order). */
+  readonly #groups = new Map<string, Set<string>>();
+  readonly #tenants = new Map<string, Set<string>>();
+
+  constructor(options: RecentlyAuthenticatedOptions) {
+    this.#ttlMs = options.ttlMs;
+    this.#perGroup = options.perGroup ?? 64;
+    this.#perTenant = options.perTenant ?? 2000;
+    this.#max = options.max;
+  }
+
+  has(value: string, now: number): boolean {
+    const entry = this.#entries.get(value);
+    return entry !== undefined && entry.until > now;
+  }
+
+  add(value: string, tenant: string, group: string, now: number): void {
+    this.#forget(value);
+    const groupKey = `${tenant}\n${group}`;
+    this.#entries.set(value, { tenant, group: groupKey, until: now + this.#ttlMs });
+    const members = this.#member(this.#groups, groupKey, value);
+    const tenantMembers = this.#member(this.#tenants, tenant, value);
+    if (members.size > this.#perGroup) this.#forget(members.values().next().value!);
+    if (tenantMembers.size > this.#perTenant) this.#forget(tenantMembers.values().next().value!);
+    if (this.#entries.size > this.#max) {
+      let largest: Set<string> | undefined;
+      for (const set of this.#tenants.values())
+        if (largest === undefined || set.size > largest.size) largest = set;
+      if (largest !== undefined) this.#forget(largest.values().next().value!);
+    }
+  }
+
+  #member(index: Map<string, Set<string>>, key: string, value: string): Set<string> {
+    let set = index.get(key);
+    if (set === undefined) index.set(key, (set = new Set()));
+    set.add(value);
+    return set;
+  }
+
+  #forget(value: string): void {
+    const entry = this.#entries.get(value);
+    if (entry === undefined) return;
+    this.#entries.delete(value);
+    for (const [index, key] of [
+      [this.#groups, entry.group],
+      [this.#tenants, entry.tenant],
+    ] as const) {
+      const set = index.get(key);
+      set?.delete(value);
+      if (set?.size === 0) index.delete(key);
+    }
+  }
 }
 
 /**

@@ -76,6 +76,13 @@ export function apiRoute(method: string | undefined, url: string | undefined): A
   return route === undefined ? undefined : { template: route.template, priority: route.priority };
 }
 
+/** A problem the front door answers itself: its status, headers and body (given the route template as `instance`). */
+export interface AnsweredProblem {
+  readonly status: number;
+  readonly headers: Readonly<Record<string, string>>;
+  toBody(instance: string): unknown;
+}
+
 /** Options for {@link frontDoor}. */
 export interface FrontDoorOptions {
   readonly gate: IngressGate;
@@ -103,6 +110,12 @@ export interface FrontDoorOptions {
    * request is admitted unauthenticated (express authenticates later).
    */
   readonly authenticate?: (req: IncomingMessage) => Promise<AuthOutcome>;
+  /**
+   * The answer to a request whose authentication failed for the service's reasons (the credential store away): a
+   * problem answered here, with no second lookup of the credential by express; `undefined` hands the request to
+   * express (an unexpected error, answered and logged there). Without it, every such request goes to express.
+   */
+  readonly authError?: (error: unknown) => AnsweredProblem | undefined;
   /** Records who authenticated on the request (for express's handlers). */
   readonly onAuthenticated?: (req: IncomingMessage, auth: Authenticated) => void;
   /**
@@ -177,6 +190,20 @@ export function frontDoor(app: RequestListener, options: FrontDoorOptions): Requ
     };
     next();
   };
+  const answerProblem = (
+    req: IncomingMessage,
+    res: ServerResponse,
+    match: GuardedRoute,
+    problem: AnsweredProblem,
+  ) =>
+    answer(
+      req,
+      res,
+      match,
+      problem.status,
+      problem.headers,
+      JSON.stringify(problem.toBody(match.route.template)),
+    );
   const refuse = (req: IncomingMessage, res: ServerResponse, match: GuardedRoute): void =>
     answer(
       req,
@@ -260,17 +287,23 @@ export function frontDoor(app: RequestListener, options: FrontDoorOptions): Requ
           return;
         }
         const problem = authProblem(outcome.failure, outcome.retryAfterMs);
-        answer(
-          req,
-          res,
-          match,
-          problem.status,
-          problem.headers,
-          JSON.stringify(problem.toBody(match.route.template)),
-        );
+        answerProblem(req, res, match, problem);
       },
-      // The credential store failing is the service's problem, not the client's: express answers it (503/500).
-      () => app(req, res),
+      // The credential store failing is the service's problem, not the client's: a 503 answered here (the failure
+      // was counted against the source), or express answers what is not known (500).
+      (error: unknown) => {
+        let problem: AnsweredProblem | undefined;
+        try {
+          problem = options.authError?.(error);
+        } catch (translateError) {
+          reportError(translateError, 'retailflow: translating an authentication error');
+        }
+        if (problem === undefined) {
+          app(req, res);
+          return;
+        }
+        answerProblem(req, res, match, problem);
+      },
     );
   };
 }

@@ -151,6 +151,12 @@ export function jwtAuthenticator(options: JwtAuthenticatorOptions): JwtAuthentic
       if (!/^[\w-]{1,4096}\.[\w-]{1,16384}\.[\w-]{0,1024}$/.test(token)) {
         throw new AuthError(401, 'invalid_token', 'not a compact JWS');
       }
+      // One spelling per token: base64url leaves unused bits in a part's last character, which decoders ignore, so
+      // a token would otherwise have up to 16 spellings that verify (each a credential of its own to the failure
+      // budget's memory).
+      if (!token.split('.').every(canonicalBase64url)) {
+        throw new AuthError(401, 'invalid_token', 'not canonical base64url');
+      }
       let payload: JWTPayload;
       try {
         ({ payload } = await jwtVerify(token, keys, {
@@ -193,4 +199,15 @@ export function jwtAuthenticator(options: JwtAuthenticatorOptions): JwtAuthentic
       return principal;
     },
   };
+}
+
+const BASE64URL = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+
+/** Whether `part` (base64url characters only) is the one encoding of its bytes: no bits set past the last byte. */
+function canonicalBase64url(part: string): boolean {
+  const rest = part.length % 4;
+  if (rest === 1) return false;
+  if (rest === 0) return true;
+  const last = BASE64URL.indexOf(part.at(-1)!);
+  return (last & (rest === 2 ? 0b1111 : 0b11)) === 0;
 }

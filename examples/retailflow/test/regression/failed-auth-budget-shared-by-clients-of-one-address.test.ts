@@ -1,10 +1,7 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { ManualClock } from '@ballast/core';
-import { SignJWT, generateKeyPair } from 'jose';
-import { startDevIdp, type DevIdp } from '../../src/identity/dev-idp.js';
-import { clientCredentials } from '../../src/identity/oauth-client.js';
+import { afterEach, describe, expect, it } from 'vitest';
 import type { RetailFlow } from '../../src/service.js';
 import { ACME, GLOBEX, call, startTestService } from '../helpers.js';
+import { useDevTokens } from '../identity/dev-tokens.js';
 
 // Found by attacking the failure budget. Failed authentications are counted per source address, and a source over
 // its budget is refused unread unless its credential authenticated in the last ten minutes. Two ways round it
@@ -89,42 +86,13 @@ describe('clients behind one load balancer', () => {
 });
 
 describe('a client sharing its address with an attacker', () => {
-  let idp: DevIdp;
-  beforeAll(async () => {
-    idp = await startDevIdp({ accessTokenTtlSec: 300 });
-  });
-  afterAll(async () => {
-    await idp?.close();
-  });
-  const token = async () =>
-    (
-      await clientCredentials(
-        idp.issuer,
-        { id: 'acme-backend', secret: 'acme-backend-dev-secret' },
-        'orders:read',
-        idp.audience,
-      )
-    ).access_token;
-  const forged = async (subject: string) => {
-    const { privateKey } = await generateKeyPair('RS256');
-    return new SignJWT({ scope: 'orders:read', client_id: subject })
-      .setProtectedHeader({ alg: 'RS256', kid: 'attacker' })
-      .setIssuer(idp.issuer)
-      .setSubject(subject)
-      .setAudience(idp.audience)
-      .setIssuedAt()
-      .setExpirationTime('5m')
-      .sign(privateKey);
-  };
+  const tokens = useDevTokens();
+  const token = () => tokens.acmeToken();
+  const forged = async (subject: string) => (await tokens.forged(subject))[0]!;
 
   it('keeps working when its token is refreshed, and a forged token naming it spends a budget of its own', async () => {
-    const clock = new ManualClock(Date.now());
-    service = (
-      await startTestService(
-        { authFailuresPerMinute: 3, oidcIssuer: idp.issuer, oidcAudience: idp.audience },
-        { clock },
-      )
-    ).service;
+    const started = await tokens.service({ authFailuresPerMinute: 3 });
+    service = started.service;
     const url = service.url;
     expect((await call(url, 'GET', '/api/v1/orders', { key: await token() })).status).toBe(200);
     expect(await attack(url, 4)).toEqual([401, 401, 401, 429]);
@@ -148,7 +116,7 @@ describe('a client sharing its address with an attacker', () => {
     expect((await call(url, 'GET', '/api/v1/products', { key: ACME })).status).toBe(429); // never seen here either
 
     // A minute later every budget has room again.
-    clock.advance(60_000);
+    started.clock.advance(60_000);
     expect((await call(url, 'GET', '/api/v1/orders', { key: await token() })).status).toBe(200);
   });
 });

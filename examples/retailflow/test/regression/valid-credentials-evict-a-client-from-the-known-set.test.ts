@@ -1,23 +1,22 @@
 import type { IncomingMessage } from 'node:http';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { ManualClock } from '@ballast/core';
-import { startDevIdp, type DevIdp } from '../../src/identity/dev-idp.js';
-import { clientCredentials } from '../../src/identity/oauth-client.js';
 import { RequestAuthentication, type Authenticator } from '../../src/http/authenticate.js';
 import type { Tenant } from '../../src/data/index.js';
 import type { RetailFlow } from '../../src/service.js';
-import { T0, call, startTestService } from '../helpers.js';
+import { T0, call } from '../helpers.js';
+import { useDevTokens } from '../identity/dev-tokens.js';
 
 // Found by attacking the failure budget's memory. A source over its budget is refused unread unless its credential
-// authenticated in the last ten minutes (`#known`), or it claims a subject that did. `#known` is bounded (10 000
-// digests, two generations of 5 000) and every successful authentication of a credential never seen adds one, with
-// no budget of any kind. So an attacker sharing an address with a client (an office, a NAT, a load balancer not
-// listed in TRUSTED_PROXIES) spends the address's failure budget, then authenticates 10 000 distinct valid
-// credentials of its own (fresh tokens are free from the IdP, and the JWT verifier accepts 16 spellings of each
-// RS256/ES256 token: the last base64url character of the signature carries 4 unused bits that atob ignores). The
-// client's entry is pushed out, and the client is refused 429 for as long as the attacker keeps the address over
-// its budget (one wrong guess every 2 s). An API-key client has no subject to be vouched by: it is locked out
-// outright; a token client is then at the mercy of its subject's budget, which the attacker can spend too.
+// authenticated in the last ten minutes, or it claims a subject that did. That memory was one bounded set (10,000
+// digests) to which every successful authentication of a credential never seen added one: an attacker sharing an
+// address with a client (an office, a NAT, a load balancer not listed in TRUSTED_PROXIES) spent the address's
+// budget, then authenticated 10,000 valid credentials of its own (fresh tokens are free from the IdP, and the JWT
+// verifier accepted 16 spellings of each token: the last base64url character of a part carries unused bits that
+// decoders ignore), and the client's entry was pushed out: refused 429 for as long as the attacker kept the address
+// over its budget. Now the memory is partitioned: a client's credentials (grouped by the subject they claim, else
+// their principal) push out only that client's older ones, a tenant's only that tenant's, and a token has one
+// spelling.
 
 const SOURCE = '203.0.113.9'; // the shared address (a NAT)
 
@@ -32,11 +31,14 @@ const tenant = { id: 'acme' } as unknown as Tenant;
 /** The service's credentials: one tenant API key (no subject), and any number of tokens of the attacker's account. */
 const stub: Authenticator = {
   name: 'stub',
-  async authenticate(credential) {
+  authenticate(credential) {
     if (credential === 'victim-api-key' || credential.startsWith('attacker-token-')) {
-      return { tenant, principal: { tenantId: 'acme', subject: credential, scopes: [], via: 'stub' } };
+      return Promise.resolve({
+        tenant,
+        principal: { tenantId: 'acme', subject: credential, scopes: [], via: 'stub' },
+      });
     }
-    return undefined;
+    return Promise.resolve(undefined);
   },
   claimedSubject: (credential) =>
     credential.startsWith('attacker-token-') ? 'https://idp.example\nattacker' : undefined,
@@ -63,39 +65,24 @@ describe('the memory of credentials that authenticated', () => {
 });
 
 describe('the JWT verifier', () => {
-  let idp: DevIdp;
+  const tokens = useDevTokens();
   let service: RetailFlow | undefined;
-  beforeAll(async () => {
-    idp = await startDevIdp({ accessTokenTtlSec: 300 });
-  });
   afterEach(async () => {
     await service?.shutdown();
     service = undefined;
   });
-  afterAll(async () => {
-    await idp?.close();
-  });
 
-  it('accepts only the issued spelling of a token (else each token is 16 distinct known credentials)', async () => {
-    const clock = new ManualClock(Date.now());
-    service = (
-      await startTestService({ oidcIssuer: idp.issuer, oidcAudience: idp.audience }, { clock })
-    ).service;
-    const token = (
-      await clientCredentials(
-        idp.issuer,
-        { id: 'acme-backend', secret: 'acme-backend-dev-secret' },
-        'orders:read',
-        idp.audience,
-      )
-    ).access_token;
+  it('accepts only the issued spelling of a token', async () => {
+    ({ service } = await tokens.service());
+    const token = await tokens.acmeToken();
     expect((await call(service.url, 'GET', '/api/v1/orders', { key: token })).status).toBe(200);
     // RS256: 256 signature bytes are 342 base64url characters, the last one holding 2 bits and 4 unused ones.
     const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
     const last = alphabet.indexOf(token.at(-1)!);
-    const spellings = Array.from({ length: 16 }, (_, low) => token.slice(0, -1) + alphabet[(last & ~15) | low]).filter(
-      (t) => t !== token,
-    );
+    const spellings = Array.from(
+      { length: 16 },
+      (_, low) => token.slice(0, -1) + alphabet[(last & ~15) | low],
+    ).filter((t) => t !== token);
     expect(spellings).toHaveLength(15);
     const statuses = [];
     for (const spelling of spellings) {
