@@ -9,6 +9,10 @@ export interface GoalRule {
   readonly tolerance?: number;
   /** A missed goal that does not fail the gate, and why. */
   readonly waived?: string;
+  /**
+   * A missed goal that does not fail the gate in the quick form (its short steps), and why; the full form gates it.
+   */
+  readonly waivedInQuick?: string;
 }
 
 /** One goal's verdict in the gate. */
@@ -38,29 +42,28 @@ export const GOAL_RULES: Readonly<Record<string, GoalRule>> = {
   // tolerances cover what repeated runs on this 2-core machine still spread by.
   'overload.criticalFirst': {
     waived:
-      "not met in the committed full run of 2026-12-07 14:44 (25% of offered checkouts served at 4x against 28% of reads; its 3 pinned runs: checkouts 25-29%, reads 13-44%), met in the full run of 09:35 (27% against 10%) and in quick runs (26% against 12%, 6 pinned runs, proof/overload-quick-2026-12-07-cap/): reads are shed only while a checkout waits and the event loop is under pressure, refusing them relieves the loop, and they come back over the full form's longer steps; needs a door that keeps shedding reads while checkouts still wait without starving reads during a database brownout (docs/decisions/partitioned-admission.md); reported, not gating",
+      "not met in the committed full run of 2026-12-07 18:19 (24% of offered checkouts served at 4x against 80% of reads; its 3 pinned runs: checkouts 21-30%, reads 44-93%), met in the quick run of the same code (27% against 13%): with the payment provider a process of its own, the service used 0.77 cores at 4x (0.73-0.87) and its event loop was rarely under pressure, so reads were served while checkouts, held by the inventory bulkhead and the door's cap times their latency, were refused; reads are shed only while a checkout waits and the loop is under pressure, so that a database brownout does not starve them (docs/decisions/partitioned-admission.md); needs a door that sheds reads for checkouts held by something other than the CPU; reported, not gating",
   },
   'overload.criticalGoodputAt4x': {
     tolerance: 0.05,
     waived:
-      "new goal, not yet met: at 4x the service serves 80% of the checkouts it serves alone (71-90%, 3 pinned runs of the committed full run, 2026-12-07 14:44; alone measured before and after Ballast's steps at 8 connections or more, docs/decisions/overload-measurement.md). The service's core is busy at 4x: the process used 0.86 cores (0.77-0.88), of which its checkouts about 0.62, the reads it admitted 0.12 and the rest 0.11 (~160 us a refusal, if refusals were all of it); alone its checkouts used 0.75. The reads admitted and the refusals take what the checkouts lack; the checkouts themselves are held by the bulkhead (4) and the door's cap (12) times their latency on PostgreSQL and the payment round trip (a bulkhead of 8: 73% against 67%, p99 doubled). Event-loop shedding measured no gain beyond the noise (docs/decisions/partitioned-admission.md); reported, not gating",
+      "new goal, not yet met: at 4x the service serves 76% of the checkouts it serves alone (72-76%, 3 pinned runs of the committed full run, 2026-12-07 18:19; 78% in the quick run of the same code; alone measured before and after Ballast's steps at 8 connections or more, docs/decisions/overload-measurement.md). With the payment provider a process of its own, the service is not short of CPU at 4x: it used 0.77 cores (0.73-0.87), its checkouts about 0.44 and the reads it admitted 0.29; the checkouts are held by the inventory bulkhead (4) and the door's cap (12) times their latency on PostgreSQL and the payment round trip (a bulkhead of 8: 73% against 67%, p99 doubled). Event-loop shedding measured no gain beyond the noise (docs/decisions/partitioned-admission.md); reported, not gating",
   },
   'overload.costWeightedGoodputAt4x': {
     tolerance: 0.05,
-    waived:
-      "within its tolerance in the committed full run of 2026-12-07 14:44: 89% of capacity spent usefully at 4x (85-102%, 3 pinned runs) against 57% without shedding and 61% with toobusy-js (their runs 55-70% and 59-80%); waived for the quick form, whose 2 s steps spread further (82% against 65% in 6 quick pinned runs before the alone measurement was bracketed); the door refuses reads to serve checkouts, and at 4x a read costs a tenth of a checkout; reported, not gating",
+    waivedInQuick:
+      "met in the committed full run of 2026-12-07 18:19: 106% of capacity spent usefully at 4x (92-123%, 3 pinned runs) against 62% without shedding and 80% with toobusy-js; the quick form's 2 s steps spread further (84%, 83-86%, against 69-76% and 71-72%, in the quick run of the same code); gated in the full form, reported in the quick one",
   },
-  // A quick run's 1x phase serves a few hundred reads: a handful refused while a neighbouring phase drains moves it by
-  // 1–2% (97.5% seen on a clean-clone run).
+  // Met in the committed full run of 2026-12-07 18:19 (100%, 99.6-100% in its 3 pinned runs). A quick run's 1x phase
+  // serves a few hundred reads: a handful refused while a neighbouring phase drains moves it by 1–2% (98.7% in the
+  // quick run of the same code, 97.5% seen on an earlier clean-clone run).
   'overload.sheddableServedAt1x': {
     tolerance: 0.03,
-    waived:
-      "not met: reads served at 1x 94% (82-98%, 3 pinned runs of the committed full run, 2026-12-07 14:44); 1x offers the service the knee of its closed-loop ramp, where the door sheds reads while a checkout waits for the inventory bulkhead or at the door and the event loop is under pressure; shedding only on a full queue and ~400 ms of loop pressure served 85-100% but fewer checkouts at 4x (docs/decisions/partitioned-admission.md); reported, not gating",
   },
   'overload.p99At4x': {
     tolerance: 0.25,
     waived:
-      "not met: admitted checkout p99 at 4x 634 ms (425-708 ms) against 43 ms unloaded (3 pinned runs of the committed full run, 2026-12-07 14:44); checkouts alone at capacity (8 connections, closed loop) already answered at 154 ms p99 (134-186 ms), 3.6x unloaded: the goal of 2x asks for less than capacity; what remains at 4x is the door's queue (up to 100 ms) and checkouts waiting on PostgreSQL and the payment round trip behind the bulkhead; reported, not gating",
+      "not met: admitted checkout p99 at 4x 383 ms (292-730 ms) against 47 ms unloaded (3 pinned runs of the committed full run, 2026-12-07 18:19); checkouts alone at capacity (8 connections, closed loop) already answered at 144 ms p99 (127-197 ms), 3x unloaded: the goal of 2x asks for less than capacity; what remains at 4x is the door's queue (up to 100 ms) and checkouts waiting on PostgreSQL and the payment round trip behind the bulkhead; reported, not gating",
   },
   // Met since a tenant's checkouts beyond its share are refused at the door (95-100% in 4 pinned runs of the tenant
   // flood, proof/fairness-2026-12-07/), and since a tenant's burst waits for its own places before that 429: 100%
@@ -112,7 +115,13 @@ function missBy(value: number | null, target: number | null): number | null {
   return Math.abs(value - target) / Math.abs(target);
 }
 
-function judge(section: string, goal: string, shape: GoalShape, rules: Readonly<Record<string, GoalRule>>): GateLine {
+function judge(
+  section: string,
+  goal: string,
+  shape: GoalShape,
+  rules: Readonly<Record<string, GoalRule>>,
+  quick: boolean,
+): GateLine {
   const value = asNumber(shape.value);
   const target = asNumber(shape.goal);
   const met = shape.met === true;
@@ -128,6 +137,7 @@ function judge(section: string, goal: string, shape: GoalShape, rules: Readonly<
     };
   }
   if (rule.waived !== undefined) return { ...base, verdict: 'waived', note: rule.waived };
+  if (quick && rule.waivedInQuick !== undefined) return { ...base, verdict: 'waived', note: rule.waivedInQuick };
   const note =
     miss === null ? 'missed' : `missed by ${Number.isFinite(miss) ? `${(miss * 100).toFixed(1)}%` : 'a non-zero count'}`;
   return { ...base, verdict: 'failed', note };
@@ -143,17 +153,18 @@ function isRecord(v: unknown): v is Record<string, unknown> {
  */
 export function gate(figures: Readonly<Record<string, unknown>>, rules = GOAL_RULES): GateResult {
   const lines: GateLine[] = [];
+  const quick = figures.quick === true;
   for (const [section, body] of Object.entries(figures)) {
     if (!isRecord(body)) continue;
     if (isRecord(body.goals)) {
       for (const [goal, shape] of Object.entries(body.goals)) {
-        if (isRecord(shape)) lines.push(judge(section, goal, shape, rules));
+        if (isRecord(shape)) lines.push(judge(section, goal, shape, rules, quick));
       }
     }
     if (Array.isArray(body.steps)) {
       for (const step of body.steps as unknown[]) {
         if (!isRecord(step) || typeof step.name !== 'string') continue;
-        lines.push(judge(section, step.name, { met: step.met }, rules));
+        lines.push(judge(section, step.name, { met: step.met }, rules, quick));
       }
     }
   }

@@ -4,6 +4,7 @@ import { gate, gateMarkdown, type GoalRule } from '../proof/gate.js';
 const rules: Record<string, GoalRule> = {
   'load.p99': { tolerance: 0.1 },
   'load.goodput': { waived: 'known gap, tracked' },
+  'load.share': { tolerance: 0.05, waivedInQuick: 'short steps spread further' },
 };
 
 describe('the proof gate', () => {
@@ -46,6 +47,22 @@ describe('the proof gate', () => {
     const result = gate({ load: { goals: { goodput: { value: 0.6, goal: 0.9, met: false } } } }, rules);
     expect(result.passed).toBe(true);
     expect(result.lines[0]).toMatchObject({ verdict: 'waived', note: 'known gap, tracked' });
+  });
+
+  it('waives a goal for the quick form only, when its rule says so', () => {
+    const missed = { load: { goals: { share: { value: 0.8, goal: 0.9, met: false } } } };
+    const quick = gate({ quick: true, ...missed }, rules);
+    expect(quick.passed).toBe(true);
+    expect(quick.lines[0]).toMatchObject({ verdict: 'waived', note: 'short steps spread further' });
+    const full = gate({ quick: false, ...missed }, rules);
+    expect(full.passed).toBe(false);
+    expect(full.lines[0]?.verdict).toBe('failed');
+    // Within its tolerance, either form passes it as such.
+    const close = gate(
+      { quick: false, load: { goals: { share: { value: 0.87, goal: 0.9, met: false } } } },
+      rules,
+    );
+    expect(close.lines[0]?.verdict).toBe('within tolerance');
   });
 
   it('fails a missed goal that has no value to measure the miss by', () => {
