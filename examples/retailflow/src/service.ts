@@ -12,6 +12,7 @@ import { DEFAULT_CONFIG, loadConfig, type RetailFlowConfig } from './config.js';
 import { openRepository, seedDemoData, type Repository, type SqlRepository } from './data/index.js';
 import { sqlSnapshotStore } from './data/slo-snapshots.js';
 import { createIdentity } from './identity/wiring.js';
+import { checkUnfinished } from './identity/errors.js';
 import { createBilling, type Billing } from './billing/wiring.js';
 import { createCost, type RetailFlowCost } from './cost/wiring.js';
 import { generateDevCertificates, mtlsFetch } from './identity/mtls.js';
@@ -308,6 +309,8 @@ export async function startRetailFlow(
       authenticators: [...(options.authenticators ?? []), identity.authenticator],
       clock,
       failuresPerMinute: config.authFailuresPerMinute,
+      // A revocation list or key set that could not be read says nothing against the credential.
+      uncounted: checkUnfinished,
       ...(config.trustedProxies.length === 0 ? {} : { source: proxiedSource(config.trustedProxies) }),
     });
     const opsAuthenticator =

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { BlockList, isIP } from 'node:net';
-import type { Clock } from '@ballast/core';
+import type { Clock, TimerHandle } from '@ballast/core';
 import { gcraParams, MemoryRateLimitStore, type RateLimitDecision } from '@ballast/resilience';
 import { hashApiKey, type Repository, type Tenant } from '../data/index.js';
 
@@ -83,7 +83,7 @@ export function apiKeyAuthenticator(
 /** The bearer token of an `Authorization` header, or `undefined` when there is none or it is malformed. */
 export function bearerToken(header: string | string[] | undefined): string | undefined {
   if (typeof header !== 'string') return undefined;
-  const match = /^Bearer\s+([\x21-\x7e]{1,4096})\s*$/i.exec(header);
+  const match = /^Bearer\s+([\x21-\x7e]{1,8192})\s*$/i.exec(header);
   return match?.[1];
 }
 
@@ -111,7 +111,30 @@ export interface RequestAuthenticationOptions {
    * proxies)
    */
   readonly source?: (req: IncomingMessage) => string;
+  /**
+   * Longest a check may hold a unit of its source's budget: a check still running after it (a lookup with no
+   * deadline) is counted as a failed attempt and its unit freed, so a hung store cannot hold a source's budget for
+   * good. @default 10000
+   */
+  readonly holdTimeoutMs?: number;
+  /**
+   * Errors of an authenticator that say nothing against the credential and are the service's own (a revocation
+   * list or key set that could not be read): not counted against the source. Other errors (a credential store
+   * away) are counted, or guessing would go unthrottled while it is. @default none
+   */
+  readonly uncounted?: (error: unknown) => boolean;
 }
+
+/** A check under way: the budget unit it holds (its source's, or the vouching subject's) and who pays a failure. */
+interface Hold {
+  readonly held: string | undefined;
+  readonly charged: readonly string[];
+  settled: boolean;
+  timer: TimerHandle | undefined;
+}
+
+/** Most checks of one source waiting for those under way to be decided; more are refused as over budget. */
+const MAX_WAITING = 256;
 
 /**
  * Authentication as one step, run before a request holds any capacity and before its body is read: the bearer
@@ -141,6 +164,10 @@ export class RequestAuthentication {
   readonly #source: (req: IncomingMessage) => string;
   /** Checks under way that may still fail, per source (and vouching subject): they count against its budget. */
   readonly #holding = new Map<string, number>();
+  /** Checks waiting, per source, for one under way to be decided. */
+  readonly #waiting = new Map<string, Set<() => void>>();
+  readonly #holdTimeoutMs: number;
+  readonly #uncounted: (error: unknown) => boolean;
 
   constructor(options: RequestAuthenticationOptions) {
     this.#authenticators = options.authenticators;
@@ -154,6 +181,8 @@ export class RequestAuthentication {
     this.#known = new RecentlyAuthenticated({ ttlMs: 600_000, max: maxEntries });
     this.#knownSubjects = new RecentlyAuthenticated({ ttlMs: 600_000, max: maxEntries });
     this.#source = options.source ?? ((req) => sourceOf(req));
+    this.#holdTimeoutMs = options.holdTimeoutMs ?? 10_000;
+    this.#uncounted = options.uncounted ?? (() => false);
   }
 
   /** Counts one failed attempt against `key` (a source address, or a shared key such as `admin:*`). */
@@ -191,55 +220,108 @@ export class RequestAuthentication {
   async check(req: IncomingMessage): Promise<AuthOutcome> {
     const source = this.#source(req);
     const credential = bearerToken(req.headers.authorization);
-    const now = this.#clock.now();
     const digest = credential === undefined ? undefined : sha256(credential);
-    const known = digest !== undefined && this.#known.has(digest, now);
+    const known = digest !== undefined && this.#known.has(digest, this.#clock.now());
     // A source over its failure budget is refused before any lookup, unless it sends a credential that
     // authenticated recently, or one claiming a subject that did, while that subject has budget left (tenants
     // behind one address as an attacker keep working; guesses are never known). A check under way counts against
-    // the budget until it ends, so requests arriving together (pipelined on one connection) cannot all pass the
-    // check before the first of them fails.
+    // the budget until it is decided: requests arriving together (pipelined on one connection) beyond what is
+    // left wait for those under way, and go on if they succeeded, rather than all passing before the first fails.
     let vouching: string | undefined;
-    const budget = this.mayTry(source);
-    if (!budget.allowed && !known) {
-      const subject = credential === undefined ? undefined : this.#claimed(credential);
-      const subjectKey = subject === undefined ? undefined : `subject:${sha256(subject)}`;
-      if (
-        subjectKey === undefined ||
-        !this.#knownSubjects.has(subjectKey, now) ||
-        !this.mayTry(subjectKey).allowed
-      ) {
-        return { ok: false, failure: 'throttled', retryAfterMs: budget.retryAfterMs };
+    let held: string | undefined;
+    if (!known) {
+      if ((await this.#admitted(source)) === 'go') {
+        held = source;
+      } else {
+        const subject = credential === undefined ? undefined : this.#claimed(credential);
+        const subjectKey = subject === undefined ? undefined : `subject:${sha256(subject)}`;
+        if (
+          subjectKey === undefined ||
+          !this.#knownSubjects.has(subjectKey, this.#clock.now()) ||
+          (await this.#admitted(subjectKey)) !== 'go'
+        ) {
+          return { ok: false, failure: 'throttled', retryAfterMs: this.mayTry(source).retryAfterMs };
+        }
+        vouching = held = subjectKey;
       }
-      vouching = subjectKey;
     }
-    if (credential === undefined || digest === undefined) return this.#failed(source, 'missing', vouching);
-    if (this.#unknown.has(digest, now)) return this.#failed(source, 'unknown', vouching);
-    const held = known ? [] : vouching === undefined ? [source] : [source, vouching];
-    for (const key of held) this.#holding.set(key, (this.#holding.get(key) ?? 0) + 1);
+    // A failure is charged to the source, and to the subject that vouched for it.
+    const hold = this.#hold(held, vouching === undefined ? [source] : [source, vouching]);
+    if (credential === undefined || digest === undefined) return this.#failed(hold, 'missing');
+    if (this.#unknown.has(digest, this.#clock.now())) return this.#failed(hold, 'unknown');
     try {
       for (const authenticator of this.#authenticators) {
         const auth = await authenticator.authenticate(credential, req);
         if (auth) {
           this.#remember(digest, credential, authenticator, auth);
+          this.#settle(hold, false);
           return { ok: true, auth };
         }
       }
     } catch (error) {
       // The store failing answers nothing about the credential, but an attempt with one never seen was made:
-      // counted, or guessing would go unthrottled while the store is down (each guess a call to it). A credential
-      // that authenticated recently is not: the outage is not its client's doing.
-      if (!known) this.#failed(source, 'unknown', vouching);
+      // counted, or guessing would go unthrottled while the store is down (each guess a call to it). Not counted:
+      // a credential that authenticated recently (the outage is not its client's doing), and errors the service
+      // declares its own (`uncounted`: a revocation list or key set that could not be read).
+      this.#settle(hold, !known && !this.#uncounted(error));
       throw error;
-    } finally {
-      for (const key of held) {
-        const left = (this.#holding.get(key) ?? 1) - 1;
-        if (left === 0) this.#holding.delete(key);
-        else this.#holding.set(key, left);
-      }
     }
     this.#unknown.add(digest, this.#clock.now());
-    return this.#failed(source, 'unknown', vouching);
+    return this.#failed(hold, 'unknown');
+  }
+
+  /**
+   * Whether a check may go on against `key`'s budget, taking a unit of it when it may: `go` while what is left
+   * exceeds the checks under way, `refuse` once nothing is left; in between it waits for a check under way to be
+   * decided, and asks again. The decision and the unit are taken in one step (no await between them), so requests
+   * parsed in one pass cannot all see the same budget.
+   */
+  async #admitted(key: string): Promise<'go' | 'refuse'> {
+    for (;;) {
+      const d = this.#failures.consume(key, this.#rule, 0, this.#clock.now());
+      if (d.remaining <= 0) return 'refuse';
+      const holding = this.#holding.get(key) ?? 0;
+      if (d.remaining > holding) {
+        this.#holding.set(key, holding + 1);
+        return 'go';
+      }
+      let waiters = this.#waiting.get(key);
+      if (waiters === undefined) this.#waiting.set(key, (waiters = new Set()));
+      if (waiters.size >= MAX_WAITING) return 'refuse';
+      await new Promise<void>((resolve) => waiters.add(resolve));
+    }
+  }
+
+  /**
+   * A check's hold on the unit `held` took (none for a credential that authenticated recently), and the keys a
+   * failure is charged to; past the hold timeout it is decided as a failed attempt.
+   */
+  #hold(held: string | undefined, charged: readonly string[]): Hold {
+    const hold: Hold = { held, charged, settled: false, timer: undefined };
+    if (held !== undefined) {
+      hold.timer = this.#clock.setTimeout(() => this.#settle(hold, true), this.#holdTimeoutMs, {
+        ref: false,
+      });
+    }
+    return hold;
+  }
+
+  /** Decides a check: a failed attempt is charged when `failed`; its unit is freed and the checks waiting ask again. */
+  #settle(hold: Hold, failed: boolean): void {
+    if (hold.settled) return;
+    hold.settled = true;
+    if (hold.timer !== undefined) this.#clock.clearTimeout(hold.timer);
+    if (failed) for (const key of hold.charged) this.fail(key);
+    const key = hold.held;
+    if (key === undefined) return;
+    const left = (this.#holding.get(key) ?? 1) - 1;
+    if (left === 0) this.#holding.delete(key);
+    else this.#holding.set(key, left);
+    const waiters = this.#waiting.get(key);
+    if (waiters !== undefined) {
+      this.#waiting.delete(key);
+      for (const wake of waiters) wake();
+    }
   }
 
   /**
@@ -264,9 +346,8 @@ export class RequestAuthentication {
     return undefined;
   }
 
-  #failed(source: string, failure: AuthFailure, vouching: string | undefined): AuthOutcome {
-    this.fail(source);
-    if (vouching !== undefined) this.fail(vouching);
+  #failed(hold: Hold, failure: AuthFailure): AuthOutcome {
+    this.#settle(hold, true);
     return { ok: false, failure, retryAfterMs: 0 };
   }
 }

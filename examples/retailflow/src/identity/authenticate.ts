@@ -9,6 +9,7 @@ import {
   AuthError,
   isAuthError,
   isRevocationUnavailableError,
+  isSigningKeysUnavailableError,
   RevocationUnavailableError,
 } from './errors.js';
 import type { JwtAuthenticator } from './jwt.js';
@@ -207,7 +208,9 @@ export function identityAuthenticator(options: IdentityAuthOptions): Authenticat
           },
         };
       } catch (error) {
-        if (isAuthError(error)) return undefined;
+        // Refused credentials are not this authenticator's; a token whose issuer's keys could not be fetched is
+        // neither accepted nor refused: the error goes up (the front door does not count it or remember it).
+        if (isAuthError(error) && !isSigningKeysUnavailableError(error)) return undefined;
         throw error;
       }
     },

@@ -33,6 +33,33 @@ export function isAuthError(value: unknown): value is AuthError {
   return hasBrand(value, kind);
 }
 
+const keysUnavailable = Symbol.for('ballast.retailflow.SigningKeysUnavailableError');
+
+/**
+ * A token that could not be checked because the issuer's signing keys could not be fetched: refused 401 as any
+ * token that cannot be checked (never a 5xx for a client's input), but it says nothing against the token, so the
+ * front door neither counts it against its source nor remembers it as unknown.
+ */
+export class SigningKeysUnavailableError extends AuthError {
+  constructor(cause: unknown) {
+    super(401, 'invalid_token', 'signing keys unavailable', cause);
+    this.name = 'SigningKeysUnavailableError';
+    brand(this, keysUnavailable);
+  }
+}
+
+/**
+ * True when `value` is a {@link SigningKeysUnavailableError}.
+ *
+ * @example
+ * ```ts
+ * if (isSigningKeysUnavailableError(error)) console.log('the key set is away; try again shortly');
+ * ```
+ */
+export function isSigningKeysUnavailableError(value: unknown): value is SigningKeysUnavailableError {
+  return hasBrand(value, keysUnavailable);
+}
+
 const unavailable = Symbol.for('ballast.retailflow.RevocationUnavailableError');
 
 /** The revocation list could not answer for a high-risk request (RetailFlow answers 503: fail closed). */
@@ -54,4 +81,18 @@ export class RevocationUnavailableError extends Error {
  */
 export function isRevocationUnavailableError(value: unknown): value is RevocationUnavailableError {
   return hasBrand(value, unavailable);
+}
+
+/**
+ * True for errors that say nothing against a credential, only that the service could not finish checking it (its
+ * revocation list or the issuer's signing keys could not be read): the front door's failure budget does not count
+ * them (`RequestAuthentication`'s `uncounted`).
+ *
+ * @example
+ * ```ts
+ * new RequestAuthentication({ authenticators, clock, uncounted: checkUnfinished });
+ * ```
+ */
+export function checkUnfinished(error: unknown): boolean {
+  return isRevocationUnavailableError(error) || isSigningKeysUnavailableError(error);
 }

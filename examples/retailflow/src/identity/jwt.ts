@@ -1,6 +1,6 @@
 import { createRemoteJWKSet, errors, jwtVerify, type JWTPayload } from 'jose';
 import { invalidOption, reportError, systemClock, type Clock } from '@ballast/core';
-import { AuthError, RevocationUnavailableError } from './errors.js';
+import { AuthError, RevocationUnavailableError, SigningKeysUnavailableError } from './errors.js';
 import { TENANT_CLAIM, type Principal } from './principal.js';
 import type { RevocationList } from './revocation.js';
 
@@ -169,7 +169,13 @@ export function jwtAuthenticator(options: JwtAuthenticatorOptions): JwtAuthentic
           requiredClaims: ['exp', 'iat', 'sub', 'jti'],
         }));
       } catch (error) {
-        if (error instanceof errors.JOSEError && !(error instanceof errors.JWKSTimeout)) {
+        // The key set away: a timeout, an answer that is not a key set, or any other answer than 200 (jose's
+        // generic error). Everything else jose throws is about the token.
+        const keysAway =
+          error instanceof errors.JWKSTimeout ||
+          error instanceof errors.JWKSInvalid ||
+          (error instanceof errors.JOSEError && error.code === 'ERR_JOSE_GENERIC');
+        if (error instanceof errors.JOSEError && !keysAway) {
           throw new AuthError(401, 'invalid_token', `${error.code}: ${error.message}`, error);
         }
         // The key set could not be fetched: the token cannot be checked, so it is refused (never a 5xx for a
@@ -179,7 +185,7 @@ export function jwtAuthenticator(options: JwtAuthenticatorOptions): JwtAuthentic
         } catch (thrown) {
           reportError(thrown, 'retailflow: JWKS error handler threw');
         }
-        throw new AuthError(401, 'invalid_token', 'signing keys unavailable', error);
+        throw new SigningKeysUnavailableError(error);
       }
       const principal = principalOf(payload);
       if (options.revocations) {
