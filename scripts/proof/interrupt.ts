@@ -1,7 +1,7 @@
 // What an interrupted proof leaves behind. A proof run starts RetailFlow instances, payment simulators, HAProxy,
 // Prometheus and PostgreSQL clusters, stops this machine's shared Redis and RabbitMQ for its outages and pins
-// PostgreSQL to a core. Ctrl-C in a terminal signals the whole process group, but a signal sent to the proof's
-// process alone (a CI runner's timeout, `kill <pid>`) reaches no child, and no `finally` block runs: the fleet stays
+// PostgreSQL to a core. Ctrl-C in a terminal signals the whole process group (and the runner in front of the proof
+// passes it on again), while a signal sent to the proof's process alone (a CI runner's timeout, `kill <pid>`) reaches no child, and no `finally` block runs: the fleet stays
 // up, and an outage can outlive the run. `handleInterrupts` puts the machine back instead: the sections' own
 // clean-ups first (services restarted, affinities restored, clusters dropped), then every process the run started.
 import { readFileSync } from 'node:fs';
@@ -102,17 +102,24 @@ const EXIT_CODES: Readonly<Record<string, number>> = { SIGHUP: 129, SIGINT: 130,
 /**
  * Installs the proof's handlers for SIGINT, SIGTERM and SIGHUP: on the first, the registered clean-ups run (each
  * given `cleanupMs`; the newest first, as `finally` blocks would unwind), then every process the run started is
- * stopped, and the proof exits with 128 + the signal's number. A second signal exits at once.
+ * stopped, and the proof exits with 128 + the signal's number. A second signal exits at once, unless it came within
+ * `echoMs` of the first: Ctrl-C signals the terminal's whole process group, and the runner in front of the proof
+ * (`npm run`, tsx) passes the same signal on, so one keypress arrives twice within milliseconds; the echo is ignored
+ * (counted as a second, it skipped every clean-up).
  */
-export function handleInterrupts(log: (line: string) => void, cleanupMs = 120_000): void {
-  let interrupted = false;
+export function handleInterrupts(log: (line: string) => void, cleanupMs = 120_000, echoMs = 1000): void {
+  let interruptedAt: number | undefined;
   const handler = (signal: NodeJS.Signals) => {
-    if (interrupted) {
+    if (interruptedAt !== undefined) {
+      if (performance.now() - interruptedAt < echoMs) return;
       log(`${signal} again: exiting without cleaning up`);
       process.exit(EXIT_CODES[signal] ?? 1);
     }
-    interrupted = true;
+    interruptedAt = performance.now();
     log(`${signal}: putting the machine back before exiting`);
+    // The run goes on meanwhile, and its sections fail as the processes they talk to stop (a group's Ctrl-C stops
+    // them at once): their errors must not end the process before the clean-ups have.
+    process.on('uncaughtException', (error) => log(`  (a section failed while interrupted: ${String(error).split('\n')[0]})`));
     void (async () => {
       for (const { what, run } of [...cleanups.values()].reverse()) {
         log(`  ${what}`);

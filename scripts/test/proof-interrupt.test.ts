@@ -62,6 +62,57 @@ setInterval(() => undefined, 1000);
     expect(stderr).toMatch(/stopped [2-9] process\(es\)/);
   });
 
+  it('cleans up when one Ctrl-C arrives twice (from the terminal and passed on by the runner) and a section fails meanwhile, and exits at a later second signal', async () => {
+    dir = await mkdtemp(path.join(os.tmpdir(), 'ballast-interrupt-'));
+    const script = path.join(dir, 'run.mts');
+    const trail = path.join(dir, 'trail');
+    // A clean-up that takes 1.5 s: the echo arrives while it runs, the deliberate second signal after the echo
+    // window, and the clean-up must have run to its end only in the first case.
+    await writeFile(
+      script,
+      `import { appendFileSync } from 'node:fs';
+import { handleInterrupts, onInterrupt } from ${JSON.stringify(INTERRUPT)};
+handleInterrupts((line) => console.error(line), 5000, 1000);
+onInterrupt('slow', async () => {
+  appendFileSync(${JSON.stringify(trail)}, 'started\\n');
+  await new Promise((r) => setTimeout(r, 1500));
+  appendFileSync(${JSON.stringify(trail)}, 'finished\\n');
+});
+// A section whose service stopped with the group: its error surfaces while the clean-up runs.
+process.once('SIGINT', () => setTimeout(() => { throw new Error('fetch failed'); }, 100));
+console.log('ready');
+setInterval(() => undefined, 1000);
+`,
+    );
+    const run = async (gapMs: number) => {
+      await rm(trail, { force: true });
+      const proof = spawn(process.execPath, ['--import', 'tsx', script], {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      started.push(proof.pid!);
+      let stderr = '';
+      proof.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+      await once(proof.stdout, 'data');
+      const exited = once(proof, 'exit');
+      proof.kill('SIGINT');
+      await new Promise((r) => setTimeout(r, gapMs));
+      proof.kill('SIGINT');
+      const [code] = (await exited) as [number | null];
+      return { code, stderr, trail: await readFile(trail, 'utf8').catch(() => '') };
+    };
+
+    const echoed = await run(20);
+    expect(echoed.code, echoed.stderr).toBe(130);
+    expect(echoed.trail).toBe('started\nfinished\n');
+    expect(echoed.stderr).not.toMatch(/again/);
+    expect(echoed.stderr).toMatch(/a section failed while interrupted: Error: fetch failed/);
+
+    const twice = await run(1200);
+    expect(twice.code, twice.stderr).toBe(130);
+    expect(twice.trail).toBe('started\n');
+    expect(twice.stderr).toMatch(/SIGINT again: exiting without cleaning up/);
+  });
+
   it('finds no descendants of a process without children', async () => {
     const lone = spawn('sleep', ['30']);
     started.push(lone.pid!);
