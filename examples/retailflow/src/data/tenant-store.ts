@@ -36,14 +36,20 @@ export class SqlTenantStore implements TenantStore {
     if (tenant.plan !== 'free' && tenant.plan !== 'pro')
       throw invalidOption('tenant.plan', "'free' or 'pro'", tenant.plan);
     checkId('tenant.apiKeyHash', tenant.apiKeyHash);
-    const rows = await this.ctx.tx((s) =>
-      s.all(
+    const rows = await this.ctx.tx(async (s) => {
+      // Instances starting at once upsert the same tenants: without turns, two inserts of a new tenant both pass
+      // the `id` conflict check and the second fails on the API key hash's unique index, which the conflict target
+      // does not cover. The lock (per tenant, released at commit) makes the second see the first's row.
+      if (this.ctx.kind === 'postgres') {
+        await s.all('SELECT pg_advisory_xact_lock(hashtext(?))', [`retailflow.tenant:${tenant.id}`]);
+      }
+      return s.all(
         `INSERT INTO tenants (id, name, plan, api_key_hash, created_at) VALUES (?, ?, ?, ?, ?)
          ON CONFLICT (id) DO UPDATE SET name = excluded.name, plan = excluded.plan, api_key_hash = excluded.api_key_hash
          RETURNING *`,
         [tenant.id, tenant.name, tenant.plan, tenant.apiKeyHash, this.ctx.now()],
-      ),
-    );
+      );
+    });
     return toTenant(rows[0]!);
   }
 }
