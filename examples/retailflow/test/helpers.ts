@@ -1,3 +1,4 @@
+import type { IncomingMessage } from 'node:http';
 import { pino } from 'pino';
 import { ManualClock, flushMicrotasks } from '@ballast/core';
 import { DEFAULT_CONFIG, type RetailFlowConfig } from '../src/config.js';
@@ -19,6 +20,18 @@ export function countLookups(service: RetailFlow): () => number {
     return find(hash);
   };
   return () => lookups;
+}
+
+/**
+ * A request as the front door's authentication reads it (`RequestAuthentication.authenticate`): the peer's address
+ * and a bearer credential, nothing else.
+ */
+export function bearerRequest(remoteAddress: string, credential: string, method = 'GET'): IncomingMessage {
+  return {
+    method,
+    socket: { remoteAddress },
+    headers: { authorization: `Bearer ${credential}` },
+  } as unknown as IncomingMessage;
 }
 
 /** 2026-01-05T00:00:00Z: where every test clock starts. */

@@ -1,9 +1,8 @@
-import type { IncomingMessage } from 'node:http';
 import { describe, expect, it } from 'vitest';
 import { ManualClock } from '@ballast/core';
 import { RequestAuthentication, type Authenticator } from '../../src/http/authenticate.js';
 import type { Tenant } from '../../src/data/index.js';
-import { T0 } from '../helpers.js';
+import { T0, bearerRequest } from '../helpers.js';
 
 // Found by attacking the "holding" fix: a check under way counts against its source's failure budget until it ends. A check
 // that will SUCCEED counts too, so a legitimate client (or an office/NAT, or every client behind a load balancer
@@ -15,12 +14,7 @@ import { T0 } from '../helpers.js';
 // succeeded.
 
 const SOURCE = '203.0.113.9';
-const request = (credential: string) =>
-  ({
-    method: 'GET',
-    socket: { remoteAddress: SOURCE },
-    headers: { authorization: `Bearer ${credential}` },
-  }) as unknown as IncomingMessage;
+const request = (credential: string) => bearerRequest(SOURCE, credential);
 
 describe('concurrent requests of a valid credential never seen before', () => {
   it('are all authenticated: no attempt failed, so the source is not over its failure budget', async () => {

@@ -1,9 +1,8 @@
-import type { IncomingMessage } from 'node:http';
 import { describe, expect, it } from 'vitest';
 import { ManualClock } from '@ballast/core';
 import { RequestAuthentication, type Authenticator } from '../../src/http/authenticate.js';
 import type { Tenant } from '../../src/data/index.js';
-import { T0 } from '../helpers.js';
+import { T0, bearerRequest } from '../helpers.js';
 
 // Found by attacking the "holding" fix: the hold is released in a `finally` after the authenticators settle; nothing bounds
 // how long that takes, and a client disconnecting does not end it. A check whose authenticator never settles (a
@@ -14,12 +13,7 @@ import { T0 } from '../helpers.js';
 // Now a check still running after the hold timeout (10 s) is counted as a failed attempt and its unit freed.
 
 const SOURCE = '192.0.2.77';
-const request = (credential: string) =>
-  ({
-    method: 'GET',
-    socket: { remoteAddress: SOURCE },
-    headers: { authorization: `Bearer ${credential}` },
-  }) as unknown as IncomingMessage;
+const request = (credential: string) => bearerRequest(SOURCE, credential);
 
 describe('checks that never end', () => {
   it('do not lock their source out for good once the store answers again', async () => {

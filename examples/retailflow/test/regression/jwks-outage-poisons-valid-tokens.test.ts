@@ -1,5 +1,4 @@
 import http from 'node:http';
-import type { IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ManualClock } from '@ballast/core';
@@ -10,7 +9,7 @@ import { startDevIdp, type DevIdp } from '../../src/identity/dev-idp.js';
 import { jwtAuthenticator } from '../../src/identity/jwt.js';
 import { clientCredentials } from '../../src/identity/oauth-client.js';
 import type { Tenant } from '../../src/data/index.js';
-import { T0 } from '../helpers.js';
+import { T0, bearerRequest } from '../helpers.js';
 
 // Found by attacking the front door's failure budget with the IdP's key set away. jwtAuthenticator refuses a token it cannot
 // check when the JWKS fetch fails (401 'signing keys unavailable': "never a 5xx for a client's input"), and
@@ -24,12 +23,7 @@ import { T0 } from '../helpers.js';
 // check rejects, express answers 401, and nothing is counted or remembered against the token.
 
 const SOURCE = '203.0.113.50';
-const request = (token: string) =>
-  ({
-    method: 'GET',
-    socket: { remoteAddress: SOURCE },
-    headers: { authorization: `Bearer ${token}` },
-  }) as unknown as IncomingMessage;
+const request = (token: string) => bearerRequest(SOURCE, token);
 
 describe('a valid token presented while the key set cannot be fetched', () => {
   let idp: DevIdp;

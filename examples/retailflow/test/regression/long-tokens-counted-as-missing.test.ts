@@ -1,9 +1,8 @@
-import type { IncomingMessage } from 'node:http';
 import { describe, expect, it } from 'vitest';
 import { ManualClock } from '@ballast/core';
 import { RequestAuthentication, type Authenticator } from '../../src/http/authenticate.js';
 import type { Tenant } from '../../src/data/index.js';
-import { T0 } from '../helpers.js';
+import { T0, bearerRequest } from '../helpers.js';
 
 // Found by attacking the front door: it read a bearer credential of at most 4096 characters (`bearerToken`), while the identity layer
 // behind it accepts 8192 (`identityAuth`'s bearer) and the JWT verifier a payload part of up to 16 384. A valid
@@ -12,12 +11,7 @@ import { T0 } from '../helpers.js';
 // source, so one client using such tokens gets its address throttled (429) after 30 requests.
 // Now the front door reads credentials up to 8192 characters, as the identity layer does.
 
-const request = (credential: string) =>
-  ({
-    method: 'GET',
-    socket: { remoteAddress: '198.51.100.99' },
-    headers: { authorization: `Bearer ${credential}` },
-  }) as unknown as IncomingMessage;
+const request = (credential: string) => bearerRequest('198.51.100.99', credential);
 
 describe('a valid bearer token longer than 4096 characters', () => {
   it('is handed to the authenticators (the identity layer accepts up to 8192), not refused as missing', async () => {

@@ -1,11 +1,10 @@
-import type { IncomingMessage } from 'node:http';
 import { describe, expect, it } from 'vitest';
 import { ManualClock } from '@ballast/core';
 import { RequestAuthentication } from '../../src/http/authenticate.js';
 import { checkUnfinished } from '../../src/identity/errors.js';
 import { identityAuthenticator } from '../../src/identity/authenticate.js';
 import type { Tenant } from '../../src/data/index.js';
-import { T0 } from '../helpers.js';
+import { T0, bearerRequest } from '../helpers.js';
 
 // Found by attacking the "a failing credential store counts the attempt" fix. RequestAuthentication.check counts a failure
 // against the source whenever an authenticator throws for a credential not known. identityAuthenticator throws not
@@ -18,12 +17,7 @@ import { T0 } from '../helpers.js';
 // are not counted.
 
 const SOURCE = '198.51.100.20';
-const request = (method: string) =>
-  ({
-    method,
-    socket: { remoteAddress: SOURCE },
-    headers: { authorization: 'Bearer rfk_valid_issued_key_of_acme_0123456789' },
-  }) as unknown as IncomingMessage;
+const request = (method: string) => bearerRequest(SOURCE, 'rfk_valid_issued_key_of_acme_0123456789', method);
 
 describe('a valid issued API key while the revocation list is down', () => {
   it('is not counted as a failed authentication, and its reads keep being served', async () => {

@@ -1,10 +1,9 @@
-import type { IncomingMessage } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ManualClock } from '@ballast/core';
 import { RequestAuthentication, type Authenticator } from '../../src/http/authenticate.js';
 import type { Tenant } from '../../src/data/index.js';
 import type { RetailFlow } from '../../src/service.js';
-import { T0, call } from '../helpers.js';
+import { T0, call, bearerRequest } from '../helpers.js';
 import { useDevTokens } from '../identity/dev-tokens.js';
 
 // Found by attacking the failure budget's memory. A source over its budget is refused unread unless its credential
@@ -20,12 +19,7 @@ import { useDevTokens } from '../identity/dev-tokens.js';
 
 const SOURCE = '203.0.113.9'; // the shared address (a NAT)
 
-const request = (credential: string) =>
-  ({
-    method: 'GET',
-    socket: { remoteAddress: SOURCE },
-    headers: { authorization: `Bearer ${credential}` },
-  }) as unknown as IncomingMessage;
+const request = (credential: string) => bearerRequest(SOURCE, credential);
 
 const tenant = { id: 'acme' } as unknown as Tenant;
 /** The service's credentials: one tenant API key (no subject), and any number of tokens of the attacker's account. */
