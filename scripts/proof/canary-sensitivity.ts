@@ -128,6 +128,8 @@ export function simulateRollout(s: RolloutScenario, random: () => number): Simul
   let served = 0;
   let t = 0;
   for (const share of s.steps) {
+    // A canary that passed every judged step is promoted as it takes all traffic: the rollout is over.
+    if (share === 1) break;
     let stepElapsed = 0;
     for (;;) {
       // One second of traffic at this share.
@@ -155,10 +157,6 @@ export function simulateRollout(s: RolloutScenario, random: () => number): Simul
         }
       }
       if (t % JUDGE_EVERY_SEC !== 0) continue;
-      if (share === 1) {
-        if (stepElapsed >= s.stepSec) break;
-        continue;
-      }
       const judgement: CanaryJudgement = judgeCanary({
         slos: [
           {

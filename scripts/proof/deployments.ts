@@ -1,7 +1,8 @@
 // Deployments without hurting users: RetailFlow as a fleet behind HAProxy with a real Prometheus, under steady
 // load. Blue/green: green starts and becomes ready, traffic moves, blue drains and stops; then the same move back
-// (rollback). Canary: a new version takes 5% → 25% → 50% → 100% of traffic, and at each step the judge of
-// @ballast/slo compares it with the stable version from Prometheus; a fail rolls back at once. Drills: a build
+// (rollback). Canary: a new version takes 5% → 25% → 50% of traffic, and at each step the judge of @ballast/slo
+// compares it with the stable version from Prometheus (a fail rolls back at once); past the last, it takes all of it
+// and is promoted. Drills: a build
 // that fails checkouts and one that adds 200 ms are rolled back; a good build is promoted.
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
@@ -272,13 +273,11 @@ async function canaryTrial(
       const stepStart = performance.now();
       // A step lasts at least half its time and ends once the judge passes it; still inconclusive after three times
       // its time, the rollout holds (and the drill takes the canary out).
+      // All traffic on the canary after every judged step passed: the rollout is over, the canary promoted.
+      if (step === 1) break;
       for (;;) {
         await sleep(o.judgeEverySec * 1000);
         const elapsed = performance.now() - stepStart;
-        if (step === 1) {
-          if (elapsed >= o.stepSec * 1000) break;
-          continue;
-        }
         const window = `${Math.max(5, Math.round((performance.now() - started) / 1000))}s`;
         const options = { canary: 'track="canary"', baseline: 'track="stable"', window, at: Date.now() };
         const latency = await canaryLatencyFromPrometheus(
@@ -361,9 +360,8 @@ export interface DeploymentsOptions {
   readonly log: (line: string) => void;
 }
 
-/** Runs the blue/green drill and the canary drills. */
-export async function deployments(o: DeploymentsOptions): Promise<DeploymentsResult> {
-  const bg = await blueGreen(o.env, o.rate, o.holdSec, o.log);
+/** The canary drills on a fleet of their own: a failing build, a slow build, then `goodTrials` good ones. */
+async function canaryDrills(o: DeploymentsOptions): Promise<CanaryTrial[]> {
   const fleet = await startFleet({
     env: o.env,
     log: o.log,
@@ -383,6 +381,13 @@ export async function deployments(o: DeploymentsOptions): Promise<DeploymentsRes
   } finally {
     await fleet.stop();
   }
+  return canaries;
+}
+
+/** Runs the blue/green drill and the canary drills. */
+export async function deployments(o: DeploymentsOptions): Promise<DeploymentsResult> {
+  const bg = await blueGreen(o.env, o.rate, o.holdSec, o.log);
+  const canaries = await canaryDrills(o);
   const bad = canaries.filter((c) => c.build !== 'good');
   const good = canaries.filter((c) => c.build === 'good');
   const slowestRollback = Math.max(...bad.map((c) => (c.outcome === 'rolled back' ? c.decidedAfterSec : Number.POSITIVE_INFINITY)));

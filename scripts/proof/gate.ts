@@ -49,8 +49,11 @@ export const GOAL_RULES: Readonly<Record<string, GoalRule>> = {
     waived:
       "new goal, not yet met: at 4x the service serves 76% of the checkouts it serves alone (72-76%, 3 pinned runs of the committed full run, 2026-12-07 18:19; 78% in the quick run of the same code; alone measured before and after Ballast's steps at 8 connections or more, docs/decisions/overload-measurement.md). With the payment provider a process of its own, the service is not short of CPU at 4x: it used 0.77 cores (0.73-0.87), its checkouts about 0.44 and the reads it admitted 0.29; the checkouts are held by the inventory bulkhead (4) and the door's cap (12) times their latency on PostgreSQL and the payment round trip (a bulkhead of 8: 73% against 67%, p99 doubled). Event-loop shedding measured no gain beyond the noise (docs/decisions/partitioned-admission.md); reported, not gating",
   },
+  // The medians of three full runs on the same schedule were 89% (2026-12-07 14:44), 106% (18:19) and 84% (20:09, on
+  // the code of 18:19): the machine's hour moves a run's median by ±11%. Without shedding the service spends 47-75%
+  // usefully and with toobusy-js 51-83%: a door that stopped shedding falls past the tolerance.
   'overload.costWeightedGoodputAt4x': {
-    tolerance: 0.05,
+    tolerance: 0.1,
     waivedInQuick:
       "met in the committed full run of 2026-12-07 18:19: 106% of capacity spent usefully at 4x (92-123%, 3 pinned runs) against 62% without shedding and 80% with toobusy-js; the quick form's 2 s steps spread further (84%, 83-86%, against 69-76% and 71-72%, in the quick run of the same code); gated in the full form, reported in the quick one",
   },

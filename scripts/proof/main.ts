@@ -29,7 +29,7 @@ import { overload, type SheddingMode } from './overload.js';
 import { security } from './security.js';
 import { costAttribution } from './cost.js';
 import { monetization } from './monetization.js';
-import { charts, html, markdown, type ProofFigures } from './report.js';
+import { charts, html, markdown, type PhaseCpu, type ProofFigures } from './report.js';
 import { ROOT, dropFreshDatabases } from './service.js';
 
 const { values } = parseArgs({
@@ -86,6 +86,35 @@ const figures: { -readonly [K in keyof ProofFigures]: ProofFigures[K] } = {
 
 // Each section's wall time, for the report and for planning the run's length.
 const sectionSec: Record<string, number> = {};
+// How busy the cores were in each phase: what tells whether sections side by side wait or compete for the CPU.
+const machineCpu: PhaseCpu[] = [];
+/** Busy and total jiffies of all cores since boot, from the first line of `/proc/stat` (Linux; zeros elsewhere). */
+async function cpuJiffies(): Promise<{ busy: number; total: number }> {
+  const line = (await readFile('/proc/stat', 'utf8').catch(() => 'cpu 0')).split('\n')[0]!;
+  const fields = line.trim().split(/\s+/).slice(1).map(Number);
+  const total = fields.slice(0, 8).reduce((a, b) => a + b, 0);
+  // idle and iowait are the cores' time doing nothing.
+  return { busy: total - (fields[3] ?? 0) - (fields[4] ?? 0), total };
+}
+/** Runs one phase (its sections given by name for the report) and records how busy the cores were meanwhile. */
+async function phase(names: readonly string[], run: () => Promise<void>): Promise<void> {
+  const asked = names.filter((n) => only.has(n));
+  const before = await cpuJiffies();
+  const t0 = performance.now();
+  try {
+    await run();
+  } finally {
+    const after = await cpuJiffies();
+    const wallSec = (performance.now() - t0) / 1000;
+    const total = after.total - before.total;
+    if (asked.length > 0 && total > 0) {
+      const cores = os.cpus().length;
+      const busyShare = (after.busy - before.busy) / total;
+      machineCpu.push({ phase: asked.join(' + '), wallSec, busyCoreSec: busyShare * cores * wallSec, busyShare });
+      log(`${asked.join(' + ')}: the cores were ${(busyShare * 100).toFixed(0)}% busy over ${wallSec.toFixed(0)} s`);
+    }
+  }
+}
 /** Runs one section if it was asked for, timing it; its log lines carry its name when it runs beside another. */
 async function section(name: string, run: (log: (line: string) => void) => Promise<void>, beside = false): Promise<void> {
   if (!only.has(name)) return;
@@ -110,14 +139,16 @@ async function together(...sections: (() => Promise<void>)[]): Promise<void> {
   if (failed) throw failed.reason;
 }
 
-if (only.has('overload')) {
+await phase(['overload'], async () => {
+  if (!only.has('overload')) return;
   const t0 = performance.now();
   log('overload: closed-loop ramp, then 1x/2x/4x capacity in three shedding modes, pinned and unpinned, repeated');
   figures.overload = await overload({
     rampConnections: quick ? [2, 8, 32] : [2, 4, 8, 16, 32],
     rampSec: 2,
     stepSec: quick ? 2 : 3,
-    warmSec: quick ? 1 : 2,
+    // A second of closed-loop load (a few hundred requests) warms each service's JIT and caches.
+    warmSec: 1,
     modes: (values.modes ?? 'ballast,none,toobusy').split(',') as SheddingMode[],
     multiples: [1, 2, 4],
     // The baselines are compared at 4x, where the goals compare them (their 1x points, judged by no goal, took 8 s a
@@ -130,7 +161,7 @@ if (only.has('overload')) {
   });
   sectionSec.overload = Math.round((performance.now() - t0) / 1000);
   log(`overload: done in ${sectionSec.overload} s`);
-}
+});
 
 const outagesSection = () =>
   section('outages', async (log) => {
@@ -154,10 +185,6 @@ const disasterSection = () =>
   log('disaster: two regions with streaming replication, failover and fail-back drills, backup restore');
   figures.disaster = await disaster({ quick, log });
 }, true);
-// Side by side: both wait on stopped services and on PostgreSQL (promotions, backups, restores), not on the CPU, and
-// neither touches what the other measures: the outages stop this machine's shared Redis, RabbitMQ and PostgreSQL
-// (cluster main), the disaster drills run clusters and RetailFlow instances of their own (ports 5441-5443).
-await together(outagesSection, disasterSection);
 
 // The drills wait on Prometheus (compressed `for:` durations and windows; each drill's budget is minutes of real
 // time divided by 20) on instances, databases and virtual hosts of their own; beside them, one after another, the
@@ -203,12 +230,35 @@ const besideDrills = async () => {
     });
   }, true);
 };
-await together(drillsSection, besideDrills);
+const deploymentsSection = () =>
+  section('deployments', async (log) => {
+  if (embedded) {
+    log('deployments: skipped (the fleet runs on real services; run without --embedded)');
+    return;
+  }
+  log('deployments: blue/green switch and back, canaries judged by their SLOs (HAProxy, Prometheus, a fleet)');
+  figures.deployments = await deployments({
+    env,
+    rate: quick ? 60 : 100,
+    // Steady traffic before the switch, between the switch and the rollback, and after: 500 requests each in the
+    // full form (the failures counted are those of the whole run; each switch itself takes ~10 s).
+    holdSec: quick ? 3 : 5,
+    stepSec: quick ? 15 : 30,
+    // A good build's false rollbacks are counted by the replay's trials (sensitivityTrials); one live trial
+    // checks the replay against the fleet (each lasts about a minute in the full form: three judged steps, then promoted).
+    goodTrials: 1,
+    sensitivityTrials: quick ? 100 : 400,
+    log,
+  });
+}, true);
+// Side by side: both wait on stopped services and on PostgreSQL (promotions, backups, restores), not on the CPU, and
+// neither touches what the other measures: the outages stop this machine's shared Redis, RabbitMQ and PostgreSQL
+// (cluster main), the disaster drills run clusters and RetailFlow instances of their own (ports 5441-5443).
+await phase(['outages', 'disaster'], () => together(outagesSection, disasterSection));
+await phase(['drills', 'security', 'monetization', 'faults'], () => together(drillsSection, besideDrills));
 
-// Alone: their figures are latencies and shares under load (the slow-request attack's p99 against the unloaded
-// one, the canary judge's latency comparison), which another section's CPU would move. (The hostile fuzz alone counts,
-// but beside the drills it slowed itself and the sections there more than it saved: docs/decisions/proof-schedule.md.)
-await section('hostile', async (log) => {
+const hostileSection = () =>
+  section('hostile', async (log) => {
   log('hostile input: API fuzz, mutated SLO specs, random paths, attacks');
   figures.hostile = await hostileInput({
     env,
@@ -227,29 +277,17 @@ await section('hostile', async (log) => {
     // 24th to 30th slowest), and its checkouts alone before the burst (not gated). The report gives the counts.
     victimSec: 10,
   });
-});
-await section('deployments', async (log) => {
-  if (embedded) {
-    log('deployments: skipped (the fleet runs on real services; run without --embedded)');
-    return;
-  }
-  log('deployments: blue/green switch and back, canaries judged by their SLOs (HAProxy, Prometheus, a fleet)');
-  figures.deployments = await deployments({
-    env,
-    rate: quick ? 60 : 100,
-    // Steady traffic before the switch, between the switch and the rollback, and after: 500 requests each in the
-    // full form (the failures counted are those of the whole run; each switch itself takes ~10 s).
-    holdSec: quick ? 3 : 5,
-    stepSec: quick ? 15 : 30,
-    // A good build's false rollbacks are counted by the replay's trials (sensitivityTrials); one live trial
-    // checks the replay against the fleet (each lasts ~90 s in the full form).
-    goodTrials: 1,
-    sensitivityTrials: quick ? 100 : 400,
-    log,
-  });
-});
+}, true);
+// Alone: their figures are latencies and shares under load (the slow-request attack's p99 against the unloaded
+// one, the canary judge's latency comparison), which another section's CPU would move. (The hostile fuzz alone counts,
+// but beside the drills it slowed itself and the sections there more than it saved; beside the deployments, or the
+// deployments beside the outages and disaster drills, every section slowed: docs/decisions/proof-schedule.md.)
+await phase(['hostile'], hostileSection);
+await phase(['deployments'], deploymentsSection);
+
 figures.durationSec = (performance.now() - started) / 1000;
 figures.sectionSec = sectionSec;
+figures.machineCpu = machineCpu;
 figures.gate = gate(figures);
 
 const out = values.out ?? path.join(ROOT, 'proof');

@@ -311,6 +311,8 @@ export async function measureCapacity(
       `  ramp ${connections} connections: goodput ${r.goodputRps.toFixed(0)}/s, p99 ${r.p99.toFixed(1)} ms, ` +
         `refused ${(refusedShare * 100).toFixed(1)}%${refusedShare <= REFUSED_AT_MOST ? '' : ' (past capacity: not counted)'}`,
     );
+    // Past capacity once a counted point was seen: more connections only refuse more.
+    if (refusedShare > REFUSED_AT_MOST && ramp.some((p) => p.counts)) break;
   }
   const counted = ramp.filter((p) => p.counts);
   if (counted.length === 0) opts.log('  no ramp point answered 99% of its requests: capacity is the best goodput of the ramp');

@@ -10,6 +10,17 @@ import type { MonetizationResult } from './monetization.js';
 import type { OutageResult } from './outages.js';
 import type { OverloadResult, SheddingMode } from './overload.js';
 
+/** The machine's CPU over one phase of a proof run. */
+export interface PhaseCpu {
+  /** The sections of the phase, `+` between those side by side. */
+  readonly phase: string;
+  readonly wallSec: number;
+  /** Core-seconds the machine spent busy (every process: the proof's, the services', anything else). */
+  readonly busyCoreSec: number;
+  /** `busyCoreSec` over what the cores could give in `wallSec` (1: every core busy throughout). */
+  readonly busyShare: number;
+}
+
 /** Every figure of one proof run. */
 export interface ProofFigures {
   readonly startedAt: string;
@@ -19,6 +30,11 @@ export interface ProofFigures {
   readonly durationSec: number;
   /** Each section's wall time in seconds (some sections run side by side: see scripts/proof/main.ts). */
   readonly sectionSec?: Readonly<Record<string, number>>;
+  /**
+   * How busy the machine's cores were during each phase of the run (sections side by side are one phase), from
+   * `/proc/stat`: the core-seconds spent, and their share of what the cores could give over the phase's wall time.
+   */
+  readonly machineCpu?: readonly PhaseCpu[];
   readonly overload?: OverloadResult;
   readonly faults?: FaultResult;
   readonly outages?: OutageResult;
@@ -120,7 +136,8 @@ export function markdown(f: ProofFigures): string {
     '',
     `Run ${f.startedAt} on ${f.machine}, ${f.mode === 'embedded' ? 'embedded stores (SQLite, in-process broker, in-memory limits)' : 'real PostgreSQL, Redis and RabbitMQ'}` +
       `${f.quick ? ', quick mode (short steps: figures are noisier)' : ''}; took ${n(f.durationSec)} s` +
-      `${f.sectionSec ? ` (${Object.entries(f.sectionSec).map(([k, v]) => `${k} ${v} s`).join(', ')}; outages beside disaster, drills beside faults, security and monetization)` : ''}. ` +
+      `${f.sectionSec ? ` (${Object.entries(f.sectionSec).map(([k, v]) => `${k} ${v} s`).join(', ')}; outages beside disaster, drills beside faults, security and monetization)` : ''}` +
+      `${f.machineCpu && f.machineCpu.length > 0 ? `; the cores were busy ${f.machineCpu.map((p) => `${(p.busyShare * 100).toFixed(0)}% in ${p.phase}`).join(', ')}` : ''}. ` +
       'Every figure below was measured in this run; each baseline ran in the same run. Goals not met are marked.',
     '',
     ...(f.gate ? [gateMarkdown(f.gate), ''] : []),

@@ -31,10 +31,12 @@ describe('the canary sensitivity study', () => {
     expect(high.harmedShareP50).toBeLessThan(low.harmedShareP50);
   });
 
-  it('does not roll back a good build at the drill rate, and promotes it', () => {
-    const s = summarise(scenario({ build: good }), 80, 3);
-    expect(s.rolledBack).toBe(0);
-    expect(s.promoted).toBeGreaterThan(70);
+  it('rarely rolls back a good build at the drill rate, and promotes it', () => {
+    // The judge's own false-positive rate is about half a percent a rollout: a bound over 400 trials, not a
+    // seed that happens to draw none.
+    const s = summarise(scenario({ build: good }), 400, 3);
+    expect(s.rolledBack / s.trials).toBeLessThanOrEqual(0.02);
+    expect(s.promoted / s.trials).toBeGreaterThan(0.95);
   });
 
   it('holds rather than promotes when the traffic is too thin to judge', () => {
