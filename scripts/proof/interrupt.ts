@@ -1,9 +1,10 @@
 // What an interrupted proof leaves behind. A proof run starts RetailFlow instances, payment simulators, HAProxy,
-// Prometheus and PostgreSQL clusters, stops this machine's shared Redis and RabbitMQ for its outages and pins
-// PostgreSQL to a core. Ctrl-C in a terminal signals the whole process group (and the runner in front of the proof
-// passes it on again), while a signal sent to the proof's process alone (a CI runner's timeout, `kill <pid>`) reaches no child, and no `finally` block runs: the fleet stays
-// up, and an outage can outlive the run. `handleInterrupts` puts the machine back instead: the sections' own
-// clean-ups first (services restarted, affinities restored, clusters dropped), then every process the run started.
+// Prometheus, PostgreSQL clusters and a RabbitMQ node of its own for its outages, and pins PostgreSQL to a core.
+// Ctrl-C in a terminal signals the whole process group (and the runner in front of the proof passes it on again),
+// while a signal sent to the proof's process alone (a CI runner's timeout, `kill <pid>`) reaches no child, and no
+// `finally` block runs: the fleet stays up, and an outage can outlive the run. `handleInterrupts` puts the machine
+// back instead: the sections' own clean-ups first (nodes stopped, affinities restored, clusters dropped), then every
+// process the run started.
 import { readFileSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 

@@ -171,9 +171,6 @@ const outagesSection = () =>
   }
   log('outages: Redis, RabbitMQ, the relay and PostgreSQL');
   figures.outages = await outages({
-    databaseUrl: serviceUrl('postgres'),
-    redisUrl: serviceUrl('redis'),
-    amqpBase: serviceUrl('rabbitmq'),
     // 20 s piles ~800 events up behind the stopped broker (60 s piled up ~2,400, for 40 s more): the drain is measured
     // all the same.
     brokerOutageSec: quick ? 5 : 20,
@@ -252,8 +249,9 @@ const deploymentsSection = () =>
   });
 }, true);
 // Side by side: both wait on stopped services and on PostgreSQL (promotions, backups, restores), not on the CPU, and
-// neither touches what the other measures: the outages stop this machine's shared Redis, RabbitMQ and PostgreSQL
-// (cluster main), the disaster drills run clusters and RetailFlow instances of their own (ports 5441-5443).
+// neither touches what the other measures: the outages stop and restart a PostgreSQL cluster (ballast_o, port 5444),
+// a Redis and a RabbitMQ node of their own, never the machine's shared ones; the disaster drills run clusters and
+// RetailFlow instances of their own (ports 5441-5443).
 await phase(['outages', 'disaster'], () => together(outagesSection, disasterSection));
 await phase(['drills', 'security', 'monetization', 'faults'], () => together(drillsSection, besideDrills));
 

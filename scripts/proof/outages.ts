@@ -1,11 +1,23 @@
-import { execFile } from 'node:child_process';
+// The `outages` section of the proof: RetailFlow under checkouts while its dependencies go away and come back.
+// Redis is stopped for 5 s (the limiter fails open), the RabbitMQ broker for `brokerOutageSec` (the outbox grows,
+// then drains), the service process is SIGKILLed mid-relay, and PostgreSQL is restarted (readiness fails, then
+// recovers); then the database is checked for orders lost, half-applied or applied twice, and the projections
+// against a rebuild from the events. The section runs on services of its own, started here side by side and removed
+// at the end, even on failure or interrupt: a PostgreSQL cluster `ballast_o` on port 5444 (scripts/dr/cluster.ts), a
+// `redis-server` child process and a RabbitMQ node `ballast_outages@localhost`, both on free loopback ports. It never
+// stops the machine's shared PostgreSQL, Redis or RabbitMQ, so other sections can run beside it.
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { readdirSync } from 'node:fs';
+import { once } from 'node:events';
+import { existsSync, readFileSync } from 'node:fs';
+import { chmod, mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import pg from 'pg';
-import { KEYS, ROOT, freshDatabase, scrape, sleep, startService, sum, type ServiceProcess } from './service.js';
-import { onInterrupt } from './interrupt.js';
+import { cluster, createCluster, ctl, dropCluster, query, waitReady, type Cluster } from '../dr/cluster.js';
+import { KEYS, ROOT, freePort, scrape, sleep, startService, sum, type ServiceProcess } from './service.js';
+import { onInterrupt, running } from './interrupt.js';
 
 const run = promisify(execFile);
 
@@ -25,46 +37,14 @@ export interface OutageResult {
 
 /** Knobs of the scenario. */
 export interface OutageOptions {
-  readonly databaseUrl: string;
-  readonly redisUrl: string;
-  readonly amqpBase: string;
   readonly brokerOutageSec: number;
   readonly log: (line: string) => void;
 }
 
-// The machine's own commands for its services.
-const services = {
-  async stopRedis() {
-    await run('redis-cli', ['-h', '127.0.0.1', '-p', '6379', 'shutdown', 'nosave']).catch(() => undefined);
-  },
-  async startRedis() {
-    await run('redis-server', [
-      '--daemonize', 'yes', '--bind', '127.0.0.1', '-::1', '--port', '6379', '--save', '', '--appendonly', 'no',
-      '--dir', '/var/lib/redis', '--logfile', '/var/log/redis/ci.log',
-    ]);
-    await until(async () => (await run('redis-cli', ['-h', '127.0.0.1', 'ping'])).stdout.includes('PONG'), 30_000);
-  },
-  async stopRabbit() {
-    await run('rabbitmqctl', ['stop_app'], { timeout: 60_000 });
-  },
-  async startRabbit() {
-    await run('rabbitmqctl', ['start_app'], { timeout: 120_000 });
-  },
-  async restartPostgres() {
-    const version = readdirSync('/etc/postgresql')[0]!;
-    await run('pg_ctlcluster', ['--skip-systemctl-redirect', version, 'main', 'restart'], { timeout: 60_000 });
-  },
-  /** Starts the cluster if it is down (after an interrupted restart); fails harmlessly when it runs. */
-  async startPostgres() {
-    const version = readdirSync('/etc/postgresql')[0]!;
-    await run('pg_ctlcluster', ['--skip-systemctl-redirect', version, 'main', 'start'], { timeout: 60_000 });
-  },
-  async freshVhost(vhost: string) {
-    await run('rabbitmqctl', ['delete_vhost', vhost]).catch(() => undefined);
-    await run('rabbitmqctl', ['add_vhost', vhost]);
-    await run('rabbitmqctl', ['set_permissions', '-p', vhost, 'guest', '.*', '.*', '.*']);
-  },
-};
+/** The section's RabbitMQ node (the machine's shared node is rabbit@localhost). */
+const RABBIT_NODE = 'ballast_outages@localhost';
+/** Prefix of the section's temporary directory (the RabbitMQ node's and Redis's files). */
+const TMP_PREFIX = 'ballast-outages-';
 
 async function until(check: () => Promise<boolean>, timeoutMs: number): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;
@@ -73,6 +53,111 @@ async function until(check: () => Promise<boolean>, timeoutMs: number): Promise<
     await sleep(250);
   }
   return false;
+}
+
+/** `rabbitmqctl` against the section's node. */
+function rabbitmqctl(args: readonly string[], timeoutMs = 60_000) {
+  return run('rabbitmqctl', ['-n', RABBIT_NODE, ...args], { timeout: timeoutMs });
+}
+
+/** The section's own `redis-server`, a child process on a fixed port: stopped and started again for the outage. */
+class OwnRedis {
+  private child: ChildProcess | undefined;
+
+  constructor(
+    readonly port: number,
+    private readonly dir: string,
+  ) {}
+
+  get url(): string {
+    return `redis://127.0.0.1:${this.port}`;
+  }
+
+  /**
+   * Starts it as a child process (not daemonized: interrupted, the proof stops it with its other descendants) and
+   * waits until it answers PING.
+   */
+  async start(): Promise<void> {
+    const child = spawn(
+      'redis-server',
+      ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', this.dir],
+      { stdio: 'ignore' },
+    );
+    this.child = child;
+    let failed: Error | undefined;
+    child.once('error', (error) => (failed = error));
+    const deadline = Date.now() + 30_000;
+    for (;;) {
+      if (failed !== undefined) throw failed;
+      if (child.exitCode !== null || child.signalCode !== null) throw new Error(`redis-server on port ${this.port} exited`);
+      const pong = await run('redis-cli', ['-p', String(this.port), 'ping']).then(
+        (r) => r.stdout.includes('PONG'),
+        () => false,
+      );
+      if (pong) return;
+      if (Date.now() > deadline) throw new Error(`redis-server on port ${this.port} did not answer PING within 30 s`);
+      await sleep(100);
+    }
+  }
+
+  /** `redis-cli shutdown nosave`, as an operator stops it; waits until the process has exited. */
+  async stop(): Promise<void> {
+    const child = this.child;
+    if (child === undefined || child.exitCode !== null || child.signalCode !== null) return;
+    const exited = once(child, 'exit');
+    await run('redis-cli', ['-p', String(this.port), 'shutdown', 'nosave']).catch(() => undefined);
+    const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
+    await exited;
+    clearTimeout(timer);
+  }
+}
+
+/** Starts the section's RabbitMQ node from a configuration of its own under `dir` (owned by the rabbitmq user). */
+async function startRabbitNode(dir: string, amqpPort: number, distPort: number): Promise<void> {
+  await mkdir(dir, { recursive: true });
+  await writeFile(path.join(dir, 'enabled_plugins'), '[].\n');
+  // The machine's /etc/rabbitmq/rabbitmq.conf pins the listener to 5672, hence a configuration file of its own.
+  await writeFile(path.join(dir, 'rabbitmq.conf'), `listeners.tcp.1 = 127.0.0.1:${amqpPort}\nloopback_users = none\n`);
+  // The server drops to the rabbitmq user.
+  await run('chown', ['-R', 'rabbitmq', dir]);
+  await run('rabbitmq-server', ['-detached'], {
+    timeout: 60_000,
+    env: {
+      ...process.env,
+      RABBITMQ_NODENAME: RABBIT_NODE,
+      RABBITMQ_DIST_PORT: String(distPort),
+      RABBITMQ_MNESIA_BASE: path.join(dir, 'mnesia'),
+      RABBITMQ_LOG_BASE: path.join(dir, 'log'),
+      RABBITMQ_ENABLED_PLUGINS_FILE: path.join(dir, 'enabled_plugins'),
+      RABBITMQ_PID_FILE: path.join(dir, 'pid'),
+      RABBITMQ_CONFIG_FILE: path.join(dir, 'rabbitmq.conf'),
+    },
+  });
+  await rabbitmqctl(['wait', path.join(dir, 'pid'), '--timeout', '60'], 90_000);
+}
+
+/** Whether `pidFile` names a process that runs. */
+function runs(pidFile: string): boolean {
+  return existsSync(pidFile) && running(Number(readFileSync(pidFile, 'utf8').trim()));
+}
+
+/**
+ * Stops the section's node (the whole Erlang node) if it runs; never fails. With the pid file of a node that runs,
+ * waits until its process has exited; without one, `stop` answers at once (an error when no node runs): given a pid
+ * file that is not there, rabbitmqctl would wait for it forever.
+ */
+async function stopRabbitNode(pidFile?: string): Promise<void> {
+  const wait = pidFile !== undefined && runs(pidFile) ? [pidFile] : [];
+  await rabbitmqctl(['stop', ...wait]).catch(() => undefined);
+}
+
+/** Creates the section's database on its cluster, once it answers. */
+async function startPostgres(c: Cluster): Promise<string> {
+  await createCluster(c);
+  await ctl(c, 'start');
+  await waitReady(c.url());
+  await query(c.url(), 'CREATE DATABASE retailflow');
+  return c.url('retailflow');
 }
 
 /** Fires checkouts at `rate` per second until stopped; counts answers by class. */
@@ -143,10 +228,6 @@ async function ledger(databaseUrl: string): Promise<Ledger> {
   }
 }
 
-/**
- * Stops and restarts the machine's own Redis, RabbitMQ and PostgreSQL under load (with their own commands),
- * kills the service mid-relay, and checks from the database that nothing was lost or applied twice.
- */
 /** Runs `rebuild-projections --check` (the built command) on the database; its JSON report and exit code. */
 async function rebuildCheck(
   databaseUrl: string,
@@ -172,28 +253,84 @@ async function rebuildCheck(
   });
 }
 
+/**
+ * Starts the section's own PostgreSQL cluster, Redis and RabbitMQ node, stops and restarts each under load (with
+ * their own commands), kills the service mid-relay, and checks from the database that nothing was lost or applied
+ * twice; the services are removed at the end.
+ */
 export async function outages(opts: OutageOptions): Promise<OutageResult> {
   const steps: OutageStep[] = [];
   const brokerTimeline: { t: number; depth: number }[] = [];
-  const databaseUrl = await freshDatabase(opts.databaseUrl);
-  await services.freshVhost('ballast-proof');
-  const amqpUrl = `${opts.amqpBase.replace(/\/+$/, '')}/ballast-proof`;
-  const env = { DATABASE_URL: databaseUrl, REDIS_URL: opts.redisUrl, AMQP_URL: amqpUrl, LOAD_SHEDDING: 'ballast' };
-  let service: ServiceProcess = await startService(env);
-  const url = () => service.url;
-  // Interrupted mid-outage, the machine's shared services are started again (each start is a no-op when running).
-  const forget = onInterrupt('outages: starting Redis, RabbitMQ and PostgreSQL again', async () => {
-    await services.startRedis().catch(() => undefined);
-    await services.startRabbit().catch(() => undefined);
-    await services.startPostgres().catch(() => undefined);
-  });
+  // The section's PostgreSQL cluster, beside the disaster drills' ballast_a/b/r on 5441-5443.
+  const pgCluster = cluster('ballast_o', 5444);
+  // Left over from a run that was killed: its cluster, its node (stopped with the pid file its directory holds, so
+  // that it is gone before a node of the same name starts) and their files.
+  const leftovers = (await readdir(os.tmpdir()).catch(() => [] as string[]))
+    .filter((entry) => entry.startsWith(TMP_PREFIX))
+    .map((entry) => path.join(os.tmpdir(), entry));
+  const pidFile = leftovers.map((d) => path.join(d, 'rabbitmq', 'pid')).find(runs);
+  await Promise.all([dropCluster(pgCluster), stopRabbitNode(pidFile)]);
+  // Gone when epmd no longer lists its name (a node of the same name could not start before).
+  const registered = (r: { stdout: string }) => r.stdout.includes(`name ${RABBIT_NODE.split('@')[0]} `);
+  await until(() => run('epmd', ['-names']).then((r) => !registered(r), () => true), 30_000);
+  for (const d of leftovers) await rm(d, { recursive: true, force: true });
+  const dir = await mkdtemp(path.join(os.tmpdir(), TMP_PREFIX));
+  await chmod(dir, 0o711); // the rabbitmq user reaches its directory below it
+  const rabbitDir = path.join(dir, 'rabbitmq');
+  const redisDir = path.join(dir, 'redis');
+  await mkdir(redisDir);
+  const [amqpPort, distPort, redisPort] = [await freePort(), await freePort(), await freePort()];
+  const redis = new OwnRedis(redisPort, redisDir);
+  // The RetailFlow process under test, once started (the relay step replaces it).
+  let stopService: () => Promise<void> = () => Promise.resolve();
+  // Once only: interrupted, the section's own `finally` runs too, while the proof stops its processes.
+  let tornDown: Promise<void> | undefined;
+  const teardown = () =>
+    (tornDown ??= (async () => {
+      await Promise.all([
+        redis.stop().catch(() => undefined),
+        stopRabbitNode(path.join(rabbitDir, 'pid')),
+        dropCluster(pgCluster),
+      ]);
+      await rm(dir, { recursive: true, force: true }).catch(() => undefined);
+    })());
+  // Interrupted, the node and the cluster (daemons, not the proof's children) are stopped and removed; Redis and
+  // RetailFlow are the proof's children, stopped with the rest.
+  const forget = onInterrupt('outages: stopping the RabbitMQ node, dropping the cluster ballast_o', teardown);
   try {
+    // Side by side; each start is timed on its own (seconds), for the log.
+    const startedAt = performance.now();
+    const timed = async <T>(start: Promise<T>): Promise<[T, string]> => [
+      await start,
+      ((performance.now() - startedAt) / 1000).toFixed(1),
+    ];
+    const [[databaseUrl, pgSec], [, redisSec], [, rabbitSec]] = await Promise.all([
+      timed(startPostgres(pgCluster)),
+      timed(redis.start()),
+      timed(
+        (async () => {
+          await startRabbitNode(rabbitDir, amqpPort, distPort);
+          await rabbitmqctl(['add_vhost', 'ballast-proof']);
+          await rabbitmqctl(['set_permissions', '-p', 'ballast-proof', 'guest', '.*', '.*', '.*']);
+        })(),
+      ),
+    ]);
+    opts.log(
+      `  own services up in ${((performance.now() - startedAt) / 1000).toFixed(1)} s: PostgreSQL ${pgCluster.name} ` +
+        `:${pgCluster.port} (${pgSec} s), Redis :${redisPort} (${redisSec} s), RabbitMQ ${RABBIT_NODE} :${amqpPort} ` +
+        `with its virtual host (${rabbitSec} s)`,
+    );
+    const amqpUrl = `amqp://guest:guest@127.0.0.1:${amqpPort}/ballast-proof`;
+    const env = { DATABASE_URL: databaseUrl, REDIS_URL: redis.url, AMQP_URL: amqpUrl, LOAD_SHEDDING: 'ballast' };
+    let service: ServiceProcess = await startService(env);
+    stopService = () => service.stop();
+    const url = () => service.url;
     // A. Redis stopped: the limiter fails open (as RetailFlow configures it) and the service stays up.
     opts.log('  Redis: stopping it under load');
     let load = checkouts(url, 20);
     await sleep(2000);
     const before = { ...load.counts };
-    await services.stopRedis();
+    await redis.stop();
     let healthyDuring = true;
     for (let i = 0; i < 5; i++) {
       await sleep(1000);
@@ -201,7 +338,7 @@ export async function outages(opts: OutageOptions): Promise<OutageResult> {
     }
     const during = { ok: load.counts.ok - before.ok, serverError: load.counts.serverError - before.serverError };
     const storeErrors = sum(await scrape(service.opsUrl), 'ballast_rate_limit_decisions_total', { decision: 'store-error' });
-    await services.startRedis();
+    await redis.start();
     await sleep(2000);
     await load.stop();
     steps.push({
@@ -221,13 +358,13 @@ export async function outages(opts: OutageOptions): Promise<OutageResult> {
       return depth;
     };
     await sleep(2000);
-    await services.stopRabbit();
+    await rabbitmqctl(['stop_app']);
     let peak = 0;
     for (let i = 0; i < opts.brokerOutageSec; i++) {
       await sleep(1000);
       peak = Math.max(peak, await sample());
     }
-    await services.startRabbit();
+    await rabbitmqctl(['start_app'], 120_000);
     await load.stop();
     const drained = await until(async () => (await sample()) === 0, 90_000);
     const settled = await until(async () => {
@@ -301,7 +438,9 @@ export async function outages(opts: OutageOptions): Promise<OutageResult> {
     })();
     await sleep(1000);
     const restartStarted = performance.now();
-    await services.restartPostgres();
+    // A restart as pg_ctlcluster does it (a fast shutdown, then a start): every connection is closed.
+    await ctl(pgCluster, 'stop');
+    await ctl(pgCluster, 'start');
     const commandSec = (performance.now() - restartStarted) / 1000;
     await watch;
     const readyAgain = readyAt !== undefined;
@@ -348,10 +487,10 @@ export async function outages(opts: OutageOptions): Promise<OutageResult> {
     });
   } finally {
     forget();
-    await service.stop();
-    // Leave the machine as found, whatever happened above.
-    await services.startRedis().catch(() => undefined);
-    await services.startRabbit().catch(() => undefined);
+    await stopService();
+    const t = performance.now();
+    await teardown();
+    opts.log(`  own services stopped and removed in ${((performance.now() - t) / 1000).toFixed(1)} s`);
   }
   return { steps, brokerTimeline };
 }
