@@ -5,6 +5,7 @@ const rules: Record<string, GoalRule> = {
   'load.p99': { tolerance: 0.1 },
   'load.goodput': { waived: 'known gap, tracked' },
   'load.share': { tolerance: 0.05, waivedInQuick: 'short steps spread further' },
+  'load.served': { tolerance: 0.03, toleranceInQuick: 0.15 },
 };
 
 describe('the proof gate', () => {
@@ -63,6 +64,18 @@ describe('the proof gate', () => {
       rules,
     );
     expect(close.lines[0]?.verdict).toBe('within tolerance');
+  });
+
+  it('accepts a wider miss in the quick form when its rule says so, and only there', () => {
+    const missed = { load: { goals: { served: { value: 0.9, goal: 0.99, met: false } } } };
+    const quick = gate({ quick: true, ...missed }, rules);
+    expect(quick.passed).toBe(true);
+    expect(quick.lines[0]).toMatchObject({ verdict: 'within tolerance' });
+    expect(quick.lines[0]?.note).toMatch(/tolerance 15% \(quick form\)/);
+    expect(gate({ quick: false, ...missed }, rules).passed).toBe(false);
+    // Beyond the quick form's tolerance too: the door that shed at 1x fails either form.
+    const far = { load: { goals: { served: { value: 0.8, goal: 0.99, met: false } } } };
+    expect(gate({ quick: true, ...far }, rules).passed).toBe(false);
   });
 
   it('fails a missed goal that has no value to measure the miss by', () => {
