@@ -161,6 +161,13 @@ export interface RetailFlowConfig {
    */
   readonly eventLoopMinCpu: number;
   /**
+   * Share of a sample's wall time the event loop must be busy for it to count as saturated
+   * (`EVENT_LOOP_TARGET_UTILIZATION`, above 0 to 1; `EventLoopPressure`'s `targetUtilization`). The same loop gates
+   * the reads shed while checkouts wait: a lower share sheds them sooner while the process is busy, and still not
+   * while checkouts wait on a slow database with the loop idle. @default 0.99
+   */
+  readonly eventLoopTargetUtilization: number;
+  /**
    * Enforce the plans' monthly quotas (`QUOTAS`, `true` or `false`). Usage is metered either way; off, nothing is
    * refused or counted in the quota store (load tests that are not about quotas). @default true
    */
@@ -305,6 +312,7 @@ export const DEFAULT_CONFIG: RetailFlowConfig = {
   eventLoopShedding: false,
   eventLoopWarmupRequests: 1000,
   eventLoopMinCpu: 0.5,
+  eventLoopTargetUtilization: 0.99,
   quotas: true,
   ingressLimitAlgorithm: 'gradient2',
   ingressInitialLimit: 200,
@@ -408,6 +416,17 @@ function cpuShare(env: Env, name: string, fallback: number): number {
   const value = Number(raw);
   if (!/^\d*\.?\d+$/.test(raw) || !(value >= 0 && value <= 1)) {
     throw invalidOption(name, 'a number from 0 (off) to 1', raw);
+  }
+  return value;
+}
+
+/** A share of time busy: above 0, at most 1. */
+function busyShare(env: Env, name: string, fallback: number): number {
+  const raw = text(env, name);
+  if (raw === undefined) return fallback;
+  const value = Number(raw);
+  if (!/^\d*\.?\d+$/.test(raw) || !(value > 0 && value <= 1)) {
+    throw invalidOption(name, 'a number above 0 and at most 1', raw);
   }
   return value;
 }
@@ -624,6 +643,11 @@ export function loadConfig(
     checkOneOf('EVENT_LOOP_SHEDDING', text(env, 'EVENT_LOOP_SHEDDING'), ['true', 'false'], 'false') ===
     'true';
   config.eventLoopMinCpu = cpuShare(env, 'EVENT_LOOP_MIN_CPU', DEFAULT_CONFIG.eventLoopMinCpu);
+  config.eventLoopTargetUtilization = busyShare(
+    env,
+    'EVENT_LOOP_TARGET_UTILIZATION',
+    DEFAULT_CONFIG.eventLoopTargetUtilization,
+  );
   config.eventLoopWarmupRequests = integer(
     env,
     'EVENT_LOOP_WARMUP_REQUESTS',

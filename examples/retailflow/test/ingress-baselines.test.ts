@@ -19,6 +19,11 @@ describe('LOAD_SHEDDING and SEED_STOCK', () => {
     expect(config.eventLoopMinCpu).toBe(0.5);
     expect(loadConfig({ EVENT_LOOP_MIN_CPU: '0' }).eventLoopMinCpu).toBe(0);
     expect(() => loadConfig({ EVENT_LOOP_MIN_CPU: '1.5' })).toThrow('EVENT_LOOP_MIN_CPU');
+    expect(loadConfig({}).eventLoopTargetUtilization).toBe(0.99);
+    expect(loadConfig({ EVENT_LOOP_TARGET_UTILIZATION: '0.8' }).eventLoopTargetUtilization).toBe(0.8);
+    for (const bad of ['0', '1.2', 'busy']) {
+      expect(() => loadConfig({ EVENT_LOOP_TARGET_UTILIZATION: bad })).toThrow('EVENT_LOOP_TARGET_UTILIZATION');
+    }
     expect(loadConfig({ LOAD_SHEDDING: 'toobusy', SEED_STOCK: '1000000' })).toMatchObject({
       loadShedding: 'toobusy',
       seedStock: 1_000_000,

@@ -275,6 +275,7 @@ export async function createPolicies(options: {
           // below, as for this signal): instances starting beside warm ones starve them, and the warm ones then
           // refused requests they had no more of than before (docs/decisions/partitioned-admission.md).
           minCpu: config.eventLoopMinCpu,
+          targetUtilization: config.eventLoopTargetUtilization,
         })
       : undefined;
   // Critical first. A checkout costs the process about as much as twenty cached catalog reads, so under overload
