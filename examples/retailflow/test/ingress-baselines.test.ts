@@ -22,7 +22,9 @@ describe('LOAD_SHEDDING and SEED_STOCK', () => {
     expect(loadConfig({}).eventLoopTargetUtilization).toBe(0.99);
     expect(loadConfig({ EVENT_LOOP_TARGET_UTILIZATION: '0.8' }).eventLoopTargetUtilization).toBe(0.8);
     for (const bad of ['0', '1.2', 'busy']) {
-      expect(() => loadConfig({ EVENT_LOOP_TARGET_UTILIZATION: bad })).toThrow('EVENT_LOOP_TARGET_UTILIZATION');
+      expect(() => loadConfig({ EVENT_LOOP_TARGET_UTILIZATION: bad })).toThrow(
+        'EVENT_LOOP_TARGET_UTILIZATION',
+      );
     }
     expect(loadConfig({ LOAD_SHEDDING: 'toobusy', SEED_STOCK: '1000000' })).toMatchObject({
       loadShedding: 'toobusy',
