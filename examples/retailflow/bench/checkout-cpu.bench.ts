@@ -15,7 +15,14 @@
  * npm run build && flock /work/bench.lock npx tsx examples/retailflow/bench/checkout-cpu.bench.ts --baseline /tmp/base
  * ```
  *
- * Options: `--baseline DIR` (required), `--runs N` (3), `--seconds S` (20), `--warm S` (5), `--connections N` (8),
+ * The baseline may also be this tree with some environment of its own, to measure a setting rather than a commit:
+ *
+ * ```sh
+ * npm run build && flock /work/bench.lock npx tsx examples/retailflow/bench/checkout-cpu.bench.ts \
+ *   --baseline-env DATABASE_PREPARED_STATEMENTS=0
+ * ```
+ *
+ * Options: `--baseline DIR` or `--baseline-env K=V[,K=V]` (one is required), `--runs N` (3), `--seconds S` (20), `--warm S` (5), `--connections N` (8),
  * `--database URL` (`DATABASE_URL`, else the local test server).
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
@@ -47,7 +54,14 @@ function positive(name: string, fallback: string): number {
   return value;
 }
 
-const baselineDir = path.resolve(option('baseline'));
+const baselineEnv: Record<string, string> = {};
+const envOption = process.argv.includes('--baseline-env') ? option('baseline-env') : undefined;
+for (const pair of envOption?.split(',') ?? []) {
+  const eq = pair.indexOf('=');
+  if (eq <= 0) throw new Error(`Expected \`--baseline-env\` as K=V[,K=V], got \`${envOption}\``);
+  baselineEnv[pair.slice(0, eq)] = pair.slice(eq + 1);
+}
+const baselineDir = path.resolve(envOption === undefined ? option('baseline') : '.');
 const runs = positive('runs', '3');
 const seconds = positive('seconds', '20');
 const warmSeconds = positive('warm', '5');
@@ -142,6 +156,7 @@ async function measure(
   dir: string,
   runNo: number,
   paymentUrl: string,
+  env: Record<string, string>,
 ): Promise<Measurement> {
   const name = `ballast_bench_checkout_${process.pid}`;
   const url = await freshDatabase(databaseUrl, name);
@@ -163,6 +178,7 @@ async function measure(
       SEED_STOCK: '100000000',
       TENANT_INVENTORY_SHARE: '1',
       INVENTORY_CONCURRENCY: String(connections),
+      ...env,
     },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
@@ -249,7 +265,7 @@ try {
             ['baseline', baselineDir],
           ];
     for (const [variant, dir] of order) {
-      const m = await measure(variant, dir, r, paymentUrl);
+      const m = await measure(variant, dir, r, paymentUrl, variant === 'baseline' ? baselineEnv : {});
       results.push(m);
       console.error(
         `run ${r} ${variant}: ${m.placed} placed in ${seconds} s, service ${m.serviceCpuSec.toFixed(2)} CPU-s, ` +
@@ -283,7 +299,7 @@ const ratios = {
   'checkouts per second, service pinned to one CPU (candidate / baseline)':
     candidate.placedPerSec / baseline.placedPerSec,
 };
-const title = `retailflow checkouts per CPU-second on PostgreSQL (medians of ${runs} runs of ${seconds} s, ${connections} connections, service pinned on CPU 0)`;
+const title = `retailflow checkouts per CPU-second on PostgreSQL (baseline ${envOption === undefined ? baselineDir : `this tree with ${envOption}`}; medians of ${runs} runs of ${seconds} s, ${connections} connections, service pinned on CPU 0)`;
 console.log(title);
 console.log(
   `${'variant'.padEnd(12)}${'placed/s'.padStart(10)}${'per svc CPU-s'.padStart(15)}${'per svc+db CPU-s'.padStart(18)}${'svc ms/co'.padStart(11)}${'db ms/co'.padStart(10)}`,

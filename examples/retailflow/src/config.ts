@@ -19,6 +19,11 @@ export interface RetailFlowConfig {
    * (`DATABASE_WAIT_FOR_PRIMARY_MS`; the warm instances of a standby region). @default 0
    */
   readonly databaseWaitForPrimaryMs?: number;
+  /**
+   * Distinct statement texts each PostgreSQL connection prepares once and then only executes
+   * (`DATABASE_PREPARED_STATEMENTS`); 0 prepares none (a pooler in transaction mode). @default 200
+   */
+  readonly databasePreparedStatements?: number;
   /** SQLite file for the embedded store (`SQLITE_PATH`). @default ':memory:' */
   readonly sqlitePath: string;
   /** Redis URL for per-tenant rate limits (`REDIS_URL`); unset means in-memory limits. */
@@ -168,6 +173,13 @@ export interface RetailFlowConfig {
    */
   readonly eventLoopTargetUtilization: number;
   /**
+   * Milliseconds over which the front door averages "checkouts are waiting" before it sheds reads for it
+   * (`INGRESS_SHED_SMOOTHING_MS`; `SaturationSignal`'s `smoothingMs`): reads are shed while checkouts have waited more
+   * than half of about that long, not through each burst of a service at its capacity. 0 sheds at the first waiting
+   * checkout, as before. @default 250
+   */
+  readonly ingressShedSmoothingMs: number;
+  /**
    * Enforce the plans' monthly quotas (`QUOTAS`, `true` or `false`). Usage is metered either way; off, nothing is
    * refused or counted in the quota store (load tests that are not about quotas). @default true
    */
@@ -313,6 +325,7 @@ export const DEFAULT_CONFIG: RetailFlowConfig = {
   eventLoopWarmupRequests: 1000,
   eventLoopMinCpu: 0.5,
   eventLoopTargetUtilization: 0.99,
+  ingressShedSmoothingMs: 250,
   quotas: true,
   ingressLimitAlgorithm: 'gradient2',
   ingressInitialLimit: 200,
@@ -648,6 +661,13 @@ export function loadConfig(
     'EVENT_LOOP_TARGET_UTILIZATION',
     DEFAULT_CONFIG.eventLoopTargetUtilization,
   );
+  config.ingressShedSmoothingMs = integer(
+    env,
+    'INGRESS_SHED_SMOOTHING_MS',
+    DEFAULT_CONFIG.ingressShedSmoothingMs,
+    0,
+    60_000,
+  );
   config.eventLoopWarmupRequests = integer(
     env,
     'EVENT_LOOP_WARMUP_REQUESTS',
@@ -670,6 +690,9 @@ export function loadConfig(
   if (text(env, 'PAYMENT_MTLS') !== undefined) {
     config.paymentMtls =
       checkOneOf('PAYMENT_MTLS', text(env, 'PAYMENT_MTLS'), ['true', 'false'], 'false') === 'true';
+  }
+  if (text(env, 'DATABASE_PREPARED_STATEMENTS') !== undefined) {
+    config.databasePreparedStatements = integer(env, 'DATABASE_PREPARED_STATEMENTS', 200, 0, 100_000);
   }
   if (text(env, 'DATABASE_WAIT_FOR_PRIMARY_MS') !== undefined) {
     config.databaseWaitForPrimaryMs = integer(env, 'DATABASE_WAIT_FOR_PRIMARY_MS', 0, 0, 86_400_000);

@@ -143,6 +143,7 @@ export async function startRetailFlow(
       databaseUrl: config.databaseUrl,
       sqlitePath: config.sqlitePath,
       waitForPrimaryMs: config.databaseWaitForPrimaryMs,
+      preparedStatements: config.databasePreparedStatements,
       ...(options.databaseSchema === undefined ? {} : { schema: options.databaseSchema }),
     });
     closers.push(() => repo.close());

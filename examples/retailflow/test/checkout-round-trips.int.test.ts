@@ -1,6 +1,5 @@
 import { randomBytes } from 'node:crypto';
 import { ManualClock } from '@ballast/core';
-import type { CallContext, Deadline } from '@ballast/resilience';
 import { testService } from '@ballast/testkit/vitest';
 import pg from 'pg';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -12,7 +11,7 @@ import {
 } from '../src/data/index.js';
 import { Checkout, type CheckoutOutcome } from '../src/orders/checkout.js';
 import { CheckoutSaga } from '../src/orders/saga.js';
-import type { ChargeRequest, PaymentGateway } from '../src/payments/client.js';
+import { chargingGateway as gateway, oneAttempt } from './helpers.js';
 
 // What a successful checkout costs PostgreSQL, counted rather than claimed: every query the pool's clients send
 // is one round trip (node-postgres sends a query and waits for its answer before the next), so wrapping
@@ -32,21 +31,6 @@ let pool: pg.Pool;
 let repo: PostgresRepository;
 let sent: Sent[] = [];
 let clients = 0;
-
-/** A gateway that charges every request (its id names the order). */
-const gateway: PaymentGateway = {
-  charge: (request: ChargeRequest) =>
-    Promise.resolve({
-      id: `ch_${request.reference}`,
-      amountCents: request.amountCents,
-      currency: request.currency,
-      reference: request.reference,
-      status: 'succeeded',
-    }),
-  refund: () => Promise.resolve({ chargeId: null }),
-};
-const oneAttempt = <T>(work: (call: CallContext) => Promise<T>, deadline: Deadline | undefined): Promise<T> =>
-  work({ signal: new AbortController().signal, deadline, attempt: 0 });
 
 /** Runs `fn` and returns what it resolved with and the queries it sent, in order. */
 async function counted<T>(fn: () => Promise<T>): Promise<{ result: T; sent: Sent[] }> {

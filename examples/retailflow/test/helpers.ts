@@ -4,6 +4,8 @@ import { ManualClock, flushMicrotasks } from '@ballast/core';
 import { DEFAULT_CONFIG, type RetailFlowConfig } from '../src/config.js';
 import type { EventEnvelope } from '../src/events/index.js';
 import { startRetailFlow, type RetailFlow, type RetailFlowOptions } from '../src/service.js';
+import type { CallContext, Deadline } from '@ballast/resilience';
+import type { ChargeRequest, PaymentGateway } from '../src/payments/client.js';
 
 /** The development keys every test service is seeded with. */
 export const ACME = DEFAULT_CONFIG.acmeApiKey;
@@ -207,3 +209,22 @@ export function poisonEvent(id: string, at: number): EventEnvelope {
     payload: {},
   };
 }
+
+/** A payment gateway that charges every request (its charge id names the order), for sagas run without a provider. */
+export const chargingGateway: PaymentGateway = {
+  charge: (request: ChargeRequest) =>
+    Promise.resolve({
+      id: `ch_${request.reference}`,
+      amountCents: request.amountCents,
+      currency: request.currency,
+      reference: request.reference,
+      status: 'succeeded',
+    }),
+  refund: () => Promise.resolve({ chargeId: null }),
+};
+
+/** Payment policies of one attempt and nothing else, for a `CheckoutSaga` under test. */
+export const oneAttempt = <T>(
+  work: (call: CallContext) => Promise<T>,
+  deadline: Deadline | undefined,
+): Promise<T> => work({ signal: new AbortController().signal, deadline, attempt: 0 });

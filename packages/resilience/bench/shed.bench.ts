@@ -4,7 +4,9 @@
  * promise carrying an ordinary `Error` (which captures a stack trace, as `LoadShedError` once did). 100 refusals per
  * iteration, three alternating rounds; the ratio uses the median time per refusal. Also the decision of an
  * `EventLoopPressure` (a scripted, saturated loop) once armed, against one still in its `warmupDecisions`: the
- * warm-up adds a counter to each decision.
+ * warm-up adds a counter to each decision. And the decision of a `SaturationSignal` judging by the value now against
+ * one judging by its average over time (`smoothingMs`: a clock read and an exponential per decision), on a queue that
+ * is occupied one call in five.
  */
 import { ConcurrencyLimiter, EventLoopPressure, SaturationSignal } from '@ballast/resilience';
 import type { BenchResult } from '@ballast/testkit';
@@ -30,6 +32,14 @@ export async function run(): Promise<{ results: BenchResult[]; ratios: Record<st
     armed.sample();
     warming.sample();
   }
+  let queued = 0;
+  const burst = () => (++queued % 5 === 0 ? 1 : 0);
+  const instant = new SaturationSignal({ saturation: burst, thresholds: { sheddable: 0.5 } });
+  const averaged = new SaturationSignal({
+    saturation: burst,
+    thresholds: { sheddable: 0.5 },
+    smoothingMs: 250,
+  });
   let admitted = 0;
   let refused = 0;
   const count = () => {
@@ -65,6 +75,20 @@ export async function run(): Promise<{ results: BenchResult[]; ratios: Record<st
           for (let i = 0; i < BATCH; i++) if (warming.admits('sheddable')) admitted++;
         },
       },
+      {
+        name: 'SaturationSignal decision, value now',
+        batch: BATCH,
+        fn: () => {
+          for (let i = 0; i < BATCH; i++) if (instant.admits('sheddable')) admitted++;
+        },
+      },
+      {
+        name: 'SaturationSignal decision, averaged over 250 ms',
+        batch: BATCH,
+        fn: () => {
+          for (let i = 0; i < BATCH; i++) if (averaged.admits('sheddable')) admitted++;
+        },
+      },
     ],
     3,
     250,
@@ -82,6 +106,9 @@ export async function run(): Promise<{ results: BenchResult[]; ratios: Record<st
       loop_decision_warming_vs_armed:
         row(results, 'EventLoopPressure decision, warming up (admits)').medianNs /
         row(results, 'EventLoopPressure decision, armed (saturated: sheds)').medianNs,
+      saturation_decision_averaged_vs_now:
+        row(results, 'SaturationSignal decision, averaged over 250 ms').medianNs /
+        row(results, 'SaturationSignal decision, value now').medianNs,
     },
   };
 }

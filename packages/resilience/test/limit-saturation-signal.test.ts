@@ -85,6 +85,85 @@ describe('SaturationSignal', () => {
     }
   });
 
+  it('with smoothingMs, sheds the lower classes only while saturation lasts, not through bursts', () => {
+    const clock = new ManualClock(0);
+    let level = 0;
+    const signal = new SaturationSignal({
+      saturation: () => level,
+      smoothingMs: 250,
+      thresholds: { sheddable: 0.5, default: 0.8 },
+      clock,
+    });
+    // A service at its capacity: the queue is occupied for 10 ms of every 50, admissions every millisecond.
+    const admittedSheddable: boolean[] = [];
+    for (let ms = 0; ms < 2000; ms++) {
+      level = ms % 50 < 10 ? 1 : 0;
+      admittedSheddable.push(signal.admits('sheddable'));
+      clock.advance(1);
+    }
+    expect(admittedSheddable.every(Boolean)).toBe(true);
+    // Without the average, the same bursts shed a fifth of the reads.
+    const instant = new SaturationSignal({ saturation: () => level, thresholds: { sheddable: 0.5 } });
+    let shed = 0;
+    for (let ms = 0; ms < 2000; ms++) {
+      level = ms % 50 < 10 ? 1 : 0;
+      if (!instant.admits('sheddable')) shed++;
+    }
+    expect(shed).toBe(400);
+
+    // Overload: the queue stays occupied (empty for 5 ms of every 50). Sheddable work is shed within about
+    // smoothingMs · ln 2 of it starting (the average crossing 0.5), default work once it passes 0.8.
+    let firstShed = Number.NaN;
+    let firstDefaultShed = Number.NaN;
+    for (let ms = 0; ms < 1000; ms++) {
+      level = ms % 50 < 5 ? 0 : 1;
+      if (!signal.admits('sheddable') && Number.isNaN(firstShed)) firstShed = ms;
+      if (!signal.admits('default') && Number.isNaN(firstDefaultShed)) firstDefaultShed = ms;
+      clock.advance(1);
+    }
+    expect(firstShed).toBeGreaterThan(100);
+    expect(firstShed).toBeLessThan(250);
+    expect(firstDefaultShed).toBeGreaterThan(firstShed);
+    expect(firstDefaultShed).toBeLessThan(700);
+    expect(signal.admits('sheddable')).toBe(false);
+
+    // Critical work is judged by the value now: refused the moment the resource is full, admitted the moment it
+    // is not, whatever the average.
+    level = 1;
+    expect(signal.admits('critical')).toBe(false);
+    level = 0.9;
+    expect(signal.admits('critical')).toBe(true);
+
+    // Once the overload ends the average decays and reads come back within about a time constant.
+    level = 0;
+    let backAt = Number.NaN;
+    for (let ms = 0; ms < 1000 && Number.isNaN(backAt); ms++) {
+      clock.advance(1);
+      if (signal.admits('sheddable')) backAt = ms;
+    }
+    expect(backAt).toBeGreaterThan(50);
+    expect(backAt).toBeLessThan(400);
+  });
+
+  it('with smoothingMs, averages over time, not over calls: a burst of admissions does not move it further', () => {
+    const clock = new ManualClock(0);
+    let level = 1;
+    const signal = new SaturationSignal({ saturation: () => level, smoothingMs: 100, clock });
+    signal.admits('sheddable'); // the first reading: the average starts at 0
+    for (let i = 0; i < 10_000; i++) expect(signal.admits('sheddable')).toBe(true); // no time passed
+    clock.advance(10);
+    // 1 - e^(-0.1) ≈ 0.095 of the way to 1: above the default threshold of 0 for sheddable work.
+    expect(signal.admits('sheddable')).toBe(false);
+    expect(signal.admits('default')).toBe(true);
+    level = 0;
+    clock.advance(1000);
+    signal.admits('sheddable'); // folds in the 1000 ms at 1 that just ended
+    clock.advance(1000);
+    expect(signal.admits('default')).toBe(true);
+    // e^-10 of it is left: an average is never exactly 0, hence thresholds above 0 with smoothingMs.
+    expect(signal.admits('sheddable')).toBe(false);
+  });
+
   it('rejects bad options with the option named', () => {
     expect(() => new SaturationSignal({} as never)).toThrow(/saturation/);
     expect(() => new SaturationSignal(undefined as never)).toThrow(/saturation/);
@@ -94,6 +173,10 @@ describe('SaturationSignal', () => {
     expect(
       () => new SaturationSignal({ saturation: () => 0, thresholds: { sheddable: 0.6, default: 0.5 } }),
     ).toThrow(/thresholds\.default/);
+    expect(() => new SaturationSignal({ saturation: () => 0, smoothingMs: -1 })).toThrow(/smoothingMs/);
+    expect(() => new SaturationSignal({ saturation: () => 0, smoothingMs: Number.NaN })).toThrow(
+      /smoothingMs/,
+    );
   });
 
   it('screens at the door: what the signal refuses is counted as shed, what it admits is not, and no permit is taken', () => {

@@ -13,6 +13,8 @@ export interface OpenRepositoryOptions extends RepositoryOptions {
   readonly sqlitePath?: string;
   /** PostgreSQL schema (see `PostgresRepositoryOptions.schema`). @default 'public' */
   readonly schema?: string;
+  /** PostgreSQL only: statements prepared per connection (see `PostgresRepositoryOptions`). @default 200 */
+  readonly preparedStatements?: number | undefined;
 }
 
 /**
@@ -35,6 +37,7 @@ export function openRepository(options: OpenRepositoryOptions = {}): Promise<Rep
       connectionString: options.databaseUrl,
       ...(options.schema ? { schema: options.schema } : {}),
       ...(options.waitForPrimaryMs ? { waitForPrimaryMs: options.waitForPrimaryMs } : {}),
+      ...(options.preparedStatements === undefined ? {} : { preparedStatements: options.preparedStatements }),
     });
   }
   return createSqliteRepository({ ...base, path: options.sqlitePath ?? ':memory:' });

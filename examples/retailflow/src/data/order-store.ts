@@ -37,7 +37,7 @@ import type {
 } from './repository.js';
 import { Rollback, type SqlContext } from './sql-context.js';
 import type { SqlSession } from './sql-driver.js';
-import { checkId, marks, num, toItem, toOrder, toProduct } from './sql-rows.js';
+import { checkId, marks, num, PRODUCT_COLUMNS, toItem, toOrder, toProduct } from './sql-rows.js';
 
 /**
  * Orders as event streams (`order_events`) with their projections (`orders`, `order_items`, `stock_reservations`,
@@ -207,7 +207,7 @@ export class SqlOrderStore implements OrderStore {
     // what a read inside the writing transaction would have seen: the catalog as last committed.
     const ids = [...quantities.keys()];
     const productRows = await this.ctx.driver.read((s) =>
-      s.all(`SELECT * FROM products WHERE tenant_id = ? AND id IN (${marks(ids.length)})`, [
+      s.all(`SELECT ${PRODUCT_COLUMNS} FROM products WHERE tenant_id = ? AND id IN (${marks(ids.length)})`, [
         tenantId,
         ...ids,
       ]),

@@ -72,7 +72,8 @@ export async function loadOrderEvents(
   orderId: string,
 ): Promise<OrderEvent[]> {
   const rows = await s.all(
-    'SELECT * FROM order_events WHERE tenant_id = ? AND order_id = ? ORDER BY version',
+    // Named columns (not `*`): the statement is prepared (see StatementNames).
+    'SELECT event_id, tenant_id, order_id, version, type, data, at, actor FROM order_events WHERE tenant_id = ? AND order_id = ? ORDER BY version',
     [tenantId, orderId],
   );
   return rows.map(toEvent);

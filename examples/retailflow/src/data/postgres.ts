@@ -26,6 +26,12 @@ export interface PostgresRepositoryOptions extends RepositoryOptions {
    * @default 0
    */
   readonly waitForPrimaryMs?: number;
+  /**
+   * Distinct statement texts each connection prepares (parsed and planned once, then only bound and executed); 0
+   * prepares none, for a pooler in transaction mode that does not track prepared statements.
+   * @default 200
+   */
+  readonly preparedStatements?: number;
 }
 
 /**
@@ -95,7 +101,10 @@ export async function createPostgresRepository(
       }
     }
   }
-  const driver = new PostgresDriver(pool);
+  const driver = new PostgresDriver(
+    pool,
+    options.preparedStatements === undefined ? {} : { preparedStatements: options.preparedStatements },
+  );
   try {
     if ((options.waitForPrimaryMs ?? 0) > 0) {
       await waitForPrimary(pool, options.waitForPrimaryMs ?? 0, options.clock ?? systemClock);

@@ -31,6 +31,12 @@ export function toTenant(r: SqlRow): Tenant {
   };
 }
 
+/**
+ * The columns {@link toProduct} reads, for statements that name them rather than select `*` (a statement with a `*`
+ * result is not prepared: see `StatementNames`).
+ */
+export const PRODUCT_COLUMNS = 'tenant_id, id, name, price_cents, currency, stock, updated_at';
+
 export function toProduct(r: SqlRow): Product {
   return {
     tenantId: String(r.tenant_id),

@@ -284,9 +284,22 @@ export async function createPolicies(options: {
   // taken); while the loop has CPU to spare (checkouts wait on a slow database, say), reads are still served.
   // Once the bulkhead is full, checkouts are refused at the door too, before express parses, authenticates and
   // validates what the bulkhead would refuse anyway.
+  const bulkheadQueue = () =>
+    inventoryBulkhead.maxQueued === 0 ? 0 : inventoryBulkhead.queued / inventoryBulkhead.maxQueued;
+  // Checkouts the bulkhead would refuse (its queue full) are refused at the door, by the queue as it is now.
+  const checkoutFull = new SaturationSignal({
+    saturation: bulkheadQueue,
+    thresholds: { sheddable: 1, default: 1 },
+  });
+  // Reads (and other calls) are shed by the same queue averaged over `ingressShedSmoothingMs`: at its capacity the
+  // service's queue fills and empties many times a second, and reads shed through each burst were reads it could
+  // serve (docs/decisions/partitioned-admission.md, "Averaged").
+  const smoothing =
+    config.ingressShedSmoothingMs > 0 ? { smoothingMs: config.ingressShedSmoothingMs, clock } : undefined;
   const checkoutPressure = new SaturationSignal({
-    saturation: () =>
-      inventoryBulkhead.maxQueued === 0 ? 0 : inventoryBulkhead.queued / inventoryBulkhead.maxQueued,
+    saturation: bulkheadQueue,
+    shedCriticalWhenFull: false,
+    ...(smoothing ? { ...smoothing, thresholds: { sheddable: 0.5, default: 0.5 } } : {}),
     ...(loop ? { onlyWhile: () => loop.underPressure } : {}),
   });
   const criticalLimit =
@@ -300,6 +313,7 @@ export async function createPolicies(options: {
   const waiting = new SaturationSignal({
     saturation: () => ((door.limiter?.queuedOf('critical') ?? 0) > 0 ? 1 : 0),
     shedCriticalWhenFull: false,
+    ...(smoothing ? { ...smoothing, thresholds: { sheddable: 0.5, default: 0.5 } } : {}),
     ...(loop ? { onlyWhile: () => loop.underPressure } : {}),
   });
   const ingressLimiter = new ConcurrencyLimiter({
@@ -345,8 +359,8 @@ export async function createPolicies(options: {
     },
     admission:
       loop && config.eventLoopShedding
-        ? allAdmit(checkoutPressure, waiting, loop)
-        : allAdmit(checkoutPressure, waiting),
+        ? allAdmit(checkoutFull, checkoutPressure, waiting, loop)
+        : allAdmit(checkoutFull, checkoutPressure, waiting),
   });
   door.limiter = ingressLimiter;
   const ingress =

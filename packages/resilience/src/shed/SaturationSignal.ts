@@ -1,5 +1,5 @@
-import { checkNumber, invalidOption, reportError } from '@ballast/core';
-import type { Priority } from '@ballast/core';
+import { checkNumber, invalidOption, reportError, systemClock } from '@ballast/core';
+import type { Clock, Priority } from '@ballast/core';
 import type { AdmissionSignal } from './EventLoopPressure.js';
 
 /** Options for {@link SaturationSignal}. */
@@ -29,6 +29,17 @@ export interface SaturationSignalOptions {
    * @default always
    */
   readonly onlyWhile?: () => boolean;
+  /**
+   * Judge the lower classes by the saturation averaged over about this many milliseconds (an exponentially weighted
+   * average over time) rather than by its value now; 0 judges by the value now. At its capacity a service's queue
+   * fills and empties many times a second, and a signal read at each instant sheds cheap work through every burst;
+   * averaged, it sheds only while the queue stays mostly occupied, which is overload. Critical work is still refused
+   * by the value now once the resource is full. With an average, give thresholds above 0 (it is rarely exactly 0).
+   * @default 0
+   */
+  readonly smoothingMs?: number;
+  /** Time source of the average. @default systemClock */
+  readonly clock?: Clock;
 }
 
 /**
@@ -44,6 +55,9 @@ export interface SaturationSignalOptions {
  * A `saturation` function that throws or answers something other than a number admits everything (reported once
  * per failure through `reportError`): a broken signal must not shed traffic.
  *
+ * With `smoothingMs`, the lower classes are judged by the saturation averaged over time, so that the bursts of a
+ * service at its capacity do not shed them (see the example's second signal).
+ *
  * @example
  * ```ts
  * import { BulkheadPolicy, ConcurrencyLimiter, SaturationSignal } from '@ballast/resilience';
@@ -51,6 +65,12 @@ export interface SaturationSignalOptions {
  * const ingress = new ConcurrencyLimiter({
  *   name: 'ingress',
  *   admission: new SaturationSignal({ saturation: () => inventory.queued / inventory.maxQueued }),
+ * });
+ * // Reads shed only while checkouts have been waiting for more than half of the last ~250 ms.
+ * const sustained = new SaturationSignal({
+ *   saturation: () => (inventory.queued > 0 ? 1 : 0),
+ *   smoothingMs: 250,
+ *   thresholds: { sheddable: 0.5, default: 0.5 },
  * });
  * ```
  */
@@ -60,6 +80,12 @@ export class SaturationSignal implements AdmissionSignal {
   readonly #default: number;
   readonly #critical: boolean;
   readonly #onlyWhile: (() => boolean) | undefined;
+  readonly #smoothingMs: number;
+  readonly #clock: Clock;
+  /** The average so far, the value last read (held since `#at`), and when it was read. */
+  #average = 0;
+  #last = 0;
+  #at = Number.NaN;
 
   constructor(options: SaturationSignalOptions) {
     const saturation: unknown = (options as Partial<SaturationSignalOptions> | undefined)?.saturation;
@@ -83,6 +109,8 @@ export class SaturationSignal implements AdmissionSignal {
       throw invalidOption('onlyWhile', 'a function answering a boolean', options.onlyWhile);
     }
     this.#onlyWhile = options.onlyWhile;
+    this.#smoothingMs = checkNumber('smoothingMs', options.smoothingMs, 0, { min: 0 });
+    this.#clock = options.clock ?? systemClock;
   }
 
   /** The current saturation, 0..1 (NaN when the source failed). */
@@ -97,12 +125,28 @@ export class SaturationSignal implements AdmissionSignal {
   }
 
   admits(priority: Priority): boolean {
-    if (priority === 'critical' && !this.#critical) return true;
-    const saturation = this.saturation;
-    if (Number.isNaN(saturation)) return true;
-    if (priority === 'critical') return saturation < 1;
-    if (saturation <= (priority === 'sheddable' ? this.#sheddable : this.#default)) return true;
+    if (priority === 'critical' && !this.#critical && this.#smoothingMs === 0) return true;
+    const now = this.saturation;
+    if (Number.isNaN(now)) return true;
+    const judged = this.#smoothingMs === 0 ? now : this.#averaged(now);
+    if (priority === 'critical') return !this.#critical || now < 1;
+    if (judged <= (priority === 'sheddable' ? this.#sheddable : this.#default)) return true;
     return !this.#shedding();
+  }
+
+  /**
+   * Folds `now` into the average over time: the value read last held from its reading until this one, and weighs
+   * `1 - e^(-elapsed / smoothingMs)` against the average before it.
+   */
+  #averaged(now: number): number {
+    const at = this.#clock.now();
+    // The first reading starts the average at 0: only saturation that lasts sheds.
+    if (!Number.isNaN(this.#at) && at > this.#at) {
+      this.#average += (1 - Math.exp(-(at - this.#at) / this.#smoothingMs)) * (this.#last - this.#average);
+    }
+    this.#at = at;
+    this.#last = now;
+    return this.#average;
   }
 
   #shedding(): boolean {
