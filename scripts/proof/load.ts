@@ -85,24 +85,33 @@ function tracker(deadlineMs: number) {
   };
 }
 
+/** Checkouts sent so far by this process: each one's body is the next of {@link checkoutBody}'s sequence. */
+let checkoutsSent = 0;
+
 const CHECKOUT = {
   method: 'POST' as const,
   path: '/api/v1/orders',
   headers: { authorization: `Bearer ${KEYS.acme}`, 'content-type': 'application/json' },
-  body: JSON.stringify({ items: [{ productId: 'sku-filter', quantity: 1 }] }),
+  // The closed loop sends the same checkouts as the open loop (one to three lines over the catalog), so what it
+  // measures alone is the checkout the steps offer.
   setupRequest: (request: autocannon.Request) => ({
     ...request,
     headers: { ...request.headers, 'idempotency-key': randomUUID() },
+    body: checkoutBody(checkoutsSent++),
   }),
 };
 const PRODUCTS = ['sku-espresso', 'sku-grinder', 'sku-kettle', 'sku-filter', 'sku-mug', 'sku-scale'];
 
-/** Checkouts spread over the catalog, one to three lines, as shoppers do (not one hot stock row). */
-function checkoutBody(index: number): string {
-  const lines = 1 + (index % 3);
+/**
+ * The `n`th checkout: one to three lines in turn, spread over the catalog, as shoppers do (not one hot stock row).
+ * `n` counts checkouts, not requests: a request index would give every checkout of a one-in-three mix the same
+ * number of lines.
+ */
+function checkoutBody(n: number): string {
+  const lines = 1 + (n % 3);
   const items = Array.from({ length: lines }, (_, i) => ({
-    productId: PRODUCTS[(index * 7 + i) % PRODUCTS.length]!,
-    quantity: 1 + ((index + i) % 2),
+    productId: PRODUCTS[(n * 7 + i) % PRODUCTS.length]!,
+    quantity: 1 + ((n + i) % 2),
   }));
   return JSON.stringify({ items });
 }
@@ -173,7 +182,7 @@ export async function runLoad(opts: LoadOptions): Promise<RunResult> {
                 ...(opts.checkoutKey === undefined ? {} : { authorization: `Bearer ${opts.checkoutKey}` }),
                 'idempotency-key': randomUUID(),
               },
-              body: checkoutBody(index),
+              body: checkoutBody(checkoutsSent++),
             }
           : { method: 'GET', path: read.path, headers: read.headers },
       )

@@ -290,9 +290,43 @@ function aloneConnections(kneeConnections: number): number {
   return Math.max(8, kneeConnections);
 }
 
+/** Open-loop steps that check the ramp's capacity, each a tenth below the one before. */
+const CAPACITY_CHECKS = 4;
+
 /**
- * Capacity of `service` (started without shedding): the closed-loop ramp, then checkouts alone and reads alone (see
- * `aloneConnections`). The tenant-flood runner (`tenant-flood.ts`) measures its rates the same way.
+ * The rate `service` (without shedding) serves open loop: the closed-loop ramp's figure, lowered by a tenth until an
+ * open-loop step at it has 99% of its requests answered 2xx. A closed loop never holds more requests in flight than
+ * it has connections; open loop at the same rate, arrivals bunch, checkouts pile up past the inventory bulkhead's
+ * places and are refused. Offered as "1x", the ramp's figure alone was past what the service serves: on 2026-12-07,
+ * the service without shedding answered 70-97% of the checkouts offered at it (4 runs), so "no shedding at 1x" was
+ * judged where the service was already refusing.
+ */
+async function openLoopCapacity(
+  opts: Pick<OverloadOptions, 'rampSec' | 'log'>,
+  service: ServiceProcess,
+  rampCapacityRps: number,
+): Promise<number> {
+  let rate = rampCapacityRps;
+  for (let check = 1; check <= CAPACITY_CHECKS; check++) {
+    const r = await runLoad({ url: service.url, durationSec: opts.rampSec, rate, connections: CONNECTIONS });
+    const sent = r.classes.critical.sent + r.classes.sheddable.sent;
+    const answered = sent === 0 ? 0 : (r.classes.critical.ok + r.classes.sheddable.ok) / sent;
+    const holds = answered >= 1 - REFUSED_AT_MOST;
+    opts.log(
+      `  open loop at ${rate.toFixed(0)} req/s: ${(answered * 100).toFixed(1)}% answered 2xx ` +
+        `(checkouts ${(served(r, 'critical') * 100).toFixed(0)}%, reads ${(served(r, 'sheddable') * 100).toFixed(0)}%)` +
+        (holds ? '' : check < CAPACITY_CHECKS ? ': a tenth lower' : ''),
+    );
+    if (holds) return rate;
+    rate *= 0.9;
+  }
+  opts.log(`  no open-loop check held: capacity ${rate.toFixed(0)} req/s, a tenth below the last`);
+  return rate;
+}
+
+/**
+ * Capacity of `service` (started without shedding): the closed-loop ramp checked open loop (`openLoopCapacity`),
+ * then checkouts alone and reads alone (see `aloneConnections`). The tenant-flood runner (`tenant-flood.ts`) measures its rates the same way.
  */
 export async function measureCapacity(
   opts: Pick<OverloadOptions, 'warmSec' | 'rampConnections' | 'rampSec' | 'log'>,
@@ -316,8 +350,9 @@ export async function measureCapacity(
   }
   const counted = ramp.filter((p) => p.counts);
   if (counted.length === 0) opts.log('  no ramp point answered 99% of its requests: capacity is the best goodput of the ramp');
-  const capacityRps = Math.max(...(counted.length > 0 ? counted : ramp).map((p) => p.goodputRps));
-  const kneeConnections = ramp.find((p) => p.goodputRps >= 0.95 * capacityRps)?.connections ?? 0;
+  const rampCapacityRps = Math.max(...(counted.length > 0 ? counted : ramp).map((p) => p.goodputRps));
+  const kneeConnections = ramp.find((p) => p.goodputRps >= 0.95 * rampCapacityRps)?.connections ?? 0;
+  const capacityRps = await openLoopCapacity(opts, service, rampCapacityRps);
   // Each class alone, on the same service: what a checkout costs, in reads.
   const connections = aloneConnections(kneeConnections);
   const alone = async (mix: 'checkouts' | 'reads') => {
@@ -345,7 +380,9 @@ export async function measureCapacity(
       `checkout p99 ${perClass.checkoutsP99.toFixed(0)} ms; CPU ${perClass.checkoutCpuMs.toFixed(2)} ms a checkout (${perClass.checkoutsCores.toFixed(2)} cores), ` +
       `${perClass.readCpuMs.toFixed(3)} ms a read (${perClass.readsCores.toFixed(2)} cores)`,
   );
-  opts.log(`  capacity ${capacityRps.toFixed(0)} req/s (knee at ${kneeConnections} connections)`);
+  opts.log(
+    `  capacity ${capacityRps.toFixed(0)} req/s (the ramp's ${rampCapacityRps.toFixed(0)}, knee at ${kneeConnections} connections)`,
+  );
   return { ramp, capacityRps, kneeConnections, perClass };
 }
 
